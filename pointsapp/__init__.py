@@ -1,0 +1,67 @@
+"""pointsapp: an open points system for village governance (乡村治理积分制)."""
+from __future__ import annotations
+
+import logging
+import os
+
+from flask import Flask
+
+__version__ = "0.1.0"
+
+# Feature packages; each has ``routes.bp``. Order matters only for URL precedence.
+FEATURES = ("web", "staff", "villagers", "reports")
+# Each feature keeps its own message catalog; Flask-Babel merges them.
+TRANSLATION_DIRS = ("translations",) + tuple(f"{f}/translations" for f in FEATURES[1:])
+
+
+def import_models() -> None:
+    """Import the core models and every feature's ``models`` module, so metadata is complete."""
+    import importlib
+    import importlib.util
+
+    importlib.import_module(f"{__name__}.points.models")
+    for name in FEATURES:
+        if importlib.util.find_spec(f"{__name__}.{name}.models") is not None:
+            importlib.import_module(f"{__name__}.{name}.models")
+
+
+def create_app(test_config: dict | None = None, *, for_cli: bool = False) -> Flask:
+    """The app factory. Does no schema work: ``pointsapp init-db`` applies migrations."""
+    from .config import load_config, require_secret_key
+    from .extensions import babel, csrf, db, limiter, login_manager, migrate
+    from .points.engine import configure_sqlite
+    import_models()
+    from .web.i18n import select_locale
+
+    app = Flask(__name__, instance_relative_config=True,
+                instance_path=os.environ.get("POINTSAPP_INSTANCE_PATH") or None)
+    load_config(app, test_config)
+    if not for_cli:
+        require_secret_key(app)
+    os.makedirs(app.instance_path, exist_ok=True)
+
+    db.init_app(app)
+    with app.app_context():
+        configure_sqlite(db.engine)
+    migrate.init_app(app, db, directory=os.path.join(os.path.dirname(__file__), "migrations"))
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale,
+                   default_translation_directories=";".join(TRANSLATION_DIRS))
+    limiter.init_app(app)
+    login_manager.init_app(app)
+
+    import importlib
+
+    for name in FEATURES:
+        module = importlib.import_module(f"{__name__}.{name}.routes")
+        app.register_blueprint(module.bp)
+
+    from .web import auth  # noqa: F401  (registers the user loader)
+    from .web.errors import register_error_handlers
+    from .web.i18n import inject_language
+
+    register_error_handlers(app)
+    app.context_processor(inject_language)
+    if not app.debug and not app.testing:
+        logging.basicConfig(level=logging.INFO)
+    return app

@@ -1,0 +1,5 @@
+"""Imports every core model so that the metadata is complete (migrations, create_all)."""
+from .ledger import CaptureBatch, ClosedPeriod, LedgerEntry, Submission  # noqa: F401
+from .registry import Group, Household, HouseholdMove, StaffUser, Village, Villager  # noqa: F401
+from .rules import Rule, RuleVersion  # noqa: F401
+from .standings import Tally  # noqa: F401

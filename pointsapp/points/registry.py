@@ -1,0 +1,202 @@
+"""Registry: village → group (村民小组) → household (户) → villager, and staff users."""
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import secrets
+
+from sqlalchemy import (
+    Boolean, Column, Date, Enum, ForeignKey, Integer, String, Table, UniqueConstraint, select,
+)
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from .db import Base, UTCDateTime, utcnow
+
+
+class VillagerStatus(str, enum.Enum):
+    active = "active"
+    moved_out = "moved_out"
+    deceased = "deceased"
+
+
+class Role(str, enum.Enum):
+    admin = "admin"              # village committee (两委)
+    reviewer = "reviewer"        # supervision committee / scoring panel (监委会)
+    grid_worker = "grid_worker"  # 网格员, scoped to groups
+    viewer = "viewer"            # read-only county office
+
+
+def new_card_token() -> str:
+    """An unguessable card token: 24 random bytes = 192 bits, URL-safe."""
+    return secrets.token_urlsafe(24)
+
+
+class Village(Base):
+    __tablename__ = "villages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    county: Mapped[str | None] = mapped_column(String(100))
+    timezone: Mapped[str] = mapped_column(String(64), default="Asia/Shanghai")
+    notice_days: Mapped[int] = mapped_column(Integer, default=7)   # 公示 objection window
+    show_blacklist: Mapped[bool] = mapped_column(Boolean, default=False)  # 黑榜 off by default
+    # Head of the village's hash chain; advanced only under the village row lock.
+    ledger_seq: Mapped[int] = mapped_column(Integer, default=0)
+    ledger_head: Mapped[str] = mapped_column(String(64), default="0" * 64)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    groups: Mapped[list[Group]] = relationship(back_populates="village", order_by="Group.sort_key")
+
+    def __repr__(self) -> str:
+        return f"<Village {self.id} {self.name}>"
+
+
+class Group(Base):
+    """村民小组."""
+
+    __tablename__ = "groups"
+    __table_args__ = (UniqueConstraint("village_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    village_id: Mapped[int] = mapped_column(ForeignKey("villages.id"), index=True)
+    name: Mapped[str] = mapped_column(String(50))
+    sort_key: Mapped[int] = mapped_column(Integer, default=0)
+
+    village: Mapped[Village] = relationship(back_populates="groups")
+
+
+class Household(Base):
+    """户. ``number`` is the village-unique 户号; the head is one of its villagers."""
+
+    __tablename__ = "households"
+    __table_args__ = (UniqueConstraint("village_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    village_id: Mapped[int] = mapped_column(ForeignKey("villages.id"), index=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("groups.id"), index=True)
+    number: Mapped[str] = mapped_column(String(20))
+    house_number: Mapped[str | None] = mapped_column(String(50))  # 门牌号, text ("001")
+    head_id: Mapped[int | None] = mapped_column(
+        ForeignKey("villagers.id", use_alter=True, name="fk_households_head_id_villagers")
+    )
+    card_token: Mapped[str] = mapped_column(String(64), unique=True, default=new_card_token)
+    card_rotated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    group: Mapped[Group] = relationship()
+    head: Mapped[Villager | None] = relationship(foreign_keys=[head_id], post_update=True)
+    members: Mapped[list[Villager]] = relationship(
+        back_populates="household", foreign_keys="Villager.household_id", order_by="Villager.id"
+    )
+
+    @property
+    def head_name(self) -> str:
+        return self.head.name if self.head else f"#{self.number}"
+
+    def rotate_card(self) -> str:
+        self.card_token = new_card_token()
+        self.card_rotated_at = utcnow()
+        return self.card_token
+
+
+class Villager(Base):
+    __tablename__ = "villagers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    village_id: Mapped[int] = mapped_column(ForeignKey("villages.id"), index=True)
+    household_id: Mapped[int] = mapped_column(ForeignKey("households.id"), index=True)
+    name: Mapped[str] = mapped_column(String(50), index=True)
+    sex: Mapped[str | None] = mapped_column(String(4))
+    birth_year: Mapped[int | None] = mapped_column(Integer)
+    birth_month: Mapped[int | None] = mapped_column(Integer)
+    phone: Mapped[str | None] = mapped_column(String(30))  # never shown publicly
+    relation: Mapped[str | None] = mapped_column(String(20))  # 与户主关系
+    status: Mapped[VillagerStatus] = mapped_column(
+        Enum(VillagerStatus, native_enum=False, length=16), default=VillagerStatus.active
+    )
+
+    household: Mapped[Household] = relationship(back_populates="members", foreign_keys=[household_id])
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == VillagerStatus.active
+
+
+class HouseholdMove(Base):
+    """A villager's move between households (marriage is common). History only."""
+
+    __tablename__ = "household_moves"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    villager_id: Mapped[int] = mapped_column(ForeignKey("villagers.id"), index=True)
+    from_household_id: Mapped[int] = mapped_column(ForeignKey("households.id"))
+    to_household_id: Mapped[int] = mapped_column(ForeignKey("households.id"))
+    moved_on: Mapped[dt.date] = mapped_column(Date)
+    recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+
+
+staff_groups = Table(
+    "staff_user_groups",
+    Base.metadata,
+    Column("user_id", ForeignKey("staff_users.id"), primary_key=True),
+    Column("group_id", ForeignKey("groups.id"), primary_key=True),
+)
+
+
+class StaffUser(Base):
+    """A staff account. No default accounts exist; the first admin comes from the CLI."""
+
+    __tablename__ = "staff_users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str | None] = mapped_column(String(50))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[Role] = mapped_column(Enum(Role, native_enum=False, length=16))
+    village_id: Mapped[int | None] = mapped_column(ForeignKey("villages.id"), index=True)
+    villager_id: Mapped[int | None] = mapped_column(ForeignKey("villagers.id"))  # the person they also are
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    village: Mapped[Village | None] = relationship()
+    villager: Mapped[Villager | None] = relationship()
+    groups: Mapped[list[Group]] = relationship(secondary=staff_groups, order_by="Group.sort_key")
+
+    def set_password(self, password: str) -> None:
+        if len(password) < 8:
+            raise ValueError("a password needs at least 8 characters")
+        self.password_hash = generate_password_hash(password)
+
+    def check_password(self, password: str) -> bool:
+        return bool(self.password_hash) and check_password_hash(self.password_hash, password)
+
+    @property
+    def own_household_id(self) -> int | None:
+        return self.villager.household_id if self.villager else None
+
+    @property
+    def group_ids(self) -> set[int]:
+        return {g.id for g in self.groups}
+
+    # Flask-Login's protocol, written out so that the core needs no Flask import.
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    def get_id(self) -> str:
+        return str(self.id)
+
+
+def household_of(session: Session, villager_id: int) -> int:
+    return session.execute(select(Villager.household_id).where(Villager.id == villager_id)).scalar_one()

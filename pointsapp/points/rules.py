@@ -1,0 +1,371 @@
+"""The rule book (积分细则): rules, their versions, and the YAML format they load from.
+
+A rule is identified by its stable ``code``. Every change creates a new version that applies
+from its ``effective_from``; entries keep the version they were awarded under, so a later
+version never rescores the past.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+import yaml
+from sqlalchemy import Date, ForeignKey, Integer, String, Text, UniqueConstraint, select
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+
+from .db import Base, UTCDateTime, utcnow
+from .registry import Village
+
+PER = ("occasion", "unit")
+SCOPES = ("person", "household")
+EVIDENCE = ("none", "sign_in", "photo", "document")
+LOGGERS = ("grid_worker", "reviewer", "admin")
+CAP_PERIODS = ("day", "month", "year")
+FIELDS = ("code", "name", "category", "points", "per", "unit", "scope", "caps", "evidence",
+          "logged_by", "effective_from", "effective_to")
+REQUIRED = ("code", "name", "category", "points", "per", "unit", "scope", "evidence",
+            "logged_by", "effective_from")
+
+
+class Scope(str, enum.Enum):
+    person = "person"
+    household = "household"
+
+
+class Rule(Base):
+    __tablename__ = "rules"
+    __table_args__ = (UniqueConstraint("village_id", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    village_id: Mapped[int] = mapped_column(ForeignKey("villages.id"), index=True)
+    code: Mapped[str] = mapped_column(String(32))
+
+    versions: Mapped[list[RuleVersion]] = relationship(
+        back_populates="rule", order_by="RuleVersion.version"
+    )
+
+    @property
+    def latest(self) -> RuleVersion:
+        return self.versions[-1]
+
+    def version_on(self, day: dt.date) -> RuleVersion | None:
+        """The version in effect on ``day``: the latest that started on or before it."""
+        current = None
+        for v in self.versions:
+            if v.effective_from <= day:
+                current = v
+        if current is None or (current.effective_to is not None and day > current.effective_to):
+            return None
+        return current
+
+
+class RuleVersion(Base):
+    __tablename__ = "rule_versions"
+    __table_args__ = (UniqueConstraint("rule_id", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    rule_id: Mapped[int] = mapped_column(ForeignKey("rules.id"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(200))
+    category: Mapped[str] = mapped_column(String(50))
+    points: Mapped[int] = mapped_column(Integer)
+    per: Mapped[str] = mapped_column(String(16))
+    unit: Mapped[str] = mapped_column(String(16))
+    scope: Mapped[Scope] = mapped_column(String(16))
+    cap_day: Mapped[int | None] = mapped_column(Integer)
+    cap_month: Mapped[int | None] = mapped_column(Integer)
+    cap_year: Mapped[int | None] = mapped_column(Integer)
+    evidence: Mapped[str] = mapped_column(String(16))
+    logged_by: Mapped[str] = mapped_column(String(100))  # comma-separated roles
+    effective_from: Mapped[dt.date] = mapped_column(Date)
+    effective_to: Mapped[dt.date | None] = mapped_column(Date)
+    version_note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+
+    rule: Mapped[Rule] = relationship(back_populates="versions")
+
+    @property
+    def code(self) -> str:
+        return self.rule.code
+
+    @property
+    def logged_by_roles(self) -> tuple[str, ...]:
+        return tuple(r for r in self.logged_by.split(",") if r)
+
+    @property
+    def caps(self) -> dict[str, int]:
+        return {p: getattr(self, f"cap_{p}") for p in CAP_PERIODS if getattr(self, f"cap_{p}") is not None}
+
+    @property
+    def is_household(self) -> bool:
+        return self.scope == Scope.household or self.scope == "household"
+
+    def spec(self) -> RuleSpec:
+        return RuleSpec(
+            code=self.rule.code, name=self.name, category=self.category, points=self.points,
+            per=self.per, unit=self.unit, scope=str(getattr(self.scope, "value", self.scope)),
+            caps=self.caps, evidence=self.evidence, logged_by=self.logged_by_roles,
+            effective_from=self.effective_from, effective_to=self.effective_to,
+        )
+
+
+@dataclass(frozen=True)
+class RuleSpec:
+    """One rule as written in the YAML file."""
+
+    code: str
+    name: str
+    category: str
+    points: int
+    per: str
+    unit: str
+    scope: str
+    caps: dict[str, int]
+    evidence: str
+    logged_by: tuple[str, ...]
+    effective_from: dt.date
+    effective_to: dt.date | None = None
+
+    def content(self) -> tuple:
+        """What makes two versions different (dates excluded)."""
+        return (self.name, self.category, self.points, self.per, self.unit, self.scope,
+                tuple(sorted(self.caps.items())), self.evidence, tuple(sorted(self.logged_by)))
+
+    def as_yaml_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {
+            "code": self.code, "name": self.name, "category": self.category, "points": self.points,
+            "per": self.per, "unit": self.unit, "scope": self.scope,
+        }
+        if self.caps:
+            d["caps"] = {p: self.caps[p] for p in CAP_PERIODS if p in self.caps}
+        d.update(evidence=self.evidence, logged_by=list(self.logged_by),
+                 effective_from=self.effective_from)
+        if self.effective_to:
+            d["effective_to"] = self.effective_to
+        return d
+
+
+class RuleBookError(ValueError):
+    def __init__(self, errors: list[str]):
+        self.errors = errors
+        super().__init__("\n".join(errors))
+
+
+@dataclass
+class RuleBook:
+    rules: list[RuleSpec]
+    version_note: str | None = None
+
+
+def _as_date(value: Any) -> dt.date:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        return dt.date.fromisoformat(value.strip())
+    raise ValueError(f"not a date: {value!r}")
+
+
+def parse_rulebook(text: str) -> RuleBook:
+    """Parse and validate a YAML rule book. Raises RuleBookError listing every problem."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise RuleBookError([f"not valid YAML: {exc}"]) from None
+    if not isinstance(data, dict) or not isinstance(data.get("rules"), list):
+        raise RuleBookError(["the file needs a top-level 'rules:' list"])
+    errors: list[str] = []
+    specs: list[RuleSpec] = []
+    seen: set[str] = set()
+    for i, raw in enumerate(data["rules"], start=1):
+        where = f"rule #{i}"
+        if not isinstance(raw, dict):
+            errors.append(f"{where}: expected a mapping of fields")
+            continue
+        code = raw.get("code")
+        if isinstance(code, str) and code.strip():
+            code = code.strip()
+            where = f"rule {code}"
+        before = len(errors)
+        for key in raw:
+            if key not in FIELDS:
+                errors.append(f"{where}: unknown field '{key}'")
+        for key in REQUIRED:
+            if raw.get(key) in (None, ""):
+                errors.append(f"{where}: field '{key}' is required")
+        if len(errors) > before:
+            continue
+        if code in seen:
+            errors.append(f"{where}: field 'code' is used twice in this file")
+        seen.add(code)
+        for key in ("name", "category", "unit"):
+            if not isinstance(raw[key], str):
+                errors.append(f"{where}: field '{key}' must be text, got {raw[key]!r}")
+        points = raw["points"]
+        if isinstance(points, bool) or not isinstance(points, int) or points == 0:
+            errors.append(f"{where}: field 'points' must be a non-zero whole number, got {points!r}")
+        if raw["per"] not in PER:
+            errors.append(f"{where}: field 'per' must be one of {', '.join(PER)}, got {raw['per']!r}")
+        if raw["scope"] not in SCOPES:
+            errors.append(f"{where}: field 'scope' must be one of {', '.join(SCOPES)}, got {raw['scope']!r}")
+        if raw["evidence"] not in EVIDENCE:
+            errors.append(f"{where}: field 'evidence' must be one of {', '.join(EVIDENCE)}, got {raw['evidence']!r}")
+        logged_by = raw["logged_by"]
+        if isinstance(logged_by, str):
+            logged_by = [logged_by]
+        if not isinstance(logged_by, list) or not logged_by or any(r not in LOGGERS for r in logged_by):
+            errors.append(f"{where}: field 'logged_by' must list roles from {', '.join(LOGGERS)}, got {raw['logged_by']!r}")
+            logged_by = []
+        caps = raw.get("caps") or {}
+        if not isinstance(caps, dict):
+            errors.append(f"{where}: field 'caps' must map day/month/year to points, got {caps!r}")
+            caps = {}
+        for period, cap in caps.items():
+            if period not in CAP_PERIODS:
+                errors.append(f"{where}: field 'caps' has unknown period '{period}' (use day, month, year)")
+            elif isinstance(cap, bool) or not isinstance(cap, int) or cap <= 0:
+                errors.append(f"{where}: field 'caps.{period}' must be a positive whole number of points, got {cap!r}")
+        if caps and isinstance(points, int) and points < 0:
+            errors.append(f"{where}: field 'caps' applies to awards only; this rule deducts points")
+        dates = {}
+        for key in ("effective_from", "effective_to"):
+            if raw.get(key) is None:
+                continue
+            try:
+                dates[key] = _as_date(raw[key])
+            except (ValueError, TypeError):
+                errors.append(f"{where}: field '{key}' must be a date like 2026-01-01, got {raw[key]!r}")
+        if "effective_to" in dates and "effective_from" in dates and dates["effective_to"] < dates["effective_from"]:
+            errors.append(f"{where}: field 'effective_to' is before 'effective_from'")
+        if len(errors) > before:
+            continue
+        specs.append(RuleSpec(
+            code=code, name=raw["name"].strip(), category=raw["category"].strip(), points=points,
+            per=raw["per"], unit=raw["unit"].strip(), scope=raw["scope"],
+            caps={p: caps[p] for p in CAP_PERIODS if p in caps}, evidence=raw["evidence"],
+            logged_by=tuple(logged_by), effective_from=dates["effective_from"],
+            effective_to=dates.get("effective_to"),
+        ))
+    if errors:
+        raise RuleBookError(errors)
+    note = data.get("version_note")
+    return RuleBook(rules=specs, version_note=str(note) if note is not None else None)
+
+
+@dataclass
+class LoadReport:
+    added: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    retired: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        out = [f"added {c}" for c in self.added]
+        out += [f"changed {c}" for c in self.changed]
+        out += [f"retired {c}" for c in self.retired]
+        out.append(f"{len(self.added)} added, {len(self.changed)} changed, "
+                   f"{len(self.retired)} retired, {len(self.unchanged)} unchanged")
+        return out
+
+
+def rules_by_code(session: Session, village: Village) -> dict[str, Rule]:
+    rows = session.execute(select(Rule).where(Rule.village_id == village.id)).scalars()
+    return {r.code: r for r in rows}
+
+
+def _new_version(rule: Rule, spec: RuleSpec, number: int, note: str | None, by_id: int | None) -> RuleVersion:
+    return RuleVersion(
+        rule=rule, version=number, name=spec.name, category=spec.category, points=spec.points,
+        per=spec.per, unit=spec.unit, scope=spec.scope, cap_day=spec.caps.get("day"),
+        cap_month=spec.caps.get("month"), cap_year=spec.caps.get("year"), evidence=spec.evidence,
+        logged_by=",".join(spec.logged_by), effective_from=spec.effective_from,
+        effective_to=spec.effective_to, version_note=note, created_by_id=by_id,
+    )
+
+
+def apply_rulebook(session: Session, village: Village, book: RuleBook, *, by_id: int | None = None,
+                   dry_run: bool = False) -> LoadReport:
+    """Create versions for new and changed rules. Validates everything before writing anything."""
+    existing = rules_by_code(session, village)
+    report = LoadReport()
+    errors: list[str] = []
+    plan: list[tuple[str, RuleSpec, Rule | None]] = []
+    for spec in book.rules:
+        rule = existing.get(spec.code)
+        if rule is None:
+            plan.append(("add", spec, None))
+            continue
+        latest = rule.latest
+        old = latest.spec()
+        if old.content() == spec.content() and old.effective_from == spec.effective_from:
+            if old.effective_to != spec.effective_to:
+                plan.append(("retire", spec, rule))
+            else:
+                report.unchanged.append(spec.code)
+            continue
+        if spec.effective_from <= latest.effective_from:
+            errors.append(
+                f"rule {spec.code}: field 'effective_from' must be after {latest.effective_from} "
+                f"(the start of version {latest.version}) for a changed rule, got {spec.effective_from}"
+            )
+            continue
+        plan.append(("change", spec, rule))
+    if errors:
+        raise RuleBookError(errors)
+    for action, spec, rule in plan:
+        if action == "add":
+            report.added.append(spec.code)
+            if not dry_run:
+                rule = Rule(village_id=village.id, code=spec.code)
+                session.add(rule)
+                session.add(_new_version(rule, spec, 1, book.version_note, by_id))
+        elif action == "change":
+            report.changed.append(spec.code)
+            if not dry_run:
+                session.add(_new_version(rule, spec, rule.latest.version + 1, book.version_note, by_id))
+        else:
+            report.retired.append(spec.code)
+            if not dry_run:
+                rule.latest.effective_to = spec.effective_to
+    session.flush()
+    return report
+
+
+def load_rulebook_text(session: Session, village: Village, text: str, **kw) -> LoadReport:
+    return apply_rulebook(session, village, parse_rulebook(text), **kw)
+
+
+class _FlowDumper(yaml.SafeDumper):
+    pass
+
+
+def _flow_dict(dumper, data):
+    return dumper.represent_mapping("tag:yaml.org,2002:map", data.items(), flow_style=True)
+
+
+def export_rulebook(session: Session, village: Village) -> str:
+    """The current rule book (latest version of each rule) in the format it loads from."""
+    rules = sorted(rules_by_code(session, village).values(), key=lambda r: r.id)
+    notes = [r.latest.version_note for r in rules if r.latest.version_note]
+    lines = ["# 积分细则 exported by pointsapp"]
+    if notes:
+        lines.append(yaml.safe_dump({"version_note": notes[-1]}, allow_unicode=True).rstrip())
+    lines.append("rules:")
+    for rule in rules:
+        d = rule.latest.spec().as_yaml_dict()
+        text = yaml.dump(d, Dumper=_FlowDumper, allow_unicode=True, default_flow_style=True,
+                         sort_keys=False, width=10_000).strip()
+        lines.append(f"  - {text}")
+    return "\n".join(lines) + "\n"
+
+
+_FlowDumper.add_representer(dict, _flow_dict)
+
+
+def rule_specs(session: Session, village: Village) -> Iterable[RuleSpec]:
+    for rule in sorted(rules_by_code(session, village).values(), key=lambda r: r.id):
+        yield rule.latest.spec()

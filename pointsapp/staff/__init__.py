@@ -1,0 +1,1 @@
+"""Staff pages: sign-in, capture, review, 公示, objections, village administration."""

@@ -1,0 +1,1 @@
+"""Villager pages: household card pages, the public board, 公示 and objections."""

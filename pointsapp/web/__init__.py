@@ -1,0 +1,1 @@
+"""Cross-cutting web pieces: locale, errors, the home page, the shared layout."""

@@ -1,0 +1,34 @@
+"""Home page, language switch and health check."""
+from __future__ import annotations
+
+from flask import Blueprint, make_response, redirect, render_template, request, url_for
+from sqlalchemy import select
+
+from ..extensions import db
+from ..points.registry import Village
+from .i18n import COOKIE, LOCALES
+
+bp = Blueprint("web", __name__)
+
+
+@bp.get("/")
+def index():
+    villages = db.session.execute(select(Village.id, Village.name).order_by(Village.name)).all()
+    return render_template("index.html", villages=villages)
+
+
+@bp.get("/lang/<code>")
+def set_language(code: str):
+    target = request.args.get("next") or url_for("web.index")
+    if not target.startswith("/") or target.startswith("//"):
+        target = url_for("web.index")
+    resp = make_response(redirect(target))
+    if code in LOCALES:
+        resp.set_cookie(COOKIE, code, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
+    return resp
+
+
+@bp.get("/healthz")
+def healthz():
+    db.session.execute(select(1))
+    return {"ok": True}

@@ -1,0 +1,100 @@
+"""Shared fixtures. The database is SQLite in a temporary folder unless
+POINTSAPP_TEST_DATABASE_URL names a PostgreSQL database, in which case every test gets a
+freshly created schema there."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from pointsapp.points.db import Base
+from pointsapp.points.engine import make_engine
+
+REPO = Path(__file__).resolve().parents[1]
+SAMPLES = REPO.parent / "shared" / "samples"
+PG_URL = os.environ.get("POINTSAPP_TEST_DATABASE_URL")
+
+
+def pytest_report_header(config):
+    where = PG_URL or "SQLite in a temporary folder (set POINTSAPP_TEST_DATABASE_URL for PostgreSQL)"
+    return [f"pointsapp test database: {where}", f"shared samples: {SAMPLES}"]
+
+
+def sample(name: str) -> Path:
+    path = SAMPLES / name
+    if not path.exists():
+        pytest.fail(f"sample file {path} is missing: the shared/ folder must sit beside the repository")
+    return path
+
+
+def _reset_pg(url: str) -> None:
+    eng = make_engine(url)
+    with eng.begin() as conn:
+        conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    eng.dispose()
+
+
+@pytest.fixture
+def db_url(tmp_path) -> str:
+    if PG_URL:
+        _reset_pg(PG_URL)
+        return PG_URL
+    return f"sqlite:///{tmp_path / 'test.db'}"
+
+
+@pytest.fixture
+def engine(db_url):
+    eng = make_engine(db_url)
+    Base.metadata.create_all(eng)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def app(db_url, tmp_path, monkeypatch):
+    """A Flask app on a fresh database (schema from the models; migrations have their own test)."""
+    monkeypatch.setenv("POINTSAPP_INSTANCE_PATH", str(tmp_path / "instance"))
+    from pointsapp import create_app
+    from pointsapp.extensions import db
+
+    app = create_app({
+        "TESTING": True,
+        "POINTSAPP_DATABASE_URL": db_url,
+        "POINTSAPP_SECRET_KEY": "test-only-secret",
+        "WTF_CSRF_ENABLED": False,
+        "RATELIMIT_ENABLED": False,
+    })
+    with app.app_context():
+        db.create_all()
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def app_world(app):
+    """The small test village, created through the app's session (see tests/factories.py)."""
+    from pointsapp.extensions import db
+    from tests.factories import World
+
+    with app.app_context():
+        w = World(db.session)
+        db.session.commit()
+        ids = {"village": w.village.id, "households": [h.id for h in w.households],
+               "people": [[p.id for p in ps] for ps in w.people],
+               "users": {u.username: u.id for u in (w.admin, w.admin2, w.reviewer, w.reviewer2, w.grid)}}
+    return ids
+
+
+def login(client, username: str, password: str = "correct horse 1"):
+    """Sign a test client in as a staff user (the staff feature provides /login)."""
+    return client.post("/login", data={"username": username, "password": password}, follow_redirects=False)

@@ -1,0 +1,30 @@
+import pytest
+
+from pointsapp import create_app
+from pointsapp.config import ConfigError
+
+
+def test_home_page_in_chinese_by_default(client):
+    resp = client.get("/")
+    assert resp.status_code == 200
+    assert "村级积分" in resp.get_data(as_text=True)
+
+
+def test_english_switch_is_remembered(client):
+    resp = client.get("/lang/en?next=/")
+    assert resp.status_code == 302
+    page = client.get("/").get_data(as_text=True)
+    assert "Village points" in page and "村级积分" not in page
+
+
+def test_refuses_to_start_without_secret_key(tmp_path, monkeypatch):
+    monkeypatch.setenv("POINTSAPP_INSTANCE_PATH", str(tmp_path))
+    monkeypatch.delenv("POINTSAPP_SECRET_KEY", raising=False)
+    with pytest.raises(ConfigError):
+        create_app({"POINTSAPP_DATABASE_URL": f"sqlite:///{tmp_path}/x.db"})
+
+
+def test_unknown_page_is_a_clear_404(client):
+    resp = client.get("/no-such-page")
+    assert resp.status_code == 404
+    assert "找不到页面" in resp.get_data(as_text=True)
