@@ -4,12 +4,10 @@ from __future__ import annotations
 import logging
 import os
 
-from flask import Flask
-
 __version__ = "0.1.0"
 
 # Feature packages; each has ``routes.bp``. Order matters only for URL precedence.
-FEATURES = ("web", "staff", "villagers", "reports")
+FEATURES = ("web", "staff", "admin", "villagers", "reports")
 # Each feature keeps its own message catalog; Flask-Babel merges them.
 TRANSLATION_DIRS = ("translations",) + tuple(f"{f}/translations" for f in FEATURES[1:])
 
@@ -25,8 +23,10 @@ def import_models() -> None:
             importlib.import_module(f"{__name__}.{name}.models")
 
 
-def create_app(test_config: dict | None = None, *, for_cli: bool = False) -> Flask:
+def create_app(test_config: dict | None = None, *, for_cli: bool = False) -> "Flask":
     """The app factory. Does no schema work: ``pointsapp init-db`` applies migrations."""
+    from flask import Flask
+
     from .config import load_config, require_secret_key
     from .extensions import babel, csrf, db, limiter, login_manager, migrate
     from .points.engine import configure_sqlite

@@ -98,3 +98,6 @@ def app_world(app):
 def login(client, username: str, password: str = "correct horse 1"):
     """Sign a test client in as a staff user (the staff feature provides /login)."""
     return client.post("/login", data={"username": username, "password": password}, follow_redirects=False)
+
+
+pytest_plugins = ["tests.browser"]

@@ -3,3 +3,6 @@ from .ledger import CaptureBatch, ClosedPeriod, LedgerEntry, Submission  # noqa:
 from .registry import Group, Household, HouseholdMove, StaffUser, Village, Villager  # noqa: F401
 from .rules import Rule, RuleVersion  # noqa: F401
 from .standings import Tally  # noqa: F401
+from .activities import Activity  # noqa: F401,E402
+from .audit import AuditEvent  # noqa: F401,E402
+from .notice import Notice, Objection  # noqa: F401,E402

@@ -31,6 +31,15 @@ def unauthorized():
     return redirect(url_for("staff.login", next=request.full_path))
 
 
+PUBLIC = frozenset({"public"})
+
+
+def public(view):
+    """Mark a view as open to everyone (villager pages). Every other view needs roles_required."""
+    view.allowed_roles = PUBLIC
+    return view
+
+
 def roles_required(*roles: Role | str):
     """Allow only signed-in staff with one of ``roles``; everyone else is refused."""
     allowed = {Role(r) for r in roles}

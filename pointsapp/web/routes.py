@@ -6,18 +6,21 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..points.registry import Village
+from .auth import public
 from .i18n import COOKIE, LOCALES
 
 bp = Blueprint("web", __name__)
 
 
 @bp.get("/")
+@public
 def index():
     villages = db.session.execute(select(Village.id, Village.name).order_by(Village.name)).all()
     return render_template("index.html", villages=villages)
 
 
 @bp.get("/lang/<code>")
+@public
 def set_language(code: str):
     target = request.args.get("next") or url_for("web.index")
     if not target.startswith("/") or target.startswith("//"):
@@ -29,6 +32,7 @@ def set_language(code: str):
 
 
 @bp.get("/healthz")
+@public
 def healthz():
     db.session.execute(select(1))
     return {"ok": True}

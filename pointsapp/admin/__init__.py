@@ -1,0 +1,1 @@
+"""Village administration: registry, roster import/export, rule book, staff users, audit log."""
