@@ -125,6 +125,8 @@ def find_batch(session: Session, village: Village, key: str) -> CaptureBatch | N
 class _CapLedger:
     """Points already used against caps, per rule and subject, counting pending captures.
 
+    Corrections are not counted: a reversed award keeps its place under the cap.
+
     Sums are fetched with one grouped query per (rule, cap period, window) for all the
     subjects of the call, then kept up to date in memory as lines are granted.
     """
@@ -135,22 +137,27 @@ class _CapLedger:
         self.loaded: set[tuple] = set()
 
     def prefetch(self, version: RuleVersion, day: dt.date, subject_ids: set[int]) -> None:
-        col = Submission.household_id if version.is_household else Submission.villager_id
+        """Used = posted awards of the rule in the window + captures still pending."""
         for period in (version.caps if version.points > 0 else {}):
             lo, hi = cap_window(period, day)
             wanted = {sid for sid in subject_ids if (version.rule_id, period, lo, sid) not in self.loaded}
             if not wanted:
                 continue
-            q = (select(col, func.sum(Submission.points)).where(
-                Submission.rule_id == version.rule_id, col.in_(wanted),
-                Submission.occurred_on.between(lo, hi), Submission.status.in_(LIVE)).group_by(col))
-            if version.is_household:
-                q = q.where(Submission.villager_id.is_(None))
-            found = dict(self.session.execute(q).all())
+            found: dict[int, int] = defaultdict(int)
+            for model, extra in ((LedgerEntry, LedgerEntry.kind == EntryKind.award),
+                                 (Submission, Submission.status == SubmissionStatus.pending)):
+                col = model.household_id if version.is_household else model.villager_id
+                q = (select(col, func.sum(model.points)).where(
+                    model.rule_id == version.rule_id, col.in_(wanted),
+                    model.occurred_on.between(lo, hi), extra).group_by(col))
+                if version.is_household:
+                    q = q.where(model.villager_id.is_(None))
+                for sid, used in self.session.execute(q):
+                    found[sid] += int(used or 0)
             for sid in wanted:
                 key = (version.rule_id, period, lo, sid)
                 self.loaded.add(key)
-                self.used[key] = int(found.get(sid) or 0)
+                self.used[key] = found.get(sid, 0)
 
     def grant(self, version: RuleVersion, day: dt.date, subject_id: int, requested: int) -> int:
         caps = version.caps if version.points > 0 else {}

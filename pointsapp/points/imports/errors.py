@@ -1,0 +1,24 @@
+"""Row-level import errors: every bad row is reported, and nothing is written."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class RowError:
+    row: int | None       # the row number the user sees in the file
+    column: str | None    # the header text as written in the file
+    value: object
+    reason: str
+
+    def __str__(self) -> str:
+        where = f"row {self.row}" if self.row is not None else "file"
+        col = f", column {self.column}" if self.column else ""
+        val = f", value {self.value!r}" if self.value not in (None, "") else ""
+        return f"{where}{col}{val}: {self.reason}"
+
+
+class ImportErrors(ValueError):
+    def __init__(self, errors: list[RowError]):
+        self.errors = errors
+        super().__init__(f"{len(errors)} bad rows; nothing was imported\n" + "\n".join(map(str, errors)))

@@ -1,0 +1,168 @@
+"""Score sheet (积分登记表) import: each row awards one rule to one person (or their household).
+
+The whole sheet is one capture with an idempotency key derived from its content, so the
+same sheet imported twice awards nothing the second time, whatever the file format.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..capture import CaptureResult, Line, approve, capture, find_batch
+from ..errors import Refused
+from ..ledger import Submission, SubmissionStatus
+from ..registry import Group, Household, Role, StaffUser, Village, Villager
+from ..rules import rules_by_code
+from .errors import ImportErrors, RowError
+from .reader import Column, Table, as_text, content_digest, parse_date, parse_quantity
+
+SCORE_COLUMNS = (
+    Column("date", ("日期", "活动日期", "时间")),
+    Column("group", ("村民小组", "组别", "小组"), required=False),
+    Column("name", ("姓名", "户主姓名", "户主")),
+    Column("rule_code", ("细则编号", "编号", "规则编号", "项目编号")),
+    Column("item", ("积分项目", "项目"), required=False),
+    Column("quantity", ("数量", "时长", "星级"), required=False),
+    Column("recorder", ("记录人", "登记人"), required=False),
+    Column("note", ("备注",), required=False),
+)
+
+
+@dataclass
+class ScoreReport:
+    dry_run: bool
+    rows: int = 0
+    pending: int = 0
+    posted: int = 0
+    points: int = 0
+    capped: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    batch_id: int | None = None
+
+    def lines(self) -> list[str]:
+        verb = "would record" if self.dry_run else "recorded"
+        state = "posted" if self.posted else "waiting for review"
+        out = [f"{verb} {self.rows} rows, {self.points} points ({state})"]
+        out += [f"cap reached: {c}" for c in self.capped]
+        out += [f"skipped {s}" for s in self.skipped]
+        return out
+
+
+def _people_index(session: Session, village: Village):
+    rows = session.execute(
+        select(Villager, Group.name, Household.number)
+        .join(Household, Villager.household_id == Household.id)
+        .join(Group, Household.group_id == Group.id)
+        .where(Villager.village_id == village.id)).all()
+    index: dict[str, list[tuple[Villager, str, str]]] = defaultdict(list)
+    for v, gname, hno in rows:
+        index[v.name].append((v, gname, hno))
+    return index
+
+
+def sheet_key(table: Table) -> str:
+    return "import:scores:" + content_digest(table)
+
+
+def import_scores(session: Session, village: Village, table: Table, *, by: StaffUser,
+                  approve_as: StaffUser | None = None, dry_run: bool = False,
+                  filename: str | None = None, now: dt.datetime | None = None) -> ScoreReport:
+    """Validate every row, then capture them all in one idempotent call (and approve them)."""
+    if approve_as is not None:
+        if approve_as.id == by.id:
+            raise Refused("maker_checker", "--approve-as must be a different person from --by")
+        if Role(approve_as.role) not in (Role.reviewer, Role.admin):
+            raise Refused("not_allowed", f"{approve_as.username} is not a reviewer or admin")
+    key = sheet_key(table)
+    if (first := find_batch(session, village, key)) is not None:
+        raise Refused("already_imported",
+                      f"this score sheet was already imported on {first.created_at:%Y-%m-%d %H:%M} UTC "
+                      f"by {first.actor.username}; nothing was awarded again")
+    col = table.columns
+    rules = rules_by_code(session, village)
+    people = _people_index(session, village)
+    errors: list[RowError] = []
+    parsed: list[tuple[dt.date, int, Line]] = []
+    for order, r in enumerate(table.rows):
+        v = r.values
+        def err(k, reason):
+            errors.append(RowError(r.number, col.get(k, k), v.get(k), reason))
+        bad = len(errors)
+        try:
+            day = parse_date(v["date"])
+        except (ValueError, TypeError) as exc:
+            err("date", str(exc))
+            day = None
+        code = as_text(v["rule_code"])
+        rule = rules.get(code) if code else None
+        if rule is None:
+            err("rule_code", "is empty" if not code else "is not a rule in this village's rule book")
+        elif day is not None and rule.version_on(day) is None:
+            err("rule_code", f"rule {code} is not in effect on {day}")
+        try:
+            qty = parse_quantity(v.get("quantity"))
+        except ValueError as exc:
+            err("quantity", str(exc))
+            qty = 1
+        name, group = as_text(v["name"]), as_text(v.get("group"))
+        person = None
+        if not name:
+            err("name", "is empty")
+        else:
+            found = people.get(name, [])
+            if group:
+                in_group = [c for c in found if c[1] == group]
+                if not in_group and found:
+                    err("name", f"no {name} in {group}; found in " + ", ".join(sorted({c[1] for c in found})))
+                found = in_group
+            if not found and not (group and people.get(name)):
+                err("name", f"no villager named {name}" + (f" in {group}" if group else ""))
+            elif len(found) > 1:
+                cands = "; ".join(f"{c[0].name} ({c[1]}, 户号 {c[2]})" for c in found)
+                err("name", f"{name} is ambiguous: {cands}; add the 村民小组 column value")
+            elif found:
+                person = found[0][0]
+        if len(errors) > bad:
+            continue
+        recorder = as_text(v.get("recorder"))
+        note = "; ".join(x for x in (as_text(v.get("note")), f"记录人 {recorder}" if recorder else None) if x)
+        parsed.append((day, order, Line(villager_id=person.id, quantity=qty, note=note or None,
+                                        ref=f"row {r.number}", rule_code=code, occurred_on=day)))
+    if errors:
+        raise ImportErrors(errors)
+    parsed.sort(key=lambda t: (t[0], t[1]))  # date order, then sheet order
+    lines = [p[2] for p in parsed]
+    savepoint = session.begin_nested()
+    try:
+        result: CaptureResult = capture(session, actor=by, village=village, lines=lines, key=key,
+                                        source="import", label=filename, now=now)
+        refused = [lr for lr in result.lines if lr.status in ("refused", "duplicate")]
+        if refused:
+            raise ImportErrors([RowError(int(lr.ref.split()[1]), None, None, lr.message or lr.code)
+                                for lr in refused])
+        report = ScoreReport(dry_run=dry_run, rows=len(lines), batch_id=result.batch_id,
+                             skipped=[f"row {s.number} ({s.reason}): {s.text}" for s in table.skipped])
+        for lr in result.lines:
+            report.points += lr.points
+            if lr.status == "capped":
+                report.capped.append(f"{lr.ref}: {lr.points} of {lr.requested} points count")
+        if approve_as is not None:
+            subs = session.execute(select(Submission).where(
+                Submission.batch_id == result.batch_id, Submission.status == SubmissionStatus.pending)
+                .order_by(Submission.line_no)).scalars().all()
+            approve(session, subs, approve_as, now=now)
+            report.posted = len(subs)
+        else:
+            report.pending = len(lines)
+    except BaseException:
+        savepoint.rollback()
+        raise
+    if dry_run:
+        savepoint.rollback()
+    else:
+        savepoint.commit()
+    return report
