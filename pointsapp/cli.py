@@ -13,6 +13,7 @@ import click
 from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
 from sqlalchemy import func, select
+from sqlalchemy.exc import SQLAlchemyError
 
 from .extensions import db
 from .points import audit
@@ -100,6 +101,10 @@ def refusals(fn):
             for e in exc.errors:
                 click.echo(f"error: {e}", err=True)
             fail(f"{len(exc.errors)} bad rows; nothing was imported")
+        except SQLAlchemyError as exc:
+            db.session.rollback()
+            fail(f"database error: {exc.__class__.__name__}: {str(exc.orig if hasattr(exc, 'orig') else exc).splitlines()[0]}"
+                 " (has `pointsapp init-db` been run on this database?)")
         except (Refused, ReadError, RuleBookError, ValueError) as exc:
             db.session.rollback()
             if isinstance(exc, RuleBookError):
@@ -344,7 +349,8 @@ def leaderboard_cmd(by, period, village_name, group_name, limit, as_json, county
         return
     for r in rows:
         extra = f"  {r.per_head:8.2f}/head" if r.per_head is not None else ""
-        click.echo(f"{r.rank:5d}  {r.points:7d}{extra}  {r.name}  {r.group}" + (f"  {r.village}" if r.village else ""))
+        where = "" if by == "group" else f"  {r.group}"
+        click.echo(f"{r.rank:5d}  {r.points:7d}{extra}  {r.name}{where}" + (f"  {r.village}" if r.village else ""))
 
 
 @cli.command("balance")

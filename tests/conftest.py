@@ -29,6 +29,12 @@ def sample(name: str) -> Path:
     return path
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(monkeypatch):
+    """scrypt is deliberately slow; a cheap hash keeps hundreds of test users fast."""
+    monkeypatch.setattr("pointsapp.points.registry.PASSWORD_METHOD", "pbkdf2:sha256:1000")
+
+
 def _reset_pg(url: str) -> None:
     eng = make_engine(url)
     with eng.begin() as conn:

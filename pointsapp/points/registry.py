@@ -27,6 +27,10 @@ class Role(str, enum.Enum):
     viewer = "viewer"            # read-only county office
 
 
+# werkzeug's default (scrypt). Tests lower it to keep the suite fast; never in production.
+PASSWORD_METHOD = "scrypt"
+
+
 def new_card_token() -> str:
     """An unguessable card token: 24 random bytes = 192 bits, URL-safe."""
     return secrets.token_urlsafe(24)
@@ -168,7 +172,7 @@ class StaffUser(Base):
     def set_password(self, password: str) -> None:
         if len(password) < 8:
             raise ValueError("a password needs at least 8 characters")
-        self.password_hash = generate_password_hash(password)
+        self.password_hash = generate_password_hash(password, method=PASSWORD_METHOD)
 
     def check_password(self, password: str) -> bool:
         return bool(self.password_hash) and check_password_hash(self.password_hash, password)

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 850812477500
+Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 22:53:21.386810
+Create Date: 2026-11-26 23:01:44.333406
 
 """
 from alembic import op
@@ -12,7 +12,7 @@ import pointsapp.points.db
 
 
 # revision identifiers, used by Alembic.
-revision = '850812477500'
+revision = '0001'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -264,19 +264,6 @@ def upgrade():
     sa.ForeignKeyConstraint(['user_id'], ['staff_users.id'], name=op.f('fk_staff_user_groups_user_id_staff_users')),
     sa.PrimaryKeyConstraint('user_id', 'group_id', name=op.f('pk_staff_user_groups'))
     )
-    op.create_table('staff_capture_photos',
-    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
-    sa.Column('batch_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
-    sa.Column('path', sa.String(length=255), nullable=False),
-    sa.Column('uploaded_by_id', sa.Integer(), nullable=False),
-    sa.Column('uploaded_at', pointsapp.points.db.UTCDateTime(timezone=True), nullable=False),
-    sa.ForeignKeyConstraint(['batch_id'], ['capture_batches.id'], name=op.f('fk_staff_capture_photos_batch_id_capture_batches')),
-    sa.ForeignKeyConstraint(['uploaded_by_id'], ['staff_users.id'], name=op.f('fk_staff_capture_photos_uploaded_by_id_staff_users')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_staff_capture_photos'))
-    )
-    with op.batch_alter_table('staff_capture_photos', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_staff_capture_photos_batch_id'), ['batch_id'], unique=False)
-
     op.create_table('submissions',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('village_id', sa.Integer(), nullable=False),
@@ -416,10 +403,6 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_submissions_activity_id'))
 
     op.drop_table('submissions')
-    with op.batch_alter_table('staff_capture_photos', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_staff_capture_photos_batch_id'))
-
-    op.drop_table('staff_capture_photos')
     op.drop_table('staff_user_groups')
     with op.batch_alter_table('rule_versions', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_rule_versions_rule_id'))

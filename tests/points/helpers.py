@@ -1,0 +1,41 @@
+"""Small helpers for core tests."""
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+
+from pointsapp.points.capture import Line, approve, capture
+from pointsapp.points.ledger import LedgerEntry, Submission
+
+NOV = dt.date(2026, 11, 5)
+
+
+def cap(session, world, actor, rule, subjects, day=NOV, qty=1, key=None, **kw):
+    """Capture one rule for villagers (or households for household rules)."""
+    lines = []
+    for s in subjects:
+        if hasattr(s, "household_id"):
+            lines.append(Line(villager_id=s.id, quantity=qty))
+        else:
+            lines.append(Line(household_id=s.id, quantity=qty))
+    return capture(session, actor=actor, village=world.village, rule_code=rule, occurred_on=day,
+                   lines=lines, key=key or world.key(), **kw)
+
+
+def subs(session, result):
+    return [session.get(Submission, line.submission_id) for line in result.lines]
+
+
+def post(session, world, result, approver=None, **kw):
+    entries = approve(session, [s for s in subs(session, result) if s.status == "pending"],
+                      approver or world.reviewer, **kw)
+    session.commit()
+    return entries
+
+
+def entries(session, village=None):
+    q = select(LedgerEntry).order_by(LedgerEntry.seq)
+    if village is not None:
+        q = q.where(LedgerEntry.village_id == village.id)
+    return session.execute(q).scalars().all()

@@ -1,0 +1,40 @@
+import datetime as dt
+
+from sqlalchemy import func, select
+
+from pointsapp.points.capture import Line, capture
+from pointsapp.points.ledger import CaptureBatch, Submission
+
+
+def test_same_key_a_hundred_times_records_once(world, session):
+    p = world.people[0][0]
+    first = None
+    for _ in range(100):
+        res = capture(session, actor=world.grid, village=world.village, rule_code="ZY-01",
+                      occurred_on=dt.date(2026, 11, 8), lines=[Line(villager_id=p.id)], key="tap-tap-tap")
+        session.commit()
+        first = first or res
+        assert [(l.status, l.points, l.submission_id) for l in res.lines] == \
+               [(l.status, l.points, l.submission_id) for l in first.lines]
+    assert res.replayed and not first.replayed and res.first_by == "grid1"
+    assert session.execute(select(func.count()).select_from(Submission)).scalar_one() == 1
+    assert session.execute(select(func.count()).select_from(CaptureBatch)).scalar_one() == 1
+
+
+def test_replay_returns_first_result_even_for_refusals(world, session):
+    outsider = world.people[2][0]  # group 2: outside grid1's groups
+    a = capture(session, actor=world.grid, village=world.village, rule_code="ZY-01",
+                occurred_on=dt.date(2026, 11, 8), lines=[Line(villager_id=outsider.id)], key="k")
+    b = capture(session, actor=world.grid, village=world.village, rule_code="ZY-01",
+                occurred_on=dt.date(2026, 11, 8), lines=[Line(villager_id=outsider.id)], key="k")
+    assert a.lines[0].code == b.lines[0].code == "outside_groups"
+    assert b.replayed
+
+
+def test_activity_marks_a_person_once(world, session):
+    p = world.people[0][1]
+    kw = dict(actor=world.grid, village=world.village, rule_code="LJ-01", occurred_on=dt.date(2026, 11, 8),
+              activity_id=7)
+    capture(session, lines=[Line(villager_id=p.id)], key="a1", **kw)
+    again = capture(session, lines=[Line(villager_id=p.id)], key="a2", **kw)
+    assert again.lines[0].status == "duplicate" and again.lines[0].points == 0
