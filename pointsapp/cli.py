@@ -204,6 +204,22 @@ def user_create(username, role, village_name, groups, display_name):
     click.echo(f"created {role.value} {username}" + (f" in {village.name}" if village else " (county-wide)"))
 
 
+@user_group.command("password")
+@click.argument("username")
+@with_appcontext
+@refusals
+def user_password(username):
+    """Set a staff user's password (read from standard input when it is not a terminal)."""
+    user = db.session.execute(select(StaffUser).where(StaffUser.username == username)).scalar_one_or_none()
+    if user is None:
+        fail(f"no staff user {username!r}")
+    user.set_password(_read_password())
+    user.must_change_password = False
+    audit.record(db.session, None, "user.password", village_id=user.village_id, target=f"user {username}")
+    db.session.commit()
+    click.echo(f"password set for {username}")
+
+
 # --- imports ------------------------------------------------------------------------------
 
 @cli.group("import")

@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import io
 from typing import Iterable, Sequence
 
-from sqlalchemy import Table, insert, text
+from sqlalchemy import Table, text
 from sqlalchemy.orm import Session
 
 
@@ -20,6 +21,18 @@ def _copy_value(v) -> str:
         v = v.value
     s = str(v)
     return s.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+
+
+def _sqlite_value(v):
+    if v is None:
+        return None
+    if isinstance(v, dt.datetime):  # stored as naive UTC, like UTCDateTime does
+        return v.astimezone(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")
+    if isinstance(v, dt.date):
+        return v.isoformat()
+    if hasattr(v, "value"):
+        return v.value
+    return v
 
 
 def bulk_insert(session: Session, table: Table, columns: Sequence[str], rows: Iterable[Sequence]) -> int:
@@ -41,8 +54,23 @@ def bulk_insert(session: Session, table: Table, columns: Sequence[str], rows: It
                         cp.write(buf.getvalue())
                         buf = io.StringIO()
                 cp.write(buf.getvalue())
-    else:
-        conn.execute(insert(table), [dict(zip(columns, row)) for row in rows])
+    else:  # SQLite: plain executemany, skipping SQLAlchemy's per-row parameter processing
+        raw = conn.connection.driver_connection
+        marks = ", ".join("?" * len(columns))
+        # Convert only the columns that hold dates, datetimes or enums (judged on a sample).
+        sample = rows[: min(len(rows), 50)]
+        convert = [i for i in range(len(columns))
+                   if any(v is not None and not isinstance(v, (int, str, float)) or isinstance(v, enum.Enum)
+                          for v in (r[i] for r in sample))]
+        if convert:
+            fixed = []
+            for row in rows:
+                row = list(row)
+                for i in convert:
+                    row[i] = _sqlite_value(row[i])
+                fixed.append(row)
+            rows = fixed
+        raw.executemany(f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({marks})", rows)
     return len(rows)
 
 

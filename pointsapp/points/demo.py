@@ -142,6 +142,7 @@ def build_demo(session: Session, *, villages: int = 1, months: int = 12, seed: i
     fix_sequences(session, [Household.__table__, Villager.__table__, LedgerEntry.__table__])
     if villages > 1:
         _account(session, result, "county", Role.viewer, None, "县农业农村局")
+        result.accounts.append(("v002-admin …", "admin", "set with `pointsapp user password USERNAME`"))
     session.flush()
     return result
 
@@ -179,28 +180,34 @@ def _people(rng: random.Random, vi: int) -> list[list[tuple[str, str, int, str]]
     return out
 
 
-def _account(session, result, username, role, village, display, groups=()):
-    password = secrets.token_urlsafe(9)
+def _account(session, result, username, role, village, display, groups=(), *, usable=True):
+    """A staff account. Only the demo village's get (printed) passwords: hashing hundreds of
+    county-scale accounts would dominate the run; set one with `pointsapp user password`."""
     user = StaffUser(username=username, role=role, village_id=village.id if village else None,
                      display_name=display, must_change_password=True, groups=list(groups))
-    user.set_password(password)
+    if usable:
+        password = secrets.token_urlsafe(9)
+        user.set_password(password)
+        result.accounts.append((username, role.value, password))
+    else:
+        user.password_hash = "!"  # matches no password
     session.add(user)
-    result.accounts.append((username, role.value, password))
     return user
 
 
 def _staff(session, village, groups, vi, result) -> dict[str, StaffUser]:
     prefix = "" if vi == 0 else f"v{vi + 1:03d}-"
+    usable = vi == 0
     staff = {
-        "admin": _account(session, result, f"{prefix}admin", Role.admin, village, "村委会"),
-        "admin2": _account(session, result, f"{prefix}admin2", Role.admin, village, "村主任"),
-        "reviewer": _account(session, result, f"{prefix}reviewer", Role.reviewer, village, "监委会"),
+        "admin": _account(session, result, f"{prefix}admin", Role.admin, village, "村委会", usable=usable),
+        "admin2": _account(session, result, f"{prefix}admin2", Role.admin, village, "村主任", usable=usable),
+        "reviewer": _account(session, result, f"{prefix}reviewer", Role.reviewer, village, "监委会", usable=usable),
     }
     workers = 5 if vi == 0 else 1
     for w in range(workers):
         mine = groups[w * 10 // workers:(w + 1) * 10 // workers]
         staff[f"grid{w + 1}"] = _account(session, result, f"{prefix}grid{w + 1}", Role.grid_worker, village,
-                                         f"网格员{w + 1}", mine)
+                                         f"网格员{w + 1}", mine, usable=usable)
     session.flush()
     return staff
 
@@ -245,29 +252,32 @@ def _activity(session, rng, village, zone, today, first_month, households, rules
     pending_from = today - dt.timedelta(days=4)
     approver = staff["reviewer"].id
     entries, pending = [], []
+    versions: dict[tuple[str, dt.date], tuple] = {}
+    admin_id = staff["admin"].id
+    grid_for_group = {g.id: s.id for k, s in staff.items() if k.startswith("grid") for g in s.groups}
     for day, code, vid, hid, gid, qty in events:
-        version = rules[code].version_on(day)
-        if version is None:
+        if (code, day) not in versions:
+            v = rules[code].version_on(day)
+            versions[(code, day)] = (v.id, v.rule_id, v.points, v.is_household, v.caps,
+                                     "grid_worker" in v.logged_by_roles) if v else None
+        if versions[(code, day)] is None:
             continue
-        subject = hid if version.is_household else vid
-        requested = version.points * qty
+        version_id, rule_id, points, household_rule, caps, by_grid = versions[(code, day)]
+        subject = hid if household_rule else vid
+        requested = points * qty
         granted = requested
-        if requested > 0 and version.caps:
-            keys = [(code, p, cap_window(p, day)[0], subject) for p in version.caps]
-            room = min(cap - used[k] for k, cap in zip(keys, version.caps.values()))
+        if requested > 0 and caps:
+            keys = [(code, p, cap_window(p, day)[0], subject) for p in caps]
+            room = min(cap - used[k] for k, cap in zip(keys, caps.values()))
             granted = max(0, min(requested, room))
             for k in keys:
                 used[k] += granted
-        logger = staff["admin"] if "admin" in version.logged_by_roles and "grid_worker" not in version.logged_by_roles \
-            else staff.get(f"grid{1 + (gid - 1) % 5}") or staff["grid1"]
-        if logger.role == Role.grid_worker and gid not in {g.id for g in logger.groups}:
-            logger = next(s for k, s in staff.items() if k.startswith("grid") and gid in {g.id for g in s.groups})
         row = dict(kind=EntryKind.award if requested >= 0 else EntryKind.deduction, points=granted,
                    requested_points=requested, capped=granted < requested, quantity=qty,
-                   rule_id=version.rule_id, rule_version_id=version.id,
-                   villager_id=None if version.is_household else vid, household_id=hid, group_id=gid,
+                   rule_id=rule_id, rule_version_id=version_id,
+                   villager_id=None if household_rule else vid, household_id=hid, group_id=gid,
                    occurred_on=day, note=f"cap reached: {granted} of {requested} points" if granted < requested else None,
-                   captured_by_id=logger.id, submission_id=None, corrects_id=None)
+                   captured_by_id=grid_for_group[gid] if by_grid else admin_id, submission_id=None, corrects_id=None)
         if day >= pending_from:
             pending.append(row)
             continue

@@ -176,21 +176,40 @@ HASHED_FIELDS = (
 )
 
 
-def _canonical(value):
-    if isinstance(value, enum.Enum):
-        return value.value
-    if isinstance(value, dt.datetime):
-        return value.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return value
+_KIND = HASHED_FIELDS.index("kind")
+_DAY = HASHED_FIELDS.index("occurred_on")
+_AT = HASHED_FIELDS.index("recorded_at")
+_CAPPED = HASHED_FIELDS.index("capped")
+_UTC = dt.timezone.utc
+
+
+def _utc_text(value) -> str:
+    """A UTC timestamp as 2026-11-20T04:00:00.000000Z (also from SQLite's stored text)."""
+    if isinstance(value, str):  # SQLite stores "2026-11-20 04:00:00.000000" (UTC)
+        return value.replace(" ", "T") + ("" if "." in value else ".000000") + "Z"
+    if value.tzinfo is not None:
+        value = value.astimezone(_UTC).replace(tzinfo=None)
+    return value.isoformat(timespec="microseconds") + "Z"
+
+
+def canonical_values(values: list) -> list:
+    """The hashed values in HASHED_FIELDS order, normalised (enums, dates, timestamps)."""
+    values[_KIND] = getattr(values[_KIND], "value", values[_KIND])
+    day = values[_DAY]
+    values[_DAY] = day if isinstance(day, str) else day.isoformat()
+    values[_AT] = _utc_text(values[_AT])
+    values[_CAPPED] = bool(values[_CAPPED])  # SQLite hands back 0/1
+    return values
+
+
+def hash_values(prev_hash: str, values: list) -> str:
+    body = json.dumps(canonical_values(values), ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(f"{prev_hash}|{body}".encode()).hexdigest()
 
 
 def entry_hash(prev_hash: str, fields: dict) -> str:
-    """sha256 over the previous hash and the entry's canonical JSON content."""
-    body = json.dumps({k: _canonical(fields[k]) for k in HASHED_FIELDS},
-                      ensure_ascii=False, separators=(",", ":"), sort_keys=True)
-    return hashlib.sha256(f"{prev_hash}|{body}".encode()).hexdigest()
+    """sha256 over the previous hash and the entry's content as a JSON array in HASHED_FIELDS order."""
+    return hash_values(prev_hash, [fields[k] for k in HASHED_FIELDS])
 
 
 def append_entry(session: Session, village: Village, **fields) -> LedgerEntry:
@@ -214,6 +233,15 @@ def append_entry(session: Session, village: Village, **fields) -> LedgerEntry:
     return entry
 
 
+def _compiled(conn, stmt):
+    """A statement as driver SQL plus positional parameters (raw, unprocessed result rows)."""
+    compiled = stmt.compile(dialect=conn.dialect)
+    params = compiled.construct_params()
+    if compiled.positiontup is not None:
+        return compiled.string, tuple(params[k] for k in compiled.positiontup)
+    return compiled.string, params
+
+
 @dataclass
 class VerifyResult:
     village: str
@@ -235,35 +263,39 @@ def verify_chain(session: Session, village: Village, *, batch: int = 5000,
     that no longer matches) and a row inserted out of band (duplicate or unexpected seq,
     broken link).
     """
-    cols = [getattr(LedgerEntry, k) for k in HASHED_FIELDS] + [LedgerEntry.id, LedgerEntry.prev_hash, LedgerEntry.hash]
+    table = LedgerEntry.__table__
+    cols = [table.c[k] for k in HASHED_FIELDS] + [table.c.id, table.c.prev_hash, table.c.hash]
+    n = len(HASHED_FIELDS)
+    seq_at = HASHED_FIELDS.index("seq")
+    conn = session.connection()
     expected_seq, prev, count = 1, GENESIS, 0
     last_seq = 0
     while True:
-        rows = session.execute(
-            select(*cols).where(LedgerEntry.village_id == village.id, LedgerEntry.seq >= expected_seq)
-            .order_by(LedgerEntry.seq, LedgerEntry.id).limit(batch)
-        ).all()
+        # Core rows without type processing: timestamps are hashed from what the database holds.
+        stmt = (select(*cols).where(table.c.village_id == village.id, table.c.seq >= expected_seq)
+                .order_by(table.c.seq).limit(batch))
+        rows = conn.exec_driver_sql(*_compiled(conn, stmt)).fetchall()
         if not rows:
             break
         for row in rows:
-            m = row._mapping
-            fields = {k: m[k] for k in HASHED_FIELDS}
-            seq = fields["seq"]
-            where = f"entry id {m['id']} (seq {seq})"
+            values = list(row[:n])
+            entry_id, prev_hash, stored = row[n], row[n + 1], row[n + 2]
+            seq = values[seq_at]
+            where = f"entry id {entry_id} (seq {seq})"
             if seq != expected_seq:
                 problem = (f"{where}: expected seq {expected_seq}; an entry is missing or was inserted"
                            if seq > expected_seq else f"{where}: seq {seq} appears twice; an entry was inserted")
                 return VerifyResult(village.name, count, prev, problem, seq)
-            if m["prev_hash"] != prev:
+            if prev_hash != prev:
                 return VerifyResult(village.name, count, prev,
                                     f"{where}: does not link to the previous entry's hash", seq)
-            if entry_hash(prev, fields) != m["hash"]:
+            if hash_values(prev, values) != stored:
                 return VerifyResult(village.name, count, prev,
                                     f"{where}: content does not match its hash (changed after posting)", seq)
-            prev, count, last_seq = m["hash"], count + 1, seq
+            prev, count, last_seq = stored, count + 1, seq
             expected_seq += 1
-            if progress:
-                progress(1)
+        if progress:
+            progress(len(rows))
     if last_seq != village.ledger_seq or prev != village.ledger_head:
         return VerifyResult(
             village.name, count, prev,

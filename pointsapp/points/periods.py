@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
@@ -77,6 +78,7 @@ def parse_month(text: str) -> Period:
     return p
 
 
+@functools.lru_cache(maxsize=8192)
 def cap_window(period: str, day: dt.date) -> tuple[dt.date, dt.date]:
     """The local day/month/year containing ``day``, as inclusive bounds."""
     if period == "day":

@@ -6,7 +6,7 @@ import enum
 import secrets
 
 from sqlalchemy import (
-    Boolean, Column, Date, Enum, ForeignKey, Integer, String, Table, UniqueConstraint, select,
+    Boolean, Column, Date, Enum, ForeignKey, Index, Integer, String, Table, UniqueConstraint, select,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -106,10 +106,11 @@ class Household(Base):
 
 class Villager(Base):
     __tablename__ = "villagers"
+    __table_args__ = (Index("ix_villagers_household_status", "household_id", "status"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     village_id: Mapped[int] = mapped_column(ForeignKey("villages.id"), index=True)
-    household_id: Mapped[int] = mapped_column(ForeignKey("households.id"), index=True)
+    household_id: Mapped[int] = mapped_column(ForeignKey("households.id"))
     name: Mapped[str] = mapped_column(String(50), index=True)
     sex: Mapped[str | None] = mapped_column(String(4))
     birth_year: Mapped[int | None] = mapped_column(Integer)

@@ -6,11 +6,12 @@ pre-summed rows instead of grouping millions of entries, and can never be stale.
 """
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from dataclasses import asdict, dataclass
 from typing import Iterable, Literal
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, func, select
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, bindparam, func, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -39,20 +40,27 @@ class Tally(Base):
     entries: Mapped[int] = mapped_column(Integer, default=0)
 
 
+_period_keys = functools.lru_cache(maxsize=4096)(period_keys)
+_SPENDS = {k.value for k in EntryKind if k.spends}
+
+
 def tally_deltas(entries: Iterable[LedgerEntry | dict]) -> dict[tuple[str, str, int], list[int]]:
     """Sum entries into {(period, kind, subject): [village, points, spent, entries]}."""
     acc: dict[tuple[str, str, int], list[int]] = defaultdict(lambda: [0, 0, 0, 0])
     for e in entries:
-        get = e.get if isinstance(e, dict) else e.__getattribute__
-        kind = EntryKind(get("kind"))
-        pts, spent = (0, get("points")) if kind.spends else (get("points"), 0)
-        subjects = [("h", get("household_id")), ("g", get("group_id"))]
-        if get("villager_id") is not None:
-            subjects.append(("v", get("villager_id")))
-        for period in period_keys(get("occurred_on")):
+        if not isinstance(e, dict):
+            e = {k: getattr(e, k) for k in ("kind", "points", "household_id", "group_id", "villager_id",
+                                             "occurred_on", "village_id")}
+        kind = getattr(e["kind"], "value", e["kind"])
+        pts, spent = (0, e["points"]) if kind in _SPENDS else (e["points"], 0)
+        village = e["village_id"]
+        subjects = (("h", e["household_id"]), ("g", e["group_id"]))
+        if e["villager_id"] is not None:
+            subjects += (("v", e["villager_id"]),)
+        for period in _period_keys(e["occurred_on"]):
             for code, sid in subjects:
                 row = acc[(period, code, sid)]
-                row[0] = get("village_id")
+                row[0] = village
                 row[1] += pts
                 row[2] += spent
                 row[3] += 1
@@ -137,38 +145,87 @@ def competition_ranks(points: list[int], start_rank: int = 1) -> list[int]:
 
 def _subjects(by: SubjectKind, village: Village | None, group: Group | None):
     """(id, name, group name, village name, head count) of every active subject."""
+    return _subjects_stmt(by, village is not None, group is not None)
+
+
+@functools.lru_cache(maxsize=None)
+def _subjects_stmt(by: SubjectKind, in_village: bool, in_group: bool):
+    """The statement behind :func:`_subjects`, built once; binds :village and :group."""
     if by == "villager":
-        q = (select(Villager.id, Villager.name, Group.name, Village.name, func.cast(1, Integer))
+        q = (select(Villager.id, Villager.name, Group.name, Village.name, literal(1))
              .join(Household, Villager.household_id == Household.id)
              .join(Group, Household.group_id == Group.id)
              .join(Village, Villager.village_id == Village.id)
              .where(Villager.status == VillagerStatus.active))
         scope_col = Villager.village_id
     elif by == "household":
-        heads = select(Villager.household_id.label("hid"), func.count().label("n")).where(
-            Villager.status == VillagerStatus.active).group_by(Villager.household_id).subquery()
+        members = Villager.__table__.alias("m")
+        heads = (select(func.count()).where(members.c.household_id == Household.id,
+                                            members.c.status == VillagerStatus.active.value)
+                 .correlate(Household).scalar_subquery())
         head = Villager.__table__.alias("head")
-        q = (select(Household.id, func.coalesce(head.c.name, Household.number), Group.name, Village.name,
-                    func.coalesce(heads.c.n, 0))
+        q = (select(Household.id, func.coalesce(head.c.name, Household.number), Group.name, Village.name, heads)
              .join(Group, Household.group_id == Group.id)
              .join(Village, Household.village_id == Village.id)
              .outerjoin(head, head.c.id == Household.head_id)
-             .outerjoin(heads, heads.c.hid == Household.id)
              .where(Household.active.is_(True)))
         scope_col = Household.village_id
     else:
-        heads = (select(Household.group_id.label("gid"), func.count().label("n"))
-                 .join(Villager, Villager.household_id == Household.id)
-                 .where(Villager.status == VillagerStatus.active).group_by(Household.group_id).subquery())
-        q = (select(Group.id, Group.name, Group.name, Village.name, func.coalesce(heads.c.n, 0))
-             .join(Village, Group.village_id == Village.id)
-             .outerjoin(heads, heads.c.gid == Group.id))
+        heads = (select(func.count()).select_from(Villager)
+                 .join(Household, Villager.household_id == Household.id)
+                 .where(Household.group_id == Group.id, Villager.status == VillagerStatus.active)
+                 .correlate(Group).scalar_subquery())
+        q = (select(Group.id, Group.name, Group.name, Village.name, heads)
+             .join(Village, Group.village_id == Village.id))
         scope_col = Group.village_id
-    if village is not None:
-        q = q.where(scope_col == village.id)
-    if group is not None:
-        q = q.where((Group.id == group.id))
+    if in_village:
+        q = q.where(scope_col == bindparam("village"))
+    if in_group:
+        q = q.where(Group.id == bindparam("group"))
     return q
+
+
+def _params(village: Village | None, group: Group | None, **extra) -> dict:
+    params = dict(extra)
+    if village is not None:
+        params["village"] = village.id
+    if group is not None:
+        params["group"] = group.id
+    return params
+
+
+@functools.lru_cache(maxsize=None)
+def _tally_stmt(in_village: bool):
+    q = select(Tally.subject_id, Tally.points).where(Tally.period == bindparam("period"),
+                                                     Tally.kind == bindparam("kind"))
+    return q.where(Tally.village_id == bindparam("village")) if in_village else q
+
+
+_SUBJECT_ID = {"villager": Villager.id, "household": Household.id, "group": Group.id}
+
+
+def _top_rows(session: Session, by: SubjectKind, key: str, village: Village | None,
+              group: Group | None, limit: int):
+    """Fast path for a top-N board: walk the tallies' points index from the top.
+
+    Returns None when it cannot answer alone (fewer than N subjects with positive points),
+    so the caller falls back to the full board.
+    """
+    code = _KIND_CODE[by]
+    sid_col = _SUBJECT_ID[by]
+    subjects = _subjects(by, village, group).add_columns(Tally.points.label("pts"))
+    subjects = subjects.join(Tally, (Tally.subject_id == sid_col) & (Tally.period == key) & (Tally.kind == code))
+    if village is not None:
+        subjects = subjects.where(Tally.village_id == village.id)
+    params = _params(village, group)
+    conn = session.connection()
+    nth = conn.execute(subjects.with_only_columns(Tally.points).order_by(Tally.points.desc())
+                       .offset(limit - 1).limit(1), params).scalar_one_or_none()
+    if nth is None or nth <= 0:
+        return None
+    rows = conn.execute(subjects.where(Tally.points >= nth), params).all()
+    rows.sort(key=lambda r: (-r[5], r[0]))
+    return rows[:limit]
 
 
 def leaderboard(session: Session, by: SubjectKind, period: str, *, village: Village | None = None,
@@ -179,25 +236,25 @@ def leaderboard(session: Session, by: SubjectKind, period: str, *, village: Vill
     (1, 2, 2, 4) and keep a stable order by id.
     """
     key = parse_period(period).key
-    code = _KIND_CODE[by]
-    subjects = _subjects(by, village, group).subquery()
-    sid, name, gname, vname, heads = subjects.c
-    pts = func.coalesce(Tally.points, 0)
-    q = (select(sid, name, gname, vname, heads, pts.label("pts"))
-         .select_from(subjects)
-         .outerjoin(Tally, (Tally.subject_id == sid) & (Tally.period == key) & (Tally.kind == code))
-         .order_by(pts.desc(), sid))
-    if limit is not None:
-        q = q.limit(limit)
-    rows = session.execute(q).all()
-    ranks = competition_ranks([r.pts for r in rows])
-    out = []
-    for rank, r in zip(ranks, rows):
-        per_head = None
-        if by != "villager":
-            per_head = round(r.pts / r[4], 2) if r[4] else 0.0
-        out.append(BoardRow(rank, r[0], r[1], r[2], int(r.pts), per_head, r[3] if village is None else None))
-    return out
+    rows = _top_rows(session, by, key, village, group, limit) if limit else None
+    if rows is None:
+        # Every subject, zeros included: two plain queries merged here, which stays cheap
+        # at county scale (no sort or outer join over the tallies in the database).
+        conn = session.connection()
+        params = _params(village, group, period=key, kind=_KIND_CODE[by])
+        points = dict(conn.execute(_tally_stmt(village is not None), params).all())
+        get = points.get
+        rows = [(*r, get(r[0], 0)) for r in conn.execute(_subjects(by, village, group), params).all()]
+        rows.sort(key=lambda r: (-r[5], r[0]))
+        if limit is not None:
+            rows = rows[:limit]
+    ranks = competition_ranks([r[5] for r in rows])
+    vname = None if village is None else False
+    if by == "villager":
+        return [BoardRow(rank, r[0], r[1], r[2], int(r[5]), None, r[3] if vname is None else None)
+                for rank, r in zip(ranks, rows)]
+    return [BoardRow(rank, r[0], r[1], r[2], int(r[5]), round(r[5] / r[4], 2) if r[4] else 0.0,
+                     r[3] if vname is None else None) for rank, r in zip(ranks, rows)]
 
 
 def month_participation(session: Session, village: Village, month: str) -> tuple[int, int]:

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 23:01:44.333406
+Create Date: 2026-11-26 23:16:36.949351
 
 """
 from alembic import op
@@ -108,7 +108,7 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_villagers'))
     )
     with op.batch_alter_table('villagers', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_villagers_household_id'), ['household_id'], unique=False)
+        batch_op.create_index('ix_villagers_household_status', ['household_id', 'status'], unique=False)
         batch_op.create_index(batch_op.f('ix_villagers_name'), ['name'], unique=False)
         batch_op.create_index(batch_op.f('ix_villagers_village_id'), ['village_id'], unique=False)
 
@@ -433,7 +433,7 @@ def downgrade():
     with op.batch_alter_table('villagers', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_villagers_village_id'))
         batch_op.drop_index(batch_op.f('ix_villagers_name'))
-        batch_op.drop_index(batch_op.f('ix_villagers_household_id'))
+        batch_op.drop_index('ix_villagers_household_status')
 
     op.drop_table('villagers')
     with op.batch_alter_table('households', schema=None) as batch_op:

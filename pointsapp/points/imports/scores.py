@@ -136,33 +136,47 @@ def import_scores(session: Session, village: Village, table: Table, *, by: Staff
         raise ImportErrors(errors)
     parsed.sort(key=lambda t: (t[0], t[1]))  # date order, then sheet order
     lines = [p[2] for p in parsed]
-    savepoint = session.begin_nested()
+    skipped = [f"row {s.number} ({s.reason}): {s.text}" for s in table.skipped]
+    # The capture runs in its own session inside a SAVEPOINT of the caller's transaction:
+    # a dry run or a refused row rolls it back and leaves nothing behind, not even objects
+    # in the caller's identity map.
+    session.flush()
+    inner = Session(bind=session.connection(), join_transaction_mode="create_savepoint")
     try:
-        result: CaptureResult = capture(session, actor=by, village=village, lines=lines, key=key,
-                                        source="import", label=filename, now=now)
-        refused = [lr for lr in result.lines if lr.status in ("refused", "duplicate")]
-        if refused:
-            raise ImportErrors([RowError(int(lr.ref.split()[1]), None, None, lr.message or lr.code)
-                                for lr in refused])
-        report = ScoreReport(dry_run=dry_run, rows=len(lines), batch_id=result.batch_id,
-                             skipped=[f"row {s.number} ({s.reason}): {s.text}" for s in table.skipped])
-        for lr in result.lines:
-            report.points += lr.points
-            if lr.status == "capped":
-                report.capped.append(f"{lr.ref}: {lr.points} of {lr.requested} points count")
-        if approve_as is not None:
-            subs = session.execute(select(Submission).where(
-                Submission.batch_id == result.batch_id, Submission.status == SubmissionStatus.pending)
-                .order_by(Submission.line_no)).scalars().all()
-            approve(session, subs, approve_as, now=now)
-            report.posted = len(subs)
+        report = _capture_sheet(inner, inner.get(Village, village.id), lines, key, skipped,
+                                by=inner.get(StaffUser, by.id),
+                                approve_as=inner.get(StaffUser, approve_as.id) if approve_as else None,
+                                dry_run=dry_run, filename=filename, now=now)
+        if dry_run:
+            inner.rollback()
         else:
-            report.pending = len(lines)
-    except BaseException:
-        savepoint.rollback()
-        raise
-    if dry_run:
-        savepoint.rollback()
+            inner.commit()
+    finally:
+        inner.close()
+    session.expire_all()
+    return report
+
+
+def _capture_sheet(session: Session, village: Village, lines: list[Line], key: str, skipped: list[str], *,
+                   by: StaffUser, approve_as: StaffUser | None, dry_run: bool, filename: str | None,
+                   now: dt.datetime | None) -> ScoreReport:
+    result: CaptureResult = capture(session, actor=by, village=village, lines=lines, key=key,
+                                    source="import", label=filename, now=now)
+    refused = [lr for lr in result.lines if lr.status in ("refused", "duplicate")]
+    if refused:
+        raise ImportErrors([RowError(int(lr.ref.split()[1]), None, None, lr.message or lr.code)
+                            for lr in refused])
+    report = ScoreReport(dry_run=dry_run, rows=len(lines), batch_id=result.batch_id, skipped=skipped)
+    for lr in result.lines:
+        report.points += lr.points
+        if lr.status == "capped":
+            report.capped.append(f"{lr.ref}: {lr.points} of {lr.requested} points count")
+    if approve_as is not None:
+        subs = session.execute(select(Submission).where(
+            Submission.batch_id == result.batch_id, Submission.status == SubmissionStatus.pending)
+            .order_by(Submission.line_no)).scalars().all()
+        approve(session, subs, approve_as, now=now)
+        report.posted = len(subs)
     else:
-        savepoint.commit()
+        report.pending = len(lines)
     return report
