@@ -21,6 +21,23 @@ def test_same_key_a_hundred_times_records_once(world, session):
     assert session.execute(select(func.count()).select_from(CaptureBatch)).scalar_one() == 1
 
 
+def test_a_replayed_capture_posts_one_entry(world, session):
+    from pointsapp.points.capture import approve
+    from pointsapp.points.ledger import LedgerEntry
+
+    p = world.people[0][0]
+    for _ in range(100):
+        res = capture(session, actor=world.grid, village=world.village, rule_code="ZY-01",
+                      occurred_on=dt.date(2026, 11, 8), lines=[Line(villager_id=p.id)], key="same")
+    approve(session, [session.get(Submission, res.lines[0].submission_id)], world.reviewer)
+    session.commit()
+    for _ in range(100):
+        again = capture(session, actor=world.grid, village=world.village, rule_code="ZY-01",
+                        occurred_on=dt.date(2026, 11, 8), lines=[Line(villager_id=p.id)], key="same")
+    assert again.lines[0].status == "posted"
+    assert session.execute(select(func.count()).select_from(LedgerEntry)).scalar_one() == 1
+
+
 def test_replay_returns_first_result_even_for_refusals(world, session):
     outsider = world.people[2][0]  # group 2: outside grid1's groups
     a = capture(session, actor=world.grid, village=world.village, rule_code="ZY-01",
