@@ -243,8 +243,9 @@ def import_roster_cmd(file, village_name, dry_run):
     if not village_name and not db.session.execute(select(Village.id)).first():
         village_name = _village_from_title(table)
     village = resolve_village(village_name, create=True)
-    with progress(len(table.rows), "roster"):
+    with progress(len(table.rows), "roster") as bar:
         report = import_roster(db.session, village, table, dry_run=dry_run)
+        bar.update(len(table.rows))
     for line in report.lines():
         click.echo(line)
     if dry_run:
@@ -279,9 +280,10 @@ def import_scores_cmd(file, by_name, approver_name, village_name, dry_run):
     by = resolve_user(by_name, village)
     approver = resolve_user(approver_name, village) if approver_name else None
     table = _read(file, SCORE_COLUMNS)
-    with progress(len(table.rows), "scores"):
+    with progress(len(table.rows), "scores") as bar:
         report = import_scores(db.session, village, table, by=by, approve_as=approver,
                                dry_run=dry_run, filename=Path(file).name)
+        bar.update(len(table.rows))
     for line in report.lines():
         click.echo(line)
     if dry_run:
