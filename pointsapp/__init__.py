@@ -23,6 +23,24 @@ def import_models() -> None:
             importlib.import_module(f"{__name__}.{name}.models")
 
 
+def _sqlite_read_requests(app) -> None:
+    """GET/HEAD requests read in deferred SQLite transactions (see points.engine.write_intent)."""
+    from flask import g, request
+
+    from .points.engine import write_intent
+
+    @app.before_request
+    def _read_only_for_safe_methods():
+        if request.method in ("GET", "HEAD", "OPTIONS"):
+            g._write_intent_token = write_intent.set(False)
+
+    @app.teardown_request
+    def _restore_write_intent(_exc):
+        token = g.pop("_write_intent_token", None)
+        if token is not None:
+            write_intent.reset(token)
+
+
 def create_app(test_config: dict | None = None, *, for_cli: bool = False) -> "Flask":
     """The app factory. Does no schema work: ``pointsapp init-db`` applies migrations."""
     from flask import Flask
@@ -62,6 +80,7 @@ def create_app(test_config: dict | None = None, *, for_cli: bool = False) -> "Fl
 
     register_error_handlers(app)
     app.context_processor(inject_language)
+    _sqlite_read_requests(app)
     if not app.debug and not app.testing:
         logging.basicConfig(level=logging.INFO)
     return app

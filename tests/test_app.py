@@ -28,3 +28,23 @@ def test_unknown_page_is_a_clear_404(client):
     resp = client.get("/no-such-page")
     assert resp.status_code == 404
     assert "找不到页面" in resp.get_data(as_text=True)
+
+
+def test_page_reads_do_not_wait_for_the_sqlite_write_lock(app, client, db_url):
+    """A GET runs in a deferred transaction, so a writer holding the lock doesn't stall pages."""
+    import sqlite3
+    import threading
+
+    if not db_url.startswith("sqlite"):
+        assert client.get("/healthz").status_code == 200  # PostgreSQL readers never wait (MVCC)
+        return
+    holder = sqlite3.connect(db_url[len("sqlite:///"):], isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    done = []
+    t = threading.Thread(target=lambda: done.append(client.get("/healthz").status_code))
+    t.start()
+    t.join(5)
+    holder.execute("ROLLBACK")
+    holder.close()
+    t.join(40)
+    assert done == [200], "a GET waited for the write lock"

@@ -1,14 +1,21 @@
 """Engine set-up shared by the app, the CLI and the core's own tests."""
 from __future__ import annotations
 
+import contextvars
+
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
+# Whether new SQLite transactions take the write lock at once (BEGIN IMMEDIATE). True by
+# default (CLI, services, tests); the web app turns it off for GET/HEAD requests, so pages
+# and streamed exports never hold the lock that capture and posting wait for.
+write_intent: contextvars.ContextVar[bool] = contextvars.ContextVar("pointsapp_write_intent", default=True)
+
 
 def configure_sqlite(engine: Engine) -> None:
-    """WAL, foreign keys, a busy timeout, and BEGIN IMMEDIATE for every transaction.
+    """WAL, foreign keys, a busy timeout, and BEGIN IMMEDIATE for writing transactions.
 
     BEGIN IMMEDIATE takes SQLite's single write lock when a transaction starts, so two
     writers never interleave read-check-write sequences (cap checks, the hash chain) and
@@ -30,7 +37,7 @@ def configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if write_intent.get() else "BEGIN")
 
 
 def make_engine(url: str, **kwargs) -> Engine:
