@@ -474,3 +474,30 @@ def household_rotate(household_id):
     audit.record(db.session, None, "household.rotate_link", village_id=h.village_id, target=f"household {h.id}")
     db.session.commit()
     click.echo(f"/h/{h.card_token}")
+
+
+# --- reports ------------------------------------------------------------------------------------
+
+@cli.group("report")
+def report_group():
+    """Reports for the monthly award ceremony."""
+
+
+@report_group.command("monthly")
+@click.argument("month")
+@click.option("--village", "village_name")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False))
+@click.option("--top", "top_n", default=10, show_default=True, type=click.IntRange(1, 100),
+              help="certificates (奖状) for the top N households")
+@with_appcontext
+@refusals
+def report_monthly(month, village_name, out_dir, top_n):
+    """Write the ceremony pack: projector PNGs, one PDF for print, one Excel workbook."""
+    from .reports.pack import build_monthly_pack
+
+    parse_month(month)
+    village = resolve_village(village_name)
+    result = build_monthly_pack(db.session, village, month, Path(out_dir), top_n=top_n, progress=progress)
+    db.session.rollback()  # the pack only reads
+    for line in result.lines():
+        click.echo(line)
