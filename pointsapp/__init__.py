@@ -54,6 +54,10 @@ def create_app(test_config: dict | None = None, *, for_cli: bool = False) -> "Fl
     app = Flask(__name__, instance_relative_config=True,
                 instance_path=os.environ.get("POINTSAPP_INSTANCE_PATH") or None)
     load_config(app, test_config)
+    if for_cli:  # one command, one short transaction: no pool to leave connections open
+        from sqlalchemy.pool import NullPool
+
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {**app.config["SQLALCHEMY_ENGINE_OPTIONS"], "poolclass": NullPool}
     if not for_cli:
         require_secret_key(app)
     os.makedirs(app.instance_path, exist_ok=True)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 23:16:36.949351
+Create Date: 2026-11-26 23:47:33.318341
 
 """
 from alembic import op
@@ -376,6 +376,9 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_objections_household_id'), ['household_id'], unique=False)
         batch_op.create_index('ix_objections_village_status', ['village_id', 'status'], unique=False)
 
+    # use_alter foreign keys (a cycle): SQLite keeps them inline, elsewhere add them now.
+    if op.get_bind().dialect.name != 'sqlite':
+        op.create_foreign_key('fk_households_head_id_villagers', 'households', 'villagers', ['head_id'], ['id'])
     # ### end Alembic commands ###
 
 
