@@ -61,8 +61,11 @@ def test_compiled_catalog_matches_its_source(feature):
         return
     mo_path = po_path.with_suffix(".mo")
     assert mo_path.exists(), f"run scripts/i18n compile ({mo_path} missing)"
+    def key(value):  # plural messages come as lists/tuples
+        return value if isinstance(value, str) else tuple(value)
+
     with po_path.open("rb") as fh:
-        po = {m.id: m.string for m in read_po(fh) if m.id and m.string and not m.fuzzy}
+        po = {key(m.id): key(m.string) for m in read_po(fh) if m.id and m.string and not m.fuzzy}
     with mo_path.open("rb") as fh:
-        mo = {m.id: m.string for m in read_mo(fh) if m.id}
+        mo = {key(m.id): key(m.string) for m in read_mo(fh) if m.id}
     assert po == mo, f"{mo_path} is stale: run scripts/i18n compile"

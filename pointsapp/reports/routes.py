@@ -1,4 +1,246 @@
-"""Routes of the reports feature (see its issue)."""
-from flask import Blueprint
+"""Routes of the reports feature: dashboards, cached chart images, the ceremony pack
+download and the exports. Views are thin: parse → service (which checks authorization)
+→ response."""
+from __future__ import annotations
 
-bp = Blueprint("reports", __name__, template_folder="templates")
+import io
+import tempfile
+import unicodedata
+import zipfile
+from pathlib import Path
+from urllib.parse import quote
+
+from flask import (Blueprint, Response, abort, current_app, redirect, render_template, request, send_file,
+                   stream_with_context, url_for)
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import select
+
+from ..extensions import db
+from ..points.errors import Refused
+from ..points.periods import local_today, month_key, parse_month, parse_period
+from ..points.registry import Role, Village
+from ..web.auth import current_village, roles_required
+from . import dashboard as dash
+from . import exports, services
+from .cache import CHART_NAMES, ChartRequest, chart_png, county_chart_png
+
+bp = Blueprint("reports", __name__, template_folder="templates", static_folder="static",
+               static_url_path="/reports/static")
+
+STAFF = (Role.admin, Role.reviewer, Role.grid_worker, Role.viewer)
+FIELD_LABELS = {"period": _l("Period"), "group": _l("Group"), "board": _l("Leaderboard"), "month": _l("Month"),
+                "rule": _l("Scoring rule"), "top": _l("Number of certificates"), "chart": _l("Chart")}
+
+
+def _bad(field: str, value: str, reason: str):
+    """A 400 page naming the field and the value (never a traceback)."""
+    message = _("%(field)s: %(value)s is not valid. %(reason)s", field=FIELD_LABELS.get(field, field),
+                value=value, reason=reason)
+    return render_template("error.html", title=_("Bad request"), message=message, status=400), 400
+
+
+def _reason(field: str) -> str:
+    return {
+        "period": _("Use a month (2026-10), a quarter (2026-Q4), a year (2026) or all."),
+        "group": _("Choose a group of this village from the list."),
+        "board": _("Choose households, villagers or groups."),
+        "month": _("Use a month such as 2026-10."),
+        "rule": _("Choose a rule of this village from the list."),
+        "top": _("Use a whole number from 1 to 100."),
+        "chart": _("Choose one of the charts on the dashboard."),
+    }.get(field, "")
+
+
+def _filters(village: Village | None):
+    return dash.parse_filters(db.session, village, period=request.args.get("period") or request.args.get("month"),
+                              group=request.args.get("group"), board=request.args.get("board"),
+                              show_all=request.args.get("all") == "1")
+
+
+def _is_viewer() -> bool:
+    return Role(current_user.role) == Role.viewer
+
+
+@bp.get("/dashboard")
+@roles_required(*STAFF)
+def dashboard():
+    if _is_viewer() and not request.args.get("village"):
+        return redirect(url_for("reports.county"))
+    village = current_village()
+    try:
+        filters = _filters(village)
+    except dash.BadFilter as exc:
+        return _bad(exc.field, exc.value, _reason(exc.field))
+    view = dash.staff_dashboard(db.session, current_user, village, filters)
+    args = {"period": filters.period}
+    if filters.group:
+        args["group"] = filters.group.id
+    if _is_viewer():
+        args["village"] = village.id
+    board_tabs = [(kind, label, url_for("reports.dashboard", board=kind, **args))
+                  for kind, label in (("household", _("By household")), ("villager", _("By villager")),
+                                      ("group", _("By group")))]
+    return render_template(
+        "reports/dashboard.html", d=view, args=args, viewer=_is_viewer(),
+        admin=Role(current_user.role) == Role.admin,
+        can_export=Role(current_user.role) in services.EXPORT_ROLES,
+        labels={"points": _("Points"), "entries": _("Posted entries"), "households_with_entries": _("Households taking part"),
+                "participation": _("Participation"), "per_head": _("Points per head")},
+        chart_titles={"top_households": _("Top 10 households"), "groups": _("Groups compared: total and per head"),
+                      "categories": _("Points by category"), "trend": _("12-month trend of points and participation")},
+        board_tabs=board_tabs,
+        board_name_label={"household": _("Household head"), "villager": _("Villager"), "group": _("Group")}[filters.board],
+        show_all_url=url_for("reports.dashboard", board=filters.board, all=1, **args))
+
+
+@bp.get("/county")
+@roles_required(Role.viewer)
+def county():
+    period = request.args.get("period")
+    try:
+        key = parse_period(period).key if period else month_key(local_today(current_app.config["POINTSAPP_TIMEZONE"]))
+    except ValueError:
+        return _bad("period", period, _reason("period"))
+    view = dash.county_dashboard(db.session, current_user, key)
+    return render_template("reports/county.html", c=view)
+
+
+@bp.get("/reports/county/villages.png")
+@roles_required(Role.viewer)
+def county_chart():
+    period = request.args.get("period") or month_key(local_today(current_app.config["POINTSAPP_TIMEZONE"]))
+    try:
+        key = parse_period(period).key
+    except ValueError:
+        return _bad("period", period, _reason("period"))
+    services.require_reader(current_user, None)
+    path, _rendered = county_chart_png(db.session, key, Path(current_app.instance_path) / "cache" / "charts")
+    resp = send_file(path, mimetype="image/png", max_age=0, conditional=True, etag=True)
+    resp.headers["Cache-Control"] = "private, no-cache"
+    return resp
+
+
+@bp.get("/reports/chart/<name>.png")
+@roles_required(*STAFF)
+def chart(name: str):
+    village = current_village()
+    if name not in CHART_NAMES:
+        return _bad("chart", name, _reason("chart"))
+    try:
+        filters = _filters(village)
+    except dash.BadFilter as exc:
+        return _bad(exc.field, exc.value, _reason(exc.field))
+    services.require_reader(current_user, village)
+    # the groups chart always compares every group: one cache entry whatever the group filter
+    req = ChartRequest(village, name, filters.period, None if name == "groups" else filters.group)
+    path, _rendered = chart_png(db.session, req, Path(current_app.instance_path) / "cache" / "charts")
+    resp = send_file(path, mimetype="image/png", max_age=0, conditional=True, etag=True)
+    resp.headers["Cache-Control"] = "private, no-cache"
+    return resp
+
+
+@bp.get("/reports/monthly")
+@roles_required(Role.admin)
+def monthly_pack():
+    village = current_village()
+    month = request.args.get("month") or services.previous_month(services.this_month(village))
+    try:
+        key = parse_month(month).key
+    except ValueError:
+        return _bad("month", month, _reason("month"))
+    top = request.args.get("top", "10")
+    if not top.isdigit() or not 1 <= int(top) <= 100:
+        return _bad("top", top, _reason("top"))
+    services.require_pack_builder(current_user, village)
+    from .pack import build_monthly_pack
+
+    buf = io.BytesIO()
+    with tempfile.TemporaryDirectory(prefix="pack-") as tmp:
+        result = build_monthly_pack(db.session, village, key, Path(tmp), top_n=int(top), progress=False)
+        with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+            for path in result.files:
+                zf.write(path, arcname=f"{village.name}-{key}/{path.name}")
+    buf.seek(0)
+    return send_file(buf, mimetype="application/zip", as_attachment=True,
+                     download_name=f"{village.name}-{key}-ceremony-pack.zip")
+
+
+def _export_villages() -> tuple[list[Village], str]:
+    """The villages an export covers: the user's own, or for viewers one (?village=ID) or all."""
+    if _is_viewer() and not request.args.get("village"):
+        services.require_exporter(current_user, None)
+        villages = list(db.session.execute(select(Village).order_by(Village.name)).scalars())
+        return villages, _("county")
+    village = current_village()
+    services.require_exporter(current_user, village)
+    return [village], village.name
+
+
+def _ledger_filter(villages: list[Village]):
+    period = request.args.get("period") or "all"
+    try:
+        period = parse_period(period).key
+    except ValueError:
+        return None, _bad("period", period, _reason("period"))
+    group_id = None
+    if group := request.args.get("group"):
+        try:
+            group_id = int(group)
+        except ValueError:
+            return None, _bad("group", group, _reason("group"))
+        if not any(g.id == group_id for v in villages for g in v.groups):
+            return None, _bad("group", group, _reason("group"))
+    rule = (request.args.get("rule") or "").strip() or None
+    if rule and len(villages) == 1 and rule not in {c for c, _n in services.rules_of(db.session, villages[0])}:
+        return None, _bad("rule", rule, _reason("rule"))
+    return exports.LedgerFilter(period, group_id, rule), None
+
+
+@bp.get("/reports/export/ledger.<fmt>")
+@roles_required(Role.admin, Role.viewer)
+def export_ledger(fmt: str):
+    if fmt not in ("csv", "xlsx"):
+        abort(404)
+    villages, label = _export_villages()
+    flt, error = _ledger_filter(villages)
+    if error:
+        return error
+    name = f"{label}-ledger-{flt.slug()}.{fmt}"
+    rows = exports.ledger_rows(db.session, villages, flt)
+    if fmt == "csv":
+        body = stream_with_context(exports.csv_stream(rows, exports.LEDGER_HEADERS))
+        resp = Response(body, mimetype="text/csv; charset=utf-8")
+        _attachment(resp.headers, name)
+        return resp
+    fh = exports.ledger_xlsx(db.session, villages, flt)
+    return send_file(fh, as_attachment=True, download_name=name,
+                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+
+def _attachment(headers, name: str) -> None:
+    """Content-Disposition as Flask's send_file writes it (an ASCII name plus filename*)."""
+    simple = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii") or "export.csv"
+    headers.set("Content-Disposition", "attachment", filename=simple,
+                **{"filename*": f"UTF-8''{quote(name, safe='!#$&+^`|~')}"})
+
+
+@bp.get("/reports/export/roster.xlsx")
+@roles_required(Role.admin)
+def export_roster():
+    village = current_village()
+    services.require_exporter(current_user, village)
+    fh = exports.roster_xlsx(db.session, village)
+    today = local_today(village.timezone).isoformat()
+    return send_file(fh, as_attachment=True, download_name=f"{village.name}-roster-{today}.xlsx",
+                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+
+@bp.errorhandler(Refused)
+def _refused(exc: Refused):
+    db.session.rollback()
+    if exc.code == "not_allowed":
+        return render_template("error.html", title=_("Not allowed"),
+                               message=_("You do not have permission for this."), status=403), 403
+    return render_template("error.html", title=_("Not done"), message=exc.message, status=409), 409

@@ -1,0 +1,1 @@
+"""Reports: charts, the monthly ceremony pack, dashboards and exports."""

@@ -1,0 +1,234 @@
+"""Prepared values for the staff dashboard and the county dashboard (no Flask).
+
+Views parse the query string into ``Filters`` and hand them here; templates only loop
+over the values this module returns. Authorization is checked here too (deny by default).
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ..points.periods import local_today, month_key, parse_period, quarter_key, year_key
+from ..points.registry import Group, Household, StaffUser, Village, Villager, VillagerStatus
+from ..points.standings import BoardRow, Tally, leaderboard
+from . import services
+from .cache import CHART_NAMES, period_label
+
+BOARD_KINDS = ("household", "villager", "group")
+BOARD_CAP = 50
+
+
+class BadFilter(ValueError):
+    """A filter value that cannot be used; ``field`` names the query parameter."""
+
+    def __init__(self, field: str, value: str, message: str):
+        super().__init__(message)
+        self.field, self.value, self.message = field, value, message
+
+
+@dataclass
+class Filters:
+    period: str
+    group: Group | None = None
+    board: str = "household"
+    show_all: bool = False
+
+
+def parse_filters(session: Session, village: Village | None, *, period: str | None, group: str | None,
+                  board: str | None = None, show_all: bool = False, now: dt.datetime | None = None) -> Filters:
+    """Validate query values; raises BadFilter naming the parameter and value."""
+    tz = village.timezone if village else "Asia/Shanghai"
+    key = month_key(local_today(tz, now))
+    if period:
+        try:
+            key = parse_period(period).key
+        except ValueError:
+            raise BadFilter("period", period, "period must be YYYY-MM, YYYY-Qn, YYYY or all") from None
+    grp = None
+    if group:
+        try:
+            gid = int(group)
+        except ValueError:
+            raise BadFilter("group", group, "group must be a group number from the list") from None
+        grp = session.get(Group, gid)
+        if grp is None or village is None or grp.village_id != village.id:
+            raise BadFilter("group", group, "no such group in this village")
+    board = board or "household"
+    if board not in BOARD_KINDS:
+        raise BadFilter("board", board, "board must be household, villager or group")
+    return Filters(key, grp, board, show_all)
+
+
+def period_choices(village: Village | None, now: dt.datetime | None = None) -> list[tuple[str, str]]:
+    """(key, label) of the periods offered in the filter: 13 months, 5 quarters, 2 years, all."""
+    today = local_today(village.timezone if village else "Asia/Shanghai", now)
+    months = services.month_range(month_key(today), 13)[::-1]
+    quarters, day = [], today.replace(day=1)
+    while len(quarters) < 5:
+        q = quarter_key(day)
+        if q not in quarters:
+            quarters.append(q)
+        day = (day - dt.timedelta(days=1)).replace(day=1)
+    years = [year_key(today), str(today.year - 1)]
+    return [(k, period_label(k)) for k in [*months, *quarters, *years, "all"]]
+
+
+def _pct(v: float | None) -> str:
+    return "—" if v is None else f"{v:.0%}"
+
+
+def _num(v: int) -> str:
+    return f"{v:,}"
+
+
+@dataclass
+class Comparison:
+    label: str
+    this: str
+    last: str
+    change: str
+    up: bool | None
+
+
+def _compare(label: str, this: float, last: float, fmt) -> Comparison:
+    diff = this - last
+    return Comparison(label, fmt(this), fmt(last), ("+" if diff > 0 else "") + fmt(diff) if diff else "0",
+                      None if diff == 0 else diff > 0)
+
+
+@dataclass
+class BoardView:
+    kind: str
+    rows: list[BoardRow]
+    total: int
+    capped: bool
+    per_head: bool
+
+
+@dataclass
+class Dashboard:
+    village: Village
+    filters: Filters
+    this_month: str
+    last_month: str
+    comparisons: list[Comparison]
+    groups: list[dict]
+    pending: int
+    objections: int
+    objection_list: list[services.OpenObjection]
+    charts: list[str]
+    board: BoardView
+    period_label: str
+    periods: list[tuple[str, str]] = field(default_factory=list)
+    group_options: list[tuple[int, str]] = field(default_factory=list)
+    pack_months: list[tuple[str, str]] = field(default_factory=list)
+    rules: list[tuple[str, str]] = field(default_factory=list)
+
+
+def staff_dashboard(session: Session, actor: StaffUser, village: Village, filters: Filters,
+                    now: dt.datetime | None = None) -> Dashboard:
+    services.require_reader(actor, village)
+    this = services.this_month(village, now)
+    last = services.previous_month(this)
+    a, b = services.summary(session, village, this), services.summary(session, village, last)
+    comparisons = [
+        _compare("points", a.points, b.points, _num),
+        _compare("entries", a.entries, b.entries, _num),
+        _compare("households_with_entries", a.households_with_entries, b.households_with_entries, _num),
+        Comparison("participation", _pct(a.participation), _pct(b.participation),
+                   _pct_change(a.participation, b.participation),
+                   None if a.participation == b.participation else (a.participation or 0) > (b.participation or 0)),
+        _compare("per_head", a.per_head, b.per_head, lambda v: f"{v:,.1f}"),
+    ]
+    groups = [dict(name=g.name, households=g.households, took_part=g.took_part, rate=_pct(g.rate),
+                   width=round((g.rate or 0) * 100), points=_num(g.points), per_head=f"{g.per_head:.1f}")
+              for g in services.group_participation(session, village, this)]
+    count, objections = services.open_objection_list(session, village)
+    f = filters
+    rows = leaderboard(session, f.board, f.period, village=village, group=f.group if f.board != "group" else None,
+                       limit=None if f.show_all else BOARD_CAP + 1)
+    capped = not f.show_all and len(rows) > BOARD_CAP
+    board = BoardView(f.board, rows[:BOARD_CAP] if capped else rows,
+                      len(rows), capped, f.board != "villager")
+    return Dashboard(
+        village=village, filters=f, this_month=this, last_month=last, comparisons=comparisons,
+        groups=groups, pending=services.pending_count(session, village), objections=count,
+        objection_list=objections, charts=list(CHART_NAMES), board=board, period_label=period_label(f.period),
+        periods=period_choices(village, now),
+        group_options=[(g.id, g.name) for g in services.groups_of(session, village)],
+        pack_months=[(m, period_label(m)) for m in services.month_range(this, 12)[::-1]],
+        rules=services.rules_of(session, village),
+    )
+
+
+def _pct_change(a: float | None, b: float | None) -> str:
+    if a is None or b is None:
+        return "—"
+    diff = round((a - b) * 100)
+    return f"{'+' if diff > 0 else ''}{diff}%"
+
+
+# --- county ---------------------------------------------------------------------------
+
+@dataclass
+class VillageRow:
+    id: int
+    name: str
+    households: int
+    villagers: int
+    points: int
+    per_head: str
+    took_part: int
+    participation: str
+    rank: int = 0
+
+
+@dataclass
+class County:
+    period: str
+    period_label: str
+    periods: list[tuple[str, str]]
+    villages: list[VillageRow]
+    total_points: str
+    total_households: int
+    total_villagers: int
+    participation: str
+
+
+def county_dashboard(session: Session, actor: StaffUser, period: str, now: dt.datetime | None = None) -> County:
+    """Villages compared by total and per-head points and participation (county viewers)."""
+    services.require_reader(actor, None)
+    key = parse_period(period).key
+    rows = county_rows(session, key)
+    th, tp, tt = sum(r.households for r in rows), sum(r.villagers for r in rows), sum(r.took_part for r in rows)
+    return County(key, period_label(key), period_choices(None, now), rows, _num(sum(r.points for r in rows)),
+                  th, tp, _pct(tt / th if th else None))
+
+
+def county_rows(session: Session, period: str) -> list[VillageRow]:
+    """Every village's figures for the period, best per head first (no authorization: callers check)."""
+    key = parse_period(period).key
+    villages = session.execute(select(Village.id, Village.name).order_by(Village.name)).all()
+    households = dict(session.execute(select(Household.village_id, func.count()).where(
+        Household.active.is_(True)).group_by(Household.village_id)).all())
+    people = dict(session.execute(select(Villager.village_id, func.count()).where(
+        Villager.status == VillagerStatus.active).group_by(Villager.village_id)).all())
+    points = dict(session.execute(select(Tally.village_id, func.sum(Tally.points)).where(
+        Tally.period == key, Tally.kind == "g").group_by(Tally.village_id)).all())
+    took = dict(session.execute(select(Tally.village_id, func.count()).select_from(Tally)
+                                .join(Household, Household.id == Tally.subject_id)
+                                .where(Tally.period == key, Tally.kind == "h", Tally.entries > 0,
+                                       Household.active.is_(True))
+                                .group_by(Tally.village_id)).all())
+    rows = []
+    for vid, name in villages:
+        h, p, pts, t = households.get(vid, 0), people.get(vid, 0), int(points.get(vid, 0) or 0), took.get(vid, 0)
+        rows.append(VillageRow(vid, name, h, p, pts, f"{pts / p:.1f}" if p else "0.0", t,
+                               _pct(t / h if h else None)))
+    rows.sort(key=lambda r: (-(r.points / r.villagers if r.villagers else 0), r.name))
+    for i, r in enumerate(rows, start=1):
+        r.rank = i
+    return rows

@@ -1,0 +1,215 @@
+"""Streaming exports: the ledger (whole or filtered) as CSV or xlsx, and the roster in the
+import template. No Flask here: the views wrap these generators / files in responses.
+
+The ledger is read with the core's ``iter_entries`` (pages by seq), and names come from
+small per-village lookups, so memory stays bounded however long the ledger is. CSV rows are
+yielded as text; the xlsx goes through openpyxl's write-only workbook into a temporary file.
+"""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import tempfile
+from dataclasses import dataclass
+from typing import IO, Iterable, Iterator
+
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Font
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ..points.ledger import LedgerEntry, iter_entries
+from ..points.periods import parse_period
+from ..points.registry import Group, Household, Village, Villager, VillagerStatus
+from ..points.rules import Rule, RuleVersion
+from .services import KIND_LABELS
+
+LEDGER_HEADERS = ("村", "序号", "记录ID", "日期", "村民小组", "户号", "户主", "姓名", "规则编号", "事项", "类别",
+                  "类型", "数量", "申请积分", "积分", "封顶", "更正原记录", "备注", "登记时间(UTC)", "哈希")
+ROSTER_HEADERS = ("序号", "村民小组", "户号", "户主姓名", "姓名", "与户主关系", "性别", "出生年月", "联系电话",
+                  "门牌号", "备注")
+ROSTER_TEXT = {"户号", "出生年月", "联系电话", "门牌号"}
+
+
+@dataclass
+class LedgerFilter:
+    period: str = "all"
+    group_id: int | None = None
+    rule_code: str | None = None
+
+    @property
+    def dates(self) -> tuple[dt.date | None, dt.date | None]:
+        p = parse_period(self.period)
+        return p.start, p.end
+
+    def slug(self) -> str:
+        parts = [parse_period(self.period).key]
+        if self.group_id:
+            parts.append(f"g{self.group_id}")
+        if self.rule_code:
+            parts.append(self.rule_code)
+        return "-".join(parts)
+
+
+class _Lookups:
+    """Names for one village's entries, loaded once per village."""
+
+    def __init__(self, session: Session, village: Village):
+        self.session, self.village = session, village
+        self.groups = dict(session.execute(select(Group.id, Group.name).where(Group.village_id == village.id)).all())
+        heads = dict(session.execute(select(Villager.id, Villager.name).where(Villager.village_id == village.id)).all())
+        self.people = heads
+        self.households = {hid: (number, heads.get(head, f"#{number}")) for hid, number, head in session.execute(
+            select(Household.id, Household.number, Household.head_id).where(Household.village_id == village.id))}
+        self.rules = dict(session.execute(select(Rule.id, Rule.code).where(Rule.village_id == village.id)).all())
+        self.versions = {vid: (name, cat) for vid, name, cat in session.execute(
+            select(RuleVersion.id, RuleVersion.name, RuleVersion.category)
+            .join(Rule, Rule.id == RuleVersion.rule_id).where(Rule.village_id == village.id))}
+        self._seq: dict[int, int] = {}
+
+    def seq_of(self, entry_id: int | None) -> int | None:
+        if entry_id is None:
+            return None
+        if entry_id not in self._seq:
+            self._seq[entry_id] = self.session.execute(
+                select(LedgerEntry.seq).where(LedgerEntry.id == entry_id)).scalar_one_or_none()
+        return self._seq[entry_id]
+
+    def rule_id(self, code: str) -> int | None:
+        return next((rid for rid, c in self.rules.items() if c == code), None)
+
+
+def ledger_rows(session: Session, villages: Iterable[Village], flt: LedgerFilter) -> Iterator[tuple]:
+    """Rows of LEDGER_HEADERS for the villages' entries matching the filter, in seq order."""
+    start, end = flt.dates
+    for village in villages:
+        look = _Lookups(session, village)
+        rule_id = look.rule_id(flt.rule_code) if flt.rule_code else None
+        if flt.rule_code and rule_id is None:
+            continue
+        for e in iter_entries(session, village, start, end):
+            if flt.group_id is not None and e.group_id != flt.group_id:
+                continue
+            if rule_id is not None and e.rule_id != rule_id:
+                continue
+            number, head = look.households.get(e.household_id, ("", ""))
+            name, category = look.versions.get(e.rule_version_id, ("", ""))
+            kind = getattr(e.kind, "value", e.kind)
+            yield (village.name, e.seq, e.id, e.occurred_on.isoformat(), look.groups.get(e.group_id, ""), number,
+                   head, look.people.get(e.villager_id, "") if e.villager_id else "",
+                   look.rules.get(e.rule_id, ""), name, category, KIND_LABELS.get(kind, kind), e.quantity,
+                   e.requested_points, e.points, "是" if e.capped else "", look.seq_of(e.corrects_id) or "",
+                   e.note or "", e.recorded_at.strftime("%Y-%m-%d %H:%M:%S") if e.recorded_at else "", e.hash)
+
+
+def csv_stream(rows: Iterable[tuple], headers: tuple[str, ...], *, flush_every: int = 500) -> Iterator[str]:
+    """CSV text in pieces (UTF-8 with BOM so Excel reads the Chinese)."""
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    buf.write("\ufeff")
+    writer.writerow(headers)
+    for n, row in enumerate(rows, start=1):
+        writer.writerow(row)
+        if n % flush_every == 0:
+            yield buf.getvalue()
+            buf.seek(0)
+            buf.truncate()
+    yield buf.getvalue()
+
+
+def xlsx_file(rows: Iterable[tuple], headers: tuple[str, ...], sheet: str, *,
+              text_columns: set[str] = frozenset(), widths: dict[str, int] | None = None) -> IO[bytes]:
+    """Write rows to a write-only workbook in a temporary file; returns it opened at 0.
+
+    The file is already unlinked (it disappears when closed)."""
+    book = Workbook(write_only=True)
+    ws = book.create_sheet(sheet)
+    ws.freeze_panes = "A2"
+    from openpyxl.utils import get_column_letter
+
+    for i, h in enumerate(headers, start=1):
+        ws.column_dimensions[get_column_letter(i)].width = (widths or {}).get(h, max(8, len(h) * 2 + 2))
+    bold = Font(bold=True)
+    head = []
+    for h in headers:
+        c = WriteOnlyCell(ws, value=h)
+        c.font = bold
+        head.append(c)
+    ws.append(head)
+    text_idx = [i for i, h in enumerate(headers) if h in text_columns]
+    for row in rows:
+        values = list(row)
+        for i in text_idx:
+            if values[i] not in (None, ""):
+                c = WriteOnlyCell(ws, value=str(values[i]))
+                c.number_format = "@"
+                values[i] = c
+        ws.append(values)
+    fh = tempfile.TemporaryFile(suffix=".xlsx")
+    book.save(fh)
+    fh.seek(0)
+    return fh
+
+
+LEDGER_WIDTHS = {"村": 10, "日期": 11, "村民小组": 10, "户主": 10, "姓名": 10, "事项": 28, "类别": 10,
+                 "备注": 24, "登记时间(UTC)": 19, "哈希": 66}
+
+
+def ledger_xlsx(session: Session, villages: Iterable[Village], flt: LedgerFilter) -> IO[bytes]:
+    return xlsx_file(ledger_rows(session, villages, flt), LEDGER_HEADERS, "积分明细",
+                     text_columns={"户号", "规则编号", "哈希"}, widths=LEDGER_WIDTHS)
+
+
+def _number_key(text: str):
+    return (0, int(text), "") if text.isdigit() else (1, 0, text)
+
+
+def roster_rows(session: Session, village: Village) -> Iterator[tuple]:
+    """Rows of ROSTER_HEADERS (the roster import template): active people of active
+    households, by group and 户号, head first. Re-importing the file changes nothing."""
+    groups = {gid: (sort, name) for gid, sort, name in session.execute(
+        select(Group.id, Group.sort_key, Group.name).where(Group.village_id == village.id))}
+    households = session.execute(select(Household.id, Household.group_id, Household.number,
+                                        Household.house_number, Household.head_id)
+                                 .where(Household.village_id == village.id, Household.active.is_(True))).all()
+    households.sort(key=lambda h: (groups.get(h.group_id, (0, ""))[0], _number_key(h.number)))
+    n = 0
+    chunk = 200
+    for i in range(0, len(households), chunk):
+        part = households[i:i + chunk]
+        people: dict[int, list] = {}
+        for v in session.execute(select(Villager).where(Villager.household_id.in_([h.id for h in part]),
+                                                        Villager.status == VillagerStatus.active)
+                                 .order_by(Villager.id)).scalars():
+            people.setdefault(v.household_id, []).append(v)
+        for h in part:
+            members = people.get(h.id, [])
+            members.sort(key=lambda v: (v.id != h.head_id, v.id))
+            head = next((v.name for v in members if v.id == h.head_id), "")
+            for v in members:
+                n += 1
+                birth = f"{v.birth_year}.{v.birth_month:02d}" if v.birth_year and v.birth_month else (
+                    str(v.birth_year) if v.birth_year else "")
+                yield (n, groups.get(h.group_id, (0, ""))[1], h.number, head, v.name,
+                       v.relation or ("户主" if v.id == h.head_id else ""), v.sex or "", birth, v.phone or "",
+                       h.house_number or "", "")
+
+
+def roster_xlsx(session: Session, village: Village) -> IO[bytes]:
+    return xlsx_file(roster_rows(session, village), ROSTER_HEADERS, "花名册", text_columns=ROSTER_TEXT,
+                     widths={"序号": 6, "联系电话": 14, "出生年月": 10, "备注": 12})
+
+
+def entry_count(session: Session, village: Village, flt: LedgerFilter) -> int:
+    """How many entries the filter selects (tests and the export page)."""
+    start, end = flt.dates
+    q = select(func.count()).select_from(LedgerEntry).where(LedgerEntry.village_id == village.id)
+    if start:
+        q = q.where(LedgerEntry.occurred_on.between(start, end))
+    if flt.group_id is not None:
+        q = q.where(LedgerEntry.group_id == flt.group_id)
+    if flt.rule_code:
+        q = q.join(Rule, Rule.id == LedgerEntry.rule_id).where(Rule.code == flt.rule_code)
+    return session.execute(q).scalar_one()

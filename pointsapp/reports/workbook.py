@@ -1,0 +1,135 @@
+"""The ceremony pack's Excel workbook, Chinese sheet names and headers.
+
+pandas assembles each sheet as a DataFrame; openpyxl writes it in write-only (streaming)
+mode, about twice as fast as ``DataFrame.to_excel``. Codes such as 户号 and 门牌号 are
+written as text, so "001" keeps its zeros.
+
+Sheets: 本月明细 (every posted entry of the month), 户积分 (household totals and ranks),
+小组汇总 (group totals, per head, participation), 分类统计 (totals by category),
+待审核 (pending captures, with notes). Totals equal the core leaderboard's: the household
+and group sheets are the leaderboard rows themselves. An empty month keeps every header.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
+
+from .pack import PackData, date_label
+
+DETAIL_COLUMNS = ("序号", "记录ID", "日期", "村民小组", "户号", "户主", "姓名", "规则编号", "事项", "类别",
+                  "类型", "数量", "申请积分", "积分", "封顶", "更正原记录", "原记录日期", "备注",
+                  "录入人", "审核人", "登记时间(UTC)", "哈希")
+HOUSEHOLD_COLUMNS = ("名次", "户号", "门牌号", "户主", "村民小组", "在册人数", "积分", "人均积分", "条目数")
+GROUP_COLUMNS = ("名次", "村民小组", "户数", "在册人数", "积分", "人均积分", "参与户数", "参与率")
+CATEGORY_COLUMNS = ("类别", "条目数", "积分", "占比")
+PENDING_COLUMNS = ("项目", "数量", "积分", "说明")
+BOLD = Font(bold=True)
+
+
+def detail_frame(data: PackData) -> pd.DataFrame:
+    rows = [(e.seq, e.id, e.occurred_on.isoformat(), e.group, e.household_no, e.head, e.villager or "",
+             e.rule_code or "", e.rule_name or "", e.category or "", e.kind_label, e.quantity,
+             e.requested_points, e.points, "是" if e.capped else "", e.corrects_seq,
+             e.corrects_on.isoformat() if e.corrects_on else "", e.note or "", e.captured_by or "",
+             e.approved_by or "", e.recorded_at.strftime("%Y-%m-%d %H:%M:%S") if e.recorded_at else "",
+             e.hash) for e in data.entries]
+    df = pd.DataFrame(rows, columns=list(DETAIL_COLUMNS))
+    df["更正原记录"] = df["更正原记录"].astype("Int64")
+    return df
+
+
+def household_frame(data: PackData) -> pd.DataFrame:
+    rows = []
+    for r in data.households:
+        number, house, members = data.household_details.get(r.id, ("", None, 0))
+        rows.append((r.rank, number, house or "", r.name, r.group, members, r.points, r.per_head or 0.0,
+                     data.household_entries.get(r.id, 0)))
+    return pd.DataFrame(rows, columns=list(HOUSEHOLD_COLUMNS))
+
+
+def group_frame(data: PackData) -> pd.DataFrame:
+    part = {g.group_id: g for g in data.group_participation}
+    rows = []
+    for r in data.groups:
+        g = part.get(r.id)
+        rows.append((r.rank, r.name, g.households if g else 0, g.villagers if g else 0, r.points,
+                     r.per_head or 0.0, g.took_part if g else 0,
+                     round(g.rate, 4) if g and g.rate is not None else None))
+    return pd.DataFrame(rows, columns=list(GROUP_COLUMNS))
+
+
+def category_frame(data: PackData) -> pd.DataFrame:
+    total = sum(p for _c, p, _n in data.categories)
+    rows = [(c, n, p, round(p / total, 4) if total > 0 else None) for c, p, n in data.categories]
+    return pd.DataFrame(rows, columns=list(CATEGORY_COLUMNS))
+
+
+def pending_frame(data: PackData) -> pd.DataFrame:
+    p = data.pending
+    rows = [
+        ("本月待审核", p.in_month, p.in_month_points,
+         "已录入、尚未审核通过的记录；不计入本工作簿其他各表的合计，审核通过后计入其发生月份。"),
+        ("全村待审核（所有月份）", p.total, None, "含其他月份的待审核记录。"),
+    ]
+    rows += [(f"{code} {name}".strip(), count, points, "本月待审核，按规则") for code, name, count, points in p.by_rule]
+    notes = [
+        f"账本摘要：截至第 {data.digest.seq} 条，哈希 {data.digest.hash}（{'已结账' if data.digest.closed else '未结账'}）",
+        (f"公示期：{date_label(data.notice.opens_on)} 至 {date_label(data.notice.closes_on)}" if data.notice
+         else "公示：本月尚未发布公示（not published）"),
+        f"生成日期：{date_label(data.issued_on)}",
+    ]
+    rows += [("说明", None, None, n) for n in notes]
+    return pd.DataFrame(rows, columns=list(PENDING_COLUMNS))
+
+
+def _cell_value(value):
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return None
+    return value.item() if hasattr(value, "item") else value
+
+
+def _write_sheet(book, name: str, df: pd.DataFrame, percent: set[str]) -> None:
+    """One sheet in openpyxl's write-only (streaming) mode: header, then rows."""
+    ws = book.create_sheet(name)
+    ws.freeze_panes = "A2"
+    for i, col in enumerate(df.columns, start=1):
+        sample = [str(col)] + [str(v) for v in df[col].head(200).tolist()]
+        width = max(len(s) + sum(1 for ch in s if ord(ch) > 0x2E80) for s in sample)
+        ws.column_dimensions[get_column_letter(i)].width = min(60, max(6, width + 2))
+    header = []
+    for col in df.columns:
+        cell = WriteOnlyCell(ws, value=str(col))
+        cell.font = BOLD
+        header.append(cell)
+    ws.append(header)
+    pct = [i for i, col in enumerate(df.columns) if col in percent]
+    for row in df.itertuples(index=False, name=None):
+        values = [_cell_value(v) for v in row]
+        for i in pct:
+            if values[i] is not None:
+                cell = WriteOnlyCell(ws, value=values[i])
+                cell.number_format = "0.0%"
+                values[i] = cell
+        ws.append(values)
+
+
+def build_workbook(data: PackData, path: Path) -> Path:
+    sheets = {
+        "本月明细": (detail_frame(data), set()),
+        "户积分": (household_frame(data), set()),
+        "小组汇总": (group_frame(data), {"参与率"}),
+        "分类统计": (category_frame(data), {"占比"}),
+        "待审核": (pending_frame(data), set()),
+    }
+    book = Workbook(write_only=True)
+    book.properties.title = f"{data.village} {data.label} 积分月报"
+    book.properties.creator = "pointsapp"
+    for name, (df, percent) in sheets.items():
+        _write_sheet(book, name, df, percent)
+    book.save(path)
+    return path

@@ -1,0 +1,79 @@
+"""Helpers for the reports tests: signing in without /login, and posting entries."""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import itertools
+
+import pytest
+from sqlalchemy import select
+
+from pointsapp.points.capture import Line, approve, capture
+from pointsapp.points.ledger import Submission
+from pointsapp.points.registry import Household, StaffUser, Village, Villager
+
+_keys = itertools.count(1)
+
+
+
+NOW = dt.datetime(2026, 11, 20, 4, 0, tzinfo=dt.timezone.utc)  # 12:00 in Asia/Shanghai
+
+
+def session_identifier(user_agent: str | None, remote_addr: str = "127.0.0.1") -> str:
+    """What Flask-Login's strong session protection expects in ``_id`` for this client."""
+    ua = user_agent.encode("utf-8") if user_agent is not None else None
+    addr = remote_addr.encode("utf-8")  # Flask-Login formats both as bytes
+    return hashlib.sha512(f"{addr}|{ua}".encode("utf8")).hexdigest()
+
+
+def sign_in(client, user_id: int) -> None:
+    """Flask-Login session injection (the staff feature's /login is not needed)."""
+    with client.session_transaction() as s:
+        s["_user_id"] = str(user_id)
+        s["_fresh"] = True
+        s["_id"] = session_identifier(client.environ_base.get("HTTP_USER_AGENT"))
+
+
+def post(session, village: Village, lines: list[tuple], *, by: str = "admin1", approver: str = "rev1",
+         now: dt.datetime = NOW):
+    """Capture and approve entries: lines are (subject, rule code, date, qty) where the subject is a
+    Villager, a Household, a villager id or ("h", household id)."""
+    actor = session.execute(select(StaffUser).where(StaffUser.username == by)).scalar_one()
+    checker = session.execute(select(StaffUser).where(StaffUser.username == approver)).scalar_one()
+    def line(subject, code, day, qty):
+        if isinstance(subject, Household):
+            subject = ("h", subject.id)
+        elif isinstance(subject, Villager):
+            subject = subject.id
+        if isinstance(subject, tuple):
+            return Line(household_id=subject[1], rule_code=code, occurred_on=day, quantity=qty)
+        return Line(villager_id=subject, rule_code=code, occurred_on=day, quantity=qty)
+
+    result = capture(session, actor=actor, village=village, key=f"t{next(_keys)}", now=now,
+                     lines=[line(*ln) for ln in lines])
+    subs = [session.get(Submission, r.submission_id) for r in result.lines if r.status in ("pending", "capped")]
+    assert len(subs) == len(lines), [(r.status, r.message) for r in result.lines]
+    return approve(session, subs, checker, now=now)
+
+
+@pytest.fixture
+def world_app(app, app_world):
+    """(app, ids) with the small test village."""
+    return app, app_world
+
+
+@pytest.fixture
+def session(engine):
+    from sqlalchemy.orm import Session
+
+    with Session(engine) as s:
+        yield s
+
+
+@pytest.fixture
+def world(session):
+    from tests.factories import World
+
+    w = World(session)
+    session.commit()
+    return w

@@ -1,0 +1,67 @@
+"""The staff dashboard in real Chromium at desktop size, with a screenshot kept."""
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from pointsapp.extensions import db
+from pointsapp.points.registry import Village
+from tests.browser import DESKTOP, SMALL_PHONE, new_page, screenshot
+from tests.reports.conftest import post, session_identifier
+
+pytestmark = pytest.mark.browser
+UA = "Mozilla/5.0 (X11; Linux x86_64) pointsapp-tests Chrome/120 Safari/537.36"
+
+
+def signed_in_cookie(app, user_id: int) -> str:
+    """A session cookie for the live server (Flask-Login session injection)."""
+    serializer = app.session_interface.get_signing_serializer(app)
+    return serializer.dumps({"_user_id": str(user_id), "_fresh": True, "_id": session_identifier(UA)})
+
+
+def test_dashboard_at_desktop_size(app, app_world, live_server, browser):
+    with app.app_context():
+        v = db.session.get(Village, app_world["village"])
+        p, h = app_world["people"], app_world["households"]
+        today = dt.datetime.now(dt.timezone.utc)
+        day = (today + dt.timedelta(hours=8)).date()
+        post(db.session, v, [(p[0][0], "DJ-01", day, 1), (p[1][0], "ZY-01", day, 1),
+                             (("h", h[2]), "WM-02", day, 1), (p[3][1], "LJ-01", day, 1)], now=today)
+        db.session.commit()
+    page = new_page(browser, viewport=DESKTOP, user_agent=UA)
+    page.context.add_cookies([{"name": app.config.get("SESSION_COOKIE_NAME", "session"),
+                               "value": signed_in_cookie(app, app_world["users"]["admin1"]),
+                               "url": live_server.url}])
+    page.goto(f"{live_server.url}/dashboard")
+    assert page.locator("h1").inner_text().startswith("龙天坪村")
+    images = page.locator(".charts img")
+    assert images.count() == 4
+    for i in range(4):
+        images.nth(i).scroll_into_view_if_needed()
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.charts img')].every(i => i.complete && i.naturalWidth === 1280)",
+        timeout=60_000)
+    assert page.locator("[data-testid=board] tbody tr").count() == 4
+    assert page.evaluate("document.documentElement.scrollWidth") <= DESKTOP["width"]
+    page.select_option("#period", "all")
+    page.click("form.filters button[type=submit]")
+    page.wait_for_url("**period=all**")
+    page.evaluate("window.scrollTo(0, 0)")
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.charts img')].every(i => i.complete && i.naturalWidth === 1280)",
+        timeout=60_000)
+    path = screenshot(page, "reports-dashboard")
+    assert path.stat().st_size > 20_000
+    page.context.close()
+
+    phone = new_page(browser, viewport=SMALL_PHONE, user_agent=UA)  # phone first: no sideways scroll
+    phone.context.add_cookies([{"name": app.config.get("SESSION_COOKIE_NAME", "session"),
+                                "value": signed_in_cookie(app, app_world["users"]["admin1"]),
+                                "url": live_server.url}])
+    phone.goto(f"{live_server.url}/dashboard")
+    wide = phone.evaluate("""() => [...document.querySelectorAll('body *')]
+        .filter(e => e.getBoundingClientRect().right > window.innerWidth + 1 && !e.closest('.table-wrap'))
+        .map(e => e.tagName + '.' + e.className + '#' + e.id).slice(0, 5)""")
+    assert phone.evaluate("document.documentElement.scrollWidth") <= SMALL_PHONE["width"], wide
+    phone.context.close()

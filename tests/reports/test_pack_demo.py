@@ -1,0 +1,229 @@
+"""The ceremony pack for the seed-scale demo village (529 households, ~30k entries a year).
+
+SLOW: builds the demo once for the module (about 5-10 s) on its own SQLite file, then
+builds packs from it. Prints the pack's build time (wall and CPU); asserts only a loose
+sanity bound, as the machine may be shared.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import struct
+import time
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+from pypdf import PdfReader
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from pointsapp.points.db import Base
+from pointsapp.points.engine import make_engine
+from pointsapp.points.registry import Village
+from pointsapp.points.standings import leaderboard
+from pointsapp.reports import pdf as pdfmod
+from pointsapp.reports import services
+from pointsapp.reports.pack import RANKING_ROWS, build_monthly_pack, gather
+
+pytestmark = pytest.mark.slow
+PNG_SIZE = (1920, 1080)
+
+
+def png_size(path: Path) -> tuple[int, int]:
+    data = path.read_bytes()[:24]
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    return struct.unpack(">II", data[16:24])
+
+
+def page_text(reader: PdfReader, index: int) -> str:
+    """pypdf reads fpdf2's CID text with NULs between characters; drop them."""
+    return reader.pages[index].extract_text().replace("\x00", "")
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    """(engine, village id, db url): the demo village, built once for this module."""
+    import pointsapp
+    from pointsapp.points.demo import build_demo
+
+    pointsapp.import_models()
+    path = tmp_path_factory.mktemp("demo") / "demo.db"
+    url = f"sqlite:///{path}"
+    engine = make_engine(url)
+    Base.metadata.create_all(engine)
+    with Session(engine) as s:
+        build_demo(s, villages=1, months=12, seed=1)
+        s.commit()
+        vid = s.execute(select(Village.id)).scalar_one()
+    yield engine, vid, url
+    engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def last_month(demo):
+    engine, vid, _url = demo
+    with Session(engine) as s:
+        return services.previous_month(services.this_month(s.get(Village, vid)))
+
+
+@pytest.fixture(scope="module")
+def pack(demo, last_month, tmp_path_factory):
+    engine, vid, _url = demo
+    out = tmp_path_factory.mktemp("pack")
+    with Session(engine) as s:
+        village = s.get(Village, vid)
+        wall, cpu = time.perf_counter(), time.process_time()
+        result = build_monthly_pack(s, village, last_month, out, progress=False)
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        data = gather(s, village, last_month)
+    print(f"\nceremony pack {result.village} {result.month}: {result.entries} entries, "
+          f"{result.pdf_pages} PDF pages, {wall:.2f} s wall, {cpu:.2f} s CPU "
+          f"(load average {os.getloadavg()[0]:.1f}); steps {result.timings}")
+    return result, data
+
+
+def test_pack_time_is_printed_and_sane(pack):
+    result, _data = pack
+    assert result.seconds < 30, f"the pack took {result.seconds:.1f} s"
+    assert result.entries > 1500  # seed scale: ~2.5k entries a month
+
+
+def test_files_are_all_there_and_pngs_are_projector_size(pack):
+    result, _data = pack
+    assert [p.name for p in result.pngs] == [f"{result.month}-{s}.png" for s in
+                                             ("1-top10", "2-top10-public", "3-groups", "4-categories", "5-trend")]
+    for path in result.pngs:
+        assert png_size(path) == PNG_SIZE, path
+    assert result.pdf.read_bytes().startswith(b"%PDF")
+    assert result.xlsx.stat().st_size > 10_000
+
+
+def test_pdf_page_count_is_computed_from_the_parts(pack):
+    result, data = pack
+    ranked = [r for r in data.households[:RANKING_ROWS] if r.points != 0]
+    top = [r for r in data.households if r.rank <= 10 and r.points > 0]
+    notice = 1 + max(0, math.ceil((len(data.entries) - pdfmod.NOTICE_ROWS_FIRST) / pdfmod.NOTICE_ROWS))
+    expected = (1 + 4 + math.ceil(len(ranked) / pdfmod.TABLE_ROWS) + 1 + 1 + len(top) + notice)
+    assert len(PdfReader(result.pdf).pages) == expected == result.pdf_pages
+    assert result.certificates == len(top) >= 10  # ties at rank 10 share the award
+    assert result.sections == pdfmod.page_plan(data)
+
+
+def test_pdf_embeds_the_cjk_font(pack):
+    result, _data = pack
+    reader = PdfReader(result.pdf)
+    names = set()
+    for page in reader.pages[:6]:
+        fonts = page["/Resources"].get_object().get("/Font", {})
+        for ref in fonts.values():
+            font = ref.get_object()
+            names.add(str(font["/BaseFont"]))
+            for desc in font.get("/DescendantFonts", []):
+                d = desc.get_object()["/FontDescriptor"].get_object()
+                assert any(k in d for k in ("/FontFile", "/FontFile2", "/FontFile3")), "font not embedded"
+    assert any("CJK" in n or "Noto" in n for n in names), names
+
+
+def test_pdf_text_has_the_ceremony_content(pack):
+    result, data = pack
+    reader = PdfReader(result.pdf)
+    cover = page_text(reader, 0)
+    year, month = data.month.split("-")
+    assert "龙天坪村" in cover and f"{int(year)}年{int(month)}月" in cover
+    first_cert = page_text(reader, 1 + 4 + 3)
+    assert "奖" in first_cert and data.top[0].name in first_cert
+    notice_first = page_text(reader, result.pdf_pages - result.sections["notice"])
+    assert "积分公示" in notice_first and data.digest.hash in notice_first.replace("\n", "")
+    everything = "".join(page_text(reader, i) for i in range(len(reader.pages)))
+    assert "䶮" in everything and "𠮷" in everything  # rare name characters survive in the 公示 list
+
+
+def test_workbook_totals_equal_the_leaderboard(pack, demo):
+    result, data = pack
+    engine, vid, _url = demo
+    wb = load_workbook(result.xlsx, read_only=True)
+    assert wb.sheetnames == ["本月明细", "户积分", "小组汇总", "分类统计", "待审核"]
+    rows = list(wb["户积分"].iter_rows(values_only=True))
+    header, body = rows[0], rows[1:]
+    assert header[:7] == ("名次", "户号", "门牌号", "户主", "村民小组", "在册人数", "积分")
+    with Session(engine) as s:
+        village = s.get(Village, vid)
+        board = leaderboard(s, "household", result.month, village=village)
+        groups = leaderboard(s, "group", result.month, village=village)
+    assert [(r[0], r[3], r[6]) for r in body] == [(b.rank, b.name, b.points) for b in board]
+    assert sum(r[6] for r in body) == sum(b.points for b in board)
+    grows = list(wb["小组汇总"].iter_rows(values_only=True))[1:]
+    assert [(r[1], r[4]) for r in grows] == [(g.name, g.points) for g in groups]
+    detail = list(wb["本月明细"].iter_rows(values_only=True))
+    assert len(detail) - 1 == result.entries
+    points_col = detail[0].index("积分")
+    assert sum(r[points_col] for r in detail[1:]) == sum(g.points for g in groups) == result.total_points
+    cats = list(wb["分类统计"].iter_rows(values_only=True))[1:]
+    assert sum(r[2] for r in cats) == result.total_points
+    assert isinstance(body[0][1], str)  # 户号 as text
+
+
+def test_workbook_totals_equal_the_cli_leaderboard(pack, demo, tmp_path, monkeypatch):
+    result, _data = pack
+    _engine, _vid, url = demo
+    monkeypatch.setenv("POINTSAPP_INSTANCE_PATH", str(tmp_path / "instance"))
+    from pointsapp import create_app
+    from pointsapp.cli import cli
+
+    app = create_app({"TESTING": True, "POINTSAPP_DATABASE_URL": url, "POINTSAPP_SECRET_KEY": "x"}, for_cli=True)
+    out = app.test_cli_runner().invoke(cli, ["leaderboard", "--by", "household", "--period", result.month, "--json"])
+    assert out.exit_code == 0, out.output
+    cli_rows = json.loads(out.output)
+    wb = load_workbook(result.xlsx, read_only=True)
+    body = list(wb["户积分"].iter_rows(values_only=True))[1:]
+    assert sum(r[6] for r in body) == sum(r["points"] for r in cli_rows)
+    assert [(r[0], r[6]) for r in body] == [(r["rank"], r["points"]) for r in cli_rows]
+    from pointsapp.extensions import db
+
+    with app.app_context():
+        db.engine.dispose()
+
+
+def test_empty_month_gives_a_valid_pack_that_says_so(demo, tmp_path):
+    engine, vid, _url = demo
+    with Session(engine) as s:
+        village = s.get(Village, vid)
+        before_demo = services.month_range(services.this_month(village), 14)[0]
+        result = build_monthly_pack(s, village, before_demo, tmp_path, progress=False)
+    assert result.empty and result.entries == 0 and result.certificates == 0
+    for path in result.pngs:
+        assert png_size(path) == PNG_SIZE
+    reader = PdfReader(result.pdf)
+    assert len(reader.pages) == result.pdf_pages == 1 + 4 + 3 + 0 + 1
+    assert "本月暂无积分记录" in page_text(reader, 0)
+    wb = load_workbook(result.xlsx, read_only=True)
+    for name in ("本月明细", "户积分", "小组汇总", "分类统计", "待审核"):
+        assert next(wb[name].iter_rows(values_only=True))[0], f"{name} has no header"
+    detail = list(wb["本月明细"].iter_rows(values_only=True))
+    assert len(detail) == 1 and detail[0][0] == "序号"
+
+
+def test_bad_month_is_refused_clearly(demo, tmp_path):
+    engine, vid, _url = demo
+    with Session(engine) as s, pytest.raises(ValueError, match="2026-13"):
+        build_monthly_pack(s, s.get(Village, vid), "2026-13", tmp_path)
+
+
+def test_progress_factory_is_called(demo, tmp_path):
+    engine, vid, _url = demo
+    calls = []
+
+    class Bar:
+        def update(self, n=1):
+            calls.append(n)
+
+        def close(self):
+            calls.append("closed")
+
+    with Session(engine) as s:
+        village = s.get(Village, vid)
+        before_demo = services.month_range(services.this_month(village), 14)[0]
+        build_monthly_pack(s, village, before_demo, tmp_path, progress=lambda total, desc: Bar())
+    assert calls == [1, 1, 1, 1, "closed"]
