@@ -39,9 +39,10 @@ def activities():
 
 
 def _edit_context(activity: Activity, form: ActivityForm, cancel_form: CancelActivityForm):
-    c = svc.cancellation_of(db.session, activity)
+    cancelled = ({"day": activity.cancelled_at.date(), "reason": activity.cancel_reason}
+                 if activity.cancelled else None)
     return {"village": village(), "activity": activity, "form": form, "cancel_form": cancel_form,
-            "cancelled": c, "live": svc.live_captures(db.session, activity),
+            "cancelled": cancelled, "live": svc.live_captures(db.session, activity),
             "standing": svc.standing_entries(db.session, activity)}
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Date, ForeignKey, Index, String
+from sqlalchemy import Date, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .db import Base, UTCDateTime, utcnow
@@ -26,7 +26,15 @@ class Activity(Base):
     photo: Mapped[str | None] = mapped_column(String(255))   # path under instance/uploads
     created_by_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    cancelled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    cancelled_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    cancel_reason: Mapped[str | None] = mapped_column(Text)
 
     rule: Mapped[Rule] = relationship()
     group: Mapped[Group | None] = relationship()
-    created_by: Mapped[StaffUser] = relationship()
+    created_by: Mapped[StaffUser] = relationship(foreign_keys=[created_by_id])
+    cancelled_by: Mapped[StaffUser | None] = relationship(foreign_keys=[cancelled_by_id])
+
+    @property
+    def cancelled(self) -> bool:
+        return self.cancelled_at is not None

@@ -18,6 +18,7 @@ from typing import Iterable, Sequence
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from .activities import Activity
 from .db import lock_row, utcnow
 from .errors import Refused
 from .ledger import (
@@ -188,6 +189,12 @@ def capture(session: Session, *, actor: StaffUser, village: Village, lines: Sequ
     village = lock_village(session, village)
     if (batch := find_batch(session, village, key)) is not None:
         return _replay(batch)
+    if activity_id is not None:
+        activity = session.get(Activity, activity_id)
+        if activity is None or activity.village_id != village.id:
+            raise Refused("not_found", f"no activity {activity_id} in this village")
+        if activity.cancelled:
+            raise Refused("activity_cancelled", "this activity was cancelled; nothing can be recorded for it")
     now = now or utcnow()
     codes = {ln.rule_code or rule_code for ln in lines}
     if None in codes:

@@ -48,10 +48,35 @@ def test_replay_returns_first_result_even_for_refusals(world, session):
     assert b.replayed
 
 
+def _activity(world, session, code="LJ-01"):
+    from pointsapp.points.activities import Activity
+    from pointsapp.points.rules import rules_by_code
+
+    act = Activity(village_id=world.village.id, rule_id=rules_by_code(session, world.village)[code].id,
+                   title="清廉党课", held_on=dt.date(2026, 11, 8), created_by_id=world.admin.id)
+    session.add(act)
+    session.flush()
+    return act
+
+
 def test_activity_marks_a_person_once(world, session):
     p = world.people[0][1]
     kw = dict(actor=world.grid, village=world.village, rule_code="LJ-01", occurred_on=dt.date(2026, 11, 8),
-              activity_id=7)
+              activity_id=_activity(world, session).id)
     capture(session, lines=[Line(villager_id=p.id)], key="a1", **kw)
     again = capture(session, lines=[Line(villager_id=p.id)], key="a2", **kw)
     assert again.lines[0].status == "duplicate" and again.lines[0].points == 0
+
+
+def test_a_cancelled_activity_takes_no_captures(world, session):
+    import pytest
+
+    from pointsapp.points.db import utcnow
+    from pointsapp.points.errors import Refused
+
+    act = _activity(world, session)
+    act.cancelled_at, act.cancelled_by_id, act.cancel_reason = utcnow(), world.admin.id, "下雨"
+    with pytest.raises(Refused) as info:
+        capture(session, actor=world.grid, village=world.village, rule_code="LJ-01", occurred_on=act.held_on,
+                lines=[Line(villager_id=world.people[0][1].id)], key="x", activity_id=act.id)
+    assert info.value.code == "activity_cancelled"

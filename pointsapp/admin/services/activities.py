@@ -12,24 +12,20 @@ from collections import defaultdict
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from ...points.db import utcnow
+
 from ...points.activities import Activity
 from ...points.errors import Refused
 from ...points.ledger import LedgerEntry, Submission, SubmissionStatus
 from ...points.registry import Group, StaffUser, Village
-from ..models import ActivityCancellation
 from . import audit, require_admin
 
 LIVE = (SubmissionStatus.pending, SubmissionStatus.approved)
 
 
 def cancelled_ids(session: Session, village: Village) -> set[int]:
-    return set(session.execute(select(ActivityCancellation.activity_id).join(
-        Activity, Activity.id == ActivityCancellation.activity_id).where(Activity.village_id == village.id)).scalars())
-
-
-def cancellation_of(session: Session, activity: Activity) -> ActivityCancellation | None:
-    return session.execute(select(ActivityCancellation).where(
-        ActivityCancellation.activity_id == activity.id)).scalar_one_or_none()
+    return set(session.execute(select(Activity.id).where(
+        Activity.village_id == village.id, Activity.cancelled_at.is_not(None))).scalars())
 
 
 def _counts(session: Session, ids: list[int]) -> dict[int, dict[str, int]]:
@@ -67,7 +63,7 @@ def update_activity(session: Session, actor: StaffUser, village: Village, activi
     require_admin(actor, village)
     if activity.village_id != village.id or (group is not None and group.village_id != village.id):
         raise Refused("not_found", "no such activity or group in this village")
-    if cancellation_of(session, activity) is not None:
+    if activity.cancelled:
         raise Refused("activity_cancelled", "this activity was cancelled")
     title = (title or "").strip()
     if not title or len(title) > 200:
@@ -99,14 +95,14 @@ def standing_entries(session: Session, activity: Activity) -> int:
 
 
 def cancel_activity(session: Session, actor: StaffUser, village: Village, activity: Activity, reason: str, *,
-                    ip: str | None = None) -> ActivityCancellation:
+                    ip: str | None = None) -> Activity:
     require_admin(actor, village)
     if activity.village_id != village.id:
         raise Refused("not_found", "no such activity in this village")
     reason = (reason or "").strip()
     if not reason:
         raise Refused("reason_required", "a cancellation needs a reason", field="reason")
-    if cancellation_of(session, activity) is not None:
+    if activity.cancelled:
         raise Refused("activity_cancelled", "this activity was already cancelled")
     pending = session.execute(select(func.count(Submission.id)).where(
         Submission.activity_id == activity.id, Submission.status == SubmissionStatus.pending)).scalar_one()
@@ -117,9 +113,8 @@ def cancel_activity(session: Session, actor: StaffUser, village: Village, activi
     if standing:
         raise Refused("activity_has_entries", f"{standing} posted entries of this activity still count; "
                       "reverse them with corrections first", count=standing)
-    c = ActivityCancellation(activity_id=activity.id, cancelled_by_id=actor.id, reason=reason)
-    session.add(c)
+    activity.cancelled_at, activity.cancelled_by_id, activity.cancel_reason = utcnow(), actor.id, reason
     session.flush()
     audit(session, actor, village, "activity.cancel", f"activity {activity.id}", ip, title=activity.title,
           reason=reason)
-    return c
+    return activity
