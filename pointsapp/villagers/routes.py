@@ -1,4 +1,256 @@
-"""Routes of the villagers feature (see its issue)."""
-from flask import Blueprint
+"""Routes of the villagers feature: household card pages, the public board, 公示, the rule
+book, and the printable cards and passbooks (staff only).
+
+Rate limits (Flask-Limiter, per client address; override in the config):
+  VILLAGERS_CARD_RATE       card page views            (default 30/minute)
+  VILLAGERS_BAD_TOKEN_RATE  card links that do not exist: once exceeded, that address gets
+                            429 on every card link      (default 10/hour)
+  VILLAGERS_OBJECTION_RATE  objection posts            (default 10/hour; the core also allows
+                            at most 3 objections per household per day)
+Behind a reverse proxy the client address must come from X-Forwarded-For (ProxyFix),
+or every visitor shares the proxy's limits.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import (
+    Blueprint, abort, current_app, flash, redirect, render_template, request, url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from ..extensions import db, limiter
+from ..points.errors import Refused
+from ..points.periods import local_today, month_key, parse_period
+from ..points.registry import Household, Role, Village
+from ..web.auth import current_village, public, roles_required
+from . import queries as q
+from . import views
+from .services import household_by_token, object_to_entry, rotate_card
 
 bp = Blueprint("villagers", __name__, template_folder="templates")
+
+
+def _config_limit(name: str, default: str):
+    return lambda: current_app.config.get(name, default)
+
+
+def _not_found(response) -> bool:
+    return response.status_code == 404
+
+
+@bp.after_request
+def privacy_headers(response):
+    """Villager pages are never indexed and never leak the card link as a referrer."""
+    response.headers["X-Robots-Tag"] = "noindex, nofollow"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    if request.endpoint in ("villagers.card", "villagers.object_entry", "villagers.cards",
+                            "villagers.passbook"):
+        response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+def _page_arg() -> int:
+    return max(1, request.args.get("page", 1, type=int) or 1)
+
+
+def _today(village: Village) -> dt.date:
+    return local_today(village.timezone)
+
+
+# --- the household card page -----------------------------------------------------------
+
+OBJECTION_MESSAGES = {
+    "reason_required": lambda: _("Please say briefly what is wrong."),
+    "reason_too_long": lambda: _("Please keep the reason under 500 characters."),
+    "notice_closed": lambda: _("This entry is not under public notice now, so it can no longer be objected to here. "
+                               "Please ask the village committee."),
+    "too_many_objections": lambda: _("A household can object at most 3 times a day. Please try again tomorrow "
+                                     "or ask the village committee."),
+    "already_objected": lambda: _("An objection to this entry is already waiting for an answer."),
+    "not_your_entry": lambda: _("This entry is not on your household's card."),
+    "not_found": lambda: _("This entry is not on your household's card."),
+}
+
+
+def _household_or_404(token: str) -> Household:
+    household = household_by_token(db.session, token)
+    if household is None:
+        abort(404)
+    return household
+
+
+@bp.get("/h/<token>")
+@public
+@limiter.limit(_config_limit("VILLAGERS_CARD_RATE", "30/minute"))
+@limiter.limit(_config_limit("VILLAGERS_BAD_TOKEN_RATE", "10/hour"), scope="bad-card-token",
+               deduct_when=_not_found)
+def card(token: str):
+    household = household_by_token(db.session, token)
+    if household is None:
+        return render_template("villagers/bad_card.html"), 404
+    village = db.session.get(Village, household.village_id)
+    page = views.card_page(db.session, household, token, _page_arg(), _today(village))
+    return render_template("villagers/card.html", p=page, token=token, nav_vid=village.id)
+
+
+@bp.post("/h/<token>/objection")
+@public
+@limiter.limit(_config_limit("VILLAGERS_OBJECTION_RATE", "10/hour"))
+@limiter.limit(_config_limit("VILLAGERS_BAD_TOKEN_RATE", "10/hour"), scope="bad-card-token",
+               deduct_when=_not_found)
+def object_entry(token: str):
+    household = household_by_token(db.session, token)
+    if household is None:
+        return render_template("villagers/bad_card.html"), 404
+    entry_id = request.form.get("entry", type=int)
+    page = request.form.get("page", 1, type=int) or 1
+    back = url_for("villagers.card", token=token, page=page, _anchor=f"e{entry_id}" if entry_id else "history")
+    if entry_id is None:
+        flash(_("Please choose an entry to object to."), "error")
+        return redirect(back)
+    try:
+        object_to_entry(db.session, household, entry_id, request.form.get("reason", ""),
+                        ip=request.remote_addr)
+    except Refused as exc:
+        db.session.rollback()
+        message = OBJECTION_MESSAGES.get(exc.code)
+        flash(message() if message else exc.message, "error")
+        return redirect(back)
+    db.session.commit()
+    flash(_("Your objection was recorded. The village committee will answer it on this page."), "success")
+    return redirect(back)
+
+
+# --- public pages ------------------------------------------------------------------------
+
+def _public_village() -> tuple[Village | None, list[Village]]:
+    villages = q.villages(db.session)
+    vid = request.args.get("village", type=int)
+    if vid is not None:
+        chosen = next((v for v in villages if v.id == vid), None)
+        if chosen is None:
+            abort(404)
+        return chosen, villages
+    return (villages[0] if villages else None), villages
+
+
+def _no_village():
+    return render_template("villagers/no_village.html"), 200
+
+
+@bp.get("/board")
+@public
+def board():
+    village, villages = _public_village()
+    if village is None:
+        return _no_village()
+    today = _today(village)
+    problem = None
+    raw = request.args.get("period") or month_key(today)
+    try:
+        period = parse_period(raw).key
+        if period == "all":
+            raise ValueError(raw)
+    except ValueError:
+        problem = _("The period “%(value)s” is not a month (2026-11), quarter (2026-Q4) or year (2026); "
+                    "showing this month.", value=raw[:20])
+        period = month_key(today)
+    group = q.group_of(db.session, village, request.args.get("group", type=int))
+    show = request.args.get("show") if request.args.get("show") in ("households", "people") else "households"
+    data = views.board_page(db.session, village, period, group, show, _page_arg())
+    return render_template(
+        "villagers/board.html", b=data, village=village, problem=problem, nav_vid=village.id,
+        villages=views.village_links("villagers.board", villages, village, period=period),
+        periods=views.period_links("villagers.board", today, period, village=village.id, show=show))
+
+
+@bp.get("/notice")
+@public
+def notice():
+    village, villages = _public_village()
+    if village is None:
+        return _no_village()
+    group = q.group_of(db.session, village, request.args.get("group", type=int))
+    data = views.notice_page(db.session, village, _page_arg(), _today(village), group)
+    return render_template("villagers/notice.html", n=data, village=village, nav_vid=village.id,
+                           villages=views.village_links("villagers.notice", villages, village))
+
+
+@bp.get("/rules")
+@public
+def rules():
+    village, villages = _public_village()
+    if village is None:
+        return _no_village()
+    return render_template("villagers/rules.html", village=village, nav_vid=village.id,
+                           categories=views.rule_book(db.session, village, _today(village)),
+                           villages=views.village_links("villagers.rules", villages, village))
+
+
+# --- printing (staff) --------------------------------------------------------------------
+
+def _base_url() -> str:
+    return current_app.config.get("POINTSAPP_BASE_URL") or request.host_url
+
+
+@bp.get("/cards")
+@roles_required(Role.admin)
+def cards():
+    village = current_village()
+    households = None
+    hid = request.args.get("household", type=int)
+    if hid is not None:
+        household = db.session.get(Household, hid)
+        if household is None or household.village_id != village.id:
+            abort(404)
+        households, title = [household], household.group.name
+    elif request.args.get("group"):
+        if request.args["group"] == "all":
+            households, title = q.households_for_cards(db.session, village, None), _("All groups")
+        else:
+            group = q.group_of(db.session, village, request.args.get("group", type=int))
+            if group is None:
+                abort(404)
+            households, title = q.households_for_cards(db.session, village, group), group.name
+    if households is None:
+        groups = [{"url": url_for("villagers.cards", group=g.id), "label": g.name} for g in village.groups]
+        groups.append({"url": url_for("villagers.cards", group="all"), "label": _("All groups")})
+        rows = [{"label": f"{h.group.name} · {h.number} · {h.head_name}",
+                 "passbook": url_for("villagers.passbook", household_id=h.id),
+                 "card": url_for("villagers.cards", household=h.id),
+                 "rotate": url_for("villagers.rotate", household_id=h.id)}
+                for h in q.households_for_cards(db.session, village, None)]
+        return render_template("villagers/cards_index.html", village=village, nav_vid=village.id, staff_page=True, groups=groups, households=rows)
+    sheets = views.card_sheets(households, village, _base_url())
+    return render_template("villagers/cards.html", sheets=sheets, title=title, village=village,
+                           nav_vid=village.id, staff_page=True)
+
+
+@bp.post("/cards/rotate/<int:household_id>")
+@roles_required(Role.admin)
+def rotate(household_id: int):
+    village = current_village()
+    household = db.session.get(Household, household_id)
+    if household is None or household.village_id != village.id:
+        abort(404)
+    rotate_card(db.session, household, current_user, ip=request.remote_addr)
+    db.session.commit()
+    flash(_("A new card link was issued for household %(number)s; the old card no longer works. "
+            "Print the new card below.", number=household.number), "success")
+    return redirect(url_for("villagers.cards", household=household.id))
+
+
+@bp.get("/cards/passbook/<int:household_id>")
+@roles_required(Role.admin)
+def passbook(household_id: int):
+    village = current_village()
+    household = db.session.get(Household, household_id)
+    if household is None or household.village_id != village.id:
+        abort(404)
+    year = request.args.get("year", type=int) or _today(village).year
+    if not 2000 <= year <= 2100:
+        abort(404)
+    return render_template("villagers/passbook.html", b=views.passbook_page(db.session, household, year),
+                           nav_vid=village.id, staff_page=True)

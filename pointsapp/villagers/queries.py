@@ -1,0 +1,306 @@
+"""Read-only queries behind the villager pages (Flask-free; the views format and translate).
+
+Everything here is scoped to one household or one village and returns plain values, so a
+view can never hand a template another household's details by accident.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from ..points.activities import Activity
+from ..points.ledger import EntryKind, LedgerEntry, Submission, SubmissionStatus
+from ..points.notice import Notice, Objection, notice_for
+from ..points.periods import parse_period
+from ..points.registry import Group, Household, Village, Villager
+from ..points.rules import Rule, RuleVersion
+from ..points.standings import BoardRow, leaderboard
+
+SPENDING = (EntryKind.redemption.value, EntryKind.expiry.value)
+HISTORY_PAGE = 20
+
+
+# --- the household page -------------------------------------------------------------------
+
+@dataclass
+class Standing:
+    points: int
+    rank: int | None
+    of: int
+    per_head: float | None
+
+
+def household_standing(session: Session, household: Household, period: str,
+                       group: Group | None = None) -> Standing:
+    """The household's points, rank and points per head in the village (or the group)."""
+    village = session.get(Village, household.village_id)
+    rows = leaderboard(session, "household", period, village=village, group=group)
+    for r in rows:
+        if r.id == household.id:
+            return Standing(r.points, r.rank, len(rows), r.per_head)
+    return Standing(0, None, len(rows), None)
+
+
+@dataclass
+class MemberPoints:
+    villager_id: int | None     # None: household items (e.g. yard hygiene)
+    name: str | None            # None for former members: never shown on this page
+    status: str | None
+    month: int
+    all_time: int
+
+
+def member_points(session: Session, household: Household, month: str) -> list[MemberPoints]:
+    """Each member's contribution to this household, this month and all time.
+
+    People who have since moved to another household are summed up without a name.
+    """
+    p = parse_period(month)
+    in_month = case((LedgerEntry.occurred_on.between(p.start, p.end), LedgerEntry.points), else_=0)
+    rows = session.execute(
+        select(LedgerEntry.villager_id, func.sum(in_month), func.sum(LedgerEntry.points))
+        .where(LedgerEntry.household_id == household.id, LedgerEntry.kind.not_in(SPENDING))
+        .group_by(LedgerEntry.villager_id)).all()
+    sums = {vid: (int(m or 0), int(a or 0)) for vid, m, a in rows}
+    out = []
+    for v in household.members:
+        m, a = sums.pop(v.id, (0, 0))
+        status = getattr(v.status, "value", v.status)
+        if status != "active" and a == 0:
+            continue
+        out.append(MemberPoints(v.id, v.name, status, m, a))
+    hh = sums.pop(None, None)
+    if hh is not None:
+        out.append(MemberPoints(None, None, "household", *hh))
+    if sums:
+        out.append(MemberPoints(-1, None, "former", sum(s[0] for s in sums.values()),
+                                sum(s[1] for s in sums.values())))
+    return out
+
+
+def pending_items(session: Session, household: Household) -> list[Submission]:
+    return list(session.execute(
+        select(Submission).where(Submission.household_id == household.id,
+                                 Submission.status == SubmissionStatus.pending)
+        .options(selectinload(Submission.rule_version), selectinload(Submission.villager),
+                 selectinload(Submission.captured_by))
+        .order_by(Submission.occurred_on.desc(), Submission.id.desc())).scalars())
+
+
+@dataclass
+class HistoryPage:
+    entries: list[LedgerEntry]
+    page: int
+    pages: int
+    total: int
+    notices: dict[str, Notice | None] = field(default_factory=dict)        # month -> notice
+    objections: dict[int, Objection] = field(default_factory=dict)         # entry id -> latest
+    corrected_pages: dict[int, int] = field(default_factory=dict)          # corrected entry id -> page
+    corrected_by: dict[int, list[LedgerEntry]] = field(default_factory=dict)  # entry id -> its corrections
+    correction_pages: dict[int, int] = field(default_factory=dict)         # correction id -> page
+
+
+def _history_order():
+    return (LedgerEntry.occurred_on.desc(), LedgerEntry.seq.desc())
+
+
+def history(session: Session, household: Household, page: int = 1, per_page: int = HISTORY_PAGE) -> HistoryPage:
+    """The household's posted entries, newest first, one page of them."""
+    total = session.execute(select(func.count()).select_from(LedgerEntry)
+                            .where(LedgerEntry.household_id == household.id)).scalar_one()
+    pages = max(1, -(-total // per_page))
+    page = min(max(1, page), pages)
+    entries = list(session.execute(
+        select(LedgerEntry).where(LedgerEntry.household_id == household.id)
+        .options(selectinload(LedgerEntry.rule_version), selectinload(LedgerEntry.villager),
+                 selectinload(LedgerEntry.captured_by), selectinload(LedgerEntry.approved_by),
+                 selectinload(LedgerEntry.corrects).selectinload(LedgerEntry.rule_version))
+        .order_by(*_history_order()).offset((page - 1) * per_page).limit(per_page)).scalars())
+    result = HistoryPage(entries, page, pages, total)
+    village = session.get(Village, household.village_id)
+    for month in {f"{e.occurred_on:%Y-%m}" for e in entries}:
+        result.notices[month] = notice_for(session, village, month)
+    ids = [e.id for e in entries]
+    if ids:
+        for obj in session.execute(select(Objection).where(
+                Objection.entry_id.in_(ids), Objection.household_id == household.id)
+                .order_by(Objection.raised_at)).scalars():
+            result.objections[obj.entry_id] = obj   # the latest wins
+    for e in entries:
+        if e.corrects is not None:
+            result.corrected_pages[e.corrects.id] = entry_page(session, e.corrects, per_page)
+    if ids:
+        for fix in session.execute(select(LedgerEntry).where(LedgerEntry.corrects_id.in_(ids))
+                                   .order_by(LedgerEntry.seq)).scalars():
+            result.corrected_by.setdefault(fix.corrects_id, []).append(fix)
+            result.correction_pages[fix.id] = entry_page(session, fix, per_page)
+    return result
+
+
+def entry_page(session: Session, entry: LedgerEntry, per_page: int = HISTORY_PAGE) -> int:
+    """The history page an entry of its household appears on."""
+    newer = session.execute(select(func.count()).select_from(LedgerEntry).where(
+        LedgerEntry.household_id == entry.household_id,
+        or_(LedgerEntry.occurred_on > entry.occurred_on,
+            and_(LedgerEntry.occurred_on == entry.occurred_on, LedgerEntry.seq > entry.seq)))).scalar_one()
+    return newer // per_page + 1
+
+
+def upcoming_activities(session: Session, household: Household, today: dt.date, limit: int = 5) -> list[Activity]:
+    return list(session.execute(
+        select(Activity).where(Activity.village_id == household.village_id, Activity.held_on >= today,
+                               or_(Activity.group_id.is_(None), Activity.group_id == household.group_id))
+        .options(selectinload(Activity.rule).selectinload(Rule.versions))
+        .order_by(Activity.held_on, Activity.id).limit(limit)).scalars())
+
+
+def rules_in_effect(session: Session, village: Village, today: dt.date) -> list[RuleVersion]:
+    """The rule book as it applies today, in book order (category, then code)."""
+    rules = session.execute(select(Rule).where(Rule.village_id == village.id)
+                            .options(selectinload(Rule.versions)).order_by(Rule.id)).scalars()
+    out = [v for r in rules if (v := r.version_on(today)) is not None]
+    order = {}
+    for v in out:
+        order.setdefault(v.category, len(order))
+    return sorted(out, key=lambda v: order[v.category])
+
+
+# --- public pages -------------------------------------------------------------------------
+
+def villages(session: Session) -> list[Village]:
+    return list(session.execute(select(Village).order_by(Village.id)).scalars())
+
+
+def headless_households(session: Session, village: Village) -> dict[int, str]:
+    """{household id: 户号} of households without a head (the board shows their number)."""
+    return dict(session.execute(select(Household.id, Household.number).where(
+        Household.village_id == village.id, Household.head_id.is_(None))).all())
+
+
+@dataclass
+class BlackRow:
+    household_id: int
+    name: str | None
+    number: str
+    group: str
+    points: int
+
+
+def deductions_board(session: Session, village: Village, period: str, limit: int = 10) -> list[BlackRow]:
+    """Households with deductions in the period (net of corrections to those deductions)."""
+    p = parse_period(period)
+    q = select(LedgerEntry.id, LedgerEntry.household_id, LedgerEntry.points).where(
+        LedgerEntry.village_id == village.id, LedgerEntry.kind == EntryKind.deduction.value)
+    if p.start is not None:
+        q = q.where(LedgerEntry.occurred_on.between(p.start, p.end))
+    rows = session.execute(q).all()
+    if not rows:
+        return []
+    fixes = dict(session.execute(select(LedgerEntry.corrects_id, func.sum(LedgerEntry.points))
+                                 .where(LedgerEntry.corrects_id.in_([r.id for r in rows]))
+                                 .group_by(LedgerEntry.corrects_id)).all())
+    net: dict[int, int] = {}
+    for r in rows:
+        net[r.household_id] = net.get(r.household_id, 0) + r.points + int(fixes.get(r.id) or 0)
+    net = {h: v for h, v in net.items() if v < 0}
+    if not net:
+        return []
+    head = Villager.__table__.alias("head")
+    info = {r.id: r for r in session.execute(
+        select(Household.id, Household.number, head.c.name, Group.name.label("group"))
+        .join(Group, Household.group_id == Group.id).outerjoin(head, head.c.id == Household.head_id)
+        .where(Household.id.in_(list(net)))).all()}
+    out = [BlackRow(h, info[h].name, info[h].number, info[h].group, v) for h, v in net.items()]
+    out.sort(key=lambda r: (r.points, r.household_id))
+    return out[:limit]
+
+
+def group_of(session: Session, village: Village, group_id: int | None) -> Group | None:
+    if group_id is None:
+        return None
+    g = session.get(Group, group_id)
+    return g if g is not None and g.village_id == village.id else None
+
+
+@dataclass
+class NoticeRow:
+    entry: LedgerEntry
+    person: str | None      # villager name (to be masked) or household head's name
+    number: str
+    group: str
+
+
+def notice_rows(session: Session, village: Village, month: str, page: int, per_page: int,
+                group: Group | None = None) -> tuple[list[NoticeRow], int, int]:
+    """One page of a month's posted entries (chain order), with names to mask. (rows, page, pages)."""
+    p = parse_period(month)
+    cond = [LedgerEntry.village_id == village.id, LedgerEntry.occurred_on.between(p.start, p.end)]
+    if group is not None:
+        cond.append(LedgerEntry.group_id == group.id)
+    total = session.execute(select(func.count()).select_from(LedgerEntry).where(*cond)).scalar_one()
+    pages = max(1, -(-total // per_page))
+    page = min(max(1, page), pages)
+    entries = list(session.execute(
+        select(LedgerEntry).where(*cond).options(
+            selectinload(LedgerEntry.rule_version), selectinload(LedgerEntry.villager),
+            selectinload(LedgerEntry.household).selectinload(Household.head))
+        .order_by(LedgerEntry.seq).offset((page - 1) * per_page).limit(per_page)).scalars())
+    groups = dict(session.execute(select(Group.id, Group.name).where(Group.village_id == village.id)).all())
+    rows = []
+    for e in entries:
+        person = e.villager.name if e.villager is not None else (
+            e.household.head.name if e.household.head is not None else None)
+        rows.append(NoticeRow(e, person, e.household.number, groups.get(e.group_id, "")))
+    return rows, page, pages
+
+
+# --- printing -------------------------------------------------------------------------------
+
+def households_for_cards(session: Session, village: Village, group: Group | None) -> list[Household]:
+    q = (select(Household).where(Household.village_id == village.id, Household.active.is_(True))
+         .options(selectinload(Household.head), selectinload(Household.group)))
+    if group is not None:
+        q = q.where(Household.group_id == group.id)
+    rows = list(session.execute(q).scalars())
+    rows.sort(key=lambda h: (h.group.sort_key, h.group_id, len(h.number), h.number))
+    return rows
+
+
+@dataclass
+class PassbookLine:
+    entry: LedgerEntry
+    honour: int        # running honour balance after this entry
+    redeemable: int    # running redeemable balance after this entry
+
+
+def passbook(session: Session, household: Household, year: int) -> tuple[int, int, list[PassbookLine]]:
+    """(opening honour, opening redeemable, the year's lines with running balances), by date."""
+    start, end = dt.date(year, 1, 1), dt.date(year, 12, 31)
+    spend = case((LedgerEntry.kind.in_(SPENDING), 0), else_=LedgerEntry.points)
+    before = session.execute(select(func.coalesce(func.sum(spend), 0), func.coalesce(func.sum(LedgerEntry.points), 0))
+                             .where(LedgerEntry.household_id == household.id,
+                                    LedgerEntry.occurred_on < start)).one()
+    honour, redeemable = int(before[0]), int(before[1])
+    opening = (honour, redeemable)
+    entries = session.execute(
+        select(LedgerEntry).where(LedgerEntry.household_id == household.id,
+                                  LedgerEntry.occurred_on.between(start, end))
+        .options(selectinload(LedgerEntry.rule_version), selectinload(LedgerEntry.villager))
+        .order_by(LedgerEntry.occurred_on, LedgerEntry.seq)).scalars()
+    lines = []
+    for e in entries:
+        if EntryKind(e.kind).spends:
+            redeemable += e.points
+        else:
+            honour += e.points
+            redeemable += e.points
+        lines.append(PassbookLine(e, honour, redeemable))
+    return opening[0], opening[1], lines
+
+
+__all__ = ["BoardRow", "Standing", "household_standing", "member_points", "pending_items", "history",
+           "entry_page", "upcoming_activities", "rules_in_effect", "villages", "headless_households",
+           "deductions_board", "group_of", "notice_rows", "households_for_cards", "passbook"]

@@ -1,0 +1,90 @@
+"""Villager-facing services: card links, token lookup, name masking and objections.
+
+Flask-free: the CLI (``pointsapp household link|rotate-link``) and the views call these.
+Services check authorization themselves, flush, and never commit.
+"""
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..points.audit import record
+from ..points.capture import _require_staff
+from ..points.errors import NotFound, Refused
+from ..points.ledger import LedgerEntry
+from ..points.notice import Objection, raise_objection
+from ..points.registry import Household, Role, StaffUser, Village
+
+# new_card_token() gives 32 URL-safe characters; anything else is not worth a query.
+_TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+
+
+def card_path(household: Household) -> str:
+    """The URL path of a household's card page (what its QR code points to)."""
+    return f"/h/{household.card_token}"
+
+
+def card_url(base_url: str, household: Household) -> str:
+    """The absolute card link: ``base_url`` is POINTSAPP_BASE_URL or the request's host URL."""
+    return base_url.rstrip("/") + card_path(household)
+
+
+def rotate_card(session: Session, household: Household, actor: StaffUser | None = None, *,
+                ip: str | None = None) -> str:
+    """Issue a new card token (a lost card); the old link stops working at once. Audit-logged.
+
+    ``actor=None`` is the command line (run by whoever administers the server); a web
+    actor must be an admin of the household's village.
+    """
+    if actor is not None:
+        village = session.get(Village, household.village_id)
+        _require_staff(actor, village, {Role.admin}, "issue a new household card")
+    household.rotate_card()
+    record(session, actor, "household.rotate_card", village_id=household.village_id,
+           target=f"household {household.id}", ip=ip, number=household.number)
+    session.flush()
+    return card_path(household)
+
+
+def household_by_token(session: Session, token: str) -> Household | None:
+    """The active household whose card token this is, or None (wrong, rotated or malformed)."""
+    if not token or not _TOKEN.match(token):
+        return None
+    return session.execute(select(Household).where(
+        Household.card_token == token, Household.active.is_(True))).scalar_one_or_none()
+
+
+def mask_name(name: str | None) -> str:
+    """Mask a person's name for public pages: 向明华 → 向*华, 谭高 → 谭*, 麻 → 麻.
+
+    Longer names keep only the first and last character (欧阳明华 → 欧*华), so the
+    length is not revealed either.
+    """
+    name = (name or "").strip()
+    if len(name) <= 1:
+        return name
+    if len(name) == 2:
+        return name[0] + "*"
+    return name[0] + "*" + name[-1]
+
+
+def object_to_entry(session: Session, household: Household, entry_id: int, reason: str, *,
+                    ip: str | None = None) -> Objection:
+    """A household (through its card page) objects to one of its own entries.
+
+    The core checks the notice window, ownership and the per-household daily limit.
+    """
+    entry = session.get(LedgerEntry, entry_id)
+    if entry is None or entry.household_id != household.id:
+        raise NotFound("entry", entry_id)
+    objection = raise_objection(session, entry, household, reason)
+    record(session, None, "objection.raise", village_id=household.village_id,
+           target=f"entry {entry.id}", ip=ip, household=household.id, objection=objection.id)
+    session.flush()
+    return objection
+
+
+__all__ = ["card_path", "card_url", "rotate_card", "household_by_token", "mask_name",
+           "object_to_entry", "Refused"]
