@@ -54,6 +54,11 @@ def create_app(test_config: dict | None = None, *, for_cli: bool = False) -> "Fl
     app = Flask(__name__, instance_relative_config=True,
                 instance_path=os.environ.get("POINTSAPP_INSTANCE_PATH") or None)
     load_config(app, test_config)
+    proxies = int(app.config.get("POINTSAPP_PROXY_COUNT") or 0)
+    if proxies:  # behind nginx: rate limits must see the visitor's address, not the proxy's
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
     if for_cli:  # one command, one short transaction: no pool to leave connections open
         from sqlalchemy.pool import NullPool
 

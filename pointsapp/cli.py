@@ -461,7 +461,9 @@ def _household(hid: int) -> Household:
 @with_appcontext
 def household_link(household_id):
     """Print the household's current card link path."""
-    click.echo(f"/h/{_household(household_id).card_token}")
+    from .villagers.services import card_path
+
+    click.echo(card_path(_household(household_id)))
 
 
 @household_group.command("rotate-link")
@@ -469,11 +471,11 @@ def household_link(household_id):
 @with_appcontext
 def household_rotate(household_id):
     """Issue a new card link; the old one stops working."""
-    h = _household(household_id)
-    h.rotate_card()
-    audit.record(db.session, None, "household.rotate_link", village_id=h.village_id, target=f"household {h.id}")
+    from .villagers.services import rotate_card
+
+    path = rotate_card(db.session, _household(household_id))
     db.session.commit()
-    click.echo(f"/h/{h.card_token}")
+    click.echo(path)
 
 
 # --- reports ------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ SETTINGS = {
     "POINTSAPP_SECRET_KEY": (None, "Session signing key. Required to serve; `pointsapp init-db` writes a random one to `instance/config.py`."),
     "POINTSAPP_TIMEZONE": ("Asia/Shanghai", "Local time zone that defines days and months."),
     "POINTSAPP_BASE_URL": ("", "Public address used in printed QR cards, e.g. https://points.example.cn"),
+    "POINTSAPP_PROXY_COUNT": ("0", "Reverse proxies in front of the app whose X-Forwarded-* headers are trusted (client address for rate limits)."),
 }
 
 
