@@ -1,0 +1,152 @@
+"""Sign-in, sign-out, password change, the staff home and the viewer's village list."""
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_user, logout_user
+from sqlalchemy import select
+from werkzeug.routing import BuildError
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from ..extensions import db, limiter
+from ..points import audit
+from ..points.registry import Role, StaffUser, Village
+from ..web.auth import public, roles_required
+from .common import ADMINS, ALL_ROLES, me
+from .forms import EmptyForm, LoginForm, PasswordForm
+from .messages import role_labels
+from .routes import bp
+
+LOGIN_LIMIT = "10/minute"
+# Checked against when the username is unknown, so both cases take the same time.
+_DUMMY_HASH = generate_password_hash("not a real password")
+
+
+def _safe_next(target: str | None) -> str | None:
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return None
+    if target.startswith(url_for("staff.login")) or target.startswith(url_for("staff.logout")):
+        return None
+    return target
+
+
+def home_url(user: StaffUser) -> str:
+    role = Role(user.role)
+    if role == Role.grid_worker:
+        return url_for("staff.capture_start")
+    if role == Role.reviewer:
+        return url_for("staff.review")
+    if role == Role.viewer:
+        return url_for("staff.villages")
+    return url_for("staff.home")
+
+
+def _failed_login(resp) -> bool:
+    """Only failed attempts count against the limit (a success redirects)."""
+    return resp.status_code != 302
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@public
+@limiter.limit(LOGIN_LIMIT, methods=["POST"], deduct_when=_failed_login)
+def login():
+    form = LoginForm()
+    if request.method == "GET":
+        if current_user.is_authenticated:
+            return redirect(home_url(current_user))
+        form.next.data = request.args.get("next", "")
+    if form.validate_on_submit():
+        username = form.username.data.strip()
+        user = db.session.execute(select(StaffUser).where(StaffUser.username == username)).scalar_one_or_none()
+        if user is None:
+            check_password_hash(_DUMMY_HASH, form.password.data)
+            ok = False
+        else:
+            ok = user.check_password(form.password.data) and user.active
+        if ok:
+            session.permanent = True   # PERMANENT_SESSION_LIFETIME: a working day
+            login_user(user, remember=bool(form.remember.data))
+            audit.record(db.session, user, "login", ip=request.remote_addr, remember=bool(form.remember.data))
+            db.session.commit()
+            if user.must_change_password:
+                flash(_("Please choose a new password before you continue."), "success")
+                return redirect(url_for("staff.change_password"))
+            return redirect(_safe_next(form.next.data) or home_url(user))
+        audit.record(db.session, None, "login.failed", ip=request.remote_addr, username=username[:64])
+        db.session.commit()
+        flash(_("Wrong username or password."), "error")
+        return render_template("staff/login.html", form=form), 200
+    status = 400 if request.method == "POST" else 200
+    return render_template("staff/login.html", form=form), status
+
+
+@bp.post("/logout")
+@roles_required(*ALL_ROLES)
+def logout():
+    EmptyForm()  # the CSRF token is checked for every POST
+    audit.record(db.session, me(), "logout", ip=request.remote_addr)
+    db.session.commit()
+    logout_user()
+    session.pop("_fresh", None)
+    flash(_("You are signed out."), "success")
+    return redirect(url_for("web.index"))
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@roles_required(*ALL_ROLES)
+def change_password():
+    form = PasswordForm()
+    user = me()
+    if form.validate_on_submit():
+        if not user.check_password(form.current.data):
+            form.current.errors.append(_("The current password is wrong."))
+        elif form.new.data == form.current.data:
+            form.new.errors.append(_("The new password must differ from the current one."))
+        else:
+            user.set_password(form.new.data)
+            user.must_change_password = False
+            audit.record(db.session, user, "password.change", ip=request.remote_addr)
+            db.session.commit()
+            flash(_("Your password was changed."), "success")
+            return redirect(home_url(user))
+    status = 400 if request.method == "POST" else 200
+    return render_template("staff/password.html", form=form, must_change=user.must_change_password), status
+
+
+@bp.get("/staff")
+@roles_required(*ALL_ROLES)
+def home():
+    user = me()
+    if Role(user.role) != Role.admin:
+        return redirect(home_url(user))
+    links = [
+        (url_for("staff.review"), _("Review queue")),
+        (url_for("staff.capture_start"), _("Capture attendance")),
+        (url_for("staff.award"), _("Propose a special award or deduction")),
+        (url_for("staff.notices"), _("Public notice (公示)")),
+        (url_for("staff.objections"), _("Objections")),
+        (url_for("staff.close"), _("Close a month")),
+        (url_for("staff.my_captures"), _("My captures")),
+        (url_for("staff.change_password"), _("Change my password")),
+    ]
+    for endpoint, label in (("admin.home", _("Village administration")), ("reports.dashboard", _("Dashboard"))):
+        try:
+            links.append((url_for(endpoint), label))
+        except BuildError:
+            pass
+    return render_template("staff/home.html", links=links, user_name=user.display_name or user.username,
+                           role=role_labels()[Role(user.role).value])
+
+
+@bp.get("/villages")
+@roles_required(*(ADMINS + (Role.viewer,)))
+def villages():
+    rows = []
+    for v in db.session.execute(select(Village).order_by(Village.name)).scalars():
+        try:
+            url = url_for("reports.dashboard", village=v.id)
+        except BuildError:
+            url = None
+        rows.append({"name": v.name, "county": v.county or "", "url": url})
+    return render_template("staff/villages.html", villages=rows,
+                           password_url=url_for("staff.change_password"))
