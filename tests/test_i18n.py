@@ -69,3 +69,21 @@ def test_compiled_catalog_matches_its_source(feature):
     with mo_path.open("rb") as fh:
         mo = {key(m.id): key(m.string) for m in read_mo(fh) if m.id}
     assert po == mo, f"{mo_path} is stale: run scripts/i18n compile"
+
+
+def test_no_two_catalogs_translate_the_same_text_differently():
+    """Catalogs are merged at run time, so a msgid translated two ways silently loses one."""
+    seen: dict[str, tuple[str, str]] = {}
+    clashes = []
+    for feature in FEATURES:
+        po_path = _catalog_dir(feature) / "zh_Hans" / "LC_MESSAGES" / "messages.po"
+        if not po_path.exists():
+            continue
+        with po_path.open("rb") as fh:
+            for m in read_po(fh):
+                if not m.id or not m.string or not isinstance(m.id, str):
+                    continue
+                if m.id in seen and seen[m.id][1] != m.string:
+                    clashes.append(f"{m.id!r}: {seen[m.id][0]} {seen[m.id][1]!r} vs {feature} {m.string!r}")
+                seen.setdefault(m.id, (feature, m.string))
+    assert not clashes, "\n".join(clashes)

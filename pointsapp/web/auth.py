@@ -32,6 +32,8 @@ def unauthorized():
 
 
 PUBLIC = frozenset({"public"})
+# Pages a user who must change their password can still reach.
+PASSWORD_GATE_EXEMPT = frozenset({"staff.change_password", "staff.logout"})
 
 
 def public(view):
@@ -53,7 +55,7 @@ def roles_required(*roles: Role | str):
                 return login_manager.unauthorized()
             if Role(current_user.role) not in allowed:
                 abort(403)
-            if current_user.must_change_password and request.endpoint != "staff.change_password":
+            if current_user.must_change_password and request.endpoint not in PASSWORD_GATE_EXEMPT:
                 return redirect(url_for("staff.change_password"))
             return view(*args, **kwargs)
 
