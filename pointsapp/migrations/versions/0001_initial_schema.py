@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 23:47:33.318341
+Create Date: 2026-11-26 23:52:53.340807
 
 """
 from alembic import op
@@ -142,6 +142,10 @@ def upgrade():
     sa.Column('photo', sa.String(length=255), nullable=True),
     sa.Column('created_by_id', sa.Integer(), nullable=False),
     sa.Column('created_at', pointsapp.points.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('cancelled_at', pointsapp.points.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('cancelled_by_id', sa.Integer(), nullable=True),
+    sa.Column('cancel_reason', sa.Text(), nullable=True),
+    sa.ForeignKeyConstraint(['cancelled_by_id'], ['staff_users.id'], name=op.f('fk_activities_cancelled_by_id_staff_users')),
     sa.ForeignKeyConstraint(['created_by_id'], ['staff_users.id'], name=op.f('fk_activities_created_by_id_staff_users')),
     sa.ForeignKeyConstraint(['group_id'], ['groups.id'], name=op.f('fk_activities_group_id_groups')),
     sa.ForeignKeyConstraint(['rule_id'], ['rules.id'], name=op.f('fk_activities_rule_id_rules')),
