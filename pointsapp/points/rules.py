@@ -366,6 +366,23 @@ def export_rulebook(session: Session, village: Village) -> str:
 _FlowDumper.add_representer(dict, _flow_dict)
 
 
+# A reserved rule for special awards outside the rule book: one point per unit, so the
+# quantity is the number of points; admin-only, so it always needs a second person to approve.
+SPECIAL_AWARD = RuleSpec(
+    code="SP-00", name="细则外特别奖励", category="特殊贡献", points=1, per="unit", unit="分",
+    scope="person", caps={}, evidence="document", logged_by=("admin",),
+    effective_from=dt.date(2000, 1, 1))
+
+
+def special_award_rule(session: Session, village: Village, *, by_id: int | None = None) -> Rule:
+    """The village's special-award rule, created on first use."""
+    rule = rules_by_code(session, village).get(SPECIAL_AWARD.code)
+    if rule is None:
+        apply_rulebook(session, village, RuleBook([SPECIAL_AWARD], "细则外特别奖励（系统保留）"), by_id=by_id)
+        rule = rules_by_code(session, village)[SPECIAL_AWARD.code]
+    return rule
+
+
 def rule_specs(session: Session, village: Village) -> Iterable[RuleSpec]:
     for rule in sorted(rules_by_code(session, village).values(), key=lambda r: r.id):
         yield rule.latest.spec()

@@ -13,7 +13,7 @@ from ..points.capture import REVIEW_ROLES, approve, reject
 from ..points.errors import Refused
 from ..points.ledger import Submission, SubmissionStatus
 from ..points.registry import Group, Household, Role, StaffUser, Village, VillagerStatus
-from ..points.rules import Rule, RuleVersion
+from ..points.rules import SPECIAL_AWARD, Rule, RuleVersion
 from .messages import refusal_text
 from .services import require, subject_name
 
@@ -178,7 +178,8 @@ def award_rules(session, village: Village, actor: StaffUser, day: dt.date) -> li
     require(actor, village, {Role.admin})
     rules = session.execute(select(Rule).where(Rule.village_id == village.id)
                             .options(selectinload(Rule.versions)).order_by(Rule.code)).scalars()
-    return [v for r in rules if (v := r.version_on(day)) is not None and set(v.logged_by_roles) == {"admin"}]
+    return [v for r in rules if (v := r.version_on(day)) is not None and set(v.logged_by_roles) == {"admin"}
+            and r.code != SPECIAL_AWARD.code]
 
 
 def award_subjects(session, village: Village) -> list[tuple[str, str]]:

@@ -9,6 +9,7 @@ from flask_babel import ngettext
 
 from ..extensions import db
 from ..points.errors import Refused
+from ..points.rules import special_award_rule
 from ..web.auth import roles_required
 from . import review as rsvc
 from . import services as svc
@@ -82,6 +83,9 @@ def reject():
     return _decide(False)
 
 
+OUTSIDE_RULE_BOOK = 0  # the form's choice for a special award outside the rule book
+
+
 @bp.route("/awards/new", methods=["GET", "POST"])
 @roles_required(*ADMINS)
 def award():
@@ -89,7 +93,8 @@ def award():
     today = svc.today_of(v)
     form = AwardForm()
     versions = rsvc.award_rules(db.session, v, user, today)
-    form.rule.choices = [(ver.rule_id, svc.rule_label(ver)) for ver in versions]
+    form.rule.choices = [(ver.rule_id, svc.rule_label(ver)) for ver in versions] + [
+        (OUTSIDE_RULE_BOOK, _("Outside the rule book: the quantity is the number of points"))]
     form.subject.choices = rsvc.award_subjects(db.session, v)
     if request.method == "GET":
         form.key.data = uuid.uuid4().hex
@@ -99,7 +104,10 @@ def award():
         earlier = svc.already_captured(db.session, v, form.key.data)
         if earlier is not None:
             return redirect(url_for("staff.capture_result", batch_id=earlier.id), code=303)
-        version = next(ver for ver in versions if ver.rule_id == form.rule.data)
+        if form.rule.data == OUTSIDE_RULE_BOOK:
+            version = special_award_rule(db.session, v, by_id=user.id).version_on(form.occurred_on.data)
+        else:
+            version = next(ver for ver in versions if ver.rule_id == form.rule.data)
         villager_id, household_id = rsvc.parse_subject(form.subject.data)
         error = None
         if form.occurred_on.data > today:

@@ -118,6 +118,34 @@ def test_special_award_needs_two_people(app, client, world):
     assert client.get("/awards/new").status_code == 403
 
 
+def test_special_award_outside_the_rule_book(app, client, world):
+    from pointsapp.points.ledger import LedgerEntry
+    from pointsapp.points.rules import Rule
+
+    login(client, "admin1")
+    page = client.get("/awards/new").get_data(as_text=True)
+    assert "细则之外" in page
+    key = re.search(r'<input[^>]*name="key"[^>]*value="([0-9a-f]+)"', page).group(1)
+    data = {"key": key, "rule": "0", "subject": f"p{world['people'][1][1]}", "occurred_on": today().isoformat(),
+            "quantity": "30", "note": "抗洪抢险中连续值守三昼夜，镇政府表扬"}
+    resp = client.post("/awards/new", data=data)
+    assert resp.status_code == 303
+    with app.app_context():
+        sub = db.session.execute(select(Submission)).scalar_one()
+        rule = db.session.get(Rule, sub.rule_id)
+        assert (rule.code, sub.points, sub.status) == ("SP-00", 30, "pending")
+        assert "抗洪抢险" in sub.note
+        sid = sub.id
+    client.post("/logout")
+    login(client, "admin2")
+    client.post("/review/approve", data={"sub": [str(sid)]})
+    with app.app_context():
+        entry = db.session.execute(select(LedgerEntry)).scalar_one()
+        assert entry.points == 30 and entry.approved_by_id == world["users"]["admin2"]
+    # The reserved rule is created once and is not offered twice.
+    assert client.get("/awards/new").get_data(as_text=True).count("SP-00") == 0
+
+
 def _posted_entries(app, world):
     sids = _capture(app, world, world["people"][0] + world["people"][1])
     with app.app_context():
