@@ -227,6 +227,18 @@ def import_group():
     """Import the village's own Excel/CSV files."""
 
 
+def finish(report, dry_run: bool, actor, action: str, village: Village, target: str, **detail) -> None:
+    """Print a load's report, then roll back (dry run) or audit and commit."""
+    for line in report.lines():
+        click.echo(line)
+    if dry_run:
+        db.session.rollback()
+        click.echo("dry run: nothing was written")
+        return
+    audit.record(db.session, actor, action, village_id=village.id, target=target, **detail)
+    db.session.commit()
+
+
 def _read(path: str, columns):
     return read_table(Path(path), columns)
 
@@ -246,15 +258,7 @@ def import_roster_cmd(file, village_name, dry_run):
     with progress(len(table.rows), "roster") as bar:
         report = import_roster(db.session, village, table, dry_run=dry_run)
         bar.update(len(table.rows))
-    for line in report.lines():
-        click.echo(line)
-    if dry_run:
-        db.session.rollback()
-        click.echo("dry run: nothing was written")
-        return
-    audit.record(db.session, None, "import.roster", village_id=village.id, target=Path(file).name,
-                 changes=report.changes)
-    db.session.commit()
+    finish(report, dry_run, None, "import.roster", village, Path(file).name, changes=report.changes)
 
 
 def _village_from_title(table) -> str | None:
@@ -284,15 +288,8 @@ def import_scores_cmd(file, by_name, approver_name, village_name, dry_run):
         report = import_scores(db.session, village, table, by=by, approve_as=approver,
                                dry_run=dry_run, filename=Path(file).name)
         bar.update(len(table.rows))
-    for line in report.lines():
-        click.echo(line)
-    if dry_run:
-        db.session.rollback()
-        click.echo("dry run: nothing was written")
-        return
-    audit.record(db.session, by, "import.scores", village_id=village.id, target=Path(file).name,
-                 rows=report.rows, approved_by=approver_name)
-    db.session.commit()
+    finish(report, dry_run, by, "import.scores", village, Path(file).name, rows=report.rows,
+           approved_by=approver_name)
 
 
 # --- rules --------------------------------------------------------------------------------
@@ -312,15 +309,8 @@ def rules_load(file, village_name, dry_run):
     """Load a YAML rule book: new rules get version 1, changed rules a new version."""
     village = resolve_village(village_name, create=bool(village_name))
     report = load_rulebook_text(db.session, village, Path(file).read_text(encoding="utf-8"), dry_run=dry_run)
-    for line in report.lines():
-        click.echo(line)
-    if dry_run:
-        db.session.rollback()
-        click.echo("dry run: nothing was written")
-        return
-    audit.record(db.session, None, "rules.load", village_id=village.id, target=Path(file).name,
-                 added=report.added, changed=report.changed, retired=report.retired)
-    db.session.commit()
+    finish(report, dry_run, None, "rules.load", village, Path(file).name, added=report.added,
+           changed=report.changed, retired=report.retired)
 
 
 @rules_group.command("export")

@@ -14,13 +14,15 @@ from pointsapp.points.imports.reader import (
     ReadError,
     SheetRow,
     Table,
+    read_table,
+)
+from pointsapp.points.imports.values import (
     as_text,
     content_digest,
     normalize_phone,
     parse_date,
     parse_quantity,
     parse_year_month,
-    read_table,
 )
 
 SAMPLES = Path(__file__).resolve().parents[2].parent / "shared" / "samples"

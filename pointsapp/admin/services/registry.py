@@ -13,7 +13,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from ...points.errors import Refused
-from ...points.imports.reader import normalize_phone
+from ...points.imports.values import normalize_phone
 from ...points.registry import (
     Group, Household, HouseholdMove, StaffUser, Village, Villager, VillagerStatus,
 )

@@ -12,7 +12,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ...points.imports.errors import ImportErrors, RowError
-from ...points.imports.reader import ReadError, as_text, read_table
+from ...points.imports.reader import ReadError, read_table
+from ...points.imports.values import as_text
 from ...points.imports.roster import ROSTER_COLUMNS, RosterReport, import_roster
 from ...points.registry import Group, Household, StaffUser, Village, Villager, VillagerStatus
 from . import audit, require_admin

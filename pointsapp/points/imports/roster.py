@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session
 
 from ..registry import Group, Household, HouseholdMove, Village, Villager, VillagerStatus
 from .errors import ImportErrors, RowError
-from .reader import Column, Table, as_text, normalize_phone, parse_year_month
+from .reader import Column, Table
+from .values import as_text, normalize_phone, parse_year_month
 
 ROSTER_COLUMNS = (
     Column("group", ("村民小组", "组别", "小组", "组名")),

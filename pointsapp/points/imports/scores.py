@@ -18,7 +18,8 @@ from ..ledger import Submission, SubmissionStatus
 from ..registry import Group, Household, Role, StaffUser, Village, Villager
 from ..rules import rules_by_code
 from .errors import ImportErrors, RowError
-from .reader import Column, Table, as_text, content_digest, parse_date, parse_quantity
+from .reader import Column, Table
+from .values import as_text, content_digest, parse_date, parse_quantity
 
 SCORE_COLUMNS = (
     Column("date", ("日期", "活动日期", "时间")),
