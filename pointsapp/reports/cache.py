@@ -120,20 +120,29 @@ def chart_png(session: Session, req: ChartRequest, cache_dir: Path) -> tuple[Pat
     if req.chart not in CHART_NAMES:
         raise ValueError(f"unknown chart {req.chart!r}; expected one of {', '.join(CHART_NAMES)}")
     folder = Path(cache_dir) / str(req.village.id)
-    path = folder / f"{req.stem}-{fingerprint(session, req)}.png"
+    return _cached(folder, req.stem, fingerprint(session, req), req.chart,
+                   lambda: charts.render_png(build_figure(session, req)))
+
+
+def _cached(folder: Path, stem: str, fp: str, counter: str, render) -> tuple[Path, bool]:
+    """Return ``folder/stem-fp.png``, rendering it once (under a lock) if it is missing.
+
+    Older files of the same stem (other data) are removed; ``RENDERS[counter]`` counts renders.
+    """
+    path = folder / f"{stem}-{fp}.png"
     if path.exists():
         return path, False
     with _lock(str(path)):
         if path.exists():
             return path, False
         folder.mkdir(parents=True, exist_ok=True)
-        png = charts.render_png(build_figure(session, req))
-        RENDERS[req.chart] += 1
+        png = render()
+        RENDERS[counter] += 1
         fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
         with os.fdopen(fd, "wb") as fh:
             fh.write(png)
         os.replace(tmp, path)
-        for old in folder.glob(f"{req.stem}-*.png"):
+        for old in folder.glob(f"{stem}-*.png"):
             if old != path:
                 old.unlink(missing_ok=True)
     return path, True
@@ -151,27 +160,15 @@ def county_chart_png(session: Session, period: str, cache_dir: Path, size: str =
     villages = session.execute(select(Village.id, Village.name).order_by(Village.id)).all()
     stem = f"villages-{key}-{size}"
     text = ";".join(f"{v}:{n}:{s}" for v, n, s in rows) + "|" + ";".join(f"{i}:{n}" for i, n in villages)
-    folder = Path(cache_dir) / "county"
-    path = folder / f"{stem}-{hashlib.sha256(text.encode()).hexdigest()[:16]}.png"
-    if path.exists():
-        return path, False
-    with _lock(str(path)):
-        if path.exists():
-            return path, False
-        folder.mkdir(parents=True, exist_ok=True)
+
+    def render() -> bytes:
         from .dashboard import county_rows
 
         data = [(r.name, r.points, r.points / r.villagers if r.villagers else 0.0)
                 for r in county_rows(session, key)]
         if not any(p for _n, p, _h in data):
             data = []
-        png = charts.render_png(charts.groups_compared(data, f"各村积分对比 {period_label(key)}", size))
-        RENDERS["villages"] += 1
-        fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(png)
-        os.replace(tmp, path)
-        for old in folder.glob(f"{stem}-*.png"):
-            if old != path:
-                old.unlink(missing_ok=True)
-    return path, True
+        return charts.render_png(charts.groups_compared(data, f"各村积分对比 {period_label(key)}", size))
+
+    return _cached(Path(cache_dir) / "county", stem, hashlib.sha256(text.encode()).hexdigest()[:16],
+                   "villages", render)
