@@ -115,8 +115,8 @@ def gather(session: Session, village: Village, month: str, *, top_n: int = 10,
 def chart_figures(data: PackData, size: str = "projector") -> list[tuple[str, object]]:
     """(file stem, Figure) of the pack's charts, in order."""
     label = f"{data.village} {data.label}"
-    top = [(PackData.household_label(r), r.points) for r in data.top]
-    public = [(PackData.household_label(r, masked=True), r.points) for r in data.top]
+    top = [(PackData.household_label(r), r.points, r.rank) for r in data.top]
+    public = [(PackData.household_label(r, masked=True), r.points, r.rank) for r in data.top]
     groups = [(r.name, r.points, r.per_head or 0.0) for r in data.groups] if not data.empty else []
     trend = data.trend if any(p or r for _m, p, r in data.trend) else []
     return [
@@ -125,7 +125,7 @@ def chart_figures(data: PackData, size: str = "projector") -> list[tuple[str, ob
         ("3-groups", charts.groups_compared(groups, f"{label} 各村民小组积分", size)),
         ("4-categories", charts.by_category([(c, p) for c, p, _n in data.categories],
                                             f"{label} 各类别积分", size)),
-        ("5-trend", charts.trend(trend, f"{data.village} 近十二个月积分与参与率", size)),
+        ("5-trend", charts.trend(trend, f"{data.village} 每月积分与参与率", size)),
     ]
 
 
