@@ -32,6 +32,11 @@ MESSAGES = {
     "self_demote": lambda p: _("You cannot take the admin role away from yourself; ask another admin."),
     "self_deactivate": lambda p: _("You cannot deactivate your own account; ask another admin."),
     "bad_notice_days": lambda p: _("The objection window must be 1 to 60 days."),
+    "bad_committee_phone": lambda p: _("This is not a phone number: use digits, for example 0743-1234567."),
+    "bad_award_tiers": lambda p: _("Award tiers: “%(value)s” is not right. Write each tier as a name and the last "
+                                   "rank, separated by semicolons, for example 一等奖:3;二等奖:6;三等奖:10.",
+                                   value=p.get("value", "")),
+    "bad_certificate_date": lambda p: _("Please enter a date such as 2026-12-01."),
     "bad_title": lambda p: _("Please enter a title of at most 200 characters."),
     "activity_cancelled": lambda p: _("This activity was cancelled."),
     "activity_has_captures": lambda p: _("The date and group cannot change once people were recorded."),

@@ -54,7 +54,9 @@ class Objection(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     village_id: Mapped[int] = mapped_column(ForeignKey("villages.id"))
-    entry_id: Mapped[int] = mapped_column(ForeignKey("ledger_entries.id"), index=True)
+    # None: a missing entry (漏记): the household says something it did is not on its card
+    entry_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_entries.id"), index=True)
+    missing_on: Mapped[dt.date | None] = mapped_column(Date)   # for a missing entry: the day, if known
     household_id: Mapped[int] = mapped_column(ForeignKey("households.id"), index=True)
     reason: Mapped[str] = mapped_column(Text)
     raised_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -65,7 +67,7 @@ class Objection(Base):
     resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
     correction_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_entries.id"))
 
-    entry: Mapped[LedgerEntry] = relationship(foreign_keys=[entry_id])
+    entry: Mapped[LedgerEntry | None] = relationship(foreign_keys=[entry_id])
     correction: Mapped[LedgerEntry | None] = relationship(foreign_keys=[correction_id])
     household: Mapped[Household] = relationship()
     resolved_by: Mapped[StaffUser | None] = relationship(foreign_keys=[resolved_by_id])

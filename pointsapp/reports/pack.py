@@ -22,6 +22,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
+from ..points.awards import Tier, awarded_up_to, parse_tiers, tier_for
 from ..points.ledger import Digest, month_digest
 from ..points.notice import Notice, notice_for
 from ..points.periods import local_today, parse_month
@@ -65,6 +66,25 @@ class PackData:
     digest: Digest
     notice: Notice | None
     pending: Pending
+    tiers: list[Tier] = field(default_factory=list)
+    certificate_date: dt.date | None = None     # the village's setting; None: the day of issue
+
+    @property
+    def certificate_day(self) -> dt.date:
+        return self.certificate_date or self.issued_on
+
+    def tier_of(self, rank: int) -> str | None:
+        t = tier_for(rank, self.tiers)
+        return t.name if t and rank <= self.top_n else None
+
+    @property
+    def tier_ranges(self) -> list[tuple[int, Tier]]:
+        """(first rank, tier) of each tier."""
+        out, lo = [], 1
+        for t in self.tiers:
+            out.append((lo, t))
+            lo = t.up_to + 1
+        return out
 
     @property
     def label(self) -> str:
@@ -76,8 +96,9 @@ class PackData:
 
     @property
     def top(self) -> list[BoardRow]:
-        """Households ranked top_n or better, with points above zero (ties included)."""
-        return [r for r in self.households if r.rank <= self.top_n and r.points > 0]
+        """Households ranked top_n or better with an award tier and points above zero (ties
+        included: a tie on a rank shares its tier)."""
+        return [r for r in self.households if r.points > 0 and self.tier_of(r.rank)]
 
     @staticmethod
     def household_label(row: BoardRow, masked: bool = False) -> str:
@@ -85,9 +106,12 @@ class PackData:
         return f"{name}户（{row.group}）"
 
 
-def gather(session: Session, village: Village, month: str, *, top_n: int = 10,
+def gather(session: Session, village: Village, month: str, *, top_n: int | None = None,
            now: dt.datetime | None = None) -> PackData:
+    """``top_n`` defaults to the last rank of the village's award tiers."""
     key = parse_month(month).key
+    tiers = parse_tiers(village.award_tiers)
+    top_n = top_n or awarded_up_to(tiers)
     households = leaderboard(session, "household", key, village=village)
     groups = leaderboard(session, "group", key, village=village)
     return PackData(
@@ -107,6 +131,7 @@ def gather(session: Session, village: Village, month: str, *, top_n: int = 10,
         digest=month_digest(session, village, key),
         notice=notice_for(session, village, key),
         pending=services.pending(session, village, key),
+        tiers=tiers, certificate_date=village.certificate_date,
     )
 
 
@@ -190,7 +215,7 @@ def _progress_bar(progress, total: int, desc: str):
 
 
 def build_monthly_pack(session: Session, village: Village, month: str, out_dir: Path, *,
-                       top_n: int = 10, progress=None, now: dt.datetime | None = None) -> PackResult:
+                       top_n: int | None = None, progress=None, now: dt.datetime | None = None) -> PackResult:
     """Write the ceremony pack of ``village`` for ``month`` (YYYY-MM) into ``out_dir``.
 
     Raises ValueError for a bad month or top_n. Reads only; the caller owns the session.
@@ -200,7 +225,7 @@ def build_monthly_pack(session: Session, village: Village, month: str, out_dir: 
 
     start = time.perf_counter()
     key = parse_month(month).key
-    if top_n < 1 or top_n > 100:
+    if top_n is not None and (top_n < 1 or top_n > 100):
         raise ValueError(f"top N must be 1-100, got {top_n}")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -234,5 +259,5 @@ def build_monthly_pack(session: Session, village: Village, month: str, out_dir: 
     return PackResult(
         village=village.name, month=key, out_dir=out_dir, pngs=[p for p, _b in pngs.values()],
         pdf=pdf_path, xlsx=xlsx_path, pdf_pages=sum(sections.values()), sections=sections,
-        entries=len(data.entries), total_points=data.summary.points, certificates=len(data.top),
+        entries=len(data.entries), total_points=data.summary.points, certificates=sections["certificates"],
         empty=data.empty, seconds=round(time.perf_counter() - start, 3), timings=timings)

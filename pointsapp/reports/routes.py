@@ -150,15 +150,15 @@ def monthly_pack():
         key = parse_month(month).key
     except ValueError:
         return _bad("month", month, _reason("month"))
-    top = request.args.get("top", "10")
-    if not top.isdigit() or not 1 <= int(top) <= 100:
+    top = request.args.get("top") or None
+    if top is not None and (not top.isdigit() or not 1 <= int(top) <= 100):
         return _bad("top", top, _reason("top"))
     services.require_pack_builder(current_user, village)
     from .pack import build_monthly_pack
 
     buf = io.BytesIO()
     with tempfile.TemporaryDirectory(prefix="pack-") as tmp:
-        result = build_monthly_pack(db.session, village, key, Path(tmp), top_n=int(top), progress=False)
+        result = build_monthly_pack(db.session, village, key, Path(tmp), top_n=int(top) if top else None, progress=False)
         with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
             for path in result.files:
                 zf.write(path, arcname=f"{village.name}-{key}/{path.name}")
