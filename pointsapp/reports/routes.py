@@ -167,6 +167,26 @@ def monthly_pack():
                      download_name=f"{village.name}-{key}-ceremony-pack.zip")
 
 
+@bp.get("/reports/notice/<month>.pdf")
+@roles_required(Role.admin, Role.reviewer)
+def notice_pdf(month: str):
+    """The printed 公示 of a month, grouped by group and household, for the notice board."""
+    village = current_village()
+    try:
+        key = parse_month(month).key
+    except ValueError:
+        return _bad("month", month, _reason("month"))
+    services.require_notice_printer(current_user, village)
+    from .notice_print import month_notice_pdf
+
+    with tempfile.TemporaryDirectory(prefix="notice-") as tmp:
+        path = Path(tmp) / "notice.pdf"
+        month_notice_pdf(db.session, village, key, path)
+        body = path.read_bytes()
+    return send_file(io.BytesIO(body), mimetype="application/pdf", as_attachment=False,
+                     download_name=f"{village.name}-{key}-公示.pdf")
+
+
 def _export_villages() -> tuple[list[Village], str]:
     """The villages an export covers: the user's own, or for viewers one (?village=ID) or all."""
     if _is_viewer() and not request.args.get("village"):

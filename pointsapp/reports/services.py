@@ -55,6 +55,11 @@ def require_exporter(actor: StaffUser | None, village: Village | None) -> None:
     _require(actor, village, EXPORT_ROLES, "export data")
 
 
+def require_notice_printer(actor: StaffUser | None, village: Village) -> None:
+    """Admins and reviewers of the village print the 公示."""
+    _require(actor, village, frozenset({Role.admin, Role.reviewer}), "print the public notice")
+
+
 def require_pack_builder(actor: StaffUser | None, village: Village) -> None:
     _require(actor, village, frozenset({Role.admin}), "build the ceremony pack")
 
