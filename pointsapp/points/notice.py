@@ -152,6 +152,41 @@ def raise_objection(session: Session, entry: LedgerEntry, household: Household, 
     return obj
 
 
+MISSING_LOOKBACK_DAYS = 92   # a missing entry can be reported for about the last three months
+
+
+def report_missing_entry(session: Session, household: Household, reason: str, *,
+                         missing_on: dt.date | None = None, staff: StaffUser | None = None,
+                         now: dt.datetime | None = None) -> Objection:
+    """"漏记了？": a household says something it did is not on its card. An objection that
+    names no entry; staff answer it (and record the entry through capture if it is right).
+    The same per-household daily limit as objections applies."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise Refused("reason_required", "please say briefly what is missing")
+    if len(reason) > 500:
+        raise Refused("reason_too_long", "please keep the reason under 500 characters")
+    village = session.get(Village, household.village_id)
+    if staff is not None:
+        _require_staff(staff, village, REVIEW_ROLES | {"admin"}, "enter a missing-entry report")
+    now = now or utcnow()
+    today = local_today(village.timezone, now)
+    if missing_on is not None and not (today - dt.timedelta(days=MISSING_LOOKBACK_DAYS) <= missing_on <= today):
+        raise Refused("bad_missing_date", f"the day must be within the last {MISSING_LOOKBACK_DAYS} days",
+                      days=MISSING_LOOKBACK_DAYS)
+    day_start = dt.datetime.combine(today, dt.time(0), tzinfo=dt.timezone.utc) - dt.timedelta(hours=8)
+    count = session.execute(select(func.count()).select_from(Objection).where(
+        Objection.household_id == household.id, Objection.raised_at >= day_start)).scalar_one()
+    if staff is None and count >= OBJECTIONS_PER_HOUSEHOLD_PER_DAY:
+        raise Refused("too_many_objections",
+                      f"at most {OBJECTIONS_PER_HOUSEHOLD_PER_DAY} objections per household per day")
+    obj = Objection(village_id=village.id, entry_id=None, missing_on=missing_on, household_id=household.id,
+                    reason=reason, raised_at=now, raised_by_staff_id=staff.id if staff else None)
+    session.add(obj)
+    session.flush()
+    return obj
+
+
 def resolve_objection(session: Session, objection: Objection, actor: StaffUser, answer: str, *,
                       correct_entry: bool, now: dt.datetime | None = None) -> Objection:
     """Uphold the entry with a reason, or post a correction linked to it."""
@@ -162,6 +197,9 @@ def resolve_objection(session: Session, objection: Objection, actor: StaffUser, 
         raise Refused("reason_required", "an answer to the villager is required")
     if ObjectionStatus(objection.status) != ObjectionStatus.open:
         raise Refused("not_open", f"objection {objection.id} is already resolved")
+    if correct_entry and objection.entry is None:
+        raise Refused("no_entry_to_correct",
+                      "a missing-entry report names no entry: record the entry through capture, then answer")
     now = now or utcnow()
     if correct_entry:
         entry = correct(session, objection.entry, actor, f"异议更正: {answer}", now=now)
@@ -180,6 +218,6 @@ def open_objections(session: Session, village: Village) -> list[Objection]:
         .order_by(Objection.raised_at)).scalars())
 
 
-__all__ = ["Notice", "Objection", "ObjectionStatus", "publish_notice", "raise_objection",
+__all__ = ["Notice", "Objection", "ObjectionStatus", "publish_notice", "raise_objection", "report_missing_entry",
            "resolve_objection", "notice_entries", "notice_for", "current_notice", "open_objections",
            "month_digest"]

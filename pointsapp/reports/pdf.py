@@ -194,7 +194,7 @@ def _digest_line(data: PackData) -> str:
 def _window_line(data: PackData) -> str:
     n = data.notice
     if n is None:
-        return "公示：本月尚未发布公示（not published）"
+        return "公示：本月尚未发布公示"
     return f"公示期：{date_label(n.opens_on)} 至 {date_label(n.closes_on)}，期间村民可对本户记录提出异议"
 
 

@@ -373,9 +373,9 @@ class OpenObjection:
     id: int
     raised_at: dt.datetime
     household: str
-    entry_seq: int
-    entry_on: dt.date
-    points: int
+    entry_seq: int | None       # None: a missing entry (漏记)
+    entry_on: dt.date | None
+    points: int | None
     reason: str
 
 
@@ -387,7 +387,7 @@ def open_objection_list(session: Session, village: Village, limit: int = 5) -> t
     rows = session.execute(
         select(Objection.id, Objection.raised_at, func.coalesce(head.name, "#" + Household.number),
                LedgerEntry.seq, LedgerEntry.occurred_on, LedgerEntry.points, Objection.reason)
-        .join(LedgerEntry, LedgerEntry.id == Objection.entry_id)
+        .outerjoin(LedgerEntry, LedgerEntry.id == Objection.entry_id)
         .join(Household, Household.id == Objection.household_id)
         .outerjoin(head, head.id == Household.head_id)
         .where(where).order_by(Objection.raised_at).limit(limit)).all()

@@ -28,6 +28,7 @@ REFUSALS = {
     "not_allowed": _l("You do not have permission for this."),
     "reason_required": _l("Please give a reason."),
     "reason_too_long": _l("Please keep the reason under 500 characters."),
+    "no_entry_to_correct": _l("This report names no entry: record the missing points through capture, then answer it."),
     "month_not_over": _l("The month has not ended yet."),
     "already_closed": _l("This month is already closed."),
     "pending_left": _l("Captures dated in this month still await review; review them first."),

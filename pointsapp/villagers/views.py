@@ -15,7 +15,7 @@ from flask_babel import gettext as _
 from markupsafe import Markup
 
 from ..points.ledger import EntryKind, month_digest
-from ..points.notice import ObjectionStatus, current_notice
+from ..points.notice import MISSING_LOOKBACK_DAYS, ObjectionStatus, current_notice
 from ..points.periods import month_key, parse_period, quarter_key, year_key
 from ..points.registry import Household, Village
 from ..points.standings import balance, leaderboard
@@ -232,7 +232,9 @@ def card_page(session, household: Household, token: str, page: int, today: dt.da
             name = _("%(name)s (deceased)", name=m.name)
         members.append({"name": name, "month": signed(m.month), "all": signed(m.all_time)})
     hist = q.history(session, household, page)
-    earn_rules = [rule_item(v) for v in q.rules_in_effect(session, village, today) if v.points > 0]
+    in_effect = q.rules_in_effect(session, village, today)
+    earn_rules = [rule_item(v) for v in in_effect if v.points > 0]
+    deduct_rules = [rule_item(v) for v in in_effect if v.points < 0]
     activities = []
     for a in q.upcoming_activities(session, household, today):
         v = a.rule.version_on(a.held_on)
@@ -260,6 +262,13 @@ def card_page(session, household: Household, token: str, page: int, today: dt.da
         "page": hist.page,
         "activities": activities,
         "earn_rules": earn_rules,
+        "deduct_rules": deduct_rules,
+        "phone": village.committee_phone,
+        "missing": [{"date": fdate(o.raised_at), "day": fdate(o.missing_on) if o.missing_on else None,
+                     "reason": o.reason, **(_objection(o) or {})} for o in q.missing_reports(session, household)],
+        "missing_from": fdate(today - dt.timedelta(days=MISSING_LOOKBACK_DAYS)),
+        "today_iso": today.isoformat(),
+        "min_iso": (today - dt.timedelta(days=MISSING_LOOKBACK_DAYS)).isoformat(),
         "star_rating": None,   # filled by the rewards issue (household star rating)
     }
 
@@ -346,6 +355,7 @@ def notice_page(session, village: Village, page: int, today: dt.date, group=None
                 "current": group is not None and g.id == group.id} for g in village.groups]
     return {
         "month": period_label(notice.month),
+        "phone": village.committee_phone,
         "opens": fdate(notice.opens_on), "closes": fdate(notice.closes_on),
         "is_open": notice.is_open(today), "published": fdate(notice.published_at),
         "published_seq": notice.digest_seq, "published_hash": notice.digest,
@@ -370,7 +380,7 @@ def card_sheets(households: list[Household], village: Village, base_url: str, pe
     cards = []
     for h in households:
         url = card_url(base_url, h)
-        cards.append({"village": village.name, "group": h.group.name,
+        cards.append({"village": village.name, "group": h.group.name, "phone": village.committee_phone,
                       "head": h.head.name if h.head else _("Household No. %(number)s", number=h.number),
                       "number": h.number, "url": url, "qr": Markup(card_qr_svg(url))})
     return [cards[i:i + per_page] for i in range(0, len(cards), per_page)]
