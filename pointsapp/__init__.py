@@ -87,8 +87,11 @@ def create_app(test_config: dict | None = None, *, for_cli: bool = False) -> "Fl
     from .web.errors import register_error_handlers
     from .web.i18n import inject_language
 
+    from .web.assets import init_assets
+
     register_error_handlers(app)
     app.context_processor(inject_language)
+    init_assets(app)  # versioned static URLs with a long cache life; gzip by the app itself
     _sqlite_read_requests(app)
     if not app.debug and not app.testing:
         logging.basicConfig(level=logging.INFO)
