@@ -87,7 +87,6 @@ def init_assets(app) -> None:
     app.url_defaults(_add_version)
     app.after_request(_long_cache_for_versioned_static)
     app.jinja_env.globals["static_url"] = static_url
-    app.wsgi_app = Compress(app.wsgi_app)
 
 
 def _accepts_gzip(environ) -> bool:
