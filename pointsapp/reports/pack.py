@@ -68,6 +68,7 @@ class PackData:
     pending: Pending
     tiers: list[Tier] = field(default_factory=list)
     certificate_date: dt.date | None = None     # the village's setting; None: the day of issue
+    timezone: str = "Asia/Shanghai"
 
     @property
     def certificate_day(self) -> dt.date:
@@ -131,7 +132,7 @@ def gather(session: Session, village: Village, month: str, *, top_n: int | None 
         digest=month_digest(session, village, key),
         notice=notice_for(session, village, key),
         pending=services.pending(session, village, key),
-        tiers=tiers, certificate_date=village.certificate_date,
+        tiers=tiers, certificate_date=village.certificate_date, timezone=village.timezone,
     )
 
 

@@ -6,6 +6,7 @@ sanity bound, as the machine may be shared.
 """
 from __future__ import annotations
 
+import datetime as dt
 import json
 import math
 import os
@@ -146,8 +147,9 @@ def test_workbook_totals_equal_the_leaderboard(pack, demo):
     wb = load_workbook(result.xlsx, read_only=True)
     assert wb.sheetnames == ["本月明细", "户积分", "小组汇总", "分类统计", "待审核"]
     rows = list(wb["户积分"].iter_rows(values_only=True))
-    header, body = rows[0], rows[1:]
+    header, body, total = rows[0], rows[1:-1], rows[-1]
     assert header[:7] == ("名次", "户号", "门牌号", "户主", "村民小组", "在册人数", "积分")
+    assert total[0] == "合计" and total[6] == sum(r[6] for r in body) and total[8] == sum(r[8] for r in body)
     with Session(engine) as s:
         village = s.get(Village, vid)
         board = leaderboard(s, "household", result.month, village=village)
@@ -155,13 +157,26 @@ def test_workbook_totals_equal_the_leaderboard(pack, demo):
     assert [(r[0], r[3], r[6]) for r in body] == [(b.rank, b.name, b.points) for b in board]
     assert sum(r[6] for r in body) == sum(b.points for b in board)
     grows = list(wb["小组汇总"].iter_rows(values_only=True))[1:]
+    assert grows[-1][0] == "合计" and grows[-1][4] == result.total_points
+    assert grows[-1][6] == sum(r[6] for r in grows[:-1]) and grows[-1][2] == sum(r[2] for r in grows[:-1])
+    grows = grows[:-1]
     assert [(r[1], r[4]) for r in grows] == [(g.name, g.points) for g in groups]
     detail = list(wb["本月明细"].iter_rows(values_only=True))
-    assert len(detail) - 1 == result.entries
+    assert len(detail) - 2 == result.entries and detail[-1][0] == "合计"
     points_col = detail[0].index("积分")
-    assert sum(r[points_col] for r in detail[1:]) == sum(g.points for g in groups) == result.total_points
+    assert sum(r[points_col] for r in detail[1:-1]) == sum(g.points for g in groups) == result.total_points
+    assert detail[-1][points_col] == result.total_points
+    day = detail[1][detail[0].index("日期")]
+    assert isinstance(day, dt.datetime) and day.strftime("%Y-%m") == result.month     # a real date
     cats = list(wb["分类统计"].iter_rows(values_only=True))[1:]
-    assert sum(r[2] for r in cats) == result.total_points
+    assert cats[-1][0] == "合计" and cats[-1][2] == result.total_points
+    assert sum(r[2] for r in cats[:-1]) == result.total_points
+    full = load_workbook(result.xlsx)
+    for name in ("本月明细", "户积分", "小组汇总", "分类统计"):
+        ws = full[name]
+        assert ws.auto_filter.ref and ws.auto_filter.ref.startswith("A1:")
+        assert ws.print_title_rows == "$1:$1" and ws.page_setup.fitToWidth == 1
+    assert full["本月明细"].page_setup.orientation == "landscape"
     assert isinstance(body[0][1], str)  # 户号 as text
 
 
@@ -177,7 +192,7 @@ def test_workbook_totals_equal_the_cli_leaderboard(pack, demo, tmp_path, monkeyp
     assert out.exit_code == 0, out.output
     cli_rows = json.loads(out.output)
     wb = load_workbook(result.xlsx, read_only=True)
-    body = list(wb["户积分"].iter_rows(values_only=True))[1:]
+    body = list(wb["户积分"].iter_rows(values_only=True))[1:-1]
     assert sum(r[6] for r in body) == sum(r["points"] for r in cli_rows)
     assert [(r[0], r[6]) for r in body] == [(r["rank"], r["points"]) for r in cli_rows]
     from pointsapp.extensions import db
@@ -202,7 +217,7 @@ def test_empty_month_gives_a_valid_pack_that_says_so(demo, tmp_path):
     for name in ("本月明细", "户积分", "小组汇总", "分类统计", "待审核"):
         assert next(wb[name].iter_rows(values_only=True))[0], f"{name} has no header"
     detail = list(wb["本月明细"].iter_rows(values_only=True))
-    assert len(detail) == 1 and detail[0][0] == "序号"
+    assert len(detail) == 2 and detail[0][0] == "序号" and detail[1][0] == "合计"
 
 
 def test_bad_month_is_refused_clearly(demo, tmp_path):
