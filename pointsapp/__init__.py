@@ -84,10 +84,12 @@ def create_app(test_config: dict | None = None, *, for_cli: bool = False) -> "Fl
         app.register_blueprint(module.bp)
 
     from .web import auth  # noqa: F401  (registers the user loader)
+    from .web import transaction
     from .web.errors import register_error_handlers
     from .web.i18n import inject_language
 
     register_error_handlers(app)
+    transaction.init_app(app)
     app.context_processor(inject_language)
     _sqlite_read_requests(app)
     if not app.debug and not app.testing:

@@ -62,7 +62,6 @@ def new_activity():
             except Refused as exc:
                 flash_refusal(exc)
             else:
-                db.session.commit()
                 return redirect(url_for("staff.capture", activity_id=activity.id), code=303)
         status = 400
     elif request.method == "POST":
@@ -134,7 +133,6 @@ def capture(activity_id: int):
         flash_refusal(exc)
         return _render_capture(activity, form, people=people, households=households, quantities=quantities,
                                status=409)
-    db.session.commit()
     if photo is not None and not result.replayed:
         store_photo(photo, current_app.instance_path, capture_photo_rel(v.id, result.batch_id))
     if result.replayed:
