@@ -161,6 +161,16 @@ class HouseholdView:
     checked: bool = False
     quantity: str = ""
     recorded: bool = False
+    qr: str = ""  # card_hash of the household's card token, for scanning its printed QR card
+
+
+def card_hash(token: str | None) -> str:
+    """FNV-1a (32 bit) of a card token, in hex: lets the marking page match a scanned card
+    without holding the card tokens themselves. staff-capture.js computes the same."""
+    h = 0x811C9DC5
+    for byte in (token or "").encode():
+        h = ((h ^ byte) * 0x01000193) & 0xFFFFFFFF
+    return f"{h:08x}"
 
 
 @dataclass
@@ -204,7 +214,7 @@ def roster(session, village: Village, actor: StaffUser, activity: Activity | Non
             members.sort(key=lambda m: (m.id != h.head_id, m.id))
             hv = HouseholdView(h.id, h.number, h.head_name, " ".join(search_keys(m.name) for m in members),
                                checked=h.id in checked_households, quantity=quantities.get(f"h{h.id}", ""),
-                               recorded=h.id in recorded_households)
+                               recorded=h.id in recorded_households, qr=card_hash(h.card_token))
             hv.keys = " ".join([h.head_name, *(m.name for m in members), hv.keys])
             for m in members:
                 hv.members.append(PersonView(m.id, m.name, m.relation or "", f"{m.name} {search_keys(m.name)}",
@@ -214,6 +224,64 @@ def roster(session, village: Village, actor: StaffUser, activity: Activity | Non
             gv.households.append(hv)
         out.append(gv)
     return out
+
+
+REGULAR_DAYS = 90
+
+
+def regulars(session, village: Village, activity: Activity) -> dict[int, int]:
+    """Who came to earlier activities of the same rule in the last 90 days, and how often.
+
+    Person ids for a per-person rule, household ids for a per-household rule. They tend to come
+    again, so the marking page lists them first (less scrolling in a 150-person group).
+    """
+    version = activity_version(activity)
+    col = Submission.household_id if version.is_household else Submission.villager_id
+    since = activity.held_on - dt.timedelta(days=REGULAR_DAYS)
+    rows = session.execute(
+        select(col, func.count(func.distinct(Submission.activity_id)))
+        .join(Activity, Activity.id == Submission.activity_id)
+        .where(Activity.village_id == village.id, Activity.rule_id == activity.rule_id, Activity.id != activity.id,
+               Activity.held_on.between(since, activity.held_on), Submission.status.in_(LIVE), col.is_not(None))
+        .group_by(col)).all()
+    return {subject: times for subject, times in rows}
+
+
+@dataclass
+class RegularView:
+    """A person (or household) listed in the "came before" block at the top of the marking page."""
+
+    person: PersonView | None
+    household: HouseholdView
+    times: int
+
+
+def split_regulars(groups: list[GroupView], times: dict[int, int], *, household_rule: bool) -> list[RegularView]:
+    """Take the regulars out of their households (each subject is listed once) into one list, most
+    frequent first, then in roster order. People already recorded for this activity stay in place."""
+    top: list[tuple[int, int, RegularView]] = []
+    order = 0
+    for g in groups:
+        for h in g.households:
+            order += 1
+            if household_rule:
+                if h.id in times and not h.recorded:
+                    top.append((-times[h.id], order, RegularView(None, h, times[h.id])))
+                continue
+            keep = []
+            for m in h.members:
+                order += 1
+                if m.id in times and not m.recorded:
+                    top.append((-times[m.id], order, RegularView(m, h, times[m.id])))
+                else:
+                    keep.append(m)
+            h.members = keep
+        if household_rule:
+            g.households = [h for h in g.households if not (h.id in times and not h.recorded)]
+        else:
+            g.households = [h for h in g.households if h.members]
+    top.sort(key=lambda t: (t[0], t[1]))
+    return [t[2] for t in top]
 
 
 def roster_names(groups: list[GroupView]) -> dict[str, str]:
@@ -241,6 +309,13 @@ def parse_marks(form, version: RuleVersion) -> tuple[set[int], set[int], dict[st
             except (TypeError, ValueError):
                 errors.append(_("Unknown person or household %(value)r.", value=str(raw)[:40]))
     quantities = {k[2:]: (v or "").strip() for k, v in form.items() if k.startswith("q-")}
+    # A quantity typed for someone not ticked (3 hours) ticks them: hours are never silently dropped.
+    for ref, raw in quantities.items():
+        if not raw:
+            continue
+        target, digits = (households, ref[1:]) if ref.startswith("h") else (people, ref)
+        if digits.isdigit() and (ref.startswith("h") == version.is_household):
+            target.add(int(digits))
     return people, households, quantities, errors
 
 
