@@ -86,12 +86,14 @@ def create_app(test_config: dict | None = None, *, for_cli: bool = False) -> "Fl
         app.register_blueprint(module.bp)
 
     from .web import auth  # noqa: F401  (registers the user loader)
+    from .web import transaction
     from .web.errors import register_error_handlers
     from .web.i18n import inject_language
 
     from .web.assets import init_assets
 
     register_error_handlers(app)
+    transaction.init_app(app)
     app.context_processor(inject_language)
     init_assets(app)  # versioned static URLs with a long cache life
     _sqlite_read_requests(app)

@@ -90,3 +90,23 @@ def test_rendered_errors_are_chinese(app, zh_client, app_world):
         text = main_text(html) if "<main>" in html else html
         assert re.search(r"[\u4e00-\u9fff]", text), (name, text[:300])
         assert not latin_words(text), (name, latin_words(text), text[:500])
+
+
+def test_every_refusal_message_is_chinese(app):
+    """The one refusal catalog (and the villagers' wording), rendered in Chinese."""
+    from pointsapp.web import refusals
+
+    params = {"count": 3, "n": 3, "value": "甲", "file": "花名册.xlsx", "names": "姓名", "detail": "12",
+              "name": "张三", "number": "5", "group": "第一组", "row": 4, "days": 92}
+    catalogs = {"catalog": refusals.CATALOG, "villager": refusals.VILLAGER,
+                "missing": getattr(refusals, "VILLAGER_MISSING", {})}
+    with app.test_request_context(headers={"Accept-Language": "zh-CN,zh;q=0.9"}):
+        leaks = []
+        for name, catalog in catalogs.items():
+            for code, make in catalog.items():
+                text = make(params)
+                assert re.search(r"[\u4e00-\u9fff]", text), (name, code, text)
+                if words := latin_words(text):
+                    leaks.append((name, code, words, text))
+        assert refusals.refusal_text("no_such_code") == "未办成。" or not latin_words(refusals.refusal_text("x"))
+    assert not leaks, leaks

@@ -10,7 +10,7 @@ from ..points.awards import DEFAULT_TIERS
 from ..points.errors import Refused
 from ..points.registry import Role, StaffUser
 from ..web.auth import roles_required
-from .common import actor, ip, page_arg, show_refusal, village
+from .common import actor, ip, page_arg, flash_refusal, village
 from .forms import AuditFilterForm, SettingsForm
 from .routes import bp
 from .services import auditlog as svc
@@ -67,10 +67,9 @@ def settings():
                                 show_blacklist=form.show_blacklist.data,
                                 committee_phone=form.committee_phone.data, award_tiers=form.award_tiers.data,
                                 certificate_date=form.certificate_date.data, ip=ip())
-            db.session.commit()
             flash(_("Saved."), "success")
             return redirect(url_for("admin.settings"))
         except Refused as exc:
-            show_refusal(exc, form)
+            flash_refusal(exc, form)
     status = 400 if request.method == "POST" else 200
     return render_template("admin/settings.html", village=v, form=form), status

@@ -14,25 +14,19 @@ from sqlalchemy.orm import selectinload
 
 from ..points import audit
 from ..points.activities import Activity
-from ..points.capture import CAPTURE_ROLES, LIVE, Line, capture, find_batch
+from ..points.capture import LIVE, Line, capture, find_batch
 from ..points.errors import NotFound, Refused
 from ..points.ledger import CaptureBatch, Submission, SubmissionStatus
 from ..points.periods import local_today
+from ..points.policy import require
 from ..points.registry import Group, Household, Role, StaffUser, Village, Villager, VillagerStatus
 from ..points.rules import Rule, RuleVersion
-from .messages import refusal_text, status_labels
+from ..web.refusals import refusal_text
+from .messages import status_labels
 from .pinyin import search_keys
 
 RECENT_DAYS = 14
 
-
-def require(actor: StaffUser, village: Village, roles: set[Role]) -> Role:
-    """Deny by default: an active user of this village with one of ``roles``."""
-    if actor is None or not actor.active or Role(actor.role) not in roles:
-        raise Refused("not_allowed", "not allowed")
-    if actor.village_id != village.id:
-        raise Refused("not_allowed", "not allowed in this village")
-    return Role(actor.role)
 
 
 def today_of(village: Village) -> dt.date:
@@ -77,7 +71,7 @@ class ActivityRow:
 
 
 def recent_activities(session, village: Village, actor: StaffUser, *, days: int = RECENT_DAYS) -> list[ActivityRow]:
-    require(actor, village, CAPTURE_ROLES)
+    require(actor, village, "capture")
     today = today_of(village)
     group_ids = {g.id for g in visible_groups(session, village, actor)}
     acts = session.execute(
@@ -101,7 +95,7 @@ def recent_activities(session, village: Village, actor: StaffUser, *, days: int 
 def create_activity(session, village: Village, actor: StaffUser, *, rule_id: int, title: str | None,
                     held_on: dt.date, place: str | None, group_id: int | None, photo: str | None = None,
                     ip: str | None = None) -> Activity:
-    require(actor, village, CAPTURE_ROLES)
+    require(actor, village, "capture")
     rule = session.get(Rule, rule_id)
     if rule is None or rule.village_id != village.id:
         raise Refused("unknown_rule", "unknown rule")
@@ -131,7 +125,7 @@ def create_activity(session, village: Village, actor: StaffUser, *, rule_id: int
 
 
 def get_activity(session, village: Village, actor: StaffUser, activity_id: int) -> Activity:
-    require(actor, village, CAPTURE_ROLES)
+    require(actor, village, "capture")
     activity = session.get(Activity, activity_id)
     if activity is None or activity.village_id != village.id:
         raise NotFound("activity", activity_id)
@@ -191,7 +185,7 @@ def roster(session, village: Village, actor: StaffUser, activity: Activity | Non
            checked_people: set[int] = frozenset(), checked_households: set[int] = frozenset(),
            quantities: dict[str, str] | None = None) -> list[GroupView]:
     """The actor's groups, by household, head first; with pinyin search keys and marks."""
-    require(actor, village, CAPTURE_ROLES)
+    require(actor, village, "capture")
     quantities = quantities or {}
     groups = visible_groups(session, village, actor)
     if activity is not None and activity.group_id is not None:
@@ -357,7 +351,7 @@ def run_capture(session, village: Village, actor: StaffUser, *, lines: list[Line
                 rule_code: str, occurred_on: dt.date, activity_id: int | None, note: str | None,
                 label: str | None = None, ip: str | None = None):
     """One idempotent capture, audited unless it is a replay."""
-    require(actor, village, CAPTURE_ROLES)
+    require(actor, village, "capture")
     for ln in lines:
         ln.note = (note or "").strip() or None
     result = capture(session, actor=actor, village=village, lines=lines, key=key, rule_code=rule_code,
@@ -405,7 +399,7 @@ def _message_of(sub: Submission, status: str) -> str:
     if status == "rejected":
         return _("Rejected: %(reason)s", reason=sub.reason or "")
     if status in ("refused", "duplicate"):
-        return refusal_text(sub.reason_code, sub.reason)
+        return refusal_text(sub.reason_code)
     return ""
 
 
@@ -418,7 +412,7 @@ def subject_name(sub) -> str:
 
 
 def get_batch(session, village: Village, actor: StaffUser, batch_id: int) -> CaptureBatch:
-    role = require(actor, village, CAPTURE_ROLES)
+    role = require(actor, village, "capture")
     batch = session.get(CaptureBatch, batch_id)
     if batch is None or batch.village_id != village.id:
         raise NotFound("capture", batch_id)
@@ -452,7 +446,7 @@ class HistoryRow:
 
 
 def my_captures(session, village: Village, actor: StaffUser, *, limit: int = 200) -> list[HistoryRow]:
-    require(actor, village, CAPTURE_ROLES)
+    require(actor, village, "capture")
     subs = session.execute(
         select(Submission).where(Submission.captured_by_id == actor.id, Submission.village_id == village.id)
         .options(selectinload(Submission.villager), selectinload(Submission.household).selectinload(Household.head),

@@ -13,10 +13,10 @@ from ..extensions import db
 from ..points.errors import Refused
 from ..points.registry import Role
 from ..web.auth import roles_required
+from ..web.refusals import message as refusal_message
 from . import services as svc
 from .common import CAPTURERS, flash_refusal, me, refuse_to_http, village
 from .forms import ActivityForm, CaptureForm
-from .messages import refused_message
 from .offline import csrf_without_time_limit
 from .photos import PhotoError, capture_photo_rel, photo_path, prepare_photo, save_photo, store_photo
 from .routes import bp
@@ -70,7 +70,6 @@ def new_activity():
             except Refused as exc:
                 flash_refusal(exc)
             else:
-                db.session.commit()
                 return redirect(url_for("staff.capture", activity_id=activity.id), code=303)
         status = 400
     elif request.method == "POST":
@@ -165,12 +164,10 @@ def capture(activity_id: int):
                                  label=activity.title, ip=request.remote_addr)
     except Refused as exc:
         if as_json:
-            db.session.rollback()
-            return _json_errors([refused_message(exc)], 409)
+            return _json_errors([refusal_message(exc)], 409)
         flash_refusal(exc)
         return _render_capture(activity, form, people=people, households=households, quantities=quantities,
                                status=409)
-    db.session.commit()
     if photo is not None and not result.replayed:
         store_photo(photo, current_app.instance_path, capture_photo_rel(v.id, result.batch_id))
     if as_json:
