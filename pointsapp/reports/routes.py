@@ -158,7 +158,8 @@ def monthly_pack():
 
     buf = io.BytesIO()
     with tempfile.TemporaryDirectory(prefix="pack-") as tmp:
-        result = build_monthly_pack(db.session, village, key, Path(tmp), top_n=int(top) if top else None, progress=False)
+        result = build_monthly_pack(db.session, village, key, Path(tmp), top_n=int(top) if top else None,
+                                    progress=False)
         with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
             for path in result.files:
                 zf.write(path, arcname=f"{village.name}-{key}/{path.name}")

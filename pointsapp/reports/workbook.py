@@ -112,7 +112,8 @@ def totals(data: PackData) -> dict[str, dict[str, object]]:
     took = sum(g.took_part for g in data.group_participation)
     members = sum(data.household_details.get(r.id, ("", None, 0))[2] for r in data.households)
     return {
-        "本月明细": {"申请积分": sum(e.requested_points for e in data.entries), "积分": sum(e.points for e in data.entries)},
+        "本月明细": {"申请积分": sum(e.requested_points for e in data.entries),
+                 "积分": sum(e.points for e in data.entries)},
         "户积分": {"在册人数": members, "积分": sum(r.points for r in data.households),
                  "条目数": sum(data.household_entries.get(r.id, 0) for r in data.households)},
         "小组汇总": {"户数": households, "在册人数": people, "积分": sum(r.points for r in data.groups),

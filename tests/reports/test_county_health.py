@@ -28,7 +28,7 @@ def cells(html: str) -> dict[int, dict[str, str]]:
     return out
 
 
-def test_county_health_matches_raw_sql(app, client, seeded):
+def test_county_health_matches_raw_sql(app, client, seeded):  # noqa: F811
     today = local_today("Asia/Shanghai")
     last = services.previous_month(month_key(today))
     with app.app_context():
@@ -50,7 +50,8 @@ def test_county_health_matches_raw_sql(app, client, seeded):
         db.session.commit()
         oracle = {}
         for vid, in db.session.execute(text("SELECT id FROM villages")).all():
-            q = lambda sql: db.session.execute(text(sql), {"v": vid, "m": last}).scalar()  # noqa: E731
+            def q(sql, vid=vid):
+                return db.session.execute(text(sql), {"v": vid, "m": last}).scalar()
             oracle[vid] = {
                 "pending": str(q("SELECT COUNT(*) FROM submissions WHERE village_id = :v AND status = 'pending'")),
                 "objections": str(q("SELECT COUNT(*) FROM objections WHERE village_id = :v AND status = 'open'")),
@@ -64,7 +65,8 @@ def test_county_health_matches_raw_sql(app, client, seeded):
     got = cells(html)
     assert {vid: {k: c[k] for k in ("pending", "objections", "notice_state", "closed_state")}
             for vid, c in got.items()} == oracle
-    assert oracle[seeded["village"]] == {"pending": "2", "objections": "1", "notice_state": "open", "closed_state": "no"}
+    assert oracle[seeded["village"]] == {"pending": "2", "objections": "1", "notice_state": "open",
+                                         "closed_state": "no"}
     assert oracle[seeded["other"]]["closed_state"] == "yes"
     assert "未发布" in got[seeded["other"]]["notice"] and got[seeded["other"]]["closed"] == "已结账"
     assert "公示中" in got[seeded["village"]]["notice"] or "截至" in got[seeded["village"]]["notice"]

@@ -3,11 +3,8 @@ rank numbers with ties noted, at most one bar per rank, no months before the fir
 and no annual base points in the trend."""
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
 from matplotlib.text import Text
-from sqlalchemy import text
 
 from pointsapp.reports import charts
 

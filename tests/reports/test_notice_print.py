@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from pathlib import Path
 
 import pytest
 from pypdf import PdfReader
@@ -111,7 +110,7 @@ def test_demo_month_fits_on_the_board(demo, tmp_path):
     assert re.search(rf"(?m)^{some.number}\s*{re.escape(some.head)}.*\b{some.total}$", body), some
 
 
-def test_notice_pdf_route(client, seeded):
+def test_notice_pdf_route(client, seeded):  # noqa: F811
     as_user(client, seeded, "rev1")
     resp = client.get("/reports/notice/2026-11.pdf")
     assert resp.status_code == 200 and resp.mimetype == "application/pdf"

@@ -84,7 +84,8 @@ def test_missing_entry_report(app, client, scene):
     assert "请先通过录入补记积分" in resp.get_data(as_text=True)
     client.post(f"/objections/{oid}", data={"answer": "核实后已补记 5 分", "outcome": "uphold"})
     with app.app_context():
-        assert db.session.execute(text("SELECT status, answer FROM objections")).one() == ("upheld", "核实后已补记 5 分")
+        row = db.session.execute(text("SELECT status, answer FROM objections")).one()
+        assert tuple(row) == ("upheld", "核实后已补记 5 分")
     page = html_of(client.get(f"/h/{token}"))
     assert "核实后已补记 5 分" in page.split('id="missing"', 1)[1]
 
