@@ -10,7 +10,8 @@ Three output sizes, each drawn for the size it is shown at:
 * ``"projector"``: 1920×1080 px (16×9 in at 120 dpi), for a village hall;
 * ``"a4"``: A4 landscape at 300 dpi, 3508×2480 px, for printing and notice boards;
 * ``"web"``: 1440×960 px drawn for a 720×480 CSS px box at 2× pixel density (the staff
-  dashboard shows it at that size, not a projector image shrunk to a third).
+  dashboard shows it at that size, not a projector image shrunk to a third);
+* ``"phone"``: 680×560 px for a 340×280 CSS px box at 2×, what a 360 px phone shows.
 
 Every label (ticks, values, axis labels, legend) is at least ``MIN_LABEL_SHARE`` (3.5 %) of
 the image height, so a chart reads from the back of a hall. Bar charts therefore show at
@@ -109,10 +110,13 @@ SIZES: dict[str, _Size] = {
     "a4": _Size(3508, 2480, dpi=300, base_pt=21.5, title_pt=28, label_pt=23),
     # 720×480 CSS px at 2×: 200 dpi makes one point 100/72 CSS px, as on a 96-dpi screen
     "web": _Size(1440, 960, dpi=200, base_pt=12.6, title_pt=15.5, label_pt=13),
+    # a phone's 360 px screen: 340×280 CSS px at 2×
+    "phone": _Size(680, 560, dpi=200, base_pt=8.5, title_pt=10, label_pt=8.5),
 }
 
-#: Display size (CSS px) of the "web" charts; templates use it for <img width/height>.
+#: Display size (CSS px) of the "web" and "phone" charts; templates use it for <img width/height>.
 WEB_DISPLAY = (720, 480)
+PHONE_DISPLAY = (340, 280)
 
 
 
@@ -202,9 +206,28 @@ def max_rows(size: str) -> int:
     return max(3, int(_axes_height_px(spec) * 0.6 / (spec.height_px * MIN_LABEL_SHARE)))
 
 
+def _text_px(text: str, spec: _Size, pt: float) -> float:
+    """Rough drawn width of a text: CJK characters one em, others about 0.6 em."""
+    em = pt * spec.dpi / 72
+    return sum(em if ord(ch) > 0x2E80 else 0.6 * em for ch in text)
+
+
+def _wrap(text: str, spec: _Size, pt: float, share: float = 0.95) -> str:
+    """Break a text into lines that fit ``share`` of the image width."""
+    room = spec.width_px * share
+    lines, line = [], ""
+    for ch in text:
+        if line and _text_px(line + ch, spec, pt) > room:
+            lines.append(line)
+            line = ch
+        else:
+            line += ch
+    return "\n".join([*lines, line])
+
+
 def _note(fig: Figure, spec: _Size, text: str) -> None:
-    """A line of explanation under the chart, at the base label size."""
-    fig.supxlabel(text, fontproperties=font_properties(spec.base_pt), color=_MUTED)
+    """Explanation under the chart, at the base label size, wrapped to the width."""
+    fig.supxlabel(_wrap(text, spec, spec.base_pt), fontproperties=font_properties(spec.base_pt), color=_MUTED)
 
 
 def _bar_colors(values: Sequence[float], color: str) -> list[str]:
@@ -229,12 +252,10 @@ def _pad_value_axis(ax, values: Sequence[float], axis: str, frac: float = 0.14) 
 
 def _month_ticks(ax, spec: _Size, labels: Sequence[str]) -> None:
     """Month labels on the x axis, slanted when they would not fit side by side."""
-    n = len(labels)
-    longest = max((len(s) for s in labels), default=0)
     pt = spec.base_pt
-    text_in = n * longest * 0.62 * pt / 72.0  # rough width of the labels laid flat
-    slanted = text_in > 0.8 * spec.figsize[0]
-    ax.set_xticks(range(n), labels=list(labels), parse_math=False)
+    widest = max((_text_px(s, spec, pt) for s in labels), default=0.0)
+    slanted = len(labels) * widest * 1.15 > 0.8 * spec.width_px   # the labels laid flat would touch
+    ax.set_xticks(range(len(labels)), labels=list(labels), parse_math=False)
     ax.tick_params(axis="x", labelsize=pt, labelfontfamily=register_fonts())
     if slanted:
         for lbl in ax.get_xticklabels():
@@ -400,8 +421,8 @@ def _month_names(keys: Sequence[str]) -> tuple[list[str], str]:
 
 def _values_fit(spec: _Size, n: int, labels: Sequence[str], pt: float) -> bool:
     """Whether value labels over n side-by-side bars fit without touching."""
-    slot = spec.width_px * 0.8 / max(n, 1)
-    widest = max((len(s) for s in labels), default=0) * 0.62 * pt * spec.dpi / 72
+    slot = spec.width_px * 0.75 / max(n, 1)
+    widest = max((_text_px(s, spec, pt) for s in labels), default=0.0)
     return widest < slot * 0.95
 
 

@@ -134,7 +134,10 @@ def chart(name: str):
         return _bad(exc.field, exc.value, _reason(exc.field))
     require(current_user, village, "reports.read")
     # the groups chart always compares every group: one cache entry whatever the group filter
-    req = ChartRequest(village, name, filters.period, None if name == "groups" else filters.group)
+    size = request.args.get("size") or "web"
+    if size not in ("web", "phone"):
+        return _bad("chart", size, _reason("chart"))
+    req = ChartRequest(village, name, filters.period, None if name == "groups" else filters.group, size)
     path, _rendered = chart_png(db.session, req, Path(current_app.instance_path) / "cache" / "charts")
     resp = send_file(path, mimetype="image/png", max_age=0, conditional=True, etag=True)
     resp.headers["Cache-Control"] = "private, no-cache"

@@ -8,7 +8,7 @@ from matplotlib.text import Text
 
 from pointsapp.reports import charts
 
-SIZES = ("projector", "a4", "web")
+SIZES = ("projector", "a4", "web", "phone")
 
 
 def visible_texts(fig):
@@ -90,3 +90,7 @@ def test_web_charts_are_drawn_for_their_display_box():
     assert (spec.width_px, spec.height_px) == (2 * w, 2 * h)
     # one point is 100/72 CSS px, as on a 96-dpi screen at 2x: labels about 17 CSS px
     assert spec.base_pt * spec.dpi / 72 / 2 >= 16
+    w, h = charts.PHONE_DISPLAY
+    spec = charts.SIZES["phone"]
+    assert (spec.width_px, spec.height_px) == (2 * w, 2 * h) and w <= 360 - 20
+    assert spec.base_pt * spec.dpi / 72 / 2 >= 11.5     # labels about 12 CSS px on a phone
