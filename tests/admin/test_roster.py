@@ -12,7 +12,7 @@ from pointsapp.points.audit import AuditEvent
 from pointsapp.points.imports.reader import read_table
 from pointsapp.points.imports.roster import ROSTER_COLUMNS, import_roster
 from pointsapp.points.registry import Household, Role, StaffUser, Village, Villager
-from tests.conftest import sample
+from tests.samples import sample
 
 from .conftest import sign_in
 
