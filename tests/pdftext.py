@@ -8,8 +8,8 @@ there; for a stream it falls back to a one-byte encoding, so every glyph code >=
 extracted as two wrong characters (the "龙" seen in issue 8) and codes < 0x100 gain a NUL. The PDF is right,
 the extractor is wrong, so the tests read text with pdftotext.
 
-When pdftotext is missing the calling test is skipped with the reason, unless ``POINTSAPP_CI=1`` (set by
-``.ci/run``), where a tool CI installs must be present and its absence fails the test.
+When pdftotext is missing the calling test is skipped with the reason, or fails under ``POINTSAPP_CI=1``
+(see tests/ci.py).
 """
 from __future__ import annotations
 
@@ -18,18 +18,9 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
+from tests.ci import require_tool
 
 PDFTOTEXT = os.environ.get("POINTSAPP_PDFTOTEXT", "pdftotext")
-
-
-def require_tool(available: bool, reason: str) -> None:
-    """Skip the calling test when a system tool is absent, or fail under ``POINTSAPP_CI=1``."""
-    if available:
-        return
-    if os.environ.get("POINTSAPP_CI") == "1":
-        pytest.fail(f"{reason} (POINTSAPP_CI=1: CI installs it, so a skip would hide a failure)")
-    pytest.skip(reason)
 
 
 def pdf_pages(path: str | Path) -> list[str]:
