@@ -23,6 +23,11 @@ PATTERNS = [
      lambda m: _("not a birth month like 1958-05 or 1958年5月") + " (" + m[0] + ")"),
     (re.compile(r"^not a (Chinese )?phone number: .*$"),
      lambda m: _("not a phone number: a mobile number has 11 digits") + " (" + m[0] + ")"),
+    (re.compile(r"^is a formula saved without its value"),
+     lambda m: _("is a formula saved without its value: open the file in Excel or WPS, save it, and upload it "
+                 "again (or paste the cells as values)")),
+    (re.compile(r"^is an error value, not data"),
+     lambda m: _("is an error value (such as #N/A), not data: correct the cell and upload again")),
 ]
 
 
@@ -31,8 +36,17 @@ READ_PATTERNS = [
      lambda m: _("%(file)s: the column(s) %(names)s are missing", file=m[1], names=m[2])),
     (re.compile(r"^(.+?): the file has no data"), lambda m: _("%(file)s: the file has no data", file=m[1])),
     (re.compile(r"^(.+?): the file is empty$"), lambda m: _("%(file)s: the file has no data", file=m[1])),
-    (re.compile(r"^(.+?): not a valid \.xlsx file"),
-     lambda m: _("%(file)s: not a valid .xlsx file; save it from Excel or WPS as .xlsx", file=m[1])),
+    (re.compile(r"^(.+?): not a valid \.(xlsx|xlsm|xls|ods) file"),
+     lambda m: _("%(file)s: not a valid Excel or OpenDocument file; save it again from Excel, WPS or "
+                 "LibreOffice", file=m[1])),
+    (re.compile(r"^(.+?): the sheet is too large to read: its filled cells reach row ([\d,]+) \(cell (\S+)\) "
+                r"and column ([\d,]+) \(cell (\S+)\)"),
+     lambda m: _("%(file)s: the sheet is too large: it has filled cells as far as %(row_cell)s and "
+                 "%(column_cell)s. Delete what lies outside the table (or copy the table into a new sheet), "
+                 "save, and upload again", file=m[1], row_cell=m[3], column_cell=m[5])),
+    (re.compile(r"^(.+?): unsupported file type"),
+     lambda m: _("%(file)s: this kind of file cannot be imported; use Excel (.xlsx, .xls), "
+                 "OpenDocument (.ods) or .csv", file=m[1])),
     (re.compile(r"^(.+?): cannot decode the text"),
      lambda m: _("%(file)s: the text cannot be read; save it as a UTF-8 CSV or an .xlsx file", file=m[1])),
 ]
