@@ -151,7 +151,7 @@ def test_formula_without_a_saved_value_is_refused_naming_row_and_column(tmp_path
     assert "formula" in error.reason and "row 4, column 数量" in str(info.value)
     # callers that handle either kind of error get it
     assert isinstance(info.value, ImportErrors) and isinstance(info.value, ReadError)
-    assert info.value.code == "formula_without_value"
+    assert info.value.code == "file.unreadable_cells"
 
 
 def test_formula_with_a_saved_value_gives_the_value(tmp_path):
@@ -275,7 +275,7 @@ def test_a_zip_that_is_not_a_workbook(tmp_path):
         z.writestr("hello.txt", "hi")
     with pytest.raises(ReadError, match=r"r\.ods: not a valid \.ods file") as info:
         read_table(buf.getvalue(), ROSTER_COLUMNS, filename="r.ods")
-    assert info.value.code == "not_workbook"
+    assert info.value.code == "file.bad_xlsx"
 
 
 # ------------------------------------------------------------------------------------------

@@ -54,7 +54,7 @@ def test_far_cells_in_an_xlsx_are_refused_before_reading(tmp_path, no_reader, la
     with pytest.raises(ReadError) as info:
         read_table(path, ROSTER_COLUMNS)
     err = info.value
-    assert err.code == "too_large"
+    assert err.code == "file.too_large"
     assert err.params["rows"] == last_row and err.params["columns"] == 16384
     assert "cell XFD1" in str(err) and f"cell A{last_row}" in str(err) and "roster.xlsx" in str(err)
 
@@ -122,7 +122,7 @@ def test_a_wide_csv_line_is_refused_before_padding(tmp_path):
     path.write_text("\n".join(lines), encoding="utf-8")
     with pytest.raises(ReadError) as info:
         read_table(path, ROSTER_COLUMNS)
-    assert info.value.code == "too_large" and info.value.params["columns"] == MAX_COLUMNS + 11
+    assert info.value.code == "file.too_large" and info.value.params["columns"] == MAX_COLUMNS + 11
 
 
 def test_too_many_csv_lines_are_refused(tmp_path):
@@ -130,7 +130,7 @@ def test_too_many_csv_lines_are_refused(tmp_path):
     path.write_text("村民小组,户号,户主姓名,姓名\n" + "第一组,1,张三,张三\n" * (MAX_ROWS + 1), encoding="utf-8")
     with pytest.raises(ReadError) as info:
         read_table(path, ROSTER_COLUMNS)
-    assert info.value.code == "too_large" and info.value.params["rows"] > MAX_ROWS
+    assert info.value.code == "file.too_large" and info.value.params["rows"] > MAX_ROWS
 
 
 def test_a_sheet_that_unpacks_to_too_much_is_refused(tmp_path, no_reader):
@@ -188,7 +188,7 @@ def test_refusal_costs_no_memory(tmp_path):
     attack = run(far_xlsx(tmp_path / "roster.xlsx", 200_000))
     normal = run(sample("roster-longtianping.xlsx"))
     print(f"\nattack file: {attack}; real roster: {normal}")
-    assert attack["outcome"] == "too_large" and normal["outcome"] == "read"
+    assert attack["outcome"] == "file.too_large" and normal["outcome"] == "read"
     assert attack["grew_mb"] < 20
 
 

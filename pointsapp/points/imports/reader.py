@@ -88,7 +88,7 @@ class ReadError(ValueError):
     ``code`` says which problem it is and ``params`` hold its details (file, limits, cells), so the
     message can be said in the user's language without parsing the English text."""
 
-    def __init__(self, message: str, *, code: str = "unreadable", **params: object) -> None:
+    def __init__(self, message: str, code: str | None = None, **params: object) -> None:
         super().__init__(message)
         self.code = code
         self.params = params
@@ -100,7 +100,7 @@ class UnreadableCells(ImportErrors, ReadError):
 
     def __init__(self, errors: list[RowError]) -> None:
         ImportErrors.__init__(self, errors)
-        self.code = "formula_without_value"
+        self.code = "file.unreadable_cells"
         self.params = {"cells": [f"{e.row}:{e.column}" for e in errors]}
 
 
@@ -193,7 +193,7 @@ def _load(source: str | Path | bytes, filename: str | None) -> tuple[str, str, b
     """Return (display name, extension, raw bytes)."""
     if isinstance(source, (bytes, bytearray, memoryview)):
         if not filename:
-            raise ReadError("uploaded file: a file name is needed to tell Excel from CSV", code="no_filename")
+            raise ReadError("uploaded file: a file name is needed to tell Excel from CSV", code="file.no_filename")
         name = Path(filename).name or filename
         data = bytes(source)
     else:
@@ -202,18 +202,18 @@ def _load(source: str | Path | bytes, filename: str | None) -> tuple[str, str, b
         try:
             data = path.read_bytes()
         except FileNotFoundError:
-            raise ReadError(f"{name}: file not found", code="not_found", file=name) from None
+            raise ReadError(f"{name}: file not found", code="file.not_found", file=name) from None
         except IsADirectoryError:
-            raise ReadError(f"{name}: is a folder, not a file", code="not_found", file=name) from None
+            raise ReadError(f"{name}: is a folder, not a file", code="file.not_found", file=name) from None
         except OSError as exc:
             raise ReadError(f"{name}: cannot open the file ({exc.strerror or exc})",
-                            code="not_found", file=name) from None
+                            code="file.not_found", file=name) from None
     ext = Path(name).suffix.lower()
     if ext in _SPREADSHEETS or ext in _CSV_EXTENSIONS:
         return name, ext, data
     shown = ext or "(no extension)"
     raise ReadError(f"{name}: unsupported file type {shown}; use an Excel file (.xlsx or .xls), "
-                    "an OpenDocument .ods file or a .csv file", code="unsupported_type", file=name, ext=shown)
+                    "an OpenDocument .ods file or a .csv file", code="file.unsupported_type", file=name, ext=shown)
 
 
 _CFB_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -223,7 +223,7 @@ def _kind(name: str, ext: str, data: bytes) -> str:
     """Which workbook format the bytes hold ("xlsx", "xls" or "ods"), whatever the extension says:
     WPS and users rename files (an old .xls saved as .xlsx still opens in Excel)."""
     if not data:
-        raise ReadError(f"{name}: the file is empty", code="empty", file=name)
+        raise ReadError(f"{name}: the file is empty", code="file.no_data", file=name)
     if data[:8] == _CFB_MAGIC:
         return "xls"
     if data[:2] == b"PK":
@@ -231,16 +231,16 @@ def _kind(name: str, ext: str, data: bytes) -> str:
             with zipfile.ZipFile(io.BytesIO(data)) as book:
                 names = set(book.namelist())
         except (zipfile.BadZipFile, ValueError, OSError) as exc:
-            raise ReadError(f"{name}: not a valid {ext} file ({exc})", code="not_workbook",
+            raise ReadError(f"{name}: not a valid {ext} file ({exc})", code="file.bad_xlsx",
                             file=name, ext=ext) from None
         if "xl/workbook.xml" in names:
             return "xlsx"
         if "content.xml" in names:
             return "ods"
         raise ReadError(f"{name}: not a valid {ext} file (a zip package, but not a spreadsheet)",
-                        code="not_workbook", file=name, ext=ext)
+                        code="file.bad_xlsx", file=name, ext=ext)
     raise ReadError(f"{name}: not a valid {ext} file (not an Excel or OpenDocument workbook)",
-                    code="not_workbook", file=name, ext=ext)
+                    code="file.bad_xlsx", file=name, ext=ext)
 
 
 def _too_large(name: str, rows: int, columns: int, row_cell: str | None, column_cell: str | None) -> None:
@@ -252,7 +252,7 @@ def _too_large(name: str, rows: int, columns: int, row_cell: str | None, column_
         f"and column {columns:,} (cell {column_cell}), {rows * columns:,} cells in all; at most "
         f"{MAX_ROWS:,} rows, {MAX_COLUMNS:,} columns and {MAX_CELLS:,} cells are read. Delete what lies "
         "outside the table (or copy the table into a new sheet) and save the file again",
-        code="too_large", file=name, rows=rows, columns=columns, row_cell=row_cell, column_cell=column_cell,
+        code="file.too_large", file=name, rows=rows, columns=columns, row_cell=row_cell, column_cell=column_cell,
         max_rows=MAX_ROWS, max_columns=MAX_COLUMNS, max_cells=MAX_CELLS)
 
 
@@ -266,7 +266,7 @@ def _excel_rows(name: str, ext: str, data: bytes) -> tuple[list[list[object]], d
     try:
         measured = scan(kind, data)
     except ScanError as exc:
-        raise ReadError(f"{name}: not a valid {ext} file ({exc})", code="not_workbook",
+        raise ReadError(f"{name}: not a valid {ext} file ({exc})", code="file.bad_xlsx",
                         file=name, ext=ext) from None
     _too_large(name, measured.rows, measured.columns, measured.farthest_row_cell,
                measured.farthest_column_cell)
@@ -279,7 +279,7 @@ def _excel_rows(name: str, ext: str, data: bytes) -> tuple[list[list[object]], d
                               engine="calamine", na_filter=False)
     except Exception as exc:  # damaged workbooks surface as many different exception types
         raise ReadError(f"{name}: cannot read the workbook ({type(exc).__name__}: {exc})",
-                        code="not_workbook", file=name, ext=ext) from None
+                        code="file.bad_xlsx", file=name, ext=ext) from None
     rows = [list(r) for r in frame.itertuples(index=False, name=None)]
     return rows, measured.formulas
 
@@ -299,7 +299,7 @@ def _decode(name: str, data: bytes) -> tuple[str, str]:
         return data.decode(encoding), encoding
     except UnicodeDecodeError as exc:
         raise ReadError(f"{name}: cannot decode the text (not UTF-8 and not GB18030/GBK; "
-                        f"bad bytes at position {exc.start})", code="decode", file=name) from None
+                        f"bad bytes at position {exc.start})", code="file.bad_encoding", file=name) from None
 
 
 def _sniff_delimiter(text: str) -> str:
@@ -330,7 +330,7 @@ def _csv_rows(name: str, data: bytes) -> tuple[list[list[object]], list[int], st
             _too_large(name, len(rows), width, cell_name(len(rows) - 1, 0), cell_name(0, width - 1))
     except csv.Error as exc:
         raise ReadError(f"{name}: broken CSV near line {reader.line_num} ({exc})",
-                        code="broken_csv", file=name, line=reader.line_num) from None
+                        code="file.broken_csv", file=name, line=reader.line_num) from None
     width = max((len(r) for r in rows), default=0)
     if width:
         widest = max(range(len(rows)), key=lambda i: len(rows[i]))
@@ -557,7 +557,7 @@ def _find_header(name: str, rows: list[list[object]], numbers: list[int],
         if hits and (best is None or hits > best[0]):
             best = (hits, i)
     if not any(any(v is not None for v in r) for r in rows):
-        raise ReadError(f"{name}: the file has no data (no header row found)", code="no_data", file=name)
+        raise ReadError(f"{name}: the file has no data (no header row found)", code="file.no_data", file=name)
     if best is None:
         missing = required
         where = f"no header row with these columns in the first {HEADER_SEARCH_ROWS} rows"
@@ -567,8 +567,8 @@ def _find_header(name: str, rows: list[list[object]], numbers: list[int],
         where = f"header row looks like row {numbers[best[1]]}"
     names = ", ".join(_spell(c) for c in missing)
     plural = "s" if len(missing) > 1 else ""
-    raise ReadError(f"{name}: missing column{plural} {names} ({where})", code="missing_columns", file=name,
-                    columns=[c.spellings[0] if c.spellings else c.key for c in missing])
+    raise ReadError(f"{name}: missing column{plural} {names} ({where})", code="file.missing_columns", file=name,
+                    names=names, columns=[c.spellings[0] if c.spellings else c.key for c in missing])
 
 
 def _spell(column: Column) -> str:
