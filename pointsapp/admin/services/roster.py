@@ -38,7 +38,7 @@ class PreviewRow:
 @dataclass
 class Preview:
     filename: str
-    read_error: str | None = None
+    read_error: ReadError | None = None
     errors: list[RowError] = field(default_factory=list)
     rows: list[PreviewRow] = field(default_factory=list)
     report: RosterReport | None = None
@@ -73,7 +73,7 @@ def preview(session: Session, actor: StaffUser, village: Village, data: bytes, f
         result.errors = sorted(exc.errors, key=lambda e: (e.row is None, e.row or 0))
         return result
     except ReadError as exc:
-        result.read_error = str(exc)
+        result.read_error = exc
         return result
     existing = set(session.execute(select(Household.number).where(Household.village_id == village.id)).scalars())
     try:
