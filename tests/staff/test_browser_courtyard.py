@@ -114,6 +114,10 @@ def test_offline_capture_queues_survives_reload_and_syncs_once(app, world, signa
     page = new_page(browser, PHONE_390)
     ctx = page.context
     sign_in(page, signal.url)
+    assert page.url.endswith("/capture")
+    # The start page has the worker's phone keep today's capture pages (each with its roster).
+    page.wait_for_function(f"caches.open('pa-pages-v1').then(c => c.match('/activities/{aid}/capture'))"
+                           ".then(r => !!r)", timeout=20000)
 
     # 1. Open the capture page (with signal); the service worker keeps it for later.
     page.goto(f"{signal.url}/activities/{aid}/capture")
