@@ -106,6 +106,14 @@ def big_group(app, world, people: int = 150, per_household: int = 3) -> list[int
     return list(ids)
 
 
+def _png_bytes() -> bytes:
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (640, 480), (90, 140, 200)).save(buf, "PNG")
+    return buf.getvalue()
+
+
 # --- 1. the dead signal ---------------------------------------------------------------------
 
 def test_offline_capture_queues_survives_reload_and_syncs_once(app, world, signal, browser):
@@ -137,6 +145,9 @@ def test_offline_capture_queues_survives_reload_and_syncs_once(app, world, signa
     for i in range(10):
         marks.nth(i).click()
     assert page.locator("#marked-count").inner_text() == "10"
+    page.locator("summary").click()  # a photo of the sign-in sheet goes with the batch
+    page.set_input_files("input[name=photo]", files=[{"name": "sheet.png", "mimeType": "image/png",
+                                                       "buffer": _png_bytes()}])
     page.locator("#submit-capture").click()
     status = page.locator("#sync")
     status.wait_for(state="visible")
@@ -177,6 +188,10 @@ def test_offline_capture_queues_survives_reload_and_syncs_once(app, world, signa
     assert sql(app, "SELECT count(*) FROM capture_batches WHERE key = :k", k=key) == [(1,)]
     assert sql(app, "SELECT count(*) FROM submissions WHERE activity_id = :a", a=aid) == [(10,)]
     assert page.locator("input[name=p]:checked:not(:disabled)").count() == 2  # the unsent ticks stay
+    [(batch_id,)] = sql(app, "SELECT id FROM capture_batches WHERE key = :k", k=key)
+    from pointsapp.staff.photos import capture_photo_rel, photo_path
+
+    assert photo_path(app.instance_path, capture_photo_rel(world["village"], batch_id)) is not None  # the photo too
     screenshot(page, "courtyard-5-synced")
 
     # 6. Replay the same batch (e.g. a second tab kept it): nothing more is recorded.
