@@ -16,7 +16,7 @@ CATALOGS = sorted(REPO.glob("pointsapp/**/translations/zh_Hans/LC_MESSAGES/messa
 #: units, date patterns shown as examples, and the names of keys and settings a user types.
 ALLOWED = {
     "xlsx", "xls", "ods", "csv", "CSV", "yaml", "YAML", "Excel", "WPS", "PDF", "JPEG", "PNG", "UTF", "MB", "KB",
-    "IP", "QR", "Ctrl", "YYYY", "MM", "DD", "HTTPS", "URL", "ID",
+    "IP", "QR", "Ctrl", "YYYY", "MM", "DD", "HTTPS", "URL", "ID", "OpenDocument", "LibreOffice",
     "effective_from",      # a column of the rule book file
     "xmh",                 # an example of pinyin initials to type
 }
@@ -96,8 +96,16 @@ def test_every_refusal_message_is_chinese(app):
     """The one refusal catalog (and the villagers' wording), rendered in Chinese."""
     from pointsapp.web import refusals
 
-    params = {"count": 3, "n": 3, "value": "甲", "file": "花名册.xlsx", "names": "姓名", "detail": "12",
-              "name": "张三", "number": "5", "group": "第一组", "row": 4, "days": 92}
+    class AnyParams(dict):
+        """Every parameter a message may ask for: digits unless named here."""
+
+        def __missing__(self, key):
+            return "5"
+
+        def get(self, key, default=None):
+            return self[key]
+
+    params = AnyParams(value="甲", file="花名册.xlsx", names="姓名", name="张三", group="第一组", column="姓名")
     catalogs = {"catalog": refusals.CATALOG, "villager": refusals.VILLAGER,
                 "missing": getattr(refusals, "VILLAGER_MISSING", {})}
     with app.test_request_context(headers={"Accept-Language": "zh-CN,zh;q=0.9"}):
