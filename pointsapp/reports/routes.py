@@ -116,7 +116,10 @@ def county_chart():
     except ValueError:
         return _bad("period", period, _reason("period"))
     require(current_user, None, "reports.read")
-    path, _rendered = county_chart_png(db.session, key, Path(current_app.instance_path) / "cache" / "charts")
+    size = request.args.get("size") or "web"
+    if size not in ("web", "phone"):
+        return _bad("chart", size, _reason("chart"))
+    path, _rendered = county_chart_png(db.session, key, Path(current_app.instance_path) / "cache" / "charts", size)
     resp = send_file(path, mimetype="image/png", max_age=0, conditional=True, etag=True)
     resp.headers["Cache-Control"] = "private, no-cache"
     return resp

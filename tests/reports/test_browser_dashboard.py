@@ -68,4 +68,16 @@ def test_dashboard_at_desktop_size(app, app_world, live_server, browser):
         .filter(e => e.getBoundingClientRect().right > window.innerWidth + 1 && !e.closest('.table-wrap'))
         .map(e => e.tagName + '.' + e.className + '#' + e.id).slice(0, 5)""")
     assert phone.evaluate("document.documentElement.scrollWidth") <= SMALL_PHONE["width"], wide
+    # on a phone the charts come in the phone size, drawn for the box they are shown in
+    for i in range(4):
+        phone.locator(".charts img").nth(i).scroll_into_view_if_needed()
+    phone.wait_for_function(
+        "() => [...document.querySelectorAll('.charts img')].every(i => i.complete && i.naturalWidth === 680)",
+        timeout=60_000)
+    assert all("size=phone" in src for src in phone.evaluate(
+        "[...document.querySelectorAll('.charts img')].map(i => i.currentSrc)"))
+    shown = phone.evaluate("[...document.querySelectorAll('.charts img')].map(i => i.clientWidth)")
+    assert all(300 <= w <= 340 for w in shown), shown       # about half the drawn pixels: 2x density
+    phone.evaluate("window.scrollTo(0, 0)")
+    screenshot(phone, "hall-dashboard-360")
     phone.context.close()
