@@ -94,3 +94,34 @@ def test_web_charts_are_drawn_for_their_display_box():
     spec = charts.SIZES["phone"]
     assert (spec.width_px, spec.height_px) == (2 * w, 2 * h) and w <= 360 - 20
     assert spec.base_pt * spec.dpi / 72 / 2 >= 11.5     # labels about 12 CSS px on a phone
+
+
+def test_trend_leaves_out_base_points_and_months_before_the_first_entry(session, world):
+    """The trend service against raw SQL: no month before the first entry, no 年度基础分, and
+    participation = households with a non-base entry in the month / active households."""
+    import datetime as dt
+
+    from sqlalchemy import text
+
+    from pointsapp.reports import services
+    from tests.reports.conftest import post
+
+    p, h = world.people, world.households
+    jan = dt.datetime(2026, 1, 20, 4, 0, tzinfo=dt.timezone.utc)
+    post(session, world.village, [(("h", hh.id), "JC-01", dt.date(2026, 1, 2), 1) for hh in h],
+         by="admin1", approver="rev1", now=jan)                                   # base points only in January
+    post(session, world.village, [(p[0][0], "DJ-01", dt.date(2026, 3, 5), 1)], now=jan.replace(month=3))
+    post(session, world.village, [(p[1][0], "DJ-01", dt.date(2026, 4, 5), 1),
+                                  (p[2][0], "ZY-01", dt.date(2026, 4, 6), 1)], now=jan.replace(month=4))
+    session.commit()
+    rows = services.trend(session, world.village, "2026-04")
+    assert [m for m, _p, _r in rows] == ["2026-01", "2026-02", "2026-03", "2026-04"]   # not from 2025-05
+    raw = {m: (int(pts or 0), n) for m, pts, n in session.execute(text(
+        "SELECT strftime('%Y-%m', e.occurred_on) AS m, SUM(e.points), COUNT(DISTINCT e.household_id) "
+        "FROM ledger_entries e JOIN rule_versions v ON v.id = e.rule_version_id "
+        "WHERE e.village_id = :v AND v.category != '基础分' GROUP BY m"), {"v": world.village.id})}
+    active = session.execute(text("SELECT COUNT(*) FROM households WHERE village_id = :v AND active"),
+                             {"v": world.village.id}).scalar()
+    assert rows == [(m, raw.get(m, (0, 0))[0], raw.get(m, (0, 0))[1] / active) for m, _p, _r in rows]
+    assert rows[0] == ("2026-01", 0, 0.0)        # January's base points do not count, nor make it 100 %
+    assert services.trend(session, world.village, "2025-12") == []
