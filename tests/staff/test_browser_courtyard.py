@@ -133,6 +133,9 @@ def test_offline_capture_queues_survives_reload_and_syncs_once(app, world, signa
     page.wait_for_function("caches.open('pa-pages-v1').then(c => c.match(location.pathname)).then(r => !!r)",
                            timeout=20000)
     page.wait_for_function("caches.keys().then(k => k.some(n => n.startsWith('pa-static-')))", timeout=20000)
+    # Chromium on Linux has no BarcodeDetector: the bundled QR decoder is kept too, for scanning offline.
+    page.wait_for_function("caches.match(document.querySelector('form.capture-form').dataset.qrLib).then(r => !!r)",
+                           timeout=20000)
     screenshot(page, "courtyard-1-open")
 
     # 2. Go offline: the server is unreachable and the browser says so.
