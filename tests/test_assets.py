@@ -74,8 +74,8 @@ def test_compressed_weights_of_the_pages_people_use(app, app_world, client):
     with app.app_context():
         token = db.session.get(Household, app_world["households"][0]).card_token
         rule_id = db.session.execute(text("SELECT id FROM rules WHERE code = 'LJ-01'")).scalar_one()
-        a = Activity(village_id=app_world["village"], rule_id=rule_id, title="党课", held_on=local_today("Asia/Shanghai"),
-                     created_by_id=app_world["users"]["grid1"])
+        a = Activity(village_id=app_world["village"], rule_id=rule_id, title="党课",
+                     held_on=local_today("Asia/Shanghai"), created_by_id=app_world["users"]["grid1"])
         db.session.add(a)
         db.session.commit()
         aid = a.id

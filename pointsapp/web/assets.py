@@ -13,6 +13,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import os
+
 from flask import current_app, request
 
 LONG_CACHE = 365 * 24 * 3600
