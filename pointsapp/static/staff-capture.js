@@ -229,10 +229,13 @@
     refreshCount();
   };
 
+  function household(toggle) {  // its members here and those listed at the top ("came before")
+    return all("[data-hh=\"" + toggle.closest("fieldset").getAttribute("data-hh") + "\"] input[name=p]:not(:disabled)", form);
+  }
   function refreshCount() {
     if (count) { count.textContent = String(marks().filter(function (b) { return b.checked && !b.disabled; }).length); }
     all("input[data-household]", form).forEach(function (toggle) {
-      var members = all("input[name=p]:not(:disabled)", toggle.closest("fieldset"));
+      var members = household(toggle);
       var ticked = members.filter(function (b) { return b.checked; }).length;
       toggle.checked = members.length > 0 && ticked === members.length;
       toggle.indeterminate = ticked > 0 && ticked < members.length;
@@ -283,7 +286,7 @@
   form.addEventListener("change", function (ev) {
     var el = ev.target;
     if (el.hasAttribute && el.hasAttribute("data-household")) {
-      all("input[name=p]:not(:disabled)", el.closest("fieldset")).forEach(function (b) { b.checked = el.checked; });
+      household(el).forEach(function (b) { b.checked = el.checked; });
     }
     persist();
   });

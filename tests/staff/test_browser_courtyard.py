@@ -446,3 +446,26 @@ def test_without_a_service_worker_ticks_and_queue_still_hold(app, world, signal,
     assert sql(app, "SELECT count(*) FROM submissions WHERE activity_id = :a", a=aid) == [(2,)]
     assert sql(app, "SELECT count(*) FROM capture_batches") == [(1,)]
     ctx.close()
+
+
+def test_whole_household_includes_its_members_listed_at_the_top(app, world, signal, browser):
+    head, member = world["people"][0]  # 向明华 and 谭高, one household
+    held = today() - dt.timedelta(days=4)
+    old = make_activity(app, world, held_on=held, title="上次党课")
+    with app.app_context():
+        capture(db.session, actor=db.session.get(StaffUser, world["users"]["grid1"]),
+                village=db.session.get(Village, world["village"]), key="k-came", rule_code="LJ-01",
+                occurred_on=held, activity_id=old, lines=[Line(villager_id=member)])
+        db.session.commit()
+    aid = make_activity(app, world, title="清廉党课")
+    page = new_page(browser, PHONE_360)
+    sign_in(page, signal.url)
+    page.goto(f"{signal.url}/activities/{aid}/capture")
+    top = page.locator(".pp").first
+    assert top.locator(f"input[value='{member}']").count() == 1  # 谭高 came last time: listed first
+    fieldset = page.locator(f"fieldset.hh:has(input[value='{head}'])")
+    assert fieldset.locator(f"input[value='{member}']").count() == 0  # and only there
+    fieldset.locator("input[data-household]").check()
+    assert page.locator(f"input[value='{member}']").is_checked() and page.locator(f"input[value='{head}']").is_checked()
+    assert page.locator("#marked-count").inner_text() == "2"
+    screenshot(page, "courtyard-whole-household")
