@@ -451,7 +451,7 @@ def test_whole_household_includes_its_members_listed_at_the_top(app, world, sign
         db.session.commit()
     aid = make_activity(app, world, title="清廉党课")
     page = new_page(browser, PHONE_360)
-    sign_in(page, signal.url)
+    sign_in_page(page, signal.url, "grid1")
     page.goto(f"{signal.url}/activities/{aid}/capture")
     top = page.locator(".pp").first
     assert top.locator(f"input[value='{member}']").count() == 1  # 谭高 came last time: listed first
