@@ -353,7 +353,7 @@ class CertificateText:
     kept: list[str]       # the parts that must not break (tests check them)
 
 
-def certificate_text(doc: "_Doc", data: PackData, name: str, points: int, tier: str,
+def certificate_text(doc: _Doc, data: PackData, name: str, points: int, tier: str,
                      width: float) -> CertificateText:
     """The words of one 奖状, broken into lines ``width`` mm wide at CERT_BODY_PT."""
     month, pts = data.label, f"{_fmt(points)}分"
@@ -366,7 +366,7 @@ def certificate_text(doc: "_Doc", data: PackData, name: str, points: int, tier: 
                            date=chinese_month(data.certificate_day), kept=[name, month, pts, tier])
 
 
-def _bold_text(doc: "_Doc", x: float, y: float, text: str, size: float, color=INK) -> None:
+def _bold_text(doc: _Doc, x: float, y: float, text: str, size: float, color=INK) -> None:
     """Bold by stroking the glyph outlines in the text colour (the shipped face is Regular)."""
     doc.set_font(FONT, size=size)
     doc.set_text_color(*color)
