@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser import SMALL_PHONE, new_page, screenshot
-from tests.reports.test_browser_dashboard import UA, signed_in_cookie
+from tests.browser import SMALL_PHONE, new_page, screenshot, sign_in_page
+from tests.reports.test_browser_dashboard import UA
 from tests.reports.test_web import seeded  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.browser
@@ -12,8 +12,7 @@ pytestmark = pytest.mark.browser
 
 def test_county_health_at_360(app, seeded, live_server, browser):  # noqa: F811
     page = new_page(browser, viewport=SMALL_PHONE, user_agent=UA)
-    page.context.add_cookies([{"name": app.config.get("SESSION_COOKIE_NAME", "session"),
-                               "value": signed_in_cookie(app, seeded["viewer"]), "url": live_server.url}])
+    sign_in_page(page, live_server.url, "county1")
     page.goto(f"{live_server.url}/county")
     assert page.locator("[data-testid=health] tbody tr").count() == 2
     assert "未发布" in page.inner_text("[data-testid=health]")

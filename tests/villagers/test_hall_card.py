@@ -12,6 +12,7 @@ from pointsapp.extensions import db
 from pointsapp.points.registry import Household, Village
 from pointsapp.points.rules import RuleVersion
 from pointsapp.points.standings import balance
+from tests.conftest import login
 
 
 def html_of(resp) -> str:
@@ -51,7 +52,7 @@ def test_committee_phone_on_card_notice_and_printed_cards(app, client, scene):
     for url in (f"/h/{scene.tokens[0]}", f"/notice?village={scene.village}"):
         page = html_of(client.get(url))
         assert re.search(r'id="phone".*href="tel:07435551234">0743-5551234<', page, re.S), url
-    client.get(f"/_test/login/{scene.users['admin1']}")
+    assert login(client, "admin1").status_code == 302
     cards = html_of(client.get("/cards?group=all"))
     assert cards.count("村委会电话：0743-5551234") == len(scene.households)
 
@@ -75,7 +76,8 @@ def test_missing_entry_report(app, client, scene):
     with app.app_context():
         assert db.session.execute(text("SELECT COUNT(*) FROM objections")).scalar() == 1
     # staff see it, cannot "correct" it (no entry), and answer it
-    client.get(f"/_test/login/{scene.users['rev1']}")
+    client.post("/logout")
+    assert login(client, "rev1").status_code == 302
     listing = html_of(client.get("/objections"))
     assert "漏记" in listing
     with app.app_context():
@@ -106,7 +108,7 @@ def test_language_switch_is_in_the_footer(client, scene):
 
 
 def test_admin_pages_link_to_cards_and_warn_without_base_url(app, client, scene):
-    client.get(f"/_test/login/{scene.users['admin1']}")
+    assert login(client, "admin1").status_code == 302
     admin = html_of(client.get("/admin/settings"))
     assert 'href="/cards"' in admin
     app.config["POINTSAPP_BASE_URL"] = ""
