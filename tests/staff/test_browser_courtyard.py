@@ -466,7 +466,7 @@ def test_whole_household_includes_its_members_listed_at_the_top(app, world, sign
 def test_a_queued_batch_the_server_refuses_gives_the_ticks_back(app, world, signal, browser):
     aid = make_activity(app, world, title="清廉党课")
     page = new_page(browser, PHONE_360)
-    sign_in(page, signal.url)
+    sign_in_page(page, signal.url, "grid1")
     page.goto(f"{signal.url}/activities/{aid}/capture")
     marks = page.locator("label.mark:has(input[name=p])")
     marks.nth(0).click()
