@@ -24,6 +24,8 @@ from ..points.standings import Tally, month_participation
 
 READ_ROLES = frozenset({Role.admin, Role.reviewer, Role.grid_worker, Role.viewer})
 EXPORT_ROLES = frozenset({Role.admin, Role.viewer})
+# Charts a grid worker may see: not the top households (full names of every group).
+GRID_WORKER_CHARTS = frozenset({"groups", "categories", "trend"})
 SPENDING = (EntryKind.redemption.value, EntryKind.expiry.value)
 OTHER_CATEGORY = "其他"
 KIND_LABELS = {"award": "加分", "deduction": "扣分", "correction": "更正", "redemption": "兑换", "expiry": "过期"}
@@ -38,10 +40,11 @@ def _require(actor: StaffUser | None, village: Village | None, roles: frozenset[
     if role not in roles:
         raise Refused("not_allowed", f"role {role.value} may not {doing}")
     if village is None:
-        if role != Role.viewer:
+        # county-wide only for county accounts: a viewer bound to a village stays in it
+        if role != Role.viewer or actor.village_id is not None:
             raise Refused("not_allowed", f"only county viewers may {doing} across villages")
         return
-    if role != Role.viewer and actor.village_id != village.id:
+    if actor.village_id is not None and actor.village_id != village.id:
         raise Refused("not_allowed", f"user {actor.username} does not belong to village {village.name}")
 
 
@@ -53,6 +56,12 @@ def require_reader(actor: StaffUser | None, village: Village | None) -> None:
 def require_exporter(actor: StaffUser | None, village: Village | None) -> None:
     """Admins of the village, or county viewers (read-only)."""
     _require(actor, village, EXPORT_ROLES, "export data")
+
+
+def require_chart(actor: StaffUser | None, village: Village, name: str) -> None:
+    require_reader(actor, village)
+    if Role(actor.role) == Role.grid_worker and name not in GRID_WORKER_CHARTS:
+        raise Refused("not_allowed", f"grid workers see only their groups' names, not chart {name}")
 
 
 def require_pack_builder(actor: StaffUser | None, village: Village) -> None:
