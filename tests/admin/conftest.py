@@ -8,6 +8,7 @@ import pytest
 from flask_login.utils import _create_identifier
 
 from pointsapp.extensions import db
+from tests.conftest import staff_session_token
 from pointsapp.points.capture import Line, approve, capture
 from pointsapp.points.ledger import Submission
 from pointsapp.points.registry import Group, Household, Role, StaffUser, Village, Villager
@@ -17,7 +18,7 @@ def sign_in(client, user_id: int) -> None:
     with client.application.test_request_context(environ_base=client.environ_base):
         ident = _create_identifier()   # "strong" session protection checks address + browser
     with client.session_transaction() as s:
-        s["_user_id"] = str(user_id)
+        s["_user_id"] = staff_session_token(client.application, user_id)
         s["_fresh"] = True
         s["_id"] = ident
 

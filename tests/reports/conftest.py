@@ -11,6 +11,7 @@ from sqlalchemy import select
 from pointsapp.points.capture import Line, approve, capture
 from pointsapp.points.ledger import Submission
 from pointsapp.points.registry import Household, StaffUser, Village, Villager
+from tests.conftest import staff_session_token
 
 _keys = itertools.count(1)
 
@@ -29,7 +30,7 @@ def session_identifier(user_agent: str | None, remote_addr: str = "127.0.0.1") -
 def sign_in(client, user_id: int) -> None:
     """Flask-Login session injection (the staff feature's /login is not needed)."""
     with client.session_transaction() as s:
-        s["_user_id"] = str(user_id)
+        s["_user_id"] = staff_session_token(client.application, user_id)
         s["_fresh"] = True
         s["_id"] = session_identifier(client.environ_base.get("HTTP_USER_AGENT"))
 

@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 
 import pytest
 from flask import redirect, request
-from flask_login import login_user
 from sqlalchemy import select
 
 from pointsapp.points.activities import Activity
@@ -92,10 +91,10 @@ def build_scene(session) -> Scene:
 def add_login_route(app) -> None:
     """A test-only sign-in shortcut (the staff feature owns /login)."""
     from pointsapp.extensions import db
-    from pointsapp.web.auth import public
+    from pointsapp.web.auth import public, start_session
 
     def test_login(uid):
-        login_user(db.session.get(StaffUser, uid))
+        start_session(db.session.get(StaffUser, uid))
         return redirect(request.args.get("next") or "/")
 
     app.add_url_rule("/_test/login/<int:uid>", "test_login", public(test_login))
