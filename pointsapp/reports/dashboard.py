@@ -11,8 +11,9 @@ from dataclasses import dataclass, field, replace
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from ..points.policy import allowed, require
 from ..points.periods import local_today, month_key, parse_period, quarter_key, year_key
-from ..points.registry import Group, Household, Role, StaffUser, Village, Villager, VillagerStatus
+from ..points.registry import Group, Household, StaffUser, Village, Villager, VillagerStatus
 from ..points.standings import BoardRow, Tally, leaderboard
 from . import services
 from .cache import CHART_NAMES, period_label
@@ -130,7 +131,7 @@ class Dashboard:
 
 def staff_dashboard(session: Session, actor: StaffUser, village: Village, filters: Filters,
                     now: dt.datetime | None = None) -> Dashboard:
-    services.require_reader(actor, village)
+    require(actor, village, "reports.read")
     this = services.this_month(village, now)
     last = services.previous_month(this)
     a, b = services.summary(session, village, this), services.summary(session, village, last)
@@ -154,10 +155,10 @@ def staff_dashboard(session: Session, actor: StaffUser, village: Village, filter
     total = len(rows)
     rows = rows[:BOARD_CAP] if capped else rows
     charts = list(CHART_NAMES)
-    if Role(actor.role) == Role.grid_worker:
+    if not allowed(actor, village, "reports.all_names"):
         # a grid worker works in their groups: other groups' people appear masked (向*明)
-        rows, objections = _names_for_grid_worker(actor, f.board, rows, objections)
-        charts = [c for c in charts if c in services.GRID_WORKER_CHARTS]
+        rows, objections = _names_for_own_groups(actor, f.board, rows, objections)
+        charts = [c for c in charts if c not in services.NAMING_CHARTS]
     board = BoardView(f.board, rows, total, capped, f.board != "villager")
     return Dashboard(
         village=village, filters=f, this_month=this, last_month=last, comparisons=comparisons,
@@ -170,7 +171,7 @@ def staff_dashboard(session: Session, actor: StaffUser, village: Village, filter
     )
 
 
-def _names_for_grid_worker(actor: StaffUser, board: str, rows: list[BoardRow],
+def _names_for_own_groups(actor: StaffUser, board: str, rows: list[BoardRow],
                            objections: list[services.OpenObjection]):
     """Board rows outside the worker's groups, and objections, with masked names."""
     mine = {g.name for g in actor.groups}
@@ -216,7 +217,7 @@ class County:
 
 def county_dashboard(session: Session, actor: StaffUser, period: str, now: dt.datetime | None = None) -> County:
     """Villages compared by total and per-head points and participation (county viewers)."""
-    services.require_reader(actor, None)
+    require(actor, None, "reports.read")
     key = parse_period(period).key
     rows = county_rows(session, key)
     th, tp, tt = sum(r.households for r in rows), sum(r.villagers for r in rows), sum(r.took_part for r in rows)

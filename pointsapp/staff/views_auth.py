@@ -67,7 +67,6 @@ def login():
             ok = user.check_password(form.password.data) and user.active
         if ok and user.password_expired():
             audit.record(db.session, user, "login.expired", ip=request.remote_addr)
-            db.session.commit()
             flash(_("This one-time password has expired. Please ask your village administrator for a new one."),
                   "error")
             return render_template("staff/login.html", form=form), 200
@@ -75,7 +74,6 @@ def login():
             throttle.record_success(db.session, username)
             start_session(user, remember=bool(form.remember.data))
             audit.record(db.session, user, "login", ip=request.remote_addr, remember=bool(form.remember.data))
-            db.session.commit()
             if user.must_change_password:
                 flash(_("Please choose a new password before you continue."), "success")
                 return redirect(url_for("staff.change_password"))
@@ -84,7 +82,6 @@ def login():
         # recorded in the account's village (if the account exists) so its admins see it
         audit.record(db.session, None, "login.failed", village_id=user.village_id if user else None,
                      ip=request.remote_addr, username=username[:64])
-        db.session.commit()
         flash(_("Wrong username or password."), "error")
         return render_template("staff/login.html", form=form), 200
     status = 400 if request.method == "POST" else 200
@@ -98,7 +95,6 @@ def logout():
     user = me()
     audit.record(db.session, user, "logout", ip=request.remote_addr)
     end_session(user)   # ends this user's sessions and remember-me cookies everywhere
-    db.session.commit()
     flash(_("You are signed out."), "success")
     return redirect(url_for("web.index"))
 
@@ -119,7 +115,6 @@ def change_password():
             audit.record(db.session, user, "password.change", ip=request.remote_addr)
             session["_remember"] = "clear"       # the old remember-me cookie is dead; drop it
             start_session(user, remember=False)  # this browser stays signed in
-            db.session.commit()
             flash(_("Your password was changed."), "success")
             return redirect(home_url(user))
     status = 400 if request.method == "POST" else 200

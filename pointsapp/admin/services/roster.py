@@ -16,8 +16,9 @@ from ...points.imports.reader import ReadError, read_table
 from ...points.imports.values import as_text
 from ...points.imports.roster import ROSTER_COLUMNS, RosterReport, import_roster
 from ...points.registry import Group, Household, StaffUser, Village, Villager, VillagerStatus
+from ...points.policy import require
 from ...points.spreadsheets import text_only
-from . import audit, require_admin
+from . import audit
 
 HEADERS = ("序号", "村民小组", "户号", "户主姓名", "姓名", "与户主关系", "性别", "出生年月", "联系电话", "门牌号", "备注")
 STATUS_NOTE = {VillagerStatus.moved_out: "迁出", VillagerStatus.deceased: "已故"}
@@ -65,7 +66,7 @@ def _hno(value) -> str:
 
 def preview(session: Session, actor: StaffUser, village: Village, data: bytes, filename: str) -> Preview:
     """Read the file and dry-run the import. Writes nothing (the caller rolls back anyway)."""
-    require_admin(actor, village)
+    require(actor, village, "village.admin")
     result = Preview(filename)
     try:
         table = read_table(data, ROSTER_COLUMNS, filename=filename)
@@ -109,7 +110,7 @@ def _text(value) -> str:
 def confirm(session: Session, actor: StaffUser, village: Village, data: bytes, filename: str, *,
             ip: str | None = None) -> RosterReport:
     """Import for real. Raises ReadError or ImportErrors, with nothing written."""
-    require_admin(actor, village)
+    require(actor, village, "village.admin")
     table = read_table(data, ROSTER_COLUMNS, filename=filename)
     report = import_roster(session, village, table, dry_run=False, actor_id=actor.id)
     audit(session, actor, village, "import.roster", filename, ip, rows=report.rows,
@@ -144,7 +145,7 @@ def roster_rows(session: Session, village: Village) -> list[list]:
 def export_xlsx(session: Session, actor: StaffUser, village: Village, *, title_date: str,
                 ip: str | None = None) -> bytes:
     """The roster as .xlsx. The file holds phone numbers, so the export itself is audited."""
-    require_admin(actor, village)
+    require(actor, village, "village.admin")
     import pandas as pd
     from openpyxl.styles import Alignment, Font
 

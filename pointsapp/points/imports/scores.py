@@ -12,10 +12,12 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..capture import CaptureResult, Line, approve, capture, find_batch
+from ..capture import CaptureResult, Line, capture, find_batch
 from ..errors import Refused
 from ..ledger import Submission, SubmissionStatus
-from ..registry import Group, Household, Role, StaffUser, Village, Villager
+from ..policy import require
+from ..registry import Group, Household, StaffUser, Village, Villager
+from ..review import approve
 from ..rules import rules_by_code
 from .errors import ImportErrors, RowError
 from .reader import Column, Table
@@ -76,8 +78,7 @@ def import_scores(session: Session, village: Village, table: Table, *, by: Staff
     if approve_as is not None:
         if approve_as.id == by.id:
             raise Refused("maker_checker", "--approve-as must be a different person from --by")
-        if Role(approve_as.role) not in (Role.reviewer, Role.admin):
-            raise Refused("not_allowed", f"{approve_as.username} is not a reviewer or admin")
+        require(approve_as, village, "review")
     key = sheet_key(table)
     if (first := find_batch(session, village, key)) is not None:
         raise Refused("already_imported",
