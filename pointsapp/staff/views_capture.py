@@ -13,10 +13,10 @@ from ..extensions import db
 from ..points.errors import Refused
 from ..points.registry import Role
 from ..web.auth import roles_required
+from ..web.refusals import message as refusal_message
 from . import services as svc
 from .common import CAPTURERS, flash_refusal, me, refuse_to_http, village
 from .forms import ActivityForm, CaptureForm
-from .messages import refused_message
 from .offline import csrf_without_time_limit
 from .photos import PhotoError, capture_photo_rel, photo_path, prepare_photo, save_photo, store_photo
 from .routes import bp
@@ -164,8 +164,7 @@ def capture(activity_id: int):
                                  label=activity.title, ip=request.remote_addr)
     except Refused as exc:
         if as_json:
-            db.session.rollback()
-            return _json_errors([refused_message(exc)], 409)
+            return _json_errors([refusal_message(exc)], 409)
         flash_refusal(exc)
         return _render_capture(activity, form, people=people, households=households, quantities=quantities,
                                status=409)
