@@ -174,7 +174,7 @@ def monthly_pack():
 
 def _export_villages() -> tuple[list[Village], str]:
     """The villages an export covers: the user's own, or for viewers one (?village=ID) or all."""
-    if _is_county() and not request.args.get("village"):
+    if _is_viewer() and not request.args.get("village"):   # a county-wide export: county accounts only
         require(current_user, None, "reports.export")
         villages = list(db.session.execute(select(Village).order_by(Village.name)).scalars())
         return villages, _("county")
