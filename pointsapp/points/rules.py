@@ -227,8 +227,9 @@ class _TooBig(yaml.YAMLError):
 def _load_yaml(text: str) -> Any:
     if len(text.encode("utf-8", "surrogatepass")) > MAX_RULEBOOK_BYTES:
         raise RuleBookError([f"the file is larger than {MAX_RULEBOOK_BYTES // 1000} KB; a rule book is much smaller"])
-    loader = _BoundedLoader(text)
+    loader = None
     try:
+        loader = _BoundedLoader(text)   # the reader checks the characters here already
         return loader.get_single_data()
     except _TooBig as exc:
         raise RuleBookError([f"the file is too large: {exc}"]) from None
@@ -237,7 +238,8 @@ def _load_yaml(text: str) -> Any:
     except (ValueError, TypeError, RecursionError, OverflowError) as exc:  # e.g. a date like 2026-02-30
         raise RuleBookError([f"not valid YAML: {str(exc)[:200]}"]) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
 
 
 def parse_rulebook(text: str) -> RuleBook:
