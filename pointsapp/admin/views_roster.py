@@ -13,10 +13,10 @@ from ..points.imports.reader import ReadError
 from ..points.periods import local_today
 from ..points.registry import Role
 from ..web.auth import roles_required
+from ..web.refusals import coded_text
 from ..web.transaction import discard, rollback_only
 from . import uploads
 from .common import actor, ip, village
-from .reasons import error_rows, read_error_text
 from .forms import RosterUploadForm
 from .routes import bp
 from .services import roster
@@ -54,10 +54,7 @@ def roster_upload():
                               mb=roster.MAX_BYTES // (1024 * 1024))]
         return _page(form, 400)
     name = Path(upload.filename or "roster.xlsx").name
-    ext = Path(name).suffix.lower()
-    if ext == ".xlsx" and not data.startswith(b"PK"):
-        form.file.errors = [_("This is not an Excel .xlsx file. Save it from Excel or WPS as .xlsx and try again.")]
-        return _page(form, 400)
+    ext = Path(name).suffix.lower()   # the reader tells the workbook kinds apart by their content
     stored = uploads.save(current_app.instance_path, data, filename=name, ext=ext, village_id=village().id,
                           user_id=actor().id, kind=KIND)
     return redirect(url_for("admin.roster_preview", token=stored.token))
@@ -72,6 +69,10 @@ def _gone():
     return redirect(url_for("admin.roster_page"))
 
 
+def _error_rows(errors) -> list[dict]:
+    return [{"row": e.row, "column": e.column, "value": e.value, "reason": coded_text(e, e.reason)} for e in errors]
+
+
 @bp.get("/roster/preview/<token>")
 @roles_required(Role.admin)
 def roster_preview(token: str):
@@ -83,10 +84,10 @@ def roster_preview(token: str):
     labels = outcome_labels()
     counts = [(labels[k], n) for k, n in sorted(result.counts.items(), key=lambda kv: list(labels).index(kv[0]))]
     rows = [{"row": r.row, "group": r.group, "household_no": r.household_no, "head_name": r.head_name,
-             "name": r.name, "outcome": r.outcome, "errors": error_rows(r.errors)} for r in result.rows]
+             "name": r.name, "outcome": r.outcome, "errors": _error_rows(r.errors)} for r in result.rows]
     return render_template("admin/roster_preview.html", village=village(), result=result, token=token,
-                           labels=labels, counts=counts, errors=error_rows(result.errors), rows=rows,
-                           read_error=read_error_text(result.read_error) if result.read_error else None)
+                           labels=labels, counts=counts, errors=_error_rows(result.errors), rows=rows,
+                           read_error=coded_text(result.read_error) if result.read_error else None)
 
 
 @bp.post("/roster/confirm/<token>")

@@ -89,6 +89,40 @@ CATALOG: dict[str, Message] = {
                                         n=p.get("count")),
     "activity_has_entries": lambda p: _("%(n)s posted entries of this activity still count: reverse them with "
                                         "corrections first.", n=p.get("count")),
+    # import rows (row.*) and files (file.*)
+    "row.empty": lambda p: _("is empty"),
+    "row.too_long": lambda p: _("is longer than %(n)s characters", n=p.get("n")),
+    "row.bad_sex": lambda p: _("must be 男 or 女"),
+    "row.bad_birth": lambda p: _("not a birth month like 1958-05 or 1958年5月") + f" ({p.get('detail')})",
+    "row.bad_phone": lambda p: _("not a phone number: a mobile number has 11 digits") + f" ({p.get('detail')})",
+    "row.head_mismatch": lambda p: _("is marked 户主 but the 户主姓名 column says %(name)s", name=p.get("name")),
+    "row.group_differs": lambda p: _("household %(number)s is in %(group)s on row %(row)s", number=p.get("number"),
+                                     group=p.get("group"), row=p.get("row")),
+    "row.head_differs": lambda p: _("household %(number)s has head %(name)s on row %(row)s", number=p.get("number"),
+                                    name=p.get("name"), row=p.get("row")),
+    "row.head_not_member": lambda p: _("the head of household %(number)s is not listed as a member",
+                                       number=p.get("number")),
+    "row.listed_twice": lambda p: _("listed twice in household %(number)s (also row %(row)s)",
+                                    number=p.get("number"), row=p.get("row")),
+    "file.missing_columns": lambda p: _("%(file)s: the column(s) %(names)s are missing", file=p.get("file"),
+                                        names=p.get("names")),
+    "file.no_data": lambda p: _("%(file)s: the file has no data", file=p.get("file")),
+    "file.bad_xlsx": lambda p: _("%(file)s: not a valid Excel or OpenDocument file; save it again from Excel, "
+                                 "WPS or LibreOffice", file=p.get("file")),
+    "file.bad_encoding": lambda p: _("%(file)s: the text cannot be read; save it as a UTF-8 CSV or an .xlsx file",
+                                     file=p.get("file")),
+    "file.too_large": lambda p: _("%(file)s: the sheet is too large: it has filled cells as far as %(row_cell)s "
+                                  "and %(column_cell)s. Delete what lies outside the table (or copy the table into "
+                                  "a new sheet), save, and upload again", file=p.get("file"),
+                                  row_cell=p.get("row_cell"), column_cell=p.get("column_cell")),
+    "file.unsupported_type": lambda p: _("%(file)s: this kind of file cannot be imported; use Excel (.xlsx, .xls), "
+                                         "OpenDocument (.ods) or .csv", file=p.get("file")),
+    "file.broken_csv": lambda p: _("%(file)s: the CSV file is damaged near line %(line)s", file=p.get("file"),
+                                   line=p.get("line")),
+    "cell.formula_without_value": lambda p: _("is a formula saved without its value: open the file in Excel or "
+                                              "WPS, save it, and upload it again (or paste the cells as values)"),
+    "cell.error_value": lambda p: _("is an error value (such as #N/A), not data: correct the cell and upload "
+                                    "again"),
 }
 
 # Villagers read some refusals on their card page, where the village committee is the next step.
@@ -109,6 +143,15 @@ def refusal_text(code: str | None, params: Params | None = None, *, villager: bo
     params = params or {}
     make = (VILLAGER.get(code or "") if villager else None) or CATALOG.get(code or "")
     return make(params) if make is not None else _("Not done.")
+
+
+def coded_text(error, fallback: str | None = None) -> str:
+    """The translated text of anything with ``code`` and ``params`` (an import row error, a
+    ``ReadError``); without a code, ``fallback`` (the core's own words)."""
+    code = getattr(error, "code", None)
+    if code is None or code not in CATALOG:
+        return fallback if fallback is not None else str(error)
+    return refusal_text(code, getattr(error, "params", None))
 
 
 def message(exc: Refused, *, villager: bool = False) -> str:

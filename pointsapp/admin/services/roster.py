@@ -39,7 +39,7 @@ class PreviewRow:
 @dataclass
 class Preview:
     filename: str
-    read_error: str | None = None
+    read_error: ReadError | None = None
     errors: list[RowError] = field(default_factory=list)
     rows: list[PreviewRow] = field(default_factory=list)
     report: RosterReport | None = None
@@ -70,8 +70,11 @@ def preview(session: Session, actor: StaffUser, village: Village, data: bytes, f
     result = Preview(filename)
     try:
         table = read_table(data, ROSTER_COLUMNS, filename=filename)
+    except ImportErrors as exc:   # cells the reader refuses (a formula saved without its value), by row
+        result.errors = sorted(exc.errors, key=lambda e: (e.row is None, e.row or 0))
+        return result
     except ReadError as exc:
-        result.read_error = str(exc)
+        result.read_error = exc
         return result
     existing = set(session.execute(select(Household.number).where(Household.village_id == village.id)).scalars())
     try:
