@@ -81,13 +81,17 @@ def test_service_refuses_county_reads_to_village_accounts(app, two_villages):
     from sqlalchemy import select
 
     from pointsapp.points.errors import Refused
+    from pointsapp.points.policy import require
     from pointsapp.points.registry import StaffUser
-    from pointsapp.reports import services
+    from pointsapp.reports.dashboard import county_dashboard
 
     with app.app_context():
         vview = db.session.execute(select(StaffUser).where(StaffUser.username == "vview")).scalar_one()
         county = db.session.execute(select(StaffUser).where(StaffUser.username == "county1")).scalar_one()
-        for check in (services.require_reader, services.require_exporter):
+        for action in ("reports.read", "reports.export"):
             with pytest.raises(Refused):
-                check(vview, None)
-            check(county, None)
+                require(vview, None, action)
+            require(county, None, action)
+        with pytest.raises(Refused):
+            county_dashboard(db.session, vview, "2026-11")
+        assert county_dashboard(db.session, county, "2026-11").villages
