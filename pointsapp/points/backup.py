@@ -105,12 +105,12 @@ def _heads(conn) -> list[VillageHead]:
 def _revision(conn) -> str | None:
     try:
         return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
-    except Exception:  # a database made by create_all (tests) has no alembic_version table
+    except Exception:  # noqa: BLE001  (a database made by create_all (tests) has no alembic_version table
         return None
 
 
 def _now() -> str:
-    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
+    return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
 
 
 # --- PostgreSQL command-line tools ---------------------------------------------------------
@@ -133,7 +133,7 @@ def _libpq(url: str) -> tuple[str, dict[str, str]]:
 
 
 def _run(cmd: list[str], env: dict[str, str]) -> None:
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         raise BackupError(f"{Path(cmd[0]).name} failed: {proc.stderr.strip()[-2000:]}")
 
@@ -257,7 +257,7 @@ def verify_against_manifest(engine: Engine, manifest: Manifest) -> list[str]:
 def _require_empty(engine: Engine) -> None:
     names = inspect(engine).get_table_names()
     if names:
-        raise BackupError(f"the target database is not empty ({len(names)} tables, e.g. {sorted(names)[0]}); "
+        raise BackupError(f"the target database is not empty ({len(names)} tables, e.g. {min(names)}); "
                           "restore only into a new, empty database")
 
 

@@ -14,7 +14,8 @@ Excel or WPS as the text the user typed, not as a formula that leaks the neighbo
 from __future__ import annotations
 
 import csv
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from openpyxl.cell import WriteOnlyCell
 

@@ -22,7 +22,7 @@ SCHEME = "pointsapp-sqlite"
 
 
 class SQLiteStorage(Storage):
-    STORAGE_SCHEME = [SCHEME]
+    STORAGE_SCHEME = [SCHEME]  # noqa: RUF012  (the attribute limits reads)
 
     def __init__(self, uri: str | None = None, wrap_exceptions: bool = False, **options):
         super().__init__(uri, wrap_exceptions=wrap_exceptions, **options)

@@ -32,7 +32,7 @@ def safe_next(target: object, *, refuse: tuple[str, ...] = ()) -> str | None:
     """
     if not isinstance(target, str) or not target or len(target) > MAX_NEXT_LENGTH:
         return None
-    if not target.startswith("/") or target.startswith("//") or "\\" in target:
+    if not target.startswith("/") or target.startswith(("//", "/\\")) or "\\" in target:
         return None
     for ch in target:
         if unicodedata.category(ch)[0] in ("C", "Z"):  # control, format, unassigned, spaces

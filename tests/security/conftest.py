@@ -10,7 +10,14 @@ from sqlalchemy import select
 from pointsapp.extensions import db
 from pointsapp.points.capture import Line, approve, capture
 from pointsapp.points.ledger import Submission
-from pointsapp.points.registry import Group, Household, Role, StaffUser, Village, Villager
+from pointsapp.points.registry import (
+    Group,
+    Household,
+    Role,
+    StaffUser,
+    Village,
+    Villager,
+)
 from pointsapp.points.rules import load_rulebook_text
 
 PASSWORD = "correct horse 1"
@@ -87,4 +94,4 @@ def user_id(app, username: str) -> int:
         return db.session.execute(select(StaffUser.id).where(StaffUser.username == username)).scalar_one()
 
 
-__all__ = ["PASSWORD", "post", "add_user", "sign_in", "user_id"]
+__all__ = ["PASSWORD", "add_user", "post", "sign_in", "user_id"]

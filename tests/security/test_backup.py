@@ -20,7 +20,14 @@ from pointsapp.points.backup import MANIFEST, BackupError, read_backup, restore
 from pointsapp.points.capture import Line, approve, capture
 from pointsapp.points.engine import make_engine
 from pointsapp.points.ledger import Submission
-from pointsapp.points.registry import Group, Household, Role, StaffUser, Village, Villager
+from pointsapp.points.registry import (
+    Group,
+    Household,
+    Role,
+    StaffUser,
+    Village,
+    Villager,
+)
 from pointsapp.points.rules import load_rulebook_text
 from pointsapp.points.standings import balance, leaderboard
 from tests.security.conftest import DAY, RULES
@@ -85,7 +92,7 @@ def _capture_loop(url, vid, people, grid_id, rev_id, stop: threading.Event, erro
                 s.commit()
             n += 1
             count[0] += 1
-    except Exception as exc:  # reported by the test
+    except Exception as exc:  # noqa: BLE001  (reported by the test)
         errors.append(repr(exc))
     finally:
         eng.dispose()

@@ -12,7 +12,7 @@ from pointsapp.points.periods import month_key
 from pointsapp.points.registry import Household, StaffUser, Village
 from tests.browser import PHONE, new_page, screenshot
 from tests.security.conftest import PASSWORD
-from tests.staff.conftest import make_activity, today, world  # noqa: F401  (fixture)
+from tests.staff.conftest import make_activity, today
 
 pytestmark = pytest.mark.browser
 
@@ -34,6 +34,15 @@ def _sign_in(page, base, username):
     page.fill("#password", PASSWORD)
     page.locator("button[type=submit]").last.click()
     page.wait_for_load_state()
+
+
+@pytest.fixture
+def world(app, app_world):
+    from pointsapp.points.rules import Rule
+
+    with app.app_context():
+        rules = {r.code: r.id for r in db.session.execute(select(Rule)).scalars()}
+    return {**app_world, "rules": rules}
 
 
 def test_pages_work_under_the_csp(app, world, live_server, browser):

@@ -33,7 +33,7 @@ def _failures(app, username):
 
 def test_account_backoff_lives_in_the_database_and_is_not_a_lock(app, db_url, tmp_path, app_world, monkeypatch):
     """Failures on one worker count on the other; the right password works again after the wait."""
-    now = [dt.datetime(2026, 11, 20, 4, 0, tzinfo=dt.timezone.utc)]
+    now = [dt.datetime(2026, 11, 20, 4, 0, tzinfo=dt.UTC)]
     monkeypatch.setattr(throttle, "utcnow", lambda: now[0])
     second = _app(db_url, tmp_path / "instance", RATELIMIT_ENABLED=False)
     workers = [app.test_client(), second.test_client()]
@@ -53,7 +53,7 @@ def test_account_backoff_lives_in_the_database_and_is_not_a_lock(app, db_url, tm
 
 
 def test_backoff_grows_and_is_capped():
-    delays = [throttle.delay_after(n).total_seconds() for n in range(0, 20)]
+    delays = [throttle.delay_after(n).total_seconds() for n in range(20)]
     assert delays[:throttle.FREE_FAILURES] == [0] * throttle.FREE_FAILURES
     assert delays[throttle.FREE_FAILURES] == throttle.BASE_DELAY.total_seconds()
     assert all(b >= a for a, b in zip(delays, delays[1:]))

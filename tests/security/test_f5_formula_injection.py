@@ -39,7 +39,6 @@ def planted(app, app_world):
         grid = s.get(StaffUser, app_world["users"]["grid1"])
         rev = s.get(StaffUser, app_world["users"]["rev1"])
         post(s, village, grid, rev, [p.id for p in people], key="evil", note=EVIL_NOTE)
-        admin = s.get(StaffUser, app_world["users"]["admin1"])
         s.commit()
         n = s.execute(text("SELECT count(*) FROM ledger_entries WHERE note = :n"), {"n": EVIL_NOTE}).scalar_one()
         assert n == len(people)

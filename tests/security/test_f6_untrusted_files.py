@@ -45,9 +45,8 @@ def test_png_bomb_is_refused_from_its_header(app, monkeypatch):
     decoded = []
     real_load = ImageFile.ImageFile.load
     monkeypatch.setattr(ImageFile.ImageFile, "load", lambda self: decoded.append(self.size) or real_load(self))
-    with app.test_request_context():
-        with pytest.raises(PhotoError) as err:
-            prepare_photo(FileStorage(io.BytesIO(data), filename="evidence.png"))
+    with app.test_request_context(), pytest.raises(PhotoError) as err:
+        prepare_photo(FileStorage(io.BytesIO(data), filename="evidence.png"))
     assert "7745" in str(err.value)
     assert decoded == [], "the image was decoded before its size was checked"
     assert Image.MAX_IMAGE_PIXELS is not None and Image.MAX_IMAGE_PIXELS <= 100_000_000

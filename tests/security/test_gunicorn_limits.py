@@ -20,11 +20,17 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from pointsapp.points.engine import make_engine
-from pointsapp.points.registry import Group, Household, Role, StaffUser, Village, Villager
+from pointsapp.points.registry import (
+    Group,
+    Household,
+    Role,
+    StaffUser,
+    Village,
+    Villager,
+)
 from tests.security.conftest import PASSWORD
 
 PORTS = {"embedded": 5121, "redis": 5122}   # the security helper's range
@@ -39,7 +45,7 @@ def _redis_or_skip():
         client = redis.Redis.from_url(REDIS, socket_connect_timeout=1)
         client.ping()
         return client
-    except Exception as exc:  # no server or no client library
+    except Exception as exc:  # noqa: BLE001  (no server or no client library)
         pytest.skip(f"Redis at {REDIS} is not available: {exc}")
 
 
@@ -123,7 +129,7 @@ def login(server: Server, username: str, password: str) -> int:
     """A fresh browser: fetch the form (CSRF token), post it; the status code."""
     jar = http.cookiejar.CookieJar()
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar), NoRedirect)
-    status, page = server.get("/login", opener)
+    _status, page = server.get("/login", opener)
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"', page)
     csrf = next(g for g in token.groups() if g)
     data = urllib.parse.urlencode({"csrf_token": csrf, "username": username, "password": password}).encode()

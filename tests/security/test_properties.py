@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import math
 import re
 from pathlib import Path
 
@@ -16,7 +17,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from openpyxl import Workbook
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from pointsapp.extensions import db
 from pointsapp.points.errors import Refused
@@ -58,7 +58,7 @@ def _xlsx(header: list[str], rows: list[list]) -> bytes:
         for v in r:
             if isinstance(v, str):
                 v = re.sub(r"[\x00-\x08\x0b\x0c\x0e-\x1f]", "", v)   # openpyxl itself refuses these
-            if isinstance(v, float) and (v != v or v in (float("inf"), float("-inf"))):
+            if isinstance(v, float) and (math.isnan(v) or v in (float("inf"), float("-inf"))):
                 v = str(v)
             clean.append(v)
         ws.append(clean)
