@@ -10,7 +10,8 @@ import datetime as dt
 import enum
 import reprlib
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
+from collections.abc import Iterable
 
 import yaml
 from sqlalchemy import Date, ForeignKey, Integer, String, Text, UniqueConstraint, select

@@ -16,7 +16,7 @@ from ..web.security import safe_next
 from .common import ADMINS, ALL_ROLES, me
 from .forms import EmptyForm, LoginForm, PasswordForm
 from .messages import role_labels
-from .routes import bp
+from .blueprint import bp
 
 LOGIN_LIMIT = "10/minute"
 # Checked against when the username is unknown, so both cases take the same time.
