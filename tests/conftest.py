@@ -123,13 +123,3 @@ def login(client, user: str | int, password: str = PASSWORD):
 
 pytest_plugins = ["tests.browser"]
 
-
-def staff_session_token(app, user_id: int) -> str:
-    """The value Flask-Login keeps in ``session["_user_id"]`` for a signed-in staff user (a token
-    bound to the user's session secret; see pointsapp.web.auth)."""
-    from pointsapp.extensions import db
-    from pointsapp.points.registry import StaffUser
-    from pointsapp.web.auth import session_token
-
-    with app.app_context():
-        return session_token(db.session.get(StaffUser, user_id), remember=False)
