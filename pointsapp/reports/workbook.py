@@ -28,6 +28,7 @@ from openpyxl.utils import get_column_letter
 from zoneinfo import ZoneInfo
 
 from .exports import local_time, set_autofilter, sheet_setup, typed_cell
+from ..points.spreadsheets import xlsx_row
 from .pack import PackData, date_label
 
 DETAIL_COLUMNS = ("序号", "记录ID", "日期", "村民小组", "户号", "户主", "姓名", "规则编号", "事项", "类别",
@@ -152,7 +153,7 @@ def _write_sheet(book, name: str, df: pd.DataFrame, percent: set[str], total: di
             values = [v if isinstance(v, Cell) else WriteOnlyCell(ws, value=v) for v in values]
             for v in values:
                 v.font = BOLD
-        ws.append(values)
+        ws.append(xlsx_row(ws, values))   # text stays text, never a formula
 
     for row in df.itertuples(index=False, name=None):
         write([_cell_value(v) for v in row])
