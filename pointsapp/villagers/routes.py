@@ -122,14 +122,12 @@ def object_entry(token: str):
 
 @bp.post("/h/<token>/missing")
 @public
-@limiter.limit(_config_limit("VILLAGERS_OBJECTION_RATE", "10/hour"))
-@limiter.limit(_config_limit("VILLAGERS_BAD_TOKEN_RATE", "10/hour"), scope="bad-card-token",
-               deduct_when=_not_found)
+@limiter.limit(_config_limit("VILLAGERS_OBJECTION_RATE", "10/hour"), key_func=_card_key)
 def report_missing(token: str):
     """"漏记了？": the household reports something that is not on its card."""
     household = household_by_token(db.session, token)
     if household is None:
-        return render_template("villagers/bad_card.html"), 404
+        return _bad_card()
     back = url_for("villagers.card", token=token, _anchor="missing")
     day = None
     if raw := (request.form.get("day") or "").strip():
