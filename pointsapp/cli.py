@@ -17,13 +17,11 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from .extensions import db
 from .points import audit
-from .points.capture import close_period
 from .points.errors import Refused
 from .points.imports.errors import ImportErrors
 from .points.imports.reader import ReadError, read_table
 from .points.imports.roster import ROSTER_COLUMNS, import_roster
 from .points.imports.scores import SCORE_COLUMNS, import_scores
-from .points.ledger import verify_chain
 from .points.periods import parse_month, parse_period
 from .points.registry import Group, Household, Role, StaffUser, Village, Villager
 from .points.rules import RuleBookError, export_rulebook, load_rulebook_text
@@ -113,6 +111,11 @@ def refusals(fn):
                 fail(f"{len(exc.errors)} errors in the rule book; nothing was loaded")
             fail(getattr(exc, "message", None) or str(exc))
     return wrapper
+
+
+from .cli_lifecycle import read_only, register as _register_lifecycle  # noqa: E402
+
+_register_lifecycle(cli, refusals, resolve_village, resolve_user, progress)
 
 
 # --- database ---------------------------------------------------------------------------
@@ -340,6 +343,7 @@ def rules_export(village_name, output):
 @click.option("--county", is_flag=True, help="rank across all villages")
 @with_appcontext
 @refusals
+@read_only
 def leaderboard_cmd(by, period, village_name, group_name, limit, as_json, county):
     """Ranked standings from posted entries (ties share a rank: 1, 2, 2, 4)."""
     parse_period(period)
@@ -367,6 +371,7 @@ def leaderboard_cmd(by, period, village_name, group_name, limit, as_json, county
 @click.option("--json", "as_json", is_flag=True)
 @with_appcontext
 @refusals
+@read_only
 def balance_cmd(household_id, villager_id, as_json):
     """A household's or villager's balances: honour, redeemable, pending."""
     if (household_id is None) == (villager_id is None):
@@ -384,56 +389,6 @@ def balance_cmd(household_id, villager_id, as_json):
 
 
 # --- ledger and periods ---------------------------------------------------------------------
-
-@cli.group("ledger")
-def ledger_group():
-    """The hash-chained ledger."""
-
-
-@ledger_group.command("verify")
-@click.option("--village", "village_name", help="default: every village")
-@with_appcontext
-def ledger_verify(village_name):
-    """Recompute every village's hash chain; exit non-zero naming the first bad entry."""
-    if village_name:
-        villages = [resolve_village(village_name)]
-    else:
-        villages = db.session.execute(select(Village).order_by(Village.id)).scalars().all()
-    bad = 0
-    for v in villages:
-        with progress(v.ledger_seq, f"verify {v.name}") as bar:
-            res = verify_chain(db.session, v, progress=bar.update)
-        if res.ok:
-            click.echo(f"{v.name}: ok, {res.entries} entries, head {res.head[:16]}")
-        else:
-            bad += 1
-            click.echo(f"{v.name}: BROKEN at {res.problem}", err=True)
-        db.session.expire_all()
-    if bad:
-        raise SystemExit(1)
-
-
-@cli.group("period")
-def period_group():
-    """Month close."""
-
-
-@period_group.command("close")
-@click.argument("month")
-@click.option("--by", "by_name", required=True)
-@click.option("--village", "village_name")
-@with_appcontext
-@refusals
-def period_close(month, by_name, village_name):
-    """Lock a local month: nothing can be posted with a date in it afterwards."""
-    parse_month(month)
-    village = resolve_village(village_name)
-    actor = resolve_user(by_name, village)
-    closed = close_period(db.session, village, month, actor)
-    audit.record(db.session, actor, "period.close", target=closed.month, digest=closed.digest)
-    db.session.commit()
-    click.echo(f"closed {closed.month} for {village.name}; digest {closed.digest} (seq {closed.digest_seq})")
-
 
 # --- households (QR cards) ----------------------------------------------------------------------
 

@@ -3,7 +3,6 @@
 - :func:`capture` records attendance/awards for many subjects in one idempotent call.
 - :func:`approve` / :func:`reject` are the reviewer's decisions; approving posts to the ledger.
 - :func:`correct` posts a reversing entry linked to the original.
-- :func:`close_period` locks a local month.
 
 All of them take domain objects, check authorization themselves (deny by default), flush,
 and leave the commit to the caller.
@@ -23,7 +22,6 @@ from .db import lock_row, utcnow
 from .errors import Refused
 from .ledger import (
     CaptureBatch, ClosedPeriod, EntryKind, LedgerEntry, Submission, SubmissionStatus, append_entry,
-    month_digest,
 )
 from .periods import cap_window, local_today, month_key, parse_month
 from .registry import Household, Role, StaffUser, Village, Villager, VillagerStatus
@@ -412,7 +410,7 @@ def correct(session: Session, original: LedgerEntry, actor: StaffUser, reason: s
         quantity=original.quantity, rule_id=original.rule_id, rule_version_id=original.rule_version_id,
         villager_id=original.villager_id, household_id=original.household_id, group_id=original.group_id,
         occurred_on=today, recorded_at=now, note=reason.strip(), captured_by_id=actor.id,
-        approved_by_id=actor.id, corrects_id=original.id,
+        approved_by_id=actor.id, corrects_id=original.id, corrects_seq=original.seq,
     )
     session.flush()
     apply_tallies(session, [entry])
@@ -426,26 +424,3 @@ def pending_in_month(session: Session, village: Village, month: str) -> int:
     return session.execute(select(func.count()).select_from(Submission).where(
         Submission.village_id == village.id, Submission.status == SubmissionStatus.pending,
         Submission.occurred_on.between(p.start, p.end))).scalar_one()
-
-
-def close_period(session: Session, village: Village, month: str, actor: StaffUser, *,
-                 now: dt.datetime | None = None) -> ClosedPeriod:
-    """Lock a local month. Refused while captures dated in it still await review."""
-    _require_staff(actor, village, {Role.admin}, "close a month")
-    p = parse_month(month)
-    village = lock_village(session, village)
-    now = now or utcnow()
-    if p.end >= local_today(village.timezone, now):
-        raise Refused("month_not_over", f"{p.key} has not ended yet")
-    if session.execute(select(ClosedPeriod.id).where(
-            ClosedPeriod.village_id == village.id, ClosedPeriod.month == p.key)).first():
-        raise Refused("already_closed", f"{p.key} is already closed")
-    waiting = pending_in_month(session, village, p.key)
-    if waiting:
-        raise Refused("pending_left", f"{waiting} captures dated in {p.key} still await review", count=waiting)
-    digest = month_digest(session, village, p.key)
-    closed = ClosedPeriod(village_id=village.id, month=p.key, closed_at=now, closed_by_id=actor.id,
-                          digest_seq=digest.seq, digest=digest.hash)
-    session.add(closed)
-    session.flush()
-    return closed
