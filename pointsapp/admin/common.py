@@ -31,7 +31,7 @@ MESSAGES = {
     "needs_groups": lambda p: _("A grid worker needs at least one group."),
     "self_demote": lambda p: _("You cannot take the admin role away from yourself; ask another admin."),
     "self_deactivate": lambda p: _("You cannot deactivate your own account; ask another admin."),
-    "bad_notice_days": lambda p: _("The objection window must be 1 to 60 days."),
+    "bad_notice_days": lambda p: _("The objection window must be 0 to 30 days."),
     "bad_title": lambda p: _("Please enter a title of at most 200 characters."),
     "activity_cancelled": lambda p: _("This activity was cancelled."),
     "activity_has_captures": lambda p: _("The date and group cannot change once people were recorded."),

@@ -130,7 +130,7 @@ def build_demo(session: Session, *, villages: int = 1, months: int = 12, seed: i
         load_rulebook_text(session, village, rules_text)
         staff = _staff(session, village, groups, vi, result)
         rules = {r.code: r for r in session.execute(select(Rule).where(Rule.village_id == village.id)).scalars()}
-        _activity(session, rng, village, zone, today, first_month, households, rules, staff, result)
+        _activity(session, rng, village, zone, today, first_month, households, rules, staff, result, now)
         result.villages += 1
         result.households += len(households)
         result.villagers += len(v_rows)
@@ -217,7 +217,7 @@ PERSON_PROGRAMME = [("DJ-01", 1, 0.25), ("LJ-01", 2, 0.15), ("LJ-02", 1, 0.05), 
 HOUSEHOLD_PROGRAMME = [("WM-02", 1, 0.55), ("WM-01", 1, 0.45), ("WM-03", 1, 0.015)]
 
 
-def _activity(session, rng, village, zone, today, first_month, households, rules, staff, result):
+def _activity(session, rng, village, zone, today, first_month, households, rules, staff, result, now):
     chain = _Chain(village.id)
     used: dict[tuple, int] = defaultdict(int)
     events: list[tuple] = []  # (occurred_on, rule code, villager id | None, household id, group id, quantity)

@@ -64,6 +64,9 @@ def close_blockers(session: Session, village: Village, month: str, *,
         return [Blocker("already_closed", f"{p.key} is already closed")]
     if p.end >= today:
         return [Blocker("month_not_over", f"{p.key} has not ended yet")]
+    waiting = pending_in_month(session, village, p.key)
+    if waiting:
+        out.append(Blocker("pending_left", f"{waiting} captures dated in {p.key} still await review", waiting))
     notices = notices_of_month(session, village, p.key)
     if not notices:
         out.append(Blocker("not_published", f"{p.key} has not been published for public notice yet"))
@@ -73,9 +76,6 @@ def close_blockers(session: Session, village: Village, month: str, *,
             out.append(Blocker("notice_window_open",
                                f"the objection window of {label} of {p.key} runs until {n.closes_on}",
                                until=n.closes_on))
-    waiting = pending_in_month(session, village, p.key)
-    if waiting:
-        out.append(Blocker("pending_left", f"{waiting} captures dated in {p.key} still await review", waiting))
     if notices:
         late = len(awaiting_notice(session, village, p.key))
         if late:
@@ -97,8 +97,9 @@ def close_month(session: Session, village: Village, month: str, actor: StaffUser
     village = lock_village(session, village)
     blockers = close_blockers(session, village, p.key, now=now)
     if blockers:
-        raise Refused(blockers[0].code, "; ".join(b.message for b in blockers), month=p.key,
-                      blockers=[b.code for b in blockers])
+        first = blockers[0]
+        raise Refused(first.code, "; ".join(b.message for b in blockers), month=p.key, count=first.count,
+                      until=first.until, blockers=[b.code for b in blockers])
     closed = ClosedPeriod(village_id=village.id, month=p.key, closed_at=now, closed_by_id=actor.id,
                           head_seq=village.ledger_seq, head_hash=village.ledger_head)
     session.add(closed)

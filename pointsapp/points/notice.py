@@ -182,6 +182,13 @@ def village_notices(session: Session, village: Village, *, limit: int | None = N
     return list(session.execute(q).scalars())
 
 
+def past_notices(session: Session, village: Village, today: dt.date, *, limit: int, offset: int = 0) -> list[Notice]:
+    """Notices whose objection window is over, newest first."""
+    return list(session.execute(select(Notice).where(Notice.village_id == village.id, Notice.closes_on < today)
+                                .order_by(Notice.published_at.desc(), Notice.id.desc())
+                                .offset(offset).limit(limit)).scalars())
+
+
 def current_notice(session: Session, village: Village) -> Notice | None:
     """The most recently published notice of the village."""
     found = village_notices(session, village, limit=1)
@@ -253,6 +260,28 @@ def notices_of_entries(session: Session, entries: list[LedgerEntry]) -> dict[int
 
 
 entry_notice = notice_of_entry
+
+
+@dataclass(frozen=True)
+class MonthSeal:
+    """What a month's printouts show under its 公示: each published notice's check code."""
+    month: str
+    notices: tuple[Notice, ...]
+    closed: bool
+    unpublished: int        # entries of the month no notice lists yet
+
+    @property
+    def published(self) -> bool:
+        return bool(self.notices)
+
+
+def month_seal(session: Session, village: Village, month: str) -> MonthSeal:
+    p = parse_month(month)
+    closed = session.execute(select(ClosedPeriod.id).where(ClosedPeriod.village_id == village.id,
+                                                           ClosedPeriod.month == p.key)).first() is not None
+    notices = tuple(notices_of_month(session, village, p.key))
+    unpublished = 0 if closed else len(awaiting_notice(session, village, p.key))
+    return MonthSeal(p.key, notices, closed, unpublished)
 
 
 # --- which entries a notice lists ---------------------------------------------------------------

@@ -31,7 +31,13 @@ REFUSALS = {
     "month_not_over": _l("The month has not ended yet."),
     "already_closed": _l("This month is already closed."),
     "pending_left": _l("Captures dated in this month still await review; review them first."),
-    "bad_window": _l("The objection window must be 1 to 60 days."),
+    "bad_window": _l("The objection window must be 0 to 30 days."),
+    "month_running": _l("This month is still running; only a finished month can be published."),
+    "nothing_new": _l("Nothing has been posted for this month since its last notice; there is nothing to publish."),
+    "not_published": _l("This month has not been published for public notice yet."),
+    "notice_window_open": _l("The objection window of this month's notice is still open."),
+    "awaiting_supplement": _l("Entries of this month were posted after its notice; publish a supplementary notice first."),
+    "open_objections": _l("Objections on this month's entries are not answered yet."),
     "already_published": _l("This month has already been published for public notice."),
     "not_your_entry": _l("A household can object only to its own entries."),
     "notice_closed": _l("This entry is not under public notice now."),
@@ -48,6 +54,15 @@ def refusal_text(code: str | None, fallback: str | None = None, **params) -> str
     if code == "pending_left" and params.get("count") is not None:
         return _("%(count)s captures dated in this month still await review; review them first.",
                  count=params["count"])
+    if code == "month_running" and params.get("month"):
+        return _("%(month)s is still running; only a finished month can be published.", month=params["month"])
+    if code == "notice_window_open" and params.get("until"):
+        return _("The objection window runs until %(date)s.", date=params["until"])
+    if code == "awaiting_supplement" and params.get("count"):
+        return _("%(count)s entries of this month were posted after its notice; publish a supplementary notice first.",
+                 count=params["count"])
+    if code == "open_objections" and params.get("count"):
+        return _("%(count)s objections on this month's entries are not answered yet.", count=params["count"])
     text = REFUSALS.get(code or "")
     if text is not None:
         return str(text)

@@ -2,13 +2,26 @@ import datetime as dt
 
 import pytest
 
-from pointsapp.points.capture import close_period, correct
+from pointsapp.points.capture import correct
 from pointsapp.points.errors import Refused
-from pointsapp.points.ledger import month_digest
+from pointsapp.points.lifecycle import close_month
+from pointsapp.points.notice import publish_notice
 from pointsapp.points.standings import balance, leaderboard
 from tests.points.helpers import cap, post, subs
 
 DEC_NOW = dt.datetime(2026, 12, 3, 2, 0, tzinfo=dt.timezone.utc)  # 10:00 on 3 Dec in Shanghai
+
+
+def close_period(session, village, month, actor, *, now):
+    """Publish the month with a 0-day window (if not yet), then close it."""
+    village.notice_days = 0
+    try:
+        publish_notice(session, village, month, actor if actor.role != "admin" else actor, now=now)
+    except Refused as exc:
+        if exc.code not in ("nothing_new", "already_closed", "month_running", "not_allowed"):
+            raise
+        session.rollback()
+    return close_month(session, village, month, actor, now=now)
 
 
 def test_close_refused_while_captures_wait_then_locks_the_month(world, session):
@@ -19,7 +32,7 @@ def test_close_refused_while_captures_wait_then_locks_the_month(world, session):
     assert info.value.code == "pending_left"
     post(session, world, res)
     closed = close_period(session, world.village, "2026-11", world.admin, now=DEC_NOW)
-    assert closed.digest == month_digest(session, world.village, "2026-11").hash
+    assert (closed.head_seq, closed.head_hash) == (world.village.ledger_seq, world.village.ledger_head)
     late = cap(session, world, world.grid, "ZY-01", [p], day=dt.date(2026, 11, 21), now=DEC_NOW)
     assert late.lines[0].code == "period_closed"
 

@@ -17,7 +17,7 @@ from pointsapp.points.periods import month_key
 from pointsapp.points.registry import Household, Role, StaffUser, Village
 from pointsapp.web.auth import PUBLIC
 from tests.conftest import login
-from tests.staff.conftest import make_activity, today
+from tests.staff.conftest import make_activity, today, last_month_day
 
 ROLE_USERS = {Role.admin: "admin1", Role.reviewer: "rev1", Role.grid_worker: "grid1", Role.viewer: "view1"}
 SKIP_ENDPOINTS = {"static"}  # Flask's own static files: no view function of ours
@@ -43,9 +43,9 @@ def ids(app, world):
         rev = db.session.get(StaffUser, world["users"]["rev1"])
         res = capture(db.session, actor=grid, village=village, key="matrix",
                       lines=[Line(villager_id=p) for p in world["people"][0]], rule_code="LJ-01",
-                      occurred_on=today(), activity_id=aid)
+                      occurred_on=last_month_day(), activity_id=aid)
         entries = approve(db.session, [db.session.get(Submission, res.lines[0].submission_id)], rev)
-        publish_notice(db.session, village, month_key(today()), rev)
+        publish_notice(db.session, village, month_key(last_month_day()), rev)
         household = db.session.get(Household, world["households"][0])
         obj = raise_objection(db.session, entries[0], household, "matrix")
         spare = StaffUser(username="spare", role=Role.grid_worker, village_id=village.id)  # a target for user pages
