@@ -78,7 +78,8 @@ class PackData:
         for n in d.notices:
             name = "公示" if n.number == 1 else f"补充公示{n.number - 1}"
             out.append(f"{name}校验码（{date_label(n.opens_on)}发布，{n.entry_count} 条，"
-                       f"账本截至第 {n.head_seq} 条{'，已结账' if d.closed else ''}）：{n.digest}")
+                       f"账本截至第 {n.head_seq} 条{'，已结账' if d.closed else ''}）：")
+            out.append(n.digest)
         if d.unpublished:
             out.append(f"另有 {d.unpublished} 条本月记录在公示之后入账，等待补充公示。")
         return out
