@@ -18,13 +18,14 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .capture import _require_staff, lock_village, pending_in_month
+from .closing import pending_in_month
 from .db import utcnow
 from .errors import Refused
-from .ledger import ClosedPeriod
+from .ledger import ClosedPeriod, lock_village
 from .notice import awaiting_notice, notices_of_month, open_objections_of_month
 from .periods import local_today, month_key, parse_month
-from .registry import Role, StaffUser, Village
+from .policy import require
+from .registry import StaffUser, Village
 
 
 @dataclass(frozen=True)
@@ -91,7 +92,7 @@ def close_blockers(session: Session, village: Village, month: str, *,
 def close_month(session: Session, village: Village, month: str, actor: StaffUser, *,
                 now: dt.datetime | None = None) -> ClosedPeriod:
     """Close a month (see :func:`close_blockers`); refused, naming every blocker, otherwise."""
-    _require_staff(actor, village, {Role.admin}, "close a month")
+    require(actor, village, "period.close")
     p = parse_month(month)
     now = now or utcnow()
     village = lock_village(session, village)
@@ -106,6 +107,3 @@ def close_month(session: Session, village: Village, month: str, actor: StaffUser
     session.flush()
     return closed
 
-
-# Kept for callers of the old name.
-close_period = close_month

@@ -25,12 +25,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, Session, aliased, mapped_column, relationship
 
-from .capture import REVIEW_ROLES, _require_staff, correct, lock_village
 from .db import Base, UTCDateTime, lock_row, utcnow
 from .errors import Refused
-from .ledger import ClosedPeriod, EntryKind, LedgerEntry
+from .ledger import ClosedPeriod, EntryKind, LedgerEntry, lock_village
 from .periods import local_today, month_key, parse_month
+from .policy import require, require_reviewer_of
 from .registry import Household, StaffUser, Village
+from .review import correct
 
 OBJECTIONS_PER_HOUSEHOLD_PER_DAY = 3
 MAX_NOTICE_DAYS = 30
@@ -389,7 +390,7 @@ def publish_notice(session: Session, village: Village, month: str, actor: StaffU
     The notice lists exactly the entries that belong to the month and no notice lists yet; its
     digest (:func:`notice_digest`) commits to them and to the chain head at this moment.
     """
-    _require_staff(actor, village, REVIEW_ROLES, "publish a notice")
+    require(actor, village, "notice.publish")
     now = now or utcnow()
     village = lock_village(session, village)
     plan = plan_publish(session, village, month, days=days, now=now)
@@ -422,7 +423,7 @@ def raise_objection(session: Session, entry: LedgerEntry, household: Household, 
         raise Refused("not_your_entry", "a household can object only to its own entries")
     village = session.get(Village, entry.village_id)
     if staff is not None:
-        _require_staff(staff, village, REVIEW_ROLES | {"admin"}, "enter an objection")
+        require(staff, village, "objection.enter")
     now = now or utcnow()
     today = local_today(village.timezone, now)
     notice = notice_of_entry(session, entry)
@@ -453,7 +454,7 @@ def resolve_objection(session: Session, objection: Objection, actor: StaffUser, 
     about their own household.
     """
     village = session.get(Village, objection.village_id)
-    _require_staff(actor, village, REVIEW_ROLES, "resolve objections")
+    require(actor, village, "objection.resolve")
     answer = (answer or "").strip()
     if not answer:
         raise Refused("reason_required", "an answer to the villager is required")
@@ -462,8 +463,8 @@ def resolve_objection(session: Session, objection: Objection, actor: StaffUser, 
     session.refresh(objection, ["status"])
     if ObjectionStatus(objection.status) != ObjectionStatus.open:
         raise Refused("not_open", f"objection {objection.id} is already resolved")
-    if actor.own_household_id is not None and objection.household_id == actor.own_household_id:
-        raise Refused("conflict_of_interest", "staff may not answer objections about their own household")
+    # Like review: nobody answers an objection about their own household (uphold or correct).
+    require_reviewer_of(actor, captured_by_id=None, household_id=objection.household_id)
     now = now or utcnow()
     if correct_entry:
         entry = correct(session, objection.entry, actor, f"异议更正: {answer}", now=now)

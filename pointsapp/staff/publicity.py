@@ -10,7 +10,6 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from ..points import audit
-from ..points.capture import REVIEW_ROLES
 from ..points.errors import NotFound
 from ..points.ledger import ClosedPeriod, EntryKind, LedgerEntry
 from ..points.lifecycle import Blocker, close_blockers, close_month as core_close_month, last_finished_month
@@ -19,8 +18,9 @@ from ..points.notice import (
     plan_publish, publish_notice, raise_objection, resolve_objection,
 )
 from ..points.periods import month_key, parse_month
-from ..points.registry import Household, Role, StaffUser, Village
-from .services import require, today_of
+from ..points.policy import require
+from ..points.registry import Household, StaffUser, Village
+from .services import today_of
 
 
 def recent_months(village: Village, count: int = 12) -> list[str]:
@@ -54,7 +54,7 @@ class MonthRow:
 
 
 def months_overview(session, village: Village, actor: StaffUser) -> list[MonthRow]:
-    require(actor, village, REVIEW_ROLES)
+    require(actor, village, "notice.read")
     months = recent_months(village)
     notices: dict[str, list[Notice]] = {}
     for n in session.execute(select(Notice).where(Notice.village_id == village.id, Notice.month.in_(months))
@@ -84,12 +84,12 @@ def publishable_months(rows: list[MonthRow]) -> list[str]:
 
 
 def plan(session, village: Village, actor: StaffUser, month: str) -> PublishPlan:
-    require(actor, village, REVIEW_ROLES)
+    require(actor, village, "notice.publish")
     return plan_publish(session, village, month)
 
 
 def publish(session, village: Village, actor: StaffUser, month: str, *, ip=None) -> Notice:
-    require(actor, village, REVIEW_ROLES)
+    require(actor, village, "notice.publish")
     notice = publish_notice(session, village, month, actor)
     audit.record(session, actor, "notice.publish", village_id=village.id, target=f"notice {month}", ip=ip,
                  kind=notice.kind, number=notice.number, entries=notice.entry_count, days=notice.window_days,
@@ -166,7 +166,7 @@ def notice_title(n: Notice) -> str:
 
 
 def notice_view(session, village: Village, actor: StaffUser, month: str) -> NoticeView:
-    require(actor, village, REVIEW_ROLES)
+    require(actor, village, "notice.read")
     try:
         p = parse_month(month)
     except ValueError:
@@ -226,7 +226,7 @@ def _objection_row(o: Objection) -> ObjectionRow:
 
 
 def objections(session, village: Village, actor: StaffUser, *, month: str | None = None) -> list[ObjectionRow]:
-    require(actor, village, REVIEW_ROLES)
+    require(actor, village, "objection.resolve")
     q = (select(Objection).where(Objection.village_id == village.id)
          .options(selectinload(Objection.entry).selectinload(LedgerEntry.villager),
                   selectinload(Objection.entry).selectinload(LedgerEntry.rule_version),
@@ -239,7 +239,7 @@ def objections(session, village: Village, actor: StaffUser, *, month: str | None
 
 
 def get_entry(session, village: Village, actor: StaffUser, entry_id: int) -> LedgerEntry:
-    require(actor, village, REVIEW_ROLES)
+    require(actor, village, "objection.resolve")
     entry = session.get(LedgerEntry, entry_id)
     if entry is None or entry.village_id != village.id:
         raise NotFound("entry", entry_id)
@@ -247,7 +247,7 @@ def get_entry(session, village: Village, actor: StaffUser, entry_id: int) -> Led
 
 
 def enter_objection(session, village: Village, actor: StaffUser, entry: LedgerEntry, reason: str, *, ip=None) -> Objection:
-    require(actor, village, REVIEW_ROLES)
+    require(actor, village, "objection.enter")
     obj = raise_objection(session, entry, entry.household, reason, staff=actor)
     audit.record(session, actor, "objection.enter", village_id=village.id, target=f"objection {obj.id}", ip=ip,
                  entry=entry.id)
@@ -255,7 +255,7 @@ def enter_objection(session, village: Village, actor: StaffUser, entry: LedgerEn
 
 
 def get_objection(session, village: Village, actor: StaffUser, objection_id: int) -> Objection:
-    require(actor, village, REVIEW_ROLES)
+    require(actor, village, "objection.resolve")
     obj = session.get(Objection, objection_id)
     if obj is None or obj.village_id != village.id:
         raise NotFound("objection", objection_id)
@@ -267,7 +267,7 @@ def objection_detail(obj: Objection) -> ObjectionRow:
 
 
 def resolve(session, village: Village, actor: StaffUser, obj: Objection, answer: str, correct: bool, *, ip=None) -> Objection:
-    require(actor, village, REVIEW_ROLES)
+    require(actor, village, "objection.resolve")
     resolve_objection(session, obj, actor, answer, correct_entry=correct)
     audit.record(session, actor, "objection.resolve", village_id=village.id, target=f"objection {obj.id}", ip=ip,
                  outcome="corrected" if correct else "upheld", correction=obj.correction_id, answer=answer.strip())
@@ -294,21 +294,21 @@ class CloseView:
 
 
 def close_view(session, village: Village, actor: StaffUser, month: str) -> CloseView:
-    from .messages import refusal_text
+    from ..web.refusals import refusal_text
 
-    require(actor, village, {Role.admin})
+    require(actor, village, "period.close")
     p = parse_month(month)
     closed = session.execute(select(ClosedPeriod.id).where(
         ClosedPeriod.village_id == village.id, ClosedPeriod.month == p.key)).first() is not None
     blockers = [] if closed else close_blockers(session, village, p.key)
-    texts = [refusal_text(b.code, b.message, month=p.key, count=b.count, until=b.until) for b in blockers]
+    texts = [refusal_text(b.code, {"month": p.key, "count": b.count, "until": b.until}) for b in blockers]
     open_objs = [o for o in objections(session, village, actor, month=p.key) if o.status == "open"]
     return CloseView(p.key, closed, blockers, texts, open_objs, notices_of_month(session, village, p.key),
                      p.start, p.end, p.end < today_of(village))
 
 
 def close_month(session, village: Village, actor: StaffUser, month: str, *, ip=None) -> ClosedPeriod:
-    require(actor, village, {Role.admin})
+    require(actor, village, "period.close")
     closed = core_close_month(session, village, month, actor)
     audit.record(session, actor, "period.close", village_id=village.id, target=f"month {month}", ip=ip,
                  head_seq=closed.head_seq, head_hash=closed.head_hash)

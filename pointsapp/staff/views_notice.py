@@ -10,6 +10,7 @@ from ..points.periods import parse_month
 from ..web.auth import roles_required
 from . import publicity as psvc
 from .common import ADMINS, REVIEWERS, flash_refusal, me, refuse_to_http, village
+from .evidence import entry_facts
 from .forms import CloseForm, ObjectionForm, PublishForm, ResolveForm, SelectChoice
 from .routes import bp
 
@@ -54,7 +55,6 @@ def publish():
     except Refused as exc:
         flash_refusal(exc)
         return redirect(url_for("staff.notices"), code=303)
-    db.session.commit()
     if n.number == 1:
         flash(_("%(month)s is published for public notice.", month=month), "success")
     else:
@@ -113,7 +113,6 @@ def new_objection():
         except Refused as exc:
             flash_refusal(exc)
         else:
-            db.session.commit()
             flash(_("The objection is recorded."), "success")
             return redirect(url_for("staff.objection", objection_id=obj.id), code=303)
         status = 409
@@ -121,7 +120,7 @@ def new_objection():
         status = 400
     return render_template("staff/objection_new.html", form=form, name=psvc.entry_name(entry),
                            item=psvc.entry_item(entry), points=entry.points, household=entry.household.number,
-                           occurred_on=entry.occurred_on), status
+                           occurred_on=entry.occurred_on, facts=entry_facts(db.session, v, entry)), status
 
 
 @bp.route("/objections/<int:objection_id>", methods=["GET", "POST"])
@@ -143,7 +142,6 @@ def objection(objection_id: int):
             flash_refusal(exc)
             status = 409
         else:
-            db.session.commit()
             flash(_("The objection is resolved."), "success")
             return redirect(url_for("staff.objection", objection_id=obj.id), code=303)
     elif request.method == "POST":
@@ -154,6 +152,7 @@ def objection(objection_id: int):
         correction = {"seq": obj.correction.seq, "points": obj.correction.points,
                       "occurred_on": obj.correction.occurred_on}
     return render_template("staff/objection.html", form=form, row=row, correction=correction,
+                           facts=entry_facts(db.session, v, obj.entry),
                            resolved_by=(obj.resolved_by.display_name or obj.resolved_by.username)
                            if obj.resolved_by else ""), status
 
@@ -179,7 +178,6 @@ def close():
         except Refused as exc:
             flash_refusal(exc)
         else:
-            db.session.commit()
             flash(_("%(month)s is closed.", month=month), "success")
         return redirect(url_for("staff.close", month=month), code=303)
     if request.method == "POST":
