@@ -20,7 +20,7 @@ SH = dt.timezone(dt.timedelta(hours=8))
 @pytest.fixture
 def clock():
     def at(y, m, d, hour=0, minute=30):
-        set_clock(dt.datetime(y, m, d, hour, minute, tzinfo=SH).astimezone(dt.timezone.utc))
+        set_clock(dt.datetime(y, m, d, hour, minute, tzinfo=SH).astimezone(dt.UTC))
     yield at
     set_clock(None)
 

@@ -53,7 +53,8 @@ def test_upgrade_keeps_existing_notices_and_closed_months_verifiable(app0001):
             c.execute(text("INSERT INTO ledger_entries (id, village_id, seq, kind, points, requested_points, capped, "
                            "quantity, household_id, group_id, occurred_on, recorded_at, corrects_id, prev_hash, hash) "
                            "VALUES (:id, 1, :seq, :kind, :p, :p, false, 1, 1, 1, :day, :at, :cid, :prev, :h)"),
-                      dict(id=seq, seq=seq, kind=kind, p=pts, day=day, at=at, cid=cid, prev=prev, h=h))
+                      {"id": seq, "seq": seq, "kind": kind, "p": pts, "day": day, "at": at, "cid": cid,
+                       "prev": prev, "h": h})
             prev = h
         c.execute(text("UPDATE villages SET ledger_seq = 4, ledger_head = :h"), {"h": prev})
         c.execute(text("INSERT INTO notices (village_id, month, published_at, published_by_id, opens_on, closes_on, "

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from .db import utcnow
 from .ledger import ClosedPeriod, LedgerEntry, VerifyResult, verify_chain
-from .notice import Notice, listed_seqs, notice_digest, recompute_digest
+from .notice import Notice, listed_seqs, recompute_digest
 from .registry import Village
 from .standings import Tally, tally_deltas
 

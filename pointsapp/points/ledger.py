@@ -176,13 +176,13 @@ class LedgerEntry(Base):
 # PostgreSQL refuses UPDATE, DELETE and TRUNCATE on the ledger (the same trigger as the
 # 0002_lifecycle migration, so that create_all matches it).
 APPEND_ONLY_DDL = (
-    "CREATE OR REPLACE FUNCTION ledger_entries_append_only() RETURNS trigger AS $$ BEGIN "
-    "RAISE EXCEPTION 'ledger_entries is append-only: % refused (post a correction instead)', TG_OP "
-    "USING ERRCODE = 'insufficient_privilege'; END; $$ LANGUAGE plpgsql",
-    "CREATE TRIGGER ledger_entries_no_update_delete BEFORE UPDATE OR DELETE ON ledger_entries "
-    "FOR EACH ROW EXECUTE FUNCTION ledger_entries_append_only()",
-    "CREATE TRIGGER ledger_entries_no_truncate BEFORE TRUNCATE ON ledger_entries "
-    "FOR EACH STATEMENT EXECUTE FUNCTION ledger_entries_append_only()",
+    ("CREATE OR REPLACE FUNCTION ledger_entries_append_only() RETURNS trigger AS $$ BEGIN "
+     "RAISE EXCEPTION 'ledger_entries is append-only: % refused (post a correction instead)', TG_OP "
+     "USING ERRCODE = 'insufficient_privilege'; END; $$ LANGUAGE plpgsql"),
+    ("CREATE TRIGGER ledger_entries_no_update_delete BEFORE UPDATE OR DELETE ON ledger_entries "
+     "FOR EACH ROW EXECUTE FUNCTION ledger_entries_append_only()"),
+    ("CREATE TRIGGER ledger_entries_no_truncate BEFORE TRUNCATE ON ledger_entries "
+     "FOR EACH STATEMENT EXECUTE FUNCTION ledger_entries_append_only()"),
 )
 for _stmt in APPEND_ONLY_DDL:
     event.listen(LedgerEntry.__table__, "after_create", DDL(_stmt.replace("%", "%%")).execute_if(dialect="postgresql"))

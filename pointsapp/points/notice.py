@@ -16,12 +16,23 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import hashlib
-from zoneinfo import ZoneInfo
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
-    CheckConstraint, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint, and_, func, select, text,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    and_,
+    func,
+    select,
+    text,
 )
 from sqlalchemy.orm import Mapped, Session, aliased, mapped_column, relationship
 
@@ -429,7 +440,7 @@ def raise_objection(session: Session, entry: LedgerEntry, household: Household, 
     notice = notice_of_entry(session, entry)
     if notice is None or not notice.is_open(today):
         raise Refused("notice_closed", "this entry is not under public notice now")
-    day_start = dt.datetime.combine(today, dt.time(0), tzinfo=ZoneInfo(village.timezone)).astimezone(dt.timezone.utc)
+    day_start = dt.datetime.combine(today, dt.time(0), tzinfo=ZoneInfo(village.timezone)).astimezone(dt.UTC)
     count = session.execute(select(func.count()).select_from(Objection).where(
         Objection.household_id == household.id, Objection.raised_at >= day_start)).scalar_one()
     if staff is None and count >= OBJECTIONS_PER_HOUSEHOLD_PER_DAY:
@@ -494,8 +505,29 @@ def open_objections_of_month(session: Session, village: Village, month: str) -> 
         .order_by(Objection.raised_at)).scalars())
 
 
-__all__ = ["Notice", "NoticeEntry", "NoticeKind", "Objection", "ObjectionStatus", "notice_digest",
-           "publish_notice", "plan_publish", "raise_objection", "resolve_objection", "notice_entries",
-           "notice_for", "notices_of_month", "latest_notice", "open_notices", "village_notices", "current_notice",
-           "awaiting_notice", "listed_entries", "recompute_digest", "notices_of_household", "notice_of_entry",
-           "open_objections", "open_objections_of_month"]
+__all__ = [
+    "Notice",
+    "NoticeEntry",
+    "NoticeKind",
+    "Objection",
+    "ObjectionStatus",
+    "awaiting_notice",
+    "current_notice",
+    "latest_notice",
+    "listed_entries",
+    "notice_digest",
+    "notice_entries",
+    "notice_for",
+    "notice_of_entry",
+    "notices_of_household",
+    "notices_of_month",
+    "open_notices",
+    "open_objections",
+    "open_objections_of_month",
+    "plan_publish",
+    "publish_notice",
+    "raise_objection",
+    "recompute_digest",
+    "resolve_objection",
+    "village_notices",
+]

@@ -14,7 +14,12 @@ from pointsapp.points.capture import correct
 from pointsapp.points.errors import Refused
 from pointsapp.points.lifecycle import close_blockers, close_month, last_finished_month
 from pointsapp.points.notice import (
-    notices_of_household, open_notices, plan_publish, publish_notice, raise_objection, resolve_objection,
+    notices_of_household,
+    open_notices,
+    plan_publish,
+    publish_notice,
+    raise_objection,
+    resolve_objection,
 )
 from tests.points.helpers import cap, post
 
@@ -23,7 +28,7 @@ SH = dt.timezone(dt.timedelta(hours=8))
 
 def at(y, m, d, hour=10):
     """A local (Asia/Shanghai) wall-clock time, as UTC."""
-    return dt.datetime(y, m, d, hour, tzinfo=SH).astimezone(dt.timezone.utc)
+    return dt.datetime(y, m, d, hour, tzinfo=SH).astimezone(dt.UTC)
 
 
 DEC1 = at(2026, 12, 1, 0)      # the very start of 1 December

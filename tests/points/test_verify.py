@@ -125,7 +125,7 @@ def test_an_out_of_band_append_is_named_as_such(published, session):
     last = session.execute(select(LedgerEntry).where(LedgerEntry.seq == v.ledger_seq)).scalar_one()
     fields = {k: getattr(last, k) for k in HASHED_FIELDS}
     fields.update(seq=last.seq + 1, points=500, requested_points=500, submission_id=None,
-                  recorded_at=dt.datetime(2027, 1, 2, tzinfo=dt.timezone.utc))
+                  recorded_at=dt.datetime(2027, 1, 2, tzinfo=dt.UTC))
     h = entry_hash(v.ledger_head, fields)
     cols = [k for k in HASHED_FIELDS] + ["prev_hash", "hash"]
     params = dict(fields, prev_hash=v.ledger_head, hash=h)
