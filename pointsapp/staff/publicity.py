@@ -14,7 +14,7 @@ from ..points.errors import NotFound
 from ..points.ledger import ClosedPeriod, EntryKind, LedgerEntry
 from ..points.lifecycle import Blocker, close_blockers, close_month as core_close_month, last_finished_month
 from ..points.notice import (
-    Notice, Objection, ObjectionStatus, PublishPlan, awaiting_notice, listed_entries, notices_of_month,
+    Notice, Objection, ObjectionStatus, PublishPlan, awaiting_notice, listed_entries_query, notices_of_month,
     plan_publish, publish_notice, raise_objection, resolve_objection,
 )
 from ..points.periods import month_key, parse_month
@@ -172,8 +172,12 @@ def notice_view(session, village: Village, actor: StaffUser, month: str) -> Noti
     except ValueError:
         raise NotFound("month", month) from None
     notices = notices_of_month(session, village, p.key)
-    listed = {n.id: listed_entries(session, n) for n in notices}
-    draft_entries = awaiting_notice(session, village, p.key) if p.end < today_of(village) else []
+    loads = (selectinload(LedgerEntry.household).selectinload(Household.group), selectinload(LedgerEntry.villager),
+             selectinload(LedgerEntry.rule_version), selectinload(LedgerEntry.corrects))
+    listed = {n.id: list(session.execute(listed_entries_query(n).options(*loads)).scalars()) for n in notices}
+    closed = session.execute(select(ClosedPeriod.id).where(
+        ClosedPeriod.village_id == village.id, ClosedPeriod.month == p.key)).first() is not None
+    draft_entries = [] if closed else awaiting_notice(session, village, p.key)
     everything = [e for es in listed.values() for e in es] + draft_entries
     ids = [e.id for e in everything]
     open_by_entry = {o.entry_id: o for o in session.execute(select(Objection).where(
