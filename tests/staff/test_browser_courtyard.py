@@ -22,6 +22,8 @@ from tests.staff.conftest import PASSWORD, make_activity, today
 pytestmark = pytest.mark.browser
 PHONE_390 = {"width": 390, "height": 844}
 PHONE_360 = {"width": 360, "height": 740}
+# The page's queue in localStorage (staff-capture.js): one per signed-in user.
+QUEUE_KEY = "'pa1:' + document.querySelector('form.capture-form').dataset.user + ':queue'"
 
 
 class Signal:
@@ -86,7 +88,8 @@ def big_group(app, world, people: int = 150, per_household: int = 3) -> list[int
         n, hh_no = len(existing), 200
         while n < people:
             hh_no += 1
-            h = Household(village_id=world["village"], group_id=group.id, number=str(hh_no), house_number=f"{hh_no:03d}")
+            h = Household(village_id=world["village"], group_id=group.id, number=str(hh_no),
+                          house_number=f"{hh_no:03d}")
             db.session.add(h)
             db.session.flush()
             members = []
@@ -133,6 +136,9 @@ def test_offline_capture_queues_survives_reload_and_syncs_once(app, world, signa
     page.wait_for_function("caches.open('pa-pages-v1').then(c => c.match(location.pathname)).then(r => !!r)",
                            timeout=20000)
     page.wait_for_function("caches.keys().then(k => k.some(n => n.startsWith('pa-static-')))", timeout=20000)
+    # Chromium on Linux has no BarcodeDetector: the bundled QR decoder is kept too, for scanning offline.
+    page.wait_for_function("caches.match(document.querySelector('form.capture-form').dataset.qrLib).then(r => !!r)",
+                           timeout=20000)
     screenshot(page, "courtyard-1-open")
 
     # 2. Go offline: the server is unreachable and the browser says so.
@@ -156,7 +162,7 @@ def test_offline_capture_queues_survives_reload_and_syncs_once(app, world, signa
     assert page.locator("input[name=p]:checked:disabled").count() == 10
     assert page.locator("b.tag.queued").count() == 10
     assert page.locator("#marked-count").inner_text() == "0"
-    queued = page.evaluate("JSON.parse(localStorage.getItem('pa1:' + document.querySelector('form.capture-form').dataset.user + ':queue'))")
+    queued = page.evaluate(f"JSON.parse(localStorage.getItem({QUEUE_KEY}))")
     assert len(queued) == 1 and len(queued[0]["p"]) == 10
     key = queued[0]["k"]
     assert sql(app, "SELECT count(*) FROM submissions WHERE activity_id = :a", a=aid) == [(0,)]
@@ -195,11 +201,9 @@ def test_offline_capture_queues_survives_reload_and_syncs_once(app, world, signa
     screenshot(page, "courtyard-5-synced")
 
     # 6. Replay the same batch (e.g. a second tab kept it): nothing more is recorded.
-    page.evaluate("q => localStorage.setItem('pa1:' + document.querySelector('form.capture-form').dataset.user + ':queue', "
-                  "JSON.stringify(q))", queued)
+    page.evaluate(f"q => localStorage.setItem({QUEUE_KEY}, JSON.stringify(q))", queued)
     page.reload()
-    page.wait_for_function("localStorage.getItem('pa1:' + document.querySelector('form.capture-form').dataset.user + ':queue')"
-                           " === null", timeout=30000)
+    page.wait_for_function(f"localStorage.getItem({QUEUE_KEY}) === null", timeout=30000)
     assert sql(app, "SELECT count(*) FROM capture_batches WHERE key = :k", k=key) == [(1,)]
     assert sql(app, "SELECT count(*) FROM submissions WHERE activity_id = :a", a=aid) == [(10,)]
     assert sql(app, "SELECT count(*) FROM submissions") == [(10,)]
@@ -248,7 +252,7 @@ def test_thirty_of_150_in_at_most_40_taps_and_3_screens(app, world, signal, brow
     with app.app_context():
         village = db.session.get(Village, world["village"])
         grid = db.session.get(StaffUser, world["users"]["grid1"])
-        for aid_old, (held, key) in zip(olds, earlier):
+        for aid_old, (held, key) in zip(olds, earlier, strict=True):
             capture(db.session, actor=grid, village=village, key=key, rule_code="LJ-01", occurred_on=held,
                     activity_id=aid_old, lines=[Line(villager_id=p) for p in regulars])
         db.session.commit()
@@ -312,10 +316,13 @@ def test_capture_page_weight_and_cold_load_on_a_slow_link(app, world, signal, br
     cdp.send("Network.emulateNetworkConditions", {"offline": False, "latency": 800,
                                                   "downloadThroughput": 100_000 / 8, "uploadThroughput": 100_000 / 8})
     urls, sizes, encodings = {}, {}, {}
-    cdp.on("Network.responseReceived", lambda e: (urls.__setitem__(e["requestId"], e["response"]["url"]),
-                                                  encodings.__setitem__(e["requestId"],
-                                                                        {k.lower(): v for k, v in e["response"]["headers"].items()}
-                                                                        .get("content-encoding", ""))))
+
+    def received(e):
+        urls[e["requestId"]] = e["response"]["url"]
+        headers = {k.lower(): v for k, v in e["response"]["headers"].items()}
+        encodings[e["requestId"]] = headers.get("content-encoding", "")
+
+    cdp.on("Network.responseReceived", received)
     cdp.on("Network.loadingFinished", lambda e: sizes.__setitem__(e["requestId"], e["encodedDataLength"]))
     started = time.monotonic()
     page.goto(f"{signal.url}/activities/{aid}/capture", wait_until="load", timeout=60000)
@@ -439,3 +446,26 @@ def test_without_a_service_worker_ticks_and_queue_still_hold(app, world, signal,
     assert sql(app, "SELECT count(*) FROM submissions WHERE activity_id = :a", a=aid) == [(2,)]
     assert sql(app, "SELECT count(*) FROM capture_batches") == [(1,)]
     ctx.close()
+
+
+def test_whole_household_includes_its_members_listed_at_the_top(app, world, signal, browser):
+    head, member = world["people"][0]  # 向明华 and 谭高, one household
+    held = today() - dt.timedelta(days=4)
+    old = make_activity(app, world, held_on=held, title="上次党课")
+    with app.app_context():
+        capture(db.session, actor=db.session.get(StaffUser, world["users"]["grid1"]),
+                village=db.session.get(Village, world["village"]), key="k-came", rule_code="LJ-01",
+                occurred_on=held, activity_id=old, lines=[Line(villager_id=member)])
+        db.session.commit()
+    aid = make_activity(app, world, title="清廉党课")
+    page = new_page(browser, PHONE_360)
+    sign_in(page, signal.url)
+    page.goto(f"{signal.url}/activities/{aid}/capture")
+    top = page.locator(".pp").first
+    assert top.locator(f"input[value='{member}']").count() == 1  # 谭高 came last time: listed first
+    fieldset = page.locator(f"fieldset.hh:has(input[value='{head}'])")
+    assert fieldset.locator(f"input[value='{member}']").count() == 0  # and only there
+    fieldset.locator("input[data-household]").check()
+    assert page.locator(f"input[value='{member}']").is_checked() and page.locator(f"input[value='{head}']").is_checked()
+    assert page.locator("#marked-count").inner_text() == "2"
+    screenshot(page, "courtyard-whole-household")
