@@ -11,8 +11,8 @@ from ..web.auth import roles_required
 from . import publicity as psvc
 from .common import ADMINS, REVIEWERS, flash_refusal, me, refuse_to_http, village
 from .evidence import entry_facts
+from .blueprint import bp
 from .forms import CloseForm, ObjectionForm, PublishForm, ResolveForm, SelectChoice
-from .routes import bp
 
 
 @bp.get("/notices")
