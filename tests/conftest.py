@@ -13,7 +13,8 @@ from pointsapp.points.db import Base
 from pointsapp.points.engine import make_engine
 
 REPO = Path(__file__).resolve().parents[1]
-SAMPLES = REPO.parent / "shared" / "samples"
+# ../shared/samples beside the clone; POINTSAPP_SAMPLES_DIR points elsewhere (e.g. from a git worktree).
+SAMPLES = Path(os.environ.get("POINTSAPP_SAMPLES_DIR") or REPO.parent / "shared" / "samples")
 PG_URL = os.environ.get("POINTSAPP_TEST_DATABASE_URL")
 
 
