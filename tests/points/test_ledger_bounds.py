@@ -223,3 +223,31 @@ def test_a_rule_version_cannot_start_in_or_before_a_closed_month(world, session)
                                     "ON r.id = v.rule_id WHERE r.code IN ('DJ-01', 'XX-01') ORDER BY v.id")).all()
     assert [(c, str(d)[:10]) for c, d in versions] == [
         ("DJ-01", "2026-01-01"), ("DJ-01", "2026-11-01"), ("XX-01", "2026-11-01")]
+
+
+# --- activities ------------------------------------------------------------------------------
+
+def test_an_activity_cannot_be_moved_to_the_future_or_into_a_closed_month(world, session):
+    from pointsapp.admin.services.activities import update_activity
+    from pointsapp.staff.services import create_activity
+
+    rule = rules_by_code(session, world.village)["DJ-01"]
+    post(session, world, cap(session, world, world.grid, "DJ-01", [world.people[0][0]], day=dt.date(2026, 10, 3)))
+    close_period(session, world.village, "2026-10", world.admin, now=DEC_NOW)
+    session.commit()
+    activity = create_activity(session, world.village, world.admin, rule_id=rule.id, title="党日活动",
+                               held_on=dt.date(2026, 11, 25), place=None, group_id=None)
+    for day, code in ((dt.date(2027, 1, 5), "future_date"), (dt.date(2026, 10, 20), "period_closed"),
+                      (dt.date(2026, 3, 1), "period_closed")):
+        with pytest.raises(Refused) as info:
+            update_activity(session, world.admin, world.village, activity, title="党日活动", held_on=day,
+                            place=None, group=None, now=DEC_NOW)
+        assert info.value.code == code and info.value.params["field"] == "held_on"
+        with pytest.raises(Refused) as info:
+            create_activity(session, world.village, world.admin, rule_id=rule.id, title="x", held_on=day,
+                            place=None, group_id=None)
+        assert info.value.code == code
+    update_activity(session, world.admin, world.village, activity, title="党日活动", held_on=dt.date(2026, 11, 26),
+                    place=None, group=None, now=DEC_NOW)
+    session.commit()
+    assert session.execute(text("SELECT held_on FROM activities")).scalar_one() in ("2026-11-26", dt.date(2026, 11, 26))
