@@ -47,11 +47,12 @@ class DateBounds:
     def refusal(self, day: dt.date) -> Refused | None:
         if day > self.today:
             return Refused("future_date", f"{day} is after today ({self.today}); nothing can be dated in the future",
-                           day=day, today=self.today)
+                           day=day.isoformat(), today=self.today.isoformat())
         if self.closed is not None and day <= self.closed.end:
             return Refused("period_closed", f"{day} is in or before {self.closed.month}, which is closed; "
                            f"nothing can be dated before {self.first_open}",
-                           day=day, month=self.closed.month, first_open=self.first_open)
+                           day=day.isoformat(), month=self.closed.month,
+                           first_open=self.first_open.isoformat() if self.first_open else None)
         return None
 
     def check(self, day: dt.date) -> None:

@@ -55,13 +55,13 @@ def move_villager(session: Session, village: Village, villager: Villager, to: Ho
     today = local_today(village.timezone, now)
     if moved_on > today:
         raise Refused("future_date", f"the move date {moved_on} is after today ({today})", field="moved_on",
-                      day=moved_on, today=today)
+                      day=moved_on.isoformat(), today=today.isoformat())
     last = session.execute(
         select(HouseholdMove.moved_on).where(HouseholdMove.villager_id == villager.id)
         .order_by(HouseholdMove.moved_on.desc()).limit(1)).scalar()
     if last is not None and moved_on < last:
         raise Refused("move_before_last", f"{villager.name} last moved on {last}; a later move cannot be dated "
-                      f"{moved_on}", field="moved_on", day=moved_on, last=last)
+                      f"{moved_on}", field="moved_on", day=moved_on.isoformat(), last=last.isoformat())
     source = villager.household
     move = HouseholdMove(villager_id=villager.id, from_household_id=source.id, to_household_id=to.id,
                          moved_on=moved_on, recorded_by_id=recorded_by_id)

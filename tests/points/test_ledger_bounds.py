@@ -11,6 +11,7 @@ import openpyxl
 import pytest
 from sqlalchemy import text
 
+import pointsapp.points.models  # noqa: F401  (every table, the audit log too)
 from pointsapp.points.capture import close_period
 from pointsapp.points.errors import Refused
 from pointsapp.points.imports import scores
@@ -251,3 +252,79 @@ def test_an_activity_cannot_be_moved_to_the_future_or_into_a_closed_month(world,
                     place=None, group=None, now=DEC_NOW)
     session.commit()
     assert session.execute(text("SELECT held_on FROM activities")).scalar_one() in ("2026-11-26", dt.date(2026, 11, 26))
+
+
+# --- capture and review ------------------------------------------------------------------------
+
+def test_capture_refuses_future_and_backdated_lines(world, session):
+    from pointsapp.points.capture import Line, capture
+
+    post(session, world, cap(session, world, world.grid, "DJ-01", [world.people[0][0]], day=dt.date(2026, 11, 3)))
+    close_period(session, world.village, "2026-11", world.admin, now=DEC_NOW)
+    session.commit()
+    p = world.people[0][1]
+    res = capture(session, actor=world.grid, village=world.village, rule_code="DJ-01", key="k-dates", now=DEC_NOW,
+                  lines=[Line(villager_id=p.id, occurred_on=dt.date(2099, 6, 15)),
+                         Line(villager_id=p.id, occurred_on=dt.date(2026, 12, 4)),     # tomorrow
+                         Line(villager_id=p.id, occurred_on=dt.date(2026, 10, 10)),    # before the closed month
+                         Line(villager_id=p.id, occurred_on=dt.date(2026, 3, 10)),
+                         Line(villager_id=p.id, occurred_on=dt.date(2026, 12, 3))])    # today
+    session.commit()
+    assert [(ln.status, ln.code) for ln in res.lines] == [
+        ("refused", "future_date"), ("refused", "future_date"), ("refused", "period_closed"),
+        ("refused", "period_closed"), ("pending", None)]
+    assert res.lines[2].params["month"] == "2026-11"
+    assert session.execute(text("SELECT count(*) FROM submissions WHERE status = 'pending'")).scalar_one() == 1
+
+
+def test_approve_refuses_a_capture_dated_before_the_latest_closed_month(world, session):
+    from pointsapp.points.review import approve
+
+    old = cap(session, world, world.grid, "DJ-01", [world.people[0][1]], day=dt.date(2026, 10, 20))
+    post(session, world, cap(session, world, world.grid, "DJ-01", [world.people[0][0]], day=dt.date(2026, 11, 3)))
+    session.execute(text("UPDATE submissions SET status = 'rejected' WHERE id = :i"), {"i": old.lines[0].submission_id})
+    session.commit()
+    close_period(session, world.village, "2026-10", world.admin, now=DEC_NOW)
+    close_period(session, world.village, "2026-11", world.admin, now=DEC_NOW)
+    session.execute(text("UPDATE submissions SET status = 'pending' WHERE id = :i"), {"i": old.lines[0].submission_id})
+    session.execute(text("DELETE FROM closed_periods WHERE month = '2026-10'"))   # only November is closed now
+    session.commit()
+    from pointsapp.points.ledger import Submission
+    with pytest.raises(Refused) as info:
+        approve(session, [session.get(Submission, old.lines[0].submission_id)], world.reviewer, now=DEC_NOW)
+    assert info.value.code == "period_closed" and info.value.params["month"] == "2026-11"
+
+
+@pytest.mark.parametrize("rule, qty, code", [
+    ("WM-03", 300000000, "quantity_per_occasion"),     # a deduction: once posted −3,000,000,000
+    ("DJ-01", 2, "quantity_per_occasion"),
+    ("ZY-02", 10**20, "quantity_too_large"),
+    ("ZY-02", 1001, "quantity_too_large"),
+    ("ZY-02", 0, "bad_quantity"),
+])
+def test_capture_bounds_the_quantity(world, session, rule, qty, code):
+    from pointsapp.points.capture import Line, capture
+
+    target = world.households[0] if rule == "WM-03" else world.people[0][0]
+    line = Line(household_id=target.id, quantity=qty) if rule == "WM-03" else Line(villager_id=target.id, quantity=qty)
+    res = capture(session, actor=world.admin, village=world.village, rule_code=rule, key=f"q{rule}{qty}",
+                  occurred_on=dt.date(2026, 11, 5), lines=[line], now=NOW)
+    session.commit()
+    assert (res.lines[0].status, res.lines[0].code) == ("refused", code)
+    assert session.execute(text("SELECT count(*) FROM submissions WHERE status = 'pending'")).scalar_one() == 0
+    ok = capture(session, actor=world.admin, village=world.village, rule_code=rule, key=f"ok{rule}{qty}",
+                 occurred_on=dt.date(2026, 11, 5), lines=[Line(household_id=target.id) if rule == "WM-03"
+                                                          else Line(villager_id=target.id, quantity=1)], now=NOW)
+    assert ok.lines[0].status in ("pending", "capped")
+
+
+def test_the_same_capture_twice_in_one_approval_posts_once(world, session):
+    from pointsapp.points.ledger import Submission
+    from pointsapp.points.review import approve
+
+    res = cap(session, world, world.grid, "DJ-01", [world.people[0][0]], day=dt.date(2026, 11, 3))
+    sub = session.get(Submission, res.lines[0].submission_id)
+    entries = approve(session, [sub, sub, sub], world.reviewer, now=NOW)
+    session.commit()
+    assert len(entries) == 1
+    assert session.execute(text("SELECT count(*) FROM ledger_entries")).scalar_one() == 1

@@ -118,32 +118,32 @@ def _parse_rows(table: Table) -> tuple[list[PersonRow], list[RowError]]:
     for r in table.rows:
         v = r.values
         bad = len(errors)
-
-        def err(key: str, reason: str, value: object = None) -> None:
-            errors.append(RowError(r.number, col.get(key, key), v.get(key) if value is None else value, reason))
+        def err(key: str, code: str, reason: str, value: object = None, **params: object) -> None:
+            errors.append(RowError(r.number, col.get(key, key), v.get(key) if value is None else value, reason,
+                                   code, params))
 
         group, hno, head, name = (as_text(v["group"]), as_text(v["household_no"]),
                                   as_text(v["head_name"]), as_text(v["name"]))
         for key, val in (("group", group), ("household_no", hno), ("head_name", head), ("name", name)):
             if not val:
-                err(key, "is empty")
+                err(key, "row.empty", "is empty")
         if name and len(name) > 50:
-            err("name", "is longer than 50 characters")
+            err("name", "row.too_long", "is longer than 50 characters", n=50)
         sex = as_text(v.get("sex"))
         if sex is not None and sex not in SEXES:
-            err("sex", "must be 男 or 女")
+            err("sex", "row.bad_sex", "must be 男 or 女")
         birth = phone = None
         try:
             birth = parse_birth(v.get("birth"))
         except ValueError as exc:
-            err("birth", str(exc))
+            err("birth", "row.bad_birth", str(exc), detail=str(exc))
         try:
             phone = normalize_phone(v.get("phone"))
         except ValueError as exc:
-            err("phone", str(exc))
+            err("phone", "row.bad_phone", str(exc), detail=str(exc))
         relation = as_text(v.get("relation"))
         if relation == HEAD_RELATION and name and head and name != head:
-            err("name", f"is marked 户主 but the 户主姓名 column says {head}")
+            err("name", "row.head_mismatch", f"is marked 户主 but the 户主姓名 column says {head}", name=head)
         if len(errors) > bad:
             continue
         assert group and hno and head and name
@@ -158,10 +158,12 @@ def _parse_rows(table: Table) -> tuple[list[PersonRow], list[RowError]]:
         for p in rows[1:]:
             if p.group != first.group:
                 errors.append(RowError(p.row, col.get("group"), p.group,
-                              f"household {hno} is in {first.group} on row {first.row}"))
+                              f"household {hno} is in {first.group} on row {first.row}", "row.group_differs",
+                              {"number": hno, "group": first.group, "row": first.row}))
             if p.head_name != first.head_name:
                 errors.append(RowError(p.row, col.get("head_name"), p.head_name,
-                              f"household {hno} has head {first.head_name} on row {first.row}"))
+                              f"household {hno} has head {first.head_name} on row {first.row}", "row.head_differs",
+                              {"number": hno, "name": first.head_name, "row": first.row}))
         # Two people of one name in one household are told apart by their birth date.
         seen: dict[tuple[str, tuple[int | None, int | None]], int] = {}
         named: dict[str, list[PersonRow]] = defaultdict(list)
@@ -173,21 +175,24 @@ def _parse_rows(table: Table) -> tuple[list[PersonRow], list[RowError]]:
             if len(twins) > 1 and p.birth is None:
                 errors.append(RowError(p.row, col.get("birth", col.get("name")), None,
                               f"{p.name} is listed {len(twins)} times in household {hno}; "
-                              "people of the same name need their 出生年月 to tell them apart"))
+                              "people of the same name need their 出生年月 to tell them apart",
+                              "row.same_name_no_birth", {"name": p.name, "number": hno, "count": len(twins)}))
             elif key in seen:
                 errors.append(RowError(p.row, col.get("name"), p.name,
-                              f"listed twice in household {hno} (also row {seen[key]}, {_birth_text(p.birth)})"))
+                              f"listed twice in household {hno} (also row {seen[key]}, {_birth_text(p.birth)})",
+                              "row.listed_twice", {"number": hno, "row": seen[key]}))
             seen.setdefault(key, p.row)
         # The head: the member named in 户主姓名 (the one marked 户主 if two share the name).
         candidates = named.get(first.head_name, [])
         marked = [p for p in candidates if p.relation == HEAD_RELATION]
         if not candidates:
             errors.append(RowError(first.row, col.get("head_name"), first.head_name,
-                          f"the head of household {hno} is not listed as a member"))
+                          f"the head of household {hno} is not listed as a member", "row.head_not_member",
+                          {"number": hno}))
         elif len(marked) > 1:
             errors.append(RowError(marked[1].row, col.get("relation"), HEAD_RELATION,
-                          f"household {hno} has two heads named {first.head_name} "
-                          f"(also row {marked[0].row})"))
+                          f"household {hno} has two heads named {first.head_name} (also row {marked[0].row})",
+                          "row.two_heads", {"number": hno, "name": first.head_name, "row": marked[0].row}))
         else:
             (marked or candidates)[0].is_head = True
     return people, errors
@@ -352,7 +357,7 @@ def import_roster(session: Session, village: Village, table: Table, *, dry_run: 
                 p.row, col.get("name"), p.name,
                 f"{p.name} is the head of household {source.number}, which this file does not list; "
                 f"add household {source.number} with its new head (户主姓名) to the file, "
-                f"or move {p.name} on the registry page"))
+                f"or move {p.name} on the registry page", "row.head_leaves", {"name": p.name, "number": source.number}))
     if errors:
         raise ImportErrors(errors)
 
