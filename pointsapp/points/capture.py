@@ -206,7 +206,7 @@ def capture(session: Session, *, actor: StaffUser, village: Village, lines: Sequ
             group_id=r.household.group_id if r.household else None,
             occurred_on=r.day or local_today(village.timezone, now), quantity=_storable(ln.quantity), note=ln.note,
             captured_by_id=actor.id, captured_at=now, activity_id=activity_id,
-            status=SubmissionStatus.refused,
+            status=SubmissionStatus.refused, points=0, requested_points=0, capped=False,
         )
         session.add(sub)
         refusal = line_refusal(r, actor, dates=dates, seen=seen)
