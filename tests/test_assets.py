@@ -6,6 +6,10 @@ import hashlib
 import re
 from pathlib import Path
 
+from sqlalchemy import text
+
+from pointsapp.points.periods import local_today
+
 STATIC = Path(__file__).resolve().parents[1] / "pointsapp" / "static"
 
 
@@ -58,3 +62,43 @@ def test_conditional_static_request_still_gets_304_after_gzip(client):
     assert etag and etag.startswith("W/")
     again = client.get(url, headers={"Accept-Encoding": "gzip", "If-None-Match": etag})
     assert again.status_code == 304
+
+
+def test_compressed_weights_of_the_pages_people_use(app, app_world, client):
+    """Each page a phone opens is gzipped by the app; print the weights (HTML only) and hold a budget."""
+    from pointsapp.extensions import db
+    from pointsapp.points.activities import Activity
+    from pointsapp.points.registry import Household
+    from tests.conftest import login
+
+    with app.app_context():
+        token = db.session.get(Household, app_world["households"][0]).card_token
+        rule_id = db.session.execute(text("SELECT id FROM rules WHERE code = 'LJ-01'")).scalar_one()
+        a = Activity(village_id=app_world["village"], rule_id=rule_id, title="党课",
+                     held_on=local_today("Asia/Shanghai"), created_by_id=app_world["users"]["grid1"])
+        db.session.add(a)
+        db.session.commit()
+        aid = a.id
+    pages = {"card": f"/h/{token}", "board": "/board", "rules": "/rules"}
+    weights = {}
+    for name, url in pages.items():
+        weights[name] = _weigh(client, url)
+    login(client, "grid1")
+    weights["capture start"] = _weigh(client, "/capture")
+    weights["capture"] = _weigh(client, f"/activities/{aid}/capture")
+    print("\n" + "\n".join(f"  {name:14} {plain:>7,} B plain  {zipped:>6,} B gzip" for name, (plain, zipped)
+                           in weights.items()))
+    for name, (plain, zipped) in weights.items():
+        assert zipped <= 10 * 1024, name
+        assert zipped < plain * 0.7, name
+
+
+def _weigh(client, url):
+    plain = client.get(url)
+    zipped = client.get(url, headers={"Accept-Encoding": "gzip"})
+    assert plain.status_code == zipped.status_code == 200, url
+    assert zipped.headers.get("Content-Encoding") == "gzip", url
+    if not url.startswith("/activities"):  # the capture page carries a fresh key each time
+        assert gzip.decompress(zipped.get_data()) == plain.get_data(), url
+    return len(plain.get_data()), len(zipped.get_data())
+

@@ -154,6 +154,10 @@
       var keep = home ? (home.getAttribute("data-keep") || "").split(" ").filter(Boolean) : [];
       if (!navigator.serviceWorker.controller) { keep.push(location.pathname); }  // this load did not pass it
       if (keep.length && reg.active) { reg.active.postMessage({ type: "keep", urls: keep }); }
+      var lib = form && form.getAttribute("data-qr-lib");
+      if (lib && reg.active && !("BarcodeDetector" in window)) {  // scanning offline needs the decoder kept too
+        reg.active.postMessage({ type: "keep-static", urls: [lib] });
+      }
     }).catch(function () { /* no worker (plain http): the queue still works */ });
   }
 

@@ -140,9 +140,9 @@ def test_rows_in_or_before_the_latest_closed_month_are_refused(world, session):
 @pytest.mark.parametrize("rule, qty, words", [
     ("WM-03", 300000000, "must be 1"),        # a deduction per occasion
     ("DJ-01", 2, "must be 1"),                # per occasion
-    ("ZY-02", 1e20, "not a quantity"),        # hours, as a float too big to be whole
-    ("ZY-02", "100000000000000000000", "at most 1000"),
-    ("ZY-02", 1001, "at most 1000"),
+    ("ZY-02", 1e20, "at most 12"),            # hours, as a float cell
+    ("ZY-02", "100000000000000000000", "at most 12"),   # the rule states max_quantity: 12 (hours)
+    ("ZY-02", 13, "at most 12"),
 ])
 def test_a_huge_quantity_is_a_row_error(world, session, rule, qty, words):
     rows = [[dt.datetime(2026, 11, 3), "第一组", "向明华", rule, None, qty, None, None]]
@@ -154,24 +154,29 @@ def test_a_huge_quantity_is_a_row_error(world, session, rule, qty, words):
     assert session.execute(text("SELECT coalesce(sum(points), 0) FROM ledger_entries")).scalar_one() == 0
 
 
+ZY02 = """rules:
+  - {code: ZY-02, name: 志愿服务（按小时）, category: 志愿服务, points: 2, per: unit, unit: 小时, scope: person,
+     caps: {day: 8, month: 30}, evidence: sign_in, logged_by: [grid_worker, admin], effective_from: START, MAXQ}
+"""
+
+
 def test_a_rule_states_its_maximum(world, session):
-    book = export_rulebook(session, world.village).replace(
-        "unit: 小时, scope: person, caps: {day: 8, month: 30}, evidence: sign_in, logged_by: [grid_worker, admin], "
-        "effective_from: 2026-01-01",
-        "unit: 小时, scope: person, caps: {day: 8, month: 30}, evidence: sign_in, logged_by: [grid_worker, admin], "
-        "effective_from: 2026-11-01, max_quantity: 8")
-    assert "max_quantity: 8" in book
-    load_rulebook_text(session, world.village, book)
+    assert rules_by_code(session, world.village)["ZY-02"].latest.quantity_limit == 12    # the demo rule book
+    book = ZY02.replace("START", "2026-11-01").replace("MAXQ", "max_quantity: 8")
+    assert load_rulebook_text(session, world.village, book).changed == ["ZY-02"]
+    assert "max_quantity: 8" in export_rulebook(session, world.village)
     rows = [[dt.datetime(2026, 11, 3), "第一组", "向明华", "ZY-02", None, 9, None, None]]
     with pytest.raises(ImportErrors, match="at most 8 小时"):
         load(world, rows)
     rows[0][5] = 8
     assert load(world, rows).rows == 1
     with pytest.raises(RuleBookError, match="max_quantity"):
-        load_rulebook_text(session, world.village, book.replace(
-            "effective_from: 2026-01-01}", "effective_from: 2026-01-01, max_quantity: 3}", 1))
+        load_rulebook_text(session, world.village, book.replace("per: unit", "per: occasion").replace(
+            "max_quantity: 8", "max_quantity: 3").replace("2026-11-01", "2026-11-15"))
+    with pytest.raises(RuleBookError, match="max_quantity"):
+        load_rulebook_text(session, world.village, book.replace("max_quantity: 8", "max_quantity: 100000"))
     with pytest.raises(RuleBookError, match="'points' must be between"):
-        load_rulebook_text(session, world.village, book.replace("points: 5,", "points: 3000000000,", 1))
+        load_rulebook_text(session, world.village, book.replace("points: 2,", "points: 3000000000,"))
 
 
 # --- the rule book -----------------------------------------------------------------------------

@@ -22,7 +22,7 @@ from pointsapp.points.imports.roster import ROSTER_COLUMNS, import_roster
 from pointsapp.points.moves import move_villager
 from pointsapp.points.registry import Household, Role, StaffUser, Village, Villager, VillagerStatus
 from pointsapp.points.rules import load_rulebook_text
-from tests.conftest import SAMPLES
+from tests.samples import ROSTER_NAME, SOURCES, sample_in
 
 HEADER = ["序号", "村民小组", "户号", "户主姓名", "姓名", "与户主关系", "性别", "出生年月", "联系电话", "门牌号", "备注"]
 NOW = dt.datetime(2026, 11, 26, 4, 0, tzinfo=dt.timezone.utc)
@@ -225,9 +225,10 @@ def test_roster_round_trip_on_the_demo_village(engine):
     session.close()
 
 
-@pytest.mark.skipif(not (SAMPLES / "roster-longtianping.xlsx").exists(), reason="../shared/samples is not present")
-def test_roster_round_trip_on_the_shared_sample(session, village):
-    import_roster(session, village, read_table(SAMPLES / "roster-longtianping.xlsx", ROSTER_COLUMNS), now=NOW)
+@pytest.mark.parametrize("source", SOURCES)
+def test_roster_round_trip_on_the_sample(session, village, source):
+    """../shared/samples/roster-longtianping.xlsx (skipped when absent) and its generated equivalent."""
+    import_roster(session, village, read_table(sample_in(source, ROSTER_NAME), ROSTER_COLUMNS), now=NOW)
     admin = StaffUser(username="adm", role=Role.admin, village_id=village.id)
     admin.set_password("correct horse 1")
     session.add(admin)

@@ -22,6 +22,8 @@ from tests.staff.conftest import PASSWORD, make_activity, today
 pytestmark = pytest.mark.browser
 PHONE_390 = {"width": 390, "height": 844}
 PHONE_360 = {"width": 360, "height": 740}
+# The page's queue in localStorage (staff-capture.js): one per signed-in user.
+QUEUE_KEY = "'pa1:' + document.querySelector('form.capture-form').dataset.user + ':queue'"
 
 
 class Signal:
@@ -86,7 +88,8 @@ def big_group(app, world, people: int = 150, per_household: int = 3) -> list[int
         n, hh_no = len(existing), 200
         while n < people:
             hh_no += 1
-            h = Household(village_id=world["village"], group_id=group.id, number=str(hh_no), house_number=f"{hh_no:03d}")
+            h = Household(village_id=world["village"], group_id=group.id, number=str(hh_no),
+                          house_number=f"{hh_no:03d}")
             db.session.add(h)
             db.session.flush()
             members = []
@@ -106,6 +109,14 @@ def big_group(app, world, people: int = 150, per_household: int = 3) -> list[int
     return list(ids)
 
 
+def _png_bytes() -> bytes:
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (640, 480), (90, 140, 200)).save(buf, "PNG")
+    return buf.getvalue()
+
+
 # --- 1. the dead signal ---------------------------------------------------------------------
 
 def test_offline_capture_queues_survives_reload_and_syncs_once(app, world, signal, browser):
@@ -114,6 +125,10 @@ def test_offline_capture_queues_survives_reload_and_syncs_once(app, world, signa
     page = new_page(browser, PHONE_390)
     ctx = page.context
     sign_in(page, signal.url)
+    assert page.url.endswith("/capture")
+    # The start page has the worker's phone keep today's capture pages (each with its roster).
+    page.wait_for_function(f"caches.open('pa-pages-v1').then(c => c.match('/activities/{aid}/capture'))"
+                           ".then(r => !!r)", timeout=20000)
 
     # 1. Open the capture page (with signal); the service worker keeps it for later.
     page.goto(f"{signal.url}/activities/{aid}/capture")
@@ -121,6 +136,9 @@ def test_offline_capture_queues_survives_reload_and_syncs_once(app, world, signa
     page.wait_for_function("caches.open('pa-pages-v1').then(c => c.match(location.pathname)).then(r => !!r)",
                            timeout=20000)
     page.wait_for_function("caches.keys().then(k => k.some(n => n.startsWith('pa-static-')))", timeout=20000)
+    # Chromium on Linux has no BarcodeDetector: the bundled QR decoder is kept too, for scanning offline.
+    page.wait_for_function("caches.match(document.querySelector('form.capture-form').dataset.qrLib).then(r => !!r)",
+                           timeout=20000)
     screenshot(page, "courtyard-1-open")
 
     # 2. Go offline: the server is unreachable and the browser says so.
@@ -133,6 +151,9 @@ def test_offline_capture_queues_survives_reload_and_syncs_once(app, world, signa
     for i in range(10):
         marks.nth(i).click()
     assert page.locator("#marked-count").inner_text() == "10"
+    page.locator("summary").click()  # a photo of the sign-in sheet goes with the batch
+    page.set_input_files("input[name=photo]", files=[{"name": "sheet.png", "mimeType": "image/png",
+                                                       "buffer": _png_bytes()}])
     page.locator("#submit-capture").click()
     status = page.locator("#sync")
     status.wait_for(state="visible")
@@ -141,7 +162,7 @@ def test_offline_capture_queues_survives_reload_and_syncs_once(app, world, signa
     assert page.locator("input[name=p]:checked:disabled").count() == 10
     assert page.locator("b.tag.queued").count() == 10
     assert page.locator("#marked-count").inner_text() == "0"
-    queued = page.evaluate("JSON.parse(localStorage.getItem('pa1:' + document.querySelector('form.capture-form').dataset.user + ':queue'))")
+    queued = page.evaluate(f"JSON.parse(localStorage.getItem({QUEUE_KEY}))")
     assert len(queued) == 1 and len(queued[0]["p"]) == 10
     key = queued[0]["k"]
     assert sql(app, "SELECT count(*) FROM submissions WHERE activity_id = :a", a=aid) == [(0,)]
@@ -173,14 +194,16 @@ def test_offline_capture_queues_survives_reload_and_syncs_once(app, world, signa
     assert sql(app, "SELECT count(*) FROM capture_batches WHERE key = :k", k=key) == [(1,)]
     assert sql(app, "SELECT count(*) FROM submissions WHERE activity_id = :a", a=aid) == [(10,)]
     assert page.locator("input[name=p]:checked:not(:disabled)").count() == 2  # the unsent ticks stay
+    [(batch_id,)] = sql(app, "SELECT id FROM capture_batches WHERE key = :k", k=key)
+    from pointsapp.staff.photos import capture_photo_rel, photo_path
+
+    assert photo_path(app.instance_path, capture_photo_rel(world["village"], batch_id)) is not None  # the photo too
     screenshot(page, "courtyard-5-synced")
 
     # 6. Replay the same batch (e.g. a second tab kept it): nothing more is recorded.
-    page.evaluate("q => localStorage.setItem('pa1:' + document.querySelector('form.capture-form').dataset.user + ':queue', "
-                  "JSON.stringify(q))", queued)
+    page.evaluate(f"q => localStorage.setItem({QUEUE_KEY}, JSON.stringify(q))", queued)
     page.reload()
-    page.wait_for_function("localStorage.getItem('pa1:' + document.querySelector('form.capture-form').dataset.user + ':queue')"
-                           " === null", timeout=30000)
+    page.wait_for_function(f"localStorage.getItem({QUEUE_KEY}) === null", timeout=30000)
     assert sql(app, "SELECT count(*) FROM capture_batches WHERE key = :k", k=key) == [(1,)]
     assert sql(app, "SELECT count(*) FROM submissions WHERE activity_id = :a", a=aid) == [(10,)]
     assert sql(app, "SELECT count(*) FROM submissions") == [(10,)]
@@ -229,7 +252,7 @@ def test_thirty_of_150_in_at_most_40_taps_and_3_screens(app, world, signal, brow
     with app.app_context():
         village = db.session.get(Village, world["village"])
         grid = db.session.get(StaffUser, world["users"]["grid1"])
-        for aid_old, (held, key) in zip(olds, earlier):
+        for aid_old, (held, key) in zip(olds, earlier, strict=True):
             capture(db.session, actor=grid, village=village, key=key, rule_code="LJ-01", occurred_on=held,
                     activity_id=aid_old, lines=[Line(villager_id=p) for p in regulars])
         db.session.commit()
@@ -293,10 +316,13 @@ def test_capture_page_weight_and_cold_load_on_a_slow_link(app, world, signal, br
     cdp.send("Network.emulateNetworkConditions", {"offline": False, "latency": 800,
                                                   "downloadThroughput": 100_000 / 8, "uploadThroughput": 100_000 / 8})
     urls, sizes, encodings = {}, {}, {}
-    cdp.on("Network.responseReceived", lambda e: (urls.__setitem__(e["requestId"], e["response"]["url"]),
-                                                  encodings.__setitem__(e["requestId"],
-                                                                        {k.lower(): v for k, v in e["response"]["headers"].items()}
-                                                                        .get("content-encoding", ""))))
+
+    def received(e):
+        urls[e["requestId"]] = e["response"]["url"]
+        headers = {k.lower(): v for k, v in e["response"]["headers"].items()}
+        encodings[e["requestId"]] = headers.get("content-encoding", "")
+
+    cdp.on("Network.responseReceived", received)
     cdp.on("Network.loadingFinished", lambda e: sizes.__setitem__(e["requestId"], e["encodedDataLength"]))
     started = time.monotonic()
     page.goto(f"{signal.url}/activities/{aid}/capture", wait_until="load", timeout=60000)
@@ -393,3 +419,30 @@ def test_typing_hours_ticks_the_person(app, world, signal, browser):
     page.locator("#submit-capture").click()
     page.wait_for_url("**/capture/result/**")
     assert sql(app, "SELECT villager_id, quantity FROM submissions WHERE activity_id = :a", a=aid) == [(a, 3)]
+
+
+def test_without_a_service_worker_ticks_and_queue_still_hold(app, world, signal, browser):
+    """Plain http on a village LAN (http://192.168.x.x) gets no service worker: the page still keeps
+    ticks and the queue on the phone, and its retry loop sends the batch once the server answers."""
+    aid = make_activity(app, world, title="清廉党课")
+    ctx = browser.new_context(viewport=PHONE_360, locale="zh-CN", service_workers="block")
+    page = ctx.new_page()
+    sign_in(page, signal.url)
+    page.goto(f"{signal.url}/activities/{aid}/capture")
+    marks = page.locator("label.mark:has(input[name=p])")
+    marks.nth(0).click()
+    marks.nth(1).click()
+    page.reload()  # a refresh keeps the ticks
+    page.wait_for_function("document.getElementById('marked-count').textContent === '2'")
+    assert page.evaluate("navigator.serviceWorker ? navigator.serviceWorker.controller : null") is None
+    signal.off()  # the signal drops; the phone does not notice (no offline event)
+    page.locator("#submit-capture").click()
+    page.locator("#sync").wait_for(state="visible")
+    assert "待提交 1 批" in page.locator("#sync").inner_text()
+    assert sql(app, "SELECT count(*) FROM submissions WHERE activity_id = :a", a=aid) == [(0,)]
+    screenshot(page, "courtyard-no-sw-queued")
+    signal.on()  # the retry loop (every 15 s) finds the server again
+    page.wait_for_function("document.querySelectorAll('b.tag.queued').length === 0", timeout=40000)
+    assert sql(app, "SELECT count(*) FROM submissions WHERE activity_id = :a", a=aid) == [(2,)]
+    assert sql(app, "SELECT count(*) FROM capture_batches") == [(1,)]
+    ctx.close()
