@@ -3,6 +3,10 @@ from __future__ import annotations
 
 import logging
 import os
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from flask import Flask
 
 __version__ = "0.1.0"
 
@@ -41,7 +45,22 @@ def _sqlite_read_requests(app) -> None:
             write_intent.reset(token)
 
 
-def create_app(test_config: dict | None = None, *, for_cli: bool = False) -> "Flask":
+def _configure_rate_limits(app) -> None:
+    """Flask-Limiter's storage: POINTSAPP_RATELIMIT_STORAGE_URL (Redis for several machines or
+    workers), else a SQLite file in the instance folder that all workers of this machine share."""
+    from .web import ratelimit_storage
+
+    url = (app.config.get("POINTSAPP_RATELIMIT_STORAGE_URL") or "").strip()
+    if url:
+        app.config["RATELIMIT_STORAGE_URI"] = url
+    elif not app.config.get("RATELIMIT_STORAGE_URI"):
+        app.config["RATELIMIT_STORAGE_URI"] = ratelimit_storage.default_uri(app.instance_path)
+    if app.config["RATELIMIT_STORAGE_URI"].startswith("redis"):
+        # keys of several installations on one Redis stay apart
+        app.config.setdefault("RATELIMIT_KEY_PREFIX", app.config.get("POINTSAPP_RATELIMIT_KEY_PREFIX", "pointsapp"))
+
+
+def create_app(test_config: dict | None = None, *, for_cli: bool = False) -> Flask:
     """The app factory. Does no schema work: ``pointsapp init-db`` applies migrations."""
     from flask import Flask
 
@@ -76,6 +95,7 @@ def create_app(test_config: dict | None = None, *, for_cli: bool = False) -> "Fl
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale,
                    default_translation_directories=";".join(TRANSLATION_DIRS))
+    _configure_rate_limits(app)
     limiter.init_app(app)
     login_manager.init_app(app)
 
@@ -85,15 +105,19 @@ def create_app(test_config: dict | None = None, *, for_cli: bool = False) -> "Fl
         module = importlib.import_module(f"{__name__}.{name}.routes")
         app.register_blueprint(module.bp)
 
-    from .web import auth  # noqa: F401  (registers the user loader)
-    from .web import transaction
+    from .web import (
+        auth,  # noqa: F401  (registers the user loader)
+        transaction,
+    )
+    from .web.assets import init_assets
     from .web.errors import register_error_handlers
     from .web.i18n import inject_language
 
-    from .web.assets import init_assets
-
     register_error_handlers(app)
     transaction.init_app(app)
+    from .web.security import register_security_headers
+
+    register_security_headers(app)
     app.context_processor(inject_language)
     init_assets(app)  # versioned static URLs with a long cache life
     _sqlite_read_requests(app)

@@ -38,7 +38,7 @@ class QueueFilters:
     date_to: dt.date | None = None
 
     @classmethod
-    def from_args(cls, args) -> tuple["QueueFilters", list[str]]:
+    def from_args(cls, args) -> tuple[QueueFilters, list[str]]:
         errors = []
         f = cls()
         for name in ("group", "rule", "logger", "activity", "batch"):

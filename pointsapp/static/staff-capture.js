@@ -130,7 +130,8 @@
           settled(item, true);
           if (item.k === wantKey) { goTo = out.done; }
         } else {
-          dropItem(item.k, out.failed || "?");
+          item.f = out.failed || "?";
+          dropItem(item.k, item.f);
           settled(item, false);
         }
         return next(n + 1);
@@ -225,14 +226,22 @@
         if (ok) { tag(b, t("done"), "done"); } else { b.disabled = false; tag(b, "", "gone"); }
       });
     });
-    if (!ok) { restore({ p: item.p, h: item.h, q: item.q, n: item.n }); lastError = item.f || ""; dropItem(item.k); }
+    if (!ok) {  // refused by the server: the ticks come back to the form, with the reason
+      restore({ p: item.p, h: item.h, q: item.q, n: item.n });
+      lastError = item.f || "";
+      dropItem(item.k);
+      persist();
+    }
     refreshCount();
   };
 
+  function household(toggle) {  // its members here and those listed at the top ("came before")
+    return all("[data-hh=\"" + toggle.closest("fieldset").getAttribute("data-hh") + "\"] input[name=p]:not(:disabled)", form);
+  }
   function refreshCount() {
     if (count) { count.textContent = String(marks().filter(function (b) { return b.checked && !b.disabled; }).length); }
     all("input[data-household]", form).forEach(function (toggle) {
-      var members = all("input[name=p]:not(:disabled)", toggle.closest("fieldset"));
+      var members = household(toggle);
       var ticked = members.filter(function (b) { return b.checked; }).length;
       toggle.checked = members.length > 0 && ticked === members.length;
       toggle.indeterminate = ticked > 0 && ticked < members.length;
@@ -283,7 +292,7 @@
   form.addEventListener("change", function (ev) {
     var el = ev.target;
     if (el.hasAttribute && el.hasAttribute("data-household")) {
-      all("input[name=p]:not(:disabled)", el.closest("fieldset")).forEach(function (b) { b.checked = el.checked; });
+      household(el).forEach(function (b) { b.checked = el.checked; });
     }
     persist();
   });
@@ -340,7 +349,11 @@
     ev.preventDefault();
     var st = collect();
     lastError = "";
-    if (!st.p.length && !st.h.length) { lastError = t("none"); showStatus(); return; }
+    if (!st.p.length && !st.h.length) {
+      var just = queue().some(function (i) { return String(i.a) === aid && Date.now() - i.t < 3000; });
+      if (!just) { lastError = t("none"); showStatus(); }  // (a double tap's second submit says nothing)
+      return;
+    }
     var item = { k: st.k, a: aid, u: location.pathname, p: st.p, h: st.h, q: st.q, n: st.n, c: csrfToken(),
                  t: Date.now() };
     withPhoto(item, function () {

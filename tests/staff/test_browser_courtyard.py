@@ -16,7 +16,7 @@ from werkzeug.serving import make_server
 from pointsapp.extensions import db
 from pointsapp.points.capture import Line, capture
 from pointsapp.points.registry import Group, Household, StaffUser, Village, Villager
-from tests.browser import SCREENSHOTS, new_page, screenshot
+from tests.browser import SCREENSHOTS, new_page, screenshot, sign_in_page
 from tests.staff.conftest import PASSWORD, make_activity, today
 
 pytestmark = pytest.mark.browser
@@ -60,14 +60,6 @@ def signal(app):
         s.off()
     except Exception:  # already off
         pass
-
-
-def sign_in(page, url, username="grid1"):
-    page.goto(f"{url}/login")
-    page.fill("#username", username)
-    page.fill("#password", PASSWORD)
-    page.locator("form.st-card button[type=submit]").click()
-    page.wait_for_load_state()
 
 
 def sql(app, query: str, **params):
@@ -124,7 +116,7 @@ def test_offline_capture_queues_survives_reload_and_syncs_once(app, world, signa
     aid = make_activity(app, world, title="清廉党课")
     page = new_page(browser, PHONE_390)
     ctx = page.context
-    sign_in(page, signal.url)
+    sign_in_page(page, signal.url, "grid1")
     assert page.url.endswith("/capture")
     # The start page has the worker's phone keep today's capture pages (each with its roster).
     page.wait_for_function(f"caches.open('pa-pages-v1').then(c => c.match('/activities/{aid}/capture'))"
@@ -218,7 +210,7 @@ def test_a_capture_token_hours_old_still_submits(app, world, signal, browser, mo
     app.config["WTF_CSRF_ENABLED"] = True
     aid = make_activity(app, world)
     page = new_page(browser, PHONE_360)
-    sign_in(page, signal.url)
+    sign_in_page(page, signal.url, "grid1")
     import flask_wtf.csrf
     from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 
@@ -262,7 +254,7 @@ def test_thirty_of_150_in_at_most_40_taps_and_3_screens(app, world, signal, brow
         names = dict(db.session.execute(select(Villager.id, Villager.name).where(Villager.id.in_(came))).all())
 
     page = new_page(browser, PHONE_360)
-    sign_in(page, signal.url)
+    sign_in_page(page, signal.url, "grid1")
     taps = 1  # signing in
     page.locator(f"a[href$='/activities/{aid}/capture']").click()
     taps += 1
@@ -386,7 +378,7 @@ def test_scanning_a_household_card_ticks_the_household(app, world, signal, brows
         try:
             ctx = b.new_context(viewport=PHONE_390, locale="zh-CN", permissions=["camera"])
             page = ctx.new_page()
-            sign_in(page, signal.url)
+            sign_in_page(page, signal.url, "grid1")
             page.goto(f"{signal.url}/activities/{aid}/capture")
             assert not page.locator(f"input[name=h][value='{h1}']").is_checked()
             detector = page.evaluate("'BarcodeDetector' in window")
@@ -411,7 +403,7 @@ def test_typing_hours_ticks_the_person(app, world, signal, browser):
     aid = make_activity(app, world, "ZY-02")  # points per hour
     a = world["people"][0][0]
     page = new_page(browser, PHONE_360)
-    sign_in(page, signal.url)
+    sign_in_page(page, signal.url, "grid1")
     page.goto(f"{signal.url}/activities/{aid}/capture")
     page.fill(f"input[name='q-{a}']", "3")
     assert page.locator(f"input[name=p][value='{a}']").is_checked()
@@ -427,7 +419,7 @@ def test_without_a_service_worker_ticks_and_queue_still_hold(app, world, signal,
     aid = make_activity(app, world, title="清廉党课")
     ctx = browser.new_context(viewport=PHONE_360, locale="zh-CN", service_workers="block")
     page = ctx.new_page()
-    sign_in(page, signal.url)
+    sign_in_page(page, signal.url, "grid1")
     page.goto(f"{signal.url}/activities/{aid}/capture")
     marks = page.locator("label.mark:has(input[name=p])")
     marks.nth(0).click()
@@ -446,3 +438,52 @@ def test_without_a_service_worker_ticks_and_queue_still_hold(app, world, signal,
     assert sql(app, "SELECT count(*) FROM submissions WHERE activity_id = :a", a=aid) == [(2,)]
     assert sql(app, "SELECT count(*) FROM capture_batches") == [(1,)]
     ctx.close()
+
+
+def test_whole_household_includes_its_members_listed_at_the_top(app, world, signal, browser):
+    head, member = world["people"][0]  # 向明华 and 谭高, one household
+    held = today() - dt.timedelta(days=4)
+    old = make_activity(app, world, held_on=held, title="上次党课")
+    with app.app_context():
+        capture(db.session, actor=db.session.get(StaffUser, world["users"]["grid1"]),
+                village=db.session.get(Village, world["village"]), key="k-came", rule_code="LJ-01",
+                occurred_on=held, activity_id=old, lines=[Line(villager_id=member)])
+        db.session.commit()
+    aid = make_activity(app, world, title="清廉党课")
+    page = new_page(browser, PHONE_360)
+    sign_in_page(page, signal.url, "grid1")
+    page.goto(f"{signal.url}/activities/{aid}/capture")
+    top = page.locator(".pp").first
+    assert top.locator(f"input[value='{member}']").count() == 1  # 谭高 came last time: listed first
+    fieldset = page.locator(f"fieldset.hh:has(input[value='{head}'])")
+    assert fieldset.locator(f"input[value='{member}']").count() == 0  # and only there
+    fieldset.locator("input[data-household]").check()
+    assert page.locator(f"input[value='{member}']").is_checked() and page.locator(f"input[value='{head}']").is_checked()
+    assert page.locator("#marked-count").inner_text() == "2"
+    screenshot(page, "courtyard-whole-household")
+
+
+def test_a_queued_batch_the_server_refuses_gives_the_ticks_back(app, world, signal, browser):
+    aid = make_activity(app, world, title="清廉党课")
+    page = new_page(browser, PHONE_360)
+    sign_in_page(page, signal.url, "grid1")
+    page.goto(f"{signal.url}/activities/{aid}/capture")
+    marks = page.locator("label.mark:has(input[name=p])")
+    marks.nth(0).click()
+    marks.nth(1).click()
+    signal.off()
+    page.locator("#submit-capture").click()
+    page.locator("b.tag.queued").first.wait_for()
+    with app.app_context():  # meanwhile the activity is cancelled at the office
+        db.session.execute(text("UPDATE activities SET cancelled_at = CURRENT_TIMESTAMP, cancel_reason = 'x' "
+                                "WHERE id = :a"), {"a": aid})
+        db.session.commit()
+    signal.on()
+    page.wait_for_function("document.querySelectorAll('b.tag.queued').length === 0", timeout=40000)
+    assert "有一批没有记上" in page.locator("#sync").inner_text()
+    assert page.locator("input[name=p]:checked:not(:disabled)").count() == 2  # the ticks are back
+    assert page.locator("#marked-count").inner_text() == "2"
+    assert sql(app, "SELECT count(*) FROM submissions") == [(0,)]
+    page.reload()  # and kept on the phone
+    page.wait_for_function("document.getElementById('marked-count').textContent === '2'")
+    screenshot(page, "courtyard-refused-batch")
