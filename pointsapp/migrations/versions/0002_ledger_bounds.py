@@ -1,7 +1,7 @@
 """rule versions state the most one line may count (max_quantity)
 
 Revision ID: 0002_ledger_bounds
-Revises: 0001
+Revises: 0009_security
 Create Date: 2026-12-01 07:40:00
 
 Written by hand, never regenerated.
@@ -10,7 +10,7 @@ from alembic import op
 import sqlalchemy as sa
 
 revision = "0002_ledger_bounds"
-down_revision = "0001"
+down_revision = "0009_security"
 branch_labels = None
 depends_on = None
 
