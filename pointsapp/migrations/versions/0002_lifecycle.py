@@ -13,13 +13,13 @@ Written by hand. Existing notices keep their month and window; their list become
 dated in the month up to the recorded head, and their digest is computed the new way.
 
 Revision ID: 0002_lifecycle
-Revises: 0009_security
+Revises: 0002_ledger_bounds
 """
 from alembic import op
 import sqlalchemy as sa
 
 revision = '0002_lifecycle'
-down_revision = '0009_security'
+down_revision = '0002_ledger_bounds'
 branch_labels = None
 depends_on = None
 
