@@ -368,24 +368,27 @@ def _cn_date(day: dt.date) -> str:
 
 def month_notice_pdf(session: Session, village: Village, month: str, path: Path, *,
                      now: dt.datetime | None = None) -> tuple[NoticeSheet, int]:
-    """The printed 公示 of a month: (sheet, pages). The entries are the notice's entries: the
-    posted entries dated in the month."""
-    from ..points.ledger import month_digest
-    from ..points.notice import notice_entries, notice_for
+    """The printed 公示 of a month: (sheet, pages). The entries are those the month's notices
+    list (the main notice and its supplements, 补充公示); before the month is published, a
+    draft of the posted entries dated in the month."""
+    from ..points.notice import notice_entries, notices_of_month
     from ..points.periods import local_today, parse_month
 
     p = parse_month(month)
-    notice = notice_for(session, village, p.key)
-    ids = [e.id for e in notice_entries(session, village, p.key)]
-    sheet = build_sheet(notice_lines(session, village, ids))
-    digest = month_digest(session, village, p.key)
-    if notice is not None:
-        window = (f"公示期：{_cn_date(notice.opens_on)}至{_cn_date(notice.closes_on)}。对本户记录有异议的，"
+    notices = notices_of_month(session, village, p.key)
+    if notices:
+        lines = notice_lines(session, village, [e.id for e in notice_entries(session, village, p.key)])
+        last = notices[-1]
+        window = (f"公示期：{_cn_date(last.opens_on)}至{_cn_date(last.closes_on)}。对本户记录有异议的，"
                   "请在公示期内扫描门牌上的积分卡二维码提出，或向村委会反映。")
-        seal = f"公示时账本摘要：截至第 {notice.digest_seq} 条记录，哈希 {notice.digest}"
+        if len(notices) > 1:
+            window += f"（含补充公示 {len(notices) - 1} 次）"
+        seal = f"公示核对码：{last.digest}（截至账本第 {last.head_seq} 条记录）"
     else:
+        lines = notice_lines(session, village, start=p.start, end=p.end)
         window = "草稿：本月尚未发布公示。"
-        seal = f"账本摘要：截至第 {digest.seq} 条记录，哈希 {digest.hash}"
+        seal = "草稿：发布公示后才有核对码。"
+    sheet = build_sheet(lines)
     header = NoticeHeader(
         village=village.name, title=f"{p.start.year}年{p.start.month}月积分公示", window=window, digest=seal,
         phone=village.committee_phone, issued=f"打印日期：{_cn_date(local_today(village.timezone, now))}",

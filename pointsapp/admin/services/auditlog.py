@@ -127,8 +127,8 @@ def update_settings(session: Session, actor: StaffUser, village: Village, *, not
                     certificate_date=_UNCHANGED, ip: str | None = None) -> dict:
     """Save the village settings; settings not passed keep their value."""
     require(actor, village, "village.admin")
-    if isinstance(notice_days, bool) or not isinstance(notice_days, int) or not 1 <= notice_days <= 60:
-        raise Refused("bad_notice_days", "the objection window must be 1 to 60 days", field="notice_days")
+    if isinstance(notice_days, bool) or not isinstance(notice_days, int) or not 0 <= notice_days <= 30:
+        raise Refused("bad_notice_days", "the objection window must be 0 to 30 days", field="notice_days")
     new = {"notice_days": notice_days, "show_blacklist": bool(show_blacklist)}
     if committee_phone is not _UNCHANGED:
         phone = (committee_phone or "").strip() or None

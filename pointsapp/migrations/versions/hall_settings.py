@@ -2,7 +2,7 @@
 objections that name no entry (a missing entry, 漏记)
 
 Revision ID: hall_settings
-Revises: 0009_security
+Revises: 0002_lifecycle
 Create Date: 2026-12-01 07:40:00
 
 Written by hand.
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 
 revision = 'hall_settings'
-down_revision = '0009_security'
+down_revision = '0002_lifecycle'
 branch_labels = None
 depends_on = None
 
