@@ -40,13 +40,14 @@ def test_county_health_matches_raw_sql(app, client, seeded):  # noqa: F811
                 lines=[Line(villager_id=p[0][0], rule_code="DJ-01", occurred_on=today),
                        Line(villager_id=p[0][1], rule_code="DJ-01", occurred_on=today)])
         db.session.add(Notice(village_id=v.id, month=last, published_by_id=admin.id, opens_on=today,
-                              closes_on=today + dt.timedelta(days=6), digest_seq=0, digest="0" * 64))
+                              closes_on=today + dt.timedelta(days=6), head_seq=0, head_hash="0" * 64,
+                              digest="0" * 64))
         entry = db.session.execute(select(LedgerEntry).where(LedgerEntry.village_id == v.id)).scalars().first()
         db.session.add(Objection(village_id=v.id, entry_id=entry.id, household_id=entry.household_id,
                                  reason="记错了", status="open"))
         other = db.session.get(Village, seeded["other"])
-        db.session.add(ClosedPeriod(village_id=other.id, month=last, closed_by_id=admin.id, digest_seq=0,
-                                    digest="0" * 64))
+        db.session.add(ClosedPeriod(village_id=other.id, month=last, closed_by_id=admin.id, head_seq=0,
+                                    head_hash="0" * 64))
         db.session.commit()
         oracle = {}
         for vid, in db.session.execute(text("SELECT id FROM villages")).all():
