@@ -44,7 +44,8 @@ def leaderboard_cmd(by, period, village_name, group_name, limit, as_json, county
     for r in rows:
         extra = f"  {r.per_head:8.2f}/head" if r.per_head is not None else ""
         where = "" if by == "group" else f"  {r.group}"
-        click.echo(f"{r.rank:5d}  {r.points:7d}{extra}  {r.name}{where}" + (f"  {r.village}" if r.village else ""))
+        rank = "—" if r.rank is None else str(r.rank)   # no points: not ranked
+        click.echo(f"{rank:>5}  {r.points:7d}{extra}  {r.name}{where}" + (f"  {r.village}" if r.village else ""))
 
 
 @click.command("balance")

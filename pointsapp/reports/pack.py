@@ -77,7 +77,7 @@ class PackData:
     @property
     def top(self) -> list[BoardRow]:
         """Households ranked top_n or better, with points above zero (ties included)."""
-        return [r for r in self.households if r.rank <= self.top_n and r.points > 0]
+        return [r for r in self.households if r.rank is not None and r.rank <= self.top_n and r.points > 0]
 
     @staticmethod
     def household_label(row: BoardRow, masked: bool = False) -> str:

@@ -266,12 +266,17 @@ def _sub(data: PackData) -> str:
     return f"{data.village} · {data.label} · 并列同分同名次"
 
 
+def _rank(rank: int | None) -> str:
+    """A rank, or "—" for no points in the month (未参与: not ranked)."""
+    return "—" if rank is None else str(rank)
+
+
 def _household_ranking(doc: _Doc, data: PackData) -> None:
     sub = _sub(data)
     rows = []
     for r in _ranked_households(data):
         number, _house, members = data.household_details.get(r.id, ("", None, 0))
-        rows.append((str(r.rank), number, r.name, r.group, str(members), _fmt(r.points),
+        rows.append((_rank(r.rank), number, r.name, r.group, str(members), _fmt(r.points),
                      f"{r.per_head or 0:.1f}", str(data.household_entries.get(r.id, 0))))
     _table(doc, f"农户积分排行（前 {RANKING_ROWS} 户）", sub,
            ("名次", "户号", "户主", "村民小组", "人数", "积分", "人均", "条目"),
@@ -280,7 +285,7 @@ def _household_ranking(doc: _Doc, data: PackData) -> None:
 
 def _villager_ranking(doc: _Doc, data: PackData) -> None:
     sub = _sub(data)
-    rows = [(str(r.rank), r.name, r.group, _fmt(r.points)) for r in data.villagers]
+    rows = [(_rank(r.rank), r.name, r.group, _fmt(r.points)) for r in data.villagers]
     _table(doc, f"村民个人积分排行（前 {RANKING_ROWS} 名）", sub, ("名次", "姓名", "村民小组", "积分"),
            (16, 60, 60, 30), {0, 3}, rows, first=TABLE_ROWS, rest=TABLE_ROWS)
 
@@ -291,7 +296,7 @@ def _group_ranking(doc: _Doc, data: PackData) -> None:
     rows = []
     for r in data.groups:
         g = part.get(r.id)
-        rows.append((str(r.rank), r.name, _fmt(r.points), f"{r.per_head or 0:.2f}",
+        rows.append((_rank(r.rank), r.name, _fmt(r.points), f"{r.per_head or 0:.2f}",
                      f"{g.took_part}/{g.households}" if g else "", _rate(g.rate) if g else ""))
     _table(doc, "村民小组积分汇总", sub, ("名次", "村民小组", "总积分", "人均积分", "参与户", "参与率"),
            (16, 50, 30, 30, 30, 26), {0, 2, 3, 4, 5}, rows, first=TABLE_ROWS, rest=TABLE_ROWS)

@@ -38,10 +38,11 @@ def household_standing(session: Session, household: Household, period: str,
     """The household's points, rank and points per head in the village (or the group)."""
     village = session.get(Village, household.village_id)
     rows = leaderboard(session, "household", period, village=village, group=group)
+    ranked = sum(1 for r in rows if r.rank is not None)   # households with no points are not ranked
     for r in rows:
         if r.id == household.id:
-            return Standing(r.points, r.rank, len(rows), r.per_head)
-    return Standing(0, None, len(rows), None)
+            return Standing(r.points, r.rank, ranked, r.per_head)
+    return Standing(0, None, ranked, None)
 
 
 @dataclass

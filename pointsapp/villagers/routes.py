@@ -25,6 +25,7 @@ from ..extensions import db, limiter
 from ..points.errors import Refused
 from ..points.periods import local_today, month_key, parse_period
 from ..points.registry import Household, Role, Village
+from ..points.standings import board_month
 from ..web.auth import current_village, public, roles_required
 from ..web.refusals import flash_refusal
 from ..web.security import address_limit_hit
@@ -143,7 +144,7 @@ def board():
         return _no_village()
     today = _today(village)
     problem = None
-    raw = request.args.get("period") or month_key(today)
+    raw = request.args.get("period") or board_month(db.session, village, today)
     try:
         period = parse_period(raw).key
         if period == "all":

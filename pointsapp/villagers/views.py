@@ -18,7 +18,7 @@ from ..points.ledger import EntryKind, month_digest
 from ..points.notice import ObjectionStatus, current_notice
 from ..points.periods import month_key, parse_period, quarter_key, year_key
 from ..points.registry import Household, Village
-from ..points.standings import balance, leaderboard
+from ..points.standings import balance, board_month, leaderboard
 from . import queries as q
 from .services import mask_name
 
@@ -210,13 +210,13 @@ def _history_items(hist: q.HistoryPage, household: Household, token: str, today:
 
 def _standing(s: q.Standing) -> dict:
     return {"points": signed(s.points) if s.points < 0 else str(s.points),
-            "rank": _("No. %(rank)s of %(of)s", rank=s.rank, of=s.of) if s.rank else "–",
+            "rank": _("No. %(rank)s of %(of)s", rank=s.rank, of=s.of) if s.rank else "—",
             "per_head": per_head_text(s.per_head)}
 
 
 def card_page(session, household: Household, token: str, page: int, today: dt.date) -> dict:
     village = session.get(Village, household.village_id)
-    month = month_key(today)
+    month = board_month(session, village, today)   # last month until this one has posted points
     bal = balance(session, household=household)
     pending = q.pending_items(session, household)
     members = []
@@ -294,7 +294,7 @@ def board_rows(session, village: Village, by: str, period: str, group=None) -> l
     out = []
     for r in rows:
         name = r.name if by == "group" else (_board_name(r, headless) if by == "household" else mask_name(r.name))
-        out.append({"rank": r.rank, "name": name, "group": r.group, "points": str(r.points),
+        out.append({"rank": r.rank if r.rank is not None else "—", "name": name, "group": r.group, "points": str(r.points),
                     "per_head": per_head_text(r.per_head), "negative": r.points < 0})
     return out
 
@@ -305,6 +305,7 @@ def board_page(session, village: Village, period: str, group, show: str, page: i
     if group is not None:
         households = board_rows(session, village, "household", period, group)
     rows = households if show == "households" else board_rows(session, village, "villager", period, group)
+    not_taking_part = sum(1 for r in rows if r["rank"] == "—")
     pages = max(1, -(-len(rows) // BOARD_PAGE))
     page = min(max(1, page), pages)
     black = None
@@ -328,6 +329,9 @@ def board_page(session, village: Village, period: str, group, show: str, page: i
         "list_title": (_("By household") if show == "households" else _("By person")) + " · "
         + (group.name if group is not None else _("Whole village")),
         "scopes": scopes, "shows": shows,
+        "not_taking_part": (_("Not taking part (no points in this period, not ranked): %(n)s households", n=not_taking_part)
+                            if show == "households" else
+                            _("Not taking part (no points in this period, not ranked): %(n)s people", n=not_taking_part)),
         "pager": pager("villagers.board", page, pages, anchor="list", show=show, **gargs),
     }
 

@@ -99,7 +99,7 @@ def test_files_are_all_there_and_pngs_are_projector_size(pack):
 def test_pdf_page_count_is_computed_from_the_parts(pack):
     result, data = pack
     ranked = [r for r in data.households[:RANKING_ROWS] if r.points != 0]
-    top = [r for r in data.households if r.rank <= 10 and r.points > 0]
+    top = [r for r in data.households if r.rank is not None and r.rank <= 10 and r.points > 0]
     notice = 1 + max(0, math.ceil((len(data.entries) - pdfmod.NOTICE_ROWS_FIRST) / pdfmod.NOTICE_ROWS))
     expected = (1 + 4 + math.ceil(len(ranked) / pdfmod.TABLE_ROWS) + 1 + 1 + len(top) + notice)
     assert len(PdfReader(result.pdf).pages) == expected == result.pdf_pages

@@ -461,3 +461,29 @@ def test_whole_household_includes_its_members_listed_at_the_top(app, world, sign
     assert page.locator(f"input[value='{member}']").is_checked() and page.locator(f"input[value='{head}']").is_checked()
     assert page.locator("#marked-count").inner_text() == "2"
     screenshot(page, "courtyard-whole-household")
+
+
+def test_a_queued_batch_the_server_refuses_gives_the_ticks_back(app, world, signal, browser):
+    aid = make_activity(app, world, title="清廉党课")
+    page = new_page(browser, PHONE_360)
+    sign_in_page(page, signal.url, "grid1")
+    page.goto(f"{signal.url}/activities/{aid}/capture")
+    marks = page.locator("label.mark:has(input[name=p])")
+    marks.nth(0).click()
+    marks.nth(1).click()
+    signal.off()
+    page.locator("#submit-capture").click()
+    page.locator("b.tag.queued").first.wait_for()
+    with app.app_context():  # meanwhile the activity is cancelled at the office
+        db.session.execute(text("UPDATE activities SET cancelled_at = CURRENT_TIMESTAMP, cancel_reason = 'x' "
+                                "WHERE id = :a"), {"a": aid})
+        db.session.commit()
+    signal.on()
+    page.wait_for_function("document.querySelectorAll('b.tag.queued').length === 0", timeout=40000)
+    assert "有一批没有记上" in page.locator("#sync").inner_text()
+    assert page.locator("input[name=p]:checked:not(:disabled)").count() == 2  # the ticks are back
+    assert page.locator("#marked-count").inner_text() == "2"
+    assert sql(app, "SELECT count(*) FROM submissions") == [(0,)]
+    page.reload()  # and kept on the phone
+    page.wait_for_function("document.getElementById('marked-count').textContent === '2'")
+    screenshot(page, "courtyard-refused-batch")

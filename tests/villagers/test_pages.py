@@ -209,11 +209,15 @@ def test_objection_form_needs_csrf_token(tmp_path, monkeypatch):
 
 # --- the public board ------------------------------------------------------------------
 
+def _rank(rank):
+    return "—" if rank is None else str(rank)     # no points: not ranked
+
+
 def _expected(rows, by, headless=()):
     out = []
     for r in rows:
         name = r.name if by == "group" else mask_name(r.name)
-        cells = [str(r.rank), name, r.group, str(r.points)]
+        cells = [_rank(r.rank), name, r.group, str(r.points)]
         if by == "household":
             cells.append(per_head_text(r.per_head))
         out.append(cells)
@@ -231,7 +235,7 @@ def test_board_equals_core_leaderboard(app, client, scene, period_of, show):
         rows = leaderboard(db.session, by, period, village=v)
         groups = leaderboard(db.session, "group", period, village=v)
     assert table_rows(html, "board-table") == _expected(rows, by)
-    assert table_rows(html, "group-table") == [[str(g.rank), g.name, str(g.points), per_head_text(g.per_head)]
+    assert table_rows(html, "group-table") == [[_rank(g.rank), g.name, str(g.points), per_head_text(g.per_head)]
                                                for g in groups]
     if show == "households" and period_of == "month":
         print("\nboard households", period, table_rows(html, "board-table"))
@@ -392,7 +396,7 @@ def test_village_picker_with_two_villages(app, client, scene):
     html = text(client.get("/board"))
     assert "白岩村" in html and "龙天坪村" in html and f"village={oid}" in html
     html = text(client.get(f"/board?village={oid}"))
-    assert table_rows(html, "board-table") == [["1", "石*康", "一组", "0", "0"]]
+    assert table_rows(html, "board-table") == [["—", "石*康", "一组", "0", "0"]]
     assert "石永康" not in html and "13907310000" not in html
     assert "向*华" not in html
 
