@@ -12,7 +12,7 @@ from ..points.periods import parse_period
 from ..points.registry import Group, Household, Villager
 from ..points.standings import balance as balance_of
 from ..points.standings import leaderboard as board
-from .common import fail, resolve_village, rollback_only, transaction
+from .common import fail, read_only, resolve_village, transaction
 
 
 @click.command("leaderboard")
@@ -25,9 +25,9 @@ from .common import fail, resolve_village, rollback_only, transaction
 @click.option("--county", is_flag=True, help="rank across all villages")
 @with_appcontext
 @transaction
+@read_only
 def leaderboard_cmd(by, period, village_name, group_name, limit, as_json, county):
     """Ranked standings from posted entries (ties share a rank: 1, 2, 2, 4)."""
-    rollback_only()
     parse_period(period)
     village = None if county else resolve_village(village_name)
     group = None
@@ -54,9 +54,9 @@ def leaderboard_cmd(by, period, village_name, group_name, limit, as_json, county
 @click.option("--json", "as_json", is_flag=True)
 @with_appcontext
 @transaction
+@read_only
 def balance_cmd(household_id, villager_id, as_json):
     """A household's or villager's balances: honour, redeemable, pending."""
-    rollback_only()
     if (household_id is None) == (villager_id is None):
         fail("give exactly one of --household ID or --villager ID")
     if household_id is not None:

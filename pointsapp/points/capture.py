@@ -20,7 +20,7 @@ from .activities import Activity
 from .bounds import date_bounds
 from .caps import CapLedger
 from .checks import Resolved, line_refusal
-from .closing import ClosedMonths, close_period, is_closed, pending_in_month  # noqa: F401  (old home)
+from .closing import ClosedMonths, is_closed, pending_in_month  # noqa: F401  (old home)
 from .db import utcnow
 from .errors import Refused
 from .ledger import CaptureBatch, Submission, SubmissionStatus, lock_village

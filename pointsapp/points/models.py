@@ -5,5 +5,5 @@ from .rules import Rule, RuleVersion  # noqa: F401
 from .standings import Tally  # noqa: F401
 from .activities import Activity  # noqa: F401,E402
 from .audit import AuditEvent  # noqa: F401,E402
-from .notice import Notice, Objection  # noqa: F401,E402
+from .notice import Notice, NoticeEntry, Objection  # noqa: F401,E402
 from .throttle import SignInThrottle  # noqa: F401,E402

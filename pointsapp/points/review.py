@@ -142,7 +142,7 @@ def correct(session: Session, original: LedgerEntry, actor: StaffUser, reason: s
         quantity=original.quantity, rule_id=original.rule_id, rule_version_id=original.rule_version_id,
         villager_id=original.villager_id, household_id=original.household_id, group_id=original.group_id,
         occurred_on=today, recorded_at=now, note=reason.strip(), captured_by_id=actor.id,
-        approved_by_id=actor.id, corrects_id=original.id,
+        approved_by_id=actor.id, corrects_id=original.id, corrects_seq=original.seq,
     )
     session.flush()
     apply_tallies(session, [entry])

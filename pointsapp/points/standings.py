@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 from typing import Literal
 from collections.abc import Iterable
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, bindparam, func, literal, select
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Integer, String, bindparam, func, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -31,6 +31,7 @@ class Tally(Base):
     __table_args__ = (
         Index("ix_tallies_board", "period", "kind", "village_id", "points"),
         Index("ix_tallies_county", "period", "kind", "points"),
+        CheckConstraint("kind IN ('v', 'h', 'g')", name="kind"),
     )
 
     period: Mapped[str] = mapped_column(String(7), primary_key=True)   # 2026-11, 2026-Q4, 2026, all

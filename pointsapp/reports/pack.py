@@ -22,8 +22,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from ..points.ledger import Digest, month_digest
-from ..points.notice import Notice, notice_for
+from ..points.notice import MonthSeal, Notice, month_seal, notice_for
 from ..points.periods import local_today, parse_month
 from ..points.registry import Village
 from ..points.standings import BoardRow, leaderboard
@@ -62,13 +61,28 @@ class PackData:
     categories: list[tuple[str, int, int]]
     trend: list[tuple[str, int, float | None]]
     entries: list[EntryRow]
-    digest: Digest
+    digest: MonthSeal
     notice: Notice | None
     pending: Pending
 
     @property
     def label(self) -> str:
         return month_label(self.month)
+
+    def seal_lines(self) -> list[str]:
+        """The month's 公示 check codes, one line per published notice (what villagers compare)."""
+        d = self.digest
+        if not d.published:
+            return ["公示校验码：本月尚未发布公示（not published）"]
+        out = []
+        for n in d.notices:
+            name = "公示" if n.number == 1 else f"补充公示{n.number - 1}"
+            out.append(f"{name}校验码（{date_label(n.opens_on)}发布，{n.entry_count} 条，"
+                       f"账本截至第 {n.head_seq} 条{'，已结账' if d.closed else ''}）：")
+            out.append(n.digest)
+        if d.unpublished:
+            out.append(f"另有 {d.unpublished} 条本月记录在公示之后入账，等待补充公示。")
+        return out
 
     @property
     def empty(self) -> bool:
@@ -104,7 +118,7 @@ def gather(session: Session, village: Village, month: str, *, top_n: int = 10,
         categories=services.category_totals(session, village, key),
         trend=services.trend(session, village, key),
         entries=services.month_entries(session, village, key),
-        digest=month_digest(session, village, key),
+        digest=month_seal(session, village, key),
         notice=notice_for(session, village, key),
         pending=services.pending(session, village, key),
     )

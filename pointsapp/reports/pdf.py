@@ -171,18 +171,10 @@ def _cover(doc: _Doc, data: PackData) -> None:
     doc.line(30, y + 4, doc.w - 30, y + 4)
     doc.set_font(FONT, size=10)
     p = data.pending
-    d = data.digest
     notes = [f"待审核：本月 {p.in_month} 条（{_fmt(p.in_month_points)} 分）尚未审核，不计入本材料。",
-             f"账本摘要（{'已结账' if d.closed else '未结账'}）：截至第 {d.seq} 条记录，其哈希为", d.hash,
-             _window_line(data), f"生成日期：{date_label(data.issued_on)}"]
+             *data.seal_lines(), _window_line(data), f"生成日期：{date_label(data.issued_on)}"]
     for i, note in enumerate(notes):
         doc.text(30, y + 14 + i * 7, doc.fit(note, doc.w - 60))
-
-
-def _digest_line(data: PackData) -> str:
-    d = data.digest
-    state = "已结账" if d.closed else "未结账"
-    return f"账本摘要（{state}）：截至第 {d.seq} 条，哈希 {d.hash}"
 
 
 def _window_line(data: PackData) -> str:
@@ -348,7 +340,7 @@ def _notice(doc: _Doc, data: PackData) -> None:
     doc.set_font(FONT, size=8.5)
     rows = [r[:5] + (doc.fit(r[5], widths[5] - 2),) + r[6:] for r in rows]
     s = data.summary
-    lead = [_digest_line(data), _window_line(data),
+    lead = [*data.seal_lines(), _window_line(data),
             f"共 {len(rows)} 条已审核记录，合计 {_fmt(s.points)} 分；更正记录计入其登记当月，并注明原记录序号。"]
     _table(doc, f"{data.village} {data.label} 积分公示", "按账本顺序列出本月全部已审核记录",
            ("序号", "日期", "小组", "户主", "姓名", "事项", "积分", "备注"), widths, {0, 6}, rows,

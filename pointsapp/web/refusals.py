@@ -65,8 +65,24 @@ CATALOG: dict[str, Message] = {
         _("%(count)s captures dated in this month still await review; review them first.", count=p["count"])
         if p.get("count") is not None
         else _("Captures dated in this month still await review; review them first.")),
-    "bad_window": lambda p: _("The objection window must be 1 to 60 days."),
-    "bad_notice_days": lambda p: _("The objection window must be 1 to 60 days."),
+    "bad_window": lambda p: _("The objection window must be 0 to 30 days."),
+    "bad_notice_days": lambda p: _("The objection window must be 0 to 30 days."),
+    "month_running": lambda p: (
+        _("%(month)s is still running; only a finished month can be published.", month=p["month"])
+        if p.get("month") else _("This month is still running; only a finished month can be published.")),
+    "nothing_new": lambda p: _("Nothing has been posted for this month since its last notice; there is nothing "
+                               "to publish."),
+    "not_published": lambda p: _("This month has not been published for public notice yet."),
+    "notice_window_open": lambda p: (
+        _("The objection window runs until %(date)s.", date=p["until"]) if p.get("until")
+        else _("The objection window of this month's notice is still open.")),
+    "awaiting_supplement": lambda p: (
+        _("%(count)s entries of this month were posted after its notice; publish a supplementary notice first.",
+          count=p["count"]) if p.get("count")
+        else _("Entries of this month were posted after its notice; publish a supplementary notice first.")),
+    "open_objections": lambda p: (
+        _("%(count)s objections on this month's entries are not answered yet.", count=p["count"]) if p.get("count")
+        else _("Objections on this month's entries are not answered yet.")),
     "already_published": lambda p: _("This month has already been published for public notice."),
     "not_your_entry": lambda p: _("A household can object only to its own entries."),
     "notice_closed": lambda p: _("This entry is not under public notice now."),

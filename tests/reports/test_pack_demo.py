@@ -132,7 +132,9 @@ def test_pdf_text_has_the_ceremony_content(pack):
     first_cert = pages[1 + 4 + 3]
     assert "奖" in first_cert and data.top[0].name in first_cert
     notice_first = pages[result.pdf_pages - result.sections["notice"]]
-    assert "积分公示" in notice_first and data.digest.hash in notice_first.replace("\n", "")
+    flat = notice_first.replace("\n", "")
+    assert "积分公示" in notice_first and data.digest.published
+    assert all(n.digest in flat for n in data.digest.notices)     # each notice's check code, as published
     everything = "".join(pages)
     assert "䶮" in everything and "𠮷" in everything  # rare name characters survive in the 公示 list
 
