@@ -63,7 +63,7 @@ def test_grid_worker_captures_30_people_on_a_phone(app, world, live_server, brow
     # Back: the 30 are shown as recorded and can't be ticked again; the count is right (0).
     page.go_back()
     page.wait_for_url(f"**/activities/{aid}/capture")
-    page.wait_for_function("document.getElementById('marked-count').textContent === '0'")
+    page.wait_for_function("() => document.getElementById('marked-count').textContent === '0'")
     recorded = page.locator("input[name=p]:checked:disabled")
     assert recorded.count() == 30
     assert page.locator("label.mark:has(input[name=p]:disabled) b.tag").count() == 30
