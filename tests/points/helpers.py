@@ -61,3 +61,20 @@ def tamper(session, sql, params=None, *, checks=True):
     if not pg and not checks:
         session.execute(_text("PRAGMA ignore_check_constraints = OFF"))
     session.commit()
+
+
+def close_period(session, village, month, actor, *, now):
+    """Close a month the way the lifecycle allows: publish it (a 0-day window, as a village that
+    posts on paper) if it has nothing waiting for a notice, then close it."""
+    from pointsapp.points.errors import Refused as _Refused
+    from pointsapp.points.lifecycle import close_month
+    from pointsapp.points.notice import publish_notice
+
+    village.notice_days = 0
+    try:
+        publish_notice(session, village, month, actor, now=now)
+    except _Refused as exc:
+        if exc.code not in ("nothing_new", "already_closed", "month_running", "not_allowed"):
+            raise
+        session.rollback()
+    return close_month(session, village, month, actor, now=now)

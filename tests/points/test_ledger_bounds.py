@@ -12,7 +12,6 @@ import pytest
 from sqlalchemy import text
 
 import pointsapp.points.models  # noqa: F401  (every table, the audit log too)
-from pointsapp.points.capture import close_period
 from pointsapp.points.errors import Refused
 from pointsapp.points.imports import scores
 from pointsapp.points.imports.errors import ImportErrors
@@ -22,7 +21,7 @@ from pointsapp.points.rules import (
     RuleBookError, export_rulebook, load_rulebook_text, rules_by_code, special_award_rule,
 )
 from tests.factories import NOW
-from tests.points.helpers import cap, post
+from tests.points.helpers import cap, close_period, post
 
 HEADER = ["日期", "村民小组", "姓名", "细则编号", "积分项目", "数量", "记录人", "备注"]
 DEC_NOW = dt.datetime(2026, 12, 3, 2, 0, tzinfo=dt.timezone.utc)

@@ -258,7 +258,7 @@ def test_a_move_counts_from_its_date(session, village):
                   lines=[Line(villager_id=mover.id, occurred_on=dt.date(2026, 11, 10), ref="before"),
                          Line(villager_id=mover.id, occurred_on=dt.date(2026, 11, 15), ref="on"),
                          Line(villager_id=mover.id, occurred_on=dt.date(2026, 11, 20), ref="after")])
-    approve(session, [s for s in res_subs(session, res)], rev, now=NOW)
+    approve(session, list(res_subs(session, res)), rev, now=NOW)
     session.commit()
     credited = session.execute(text(
         "SELECT occurred_on, household_id FROM ledger_entries ORDER BY occurred_on")).all()
