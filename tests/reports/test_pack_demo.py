@@ -163,9 +163,11 @@ def test_workbook_totals_equal_the_leaderboard(pack, demo):
             f"ON e.group_id = g.id AND e.occurred_on >= :first AND e.occurred_on < :after AND e.kind NOT IN {spend} "
             "WHERE g.village_id = :v GROUP BY g.id, g.name"), {"v": vid, "first": first, "after": after}).all())
     assert {r[1]: r[6] for r in body} == households and len(body) == len(households)
-    # competition ranking (1, 2, 2, 4): one more than the number of households with more points
-    assert [r[0] for r in body] == [1 + sum(1 for p in households.values() if p > r[6]) for r in body]
-    assert [r[6] for r in body] == sorted(households.values(), reverse=True)
+    # competition ranking (1, 2, 2, 4) over the households with points: one more than the number of scored
+    # households with more points; a household with zero points is not ranked and comes last
+    scored = [p for p in households.values() if p != 0]
+    assert [r[0] for r in body] == [None if r[6] == 0 else 1 + sum(1 for p in scored if p > r[6]) for r in body]
+    assert [r[6] for r in body] == sorted(scored, reverse=True) + [0] * (len(households) - len(scored))
     grows = list(wb["小组汇总"].iter_rows(values_only=True))[1:]
     assert grows[-1][0] == "合计" and grows[-1][4] == result.total_points
     assert grows[-1][6] == sum(r[6] for r in grows[:-1]) and grows[-1][2] == sum(r[2] for r in grows[:-1])
