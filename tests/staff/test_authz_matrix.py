@@ -28,6 +28,7 @@ EXPECTED: dict[str, str] = {
     "web.index": ANY, "web.set_language": ANY, "web.healthz": ANY, "staff.login": ANY,
     "staff.service_worker": ANY,
     "villagers.board": ANY, "villagers.card": ANY, "villagers.notice": ANY, "villagers.object_entry": ANY,
+    "villagers.report_missing": ANY,
     "villagers.rules": ANY,
     # every signed-in account
     "staff.logout": STAFF, "staff.change_password": STAFF, "staff.home": STAFF,
@@ -40,7 +41,7 @@ EXPECTED: dict[str, str] = {
     "staff.review": "admin reviewer", "staff.approve": "admin reviewer", "staff.reject": "admin reviewer",
     "staff.notices": "admin reviewer", "staff.notice": "admin reviewer", "staff.notice_print": "admin reviewer",
     "staff.publish": "admin reviewer", "staff.objections": "admin reviewer", "staff.objection": "admin reviewer",
-    "staff.new_objection": "admin reviewer",
+    "staff.new_objection": "admin reviewer", "reports.notice_pdf": "admin reviewer",
     # admins only
     "staff.award": "admin", "staff.close": "admin",
     "villagers.cards": "admin", "villagers.passbook": "admin", "villagers.rotate": "admin",
