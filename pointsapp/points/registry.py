@@ -25,6 +25,7 @@ class Role(str, enum.Enum):
     reviewer = "reviewer"        # supervision committee / scoring panel (监委会)
     grid_worker = "grid_worker"  # 网格员, scoped to groups
     viewer = "viewer"            # read-only county office
+    clerk = "clerk"              # 兑换员: works the points-shop desk
 
 
 # werkzeug's default (scrypt). Tests lower it to keep the suite fast; never in production.
