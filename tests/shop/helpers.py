@@ -20,12 +20,13 @@ def clerk(world, name="clerk1") -> StaffUser:
 
 def give(session, world, households, rule="YF-01", day=DAY, times=1) -> None:
     """Post ``rule`` (a household rule; YF-01 is +20, uncapped) ``times`` for each household."""
+    now = dt.datetime.combine(day, dt.time(4), tzinfo=dt.timezone.utc)   # noon, local, that day
     for _ in range(times):
         res = capture(session, actor=world.admin, village=world.village, rule_code=rule, occurred_on=day,
-                      lines=[Line(household_id=h.id) for h in households], key=world.key())
+                      lines=[Line(household_id=h.id) for h in households], key=world.key(), now=now)
         subs = [session.get(Submission, ln.submission_id) for ln in res.lines]
         assert all(s.status == "pending" for s in subs), [s.reason for s in subs]
-        approve(session, subs, world.reviewer, now=NOW)
+        approve(session, subs, world.reviewer, now=now)
     session.commit()
 
 
