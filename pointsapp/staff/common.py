@@ -10,7 +10,7 @@ from ..points.registry import Role
 from ..web.auth import current_village
 from .messages import refused_message
 
-ALL_ROLES = (Role.admin, Role.reviewer, Role.grid_worker, Role.viewer)
+ALL_ROLES = (Role.admin, Role.reviewer, Role.grid_worker, Role.viewer, Role.clerk)
 CAPTURERS = (Role.grid_worker, Role.reviewer, Role.admin)
 REVIEWERS = (Role.reviewer, Role.admin)
 ADMINS = (Role.admin,)

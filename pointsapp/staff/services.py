@@ -21,7 +21,7 @@ from ..points.periods import local_today
 from ..points.registry import Group, Household, Role, StaffUser, Village, Villager, VillagerStatus
 from ..points.rules import Rule, RuleVersion
 from .messages import refusal_text, status_labels
-from .pinyin import search_keys
+from ..points.pinyin import search_keys
 
 RECENT_DAYS = 14
 
