@@ -24,7 +24,7 @@ from .points.imports.reader import ReadError, read_table
 from .points.imports.roster import ROSTER_COLUMNS, import_roster
 from .points.imports.scores import SCORE_COLUMNS, import_scores
 from .points.ledger import verify_chain
-from .points.periods import parse_month, parse_period
+from .points.periods import local_today, parse_month, parse_period
 from .points.registry import Group, Household, Role, StaffUser, Village, Villager
 from .points.rules import RuleBookError, export_rulebook, load_rulebook_text
 from .points.standings import balance as balance_of
@@ -371,16 +371,21 @@ def balance_cmd(household_id, villager_id, as_json):
     """A household's or villager's balances: honour, redeemable, pending."""
     if (household_id is None) == (villager_id is None):
         fail("give exactly one of --household ID or --villager ID")
+    from .points.shop.redeem import redeemed_in_year
+
     if household_id is not None:
         subject = db.session.get(Household, household_id) or fail(f"no household with id {household_id}")
         b = balance_of(db.session, household=subject)
+        village = db.session.get(Village, subject.village_id)
+        redeemed = redeemed_in_year(db.session, subject.id, local_today(village.timezone).year)
     else:
         subject = db.session.get(Villager, villager_id) or fail(f"no villager with id {villager_id}")
         b = balance_of(db.session, villager=subject)
+        redeemed = 0  # redemptions are a household's, never one person's
     if as_json:
-        click.echo(json.dumps(b.as_dict()))
+        click.echo(json.dumps({**b.as_dict(), "redeemed": redeemed}))
     else:
-        click.echo(f"honour {b.honour}  redeemable {b.redeemable}  pending {b.pending}")
+        click.echo(f"honour {b.honour}  redeemable {b.redeemable}  pending {b.pending}  redeemed this year {redeemed}")
 
 
 # --- ledger and periods ---------------------------------------------------------------------
@@ -493,3 +498,6 @@ def report_monthly(month, village_name, out_dir, top_n):
     db.session.rollback()  # the pack only reads
     for line in result.lines():
         click.echo(line)
+
+
+from . import cli_shop  # noqa: E402,F401  (registers the shop commands)

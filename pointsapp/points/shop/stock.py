@@ -85,9 +85,11 @@ def _check_item_fields(name: str, price: int, unit: str) -> tuple[str, str]:
     return name, unit
 
 
-def add_item(session: Session, village: Village, actor: StaffUser, *, code: str, name: str, price: int,
+def add_item(session: Session, village: Village, actor: StaffUser | None, *, code: str, name: str, price: int,
              unit: str = "件", photo: str | None = None, ip: str | None = None) -> ShopItem:
-    require(actor, village, "shop.manage")
+    """Add an item. ``actor=None`` is the command line, run by the server's administrator."""
+    if actor is not None:
+        require(actor, village, "shop.manage")
     code = (code or "").strip()
     if not CODE_RE.match(code):
         raise Refused("bad_item", f"item code {code!r} must be 1-32 letters, digits, '-', '_' or '.'")
