@@ -25,6 +25,7 @@ from ..web.auth import current_village, roles_required
 from . import dashboard as dash
 from . import exports, services
 from .cache import CHART_NAMES, ChartRequest, chart_png, county_chart_png
+from .liability import county_liabilities, village_liability
 
 bp = Blueprint("reports", __name__, template_folder="templates", static_folder="static",
                static_url_path="/reports/static")
@@ -84,6 +85,7 @@ def dashboard():
                                       ("group", _("By group")))]
     return render_template(
         "reports/dashboard.html", d=view, args=args, viewer=_is_viewer(),
+        liability=village_liability(db.session, village),
         admin=Role(current_user.role) == Role.admin,
         can_export=Role(current_user.role) in services.EXPORT_ROLES,
         labels={"points": _("Points"), "entries": _("Posted entries"), "households_with_entries": _("Households taking part"),
@@ -104,7 +106,8 @@ def county():
     except ValueError:
         return _bad("period", period, _reason("period"))
     view = dash.county_dashboard(db.session, current_user, key)
-    return render_template("reports/county.html", c=view)
+    return render_template("reports/county.html", c=view,
+                           liabilities=county_liabilities(db.session, current_app.config["POINTSAPP_TIMEZONE"]))
 
 
 @bp.get("/reports/county/villages.png")
