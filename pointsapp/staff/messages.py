@@ -73,7 +73,7 @@ def status_labels() -> dict[str, str]:
 
 def role_labels() -> dict[str, str]:
     return {"admin": _("Village admin"), "reviewer": _("Reviewer"),
-            "grid_worker": _("Grid worker"), "viewer": _("County viewer")}
+            "grid_worker": _("Grid worker"), "viewer": _("County viewer"), "clerk": _("Clerk")}
 
 
 REFUSALS.update({

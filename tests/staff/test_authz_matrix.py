@@ -19,7 +19,8 @@ from pointsapp.web.auth import PUBLIC
 from tests.conftest import login
 from tests.staff.conftest import make_activity, today
 
-ROLE_USERS = {Role.admin: "admin1", Role.reviewer: "rev1", Role.grid_worker: "grid1", Role.viewer: "view1"}
+ROLE_USERS = {Role.admin: "admin1", Role.reviewer: "rev1", Role.grid_worker: "grid1", Role.viewer: "view1",
+              Role.clerk: "clerk1"}
 SKIP_ENDPOINTS = {"static"}  # Flask's own static files: no view function of ours
 
 
@@ -51,6 +52,9 @@ def ids(app, world):
         spare = StaffUser(username="spare", role=Role.grid_worker, village_id=village.id)  # a target for user pages
         spare.set_password("correct horse 1")
         db.session.add(spare)
+        clerk = StaffUser(username="clerk1", role=Role.clerk, village_id=village.id)  # 兑换员
+        clerk.set_password("correct horse 1")
+        db.session.add(clerk)
         db.session.commit()
         values = {
             "activity_id": aid, "batch_id": res.batch_id, "entry_id": entries[0].id, "objection_id": obj.id,
