@@ -48,12 +48,14 @@ def create_app(test_config: dict | None = None, *, for_cli: bool = False) -> "Fl
     from .config import load_config, require_secret_key
     from .extensions import babel, csrf, db, limiter, login_manager, migrate
     from .points.engine import configure_sqlite
+    from .web.assets import Compress
     import_models()
     from .web.i18n import select_locale
 
     app = Flask(__name__, instance_relative_config=True,
                 instance_path=os.environ.get("POINTSAPP_INSTANCE_PATH") or None)
     load_config(app, test_config)
+    app.wsgi_app = Compress(app.wsgi_app)  # gzip by the app itself (see web/assets.py)
     proxies = int(app.config.get("POINTSAPP_PROXY_COUNT") or 0)
     if proxies:  # behind nginx: rate limits must see the visitor's address, not the proxy's
         from werkzeug.middleware.proxy_fix import ProxyFix
@@ -84,11 +86,16 @@ def create_app(test_config: dict | None = None, *, for_cli: bool = False) -> "Fl
         app.register_blueprint(module.bp)
 
     from .web import auth  # noqa: F401  (registers the user loader)
+    from .web import transaction
     from .web.errors import register_error_handlers
     from .web.i18n import inject_language
 
+    from .web.assets import init_assets
+
     register_error_handlers(app)
+    transaction.init_app(app)
     app.context_processor(inject_language)
+    init_assets(app)  # versioned static URLs with a long cache life
     _sqlite_read_requests(app)
     if not app.debug and not app.testing:
         logging.basicConfig(level=logging.INFO)

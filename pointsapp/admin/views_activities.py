@@ -11,7 +11,7 @@ from ..points.errors import Refused
 from ..points.periods import local_today, month_key, parse_month
 from ..points.registry import Group, Role
 from ..web.auth import roles_required
-from .common import actor, get_or_404, ip, show_refusal, village
+from .common import actor, get_or_404, ip, flash_refusal, village
 from .forms import ActivityForm, CancelActivityForm
 from .routes import bp
 from .services import activities as svc
@@ -63,11 +63,10 @@ def activity_edit(activity_id: int):
         try:
             svc.update_activity(db.session, actor(), village(), a, title=form.title.data, held_on=form.held_on.data,
                                 place=form.place.data, group=group, ip=ip())
-            db.session.commit()
             flash(_("Saved."), "success")
             return redirect(url_for("admin.activities", month=month_key(a.held_on)))
         except Refused as exc:
-            show_refusal(exc, form)
+            flash_refusal(exc, form)
     status = 400 if request.method == "POST" else 200
     return render_template("admin/activity.html", **_edit_context(a, form, CancelActivityForm())), status
 
@@ -80,11 +79,10 @@ def activity_cancel(activity_id: int):
     if cancel_form.validate_on_submit():
         try:
             svc.cancel_activity(db.session, actor(), village(), a, cancel_form.reason.data, ip=ip())
-            db.session.commit()
             flash(_("Activity %(title)s cancelled.", title=a.title), "success")
             return redirect(url_for("admin.activities", month=month_key(a.held_on)))
         except Refused as exc:
-            show_refusal(exc, cancel_form)
+            flash_refusal(exc, cancel_form)
     form = ActivityForm(obj=a, formdata=None)
     form.group.data = a.group_id
     _prepare(form)

@@ -9,7 +9,7 @@ from ..extensions import db
 from ..points.errors import Refused
 from ..points.registry import Role, StaffUser
 from ..web.auth import roles_required
-from .common import actor, ip, page_arg, show_refusal, village
+from .common import actor, ip, page_arg, flash_refusal, village
 from .forms import AuditFilterForm, SettingsForm
 from .routes import bp
 from .services import auditlog as svc
@@ -62,10 +62,9 @@ def settings():
         try:
             svc.update_settings(db.session, actor(), v, notice_days=form.notice_days.data,
                                 show_blacklist=form.show_blacklist.data, ip=ip())
-            db.session.commit()
             flash(_("Saved."), "success")
             return redirect(url_for("admin.settings"))
         except Refused as exc:
-            show_refusal(exc, form)
+            flash_refusal(exc, form)
     status = 400 if request.method == "POST" else 200
     return render_template("admin/settings.html", village=v, form=form), status

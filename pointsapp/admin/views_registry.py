@@ -9,7 +9,7 @@ from ..points.errors import Refused
 from ..points.registry import Group, Household, Role, Villager, VillagerStatus
 from ..points.standings import balance
 from ..web.auth import roles_required
-from .common import actor, get_or_404, ip, is_admin, page_arg, show_refusal, village
+from .common import actor, get_or_404, ip, is_admin, page_arg, flash_refusal, village
 from .forms import GroupForm, HouseholdForm, MoveForm, NewHouseholdForm, StatusForm, VillagerForm
 from .routes import bp
 from .services import registry as reg
@@ -48,11 +48,10 @@ def group_create():
     if form.validate_on_submit():
         try:
             reg.save_group(db.session, actor(), v, form.name.data, form.sort_key.data or 0, ip=ip())
-            db.session.commit()
             flash(_("Group %(name)s added.", name=form.name.data.strip()), "success")
             return redirect(url_for("admin.groups"))
         except Refused as exc:
-            show_refusal(exc, form)
+            flash_refusal(exc, form)
     return render_template("admin/groups.html", village=v, groups=reg.group_counts(db.session, actor(), v),
                            form=form, can_edit=True), 400
 
@@ -66,11 +65,10 @@ def group_edit(group_id: int):
     if form.validate_on_submit():
         try:
             reg.save_group(db.session, actor(), v, form.name.data, form.sort_key.data or 0, group=group, ip=ip())
-            db.session.commit()
             flash(_("Saved."), "success")
             return redirect(url_for("admin.groups"))
         except Refused as exc:
-            show_refusal(exc, form)
+            flash_refusal(exc, form)
     status = 400 if request.method == "POST" else 200
     return render_template("admin/group_edit.html", village=v, group=group, form=form), status
 
@@ -109,11 +107,10 @@ def household_new():
         try:
             h = reg.create_household(db.session, actor(), v, get_or_404(Group, form.group.data), form.number.data,
                                      form.house_number.data, ip=ip())
-            db.session.commit()
             flash(_("Household %(number)s added. Now add its members.", number=h.number), "success")
             return redirect(url_for("admin.villager_new", household_id=h.id))
         except Refused as exc:
-            show_refusal(exc, form)
+            flash_refusal(exc, form)
     status = 400 if request.method == "POST" else 200
     return render_template("admin/household_new.html", village=v, form=form), status
 
@@ -147,11 +144,10 @@ def household_edit(household_id: int):
             reg.update_household(db.session, actor(), v, h, number=form.number.data,
                                  house_number=form.house_number.data, group=get_or_404(Group, form.group.data),
                                  head=head, active=form.active.data, ip=ip())
-            db.session.commit()
             flash(_("Saved."), "success")
             return redirect(url_for("admin.household", household_id=h.id))
         except Refused as exc:
-            show_refusal(exc, form)
+            flash_refusal(exc, form)
     status = 400 if request.method == "POST" else 200
     return render_template("admin/household_edit.html", village=v, h=h, form=form), status
 
@@ -172,11 +168,10 @@ def villager_new(household_id: int):
     if form.validate_on_submit():
         try:
             person = reg.add_villager(db.session, actor(), v, h, _data(form), make_head=form.make_head.data, ip=ip())
-            db.session.commit()
             flash(_("%(name)s added to household %(number)s.", name=person.name, number=h.number), "success")
             return redirect(url_for("admin.household", household_id=h.id))
         except Refused as exc:
-            show_refusal(exc, form)
+            flash_refusal(exc, form)
     status = 400 if request.method == "POST" else 200
     return render_template("admin/villager_form.html", village=v, h=h, person=None, form=form), status
 
@@ -205,11 +200,10 @@ def villager_edit(villager_id: int):
     if form.validate_on_submit():
         try:
             reg.update_villager(db.session, actor(), v, person, _data(form), make_head=form.make_head.data, ip=ip())
-            db.session.commit()
             flash(_("Saved."), "success")
             return redirect(url_for("admin.villager", villager_id=person.id))
         except Refused as exc:
-            show_refusal(exc, form)
+            flash_refusal(exc, form)
     status = 400 if request.method == "POST" else 200
     return render_template("admin/villager_form.html", village=v, h=person.household, person=person,
                            form=form), status
@@ -230,12 +224,11 @@ def villager_move(villager_id: int):
             try:
                 reg.move_villager(db.session, actor(), v, person, target, form.moved_on.data,
                                   relation=form.relation.data, make_head=form.make_head.data, ip=ip())
-                db.session.commit()
                 flash(_("%(name)s now belongs to household %(number)s. Past points stay with the old household.",
                         name=person.name, number=target.number), "success")
                 return redirect(url_for("admin.villager", villager_id=person.id))
             except Refused as exc:
-                show_refusal(exc, form)
+                flash_refusal(exc, form)
     status = 400 if request.method == "POST" else 200
     return render_template("admin/villager_move.html", village=v, person=person, h=person.household,
                            form=form), status
@@ -252,9 +245,8 @@ def villager_status(villager_id: int):
         return redirect(url_for("admin.villager", villager_id=person.id))
     try:
         reg.set_status(db.session, actor(), v, person, form.status.data, ip=ip())
-        db.session.commit()
         flash(_("%(name)s is now: %(status)s.", name=person.name, status=status_label(person.status)), "success")
     except Refused as exc:
-        show_refusal(exc)
+        flash_refusal(exc)
     return redirect(url_for("admin.villager", villager_id=person.id))
 

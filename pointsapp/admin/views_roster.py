@@ -13,9 +13,10 @@ from ..points.imports.reader import ReadError
 from ..points.periods import local_today
 from ..points.registry import Role
 from ..web.auth import roles_required
+from ..web.refusals import coded_text
+from ..web.transaction import discard, rollback_only
 from . import uploads
 from .common import actor, ip, village
-from .reasons import error_rows, read_error_text
 from .forms import RosterUploadForm
 from .routes import bp
 from .services import roster
@@ -71,6 +72,10 @@ def _gone():
     return redirect(url_for("admin.roster_page"))
 
 
+def _error_rows(errors) -> list[dict]:
+    return [{"row": e.row, "column": e.column, "value": e.value, "reason": coded_text(e, e.reason)} for e in errors]
+
+
 @bp.get("/roster/preview/<token>")
 @roles_required(Role.admin)
 def roster_preview(token: str):
@@ -78,14 +83,14 @@ def roster_preview(token: str):
     if stored is None:
         return _gone()
     result = roster.preview(db.session, actor(), village(), stored.read(), stored.filename)
-    db.session.rollback()   # a dry run; make sure nothing lingers
+    discard()   # a dry run: nothing of it is kept
     labels = outcome_labels()
     counts = [(labels[k], n) for k, n in sorted(result.counts.items(), key=lambda kv: list(labels).index(kv[0]))]
     rows = [{"row": r.row, "group": r.group, "household_no": r.household_no, "head_name": r.head_name,
-             "name": r.name, "outcome": r.outcome, "errors": error_rows(r.errors)} for r in result.rows]
+             "name": r.name, "outcome": r.outcome, "errors": _error_rows(r.errors)} for r in result.rows]
     return render_template("admin/roster_preview.html", village=village(), result=result, token=token,
-                           labels=labels, counts=counts, errors=error_rows(result.errors), rows=rows,
-                           read_error=read_error_text(result.read_error) if result.read_error else None)
+                           labels=labels, counts=counts, errors=_error_rows(result.errors), rows=rows,
+                           read_error=coded_text(result.read_error) if result.read_error else None)
 
 
 @bp.post("/roster/confirm/<token>")
@@ -97,10 +102,9 @@ def roster_confirm(token: str):
     try:
         report = roster.confirm(db.session, actor(), village(), stored.read(), stored.filename, ip=ip())
     except (ReadError, ImportErrors):
-        db.session.rollback()
+        rollback_only()
         flash(_("The file has errors; nothing was imported."), "error")
         return redirect(url_for("admin.roster_preview", token=token))
-    db.session.commit()
     uploads.discard(stored)
     flash(_("Roster imported: %(households)s new households, %(villagers)s new villagers, %(updated)s updated, "
             "%(moved)s moved, %(unchanged)s unchanged.", households=report.households_added,
@@ -125,7 +129,6 @@ def roster_export():
     v = village()
     today = local_today(v.timezone)
     data = roster.export_xlsx(db.session, actor(), v, title_date=today.isoformat(), ip=ip())
-    db.session.commit()
     return send_file(io.BytesIO(data), as_attachment=True,
                      download_name=f"roster-{today.isoformat()}.xlsx",
                      mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")

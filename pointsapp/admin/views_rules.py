@@ -13,6 +13,7 @@ from ..points.periods import local_today
 from ..points.registry import Role
 from ..points.rules import RuleBookError
 from ..web.auth import roles_required
+from ..web.transaction import discard, rollback_only
 from . import uploads
 from .common import actor, ip, village
 from .forms import (
@@ -115,15 +116,14 @@ def rule_edit(code: str):
             confirm = bool(form.confirm.data)
             report = svc.change_rule(db.session, actor(), v, r, book, dry_run=not confirm, ip=ip())
         except RuleBookError as exc:
-            db.session.rollback()
+            rollback_only()
             ctx["book_errors"] = exc.errors
             return render_template("admin/rule_edit.html", **ctx), 400
         if confirm and (report.changed or report.retired):
-            db.session.commit()
             flash(_("Rule %(code)s: version %(n)s takes effect on %(day)s. Earlier entries keep their points.",
                     code=r.code, n=r.latest.version, day=form.effective_from.data.isoformat()), "success")
             return redirect(url_for("admin.rule", code=r.code))
-        db.session.rollback()
+        discard()  # a preview: the change was tried, not kept
         labels = field_labels()
         ctx["diff"] = [{"field": labels[d["field"]], "old": show(d["field"], d["old"]), "new": show(d["field"], d["new"])}
                        for d in diff]
@@ -184,7 +184,7 @@ def rules_upload_preview(token: str):
             report = svc.load_book(db.session, actor(), village(), text, dry_run=True)
         except RuleBookError as exc:
             errors = exc.errors
-        db.session.rollback()
+        discard()  # a preview
     return render_template("admin/rules_upload_preview.html", village=village(), token=token,
                            filename=stored.filename, errors=errors, report=report)
 
@@ -203,10 +203,9 @@ def rules_upload_confirm(token: str):
         report = svc.load_book(db.session, actor(), village(), text, dry_run=False, filename=stored.filename,
                                ip=ip())
     except RuleBookError:
-        db.session.rollback()
+        rollback_only()
         flash(_("The rule book has errors; nothing was changed."), "error")
         return redirect(url_for("admin.rules_upload_preview", token=token))
-    db.session.commit()
     uploads.discard(stored)
     flash(_("Rule book loaded: %(added)s added, %(changed)s changed, %(retired)s retired, %(unchanged)s unchanged.",
             added=len(report.added), changed=len(report.changed), retired=len(report.retired),

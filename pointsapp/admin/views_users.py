@@ -8,7 +8,7 @@ from ..extensions import db
 from ..points.errors import Refused
 from ..points.registry import Group, Role, StaffUser
 from ..web.auth import roles_required
-from .common import actor, get_or_404, ip, show_refusal, village
+from .common import actor, get_or_404, ip, flash_refusal, village
 from .forms import UserForm
 from .routes import bp
 from .services import registry as reg
@@ -72,11 +72,10 @@ def user_new():
                 user, password = svc.create_user(db.session, actor(), v, username=form.username.data,
                                                  display_name=form.display_name.data, role=form.role.data,
                                                  groups=groups, villager=person, ip=ip())
-                db.session.commit()
                 return _no_store(make_response(render_template(
                     "admin/password.html", village=v, user=user, password=password, created=True)))
             except Refused as exc:
-                show_refusal(exc, form)
+                flash_refusal(exc, form)
     status = 400 if request.method == "POST" else 200
     return render_template("admin/user_form.html", village=v, form=form, user=None), status
 
@@ -100,11 +99,10 @@ def user_edit(user_id: int):
             try:
                 svc.update_user(db.session, actor(), v, user, display_name=form.display_name.data,
                                 role=form.role.data, groups=groups, villager=person, ip=ip())
-                db.session.commit()
                 flash(_("Saved."), "success")
                 return redirect(url_for("admin.users"))
             except Refused as exc:
-                show_refusal(exc, form)
+                flash_refusal(exc, form)
     status = 400 if request.method == "POST" else 200
     return render_template("admin/user_form.html", village=v, form=form, user=user), status
 
@@ -117,9 +115,8 @@ def user_reset_password(user_id: int):
     try:
         password = svc.reset_password(db.session, actor(), v, user, ip=ip())
     except Refused as exc:
-        show_refusal(exc)
+        flash_refusal(exc)
         return redirect(url_for("admin.users"))
-    db.session.commit()
     return _no_store(make_response(render_template("admin/password.html", village=v, user=user,
                                                    password=password, created=False)))
 
@@ -140,11 +137,10 @@ def _set_active(user_id: int, active: bool):
     user = get_or_404(StaffUser, user_id)
     try:
         svc.set_active(db.session, actor(), village(), user, active, ip=ip())
-        db.session.commit()
         flash(_("%(name)s can sign in again.", name=user.username) if active
               else _("%(name)s can no longer sign in.", name=user.username), "success")
     except Refused as exc:
-        show_refusal(exc)
+        flash_refusal(exc)
     return redirect(url_for("admin.users"))
 
 

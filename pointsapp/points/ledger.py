@@ -349,3 +349,12 @@ def iter_entries(session: Session, village: Village, start: dt.date | None = Non
 def entry_count(session: Session, village: Village) -> int:
     return session.execute(select(func.count()).select_from(LedgerEntry)
                            .where(LedgerEntry.village_id == village.id)).scalar_one()
+
+
+def lock_village(session: Session, village: Village) -> Village:
+    """Serialise ledger writers of one village (caps, chain head) until the transaction ends."""
+    from .db import lock_row
+
+    locked = lock_row(session, Village, village.id)
+    session.refresh(locked, ["ledger_seq", "ledger_head"])
+    return locked

@@ -12,12 +12,13 @@ import enum
 from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
-from .capture import REVIEW_ROLES, _require_staff, correct, lock_village
 from .db import Base, UTCDateTime, utcnow
 from .errors import Refused
-from .ledger import LedgerEntry, month_digest
+from .ledger import LedgerEntry, lock_village, month_digest
 from .periods import local_today, parse_month
+from .policy import require
 from .registry import Household, StaffUser, Village
+from .review import correct
 
 OBJECTIONS_PER_HOUSEHOLD_PER_DAY = 3
 
@@ -92,7 +93,7 @@ def notice_entries(session: Session, village: Village, month: str) -> list[Ledge
 def publish_notice(session: Session, village: Village, month: str, actor: StaffUser, *,
                    days: int | None = None, now: dt.datetime | None = None) -> Notice:
     """Publish a month's posted entries for public notice, with an objection window."""
-    _require_staff(actor, village, REVIEW_ROLES, "publish a notice")
+    require(actor, village, "notice.publish")
     p = parse_month(month)
     now = now or utcnow()
     village = lock_village(session, village)
@@ -128,7 +129,7 @@ def raise_objection(session: Session, entry: LedgerEntry, household: Household, 
         raise Refused("not_your_entry", "a household can object only to its own entries")
     village = session.get(Village, entry.village_id)
     if staff is not None:
-        _require_staff(staff, village, REVIEW_ROLES | {"admin"}, "enter an objection")
+        require(staff, village, "objection.enter")
     now = now or utcnow()
     today = local_today(village.timezone, now)
     notice = entry_notice(session, entry)
@@ -154,7 +155,7 @@ def resolve_objection(session: Session, objection: Objection, actor: StaffUser, 
                       correct_entry: bool, now: dt.datetime | None = None) -> Objection:
     """Uphold the entry with a reason, or post a correction linked to it."""
     village = session.get(Village, objection.village_id)
-    _require_staff(actor, village, REVIEW_ROLES, "resolve objections")
+    require(actor, village, "objection.resolve")
     answer = (answer or "").strip()
     if not answer:
         raise Refused("reason_required", "an answer to the villager is required")

@@ -25,7 +25,7 @@ class Role(str, enum.Enum):
     reviewer = "reviewer"        # supervision committee / scoring panel (监委会)
     grid_worker = "grid_worker"  # 网格员, scoped to groups
     viewer = "viewer"            # read-only county office
-    clerk = "clerk"              # 兑换员: works the points-shop desk
+    clerk = "clerk"              # 积分超市 desk: redemptions and stock
 
 
 # werkzeug's default (scrypt). Tests lower it to keep the suite fast; never in production.

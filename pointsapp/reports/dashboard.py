@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from ..points.policy import require
 from ..points.periods import local_today, month_key, parse_period, quarter_key, year_key
 from ..points.registry import Group, Household, StaffUser, Village, Villager, VillagerStatus
 from ..points.standings import BoardRow, Tally, leaderboard
@@ -130,7 +131,7 @@ class Dashboard:
 
 def staff_dashboard(session: Session, actor: StaffUser, village: Village, filters: Filters,
                     now: dt.datetime | None = None) -> Dashboard:
-    services.require_reader(actor, village)
+    require(actor, village, "reports.read")
     this = services.this_month(village, now)
     last = services.previous_month(this)
     a, b = services.summary(session, village, this), services.summary(session, village, last)
@@ -200,7 +201,7 @@ class County:
 
 def county_dashboard(session: Session, actor: StaffUser, period: str, now: dt.datetime | None = None) -> County:
     """Villages compared by total and per-head points and participation (county viewers)."""
-    services.require_reader(actor, None)
+    require(actor, None, "reports.read")
     key = parse_period(period).key
     rows = county_rows(session, key)
     th, tp, tt = sum(r.households for r in rows), sum(r.villagers for r in rows), sum(r.took_part for r in rows)

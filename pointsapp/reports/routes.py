@@ -18,8 +18,8 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from ..extensions import db
-from ..points.errors import Refused
 from ..points.periods import local_today, month_key, parse_month, parse_period
+from ..points.policy import require, roles_for
 from ..points.registry import Role, Village
 from ..web.auth import current_village, roles_required
 from . import dashboard as dash
@@ -87,7 +87,7 @@ def dashboard():
         "reports/dashboard.html", d=view, args=args, viewer=_is_viewer(),
         liability=village_liability(db.session, village),
         admin=Role(current_user.role) == Role.admin,
-        can_export=Role(current_user.role) in services.EXPORT_ROLES,
+        can_export=Role(current_user.role) in roles_for("reports.export"),
         labels={"points": _("Points"), "entries": _("Posted entries"), "households_with_entries": _("Households taking part"),
                 "participation": _("Participation"), "per_head": _("Points per head")},
         chart_titles={"top_households": _("Top 10 households"), "groups": _("Groups compared: total and per head"),
@@ -118,7 +118,7 @@ def county_chart():
         key = parse_period(period).key
     except ValueError:
         return _bad("period", period, _reason("period"))
-    services.require_reader(current_user, None)
+    require(current_user, None, "reports.read")
     path, _rendered = county_chart_png(db.session, key, Path(current_app.instance_path) / "cache" / "charts")
     resp = send_file(path, mimetype="image/png", max_age=0, conditional=True, etag=True)
     resp.headers["Cache-Control"] = "private, no-cache"
@@ -135,7 +135,7 @@ def chart(name: str):
         filters = _filters(village)
     except dash.BadFilter as exc:
         return _bad(exc.field, exc.value, _reason(exc.field))
-    services.require_reader(current_user, village)
+    require(current_user, village, "reports.read")
     # the groups chart always compares every group: one cache entry whatever the group filter
     req = ChartRequest(village, name, filters.period, None if name == "groups" else filters.group)
     path, _rendered = chart_png(db.session, req, Path(current_app.instance_path) / "cache" / "charts")
@@ -156,7 +156,7 @@ def monthly_pack():
     top = request.args.get("top", "10")
     if not top.isdigit() or not 1 <= int(top) <= 100:
         return _bad("top", top, _reason("top"))
-    services.require_pack_builder(current_user, village)
+    require(current_user, village, "reports.pack")
     from .pack import build_monthly_pack
 
     buf = io.BytesIO()
@@ -173,11 +173,11 @@ def monthly_pack():
 def _export_villages() -> tuple[list[Village], str]:
     """The villages an export covers: the user's own, or for viewers one (?village=ID) or all."""
     if _is_viewer() and not request.args.get("village"):
-        services.require_exporter(current_user, None)
+        require(current_user, None, "reports.export")
         villages = list(db.session.execute(select(Village).order_by(Village.name)).scalars())
         return villages, _("county")
     village = current_village()
-    services.require_exporter(current_user, village)
+    require(current_user, village, "reports.export")
     return [village], village.name
 
 
@@ -233,17 +233,8 @@ def _attachment(headers, name: str) -> None:
 @roles_required(Role.admin)
 def export_roster():
     village = current_village()
-    services.require_exporter(current_user, village)
+    require(current_user, village, "reports.export")
     fh = exports.roster_xlsx(db.session, village)
     today = local_today(village.timezone).isoformat()
     return send_file(fh, as_attachment=True, download_name=f"{village.name}-roster-{today}.xlsx",
                      mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-
-
-@bp.errorhandler(Refused)
-def _refused(exc: Refused):
-    db.session.rollback()
-    if exc.code == "not_allowed":
-        return render_template("error.html", title=_("Not allowed"),
-                               message=_("You do not have permission for this."), status=403), 403
-    return render_template("error.html", title=_("Not done"), message=exc.message, status=409), 409

@@ -2,8 +2,8 @@
 
 Everything here reads; nothing writes. Functions take a plain SQLAlchemy session and
 domain objects, so the ceremony pack runs from the CLI as well as from a view.
-``require_reader`` / ``require_exporter`` are the authorization checks for web callers
-(deny by default); the CLI, which is trusted, does not call them.
+Web callers check ``points.policy.require`` (``reports.read``, ``reports.export``,
+``reports.pack``) first; the CLI, which is trusted, does not.
 """
 from __future__ import annotations
 
@@ -13,50 +13,17 @@ from dataclasses import dataclass, field
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session, aliased
 
-from ..points.capture import pending_in_month
-from ..points.errors import Refused
+from ..points.closing import pending_in_month
 from ..points.ledger import EntryKind, LedgerEntry, Submission, SubmissionStatus
 from ..points.notice import Objection, ObjectionStatus
 from ..points.periods import local_today, month_key, parse_month, parse_period
-from ..points.registry import Group, Household, Role, StaffUser, Village, Villager, VillagerStatus
+from ..points.registry import Group, Household, StaffUser, Village, Villager, VillagerStatus
 from ..points.rules import Rule, RuleVersion
 from ..points.standings import Tally, month_participation
 
-READ_ROLES = frozenset({Role.admin, Role.reviewer, Role.grid_worker, Role.viewer})
-EXPORT_ROLES = frozenset({Role.admin, Role.viewer})
 SPENDING = (EntryKind.redemption.value, EntryKind.expiry.value)
 OTHER_CATEGORY = "其他"
 KIND_LABELS = {"award": "加分", "deduction": "扣分", "correction": "更正", "redemption": "兑换", "expiry": "过期"}
-
-
-# --- authorization ----------------------------------------------------------------------
-
-def _require(actor: StaffUser | None, village: Village | None, roles: frozenset[Role], doing: str) -> None:
-    if actor is None or not getattr(actor, "active", False):
-        raise Refused("not_allowed", f"an active staff account is needed to {doing}")
-    role = Role(actor.role)
-    if role not in roles:
-        raise Refused("not_allowed", f"role {role.value} may not {doing}")
-    if village is None:
-        if role != Role.viewer:
-            raise Refused("not_allowed", f"only county viewers may {doing} across villages")
-        return
-    if role != Role.viewer and actor.village_id != village.id:
-        raise Refused("not_allowed", f"user {actor.username} does not belong to village {village.name}")
-
-
-def require_reader(actor: StaffUser | None, village: Village | None) -> None:
-    """Staff of the village (any role) or a county viewer; ``village=None`` means county-wide."""
-    _require(actor, village, READ_ROLES, "read reports")
-
-
-def require_exporter(actor: StaffUser | None, village: Village | None) -> None:
-    """Admins of the village, or county viewers (read-only)."""
-    _require(actor, village, EXPORT_ROLES, "export data")
-
-
-def require_pack_builder(actor: StaffUser | None, village: Village) -> None:
-    _require(actor, village, frozenset({Role.admin}), "build the ceremony pack")
 
 
 # --- periods ----------------------------------------------------------------------------

@@ -1,18 +1,18 @@
 """Small helpers shared by the shop views."""
 from __future__ import annotations
 
-from flask import abort, flash
+from flask import abort
 from flask_babel import format_date, format_datetime
 
-from ..extensions import db
 from ..points.errors import Refused
 from ..points.periods import local_today
-from ..points.registry import Role
+from ..points.policy import roles_for
 from ..web.auth import current_village
-from .messages import shop_refusal
+from ..web.refusals import flash_refusal
 
-DESK = (Role.clerk, Role.admin)      # admins can do everything a clerk can
-ADMINS = (Role.admin,)
+DESK = tuple(sorted(roles_for("shop.redeem")))      # clerks; admins can do everything a clerk can
+STOCK = tuple(sorted(roles_for("shop.stock")))
+ADMINS = tuple(sorted(roles_for("shop.manage")))
 
 
 def village():
@@ -24,13 +24,12 @@ def today():
 
 
 def refusal(exc: Refused) -> None:
-    """Flash a refusal (nothing was written: roll back the unit of work)."""
-    db.session.rollback()
+    """Show a refusal; nothing of the request is committed (see pointsapp.web.transaction)."""
     if exc.code == "not_found":
         abort(404)
     if exc.code == "not_allowed":
         abort(403)
-    flash(shop_refusal(exc), "error")
+    flash_refusal(exc)
 
 
 def fdate(day) -> str:

@@ -38,7 +38,6 @@ def items():
             refusal(exc)
             status = 400
         else:
-            db.session.commit()
             flash(_("Item %(name)s added. Add its stock on the stock page.", name=item.name), "success")
             return redirect(url_for("shop.items"), code=303)
     elif request.method == "POST":
@@ -66,7 +65,6 @@ def edit_item(item_id: int):
             refusal(exc)
             status = 400
         else:
-            db.session.commit()
             flash(_("Item %(name)s saved.", name=item.name), "success")
             return redirect(url_for("shop.items"), code=303)
     elif request.method == "POST":
@@ -122,7 +120,6 @@ def settings():
             refusal(exc)
             status = 400
         else:
-            db.session.commit()
             flash(_("Shop settings saved."), "success")
             return redirect(url_for("shop.settings"), code=303)
     elif request.method == "POST":
@@ -150,7 +147,6 @@ def reset():
     try:
         if request.method == "POST" and form.validate_on_submit() and form.confirm.data:
             result = run_reset(db.session, v, year, current_user._get_current_object(), ip=request.remote_addr)
-            db.session.commit()
             if result.already is not None:
                 flash(_("The reset of %(year)s was already done on %(date)s; nothing changed.", year=year,
                         date=fdate(result.already.occurred_on)), "success")

@@ -121,7 +121,6 @@ def redeem(household_id: int):
     except Refused as exc:
         refusal(exc)
         return render_template("shop/household.html", p=_panel(h, key, picked, collector_id)), 409
-    db.session.commit()
     if res.replayed:
         flash(_("This redemption was already made; here is its receipt."), "success")
     else:
@@ -176,7 +175,6 @@ def cancel(redemption_id: int):
     except Refused as exc:
         refusal(exc)
         return redirect(url_for("shop.receipt", redemption_id=redemption_id), code=303)
-    db.session.commit()
     flash(_("The redemption was cancelled: the points went back to the household and the goods back to stock."),
           "success")
     return redirect(url_for("shop.receipt", redemption_id=redemption_id), code=303)

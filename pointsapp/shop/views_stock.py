@@ -11,7 +11,7 @@ from ..points.shop.models import ShopItem
 from ..points.shop.stock import catalogue, movements, parse_yuan, stock_in, write_off
 from ..web.auth import roles_required
 from .blueprint import bp
-from .common import DESK, ftime, refusal, village
+from .common import STOCK, ftime, refusal, village
 from .forms import SelectChoice, StockInForm, WriteOffForm
 from .labels import movement_label, source_label
 
@@ -32,7 +32,7 @@ def _page(stock_form: StockInForm, off_form: WriteOffForm, status: int = 200):
 
 
 @bp.get("/desk/stock")
-@roles_required(*DESK)
+@roles_required(*STOCK)
 def stock():
     stock_form, off_form = StockInForm(prefix="in"), WriteOffForm(prefix="off")
     _choices(stock_form)
@@ -46,7 +46,7 @@ def _item(item_id: int) -> ShopItem | None:
 
 
 @bp.post("/desk/stock/in")
-@roles_required(*DESK)
+@roles_required(*STOCK)
 def stock_in_post():
     form, off_form = StockInForm(prefix="in"), WriteOffForm(prefix="off", formdata=None)
     _choices(form)
@@ -60,14 +60,13 @@ def stock_in_post():
     except Refused as exc:
         refusal(exc)
         return _page(form, off_form, 400)
-    db.session.commit()
     flash(_("%(qty)s %(unit)s of %(item)s added to stock.", qty=form.qty.data, unit=item.unit, item=item.name),
           "success")
     return redirect(url_for("shop.stock"), code=303)
 
 
 @bp.post("/desk/stock/writeoff")
-@roles_required(*DESK)
+@roles_required(*STOCK)
 def write_off_post():
     form, in_form = WriteOffForm(prefix="off"), StockInForm(prefix="in", formdata=None)
     _choices(form)
@@ -80,7 +79,6 @@ def write_off_post():
     except Refused as exc:
         refusal(exc)
         return _page(in_form, form, 400)
-    db.session.commit()
     flash(_("%(qty)s %(unit)s of %(item)s written off.", qty=form.qty.data, unit=item.unit, item=item.name),
           "success")
     return redirect(url_for("shop.stock"), code=303)

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from ..points import audit
-from ..points.capture import REVIEW_ROLES, close_period, pending_in_month
+from ..points.closing import close_period, pending_in_month
 from ..points.errors import NotFound
 from ..points.ledger import ClosedPeriod, EntryKind, LedgerEntry, month_digest
 from ..points.notice import (
@@ -18,8 +18,9 @@ from ..points.notice import (
     resolve_objection,
 )
 from ..points.periods import month_key, parse_month
-from ..points.registry import Household, Role, StaffUser, Village
-from .services import require, today_of
+from ..points.policy import require
+from ..points.registry import Household, StaffUser, Village
+from .services import today_of
 
 
 def recent_months(village: Village, count: int = 12) -> list[str]:
@@ -48,7 +49,7 @@ class MonthRow:
 
 
 def months_overview(session, village: Village, actor: StaffUser) -> list[MonthRow]:
-    require(actor, village, REVIEW_ROLES)
+    require(actor, village, "notice.read")
     months = recent_months(village)
     notices = {n.month: n for n in session.execute(select(Notice).where(
         Notice.village_id == village.id, Notice.month.in_(months))).scalars()}
@@ -70,7 +71,7 @@ def months_overview(session, village: Village, actor: StaffUser) -> list[MonthRo
 
 
 def publish(session, village: Village, actor: StaffUser, month: str, days: int, *, ip=None) -> Notice:
-    require(actor, village, REVIEW_ROLES)
+    require(actor, village, "notice.publish")
     notice = publish_notice(session, village, month, actor, days=days)
     audit.record(session, actor, "notice.publish", village_id=village.id, target=f"notice {month}", ip=ip,
                  days=days, digest_seq=notice.digest_seq)
@@ -126,7 +127,7 @@ class NoticeView:
 
 
 def notice_view(session, village: Village, actor: StaffUser, month: str) -> NoticeView:
-    require(actor, village, REVIEW_ROLES)
+    require(actor, village, "notice.read")
     try:
         p = parse_month(month)
     except ValueError:
@@ -179,7 +180,7 @@ def _objection_row(o: Objection) -> ObjectionRow:
 
 
 def objections(session, village: Village, actor: StaffUser, *, month: str | None = None) -> list[ObjectionRow]:
-    require(actor, village, REVIEW_ROLES)
+    require(actor, village, "objection.resolve")
     q = (select(Objection).where(Objection.village_id == village.id)
          .options(selectinload(Objection.entry).selectinload(LedgerEntry.villager),
                   selectinload(Objection.entry).selectinload(LedgerEntry.rule_version),
@@ -192,7 +193,7 @@ def objections(session, village: Village, actor: StaffUser, *, month: str | None
 
 
 def get_entry(session, village: Village, actor: StaffUser, entry_id: int) -> LedgerEntry:
-    require(actor, village, REVIEW_ROLES)
+    require(actor, village, "objection.resolve")
     entry = session.get(LedgerEntry, entry_id)
     if entry is None or entry.village_id != village.id:
         raise NotFound("entry", entry_id)
@@ -200,7 +201,7 @@ def get_entry(session, village: Village, actor: StaffUser, entry_id: int) -> Led
 
 
 def enter_objection(session, village: Village, actor: StaffUser, entry: LedgerEntry, reason: str, *, ip=None) -> Objection:
-    require(actor, village, REVIEW_ROLES)
+    require(actor, village, "objection.enter")
     obj = raise_objection(session, entry, entry.household, reason, staff=actor)
     audit.record(session, actor, "objection.enter", village_id=village.id, target=f"objection {obj.id}", ip=ip,
                  entry=entry.id)
@@ -208,7 +209,7 @@ def enter_objection(session, village: Village, actor: StaffUser, entry: LedgerEn
 
 
 def get_objection(session, village: Village, actor: StaffUser, objection_id: int) -> Objection:
-    require(actor, village, REVIEW_ROLES)
+    require(actor, village, "objection.resolve")
     obj = session.get(Objection, objection_id)
     if obj is None or obj.village_id != village.id:
         raise NotFound("objection", objection_id)
@@ -220,7 +221,7 @@ def objection_detail(obj: Objection) -> ObjectionRow:
 
 
 def resolve(session, village: Village, actor: StaffUser, obj: Objection, answer: str, correct: bool, *, ip=None) -> Objection:
-    require(actor, village, REVIEW_ROLES)
+    require(actor, village, "objection.resolve")
     resolve_objection(session, obj, actor, answer, correct_entry=correct)
     audit.record(session, actor, "objection.resolve", village_id=village.id, target=f"objection {obj.id}", ip=ip,
                  outcome="corrected" if correct else "upheld", correction=obj.correction_id, answer=answer.strip())
@@ -242,7 +243,7 @@ class CloseView:
 
 
 def close_view(session, village: Village, actor: StaffUser, month: str) -> CloseView:
-    require(actor, village, {Role.admin})
+    require(actor, village, "period.close")
     p = parse_month(month)
     closed = session.execute(select(ClosedPeriod.id).where(
         ClosedPeriod.village_id == village.id, ClosedPeriod.month == p.key)).first() is not None
@@ -252,7 +253,7 @@ def close_view(session, village: Village, actor: StaffUser, month: str) -> Close
 
 
 def close_month(session, village: Village, actor: StaffUser, month: str, *, ip=None) -> ClosedPeriod:
-    require(actor, village, {Role.admin})
+    require(actor, village, "period.close")
     closed = close_period(session, village, month, actor)
     audit.record(session, actor, "period.close", village_id=village.id, target=f"month {month}", ip=ip,
                  digest_seq=closed.digest_seq, digest=closed.digest)

@@ -9,13 +9,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from ..points import audit
-from ..points.capture import REVIEW_ROLES, approve, reject
 from ..points.errors import Refused
 from ..points.ledger import Submission, SubmissionStatus
-from ..points.registry import Group, Household, Role, StaffUser, Village, VillagerStatus
+from ..points.policy import require, review_refusal
+from ..points.review import approve, reject
+from ..points.registry import Group, Household, StaffUser, Village, VillagerStatus
 from ..points.rules import SPECIAL_AWARD, Rule, RuleVersion
-from .messages import refusal_text
-from .services import require, subject_name
+from ..web.refusals import refusal_text
+from .services import subject_name
 
 QUEUE_LIMIT = 500
 
@@ -68,7 +69,7 @@ class QueueRow:
 
 
 def queue(session, village: Village, actor: StaffUser, filters: QueueFilters) -> list[QueueRow]:
-    require(actor, village, REVIEW_ROLES)
+    require(actor, village, "review")
     q = (select(Submission).where(Submission.village_id == village.id,
                                   Submission.status == SubmissionStatus.pending)
          .options(selectinload(Submission.villager), selectinload(Submission.household).selectinload(Household.head),
@@ -87,13 +88,11 @@ def queue(session, village: Village, actor: StaffUser, filters: QueueFilters) ->
     if filters.date_to:
         q = q.where(Submission.occurred_on <= filters.date_to)
     rows = []
-    own_hh = actor.own_household_id
+    why_not = {"maker_checker": _("You recorded this; another reviewer decides."),
+               "conflict_of_interest": _("Your own household; another reviewer decides.")}
     for sub in session.execute(q).scalars():
-        why = ""
-        if sub.captured_by_id == actor.id:
-            why = _("You recorded this; another reviewer decides.")
-        elif own_hh is not None and sub.household_id == own_hh:
-            why = _("Your own household; another reviewer decides.")
+        code = review_refusal(actor, captured_by_id=sub.captured_by_id, household_id=sub.household_id)
+        why = why_not[code] if code else ""
         v = sub.rule_version
         rows.append(QueueRow(
             sub.id, sub.occurred_on, subject_name(sub), sub.household.number if sub.household else "",
@@ -139,20 +138,17 @@ def decide(session, village: Village, actor: StaffUser, ids: list[int], *, appro
     Captures the actor may not decide (their own, their household's, no longer pending) are
     left alone and reported one by one; the rest are decided together.
     """
-    require(actor, village, REVIEW_ROLES)
+    require(actor, village, "review")
     if not approve_them and not (reason or "").strip():
         raise Refused("reason_required", "a rejection needs a reason")
     subs, problems = _load(session, village, ids)
     ok = []
-    own_hh = actor.own_household_id
     for sub in subs:
         code = None
         if SubmissionStatus(sub.status) != SubmissionStatus.pending:
             code = "not_pending"
-        elif sub.captured_by_id == actor.id:
-            code = "maker_checker"
-        elif own_hh is not None and sub.household_id == own_hh:
-            code = "conflict_of_interest"
+        else:
+            code = review_refusal(actor, captured_by_id=sub.captured_by_id, household_id=sub.household_id)
         if code:
             problems.append(_("%(name)s: %(reason)s", name=subject_name(sub), reason=refusal_text(code)))
         else:
@@ -175,7 +171,7 @@ def decide(session, village: Village, actor: StaffUser, ids: list[int], *, appro
 
 def award_rules(session, village: Village, actor: StaffUser, day: dt.date) -> list[RuleVersion]:
     """Rules whose logged_by is admin-only (special awards and deductions), in effect on ``day``."""
-    require(actor, village, {Role.admin})
+    require(actor, village, "award.propose")
     rules = session.execute(select(Rule).where(Rule.village_id == village.id)
                             .options(selectinload(Rule.versions)).order_by(Rule.code)).scalars()
     return [v for r in rules if (v := r.version_on(day)) is not None and set(v.logged_by_roles) == {"admin"}

@@ -6,4 +6,4 @@ from flask import Blueprint
 
 bp = Blueprint("staff", __name__, template_folder="templates")
 
-from . import nav, views_auth, views_capture, views_notice, views_review  # noqa: E402,F401
+from . import nav, offline, views_auth, views_capture, views_notice, views_review  # noqa: E402,F401

@@ -69,13 +69,11 @@ def login():
             session.permanent = True   # PERMANENT_SESSION_LIFETIME: a working day
             login_user(user, remember=bool(form.remember.data))
             audit.record(db.session, user, "login", ip=request.remote_addr, remember=bool(form.remember.data))
-            db.session.commit()
             if user.must_change_password:
                 flash(_("Please choose a new password before you continue."), "success")
                 return redirect(url_for("staff.change_password"))
             return redirect(_safe_next(form.next.data) or home_url(user))
         audit.record(db.session, None, "login.failed", ip=request.remote_addr, username=username[:64])
-        db.session.commit()
         flash(_("Wrong username or password."), "error")
         return render_template("staff/login.html", form=form), 200
     status = 400 if request.method == "POST" else 200
@@ -87,7 +85,6 @@ def login():
 def logout():
     EmptyForm()  # the CSRF token is checked for every POST
     audit.record(db.session, me(), "logout", ip=request.remote_addr)
-    db.session.commit()
     logout_user()
     session.pop("_fresh", None)
     flash(_("You are signed out."), "success")
@@ -108,7 +105,6 @@ def change_password():
             user.set_password(form.new.data)
             user.must_change_password = False
             audit.record(db.session, user, "password.change", ip=request.remote_addr)
-            db.session.commit()
             flash(_("Your password was changed."), "success")
             return redirect(home_url(user))
     status = 400 if request.method == "POST" else 200

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import uuid
 
-from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask import (
+    abort, current_app, flash, jsonify, make_response, redirect, render_template, request, send_file, url_for,
+)
 from flask_babel import format_datetime
 from flask_babel import gettext as _
 
@@ -11,9 +13,11 @@ from ..extensions import db
 from ..points.errors import Refused
 from ..points.registry import Role
 from ..web.auth import roles_required
+from ..web.refusals import message as refusal_message
 from . import services as svc
 from .common import CAPTURERS, flash_refusal, me, refuse_to_http, village
 from .forms import ActivityForm, CaptureForm
+from .offline import csrf_without_time_limit
 from .photos import PhotoError, capture_photo_rel, photo_path, prepare_photo, save_photo, store_photo
 from .routes import bp
 
@@ -23,9 +27,13 @@ from .routes import bp
 def capture_start():
     v, user = village(), me()
     rows = svc.recent_activities(db.session, v, user)
-    return render_template("staff/capture_start.html", activities=rows,
-                           today=svc.today_of(v), new_url=url_for("staff.new_activity"),
-                           mine_url=url_for("staff.my_captures"))
+    # Today's capture pages (each with its roster) are kept on the phone for use without signal.
+    keep = [url_for("staff.capture", activity_id=a.id) for a in rows if a.is_today]
+    resp = make_response(render_template(
+        "staff/capture_start.html", activities=rows, today=svc.today_of(v), new_url=url_for("staff.new_activity"),
+        mine_url=url_for("staff.my_captures"), keep=keep, user_id=user.id, sw_url=url_for("staff.service_worker")))
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
 
 
 def _activity_choices(form: ActivityForm, v, user, day) -> None:
@@ -62,7 +70,6 @@ def new_activity():
             except Refused as exc:
                 flash_refusal(exc)
             else:
-                db.session.commit()
                 return redirect(url_for("staff.capture", activity_id=activity.id), code=303)
         status = 400
     elif request.method == "POST":
@@ -84,31 +91,54 @@ def _render_capture(activity, form, *, errors=(), people=frozenset(), households
     version = svc.activity_version(activity)
     groups = svc.roster(db.session, v, user, activity, checked_people=people, checked_households=households,
                         quantities=quantities)
-    return render_template(
-        "staff/capture.html", activity=activity, form=form, groups=groups, errors=errors,
+    total = sum(g.people for g in groups)
+    top = svc.split_regulars(groups, svc.regulars(db.session, v, activity), household_rule=version.is_household)
+    resp = make_response(render_template(
+        "staff/capture.html", activity=activity, form=form, groups=groups, errors=errors, top=top,
+        user_id=user.id, sw_url=url_for("staff.service_worker"),
         rule=svc.rule_label(version), per_unit=version.per == "unit", unit=version.unit,
         household_rule=version.is_household, place=activity.place or "",
         group_name=activity.group.name if activity.group else _("Whole village"),
         sheet_url=url_for("staff.sign_in_sheet", activity_id=activity.id),
         photo_url=url_for("staff.activity_photo", activity_id=activity.id) if activity.photo else None,
-        total=sum(g.people for g in groups)), status
+        total=total), status)
+    # Always fetched afresh when online (Back shows who is recorded now); the service worker keeps
+    # its own copy for offline use, and the page keeps unsent ticks in localStorage.
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
+
+
+def _wants_json() -> bool:
+    """The capture script submits with fetch and reads a JSON answer (queued replays too)."""
+    return request.headers.get("X-Capture") == "1"
+
+
+def _json_errors(errors, status: int):
+    return jsonify(ok=False, errors=[str(e) for e in errors]), status
 
 
 @bp.route("/activities/<int:activity_id>/capture", methods=["GET", "POST"])
+@csrf_without_time_limit
 @roles_required(*CAPTURERS)
 def capture(activity_id: int):
     v, user = village(), me()
     activity = _activity_or_404(activity_id)
     form = CaptureForm()
+    as_json = _wants_json()
     if request.method == "GET":
         form.key.data = uuid.uuid4().hex
         return _render_capture(activity, form)
     if not form.validate_on_submit():
+        if as_json:
+            return _json_errors([_("The form is incomplete; please try again.")], 400)
         form.key.data = form.key.data or uuid.uuid4().hex
         return _render_capture(activity, form, errors=[_("The form is incomplete; please try again.")], status=400)
     key = form.key.data
     earlier = svc.already_captured(db.session, v, key)
     if earlier is not None:
+        if as_json:
+            return jsonify(ok=True, replayed=True, batch=earlier.id,
+                           url=url_for("staff.capture_result", batch_id=earlier.id))
         flash(_("This capture was already saved at %(when)s; nothing was recorded twice.",
                 when=format_datetime(earlier.created_at, "HH:mm")), "success")
         return redirect(url_for("staff.capture_result", batch_id=earlier.id), code=303)
@@ -124,6 +154,8 @@ def capture(activity_id: int):
         except PhotoError as exc:
             errors.append(str(exc))
     if errors:
+        if as_json:
+            return _json_errors(errors, 400)
         return _render_capture(activity, form, errors=errors, people=people, households=households,
                                quantities=quantities, status=400)
     try:
@@ -131,12 +163,16 @@ def capture(activity_id: int):
                                  occurred_on=activity.held_on, activity_id=activity.id, note=form.note.data,
                                  label=activity.title, ip=request.remote_addr)
     except Refused as exc:
+        if as_json:
+            return _json_errors([refusal_message(exc)], 409)
         flash_refusal(exc)
         return _render_capture(activity, form, people=people, households=households, quantities=quantities,
                                status=409)
-    db.session.commit()
     if photo is not None and not result.replayed:
         store_photo(photo, current_app.instance_path, capture_photo_rel(v.id, result.batch_id))
+    if as_json:
+        return jsonify(ok=True, replayed=result.replayed, batch=result.batch_id,
+                       url=url_for("staff.capture_result", batch_id=result.batch_id))
     if result.replayed:
         flash(_("This capture was already saved; nothing was recorded twice."), "success")
     return redirect(url_for("staff.capture_result", batch_id=result.batch_id), code=303)

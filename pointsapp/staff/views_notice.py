@@ -42,7 +42,6 @@ def publish():
     except Refused as exc:
         flash_refusal(exc)
         return redirect(url_for("staff.notices"), code=303)
-    db.session.commit()
     flash(_("%(month)s is published for public notice.", month=form.month.data), "success")
     return redirect(url_for("staff.notice", month=form.month.data), code=303)
 
@@ -98,7 +97,6 @@ def new_objection():
         except Refused as exc:
             flash_refusal(exc)
         else:
-            db.session.commit()
             flash(_("The objection is recorded."), "success")
             return redirect(url_for("staff.objection", objection_id=obj.id), code=303)
         status = 409
@@ -128,7 +126,6 @@ def objection(objection_id: int):
             flash_refusal(exc)
             status = 409
         else:
-            db.session.commit()
             flash(_("The objection is resolved."), "success")
             return redirect(url_for("staff.objection", objection_id=obj.id), code=303)
     elif request.method == "POST":
@@ -161,7 +158,6 @@ def close():
         except Refused as exc:
             flash_refusal(exc)
         else:
-            db.session.commit()
             flash(_("%(month)s is closed.", month=month), "success")
         return redirect(url_for("staff.close", month=month), code=303)
     if request.method == "POST":

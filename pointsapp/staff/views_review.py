@@ -61,7 +61,6 @@ def _decide(approve_them: bool):
     except Refused as exc:
         flash_refusal(exc)
         return _back()
-    db.session.commit()
     if decision.done:
         msg = (ngettext("Approved %(num)s capture.", "Approved %(num)s captures.", decision.done) if approve_them
                else ngettext("Rejected %(num)s capture.", "Rejected %(num)s captures.", decision.done))
@@ -130,7 +129,6 @@ def award():
             except Refused as exc:
                 flash_refusal(exc)
             else:
-                db.session.commit()
                 if photo is not None and not result.replayed:
                     store_photo(photo, current_app.instance_path, capture_photo_rel(v.id, result.batch_id))
                 flash(_("Proposed. Another reviewer or admin must approve it in the review queue."), "success")

@@ -25,6 +25,7 @@ from ..points.errors import Refused
 from ..points.periods import local_today, month_key, parse_period
 from ..points.registry import Household, Role, Village
 from ..web.auth import current_village, public, roles_required
+from ..web.refusals import flash_refusal
 from . import queries as q
 from . import views
 from .services import household_by_token, object_to_entry, rotate_card
@@ -61,19 +62,6 @@ def _today(village: Village) -> dt.date:
 
 
 # --- the household card page -----------------------------------------------------------
-
-OBJECTION_MESSAGES = {
-    "reason_required": lambda: _("Please say briefly what is wrong."),
-    "reason_too_long": lambda: _("Please keep the reason under 500 characters."),
-    "notice_closed": lambda: _("This entry is not under public notice now, so it can no longer be objected to here. "
-                               "Please ask the village committee."),
-    "too_many_objections": lambda: _("A household can object at most 3 times a day. Please try again tomorrow "
-                                     "or ask the village committee."),
-    "already_objected": lambda: _("An objection to this entry is already waiting for an answer."),
-    "not_your_entry": lambda: _("This entry is not on your household's card."),
-    "not_found": lambda: _("This entry is not on your household's card."),
-}
-
 
 def _household_or_404(token: str) -> Household:
     household = household_by_token(db.session, token)
@@ -115,11 +103,8 @@ def object_entry(token: str):
         object_to_entry(db.session, household, entry_id, request.form.get("reason", ""),
                         ip=request.remote_addr)
     except Refused as exc:
-        db.session.rollback()
-        message = OBJECTION_MESSAGES.get(exc.code)
-        flash(message() if message else exc.message, "error")
+        flash_refusal(exc, villager=True)
         return redirect(back)
-    db.session.commit()
     flash(_("Your objection was recorded. The village committee will answer it on this page."), "success")
     return redirect(back)
 
@@ -239,7 +224,6 @@ def rotate(household_id: int):
     if household is None or household.village_id != village.id:
         abort(404)
     rotate_card(db.session, household, current_user, ip=request.remote_addr)
-    db.session.commit()
     flash(_("A new card link was issued for household %(number)s; the old card no longer works. "
             "Print the new card below.", number=household.number), "success")
     return redirect(url_for("villagers.cards", household=household.id))

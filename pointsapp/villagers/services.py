@@ -11,11 +11,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..points.audit import record
-from ..points.capture import _require_staff
 from ..points.errors import NotFound, Refused
 from ..points.ledger import LedgerEntry
 from ..points.notice import Objection, raise_objection
-from ..points.registry import Household, Role, StaffUser, Village
+from ..points.policy import require
+from ..points.registry import Household, StaffUser, Village
 
 # new_card_token() gives 32 URL-safe characters; anything else is not worth a query.
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
@@ -40,7 +40,7 @@ def rotate_card(session: Session, household: Household, actor: StaffUser | None 
     """
     if actor is not None:
         village = session.get(Village, household.village_id)
-        _require_staff(actor, village, {Role.admin}, "issue a new household card")
+        require(actor, village, "card.rotate")
     household.rotate_card()
     record(session, actor, "household.rotate_card", village_id=household.village_id,
            target=f"household {household.id}", ip=ip, number=household.number)

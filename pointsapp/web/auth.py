@@ -1,7 +1,7 @@
 """Staff authentication glue and deny-by-default access checks for views.
 
 Views declare who may enter with :func:`roles_required`; services check again themselves
-(see ``pointsapp.points.capture``), so hiding a button is never the only guard.
+against the one policy (``pointsapp.points.policy``), so hiding a button is never the only guard.
 """
 from __future__ import annotations
 

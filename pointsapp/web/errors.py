@@ -9,6 +9,8 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from ..points.errors import Refused
+from . import refusals
+from .transaction import discard
 
 log = logging.getLogger(__name__)
 
@@ -18,16 +20,15 @@ def _page(status: int, title: str, message: str):
 
 
 def register_error_handlers(app) -> None:
-    from ..extensions import db
-
     @app.errorhandler(CSRFError)
     def csrf_error(exc):
         return _page(400, _("The form has expired"), _("Please go back, reload the page and try again."))
 
     @app.errorhandler(Refused)
     def refused(exc):
-        db.session.rollback()
-        return _page(409, _("Not done"), exc.message)
+        status = refusals.http_status(exc)
+        title = {403: _("Not allowed"), 404: _("Not found")}.get(status, _("Not done"))
+        return _page(status, title, refusals.message(exc))
 
     @app.errorhandler(HTTPException)
     def http_error(exc):
@@ -44,7 +45,7 @@ def register_error_handlers(app) -> None:
 
     @app.errorhandler(Exception)
     def unexpected(exc):
-        db.session.rollback()
+        discard()  # the session may be unusable until rolled back; the page below may read
         log.exception("unhandled error on %s %s", request.method, request.path)
         return _page(500, _("Something went wrong"),
                      _("The error was logged. Nothing was saved; please try again."))

@@ -259,6 +259,24 @@ def test_viewer_exports_read_only_county_wide_or_one_village(client, seeded):
     assert client.get("/reports/export/roster.xlsx").status_code == 403  # phones stay in the village
 
 
+
+def test_a_village_viewer_never_reads_the_county(app, client, seeded):
+    """County-wide reads are for county accounts (village_id NULL) only, whatever the role."""
+    with app.app_context():
+        local = StaffUser(username="view-ltp", role=Role.viewer, village_id=seeded["village"])
+        local.set_password("correct horse 1")
+        db.session.add(local)
+        db.session.commit()
+    as_user(client, seeded, "view-ltp")
+    assert client.get("/county?period=2026-11").status_code == 403
+    assert client.get("/reports/county/villages.png?period=2026-11").status_code == 403
+    assert client.get("/reports/export/ledger.csv").status_code == 403  # county-wide export
+    own = client.get(f"/reports/export/ledger.csv?village={seeded['village']}")
+    assert own.status_code == 200 and len(read_csv(own)) == 6
+    # asking for another village still gives only their own
+    rows = read_csv(client.get(f"/reports/export/ledger.csv?village={seeded['other']}"))
+    assert len(rows) == 6 and {r["村"] for r in rows} == {"龙天坪村"}
+
 @pytest.mark.parametrize("username", ["rev1", "grid1"])
 def test_other_roles_cannot_export(client, seeded, username):
     as_user(client, seeded, username)

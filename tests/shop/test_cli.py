@@ -11,7 +11,7 @@ from sqlalchemy import text
 
 from pointsapp.cli import cli
 from pointsapp.extensions import db
-from pointsapp.points.capture import lock_village
+from pointsapp.points.ledger import lock_village
 from pointsapp.points.ledger import EntryKind, append_entry
 from pointsapp.points.registry import Household, StaffUser, Village
 from pointsapp.points.standings import apply_tallies

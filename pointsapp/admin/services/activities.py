@@ -18,7 +18,8 @@ from ...points.activities import Activity
 from ...points.errors import Refused
 from ...points.ledger import LedgerEntry, Submission, SubmissionStatus
 from ...points.registry import Group, StaffUser, Village
-from . import audit, require_admin
+from ...points.policy import require
+from . import audit
 
 LIVE = (SubmissionStatus.pending, SubmissionStatus.approved)
 
@@ -41,7 +42,7 @@ def _counts(session: Session, ids: list[int]) -> dict[int, dict[str, int]]:
 
 
 def list_activities(session: Session, actor: StaffUser, village: Village, start: dt.date, end: dt.date) -> list[dict]:
-    require_admin(actor, village)
+    require(actor, village, "village.admin")
     rows = list(session.execute(select(Activity).where(
         Activity.village_id == village.id, Activity.held_on.between(start, end))
         .order_by(Activity.held_on.desc(), Activity.id.desc())).scalars())
@@ -60,7 +61,7 @@ def live_captures(session: Session, activity: Activity) -> int:
 
 def update_activity(session: Session, actor: StaffUser, village: Village, activity: Activity, *, title: str,
                     held_on: dt.date, place: str | None, group: Group | None, ip: str | None = None) -> dict:
-    require_admin(actor, village)
+    require(actor, village, "village.admin")
     if activity.village_id != village.id or (group is not None and group.village_id != village.id):
         raise Refused("not_found", "no such activity or group in this village")
     if activity.cancelled:
@@ -96,7 +97,7 @@ def standing_entries(session: Session, activity: Activity) -> int:
 
 def cancel_activity(session: Session, actor: StaffUser, village: Village, activity: Activity, reason: str, *,
                     ip: str | None = None) -> Activity:
-    require_admin(actor, village)
+    require(actor, village, "village.admin")
     if activity.village_id != village.id:
         raise Refused("not_found", "no such activity in this village")
     reason = (reason or "").strip()

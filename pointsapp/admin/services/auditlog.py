@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session
 from ...points.audit import AuditEvent
 from ...points.errors import Refused
 from ...points.registry import StaffUser, Village
-from . import audit, require_admin
+from ...points.policy import require
+from . import audit
 
 PER_PAGE = 50
 CSV_HEADER = ("time", "user", "action", "target", "detail", "ip")
@@ -81,7 +82,7 @@ def _row(village: Village, e: AuditEvent) -> dict:
 def events(session: Session, actor: StaffUser, village: Village, f: AuditFilter, page: int = 1,
            per_page: int = PER_PAGE) -> tuple[list[dict], int, int, int]:
     """(rows, total, page, pages), newest first."""
-    require_admin(actor, village)
+    require(actor, village, "village.admin")
     stmt = _query(village, f)
     total = session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
     pages = max(1, -(-total // per_page))
@@ -93,7 +94,7 @@ def events(session: Session, actor: StaffUser, village: Village, f: AuditFilter,
 
 def events_csv(session: Session, actor: StaffUser, village: Village, f: AuditFilter) -> Iterator[str]:
     """The filtered log as CSV text chunks (UTF-8 with BOM so Excel opens it), oldest first."""
-    require_admin(actor, village)
+    require(actor, village, "village.admin")
     stmt = _query(village, f).order_by(AuditEvent.at, AuditEvent.id).execution_options(yield_per=500)
 
     def generate() -> Iterator[str]:
@@ -117,7 +118,7 @@ def events_csv(session: Session, actor: StaffUser, village: Village, f: AuditFil
 
 def update_settings(session: Session, actor: StaffUser, village: Village, *, notice_days: int,
                     show_blacklist: bool, ip: str | None = None) -> dict:
-    require_admin(actor, village)
+    require(actor, village, "village.admin")
     if isinstance(notice_days, bool) or not isinstance(notice_days, int) or not 1 <= notice_days <= 60:
         raise Refused("bad_notice_days", "the objection window must be 1 to 60 days", field="notice_days")
     new = {"notice_days": notice_days, "show_blacklist": bool(show_blacklist)}

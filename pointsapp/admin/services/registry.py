@@ -17,7 +17,8 @@ from ...points.imports.values import normalize_phone
 from ...points.registry import (
     Group, Household, HouseholdMove, StaffUser, Village, Villager, VillagerStatus,
 )
-from . import audit, require_admin, require_reader
+from ...points.policy import require
+from . import audit
 
 SEXES = ("男", "女")
 PER_PAGE = 30
@@ -92,7 +93,7 @@ def groups_of(session: Session, village: Village) -> list[Group]:
 
 
 def group_counts(session: Session, actor: StaffUser, village: Village) -> list[dict]:
-    require_reader(actor, village)
+    require(actor, village, "registry.read")
     households = dict(session.execute(
         select(Household.group_id, func.count(Household.id)).where(Household.village_id == village.id)
         .group_by(Household.group_id)).all())
@@ -107,7 +108,7 @@ def group_counts(session: Session, actor: StaffUser, village: Village) -> list[d
 def list_households(session: Session, actor: StaffUser, village: Village, *, group_id: int | None = None,
                     q: str | None = None, page: int = 1, per_page: int = PER_PAGE) -> Page:
     """Households of the village, by group then 户号; ``q`` matches a member's name or the 户号."""
-    require_reader(actor, village)
+    require(actor, village, "registry.read")
     stmt = select(Household).join(Group, Group.id == Household.group_id).where(Household.village_id == village.id)
     if group_id is not None:
         stmt = stmt.where(Household.group_id == group_id)
@@ -150,7 +151,7 @@ def find_household(session: Session, village: Village, number: str) -> Household
 
 def save_group(session: Session, actor: StaffUser, village: Village, name: str, sort_key: int,
                *, group: Group | None = None, ip: str | None = None) -> Group:
-    require_admin(actor, village)
+    require(actor, village, "village.admin")
     name = (name or "").strip()
     if not name or len(name) > 50:
         raise Refused("bad_name", "a group name of 1 to 50 characters is needed", field="name")
@@ -188,7 +189,7 @@ def _check_number(session: Session, village: Village, number: str, household: Ho
 
 def create_household(session: Session, actor: StaffUser, village: Village, group: Group, number: str,
                      house_number: str | None, *, ip: str | None = None) -> Household:
-    require_admin(actor, village)
+    require(actor, village, "village.admin")
     if group.village_id != village.id:
         raise Refused("not_found", "no such group in this village")
     number = _check_number(session, village, number, None)
@@ -203,7 +204,7 @@ def create_household(session: Session, actor: StaffUser, village: Village, group
 def update_household(session: Session, actor: StaffUser, village: Village, household: Household, *,
                      number: str, house_number: str | None, group: Group, head: Villager | None,
                      active: bool = True, ip: str | None = None) -> dict:
-    require_admin(actor, village)
+    require(actor, village, "village.admin")
     if household.village_id != village.id or group.village_id != village.id:
         raise Refused("not_found", "no such household or group in this village")
     if head is not None and head.household_id != household.id:
@@ -229,7 +230,7 @@ def _audit_fields(changes: dict) -> dict:
 
 def add_villager(session: Session, actor: StaffUser, village: Village, household: Household, data: VillagerData,
                  *, make_head: bool = False, ip: str | None = None) -> Villager:
-    require_admin(actor, village)
+    require(actor, village, "village.admin")
     if household.village_id != village.id:
         raise Refused("not_found", "no such household in this village")
     d = data.cleaned()
@@ -247,7 +248,7 @@ def add_villager(session: Session, actor: StaffUser, village: Village, household
 
 def update_villager(session: Session, actor: StaffUser, village: Village, villager: Villager, data: VillagerData,
                     *, make_head: bool = False, ip: str | None = None) -> dict:
-    require_admin(actor, village)
+    require(actor, village, "village.admin")
     if villager.village_id != village.id:
         raise Refused("not_found", "no such villager in this village")
     d = data.cleaned()
@@ -271,7 +272,7 @@ def update_villager(session: Session, actor: StaffUser, village: Village, villag
 
 def set_status(session: Session, actor: StaffUser, village: Village, villager: Villager, status: str,
                *, ip: str | None = None) -> None:
-    require_admin(actor, village)
+    require(actor, village, "village.admin")
     if villager.village_id != village.id:
         raise Refused("not_found", "no such villager in this village")
     try:
@@ -291,7 +292,7 @@ def move_villager(session: Session, actor: StaffUser, village: Village, villager
                   moved_on: dt.date, *, relation: str | None = None, make_head: bool = False,
                   ip: str | None = None) -> HouseholdMove:
     """Move a person to another household. Past entries stay with the old household."""
-    require_admin(actor, village)
+    require(actor, village, "village.admin")
     if villager.village_id != village.id or to.village_id != village.id:
         raise Refused("not_found", "no such villager or household in this village")
     if villager.status != VillagerStatus.active:

@@ -16,7 +16,8 @@ from ...points.imports.reader import ReadError, read_table
 from ...points.imports.values import as_text
 from ...points.imports.roster import ROSTER_COLUMNS, RosterReport, import_roster
 from ...points.registry import Group, Household, StaffUser, Village, Villager, VillagerStatus
-from . import audit, require_admin
+from ...points.policy import require
+from . import audit
 
 HEADERS = ("序号", "村民小组", "户号", "户主姓名", "姓名", "与户主关系", "性别", "出生年月", "联系电话", "门牌号", "备注")
 STATUS_NOTE = {VillagerStatus.moved_out: "迁出", VillagerStatus.deceased: "已故"}
@@ -37,7 +38,7 @@ class PreviewRow:
 @dataclass
 class Preview:
     filename: str
-    read_error: str | None = None
+    read_error: ReadError | None = None
     errors: list[RowError] = field(default_factory=list)
     rows: list[PreviewRow] = field(default_factory=list)
     report: RosterReport | None = None
@@ -64,12 +65,12 @@ def _hno(value) -> str:
 
 def preview(session: Session, actor: StaffUser, village: Village, data: bytes, filename: str) -> Preview:
     """Read the file and dry-run the import. Writes nothing (the caller rolls back anyway)."""
-    require_admin(actor, village)
+    require(actor, village, "village.admin")
     result = Preview(filename)
     try:
         table = read_table(data, ROSTER_COLUMNS, filename=filename)
     except ReadError as exc:
-        result.read_error = str(exc)
+        result.read_error = exc
         return result
     existing = set(session.execute(select(Household.number).where(Household.village_id == village.id)).scalars())
     try:
@@ -108,7 +109,7 @@ def _text(value) -> str:
 def confirm(session: Session, actor: StaffUser, village: Village, data: bytes, filename: str, *,
             ip: str | None = None) -> RosterReport:
     """Import for real. Raises ReadError or ImportErrors, with nothing written."""
-    require_admin(actor, village)
+    require(actor, village, "village.admin")
     table = read_table(data, ROSTER_COLUMNS, filename=filename)
     report = import_roster(session, village, table, dry_run=False, actor_id=actor.id)
     audit(session, actor, village, "import.roster", filename, ip, rows=report.rows,
@@ -143,7 +144,7 @@ def roster_rows(session: Session, village: Village) -> list[list]:
 def export_xlsx(session: Session, actor: StaffUser, village: Village, *, title_date: str,
                 ip: str | None = None) -> bytes:
     """The roster as .xlsx. The file holds phone numbers, so the export itself is audited."""
-    require_admin(actor, village)
+    require(actor, village, "village.admin")
     import pandas as pd
     from openpyxl.styles import Alignment, Font
 

@@ -18,7 +18,8 @@ from ...points.rules import (
     LoadReport, Rule, RuleBook, RuleSpec, RuleVersion, apply_rulebook, export_rulebook, parse_rulebook,
     rules_by_code,
 )
-from . import audit, require_admin
+from ...points.policy import require
+from . import audit
 
 DIFF_FIELDS = ("name", "category", "points", "per", "unit", "scope", "caps", "evidence", "logged_by",
                "effective_from", "effective_to")
@@ -32,7 +33,7 @@ def _row(rule: Rule) -> dict:
 
 def rule_table(session: Session, actor: StaffUser, village: Village) -> list[dict]:
     """[{category, rules: [row...]}] in rule-book order (first appearance of each category)."""
-    require_admin(actor, village)
+    require(actor, village, "village.admin")
     rules = sorted(rules_by_code(session, village).values(), key=lambda r: r.id)
     groups: dict[str, list[dict]] = {}
     for rule in rules:
@@ -90,7 +91,7 @@ def build_spec(fields: dict) -> RuleBook:
 def change_rule(session: Session, actor: StaffUser, village: Village, rule: Rule, book: RuleBook, *,
                 dry_run: bool, ip: str | None = None) -> LoadReport:
     """A new version of one rule (through the core). Dry run writes nothing."""
-    require_admin(actor, village)
+    require(actor, village, "village.admin")
     if rule.village_id != village.id or len(book.rules) != 1 or book.rules[0].code != rule.code:
         raise ValueError("the rule book must hold exactly this rule")
     old = rule.latest.spec()
@@ -107,7 +108,7 @@ def change_rule(session: Session, actor: StaffUser, village: Village, rule: Rule
 def load_book(session: Session, actor: StaffUser, village: Village, text: str, *, dry_run: bool,
               filename: str | None = None, ip: str | None = None) -> LoadReport:
     """Apply a whole uploaded YAML rule book; raises RuleBookError listing every problem."""
-    require_admin(actor, village)
+    require(actor, village, "village.admin")
     report = apply_rulebook(session, village, parse_rulebook(text), by_id=actor.id, dry_run=dry_run)
     if not dry_run and (report.added or report.changed or report.retired):
         audit(session, actor, village, "rule.upload", filename, ip, added=report.added, changed=report.changed,
@@ -116,7 +117,7 @@ def load_book(session: Session, actor: StaffUser, village: Village, text: str, *
 
 
 def export_book(session: Session, actor: StaffUser, village: Village) -> str:
-    require_admin(actor, village)
+    require(actor, village, "village.admin")
     return export_rulebook(session, village)
 
 

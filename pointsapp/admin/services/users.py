@@ -13,7 +13,8 @@ from sqlalchemy.orm import Session
 
 from ...points.errors import Refused
 from ...points.registry import Group, Role, StaffUser, Village, Villager
-from . import audit, require_admin
+from ...points.policy import require
+from . import audit
 
 # No look-alikes (0/O, 1/l/I) so the password can be read aloud or copied from paper.
 ALPHABET = "abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -25,7 +26,7 @@ def one_time_password(length: int = 12) -> str:
 
 
 def users_of(session: Session, actor: StaffUser, village: Village) -> list[StaffUser]:
-    require_admin(actor, village)
+    require(actor, village, "village.admin")
     return list(session.execute(select(StaffUser).where(StaffUser.village_id == village.id)
                                 .order_by(StaffUser.active.desc(), StaffUser.role, StaffUser.username)).scalars())
 
@@ -48,7 +49,7 @@ def create_user(session: Session, actor: StaffUser, village: Village, *, usernam
                 role: Role | str, groups: list[Group], villager: Villager | None = None,
                 ip: str | None = None) -> tuple[StaffUser, str]:
     """Create an account; returns it with its one-time password (shown once, never stored in clear)."""
-    require_admin(actor, village)
+    require(actor, village, "village.admin")
     username = (username or "").strip()
     if not USERNAME.match(username):
         raise Refused("bad_username", "a user name needs 3 to 64 letters, digits, dots, dashes or underscores",
@@ -78,7 +79,7 @@ def _own(village: Village, user: StaffUser) -> None:
 def update_user(session: Session, actor: StaffUser, village: Village, user: StaffUser, *,
                 display_name: str | None, role: Role | str, groups: list[Group],
                 villager: Villager | None = None, ip: str | None = None) -> dict:
-    require_admin(actor, village)
+    require(actor, village, "village.admin")
     _own(village, user)
     role = Role(role)
     if user.id == actor.id and role != Role.admin:
@@ -104,7 +105,7 @@ def update_user(session: Session, actor: StaffUser, village: Village, user: Staf
 
 def reset_password(session: Session, actor: StaffUser, village: Village, user: StaffUser, *,
                    ip: str | None = None) -> str:
-    require_admin(actor, village)
+    require(actor, village, "village.admin")
     _own(village, user)
     password = one_time_password()
     user.set_password(password)
@@ -116,7 +117,7 @@ def reset_password(session: Session, actor: StaffUser, village: Village, user: S
 
 def set_active(session: Session, actor: StaffUser, village: Village, user: StaffUser, active: bool, *,
                ip: str | None = None) -> None:
-    require_admin(actor, village)
+    require(actor, village, "village.admin")
     _own(village, user)
     if user.id == actor.id and not active:
         raise Refused("self_deactivate", "you cannot deactivate your own account; ask another admin")

@@ -1,7 +1,11 @@
-"""Row-level import errors: every bad row is reported, and nothing is written."""
+"""Row-level import errors: every bad row is reported, and nothing is written.
+
+Each error carries a stable ``code`` with ``params`` (translated by the web's refusal catalog)
+and an English ``reason`` for the command line and logs.
+"""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
@@ -10,6 +14,8 @@ class RowError:
     column: str | None    # the header text as written in the file
     value: object
     reason: str
+    code: str | None = None
+    params: dict = field(default_factory=dict, compare=False, hash=False)
 
     def __str__(self) -> str:
         where = f"row {self.row}" if self.row is not None else "file"

@@ -69,7 +69,14 @@ class Table:
 
 
 class ReadError(ValueError):
-    """The file cannot be read as a table of the expected layout; the message names the file."""
+    """The file cannot be read as a table of the expected layout; the message names the file.
+
+    ``code`` and ``params`` (``file`` and the details) are for translated messages.
+    """
+
+    def __init__(self, message: str, code: str | None = None, **params):
+        super().__init__(message)
+        self.code, self.params = code, params
 
 
 # --------------------------------------------------------------------------------------------
@@ -184,14 +191,14 @@ def _excel_rows(name: str, data: bytes) -> list[list[object]]:
         raise ReadError(f"{name}: this is an old .xls workbook (or a password-protected one) "
                         "renamed to .xlsx; save it as .xlsx without a password")
     if not data:
-        raise ReadError(f"{name}: the file is empty")
+        raise ReadError(f"{name}: the file is empty", "file.no_data", file=name)
     import openpyxl  # deferred: importing openpyxl costs time that CSV-only callers need not pay
     from openpyxl.utils.exceptions import InvalidFileException
 
     try:
         book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except (zipfile.BadZipFile, InvalidFileException) as exc:
-        raise ReadError(f"{name}: not a valid .xlsx file ({exc})") from None
+        raise ReadError(f"{name}: not a valid .xlsx file ({exc})", "file.bad_xlsx", file=name) from None
     except Exception as exc:  # damaged workbooks surface as many different exception types
         raise ReadError(f"{name}: cannot open the workbook ({type(exc).__name__}: {exc})") from None
     try:
@@ -229,7 +236,7 @@ def _decode(name: str, data: bytes) -> tuple[str, str]:
         return data.decode(encoding), encoding
     except UnicodeDecodeError as exc:
         raise ReadError(f"{name}: cannot decode the text (not UTF-8 and not GB18030/GBK; "
-                        f"bad bytes at position {exc.start})") from None
+                        f"bad bytes at position {exc.start})", "file.bad_encoding", file=name) from None
 
 
 def _sniff_delimiter(text: str) -> str:
@@ -445,7 +452,7 @@ def _find_header(name: str, rows: list[list[object]], numbers: list[int],
         if hits and (best is None or hits > best[0]):
             best = (hits, i)
     if not any(any(v is not None for v in r) for r in rows):
-        raise ReadError(f"{name}: the file has no data (no header row found)")
+        raise ReadError(f"{name}: the file has no data (no header row found)", "file.no_data", file=name)
     if best is None:
         missing = required
         where = f"no header row with these columns in the first {HEADER_SEARCH_ROWS} rows"
@@ -455,7 +462,8 @@ def _find_header(name: str, rows: list[list[object]], numbers: list[int],
         where = f"header row looks like row {numbers[best[1]]}"
     names = ", ".join(_spell(c) for c in missing)
     plural = "s" if len(missing) > 1 else ""
-    raise ReadError(f"{name}: missing column{plural} {names} ({where})")
+    raise ReadError(f"{name}: missing column{plural} {names} ({where})", "file.missing_columns", file=name,
+                    names=names)
 
 
 def _spell(column: Column) -> str:

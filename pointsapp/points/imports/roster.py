@@ -104,30 +104,31 @@ def _parse_rows(table: Table) -> tuple[list[PersonRow], list[RowError]]:
     for r in table.rows:
         v = r.values
         bad = len(errors)
-        def err(key, reason, value=None):
-            errors.append(RowError(r.number, col.get(key, key), v.get(key) if value is None else value, reason))
+        def err(key, code, reason, value=None, **params):
+            errors.append(RowError(r.number, col.get(key, key), v.get(key) if value is None else value, reason,
+                                   code, params))
         group, hno, head, name = (as_text(v["group"]), as_text(v["household_no"]),
                                   as_text(v["head_name"]), as_text(v["name"]))
         for key, val in (("group", group), ("household_no", hno), ("head_name", head), ("name", name)):
             if not val:
-                err(key, "is empty")
+                err(key, "row.empty", "is empty")
         if name and len(name) > 50:
-            err("name", "is longer than 50 characters")
+            err("name", "row.too_long", "is longer than 50 characters", n=50)
         sex = as_text(v.get("sex"))
         if sex is not None and sex not in SEXES:
-            err("sex", "must be 男 or 女")
+            err("sex", "row.bad_sex", "must be 男 or 女")
         birth = phone = None
         try:
             birth = parse_year_month(v.get("birth"))
         except ValueError as exc:
-            err("birth", str(exc))
+            err("birth", "row.bad_birth", str(exc), detail=str(exc))
         try:
             phone = normalize_phone(v.get("phone"))
         except ValueError as exc:
-            err("phone", str(exc))
+            err("phone", "row.bad_phone", str(exc), detail=str(exc))
         relation = as_text(v.get("relation"))
         if relation == "户主" and name and head and name != head:
-            err("name", f"is marked 户主 but the 户主姓名 column says {head}")
+            err("name", "row.head_mismatch", f"is marked 户主 but the 户主姓名 column says {head}", name=head)
         if len(errors) > bad:
             continue
         people.append(PersonRow(r.number, group, hno.lstrip("0") or "0", head, name, relation,
@@ -141,19 +142,23 @@ def _parse_rows(table: Table) -> tuple[list[PersonRow], list[RowError]]:
         for p in rows[1:]:
             if p.group != first.group:
                 errors.append(RowError(p.row, col.get("group"), p.group,
-                              f"household {hno} is in {first.group} on row {first.row}"))
+                              f"household {hno} is in {first.group} on row {first.row}", "row.group_differs",
+                              {"number": hno, "group": first.group, "row": first.row}))
             if p.head_name != first.head_name:
                 errors.append(RowError(p.row, col.get("head_name"), p.head_name,
-                              f"household {hno} has head {first.head_name} on row {first.row}"))
+                              f"household {hno} has head {first.head_name} on row {first.row}", "row.head_differs",
+                              {"number": hno, "name": first.head_name, "row": first.row}))
         names = [p.name for p in rows]
         if first.head_name not in names:
             errors.append(RowError(first.row, col.get("head_name"), first.head_name,
-                          f"the head of household {hno} is not listed as a member"))
+                          f"the head of household {hno} is not listed as a member", "row.head_not_member",
+                          {"number": hno}))
         seen: dict[str, int] = {}
         for p in rows:
             if p.name in seen:
                 errors.append(RowError(p.row, col.get("name"), p.name,
-                              f"listed twice in household {hno} (also row {seen[p.name]})"))
+                              f"listed twice in household {hno} (also row {seen[p.name]})", "row.listed_twice",
+                              {"number": hno, "row": seen[p.name]}))
             seen[p.name] = p.row
     return people, errors
 

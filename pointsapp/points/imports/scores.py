@@ -12,10 +12,12 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..capture import CaptureResult, Line, approve, capture, find_batch
+from ..capture import CaptureResult, Line, capture, find_batch
 from ..errors import Refused
 from ..ledger import Submission, SubmissionStatus
-from ..registry import Group, Household, Role, StaffUser, Village, Villager
+from ..policy import require
+from ..registry import Group, Household, StaffUser, Village, Villager
+from ..review import approve
 from ..rules import rules_by_code
 from .errors import ImportErrors, RowError
 from .reader import Column, Table
@@ -76,8 +78,7 @@ def import_scores(session: Session, village: Village, table: Table, *, by: Staff
     if approve_as is not None:
         if approve_as.id == by.id:
             raise Refused("maker_checker", "--approve-as must be a different person from --by")
-        if Role(approve_as.role) not in (Role.reviewer, Role.admin):
-            raise Refused("not_allowed", f"{approve_as.username} is not a reviewer or admin")
+        require(approve_as, village, "review")
     key = sheet_key(table)
     if (first := find_batch(session, village, key)) is not None:
         raise Refused("already_imported",
@@ -90,41 +91,49 @@ def import_scores(session: Session, village: Village, table: Table, *, by: Staff
     parsed: list[tuple[dt.date, int, Line]] = []
     for order, r in enumerate(table.rows):
         v = r.values
-        def err(k, reason):
-            errors.append(RowError(r.number, col.get(k, k), v.get(k), reason))
+        def err(k, code, reason, **params):
+            errors.append(RowError(r.number, col.get(k, k), v.get(k), reason, code, params))
         bad = len(errors)
         try:
             day = parse_date(v["date"])
         except (ValueError, TypeError) as exc:
-            err("date", str(exc))
+            err("date", "row.bad_date", str(exc), detail=str(exc))
             day = None
         code = as_text(v["rule_code"])
         rule = rules.get(code) if code else None
         if rule is None:
-            err("rule_code", "is empty" if not code else "is not a rule in this village's rule book")
+            if not code:
+                err("rule_code", "row.empty", "is empty")
+            else:
+                err("rule_code", "unknown_rule", "is not a rule in this village's rule book", rule=code)
         elif day is not None and rule.version_on(day) is None:
-            err("rule_code", f"rule {code} is not in effect on {day}")
+            err("rule_code", "rule_not_in_effect", f"rule {code} is not in effect on {day}", rule=code,
+                day=day.isoformat())
         try:
             qty = parse_quantity(v.get("quantity"))
         except ValueError as exc:
-            err("quantity", str(exc))
+            err("quantity", "row.bad_quantity", str(exc), detail=str(exc))
             qty = 1
         name, group = as_text(v["name"]), as_text(v.get("group"))
         person = None
         if not name:
-            err("name", "is empty")
+            err("name", "row.empty", "is empty")
         else:
             found = people.get(name, [])
             if group:
                 in_group = [c for c in found if c[1] == group]
                 if not in_group and found:
-                    err("name", f"no {name} in {group}; found in " + ", ".join(sorted({c[1] for c in found})))
+                    elsewhere = ", ".join(sorted({c[1] for c in found}))
+                    err("name", "row.not_in_group", f"no {name} in {group}; found in {elsewhere}", name=name,
+                        group=group, found=elsewhere)
                 found = in_group
             if not found and not (group and people.get(name)):
-                err("name", f"no villager named {name}" + (f" in {group}" if group else ""))
+                err("name", "row.no_villager", f"no villager named {name}" + (f" in {group}" if group else ""),
+                    name=name)
             elif len(found) > 1:
                 cands = "; ".join(f"{c[0].name} ({c[1]}, 户号 {c[2]})" for c in found)
-                err("name", f"{name} is ambiguous: {cands}; add the 村民小组 column value")
+                err("name", "row.ambiguous", f"{name} is ambiguous: {cands}; add the 村民小组 column value",
+                    name=name, candidates=cands)
             elif found:
                 person = found[0][0]
         if len(errors) > bad:
@@ -165,8 +174,8 @@ def _capture_sheet(session: Session, village: Village, lines: list[Line], key: s
                                     source="import", label=filename, now=now)
     refused = [lr for lr in result.lines if lr.status in ("refused", "duplicate")]
     if refused:
-        raise ImportErrors([RowError(int(lr.ref.split()[1]), None, None, lr.message or lr.code)
-                            for lr in refused])
+        raise ImportErrors([RowError(int(lr.ref.split()[1]), None, None, lr.message or lr.code or "", lr.code,
+                                     lr.params) for lr in refused])
     report = ScoreReport(dry_run=dry_run, rows=len(lines), batch_id=result.batch_id, skipped=skipped)
     for lr in result.lines:
         report.points += lr.points

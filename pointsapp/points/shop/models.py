@@ -1,7 +1,7 @@
 """Tables of the 积分超市 (points shop): items, stock movements, redemptions, settings, resets.
 
 Stock on hand is never stored: it is the sum of an item's movements. Every movement is
-written under the village lock (see :func:`pointsapp.points.capture.lock_village`), the same
+written under the village lock (see :func:`pointsapp.points.ledger.lock_village`), the same
 lock that serialises the village's ledger writers, so stock and balances are checked and
 changed by one writer at a time.
 """

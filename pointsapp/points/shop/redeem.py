@@ -1,7 +1,7 @@
 """Redemption at the desk (以积分换物品) and its cancellation.
 
 A redemption is checked and written while the village row is locked, the lock every ledger
-writer of the village takes (:func:`pointsapp.points.capture.lock_village`): stock on hand and
+writer of the village takes (:func:`pointsapp.points.ledger.lock_village`): stock on hand and
 the household's redeemable balance are read under it, so two desks can neither oversell nor
 double-spend. It posts ONE ``redemption`` entry through :func:`append_entry` and the tallies,
 linked to its item lines and stock movements, and is idempotent on its key.
@@ -17,14 +17,14 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from .. import audit
-from ..capture import is_closed, lock_village
+from ..closing import is_closed
 from ..db import utcnow
 from ..errors import Refused
-from ..ledger import EntryKind, LedgerEntry, append_entry
+from ..ledger import EntryKind, LedgerEntry, append_entry, lock_village
 from ..periods import local_today, month_key
 from ..registry import Household, StaffUser, Village, Villager, VillagerStatus
 from ..standings import Tally, apply_tallies
-from .access import allowed, require
+from ..policy import allowed, require
 from .models import MovementKind, Redemption, RedemptionLine, ShopItem, StockMovement
 from .stock import on_hand
 

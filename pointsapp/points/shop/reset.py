@@ -15,14 +15,14 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from .. import audit
-from ..capture import is_closed, lock_village
+from ..closing import is_closed
 from ..db import utcnow
 from ..errors import Refused
-from ..ledger import EntryKind, LedgerEntry, append_entry
+from ..ledger import EntryKind, LedgerEntry, append_entry, lock_village
 from ..periods import local_today, month_key
 from ..registry import Household, StaffUser, Village
 from ..standings import apply_tallies
-from .access import require
+from ..policy import require
 from .models import RedeemableReset, ResetLine
 from .settings import RESET_WARN_DAYS, get_settings
 

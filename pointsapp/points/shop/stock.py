@@ -13,12 +13,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from .. import audit
-from ..capture import lock_village
 from ..db import utcnow
 from ..errors import Refused
+from ..ledger import lock_village
 from ..periods import local_today
 from ..registry import StaffUser, Village
-from .access import require
+from ..policy import require
 from .models import MovementKind, ShopItem, StockMovement, StockSource
 
 MAX_QTY = 100_000          # one stock-in or write-off

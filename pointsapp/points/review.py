@@ -1,0 +1,137 @@
+"""Review (审核) and corrections: the second pair of eyes that posts captures to the ledger.
+
+- :func:`approve` / :func:`reject` are the reviewer's decisions; approving posts to the ledger.
+- :func:`correct` posts a reversing entry linked to the original.
+
+Each checks the policy (``review`` / ``correct``) and the maker-checker rule, flushes, and
+leaves the commit to the caller.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Iterable
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from .closing import ClosedMonths
+from .db import utcnow
+from .errors import Refused
+from .ledger import EntryKind, LedgerEntry, Submission, SubmissionStatus, append_entry, lock_village
+from .periods import local_today, month_key
+from .policy import require, require_reviewer_of
+from .registry import StaffUser, Village
+from .standings import apply_tallies
+
+
+def kind_for(points: int) -> EntryKind:
+    return EntryKind.award if points >= 0 else EntryKind.deduction
+
+
+def check_decidable(village: Village, sub: Submission, reviewer: StaffUser) -> None:
+    """Refuse unless ``reviewer`` may decide this pending capture of ``village``."""
+    if sub.village_id != village.id:
+        raise Refused("not_found", f"capture {sub.id} is not in village {village.name}")
+    if SubmissionStatus(sub.status) != SubmissionStatus.pending:
+        raise Refused("not_pending", f"capture {sub.id} is {SubmissionStatus(sub.status).value}, not pending")
+    require_reviewer_of(reviewer, captured_by_id=sub.captured_by_id, household_id=sub.household_id)
+
+
+def _decidable(session: Session, subs: list[Submission], reviewer: StaffUser) -> Village:
+    village = session.get(Village, subs[0].village_id)
+    require(reviewer, village, "review")
+    village = lock_village(session, village)
+    for sub in subs:
+        session.refresh(sub, ["status"])
+        check_decidable(village, sub, reviewer)
+    return village
+
+
+def approve(session: Session, submissions: Iterable[Submission], approver: StaffUser, *,
+            now: dt.datetime | None = None) -> list[LedgerEntry]:
+    """Post pending captures to the ledger. All or nothing: any refusal raises before posting."""
+    subs = list(submissions)
+    if not subs:
+        return []
+    village = _decidable(session, subs, approver)
+    closed = ClosedMonths(session, village)
+    for sub in subs:
+        if closed(sub.occurred_on):
+            m = month_key(sub.occurred_on)
+            raise Refused("period_closed", f"{m} is closed; capture {sub.id} can no longer be posted", month=m)
+    now = now or utcnow()
+    entries = []
+    for sub in subs:
+        note = sub.note
+        if sub.capped:
+            cap_note = f"cap reached: {sub.points} of {sub.requested_points} points"
+            note = f"{note}; {cap_note}" if note else cap_note
+        entry = append_entry(
+            session, village, kind=kind_for(sub.requested_points), points=sub.points,
+            requested_points=sub.requested_points, capped=sub.capped, quantity=sub.quantity,
+            rule_id=sub.rule_id, rule_version_id=sub.rule_version_id, villager_id=sub.villager_id,
+            household_id=sub.household_id, group_id=sub.group_id, occurred_on=sub.occurred_on,
+            recorded_at=now, note=note, captured_by_id=sub.captured_by_id, approved_by_id=approver.id,
+            submission_id=sub.id,
+        )
+        sub.status, sub.decided_by_id, sub.decided_at = SubmissionStatus.approved, approver.id, now
+        entries.append(entry)
+    session.flush()
+    apply_tallies(session, entries)
+    return entries
+
+
+def reject(session: Session, submissions: Iterable[Submission], reviewer: StaffUser, reason: str, *,
+           now: dt.datetime | None = None) -> None:
+    """Reject pending captures with a reason the logger sees; their cap reservation is released."""
+    subs = list(submissions)
+    if not subs:
+        return
+    if not reason or not reason.strip():
+        raise Refused("reason_required", "a rejection needs a reason")
+    _decidable(session, subs, reviewer)
+    now = now or utcnow()
+    for sub in subs:
+        sub.status, sub.reason_code, sub.reason = SubmissionStatus.rejected, "rejected", reason.strip()
+        sub.decided_by_id, sub.decided_at = reviewer.id, now
+    session.flush()
+
+
+def correct(session: Session, original: LedgerEntry, actor: StaffUser, reason: str, *,
+            points: int | None = None, now: dt.datetime | None = None) -> LedgerEntry:
+    """Post a correction linked to ``original``: by default it reverses what is still standing.
+
+    It goes into the open month (today's local date); a correction never touches a closed month.
+    """
+    if not reason or not reason.strip():
+        raise Refused("reason_required", "a correction needs a reason")
+    village = session.get(Village, original.village_id)
+    require(actor, village, "correct")
+    require_reviewer_of(actor, captured_by_id=None, household_id=original.household_id)
+    if EntryKind(original.kind) == EntryKind.correction:
+        raise Refused("bad_target", "correct the original entry, not a correction")
+    if EntryKind(original.kind).spends:
+        raise Refused("shop_entry", "a redemption is cancelled at the shop desk (which returns the stock); "
+                      "an expiry is not corrected")
+    village = lock_village(session, village)
+    now = now or utcnow()
+    today = local_today(village.timezone, now)
+    if ClosedMonths(session, village)(today):
+        raise Refused("period_closed", f"{month_key(today)} is closed; no month is open for the correction",
+                      month=month_key(today))
+    already = session.execute(select(func.coalesce(func.sum(LedgerEntry.points), 0)).where(
+        LedgerEntry.corrects_id == original.id)).scalar_one()
+    standing = original.points + int(already)
+    delta = -standing if points is None else points
+    if delta == 0:
+        raise Refused("nothing_to_correct", f"entry {original.id} has nothing left to correct")
+    entry = append_entry(
+        session, village, kind=EntryKind.correction, points=delta, requested_points=delta,
+        quantity=original.quantity, rule_id=original.rule_id, rule_version_id=original.rule_version_id,
+        villager_id=original.villager_id, household_id=original.household_id, group_id=original.group_id,
+        occurred_on=today, recorded_at=now, note=reason.strip(), captured_by_id=actor.id,
+        approved_by_id=actor.id, corrects_id=original.id,
+    )
+    session.flush()
+    apply_tallies(session, [entry])
+    return entry

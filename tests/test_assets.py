@@ -1,0 +1,60 @@
+"""Weight: gzip by the app itself, versioned static URLs with a long cache life."""
+from __future__ import annotations
+
+import gzip
+import hashlib
+import re
+from pathlib import Path
+
+STATIC = Path(__file__).resolve().parents[1] / "pointsapp" / "static"
+
+
+def _version(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:10]
+
+
+def test_pages_link_static_files_with_their_content_version(client):
+    html = client.get("/").get_data(as_text=True)
+    css = re.search(r'href="(/static/app\.css[^"]*)"', html).group(1)
+    assert css == f"/static/app.css?v={_version(STATIC / 'app.css')}"
+
+
+def test_versioned_static_files_are_cached_for_a_year_unversioned_are_not(client):
+    v = _version(STATIC / "app.css")
+    resp = client.get(f"/static/app.css?v={v}")
+    assert resp.status_code == 200
+    assert resp.cache_control.max_age == 365 * 24 * 3600 and resp.cache_control.immutable
+    assert resp.cache_control.public
+    stale = client.get("/static/app.css?v=0000000000")  # an old version: no promise of a year
+    assert stale.cache_control.max_age != 365 * 24 * 3600 and not stale.cache_control.immutable
+    plain = client.get("/static/app.css")
+    assert plain.cache_control.max_age != 365 * 24 * 3600
+
+
+def test_html_css_and_js_are_gzipped_when_the_browser_accepts_it(client):
+    for url in ("/", f"/static/app.css?v={_version(STATIC / 'app.css')}", "/static/staff-capture.js"):
+        identity = client.get(url)
+        assert "Content-Encoding" not in identity.headers  # the test client asks for no encoding
+        raw = identity.get_data()
+        zipped = client.get(url, headers={"Accept-Encoding": "gzip, deflate, br"})
+        assert zipped.headers["Content-Encoding"] == "gzip", url
+        assert "Accept-Encoding" in zipped.headers["Vary"]
+        body = zipped.get_data()
+        assert int(zipped.headers["Content-Length"]) == len(body)
+        assert gzip.decompress(body) == raw, url
+        assert len(body) < len(raw) * 0.8, url
+
+
+def test_gzip_refused_with_q0_and_small_or_binary_bodies_pass_through(client):
+    assert "Content-Encoding" not in client.get("/", headers={"Accept-Encoding": "gzip;q=0"}).headers
+    health = client.get("/healthz", headers={"Accept-Encoding": "gzip"})  # a tiny JSON body
+    assert "Content-Encoding" not in health.headers and health.get_json() == {"ok": True}
+
+
+def test_conditional_static_request_still_gets_304_after_gzip(client):
+    url = f"/static/app.css?v={_version(STATIC / 'app.css')}"
+    first = client.get(url, headers={"Accept-Encoding": "gzip"})
+    etag = first.headers.get("ETag")
+    assert etag and etag.startswith("W/")
+    again = client.get(url, headers={"Accept-Encoding": "gzip", "If-None-Match": etag})
+    assert again.status_code == 304
