@@ -82,6 +82,7 @@ class StockMovement(Base):
 
     item: Mapped[ShopItem] = relationship()
     actor: Mapped[StaffUser] = relationship()
+    redemption: Mapped[Redemption | None] = relationship(foreign_keys=[redemption_id])
 
 
 class Redemption(Base):

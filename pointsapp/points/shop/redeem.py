@@ -130,27 +130,21 @@ def redeem(session: Session, *, actor: StaffUser, village: Village, household: H
         quantity=1, household_id=household.id, group_id=household.group_id, occurred_on=today,
         recorded_at=now, note=f"兑换单 {number}: {summary}", captured_by_id=actor.id, approved_by_id=actor.id,
     )
-    session.flush()
     red = Redemption(village_id=village.id, key=key, year=today.year, serial=serial, household_id=household.id,
                      collector_id=collector.id if collector else None,
                      collector_name=(collector.name if collector else (collector_name or "").strip() or None),
-                     points=total, balance_after=balance - total, entry_id=entry.id, clerk_id=actor.id, at=now,
+                     points=total, balance_after=balance - total, entry=entry, clerk_id=actor.id, at=now,
                      occurred_on=today, source=source)
     session.add(red)
-    session.flush()
     for item, qty in picked.values():
         mv = StockMovement(village_id=village.id, item_id=item.id, kind=MovementKind.redeem.value, qty=-qty,
-                           redemption_id=red.id, actor_id=actor.id, at=now, occurred_on=today)
-        session.add(mv)
-        session.flush()
-        session.add(RedemptionLine(redemption_id=red.id, item_id=item.id, qty=qty, price=item.price,
-                                   points=item.price * qty, movement_id=mv.id))
-    session.flush()
+                           redemption=red, actor_id=actor.id, at=now, occurred_on=today)
+        red.lines.append(RedemptionLine(item=item, qty=qty, price=item.price, points=item.price * qty, movement=mv))
+    session.flush()   # one flush: entry, receipt, movements and lines in dependency order
     apply_tallies(session, [entry])
     audit.record(session, actor, "shop.redeem", village_id=village.id, target=f"redemption {number}", ip=ip,
                  household=household.number, points=total, entry_seq=entry.seq,
                  lines=[{"item": item.code, "qty": qty, "price": item.price} for item, qty in picked.values()])
-    session.refresh(red, ["lines"])
     return RedeemResult(red, False)
 
 
@@ -201,12 +195,11 @@ def cancel(session: Session, red: Redemption, actor: StaffUser, *, reason: str |
         quantity=1, household_id=original.household_id, group_id=original.group_id, occurred_on=today,
         recorded_at=now, note=note, captured_by_id=actor.id, approved_by_id=actor.id, corrects_id=original.id,
     )
-    session.flush()
     for line in red.lines:
         session.add(StockMovement(village_id=village.id, item_id=line.item_id, kind=MovementKind.returned.value,
-                                  qty=line.qty, redemption_id=red.id, actor_id=actor.id, at=now,
+                                  qty=line.qty, redemption=red, actor_id=actor.id, at=now,
                                   occurred_on=today, reason=note))
-    red.cancel_entry_id, red.cancelled_at, red.cancelled_by_id = entry.id, now, actor.id
+    red.cancel_entry, red.cancelled_at, red.cancelled_by_id = entry, now, actor.id
     red.cancel_reason = reason or None
     session.flush()
     apply_tallies(session, [entry])
