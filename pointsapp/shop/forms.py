@@ -22,7 +22,7 @@ class ItemForm(FlaskForm):
 
 
 class StockInForm(FlaskForm):
-    item = SelectField(_l("Item"), coerce=int, validators=[InputRequired()])
+    item = SelectField(_l("Goods"), coerce=int, validators=[InputRequired()])
     qty = IntegerField(_l("Quantity"), validators=[InputRequired(), NumberRange(min=1, max=100_000)])
     source = SelectField(_l("Source"), choices=[SelectChoice("purchase", _l("Purchase")), SelectChoice("donation", _l("Donation (爱心捐赠)")),
                                                 SelectChoice("other", _l("Other"))], validators=[InputRequired()])
@@ -32,7 +32,7 @@ class StockInForm(FlaskForm):
 
 
 class WriteOffForm(FlaskForm):
-    item = SelectField(_l("Item"), coerce=int, validators=[InputRequired()])
+    item = SelectField(_l("Goods"), coerce=int, validators=[InputRequired()])
     qty = IntegerField(_l("Quantity"), validators=[InputRequired(), NumberRange(min=1, max=100_000)])
     reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=200)])
 
