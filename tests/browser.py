@@ -1,7 +1,8 @@
 """Browser-test support: a live server in a thread and real Chromium through Playwright.
 
 Tests that use these fixtures skip, with the reason printed, only when Chromium or
-Playwright is absent; CI installs both.
+Playwright is absent. CI installs both and sets ``POINTSAPP_CI=1``, which turns that skip into a
+failure: CI cannot go green without having driven a browser.
 """
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from pathlib import Path
 
 import pytest
 from werkzeug.serving import make_server
+
+from tests.ci import in_ci, require_tool
 
 REPO = Path(__file__).resolve().parents[1]
 SCREENSHOTS = REPO / "test-output" / "screenshots"
@@ -33,6 +36,16 @@ def _skip_reason() -> str | None:
     except ImportError:
         return "playwright is not installed (pip install -e '.[test]')"
     return None
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Under POINTSAPP_CI=1 a browser test that skips for any reason (a missing import too) fails."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.skipped and in_ci() and (item.get_closest_marker("browser") or "browser" in item.fixturenames):
+        report.outcome = "failed"
+        report.longrepr = f"browser test skipped in CI (POINTSAPP_CI=1): {report.longrepr}"
 
 
 class LiveServer:
@@ -62,7 +75,7 @@ def browser():
     reason = _skip_reason()
     if reason:
         print(f"\nSKIP browser tests: {reason}")
-        pytest.skip(reason)
+        require_tool(False, reason)   # skips, or fails under POINTSAPP_CI=1
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from pointsapp.points.registry import Group, Household, Role, StaffUser, Village, Villager
 from pointsapp.points.rules import load_rulebook_text
-from tests.conftest import sample
+from tests.samples import sample
 
 NOW = dt.datetime(2026, 11, 20, 4, 0, tzinfo=dt.timezone.utc)  # 12:00 in Asia/Shanghai
 

@@ -8,7 +8,7 @@ from click.testing import CliRunner
 from sqlalchemy import create_engine, text
 
 from pointsapp.cli import cli
-from tests.conftest import sample
+from tests.samples import sample
 
 
 class Cli:

@@ -77,9 +77,10 @@ class StatusForm(FlaskForm):
 
 
 class RosterUploadForm(FlaskForm):
-    file = FileField(_l("Roster file (.xlsx or .csv)"), validators=[
+    file = FileField(_l("Roster file (.xlsx, .xls, .ods or .csv)"), validators=[
         FileRequired(_l("Please choose a file.")),
-        FileAllowed(["xlsx", "csv"], _l("Only Excel .xlsx or .csv files can be imported."))])
+        FileAllowed(["xlsx", "xls", "ods", "csv"],
+                    _l("Only Excel (.xlsx, .xls), OpenDocument (.ods) or .csv files can be imported."))])
     submit = SubmitField(_l("Check the file"))
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 TOKEN = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
 MAX_AGE = 24 * 3600
-EXTENSIONS = (".xlsx", ".csv", ".yaml", ".yml")
+EXTENSIONS = (".xlsx", ".xls", ".ods", ".csv", ".yaml", ".yml")
 
 
 @dataclass

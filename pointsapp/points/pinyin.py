@@ -6,6 +6,7 @@ itself still works and nothing ever raises.
 """
 from __future__ import annotations
 
+import functools
 import logging
 
 log = logging.getLogger(__name__)
@@ -47,6 +48,7 @@ def _lazy(name: str) -> list[str]:
     return [RARE_READINGS.get(c, p.lower()) for c, p in zip(chars, parts)]
 
 
+@functools.lru_cache(maxsize=65536)  # a county's names; pypinyin costs ~1 ms a name
 def search_keys(name: str) -> str:
     """A space-separated string of search keys: initials and full pinyin.
 

@@ -5,20 +5,26 @@ import datetime as dt
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from ..points import audit
 from ..points.errors import Refused
-from ..points.ledger import Submission, SubmissionStatus
+from ..points.activities import Activity
+from ..points.ledger import CaptureBatch, Submission, SubmissionStatus
 from ..points.policy import require, review_refusal
 from ..points.review import approve, reject
 from ..points.registry import Group, Household, StaffUser, Village, VillagerStatus
 from ..points.rules import SPECIAL_AWARD, Rule, RuleVersion
 from ..web.refusals import refusal_text
+from .evidence import activity_text, batch_text
 from .services import subject_name
 
 QUEUE_LIMIT = 500
+CHOICES_LIMIT = 200
+
+
+BULK_CONFIRM = 50  # approving more rows than this at once asks for a confirmation
 
 
 @dataclass
@@ -26,6 +32,8 @@ class QueueFilters:
     group: int | None = None
     rule: int | None = None
     logger: int | None = None
+    activity: int | None = None
+    batch: int | None = None
     date_from: dt.date | None = None
     date_to: dt.date | None = None
 
@@ -33,7 +41,7 @@ class QueueFilters:
     def from_args(cls, args) -> tuple["QueueFilters", list[str]]:
         errors = []
         f = cls()
-        for name in ("group", "rule", "logger"):
+        for name in ("group", "rule", "logger", "activity", "batch"):
             raw = (args.get(name) or "").strip()
             if raw:
                 try:
@@ -66,27 +74,43 @@ class QueueRow:
     logger: str
     can_decide: bool
     why_not: str
+    activity_id: int | None = None
+    batch_id: int | None = None
 
 
-def queue(session, village: Village, actor: StaffUser, filters: QueueFilters) -> list[QueueRow]:
-    require(actor, village, "review")
-    q = (select(Submission).where(Submission.village_id == village.id,
-                                  Submission.status == SubmissionStatus.pending)
-         .options(selectinload(Submission.villager), selectinload(Submission.household).selectinload(Household.head),
-                  selectinload(Submission.household).selectinload(Household.group),
-                  selectinload(Submission.rule_version).selectinload(RuleVersion.rule),
-                  selectinload(Submission.captured_by))
-         .order_by(Submission.occurred_on, Submission.id).limit(QUEUE_LIMIT))
+def _pending(village: Village, filters: QueueFilters, *cols):
+    q = select(*cols).where(Submission.village_id == village.id, Submission.status == SubmissionStatus.pending)
     if filters.group:
         q = q.where(Submission.group_id == filters.group)
     if filters.rule:
         q = q.where(Submission.rule_id == filters.rule)
     if filters.logger:
         q = q.where(Submission.captured_by_id == filters.logger)
+    if filters.activity:
+        q = q.where(Submission.activity_id == filters.activity)
+    if filters.batch:
+        q = q.where(Submission.batch_id == filters.batch)
     if filters.date_from:
         q = q.where(Submission.occurred_on >= filters.date_from)
     if filters.date_to:
         q = q.where(Submission.occurred_on <= filters.date_to)
+    return q
+
+
+def backlog(session, village: Village, actor: StaffUser, filters: QueueFilters) -> int:
+    """The true number of pending captures under the filters (the queue shows at most QUEUE_LIMIT)."""
+    require(actor, village, "review")
+    return session.execute(_pending(village, filters, func.count(Submission.id))).scalar_one()
+
+
+def queue(session, village: Village, actor: StaffUser, filters: QueueFilters) -> list[QueueRow]:
+    require(actor, village, "review")
+    q = (_pending(village, filters, Submission)
+         .options(selectinload(Submission.villager), selectinload(Submission.household).selectinload(Household.head),
+                  selectinload(Submission.household).selectinload(Household.group),
+                  selectinload(Submission.rule_version).selectinload(RuleVersion.rule),
+                  selectinload(Submission.captured_by))
+         .order_by(Submission.occurred_on, Submission.id).limit(QUEUE_LIMIT))
     rows = []
     why_not = {"maker_checker": _("You recorded this; another reviewer decides."),
                "conflict_of_interest": _("Your own household; another reviewer decides.")}
@@ -98,7 +122,7 @@ def queue(session, village: Village, actor: StaffUser, filters: QueueFilters) ->
             sub.id, sub.occurred_on, subject_name(sub), sub.household.number if sub.household else "",
             sub.household.group.name if sub.household else "", f"{v.rule.code} {v.name}" if v else "",
             sub.points, sub.requested_points, sub.capped, sub.quantity, sub.note or "",
-            sub.captured_by.display_name or sub.captured_by.username, not why, why))
+            sub.captured_by.display_name or sub.captured_by.username, not why, why, sub.activity_id, sub.batch_id))
     return rows
 
 
@@ -111,7 +135,38 @@ def filter_choices(session, village: Village) -> dict[str, list[tuple[int, str]]
         rules.append((r.id, f"{r.code} {r.latest.name}"))
     loggers = [(u.id, u.display_name or u.username) for u in session.execute(
         select(StaffUser).where(StaffUser.village_id == village.id).order_by(StaffUser.username)).scalars()]
-    return {"groups": groups, "rules": rules, "loggers": loggers}
+    waiting = (Submission.village_id == village.id, Submission.status == SubmissionStatus.pending)
+    activities = [(a.id, _("%(what)s (%(num)s waiting)", what=activity_text(a), num=n))
+                  for a, n in session.execute(
+                      select(Activity, func.count(Submission.id)).join(Submission, Submission.activity_id == Activity.id)
+                      .where(*waiting).group_by(Activity).order_by(Activity.held_on.desc(), Activity.id.desc())
+                      .limit(CHOICES_LIMIT)).all()]
+    batches = [(b.id, _("%(what)s (%(num)s waiting)", what=" · ".join(filter(None, [batch_text(b), b.label])), num=n))
+               for b, n in session.execute(
+                   select(CaptureBatch, func.count(Submission.id)).join(Submission, Submission.batch_id == CaptureBatch.id)
+                   .where(*waiting).options(selectinload(CaptureBatch.actor)).group_by(CaptureBatch)
+                   .order_by(CaptureBatch.id.desc()).limit(CHOICES_LIMIT)).all()]
+    return {"groups": groups, "rules": rules, "loggers": loggers, "activities": activities, "batches": batches}
+
+
+@dataclass
+class BatchShare:
+    batch: str
+    activity: str
+    count: int
+
+
+def bulk_summary(session, village: Village, actor: StaffUser, ids: list[int]) -> list[BatchShare]:
+    """How the ticked captures split over capture batches (shown before a bulk approval)."""
+    require(actor, village, "review")
+    rows = session.execute(
+        select(CaptureBatch, func.count(Submission.id)).join(Submission, Submission.batch_id == CaptureBatch.id)
+        .where(Submission.id.in_(ids), Submission.village_id == village.id)
+        .options(selectinload(CaptureBatch.actor)).group_by(CaptureBatch).order_by(CaptureBatch.id)).all()
+    acts = {a.id: a for a in session.execute(select(Activity).where(
+        Activity.id.in_([b.activity_id for b, _n in rows if b.activity_id]))).scalars()}
+    return [BatchShare(batch_text(b), activity_text(acts[b.activity_id]) if b.activity_id in acts else (b.label or ""), n)
+            for b, n in rows]
 
 
 @dataclass

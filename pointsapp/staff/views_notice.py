@@ -10,6 +10,7 @@ from ..points.periods import parse_month
 from ..web.auth import roles_required
 from . import publicity as psvc
 from .common import ADMINS, REVIEWERS, flash_refusal, me, refuse_to_http, village
+from .evidence import entry_facts
 from .forms import CloseForm, ObjectionForm, PublishForm, ResolveForm
 from .routes import bp
 
@@ -104,7 +105,7 @@ def new_objection():
         status = 400
     return render_template("staff/objection_new.html", form=form, name=psvc.entry_name(entry),
                            item=psvc.entry_item(entry), points=entry.points, household=entry.household.number,
-                           occurred_on=entry.occurred_on), status
+                           occurred_on=entry.occurred_on, facts=entry_facts(db.session, v, entry)), status
 
 
 @bp.route("/objections/<int:objection_id>", methods=["GET", "POST"])
@@ -136,6 +137,7 @@ def objection(objection_id: int):
         correction = {"seq": obj.correction.seq, "points": obj.correction.points,
                       "occurred_on": obj.correction.occurred_on}
     return render_template("staff/objection.html", form=form, row=row, correction=correction,
+                           facts=entry_facts(db.session, v, obj.entry),
                            resolved_by=(obj.resolved_by.display_name or obj.resolved_by.username)
                            if obj.resolved_by else ""), status
 

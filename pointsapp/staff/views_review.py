@@ -14,6 +14,7 @@ from ..web.auth import roles_required
 from . import review as rsvc
 from . import services as svc
 from .common import ADMINS, REVIEWERS, flash_refusal, int_list, me, village
+from .evidence import evidence_for
 from .forms import AwardForm, DecisionForm
 from .photos import PhotoError, capture_photo_rel, prepare_photo, store_photo
 from .routes import bp
@@ -27,10 +28,13 @@ def review():
     for e in errors:
         flash(e, "error")
     rows = rsvc.queue(db.session, v, user, filters)
+    total = rsvc.backlog(db.session, v, user, filters)
+    evidence = evidence_for(db.session, v, {(r.activity_id, r.batch_id) for r in rows})
     return render_template(
         "staff/review.html", rows=rows, choices=rsvc.filter_choices(db.session, v), filters=filters,
-        form=DecisionForm(), decidable=sum(1 for r in rows if r.can_decide),
-        limit_reached=len(rows) >= rsvc.QUEUE_LIMIT, here=request.full_path)
+        form=DecisionForm(), decidable=sum(1 for r in rows if r.can_decide), total=total,
+        evidence=evidence, limit_reached=total > len(rows), here=request.full_path,
+        bulk_confirm=rsvc.BULK_CONFIRM)
 
 
 def _back():
@@ -55,6 +59,11 @@ def _decide(approve_them: bool):
     if not approve_them and not (form.reason.data or "").strip():
         flash(_("A rejection needs a reason; the person who recorded it will see it."), "error")
         return _back()
+    ids = list(dict.fromkeys(ids))
+    if approve_them and len(ids) > rsvc.BULK_CONFIRM and request.form.get("confirm") != str(len(ids)):
+        # Many rows at once: show what they are (by capture batch) and ask once more.
+        return render_template("staff/review_confirm.html", ids=ids, form=form, back=request.form.get("back") or "",
+                               shares=rsvc.bulk_summary(db.session, v, user, ids), limit=rsvc.BULK_CONFIRM)
     try:
         decision = rsvc.decide(db.session, v, user, ids, approve_them=approve_them, reason=form.reason.data,
                                ip=request.remote_addr)

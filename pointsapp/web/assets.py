@@ -1,8 +1,8 @@
 """Light pages on a weak signal: versioned static URLs with a long cache life, and gzip by the app itself.
 
-* Every ``url_for('static', ...)`` (and a blueprint's ``<bp>.static``) gets ``?v=<content hash>``, so a
-  template never builds a static URL by hand: :func:`static_url` is the one helper, registered as a URL
-  default. A request that carries the current version is answered with a year-long, immutable cache
+* Every ``url_for('static', ...)`` (and a blueprint's ``<bp>.static``) gets ``?v=<content hash>``: the one
+  helper is a URL default (:func:`_add_version`), so every template's ``url_for`` is versioned and none
+  builds a static URL by hand. A request that carries the current version is answered with a year-long, immutable cache
   lifetime; a phone never revalidates app.css again until the file changes (and with it the URL).
 * :class:`Compress` gzips text responses (HTML, CSS, JS, JSON, SVG, CSV) when the browser accepts it, so
   the embedded default (gunicorn without a proxy) is light too. Streamed responses (no Content-Length,
@@ -63,13 +63,6 @@ def _add_version(endpoint: str, values: dict) -> None:
             values["v"] = version
 
 
-def static_url(filename: str, endpoint: str = "static") -> str:
-    """The versioned URL of a static file (templates may also just use ``url_for('static', ...)``)."""
-    from flask import url_for
-
-    return url_for(endpoint, filename=filename)
-
-
 def _long_cache_for_versioned_static(response):
     endpoint = request.endpoint or ""
     if (endpoint == "static" or endpoint.endswith(".static")) and response.status_code in (200, 304):
@@ -86,7 +79,6 @@ def _long_cache_for_versioned_static(response):
 def init_assets(app) -> None:
     app.url_defaults(_add_version)
     app.after_request(_long_cache_for_versioned_static)
-    app.jinja_env.globals["static_url"] = static_url
 
 
 def _accepts_gzip(environ) -> bool:

@@ -134,10 +134,22 @@ CATALOG: dict[str, Message] = {
     "file.missing_columns": lambda p: _("%(file)s: the column(s) %(names)s are missing", file=p.get("file"),
                                         names=p.get("names")),
     "file.no_data": lambda p: _("%(file)s: the file has no data", file=p.get("file")),
-    "file.bad_xlsx": lambda p: _("%(file)s: not a valid .xlsx file; save it from Excel or WPS as .xlsx",
-                                 file=p.get("file")),
+    "file.bad_xlsx": lambda p: _("%(file)s: not a valid Excel or OpenDocument file; save it again from Excel, "
+                                 "WPS or LibreOffice", file=p.get("file")),
     "file.bad_encoding": lambda p: _("%(file)s: the text cannot be read; save it as a UTF-8 CSV or an .xlsx file",
                                      file=p.get("file")),
+    "file.too_large": lambda p: _("%(file)s: the sheet is too large: it has filled cells as far as %(row_cell)s "
+                                  "and %(column_cell)s. Delete what lies outside the table (or copy the table into "
+                                  "a new sheet), save, and upload again", file=p.get("file"),
+                                  row_cell=p.get("row_cell"), column_cell=p.get("column_cell")),
+    "file.unsupported_type": lambda p: _("%(file)s: this kind of file cannot be imported; use Excel (.xlsx, .xls), "
+                                         "OpenDocument (.ods) or .csv", file=p.get("file")),
+    "file.broken_csv": lambda p: _("%(file)s: the CSV file is damaged near line %(line)s", file=p.get("file"),
+                                   line=p.get("line")),
+    "cell.formula_without_value": lambda p: _("is a formula saved without its value: open the file in Excel or "
+                                              "WPS, save it, and upload it again (or paste the cells as values)"),
+    "cell.error_value": lambda p: _("is an error value (such as #N/A), not data: correct the cell and upload "
+                                    "again"),
 }
 
 # Villagers read some refusals on their card page, where the village committee is the next step.

@@ -12,7 +12,7 @@ from pointsapp.points.audit import AuditEvent
 from pointsapp.points.imports.reader import read_table
 from pointsapp.points.imports.roster import ROSTER_COLUMNS, import_roster
 from pointsapp.points.registry import Household, Role, StaffUser, Village, Villager
-from tests.conftest import sample
+from tests.samples import sample
 
 from .conftest import sign_in
 
@@ -120,14 +120,23 @@ def test_bad_row_is_listed_and_nothing_is_written(fresh_admin, fresh, app):
     assert counts(app, fresh["village"]) == (0, 0)
 
 
-@pytest.mark.parametrize("data,name,needle", [
-    (b"hello", "roster.txt", "只能导入"),
-    (b"not a zip file at all", "roster.xlsx", "不是 Excel"),
-    (b"\xd0\xcf\x11\xe0 old excel", "roster.xls", "只能导入"),
+def test_non_spreadsheet_uploads_get_a_clear_message(admin):
+    resp = upload(admin, b"hello", "roster.txt")
+    assert resp.status_code == 400 and "只能导入" in text(resp)
+
+
+@pytest.mark.parametrize("data,name", [
+    (b"not a zip file at all", "roster.xlsx"),
+    (b"\xd0\xcf\x11\xe0 old excel", "roster.xls"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 600, "roster.xls"),
+    (b"PK\x03\x04 broken", "roster.ods"),
 ])
-def test_non_spreadsheet_uploads_get_a_clear_message(admin, data, name, needle):
+def test_broken_workbooks_are_named_in_the_preview(admin, data, name):
+    """.xls and .ods are accepted uploads; a damaged one is reported in Chinese, nothing to confirm."""
     resp = upload(admin, data, name)
-    assert resp.status_code == 400 and needle in text(resp)
+    assert resp.status_code == 302
+    page = text(admin.get(resp.location))
+    assert f"{name}：不是有效的 Excel 或 OpenDocument 表格文件" in page and 'id="confirm"' not in page
 
 
 def test_missing_file_and_oversized_file(admin):
@@ -197,3 +206,17 @@ def test_export_reimport_changes_nothing(fresh_admin, fresh, app):
     resp = upload(fresh_admin, exported.data, "export.xlsx")
     page = text(fresh_admin.get(resp.location))
     assert "新增" not in page.split('id="rows"')[1] and "更新" not in page.split('id="rows"')[1]
+
+
+@pytest.mark.parametrize("fmt", ["xls", "ods"])
+def test_an_xls_or_ods_roster_imports_through_the_preview(fresh_admin, fresh, app, tmp_path, fmt):
+    from tests.samples import as_ods, as_xls
+
+    convert = as_xls if fmt == "xls" else as_ods
+    path = convert(sample("roster-longtianping.xlsx"), tmp_path / f"花名册.{fmt}")
+    resp = upload(fresh_admin, path.read_bytes(), path.name)
+    assert resp.status_code == 302
+    assert 'id="confirm"' in text(fresh_admin.get(resp.location))
+    token = resp.location.rsplit("/", 1)[1]
+    assert fresh_admin.post(f"/admin/roster/confirm/{token}").status_code == 302
+    assert counts(app, fresh["village"]) == (529, 1582)

@@ -15,7 +15,7 @@ from pointsapp.points.ledger import LedgerEntry
 from pointsapp.points.registry import Household, StaffUser, Village
 from pointsapp.points.rules import Rule, load_rulebook_text
 from pointsapp.points.standings import balance
-from tests.conftest import sample
+from tests.samples import sample
 
 from .conftest import Line, post_entries
 

@@ -14,7 +14,7 @@ from pointsapp.points.ledger import LedgerEntry, Submission
 from pointsapp.points.registry import Group, Household, Role, StaffUser, Village, Villager
 from pointsapp.points.rules import load_rulebook_text
 from pointsapp.points.standings import leaderboard
-from tests.conftest import sample
+from tests.samples import sample
 
 ROSTER = sample("roster-longtianping.xlsx")
 SCORES = sample("scores-2026-11.xlsx")

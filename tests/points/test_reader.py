@@ -1,4 +1,5 @@
-"""The table reader against the shared village sample files and CSVs generated from them."""
+"""The table reader against the village sample files (generated, and the shared ones when present)
+and CSVs written from them."""
 from __future__ import annotations
 
 import csv
@@ -24,8 +25,7 @@ from pointsapp.points.imports.values import (
     parse_quantity,
     parse_year_month,
 )
-
-SAMPLES = Path(__file__).resolve().parents[2].parent / "shared" / "samples"
+from tests.samples import SOURCES, sample_in
 
 ROSTER = (
     Column("seq", ("序号",), required=False),
@@ -53,21 +53,24 @@ SCORES = (
 )
 
 
-def sample(name: str) -> Path:
-    path = SAMPLES / name
-    if not path.exists():
-        pytest.fail(f"sample file {path} is missing: the shared/ folder must sit beside the repository")
-    return path
+@pytest.fixture(scope="module", params=SOURCES)
+def roster_path(request) -> Path:
+    return sample_in(request.param, "roster-longtianping.xlsx")
+
+
+@pytest.fixture(scope="module", params=SOURCES)
+def scores_path(request) -> Path:
+    return sample_in(request.param, "scores-2026-11.xlsx")
 
 
 @pytest.fixture(scope="module")
-def roster() -> Table:
-    return read_table(sample("roster-longtianping.xlsx"), ROSTER)
+def roster(roster_path) -> Table:
+    return read_table(roster_path, ROSTER)
 
 
 @pytest.fixture(scope="module")
-def scores() -> Table:
-    return read_table(sample("scores-2026-11.xlsx"), SCORES)
+def scores(scores_path) -> Table:
+    return read_table(scores_path, SCORES)
 
 
 def excel_rows(path: Path) -> list[list[object]]:
@@ -156,8 +159,8 @@ def test_scores_sample(scores):
     assert all(q >= 1 for q in quantities)
 
 
-def test_bytes_input_matches_path_input(roster):
-    data = sample("roster-longtianping.xlsx").read_bytes()
+def test_bytes_input_matches_path_input(roster, roster_path):
+    data = roster_path.read_bytes()
     table = read_table(data, ROSTER, filename="花名册.xlsx")
     assert table.rows == roster.rows
     assert content_digest(table) == content_digest(roster)
@@ -167,8 +170,8 @@ def test_bytes_input_matches_path_input(roster):
 # CSV: encodings, same data as the Excel files
 # ------------------------------------------------------------------------------------------
 
-def test_gbk_csv_reads_like_the_xlsx(tmp_path, scores):
-    path = write_csv(tmp_path / "scores.csv", excel_rows(sample("scores-2026-11.xlsx")), "gbk")
+def test_gbk_csv_reads_like_the_xlsx(tmp_path, scores, scores_path):
+    path = write_csv(tmp_path / "scores.csv", excel_rows(scores_path), "gbk")
     table = read_table(path, SCORES)
     assert table.encoding == "gb18030"
     assert table.header_row == 2 and len(table.rows) == 240
@@ -177,9 +180,9 @@ def test_gbk_csv_reads_like_the_xlsx(tmp_path, scores):
     assert content_digest(table) == content_digest(scores)
 
 
-def test_gbk_roster_csv_without_rare_characters(tmp_path, roster):
+def test_gbk_roster_csv_without_rare_characters(tmp_path, roster, roster_path):
     # GBK cannot hold 䶮 or 𠮷: Excel's "CSV" export loses them. Leave those two people out.
-    rows = [r for r in excel_rows(sample("roster-longtianping.xlsx"))
+    rows = [r for r in excel_rows(roster_path)
             if not any(isinstance(v, str) and ("䶮" in v or "𠮷" in v) for v in r)]
     table = read_table(write_csv(tmp_path / "roster.csv", rows, "gbk"), ROSTER)
     assert table.encoding == "gb18030"
@@ -191,12 +194,12 @@ def test_gbk_roster_csv_without_rare_characters(tmp_path, roster):
     assert content_digest(table) == content_digest(expected)
 
 
-def test_gb18030_and_utf8_bom_csv_read_like_the_xlsx(tmp_path, roster):
-    rows = excel_rows(sample("roster-longtianping.xlsx"))
+def test_gb18030_and_utf8_bom_csv_read_like_the_xlsx(tmp_path, roster, roster_path):
+    rows = excel_rows(roster_path)
     gb = read_table(write_csv(tmp_path / "gb.csv", rows, "gb18030"), ROSTER)
     assert gb.encoding == "gb18030"
     # UTF-8 with BOM written by pandas (its own number and date formatting)
-    df = pd.read_excel(sample("roster-longtianping.xlsx"), header=None, dtype=object, engine="openpyxl")
+    df = pd.read_excel(roster_path, header=None, dtype=object, engine="openpyxl")
     df.to_csv(tmp_path / "bom.csv", header=False, index=False, encoding="utf-8-sig")
     bom = read_table(tmp_path / "bom.csv", ROSTER)
     assert bom.encoding == "utf-8-sig"
@@ -210,8 +213,8 @@ def test_gb18030_and_utf8_bom_csv_read_like_the_xlsx(tmp_path, roster):
         assert content_digest(table) == content_digest(roster)
 
 
-def test_pandas_scores_csv_utf8(tmp_path, scores):
-    df = pd.read_excel(sample("scores-2026-11.xlsx"), header=None, dtype=object, engine="openpyxl")
+def test_pandas_scores_csv_utf8(tmp_path, scores, scores_path):
+    df = pd.read_excel(scores_path, header=None, dtype=object, engine="openpyxl")
     df.to_csv(tmp_path / "s.csv", header=False, index=False)          # dates as "2026-11-17 00:00:00"
     table = read_table((tmp_path / "s.csv").read_bytes(), SCORES, filename="s.csv")
     assert table.encoding == "utf-8"
@@ -219,8 +222,8 @@ def test_pandas_scores_csv_utf8(tmp_path, scores):
     assert content_digest(table) == content_digest(scores)
 
 
-def test_digest_changes_with_the_data(tmp_path, scores):
-    rows = excel_rows(sample("scores-2026-11.xlsx"))
+def test_digest_changes_with_the_data(tmp_path, scores, scores_path):
+    rows = excel_rows(scores_path)
     rows[2][2] = "某某某"
     changed = read_table(write_csv(tmp_path / "x.csv", rows, "utf-8"), SCORES)
     assert content_digest(changed) != content_digest(scores)
@@ -277,9 +280,9 @@ def test_missing_column_is_named(tmp_path):
     assert "户主姓名" not in str(err.value)
 
 
-def test_missing_columns_in_the_real_scores_file(scores):
+def test_missing_columns_in_the_real_scores_file(scores_path):
     with pytest.raises(ReadError) as err:
-        read_table(sample("scores-2026-11.xlsx"), ROSTER)
+        read_table(scores_path, ROSTER)
     message = str(err.value)
     assert "scores-2026-11.xlsx" in message and "户主姓名" in message
 

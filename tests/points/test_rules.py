@@ -9,7 +9,7 @@ from pointsapp.points.rules import (
 )
 from pointsapp.points.registry import Village
 from pointsapp.points.standings import balance
-from tests.conftest import sample
+from tests.samples import sample
 from tests.points.helpers import cap, post
 
 SAMPLE = sample("rules-example.yaml").read_text(encoding="utf-8")

@@ -26,6 +26,7 @@ from pointsapp.points.standings import leaderboard
 from pointsapp.reports import pdf as pdfmod
 from pointsapp.reports import services
 from pointsapp.reports.pack import RANKING_ROWS, build_monthly_pack, gather
+from tests.pdftext import pdf_pages
 
 pytestmark = pytest.mark.slow
 PNG_SIZE = (1920, 1080)
@@ -35,11 +36,6 @@ def png_size(path: Path) -> tuple[int, int]:
     data = path.read_bytes()[:24]
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     return struct.unpack(">II", data[16:24])
-
-
-def page_text(reader: PdfReader, index: int) -> str:
-    """pypdf reads fpdf2's CID text with NULs between characters; drop them."""
-    return reader.pages[index].extract_text().replace("\x00", "")
 
 
 @pytest.fixture(scope="module")
@@ -130,15 +126,16 @@ def test_pdf_embeds_the_cjk_font(pack):
 
 def test_pdf_text_has_the_ceremony_content(pack):
     result, data = pack
-    reader = PdfReader(result.pdf)
-    cover = page_text(reader, 0)
+    pages = pdf_pages(result.pdf)  # pypdf misreads fpdf2's CMap-stream encoding: see tests/pdftext.py
+    assert len(pages) == result.pdf_pages
+    cover = pages[0]
     year, month = data.month.split("-")
     assert "龙天坪村" in cover and f"{int(year)}年{int(month)}月" in cover
-    first_cert = page_text(reader, 1 + 5 + 3)
+    first_cert = pages[1 + 5 + 3]
     assert "奖" in first_cert and data.top[0].name in first_cert
-    notice_first = page_text(reader, result.pdf_pages - result.sections["notice"])
+    notice_first = pages[result.pdf_pages - result.sections["notice"]]
     assert "积分公示" in notice_first and data.digest.hash in notice_first.replace("\n", "")
-    everything = "".join(page_text(reader, i) for i in range(len(reader.pages)))
+    everything = "".join(pages)
     assert "䶮" in everything and "𠮷" in everything  # rare name characters survive in the 公示 list
 
 
@@ -200,7 +197,7 @@ def test_empty_month_gives_a_valid_pack_that_says_so(demo, tmp_path):
     reader = PdfReader(result.pdf)
     assert result.sections["stars"] >= 1
     assert len(reader.pages) == result.pdf_pages == 1 + 5 + 3 + 0 + result.sections["stars"] + 1
-    assert "本月暂无积分记录" in page_text(reader, 0)
+    assert "本月暂无积分记录" in pdf_pages(result.pdf)[0]
     wb = load_workbook(result.xlsx, read_only=True)
     for name in ("本月明细", "户积分", "小组汇总", "分类统计", "待审核", "兑换明细", "库存台账"):
         assert next(wb[name].iter_rows(values_only=True))[0], f"{name} has no header"

@@ -4,13 +4,13 @@ from __future__ import annotations
 import datetime as dt
 
 from openpyxl import load_workbook
-from pypdf import PdfReader
 
 from pointsapp.points.capture import correct
 from pointsapp.points.notice import publish_notice
 from pointsapp.points.standings import leaderboard
 from pointsapp.reports import services
 from pointsapp.reports.pack import build_monthly_pack
+from tests.pdftext import pdf_text
 from tests.reports.conftest import NOW, post
 
 OCT = dt.datetime(2026, 10, 20, 4, 0, tzinfo=dt.timezone.utc)
@@ -47,7 +47,7 @@ def test_a_correction_counts_in_the_month_it_was_posted_and_links_to_the_origina
         sheet = {r["户主"]: r["积分"] for r in rows(result.xlsx, "户积分")}
         assert sheet == board
     assert {r["户主"]: r["积分"] for r in rows(november.xlsx, "户积分")}["向明华"] == -5
-    text = "".join(pg.extract_text() for pg in PdfReader(november.pdf).pages).replace("\x00", "")
+    text = pdf_text(november.pdf)
     assert f"更正 #{original.seq}" in text
     assert november.certificates == 0  # nobody has points above zero in November
 
@@ -79,13 +79,13 @@ def test_pending_and_notice_are_reported(session, world, tmp_path):
     assert pending[0]["项目"] == "本月待审核" and pending[0]["数量"] == 1 and pending[0]["积分"] == 5
     notes = " ".join(r["说明"] for r in pending)
     assert "2026年11月20日" in notes and f"{notice.closes_on.day}日" in notes
-    text = "".join(pg.extract_text() for pg in PdfReader(result.pdf).pages).replace("\x00", "")
+    text = pdf_text(result.pdf)
     assert "公示期：2026年11月20日 至 2026年11月26日" in text
 
 
 def test_unpublished_month_says_not_published(session, world, tmp_path):
     result = build_monthly_pack(session, world.village, "2026-09", tmp_path, progress=False)
-    text = "".join(pg.extract_text() for pg in PdfReader(result.pdf).pages).replace("\x00", "")
+    text = pdf_text(result.pdf)
     assert "not published" in text and result.empty
 
 

@@ -106,6 +106,14 @@ def big_group(app, world, people: int = 150, per_household: int = 3) -> list[int
     return list(ids)
 
 
+def _png_bytes() -> bytes:
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (640, 480), (90, 140, 200)).save(buf, "PNG")
+    return buf.getvalue()
+
+
 # --- 1. the dead signal ---------------------------------------------------------------------
 
 def test_offline_capture_queues_survives_reload_and_syncs_once(app, world, signal, browser):
@@ -114,6 +122,10 @@ def test_offline_capture_queues_survives_reload_and_syncs_once(app, world, signa
     page = new_page(browser, PHONE_390)
     ctx = page.context
     sign_in(page, signal.url)
+    assert page.url.endswith("/capture")
+    # The start page has the worker's phone keep today's capture pages (each with its roster).
+    page.wait_for_function(f"caches.open('pa-pages-v1').then(c => c.match('/activities/{aid}/capture'))"
+                           ".then(r => !!r)", timeout=20000)
 
     # 1. Open the capture page (with signal); the service worker keeps it for later.
     page.goto(f"{signal.url}/activities/{aid}/capture")
@@ -133,6 +145,9 @@ def test_offline_capture_queues_survives_reload_and_syncs_once(app, world, signa
     for i in range(10):
         marks.nth(i).click()
     assert page.locator("#marked-count").inner_text() == "10"
+    page.locator("summary").click()  # a photo of the sign-in sheet goes with the batch
+    page.set_input_files("input[name=photo]", files=[{"name": "sheet.png", "mimeType": "image/png",
+                                                       "buffer": _png_bytes()}])
     page.locator("#submit-capture").click()
     status = page.locator("#sync")
     status.wait_for(state="visible")
@@ -173,6 +188,10 @@ def test_offline_capture_queues_survives_reload_and_syncs_once(app, world, signa
     assert sql(app, "SELECT count(*) FROM capture_batches WHERE key = :k", k=key) == [(1,)]
     assert sql(app, "SELECT count(*) FROM submissions WHERE activity_id = :a", a=aid) == [(10,)]
     assert page.locator("input[name=p]:checked:not(:disabled)").count() == 2  # the unsent ticks stay
+    [(batch_id,)] = sql(app, "SELECT id FROM capture_batches WHERE key = :k", k=key)
+    from pointsapp.staff.photos import capture_photo_rel, photo_path
+
+    assert photo_path(app.instance_path, capture_photo_rel(world["village"], batch_id)) is not None  # the photo too
     screenshot(page, "courtyard-5-synced")
 
     # 6. Replay the same batch (e.g. a second tab kept it): nothing more is recorded.
@@ -393,3 +412,30 @@ def test_typing_hours_ticks_the_person(app, world, signal, browser):
     page.locator("#submit-capture").click()
     page.wait_for_url("**/capture/result/**")
     assert sql(app, "SELECT villager_id, quantity FROM submissions WHERE activity_id = :a", a=aid) == [(a, 3)]
+
+
+def test_without_a_service_worker_ticks_and_queue_still_hold(app, world, signal, browser):
+    """Plain http on a village LAN (http://192.168.x.x) gets no service worker: the page still keeps
+    ticks and the queue on the phone, and its retry loop sends the batch once the server answers."""
+    aid = make_activity(app, world, title="清廉党课")
+    ctx = browser.new_context(viewport=PHONE_360, locale="zh-CN", service_workers="block")
+    page = ctx.new_page()
+    sign_in(page, signal.url)
+    page.goto(f"{signal.url}/activities/{aid}/capture")
+    marks = page.locator("label.mark:has(input[name=p])")
+    marks.nth(0).click()
+    marks.nth(1).click()
+    page.reload()  # a refresh keeps the ticks
+    page.wait_for_function("document.getElementById('marked-count').textContent === '2'")
+    assert page.evaluate("navigator.serviceWorker ? navigator.serviceWorker.controller : null") is None
+    signal.off()  # the signal drops; the phone does not notice (no offline event)
+    page.locator("#submit-capture").click()
+    page.locator("#sync").wait_for(state="visible")
+    assert "待提交 1 批" in page.locator("#sync").inner_text()
+    assert sql(app, "SELECT count(*) FROM submissions WHERE activity_id = :a", a=aid) == [(0,)]
+    screenshot(page, "courtyard-no-sw-queued")
+    signal.on()  # the retry loop (every 15 s) finds the server again
+    page.wait_for_function("document.querySelectorAll('b.tag.queued').length === 0", timeout=40000)
+    assert sql(app, "SELECT count(*) FROM submissions WHERE activity_id = :a", a=aid) == [(2,)]
+    assert sql(app, "SELECT count(*) FROM capture_batches") == [(1,)]
+    ctx.close()

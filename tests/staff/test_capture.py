@@ -198,3 +198,42 @@ def test_printable_sign_in_sheet(app, client, world):
     page = client.get(f"/activities/{aid}/sheet").get_data(as_text=True)
     assert "签到表" in page and "清廉党课" in page and "唐芳金" in page and "贾生国" not in page
     assert f"/activities/{aid}/capture" in page
+
+
+def test_hours_typed_without_a_tick_still_count(app, client, world):
+    """Typing 3 (hours) for someone not ticked records them with 3: hours are never dropped."""
+    from sqlalchemy import text
+
+    aid = make_activity(app, world, "ZY-02")
+    a, b = world["people"][0]
+    login(client, "grid1")
+    resp = client.post(f"/activities/{aid}/capture", data={"key": "k-hours", f"q-{a}": "3", f"q-{b}": ""})
+    assert resp.status_code == 303
+    with app.app_context():
+        rows = db.session.execute(text("SELECT villager_id, quantity FROM submissions WHERE activity_id = :a"),
+                                  {"a": aid}).all()
+    assert rows == [(a, 3)]
+
+
+def test_regular_households_are_listed_first_for_a_household_rule(app, client, world):
+    import datetime as dt
+
+    from pointsapp.points.capture import Line, capture
+    from pointsapp.points.registry import StaffUser, Village
+
+
+    h_first, h_second = world["households"][0], world["households"][1]
+    old = make_activity(app, world, "WM-02", held_on=today() - dt.timedelta(days=5))
+    with app.app_context():
+        capture(db.session, actor=db.session.get(StaffUser, world["users"]["grid1"]),
+                village=db.session.get(Village, world["village"]), key="k-old-wm", rule_code="WM-02",
+                occurred_on=today() - dt.timedelta(days=5), activity_id=old, lines=[Line(household_id=h_second)])
+        db.session.commit()
+    aid = make_activity(app, world, "WM-02")
+    login(client, "grid1")
+    page = client.get(f"/activities/{aid}/capture").get_data(as_text=True)
+    regulars = page.index("最近来过同类活动的")
+    second = page.index(f'name="h" value="{h_second}"')
+    first = page.index(f'name="h" value="{h_first}"')
+    assert regulars < second < page.index("<h2>第一组") < first  # the regular household is listed first, once
+    assert page.count(f'name="h" value="{h_second}"') == 1

@@ -69,6 +69,9 @@ def preview(session: Session, actor: StaffUser, village: Village, data: bytes, f
     result = Preview(filename)
     try:
         table = read_table(data, ROSTER_COLUMNS, filename=filename)
+    except ImportErrors as exc:   # cells the reader refuses (a formula saved without its value), by row
+        result.errors = sorted(exc.errors, key=lambda e: (e.row is None, e.row or 0))
+        return result
     except ReadError as exc:
         result.read_error = exc
         return result
