@@ -19,7 +19,6 @@ baseline is the steadier figure.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import statistics
 import sys
 import time
@@ -66,7 +65,8 @@ def setup_shop(engine, village_id: int) -> tuple[int, int, list[int]]:
         stock_in(s, village, clerk, item, 10_000, source="purchase", value_fen=10_000 * PRICE * 100)
         rich = s.execute(select(Tally.subject_id).where(
             Tally.period == "all", Tally.kind == "h", Tally.village_id == village_id,
-            Tally.points + Tally.spent >= 10 * PRICE).order_by((Tally.points + Tally.spent).desc()).limit(200)).scalars().all()
+            Tally.points + Tally.spent >= 10 * PRICE)
+            .order_by((Tally.points + Tally.spent).desc()).limit(200)).scalars().all()
         s.commit()
         return clerk.id, item.id, list(rich)
 
@@ -90,14 +90,15 @@ def raw_insert(engine, village_id: int, clerk_id: int, item_id: int, household_i
     t = time.perf_counter()
     with engine.begin() as c:
         entry_id = c.execute(text(
-            "INSERT INTO ledger_entries (village_id, seq, kind, points, requested_points, capped, quantity, household_id, "
-            "group_id, occurred_on, recorded_at, note, captured_by_id, approved_by_id, prev_hash, hash) VALUES "
-            "(:v, :seq, 'redemption', :p, :p, :f, 1, :h, :g, :d, :at, :note, :c, :c, :hash, :hash) RETURNING id"),
+            "INSERT INTO ledger_entries (village_id, seq, kind, points, requested_points, capped, quantity, "
+            "household_id, group_id, occurred_on, recorded_at, note, captured_by_id, approved_by_id, prev_hash, hash) "
+            "VALUES (:v, :seq, 'redemption', :p, :p, :f, 1, :h, :g, :d, :at, :note, :c, :c, :hash, :hash) RETURNING id"),
             dict(v=village_id, seq=RAW_SEQ + i, p=-PRICE, f=False, h=household_id, g=group_id, d=day, at=naive,
                  note="bench raw", c=clerk_id, hash="0" * 64)).scalar_one()
         red_id = c.execute(text(
             "INSERT INTO redemptions (village_id, key, year, serial, household_id, points, balance_after, entry_id, "
-            "clerk_id, at, occurred_on, source) VALUES (:v, :k, :y, :s, :h, :p, 0, :e, :c, :at, :d, 'raw') RETURNING id"),
+            "clerk_id, at, occurred_on, source) VALUES (:v, :k, :y, :s, :h, :p, 0, :e, :c, :at, :d, 'raw') "
+            "RETURNING id"),
             dict(v=village_id, k=f"raw-{uuid.uuid4().hex}", y=day.year, s=-(i + 1), h=household_id, p=PRICE,
                  e=entry_id, c=clerk_id, at=naive, d=day)).scalar_one()
         mv_id = c.execute(text(
@@ -121,7 +122,8 @@ def cleanup_raw(engine, village_id: int) -> None:
         ids = c.execute(text("SELECT entry_id, household_id FROM redemptions WHERE source = 'raw' AND village_id = :v"),
                         {"v": village_id}).all()
         c.execute(text("DELETE FROM redemptions WHERE source = 'raw' AND village_id = :v"), {"v": village_id})
-        c.execute(text("DELETE FROM ledger_entries WHERE village_id = :v AND seq >= :s"), {"v": village_id, "s": RAW_SEQ})
+        c.execute(text("DELETE FROM ledger_entries WHERE village_id = :v AND seq >= :s"),
+                  {"v": village_id, "s": RAW_SEQ})
         c.execute(text("DELETE FROM audit_events WHERE action = 'bench.raw'"))
     if ids:   # the baseline's tally upserts are undone by rebuilding the village's tallies
         from pointsapp.points.standings import rebuild_tallies
@@ -144,7 +146,8 @@ def main() -> int:
     with Session(engine) as s:
         entries = s.execute(select(func.count()).select_from(text("ledger_entries"))).scalar_one()
         village_id = s.execute(select(Village.id).order_by(Village.id).limit(1)).scalar_one()
-        groups = dict(s.execute(select(Household.id, Household.group_id).where(Household.village_id == village_id)).all())
+        groups = dict(s.execute(select(Household.id, Household.group_id)
+                                .where(Household.village_id == village_id)).all())
     clerk_id, item_id, rich = setup_shop(engine, village_id)
     upsert = ("INSERT INTO tallies (period, kind, subject_id, village_id, points, spent, entries) "
               "VALUES (:period, :kind, :sid, :v, 0, :spent, 1) ON CONFLICT (period, kind, subject_id) "

@@ -9,7 +9,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..points.periods import local_today
-from ..points.registry import Village
+from ..points.policy import require
+from ..points.registry import StaffUser, Village
 from ..points.shop.liability import Liability, liabilities
 
 
@@ -26,12 +27,14 @@ def _row(li: Liability) -> dict:
             "message": message}
 
 
-def village_liability(session: Session, village: Village, now: dt.datetime | None = None) -> dict:
+def village_liability(session: Session, actor: StaffUser, village: Village, now: dt.datetime | None = None) -> dict:
+    require(actor, village, "reports.read")
     year = local_today(village.timezone, now).year
     return _row(liabilities(session, [village], year)[0]) | {"year": year}
 
 
-def county_liabilities(session: Session, tz: str, now: dt.datetime | None = None) -> list[dict]:
-    """Every village's figures (county viewers only; the route checks the role)."""
+def county_liabilities(session: Session, actor: StaffUser, tz: str, now: dt.datetime | None = None) -> list[dict]:
+    """Every village's figures (county accounts only)."""
+    require(actor, None, "reports.read")
     villages = list(session.execute(select(Village).order_by(Village.name)).scalars())
     return [_row(li) for li in liabilities(session, villages, local_today(tz, now).year)]

@@ -85,7 +85,7 @@ def dashboard():
                                       ("group", _("By group")))]
     return render_template(
         "reports/dashboard.html", d=view, args=args, viewer=_is_viewer(),
-        liability=village_liability(db.session, village),
+        liability=village_liability(db.session, current_user, village),
         admin=Role(current_user.role) == Role.admin,
         can_export=Role(current_user.role) in roles_for("reports.export"),
         labels={"points": _("Points"), "entries": _("Posted entries"), "households_with_entries": _("Households taking part"),
@@ -106,8 +106,8 @@ def county():
     except ValueError:
         return _bad("period", period, _reason("period"))
     view = dash.county_dashboard(db.session, current_user, key)
-    return render_template("reports/county.html", c=view,
-                           liabilities=county_liabilities(db.session, current_app.config["POINTSAPP_TIMEZONE"]))
+    tz = current_app.config["POINTSAPP_TIMEZONE"]
+    return render_template("reports/county.html", c=view, liabilities=county_liabilities(db.session, current_user, tz))
 
 
 @bp.get("/reports/county/villages.png")

@@ -24,8 +24,9 @@ class ItemForm(FlaskForm):
 class StockInForm(FlaskForm):
     item = SelectField(_l("Goods"), coerce=int, validators=[InputRequired()])
     qty = IntegerField(_l("Quantity"), validators=[InputRequired(), NumberRange(min=1, max=100_000)])
-    source = SelectField(_l("Source"), choices=[SelectChoice("purchase", _l("Purchase")), SelectChoice("donation", _l("Donation (爱心捐赠)")),
-                                                SelectChoice("other", _l("Other"))], validators=[InputRequired()])
+    source = SelectField(_l("Source"), choices=[
+        SelectChoice("purchase", _l("Purchase")), SelectChoice("donation", _l("Donation (爱心捐赠)")),
+        SelectChoice("other", _l("Other"))], validators=[InputRequired()])
     donor = StringField(_l("Donor (for donations)"), validators=[Optional(), Length(max=100)])
     value = StringField(_l("Value in yuan (optional)"), validators=[Optional(), Length(max=20)])
     note = StringField(_l("Note"), validators=[Optional(), Length(max=200)])
@@ -46,7 +47,8 @@ class SettingsForm(FlaskForm):
     reset_month = IntegerField(_l("Month of the reset"), validators=[Optional(), NumberRange(min=1, max=12)])
     reset_day = IntegerField(_l("Day of the reset"), validators=[Optional(), NumberRange(min=1, max=31)])
     points_budget = IntegerField(_l("This year's points budget"), validators=[Optional(), NumberRange(min=0)])
-    star_period = SelectField(_l("Stars are given per"), choices=[SelectChoice("year", _l("Year")), SelectChoice("quarter", _l("Quarter"))])
+    star_period = SelectField(_l("Stars are given per"),
+                              choices=[SelectChoice("year", _l("Year")), SelectChoice("quarter", _l("Quarter"))])
     star_mode = SelectField(_l("Bands by"), choices=[SelectChoice("points", _l("Points in the period")),
                                                      SelectChoice("percent", _l("Top percentage of households"))])
     bands = StringField(_l("Bands (stars:threshold, highest first)"), validators=[DataRequired(), Length(max=200)])

@@ -21,7 +21,6 @@ from .common import ADMINS, DESK, fdate, refusal, today, village
 from .forms import ItemForm, ResetForm, SettingsForm
 from .labels import stars_text
 
-
 # --- catalogue -------------------------------------------------------------------------
 
 @bp.route("/desk/items", methods=["GET", "POST"])

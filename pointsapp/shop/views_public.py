@@ -16,7 +16,10 @@ from .blueprint import bp
 def public_shop():
     villages = db.session.execute(select(Village).order_by(Village.id)).scalars().all()
     vid = request.args.get("village", type=int)
-    village = next((v for v in villages if v.id == vid), None) if vid is not None else (villages[0] if villages else None)
+    if vid is None:
+        village = villages[0] if villages else None
+    else:
+        village = next((v for v in villages if v.id == vid), None)
     if vid is not None and village is None:
         abort(404)
     items = catalogue(db.session, village, active_only=True) if village else []

@@ -59,7 +59,8 @@ def counts(session) -> dict[str, int]:
     tables = ["ledger_entries", "tallies", "redemptions", "redemption_lines", "stock_movements",
               "redeemable_resets", "redeemable_reset_lines", "audit_events"]
     out = {t: session.execute(text(f"SELECT count(*) FROM {t}")).scalar_one() for t in tables}
-    out["tally_sum"] = session.execute(text("SELECT coalesce(sum(points), 0) + coalesce(sum(spent), 0) FROM tallies")).scalar_one()
+    out["tally_sum"] = session.execute(text(
+        "SELECT coalesce(sum(points), 0) + coalesce(sum(spent), 0) FROM tallies")).scalar_one()
     return out
 
 

@@ -11,11 +11,10 @@ from sqlalchemy import text
 
 from pointsapp.cli import cli
 from pointsapp.extensions import db
-from pointsapp.points.ledger import lock_village
-from pointsapp.points.ledger import EntryKind, append_entry
+from pointsapp.points.ledger import EntryKind, append_entry, lock_village
 from pointsapp.points.registry import Household, StaffUser, Village
-from pointsapp.points.standings import apply_tallies
 from pointsapp.points.shop.settings import DEFAULT_BANDS, save_settings
+from pointsapp.points.standings import apply_tallies
 from tests.shop.web_helpers import shop_world
 
 
@@ -41,7 +40,8 @@ def _sql(app, q, **p):
 def test_items_stock_and_redeem_from_the_command_line(app, app_world, run):
     w = shop_world(app, app_world, stock=())
     run("shop", "item", "add", "OIL", "--name", "食用油", "--price", 30, "--unit", "桶")
-    run("shop", "stock", "in", "OIL", 2, "--source", "donation", "--by", "clerk1", "--donor", "爱心超市", "--value", "119.80")
+    run("shop", "stock", "in", "OIL", 2, "--source", "donation", "--by", "clerk1", "--donor", "爱心超市",
+        "--value", "119.80")
     rows = json.loads(run("shop", "item", "list", "--json").output)
     assert rows == [{"code": "OIL", "name": "食用油", "price": 30, "stock": 2}]
     hid = w["households"][0]                        # 60 points
@@ -74,7 +74,8 @@ def test_reset_from_the_command_line(app, app_world, run):
         # The example rule book starts in 2026: last year's points are posted through the ledger's writer.
         village = lock_village(s, village)
         entries = [append_entry(s, village, kind=EntryKind.award, points=20, household_id=h.id, group_id=h.group_id,
-                                occurred_on=dt.date(2025, 12, 15), recorded_at=dt.datetime(2025, 12, 15, 4, tzinfo=dt.timezone.utc),
+                                occurred_on=dt.date(2025, 12, 15),
+                                recorded_at=dt.datetime(2025, 12, 15, 4, tzinfo=dt.timezone.utc),
                                 note="2025 award") for h in (s.get(Household, i) for i in w["households"][:2])]
         s.flush()
         apply_tallies(s, entries)
@@ -82,7 +83,8 @@ def test_reset_from_the_command_line(app, app_world, run):
     res = run("reset-redeemable", 2025, "--by", "admin1", ok=False)
     assert "reset is off" in res.output
     with app.app_context():
-        save_settings(db.session, db.session.get(Village, w["village"]), db.session.get(StaffUser, w["users"]["admin1"]),
+        save_settings(db.session, db.session.get(Village, w["village"]),
+                      db.session.get(StaffUser, w["users"]["admin1"]),
                       reset_month=1, reset_day=10, points_budget=None, star_period="year", star_mode="points",
                       bands=DEFAULT_BANDS["points"])
         db.session.commit()

@@ -1,5 +1,4 @@
 """The ceremony pack's shop parts: 兑换明细 and 库存台账 sheets, the redeemed-by-item chart, the star list."""
-import datetime as dt
 
 from openpyxl import load_workbook
 from sqlalchemy import text
@@ -15,7 +14,7 @@ def test_pack_has_redemptions_stock_ledger_chart_and_stars(world, session, tmp_p
     give(session, world, [a], times=16)     # 320: ★★★★★
     give(session, world, [b], times=4)      # 80: ★★
     soap = stocked(session, world, qty=10)
-    rice = stocked(session, world, code="RICE", name="大米", price=25, qty=4, unit="袋")
+    stocked(session, world, code="RICE", name="大米", price=25, qty=4, unit="袋")
     redeem(session, actor=world.clerk, village=world.village, household=a,
            wants=[Want(3, code="SOAP"), Want(2, code="RICE")], key="r1", now=NOW)
     r2 = redeem(session, actor=world.clerk, village=world.village, household=b, wants=[Want(1, code="RICE")],

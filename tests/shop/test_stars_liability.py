@@ -34,7 +34,8 @@ def test_default_bands_give_stars_without_configuration(world, session):
     assert {h: r.points for h, r in rows.items() if r.points} == sql
     assert [rows[h.id].stars for h in (a, b, c, d)] == [5, 3, 1, 0]
     # the quarter counts only its own points
-    assert {r.household: r.stars for r in star_ratings(session, world.village, "2026-Q3")} == {h.id: 0 for h in world.households}
+    q3 = star_ratings(session, world.village, "2026-Q3")
+    assert {r.household: r.stars for r in q3} == {h.id: 0 for h in world.households}
 
 
 def test_percentage_bands_rank_households(world, session):

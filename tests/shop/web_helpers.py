@@ -19,7 +19,10 @@ def today() -> dt.date:
     return local_today("Asia/Shanghai")
 
 
-def shop_world(app, app_world, points=(60, 20, 0, 0), stock=(("SOAP", "香皂", 10, 5, "块"), ("RICE", "大米", 25, 3, "袋"))):
+STOCK = (("SOAP", "香皂", 10, 5, "块"), ("RICE", "大米", 25, 3, "袋"))
+
+
+def shop_world(app, app_world, points=(60, 20, 0, 0), stock=STOCK):
     """A clerk, household points (multiples of 20, posted today) and a stocked catalogue."""
     with app.app_context():
         s = db.session

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Sequence
 
 from sqlalchemy import func, select
@@ -22,9 +22,9 @@ from ..db import utcnow
 from ..errors import Refused
 from ..ledger import EntryKind, LedgerEntry, append_entry, lock_village
 from ..periods import local_today, month_key
+from ..policy import allowed, require
 from ..registry import Household, StaffUser, Village, Villager, VillagerStatus
 from ..standings import Tally, apply_tallies
-from ..policy import allowed, require
 from .models import MovementKind, Redemption, RedemptionLine, ShopItem, StockMovement
 from .stock import on_hand
 
@@ -148,7 +148,8 @@ def redeem(session: Session, *, actor: StaffUser, village: Village, household: H
     return RedeemResult(red, False)
 
 
-def can_cancel(actor: StaffUser | None, village: Village, red: Redemption, now: dt.datetime | None = None) -> str | None:
+def can_cancel(actor: StaffUser | None, village: Village, red: Redemption,
+               now: dt.datetime | None = None) -> str | None:
     """None when ``actor`` may cancel ``red`` now; else the refusal code."""
     if red.cancelled:
         return "already_cancelled"

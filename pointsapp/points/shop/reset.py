@@ -20,9 +20,9 @@ from ..db import utcnow
 from ..errors import Refused
 from ..ledger import EntryKind, LedgerEntry, append_entry, lock_village
 from ..periods import local_today, month_key
+from ..policy import require
 from ..registry import Household, StaffUser, Village
 from ..standings import apply_tallies
-from ..policy import require
 from .models import RedeemableReset, ResetLine
 from .settings import RESET_WARN_DAYS, get_settings
 

@@ -17,8 +17,8 @@ from ..db import utcnow
 from ..errors import Refused
 from ..ledger import lock_village
 from ..periods import local_today
-from ..registry import StaffUser, Village
 from ..policy import require
+from ..registry import StaffUser, Village
 from .models import MovementKind, ShopItem, StockMovement, StockSource
 
 MAX_QTY = 100_000          # one stock-in or write-off
