@@ -92,7 +92,8 @@ def raw_insert(engine, village_id: int, clerk_id: int, item_id: int, household_i
         entry_id = c.execute(text(
             "INSERT INTO ledger_entries (village_id, seq, kind, points, requested_points, capped, quantity, "
             "household_id, group_id, occurred_on, recorded_at, note, captured_by_id, approved_by_id, prev_hash, hash) "
-            "VALUES (:v, :seq, 'redemption', :p, :p, :f, 1, :h, :g, :d, :at, :note, :c, :c, :hash, :hash) RETURNING id"),
+            "VALUES (:v, :seq, 'redemption', :p, :p, :f, 1, :h, :g, :d, :at, :note, :c, :c, :hash, :hash) "
+            "RETURNING id"),
             dict(v=village_id, seq=RAW_SEQ + i, p=-PRICE, f=False, h=household_id, g=group_id, d=day, at=naive,
                  note="bench raw", c=clerk_id, hash="0" * 64)).scalar_one()
         red_id = c.execute(text(
