@@ -25,7 +25,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from pointsapp import import_models  # noqa: E402
-from pointsapp.points.capture import Line, approve, capture  # noqa: E402
+from pointsapp.points.capture import Line, capture  # noqa: E402
 from pointsapp.points.db import Base  # noqa: E402
 from pointsapp.points.demo import build_demo  # noqa: E402
 from pointsapp.points.engine import make_engine  # noqa: E402
@@ -165,7 +165,7 @@ def main() -> int:
     if ROSTER.exists():
         with Session(engine) as s:
             t = time.perf_counter()
-            table = read_table(ROSTER, ROSTER_COLUMNS)
+            read_table(ROSTER, ROSTER_COLUMNS)
             parse = time.perf_counter() - t
             v = Village(name=f"bench-{time.time()}")
             s.add(v)

@@ -3,6 +3,10 @@ from __future__ import annotations
 
 import logging
 import os
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from flask import Flask
 
 __version__ = "0.1.0"
 
@@ -41,7 +45,7 @@ def _sqlite_read_requests(app) -> None:
             write_intent.reset(token)
 
 
-def create_app(test_config: dict | None = None, *, for_cli: bool = False) -> "Flask":
+def create_app(test_config: dict | None = None, *, for_cli: bool = False) -> Flask:
     """The app factory. Does no schema work: ``pointsapp init-db`` applies migrations."""
     from flask import Flask
 
@@ -85,12 +89,13 @@ def create_app(test_config: dict | None = None, *, for_cli: bool = False) -> "Fl
         module = importlib.import_module(f"{__name__}.{name}.routes")
         app.register_blueprint(module.bp)
 
-    from .web import auth  # noqa: F401  (registers the user loader)
-    from .web import transaction
+    from .web import (
+        auth,  # noqa: F401  (registers the user loader)
+        transaction,
+    )
+    from .web.assets import init_assets
     from .web.errors import register_error_handlers
     from .web.i18n import inject_language
-
-    from .web.assets import init_assets
 
     register_error_handlers(app)
     transaction.init_app(app)

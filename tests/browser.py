@@ -86,6 +86,20 @@ def browser():
         b.close()
 
 
+def sign_in_page(page, url: str, username: str, password: str | None = None, *, tap=None, shot=None) -> None:
+    """The browser's way to sign in (the same /login form ``tests.conftest.login`` posts to)."""
+    from tests.conftest import PASSWORD
+
+    page.goto(f"{url}/login")
+    if shot:
+        screenshot(page, shot)
+    page.fill("#username", username)
+    page.fill("#password", password or PASSWORD)
+    button = page.locator("form button[type=submit]").first
+    tap(button) if tap else button.click()
+    page.wait_for_load_state()
+
+
 def new_page(browser, viewport=PHONE, user_agent: str | None = None, locale: str = "zh-CN"):
     ctx = browser.new_context(viewport=viewport, user_agent=user_agent, locale=locale,
                               device_scale_factor=1)

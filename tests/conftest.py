@@ -53,26 +53,36 @@ def engine(db_url):
     eng.dispose()
 
 
-@pytest.fixture
-def app(db_url, tmp_path, monkeypatch):
-    """A Flask app on a fresh database (schema from the models; migrations have their own test)."""
-    monkeypatch.setenv("POINTSAPP_INSTANCE_PATH", str(tmp_path / "instance"))
+def make_app(db_url: str, instance: Path, monkeypatch, **config):
+    """The one way tests build the Flask app: a fresh schema (from the models; migrations have their
+    own test), CSRF and rate limits off unless ``config`` turns them on. Dispose with ``close_app``."""
+    monkeypatch.setenv("POINTSAPP_INSTANCE_PATH", str(instance))
     from pointsapp import create_app
     from pointsapp.extensions import db
 
-    app = create_app({
-        "TESTING": True,
-        "POINTSAPP_DATABASE_URL": db_url,
-        "POINTSAPP_SECRET_KEY": "test-only-secret",
-        "WTF_CSRF_ENABLED": False,
-        "RATELIMIT_ENABLED": False,
-    })
+    settings = {"TESTING": True, "POINTSAPP_DATABASE_URL": db_url, "POINTSAPP_SECRET_KEY": "test-only-secret",
+                "WTF_CSRF_ENABLED": False, "RATELIMIT_ENABLED": False}
+    settings.update(config)
+    app = create_app(settings)
     with app.app_context():
         db.create_all()
-    yield app
+    return app
+
+
+def close_app(app) -> None:
+    from pointsapp.extensions import db
+
     with app.app_context():
         db.session.remove()
         db.engine.dispose()
+
+
+@pytest.fixture
+def app(db_url, tmp_path, monkeypatch):
+    """A Flask app on a fresh database."""
+    app = make_app(db_url, tmp_path / "instance", monkeypatch)
+    yield app
+    close_app(app)
 
 
 @pytest.fixture
@@ -95,9 +105,20 @@ def app_world(app):
     return ids
 
 
-def login(client, username: str, password: str = "correct horse 1"):
-    """Sign a test client in as a staff user (the staff feature provides /login)."""
-    return client.post("/login", data={"username": username, "password": password}, follow_redirects=False)
+PASSWORD = "correct horse 1"
+"""Every test staff user's password (tests/factories.py)."""
+
+
+def login(client, user: str | int, password: str = PASSWORD):
+    """The one way tests sign a client in: through the real /login form, as a user would (CSRF is off in
+    the test app). ``user`` is a username or a StaffUser id. Returns the response (302 when signed in)."""
+    if not isinstance(user, str):
+        from pointsapp.extensions import db
+        from pointsapp.points.registry import StaffUser
+
+        with client.application.app_context():
+            user = db.session.get(StaffUser, user).username
+    return client.post("/login", data={"username": user, "password": password}, follow_redirects=False)
 
 
 pytest_plugins = ["tests.browser"]

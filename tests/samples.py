@@ -334,7 +334,7 @@ def as_xls(xlsx: Path, out: Path) -> Path:
 
 def as_ods(xlsx: Path, out: Path) -> Path:
     """Write the first sheet of ``xlsx`` as an OpenDocument spreadsheet with odfpy."""
-    from odf.number import Day, DateStyle, Month, Text, Year
+    from odf.number import DateStyle, Day, Month, Text, Year
     from odf.opendocument import OpenDocumentSpreadsheet
     from odf.style import Style
     from odf.table import CoveredTableCell, Table, TableCell, TableRow

@@ -13,7 +13,7 @@ from ..points.registry import Group, Role
 from ..web.auth import roles_required
 from .common import actor, get_or_404, ip, flash_refusal, village
 from .forms import ActivityForm, CancelActivityForm
-from .routes import bp
+from .blueprint import bp
 from .services import activities as svc
 from .services import registry as reg
 

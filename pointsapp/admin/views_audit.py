@@ -11,7 +11,7 @@ from ..points.registry import Role, StaffUser
 from ..web.auth import roles_required
 from .common import actor, ip, page_arg, flash_refusal, village
 from .forms import AuditFilterForm, SettingsForm
-from .routes import bp
+from .blueprint import bp
 from .services import auditlog as svc
 
 

@@ -11,7 +11,7 @@ from ..points.standings import balance
 from ..web.auth import roles_required
 from .common import actor, get_or_404, ip, is_admin, page_arg, flash_refusal, village
 from .forms import GroupForm, HouseholdForm, MoveForm, NewHouseholdForm, StatusForm, VillagerForm
-from .routes import bp
+from .blueprint import bp
 from .services import registry as reg
 
 def status_label(status) -> str:

@@ -18,7 +18,7 @@ from ..web.transaction import discard, rollback_only
 from . import uploads
 from .common import actor, ip, village
 from .forms import RosterUploadForm
-from .routes import bp
+from .blueprint import bp
 from .services import roster
 
 KIND = "roster"

@@ -19,7 +19,7 @@ from .common import actor, ip, village
 from .forms import (
     CAP_LABELS, EVIDENCE_CHOICES, LOGGER_CHOICES, PER_CHOICES, SCOPE_CHOICES, RuleBookUploadForm, RuleForm,
 )
-from .routes import bp
+from .blueprint import bp
 from .services import rules as svc
 
 KIND = "rulebook"

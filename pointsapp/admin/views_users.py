@@ -10,7 +10,7 @@ from ..points.registry import Group, Role, StaffUser
 from ..web.auth import roles_required
 from .common import actor, get_or_404, ip, flash_refusal, village
 from .forms import UserForm
-from .routes import bp
+from .blueprint import bp
 from .services import registry as reg
 from .services import users as svc
 

@@ -29,7 +29,7 @@ class AuditEvent(Base):
 
 
 def record(session: Session, actor: StaffUser | None, action: str, *, village_id: int | None = None,
-           target: str | None = None, ip: str | None = None, **detail) -> AuditEvent:
+           target: str | None = None, ip: str | None = None, **detail: object) -> AuditEvent:
     event = AuditEvent(
         village_id=village_id if village_id is not None else (actor.village_id if actor else None),
         actor_id=actor.id if actor else None, action=action, target=target, ip=ip,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 from sqlalchemy import Table, text
 from sqlalchemy.orm import Session
@@ -15,7 +16,7 @@ def _copy_value(v: object) -> object:
     return v.value if isinstance(v, enum.Enum) else v
 
 
-def _sqlite_value(v):
+def _sqlite_value(v: object) -> object:
     if v is None:
         return None
     if isinstance(v, dt.datetime):  # stored as naive UTC, like UTCDateTime does
@@ -27,39 +28,39 @@ def _sqlite_value(v):
     return v
 
 
-def bulk_insert(session: Session, table: Table, columns: Sequence[str], rows: Iterable[Sequence]) -> int:
+def bulk_insert(session: Session, table: Table, columns: Sequence[str],
+                rows: Iterable[Sequence[object]]) -> int:
     """Insert rows (tuples in ``columns`` order) as fast as the backend allows."""
-    rows = list(rows)
-    if not rows:
+    data: list[Sequence[object]] = list(rows)
+    if not data:
         return 0
     conn = session.connection()
+    raw: Any = conn.connection.driver_connection
     if conn.dialect.name == "postgresql":
         from psycopg import sql
 
-        raw = conn.connection.driver_connection
         statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
             sql.Identifier(table.name), sql.SQL(", ").join(sql.Identifier(c) for c in columns))
         with raw.cursor() as cur, cur.copy(statement) as cp:
-            for row in rows:     # psycopg adapts and escapes each value for the COPY format
+            for row in data:     # psycopg adapts and escapes each value for the COPY format
                 cp.write_row([_copy_value(v) for v in row])
     else:  # SQLite: plain executemany, skipping SQLAlchemy's per-row parameter processing
-        raw = conn.connection.driver_connection
         marks = ", ".join("?" * len(columns))
         # Convert only the columns that hold dates, datetimes or enums (judged on a sample).
-        sample = rows[: min(len(rows), 50)]
+        sample = data[: min(len(data), 50)]
         convert = [i for i in range(len(columns))
                    if any(v is not None and not isinstance(v, (int, str, float)) or isinstance(v, enum.Enum)
                           for v in (r[i] for r in sample))]
         if convert:
-            fixed = []
-            for row in rows:
-                row = list(row)
+            fixed: list[Sequence[object]] = []
+            for original in data:
+                row = list(original)
                 for i in convert:
                     row[i] = _sqlite_value(row[i])
                 fixed.append(row)
-            rows = fixed
-        raw.executemany(f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({marks})", rows)
-    return len(rows)
+            data = fixed
+        raw.executemany(f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({marks})", data)
+    return len(data)
 
 
 def fix_sequences(session: Session, tables: Iterable[Table]) -> None:

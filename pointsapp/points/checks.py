@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Callable
+from collections.abc import Callable
 
 from .periods import month_key
 from .registry import Household, Role, StaffUser, Villager, VillagerStatus

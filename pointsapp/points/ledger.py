@@ -14,7 +14,7 @@ import enum
 import hashlib
 import json
 from dataclasses import dataclass
-from typing import Iterator
+from collections.abc import Iterator
 
 from sqlalchemy import (
     Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint, func, select,

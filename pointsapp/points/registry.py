@@ -9,9 +9,9 @@ from sqlalchemy import (
     Boolean, Column, Date, Enum, ForeignKey, Index, Integer, String, Table, UniqueConstraint, select,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
-from werkzeug.security import check_password_hash, generate_password_hash
 
 from .db import Base, UTCDateTime, utcnow
+from .passwords import check_password_hash, generate_password_hash
 
 
 class VillagerStatus(str, enum.Enum):

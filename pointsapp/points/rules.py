@@ -9,7 +9,8 @@ from __future__ import annotations
 import datetime as dt
 import enum
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
+from collections.abc import Iterable
 
 import yaml
 from sqlalchemy import Date, ForeignKey, Integer, String, Text, UniqueConstraint, select

@@ -9,7 +9,8 @@ from __future__ import annotations
 import functools
 from collections import defaultdict
 from dataclasses import asdict, dataclass
-from typing import Iterable, Literal
+from typing import Literal
+from collections.abc import Iterable
 
 from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, bindparam, func, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -148,7 +149,7 @@ def _subjects(by: SubjectKind, village: Village | None, group: Group | None):
     return _subjects_stmt(by, village is not None, group is not None)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _subjects_stmt(by: SubjectKind, in_village: bool, in_group: bool):
     """The statement behind :func:`_subjects`, built once; binds :village and :group."""
     if by == "villager":
@@ -194,7 +195,7 @@ def _params(village: Village | None, group: Group | None, **extra) -> dict:
     return params
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _tally_stmt(in_village: bool):
     q = select(Tally.subject_id, Tally.points).where(Tally.period == bindparam("period"),
                                                      Tally.kind == bindparam("kind"))

@@ -12,7 +12,8 @@ import datetime as dt
 import io
 import tempfile
 from dataclasses import dataclass
-from typing import IO, Iterable, Iterator
+from typing import IO
+from collections.abc import Iterable, Iterator
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
@@ -147,7 +148,7 @@ def xlsx_file(rows: Iterable[tuple], headers: tuple[str, ...], sheet: str, *,
                 c.number_format = "@"
                 values[i] = c
         ws.append(values)
-    fh = tempfile.TemporaryFile(suffix=".xlsx")
+    fh = tempfile.TemporaryFile(suffix=".xlsx")  # noqa: SIM115  (returned open, for send_file)
     book.save(fh)
     fh.seek(0)
     return fh

@@ -15,7 +15,7 @@ import io
 import logging
 import math
 from pathlib import Path
-from typing import Sequence
+from collections.abc import Sequence
 
 from fpdf import FPDF
 from PIL import Image

@@ -57,8 +57,8 @@ def evidence_for(session, village: Village, pairs) -> dict[tuple[int | None, int
     pairs = set(pairs)
     act_ids = {a for a, _b in pairs if a}
     batch_ids = {b for _a, b in pairs if b}
-    acts = {a.id: a for a in session.execute(
-        select(Activity).where(Activity.id.in_(act_ids), Activity.village_id == village.id)).scalars()} if act_ids else {}
+    acts = {a.id: a for a in session.execute(select(Activity).where(
+        Activity.id.in_(act_ids), Activity.village_id == village.id)).scalars()} if act_ids else {}
     batches = {b.id: b for b in session.execute(
         select(CaptureBatch).where(CaptureBatch.id.in_(batch_ids), CaptureBatch.village_id == village.id)
         .options(selectinload(CaptureBatch.actor))).scalars()} if batch_ids else {}
@@ -101,7 +101,8 @@ def entry_facts(session, village: Village, entry: LedgerEntry) -> EntryFacts:
     sub = entry.submission
     aid, bid = (sub.activity_id, sub.batch_id) if sub is not None else (None, None)
     ev = evidence_for(session, village, [(aid, bid)])[(aid, bid)]
+    captured_at = sub.captured_at if sub is not None else entry.recorded_at
     return EntryFacts(
         occurred_on=entry.occurred_on, rule=f"{v.rule.code} {v.name}" if v else "", points=entry.points,
-        recorded_by=staff_name(entry.captured_by), recorded_at=format_datetime(sub.captured_at if sub is not None else entry.recorded_at, "yyyy-MM-dd HH:mm"),
+        recorded_by=staff_name(entry.captured_by), recorded_at=format_datetime(captured_at, "yyyy-MM-dd HH:mm"),
         approved_by=staff_name(entry.approved_by), note=entry.note or "", evidence=ev)

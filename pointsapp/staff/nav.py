@@ -8,7 +8,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.routing import BuildError
 
 from ..points.registry import Role
-from .routes import bp
+from .blueprint import bp
 
 LINKS = {
     Role.admin: [("staff.home", "Desk"), ("staff.review", "Review"), ("staff.capture_start", "Capture"),

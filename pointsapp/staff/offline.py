@@ -19,7 +19,7 @@ from wtforms import ValidationError
 
 from ..extensions import csrf
 from ..web.auth import public
-from .routes import bp
+from .blueprint import bp
 
 SW_FILE = "capture-sw.js"
 # Static files the service worker keeps from the start (the QR decoder is kept when first used).

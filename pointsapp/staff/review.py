@@ -9,12 +9,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from ..points import audit
-from ..points.errors import Refused
 from ..points.activities import Activity
+from ..points.errors import Refused
 from ..points.ledger import CaptureBatch, Submission, SubmissionStatus
 from ..points.policy import require, review_refusal
-from ..points.review import approve, reject
 from ..points.registry import Group, Household, StaffUser, Village, VillagerStatus
+from ..points.review import approve, reject
 from ..points.rules import SPECIAL_AWARD, Rule, RuleVersion
 from ..web.refusals import refusal_text
 from .evidence import activity_text, batch_text
@@ -38,7 +38,7 @@ class QueueFilters:
     date_to: dt.date | None = None
 
     @classmethod
-    def from_args(cls, args) -> tuple["QueueFilters", list[str]]:
+    def from_args(cls, args) -> tuple[QueueFilters, list[str]]:
         errors = []
         f = cls()
         for name in ("group", "rule", "logger", "activity", "batch"):
@@ -138,12 +138,14 @@ def filter_choices(session, village: Village) -> dict[str, list[tuple[int, str]]
     waiting = (Submission.village_id == village.id, Submission.status == SubmissionStatus.pending)
     activities = [(a.id, _("%(what)s (%(num)s waiting)", what=activity_text(a), num=n))
                   for a, n in session.execute(
-                      select(Activity, func.count(Submission.id)).join(Submission, Submission.activity_id == Activity.id)
+                      select(Activity, func.count(Submission.id))
+                      .join(Submission, Submission.activity_id == Activity.id)
                       .where(*waiting).group_by(Activity).order_by(Activity.held_on.desc(), Activity.id.desc())
                       .limit(CHOICES_LIMIT)).all()]
     batches = [(b.id, _("%(what)s (%(num)s waiting)", what=" · ".join(filter(None, [batch_text(b), b.label])), num=n))
                for b, n in session.execute(
-                   select(CaptureBatch, func.count(Submission.id)).join(Submission, Submission.batch_id == CaptureBatch.id)
+                   select(CaptureBatch, func.count(Submission.id))
+                   .join(Submission, Submission.batch_id == CaptureBatch.id)
                    .where(*waiting).options(selectinload(CaptureBatch.actor)).group_by(CaptureBatch)
                    .order_by(CaptureBatch.id.desc()).limit(CHOICES_LIMIT)).all()]
     return {"groups": groups, "rules": rules, "loggers": loggers, "activities": activities, "batches": batches}
@@ -165,7 +167,8 @@ def bulk_summary(session, village: Village, actor: StaffUser, ids: list[int]) ->
         .options(selectinload(CaptureBatch.actor)).group_by(CaptureBatch).order_by(CaptureBatch.id)).all()
     acts = {a.id: a for a in session.execute(select(Activity).where(
         Activity.id.in_([b.activity_id for b, _n in rows if b.activity_id]))).scalars()}
-    return [BatchShare(batch_text(b), activity_text(acts[b.activity_id]) if b.activity_id in acts else (b.label or ""), n)
+    return [BatchShare(batch_text(b),
+                       activity_text(acts[b.activity_id]) if b.activity_id in acts else (b.label or ""), n)
             for b, n in rows]
 
 

@@ -2,8 +2,7 @@
 
 The views live in ``views_*`` modules by concern; importing them registers their routes on ``bp``.
 """
-from flask import Blueprint
+from . import nav, offline, views_auth, views_capture, views_notice, views_review  # noqa: F401
+from .blueprint import bp
 
-bp = Blueprint("staff", __name__, template_folder="templates")
-
-from . import nav, offline, views_auth, views_capture, views_notice, views_review  # noqa: E402,F401
+__all__ = ["bp"]

@@ -244,7 +244,7 @@ def regulars(session, village: Village, activity: Activity) -> dict[int, int]:
         .where(Activity.village_id == village.id, Activity.rule_id == activity.rule_id, Activity.id != activity.id,
                Activity.held_on.between(since, activity.held_on), Submission.status.in_(LIVE), col.is_not(None))
         .group_by(col)).all()
-    return {subject: times for subject, times in rows}
+    return dict(rows)
 
 
 @dataclass

@@ -15,7 +15,7 @@ from ..web.auth import public, roles_required
 from .common import ADMINS, ALL_ROLES, me
 from .forms import EmptyForm, LoginForm, PasswordForm
 from .messages import role_labels
-from .routes import bp
+from .blueprint import bp
 
 LOGIN_LIMIT = "10/minute"
 # Checked against when the username is unknown, so both cases take the same time.
@@ -25,7 +25,7 @@ _DUMMY_HASH = generate_password_hash("not a real password")
 def _safe_next(target: str | None) -> str | None:
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
         return None
-    if target.startswith(url_for("staff.login")) or target.startswith(url_for("staff.logout")):
+    if target.startswith((url_for("staff.login"), url_for("staff.logout"))):
         return None
     return target
 

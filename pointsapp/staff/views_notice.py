@@ -12,7 +12,7 @@ from . import publicity as psvc
 from .common import ADMINS, REVIEWERS, flash_refusal, me, refuse_to_http, village
 from .evidence import entry_facts
 from .forms import CloseForm, ObjectionForm, PublishForm, ResolveForm
-from .routes import bp
+from .blueprint import bp
 
 
 @bp.get("/notices")

@@ -17,7 +17,7 @@ from .common import ADMINS, REVIEWERS, flash_refusal, int_list, me, village
 from .evidence import evidence_for
 from .forms import AwardForm, DecisionForm
 from .photos import PhotoError, capture_photo_rel, prepare_photo, store_photo
-from .routes import bp
+from .blueprint import bp
 
 
 @bp.get("/review")

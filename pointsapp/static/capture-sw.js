@@ -84,6 +84,16 @@ self.addEventListener("fetch", function (ev) {
 
 self.addEventListener("message", function (ev) {
   var data = ev.data || {};
+  if (data.type === "keep-static" && data.urls) {  // versioned static files (the QR decoder)
+    var statics = data.urls.filter(function (u) { return u.indexOf("/static/") === 0 && u.indexOf("?v=") > 0; });
+    var kept = caches.open(STATIC).then(function (c) {
+      return Promise.all(statics.map(function (u) {
+        return c.match(u).then(function (hit) { return hit || c.add(u); }).catch(function () { return null; });
+      }));
+    });
+    if (ev.waitUntil) { ev.waitUntil(kept); }
+    return;
+  }
   if (data.type !== "keep" || !data.urls) { return; }
   var paths = data.urls.filter(function (u) { return PAGE.test(u); });
   var work = Promise.all(paths.map(function (path) {

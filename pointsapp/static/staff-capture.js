@@ -154,6 +154,10 @@
       var keep = home ? (home.getAttribute("data-keep") || "").split(" ").filter(Boolean) : [];
       if (!navigator.serviceWorker.controller) { keep.push(location.pathname); }  // this load did not pass it
       if (keep.length && reg.active) { reg.active.postMessage({ type: "keep", urls: keep }); }
+      var lib = form && form.getAttribute("data-qr-lib");
+      if (lib && reg.active && !("BarcodeDetector" in window)) {  // scanning offline needs the decoder kept too
+        reg.active.postMessage({ type: "keep-static", urls: [lib] });
+      }
     }).catch(function () { /* no worker (plain http): the queue still works */ });
   }
 
@@ -225,10 +229,13 @@
     refreshCount();
   };
 
+  function household(toggle) {  // its members here and those listed at the top ("came before")
+    return all("[data-hh=\"" + toggle.closest("fieldset").getAttribute("data-hh") + "\"] input[name=p]:not(:disabled)", form);
+  }
   function refreshCount() {
     if (count) { count.textContent = String(marks().filter(function (b) { return b.checked && !b.disabled; }).length); }
     all("input[data-household]", form).forEach(function (toggle) {
-      var members = all("input[name=p]:not(:disabled)", toggle.closest("fieldset"));
+      var members = household(toggle);
       var ticked = members.filter(function (b) { return b.checked; }).length;
       toggle.checked = members.length > 0 && ticked === members.length;
       toggle.indeterminate = ticked > 0 && ticked < members.length;
@@ -279,7 +286,7 @@
   form.addEventListener("change", function (ev) {
     var el = ev.target;
     if (el.hasAttribute && el.hasAttribute("data-household")) {
-      all("input[name=p]:not(:disabled)", el.closest("fieldset")).forEach(function (b) { b.checked = el.checked; });
+      household(el).forEach(function (b) { b.checked = el.checked; });
     }
     persist();
   });

@@ -42,7 +42,7 @@ def signed(points: int) -> str:
 def per_head_text(value: float | None) -> str:
     if value is None:
         return "–"
-    return ("%.2f" % value).rstrip("0").rstrip(".")
+    return f"{value:.2f}".rstrip("0").rstrip(".")
 
 
 def staff_name(user) -> str:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import os
+
 from flask import current_app, request
 
 LONG_CACHE = 365 * 24 * 3600
@@ -101,6 +102,10 @@ class Compress:
         if environ.get("REQUEST_METHOD") == "HEAD" or environ.get("HTTP_RANGE"):
             return self.app(environ, start_response)
         wants = _accepts_gzip(environ)
+        if "W/" in environ.get("HTTP_IF_NONE_MATCH", ""):
+            # We weaken the app's strong ETags when we gzip (below); hand them back as the app made them,
+            # so a view comparing strongly (``etag in request.if_none_match``) still answers 304.
+            environ["HTTP_IF_NONE_MATCH"] = environ["HTTP_IF_NONE_MATCH"].replace("W/", "")
         held: dict = {}
         body_parts: list[bytes] = []
 

@@ -10,7 +10,7 @@ when you add it to a service.
 """
 from __future__ import annotations
 
-from typing import Callable, Mapping
+from collections.abc import Callable, Mapping
 
 from flask import flash
 from flask_babel import gettext as _

@@ -1,30 +1,20 @@
-"""Admin test fixtures: signed-in clients (straight through Flask-Login's session keys, so
-these tests do not depend on the staff feature's /login page) and a second village."""
+"""Admin test fixtures: a signed-in admin client (through /login, like every test) and a second village."""
 from __future__ import annotations
 
 import datetime as dt
 
 import pytest
-from flask_login.utils import _create_identifier
 
 from pointsapp.extensions import db
 from pointsapp.points.capture import Line, approve, capture
 from pointsapp.points.ledger import Submission
 from pointsapp.points.registry import Group, Household, Role, StaffUser, Village, Villager
-
-
-def sign_in(client, user_id: int) -> None:
-    with client.application.test_request_context(environ_base=client.environ_base):
-        ident = _create_identifier()   # "strong" session protection checks address + browser
-    with client.session_transaction() as s:
-        s["_user_id"] = str(user_id)
-        s["_fresh"] = True
-        s["_id"] = ident
+from tests.conftest import login
 
 
 @pytest.fixture
 def admin(client, app_world):
-    sign_in(client, app_world["users"]["admin1"])
+    assert login(client, "admin1").status_code == 302
     return client
 
 
@@ -66,4 +56,4 @@ def post_entries(app, app_world, lines, rule="DJ-01", day=dt.date(2026, 11, 5), 
         return [e.id for e in entries]
 
 
-__all__ = ["Line", "post_entries", "sign_in"]
+__all__ = ["Line", "post_entries"]

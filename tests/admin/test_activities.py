@@ -6,7 +6,6 @@ import datetime as dt
 
 from sqlalchemy import select
 
-from pointsapp.points.activities import Activity
 from pointsapp.extensions import db
 from pointsapp.points.activities import Activity
 from pointsapp.points.capture import Line, approve, capture, correct, reject
@@ -105,6 +104,7 @@ def test_activities_of_other_villages_and_other_roles(admin, app_world, app, oth
     assert admin.get(f"/admin/activities/{foreign}").status_code == 404
     assert admin.post(f"/admin/activities/{foreign}/cancel", data={"reason": "x"}).status_code == 404
     assert admin.get("/admin/activities/999999").status_code == 404
-    from .conftest import sign_in
-    sign_in(client, app_world["users"]["grid1"])
+    from tests.conftest import login
+
+    login(client, app_world["users"]["grid1"])
     assert client.get("/admin/activities").status_code == 403

@@ -74,9 +74,10 @@ def test_settings(admin, app_world, app):
 
 
 def test_non_admins_cannot_read_the_log_or_change_settings(client, app_world):
-    from .conftest import sign_in
+    from tests.conftest import login
+
     for user in ("rev1", "grid1"):
-        sign_in(client, app_world["users"][user])
+        login(client, app_world["users"][user])
         assert client.get("/admin/audit").status_code == 403
         assert client.get("/admin/audit.csv").status_code == 403
         assert client.post("/admin/settings", data={"notice_days": "3"}).status_code == 403

@@ -8,25 +8,17 @@ from sqlalchemy import func, select
 from pointsapp.extensions import db
 from pointsapp.points.registry import Household, Role, StaffUser, Village, Villager
 from pointsapp.points.rules import Rule
-from tests.browser import DESKTOP, new_page, screenshot
+from tests.browser import DESKTOP, new_page, screenshot, sign_in_page
+from tests.conftest import PASSWORD
 
 from .test_roster import GOOD, xlsx
 
 pytestmark = pytest.mark.browser
-PASSWORD = "correct horse 1"
-
-
-def _sign_in(page, url, username):
-    page.goto(f"{url}/login")
-    page.fill("#username", username)
-    page.fill("#password", PASSWORD)
-    page.locator("form button[type=submit]").first.click()
-    page.wait_for_load_state()
 
 
 def test_rule_edit_with_dry_run_and_confirm(app, app_world, live_server, browser):
     page = new_page(browser, DESKTOP)
-    _sign_in(page, live_server.url, "admin1")
+    sign_in_page(page, live_server.url, "admin1")
     page.goto(f"{live_server.url}/admin/rules")
     assert page.locator("text=党建引领").first.is_visible()
     screenshot(page, "admin-rules-table")
@@ -86,7 +78,7 @@ def test_roster_import_with_a_bad_row(app, fresh, live_server, browser, tmp_path
     good.write_bytes(xlsx(GOOD))
 
     page = new_page(browser, DESKTOP)
-    _sign_in(page, live_server.url, "fresh-admin")
+    sign_in_page(page, live_server.url, "fresh-admin")
     page.goto(f"{live_server.url}/admin/roster")
     screenshot(page, "admin-roster-upload")
     page.set_input_files("#file", str(bad))
@@ -120,7 +112,7 @@ def test_admin_pages_fit_a_small_phone(app, app_world, live_server, browser):
     from tests.browser import SMALL_PHONE
 
     page = new_page(browser, SMALL_PHONE)
-    _sign_in(page, live_server.url, "admin1")
+    sign_in_page(page, live_server.url, "admin1")
     for path in ("/admin/", "/admin/households", f"/admin/villagers/{app_world['people'][0][0]}",
                  "/admin/rules", "/admin/rules/DJ-01/edit", "/admin/users", "/admin/audit", "/admin/roster"):
         page.goto(f"{live_server.url}{path}")

@@ -10,8 +10,9 @@ from pointsapp.points.audit import AuditEvent
 from pointsapp.points.ledger import LedgerEntry
 from pointsapp.points.registry import Household, HouseholdMove, Villager, VillagerStatus
 from pointsapp.points.standings import balance
+from tests.conftest import login
 
-from .conftest import Line, post_entries, sign_in
+from .conftest import Line, post_entries
 
 
 def text(resp):
@@ -59,7 +60,7 @@ def test_viewer_reads_lists_without_phone_and_cannot_edit(client, app_world, app
         db.session.add(u)
         db.session.commit()
         uid = u.id
-    sign_in(client, uid)
+    login(client, uid)
     resp = client.get(f"/admin/households?village={app_world['village']}")
     assert resp.status_code == 200 and "向明华" in text(resp) and "13800001234" not in text(resp)
     assert client.get(f"/admin/groups?village={app_world['village']}").status_code == 200
@@ -69,7 +70,7 @@ def test_viewer_reads_lists_without_phone_and_cannot_edit(client, app_world, app
 
 def test_non_admin_roles_are_refused(client, app_world):
     for user in ("rev1", "grid1"):
-        sign_in(client, app_world["users"][user])
+        login(client, app_world["users"][user])
         assert client.get("/admin/").status_code == 403
         assert client.get("/admin/households").status_code == 403
         assert client.post(f"/admin/villagers/{app_world['people'][0][0]}/status",
@@ -77,7 +78,7 @@ def test_non_admin_roles_are_refused(client, app_world):
 
 
 def test_edit_villager_and_make_head(admin, app_world, app):
-    hid, (v1, v2) = app_world["households"][0], app_world["people"][0]
+    hid, (_v1, v2) = app_world["households"][0], app_world["people"][0]
     assert admin.get(f"/admin/villagers/{v2}/edit").status_code == 200
     resp = admin.post(f"/admin/villagers/{v2}/edit", data={
         "name": "谭高", "sex": "女", "birth_year": "1980", "birth_month": "5", "phone": "138 0000 1234",

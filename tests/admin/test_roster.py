@@ -12,9 +12,8 @@ from pointsapp.points.audit import AuditEvent
 from pointsapp.points.imports.reader import read_table
 from pointsapp.points.imports.roster import ROSTER_COLUMNS, import_roster
 from pointsapp.points.registry import Household, Role, StaffUser, Village, Villager
+from tests.conftest import login
 from tests.samples import sample
-
-from .conftest import sign_in
 
 HEADER = ["序号", "村民小组", "户号", "户主姓名", "姓名", "与户主关系", "性别", "出生年月", "联系电话", "门牌号", "备注"]
 
@@ -58,7 +57,7 @@ def fresh(app):
 
 @pytest.fixture
 def fresh_admin(client, fresh):
-    sign_in(client, fresh["user"])
+    login(client, fresh["user"])
     return client
 
 
@@ -165,7 +164,7 @@ def test_tokens_are_checked(admin, app_world, client, fresh):
     token = resp.location.rsplit("/", 1)[1]
     # Another admin (of another village) cannot use it.
     other = admin.application.test_client()
-    sign_in(other, fresh["user"])
+    login(other, fresh["user"])
     assert "过期" in text(other.get(f"/admin/roster/preview/{token}", follow_redirects=True))
     assert admin.post(f"/admin/roster/cancel/{token}").status_code == 302
     assert "过期" in text(admin.get(f"/admin/roster/preview/{token}", follow_redirects=True))

@@ -6,8 +6,7 @@ from sqlalchemy import select
 from pointsapp.extensions import db
 from pointsapp.points.audit import AuditEvent
 from pointsapp.points.registry import Group, Role, StaffUser
-
-from .conftest import sign_in
+from tests.conftest import login
 
 
 def text(resp):
@@ -99,7 +98,7 @@ def test_deactivate_signs_the_user_out_and_never_deletes(admin, app_world, app, 
     with app.app_context():
         assert db.session.get(StaffUser, uid).active is False
     other = app.test_client()
-    sign_in(other, uid)
+    login(other, uid)
     resp = other.get("/admin/")          # the user loader refuses an inactive account: back to sign-in
     assert resp.status_code == 302 and "/login" in resp.location
     assert admin.post(f"/admin/users/{uid}/activate").status_code == 302
@@ -116,6 +115,6 @@ def test_other_village_users_are_404_and_roles_are_checked(admin, app_world, oth
         assert admin.get(url).status_code == 404
     for url in (f"/admin/users/{other['user']}/reset-password", f"/admin/users/{other['user']}/deactivate"):
         assert admin.post(url).status_code == 404
-    sign_in(client, app_world["users"]["rev1"])
+    login(client, app_world["users"]["rev1"])
     assert client.get("/admin/users").status_code == 403
     assert client.post(f"/admin/users/{app_world['users']['rev2']}/reset-password").status_code == 403

@@ -8,7 +8,7 @@ from pointsapp.points.capture import Line, approve, capture
 from pointsapp.points.ledger import LedgerEntry, Submission
 from pointsapp.points.registry import StaffUser, Village, Villager
 from pointsapp.points.standings import balance
-from tests.points.helpers import cap, post
+from tests.points.helpers import cap
 
 
 def test_month_cap_partial_and_zero_point_attendance(world, session):

@@ -3,7 +3,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import text
 
-from pointsapp.points.capture import Line, approve, capture
+from pointsapp.points.capture import Line, capture
 from pointsapp.points.ledger import verify_chain
 from tests.points.helpers import entries, post
 

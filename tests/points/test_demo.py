@@ -26,14 +26,16 @@ def test_demo_village_has_the_articles_shape_and_a_valid_ledger(engine):
     s = Session(engine)
     result = build_demo(s, villages=1, months=3, seed=1, now=NOW)
     s.commit()
-    count = lambda m: s.execute(select(func.count()).select_from(m)).scalar_one()
+    def count(model):
+        return s.execute(select(func.count()).select_from(model)).scalar_one()
+
     assert (count(Village), count(Group), count(Household), count(Villager)) == (1, 10, 529, 1582)
     village = s.execute(select(Village)).scalar_one()
     assert village.name == "龙天坪村" and verify_chain(s, village).ok
     assert result.entries > 5000 and result.pending > 0 and count(Submission) == result.pending
     assert {u for u, _r, _p in result.accounts} >= {"admin", "reviewer", "grid1"}
     admin = s.execute(select(StaffUser).where(StaffUser.username == "admin")).scalar_one()
-    assert admin.must_change_password and admin.check_password(dict((u, p) for u, _r, p in result.accounts)["admin"])
+    assert admin.must_change_password and admin.check_password({u: p for u, _r, p in result.accounts}["admin"])
     assert count(ClosedPeriod) >= 1
     assert {"贾德䶮", "杨明𠮷"} <= set(s.execute(select(Villager.name)).scalars())
     # The bulk-loaded tallies equal a rebuild from the ledger.

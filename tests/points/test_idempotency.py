@@ -14,8 +14,8 @@ def test_same_key_a_hundred_times_records_once(world, session):
                       occurred_on=dt.date(2026, 11, 8), lines=[Line(villager_id=p.id)], key="tap-tap-tap")
         session.commit()
         first = first or res
-        assert [(l.status, l.points, l.submission_id) for l in res.lines] == \
-               [(l.status, l.points, l.submission_id) for l in first.lines]
+        assert [(ln.status, ln.points, ln.submission_id) for ln in res.lines] == \
+               [(ln.status, ln.points, ln.submission_id) for ln in first.lines]
     assert res.replayed and not first.replayed and res.first_by == "grid1"
     assert session.execute(select(func.count()).select_from(Submission)).scalar_one() == 1
     assert session.execute(select(func.count()).select_from(CaptureBatch)).scalar_one() == 1

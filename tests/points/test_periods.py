@@ -1,25 +1,36 @@
 import datetime as dt
 
 import pytest
+from sqlalchemy import bindparam, text
 
 from pointsapp.points.capture import close_period, correct
+from pointsapp.points.db import UTCDateTime
 from pointsapp.points.errors import Refused
-from pointsapp.points.ledger import month_digest
 from pointsapp.points.standings import balance, leaderboard
 from tests.points.helpers import cap, post, subs
 
 DEC_NOW = dt.datetime(2026, 12, 3, 2, 0, tzinfo=dt.timezone.utc)  # 10:00 on 3 Dec in Shanghai
+NOV_NOW = dt.datetime(2026, 11, 25, 2, 0, tzinfo=dt.timezone.utc)
+NOV_END = dt.datetime(2026, 11, 30, 16, 0, tzinfo=dt.timezone.utc)  # midnight of 1 Dec in Shanghai
 
 
 def test_close_refused_while_captures_wait_then_locks_the_month(world, session):
     p = world.people[0][0]
-    res = cap(session, world, world.grid, "ZY-01", [p], day=dt.date(2026, 11, 20))
+    res = cap(session, world, world.grid, "ZY-01", [p], day=dt.date(2026, 11, 20), now=NOV_NOW)
     with pytest.raises(Refused) as info:
         close_period(session, world.village, "2026-11", world.admin, now=DEC_NOW)
     assert info.value.code == "pending_left"
-    post(session, world, res)
+    post(session, world, res, now=NOV_NOW)
     closed = close_period(session, world.village, "2026-11", world.admin, now=DEC_NOW)
-    assert closed.digest == month_digest(session, world.village, "2026-11").hash
+    session.commit()
+    # Oracle in raw SQL: the chain's head among entries recorded before local midnight of 1 December.
+    head = session.execute(text(
+        "SELECT seq, hash FROM ledger_entries WHERE village_id = :v AND recorded_at < :end "
+        "ORDER BY seq DESC LIMIT 1").bindparams(bindparam("end", type_=UTCDateTime())),
+        {"v": world.village.id, "end": NOV_END}).one()
+    stored = session.execute(text("SELECT digest_seq, digest FROM closed_periods WHERE village_id = :v "
+                                  "AND month = '2026-11'"), {"v": world.village.id}).one()
+    assert head.seq >= 1 and tuple(stored) == tuple(head) == (closed.digest_seq, closed.digest)
     late = cap(session, world, world.grid, "ZY-01", [p], day=dt.date(2026, 11, 21), now=DEC_NOW)
     assert late.lines[0].code == "period_closed"
 
@@ -28,7 +39,6 @@ def test_cannot_approve_into_a_closed_month(world, session):
     a = cap(session, world, world.grid, "ZY-01", [world.people[0][0]], day=dt.date(2026, 10, 20))
     post(session, world, a)
     b = cap(session, world, world.grid, "ZY-01", [world.people[0][1]], day=dt.date(2026, 10, 21))
-    from pointsapp.points.ledger import Submission
     from pointsapp.points.capture import reject
     reject(session, subs(session, b), world.reviewer, "test")
     close_period(session, world.village, "2026-10", world.admin, now=DEC_NOW)

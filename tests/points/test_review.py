@@ -2,9 +2,8 @@ import datetime as dt
 
 import pytest
 
-from pointsapp.points.capture import Line, approve, capture, reject
+from pointsapp.points.capture import approve, reject
 from pointsapp.points.errors import Refused
-from pointsapp.points.ledger import Submission
 from pointsapp.points.registry import Role, VillagerStatus
 from tests.points.helpers import NOV, cap, subs
 

@@ -1,9 +1,8 @@
 import datetime as dt
 
 from pointsapp.points.capture import Line, approve, capture
-from pointsapp.points.ledger import LedgerEntry, verify_chain
+from pointsapp.points.ledger import verify_chain
 from pointsapp.points.standings import balance, leaderboard
-from sqlalchemy import select
 from tests.factories import NOW
 
 
@@ -11,9 +10,9 @@ def test_capture_approve_balance(world, session):
     p = world.people[0][1]
     res = capture(session, actor=world.grid, village=world.village, rule_code="DJ-01",
                   occurred_on=dt.date(2026, 11, 5), lines=[Line(villager_id=p.id)], key=world.key(), now=NOW)
-    assert [l.status for l in res.lines] == ["pending"]
+    assert [ln.status for ln in res.lines] == ["pending"]
     session.commit()
-    subs = [l.submission_id for l in res.lines]
+    subs = [ln.submission_id for ln in res.lines]
     from pointsapp.points.ledger import Submission
     approve(session, [session.get(Submission, i) for i in subs], world.reviewer, now=NOW)
     session.commit()

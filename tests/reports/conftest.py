@@ -1,8 +1,7 @@
-"""Helpers for the reports tests: signing in without /login, and posting entries."""
+"""Helpers for the reports tests: posting entries, the small world on a plain session."""
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import itertools
 
 import pytest
@@ -17,21 +16,6 @@ _keys = itertools.count(1)
 
 
 NOW = dt.datetime(2026, 11, 20, 4, 0, tzinfo=dt.timezone.utc)  # 12:00 in Asia/Shanghai
-
-
-def session_identifier(user_agent: str | None, remote_addr: str = "127.0.0.1") -> str:
-    """What Flask-Login's strong session protection expects in ``_id`` for this client."""
-    ua = user_agent.encode("utf-8") if user_agent is not None else None
-    addr = remote_addr.encode("utf-8")  # Flask-Login formats both as bytes
-    return hashlib.sha512(f"{addr}|{ua}".encode("utf8")).hexdigest()
-
-
-def sign_in(client, user_id: int) -> None:
-    """Flask-Login session injection (the staff feature's /login is not needed)."""
-    with client.session_transaction() as s:
-        s["_user_id"] = str(user_id)
-        s["_fresh"] = True
-        s["_id"] = session_identifier(client.environ_base.get("HTTP_USER_AGENT"))
 
 
 def post(session, village: Village, lines: list[tuple], *, by: str = "admin1", approver: str = "rev1",

@@ -7,17 +7,11 @@ import pytest
 
 from pointsapp.extensions import db
 from pointsapp.points.registry import Village
-from tests.browser import DESKTOP, SMALL_PHONE, new_page, screenshot
-from tests.reports.conftest import post, session_identifier
+from tests.browser import DESKTOP, SMALL_PHONE, new_page, screenshot, sign_in_page
+from tests.reports.conftest import post
 
 pytestmark = pytest.mark.browser
 UA = "Mozilla/5.0 (X11; Linux x86_64) pointsapp-tests Chrome/120 Safari/537.36"
-
-
-def signed_in_cookie(app, user_id: int) -> str:
-    """A session cookie for the live server (Flask-Login session injection)."""
-    serializer = app.session_interface.get_signing_serializer(app)
-    return serializer.dumps({"_user_id": str(user_id), "_fresh": True, "_id": session_identifier(UA)})
 
 
 def test_dashboard_at_desktop_size(app, app_world, live_server, browser):
@@ -30,9 +24,7 @@ def test_dashboard_at_desktop_size(app, app_world, live_server, browser):
                              (("h", h[2]), "WM-02", day, 1), (p[3][1], "LJ-01", day, 1)], now=today)
         db.session.commit()
     page = new_page(browser, viewport=DESKTOP, user_agent=UA)
-    page.context.add_cookies([{"name": app.config.get("SESSION_COOKIE_NAME", "session"),
-                               "value": signed_in_cookie(app, app_world["users"]["admin1"]),
-                               "url": live_server.url}])
+    sign_in_page(page, live_server.url, "admin1")
     page.goto(f"{live_server.url}/dashboard")
     assert page.locator("h1").inner_text().startswith("龙天坪村")
     images = page.locator(".charts img")
@@ -56,9 +48,7 @@ def test_dashboard_at_desktop_size(app, app_world, live_server, browser):
     page.context.close()
 
     phone = new_page(browser, viewport=SMALL_PHONE, user_agent=UA)  # phone first: no sideways scroll
-    phone.context.add_cookies([{"name": app.config.get("SESSION_COOKIE_NAME", "session"),
-                                "value": signed_in_cookie(app, app_world["users"]["admin1"]),
-                                "url": live_server.url}])
+    sign_in_page(phone, live_server.url, "admin1")
     phone.goto(f"{live_server.url}/dashboard")
     wide = phone.evaluate("""() => [...document.querySelectorAll('body *')]
         .filter(e => e.getBoundingClientRect().right > window.innerWidth + 1 && !e.closest('.table-wrap'))

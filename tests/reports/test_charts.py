@@ -150,15 +150,18 @@ def test_save_png_pdf_svg(tmp_path):
     assert (tmp_path / "trend.pdf").read_bytes().startswith(b"%PDF")
 
 
-def test_warm_render_timing_is_reported(capsys):
-    """Prints warm render times; benchmarks hold the limits, this test asserts none."""
+def test_a_rerender_gives_the_same_png(capsys):
+    """Rendering the same data twice gives byte-identical PNGs at the size's pixels (so a cached chart
+    equals a fresh one). Prints the warm render times for information; timing limits live in benchmarks."""
     lines = []
     for size in ("projector", "a4"):
         for name, (fn, rows, title) in sorted(CHARTS.items()):
-            charts.render_png(fn(rows, title, size))  # warm up
+            first = charts.render_png(fn(rows, title, size))  # also warms up
             start = time.perf_counter()
-            charts.render_png(fn(rows, title, size))
+            again = charts.render_png(fn(rows, title, size))
             lines.append(f"{name}/{size} {(time.perf_counter() - start) * 1000:.0f} ms")
+            assert png_size(again) == EXPECTED_PX[size], (name, size)
+            assert again == first, f"{name}/{size} renders differently the second time"
     with capsys.disabled():
         print("\nwarm chart render (build + PNG): " + ", ".join(lines))
 

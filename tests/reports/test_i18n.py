@@ -1,10 +1,11 @@
 """The reports pages in Chinese and in English (catalog completeness: tests/test_i18n.py)."""
 from __future__ import annotations
 
-def test_dashboard_in_english_and_chinese(client, app_world):
-    from tests.reports.conftest import sign_in
 
-    sign_in(client, app_world["users"]["admin1"])
+def test_dashboard_in_english_and_chinese(client, app_world):
+    from tests.conftest import login
+
+    assert login(client, "admin1").status_code == 302
     zh = client.get("/dashboard").get_data(as_text=True)
     assert "本月与上月对比" in zh and "积分排行榜" in zh
     client.get("/lang/en?next=/")

@@ -6,6 +6,7 @@ sanity bound, as the machine may be shared.
 """
 from __future__ import annotations
 
+import datetime as dt
 import json
 import math
 import os
@@ -16,13 +17,12 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 from pypdf import PdfReader
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from pointsapp.points.db import Base
 from pointsapp.points.engine import make_engine
 from pointsapp.points.registry import Village
-from pointsapp.points.standings import leaderboard
 from pointsapp.reports import pdf as pdfmod
 from pointsapp.reports import services
 from pointsapp.reports.pack import RANKING_ROWS, build_monthly_pack, gather
@@ -147,18 +147,30 @@ def test_workbook_totals_equal_the_leaderboard(pack, demo):
     rows = list(wb["户积分"].iter_rows(values_only=True))
     header, body = rows[0], rows[1:]
     assert header[:7] == ("名次", "户号", "门牌号", "户主", "村民小组", "在册人数", "积分")
-    with Session(engine) as s:
-        village = s.get(Village, vid)
-        board = leaderboard(s, "household", result.month, village=village)
-        groups = leaderboard(s, "group", result.month, village=village)
-    assert [(r[0], r[3], r[6]) for r in body] == [(b.rank, b.name, b.points) for b in board]
-    assert sum(r[6] for r in body) == sum(b.points for b in board)
+    # Oracle: the month's honour points per household and per group, summed by SQL from the ledger.
+    year, month = map(int, result.month.split("-"))
+    first = dt.date(year, month, 1)
+    after = dt.date(year + month // 12, month % 12 + 1, 1)
+    spend = "('redemption', 'expiry')"
+    with engine.connect() as conn:
+        households = dict(conn.execute(text(
+            "SELECT h.number, COALESCE(SUM(e.points), 0) FROM households h LEFT JOIN ledger_entries e "
+            f"ON e.household_id = h.id AND e.occurred_on >= :first AND e.occurred_on < :after AND e.kind NOT IN {spend} "
+            "WHERE h.village_id = :v GROUP BY h.id, h.number"), {"v": vid, "first": first, "after": after}).all())
+        group_points = dict(conn.execute(text(
+            "SELECT g.name, COALESCE(SUM(e.points), 0) FROM groups g LEFT JOIN ledger_entries e "
+            f"ON e.group_id = g.id AND e.occurred_on >= :first AND e.occurred_on < :after AND e.kind NOT IN {spend} "
+            "WHERE g.village_id = :v GROUP BY g.id, g.name"), {"v": vid, "first": first, "after": after}).all())
+    assert {r[1]: r[6] for r in body} == households and len(body) == len(households)
+    # competition ranking (1, 2, 2, 4): one more than the number of households with more points
+    assert [r[0] for r in body] == [1 + sum(1 for p in households.values() if p > r[6]) for r in body]
+    assert [r[6] for r in body] == sorted(households.values(), reverse=True)
     grows = list(wb["小组汇总"].iter_rows(values_only=True))[1:]
-    assert [(r[1], r[4]) for r in grows] == [(g.name, g.points) for g in groups]
+    assert {r[1]: r[4] for r in grows} == group_points
     detail = list(wb["本月明细"].iter_rows(values_only=True))
     assert len(detail) - 1 == result.entries
     points_col = detail[0].index("积分")
-    assert sum(r[points_col] for r in detail[1:]) == sum(g.points for g in groups) == result.total_points
+    assert sum(r[points_col] for r in detail[1:]) == sum(group_points.values()) == result.total_points
     cats = list(wb["分类统计"].iter_rows(values_only=True))[1:]
     assert sum(r[2] for r in cats) == result.total_points
     assert isinstance(body[0][1], str)  # 户号 as text

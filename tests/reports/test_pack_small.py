@@ -4,10 +4,10 @@ from __future__ import annotations
 import datetime as dt
 
 from openpyxl import load_workbook
+from sqlalchemy import text as sql
 
 from pointsapp.points.capture import correct
 from pointsapp.points.notice import publish_notice
-from pointsapp.points.standings import leaderboard
 from pointsapp.reports import services
 from pointsapp.reports.pack import build_monthly_pack
 from tests.pdftext import pdf_text
@@ -41,11 +41,15 @@ def test_a_correction_counts_in_the_month_it_was_posted_and_links_to_the_origina
     assert row["类型"] == "更正" and row["积分"] == -5
     assert row["更正原记录"] == original.seq and row["原记录日期"] == "2026-10-10"
     assert row["备注"] == "记错了人"
-    # totals follow the leaderboard in each month
-    for result, month in ((october, "2026-10"), (november, "2026-11")):
-        board = {b.name: b.points for b in leaderboard(session, "household", month, village=world.village)}
+    # totals follow the ledger in each month (summed by SQL, by the head's name)
+    for result, first, after in ((october, "2026-10-01", "2026-11-01"), (november, "2026-11-01", "2026-12-01")):
+        ledger = dict(session.execute(sql(
+            "SELECT v.name, COALESCE(SUM(e.points), 0) FROM households h JOIN villagers v ON v.id = h.head_id "
+            "LEFT JOIN ledger_entries e ON e.household_id = h.id AND e.occurred_on >= :first "
+            "AND e.occurred_on < :after WHERE h.village_id = :v GROUP BY h.id, v.name"),
+            {"v": world.village.id, "first": dt.date.fromisoformat(first), "after": dt.date.fromisoformat(after)}).all())
         sheet = {r["户主"]: r["积分"] for r in rows(result.xlsx, "户积分")}
-        assert sheet == board
+        assert sheet == ledger
     assert {r["户主"]: r["积分"] for r in rows(november.xlsx, "户积分")}["向明华"] == -5
     text = pdf_text(november.pdf)
     assert f"更正 #{original.seq}" in text

@@ -11,9 +11,7 @@ from pointsapp.points.activities import Activity
 from pointsapp.points.periods import local_today
 from pointsapp.points.registry import Household, Role, StaffUser, Villager
 from pointsapp.points.rules import Rule
-from tests.conftest import login
-
-PASSWORD = "correct horse 1"
+from tests.conftest import PASSWORD, login
 
 
 def today() -> dt.date:

@@ -138,22 +138,18 @@ def test_logins_are_audited(app, client, world):
 
 @pytest.fixture
 def limited_app(db_url, tmp_path, monkeypatch):
-    monkeypatch.setenv("POINTSAPP_INSTANCE_PATH", str(tmp_path / "instance-limited"))
-    from pointsapp import create_app
+    from tests.conftest import close_app, make_app
     from tests.factories import World
 
-    app = create_app({"TESTING": True, "POINTSAPP_DATABASE_URL": db_url, "POINTSAPP_SECRET_KEY": "t",
-                      "WTF_CSRF_ENABLED": False, "RATELIMIT_ENABLED": True})
+    app = make_app(db_url, tmp_path / "instance-limited", monkeypatch, RATELIMIT_ENABLED=True)
     with app.app_context():
-        db.create_all()
         World(db.session)
         db.session.commit()
         limiter.reset()
     yield app
     with app.app_context():
         limiter.reset()
-        db.session.remove()
-        db.engine.dispose()
+    close_app(app)
 
 
 def test_failed_logins_are_rate_limited(limited_app):

@@ -16,12 +16,14 @@ from werkzeug.serving import make_server
 from pointsapp.extensions import db
 from pointsapp.points.capture import Line, capture
 from pointsapp.points.registry import Group, Household, StaffUser, Village, Villager
-from tests.browser import SCREENSHOTS, new_page, screenshot
+from tests.browser import SCREENSHOTS, new_page, screenshot, sign_in_page
 from tests.staff.conftest import PASSWORD, make_activity, today
 
 pytestmark = pytest.mark.browser
 PHONE_390 = {"width": 390, "height": 844}
 PHONE_360 = {"width": 360, "height": 740}
+# The page's queue in localStorage (staff-capture.js): one per signed-in user.
+QUEUE_KEY = "'pa1:' + document.querySelector('form.capture-form').dataset.user + ':queue'"
 
 
 class Signal:
@@ -60,14 +62,6 @@ def signal(app):
         pass
 
 
-def sign_in(page, url, username="grid1"):
-    page.goto(f"{url}/login")
-    page.fill("#username", username)
-    page.fill("#password", PASSWORD)
-    page.locator("form.st-card button[type=submit]").click()
-    page.wait_for_load_state()
-
-
 def sql(app, query: str, **params):
     with app.app_context():
         return db.session.execute(text(query), params).all()
@@ -86,7 +80,8 @@ def big_group(app, world, people: int = 150, per_household: int = 3) -> list[int
         n, hh_no = len(existing), 200
         while n < people:
             hh_no += 1
-            h = Household(village_id=world["village"], group_id=group.id, number=str(hh_no), house_number=f"{hh_no:03d}")
+            h = Household(village_id=world["village"], group_id=group.id, number=str(hh_no),
+                          house_number=f"{hh_no:03d}")
             db.session.add(h)
             db.session.flush()
             members = []
@@ -121,7 +116,7 @@ def test_offline_capture_queues_survives_reload_and_syncs_once(app, world, signa
     aid = make_activity(app, world, title="清廉党课")
     page = new_page(browser, PHONE_390)
     ctx = page.context
-    sign_in(page, signal.url)
+    sign_in_page(page, signal.url, "grid1")
     assert page.url.endswith("/capture")
     # The start page has the worker's phone keep today's capture pages (each with its roster).
     page.wait_for_function(f"caches.open('pa-pages-v1').then(c => c.match('/activities/{aid}/capture'))"
@@ -133,6 +128,9 @@ def test_offline_capture_queues_survives_reload_and_syncs_once(app, world, signa
     page.wait_for_function("caches.open('pa-pages-v1').then(c => c.match(location.pathname)).then(r => !!r)",
                            timeout=20000)
     page.wait_for_function("caches.keys().then(k => k.some(n => n.startsWith('pa-static-')))", timeout=20000)
+    # Chromium on Linux has no BarcodeDetector: the bundled QR decoder is kept too, for scanning offline.
+    page.wait_for_function("caches.match(document.querySelector('form.capture-form').dataset.qrLib).then(r => !!r)",
+                           timeout=20000)
     screenshot(page, "courtyard-1-open")
 
     # 2. Go offline: the server is unreachable and the browser says so.
@@ -156,7 +154,7 @@ def test_offline_capture_queues_survives_reload_and_syncs_once(app, world, signa
     assert page.locator("input[name=p]:checked:disabled").count() == 10
     assert page.locator("b.tag.queued").count() == 10
     assert page.locator("#marked-count").inner_text() == "0"
-    queued = page.evaluate("JSON.parse(localStorage.getItem('pa1:' + document.querySelector('form.capture-form').dataset.user + ':queue'))")
+    queued = page.evaluate(f"JSON.parse(localStorage.getItem({QUEUE_KEY}))")
     assert len(queued) == 1 and len(queued[0]["p"]) == 10
     key = queued[0]["k"]
     assert sql(app, "SELECT count(*) FROM submissions WHERE activity_id = :a", a=aid) == [(0,)]
@@ -195,11 +193,9 @@ def test_offline_capture_queues_survives_reload_and_syncs_once(app, world, signa
     screenshot(page, "courtyard-5-synced")
 
     # 6. Replay the same batch (e.g. a second tab kept it): nothing more is recorded.
-    page.evaluate("q => localStorage.setItem('pa1:' + document.querySelector('form.capture-form').dataset.user + ':queue', "
-                  "JSON.stringify(q))", queued)
+    page.evaluate(f"q => localStorage.setItem({QUEUE_KEY}, JSON.stringify(q))", queued)
     page.reload()
-    page.wait_for_function("localStorage.getItem('pa1:' + document.querySelector('form.capture-form').dataset.user + ':queue')"
-                           " === null", timeout=30000)
+    page.wait_for_function(f"localStorage.getItem({QUEUE_KEY}) === null", timeout=30000)
     assert sql(app, "SELECT count(*) FROM capture_batches WHERE key = :k", k=key) == [(1,)]
     assert sql(app, "SELECT count(*) FROM submissions WHERE activity_id = :a", a=aid) == [(10,)]
     assert sql(app, "SELECT count(*) FROM submissions") == [(10,)]
@@ -214,7 +210,7 @@ def test_a_capture_token_hours_old_still_submits(app, world, signal, browser, mo
     app.config["WTF_CSRF_ENABLED"] = True
     aid = make_activity(app, world)
     page = new_page(browser, PHONE_360)
-    sign_in(page, signal.url)
+    sign_in_page(page, signal.url, "grid1")
     import flask_wtf.csrf
     from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 
@@ -248,7 +244,7 @@ def test_thirty_of_150_in_at_most_40_taps_and_3_screens(app, world, signal, brow
     with app.app_context():
         village = db.session.get(Village, world["village"])
         grid = db.session.get(StaffUser, world["users"]["grid1"])
-        for aid_old, (held, key) in zip(olds, earlier):
+        for aid_old, (held, key) in zip(olds, earlier, strict=True):
             capture(db.session, actor=grid, village=village, key=key, rule_code="LJ-01", occurred_on=held,
                     activity_id=aid_old, lines=[Line(villager_id=p) for p in regulars])
         db.session.commit()
@@ -258,7 +254,7 @@ def test_thirty_of_150_in_at_most_40_taps_and_3_screens(app, world, signal, brow
         names = dict(db.session.execute(select(Villager.id, Villager.name).where(Villager.id.in_(came))).all())
 
     page = new_page(browser, PHONE_360)
-    sign_in(page, signal.url)
+    sign_in_page(page, signal.url, "grid1")
     taps = 1  # signing in
     page.locator(f"a[href$='/activities/{aid}/capture']").click()
     taps += 1
@@ -312,10 +308,13 @@ def test_capture_page_weight_and_cold_load_on_a_slow_link(app, world, signal, br
     cdp.send("Network.emulateNetworkConditions", {"offline": False, "latency": 800,
                                                   "downloadThroughput": 100_000 / 8, "uploadThroughput": 100_000 / 8})
     urls, sizes, encodings = {}, {}, {}
-    cdp.on("Network.responseReceived", lambda e: (urls.__setitem__(e["requestId"], e["response"]["url"]),
-                                                  encodings.__setitem__(e["requestId"],
-                                                                        {k.lower(): v for k, v in e["response"]["headers"].items()}
-                                                                        .get("content-encoding", ""))))
+
+    def received(e):
+        urls[e["requestId"]] = e["response"]["url"]
+        headers = {k.lower(): v for k, v in e["response"]["headers"].items()}
+        encodings[e["requestId"]] = headers.get("content-encoding", "")
+
+    cdp.on("Network.responseReceived", received)
     cdp.on("Network.loadingFinished", lambda e: sizes.__setitem__(e["requestId"], e["encodedDataLength"]))
     started = time.monotonic()
     page.goto(f"{signal.url}/activities/{aid}/capture", wait_until="load", timeout=60000)
@@ -379,7 +378,7 @@ def test_scanning_a_household_card_ticks_the_household(app, world, signal, brows
         try:
             ctx = b.new_context(viewport=PHONE_390, locale="zh-CN", permissions=["camera"])
             page = ctx.new_page()
-            sign_in(page, signal.url)
+            sign_in_page(page, signal.url, "grid1")
             page.goto(f"{signal.url}/activities/{aid}/capture")
             assert not page.locator(f"input[name=h][value='{h1}']").is_checked()
             detector = page.evaluate("'BarcodeDetector' in window")
@@ -404,7 +403,7 @@ def test_typing_hours_ticks_the_person(app, world, signal, browser):
     aid = make_activity(app, world, "ZY-02")  # points per hour
     a = world["people"][0][0]
     page = new_page(browser, PHONE_360)
-    sign_in(page, signal.url)
+    sign_in_page(page, signal.url, "grid1")
     page.goto(f"{signal.url}/activities/{aid}/capture")
     page.fill(f"input[name='q-{a}']", "3")
     assert page.locator(f"input[name=p][value='{a}']").is_checked()
@@ -420,7 +419,7 @@ def test_without_a_service_worker_ticks_and_queue_still_hold(app, world, signal,
     aid = make_activity(app, world, title="清廉党课")
     ctx = browser.new_context(viewport=PHONE_360, locale="zh-CN", service_workers="block")
     page = ctx.new_page()
-    sign_in(page, signal.url)
+    sign_in_page(page, signal.url, "grid1")
     page.goto(f"{signal.url}/activities/{aid}/capture")
     marks = page.locator("label.mark:has(input[name=p])")
     marks.nth(0).click()
@@ -439,3 +438,26 @@ def test_without_a_service_worker_ticks_and_queue_still_hold(app, world, signal,
     assert sql(app, "SELECT count(*) FROM submissions WHERE activity_id = :a", a=aid) == [(2,)]
     assert sql(app, "SELECT count(*) FROM capture_batches") == [(1,)]
     ctx.close()
+
+
+def test_whole_household_includes_its_members_listed_at_the_top(app, world, signal, browser):
+    head, member = world["people"][0]  # 向明华 and 谭高, one household
+    held = today() - dt.timedelta(days=4)
+    old = make_activity(app, world, held_on=held, title="上次党课")
+    with app.app_context():
+        capture(db.session, actor=db.session.get(StaffUser, world["users"]["grid1"]),
+                village=db.session.get(Village, world["village"]), key="k-came", rule_code="LJ-01",
+                occurred_on=held, activity_id=old, lines=[Line(villager_id=member)])
+        db.session.commit()
+    aid = make_activity(app, world, title="清廉党课")
+    page = new_page(browser, PHONE_360)
+    sign_in_page(page, signal.url, "grid1")
+    page.goto(f"{signal.url}/activities/{aid}/capture")
+    top = page.locator(".pp").first
+    assert top.locator(f"input[value='{member}']").count() == 1  # 谭高 came last time: listed first
+    fieldset = page.locator(f"fieldset.hh:has(input[value='{head}'])")
+    assert fieldset.locator(f"input[value='{member}']").count() == 0  # and only there
+    fieldset.locator("input[data-household]").check()
+    assert page.locator(f"input[value='{member}']").is_checked() and page.locator(f"input[value='{head}']").is_checked()
+    assert page.locator("#marked-count").inner_text() == "2"
+    screenshot(page, "courtyard-whole-household")

@@ -10,8 +10,8 @@ from pointsapp.points.ledger import LedgerEntry, Submission, SubmissionStatus
 from pointsapp.points.notice import Objection, raise_objection
 from pointsapp.points.periods import month_key
 from pointsapp.points.registry import Group, Household, StaffUser, Village, Villager
-from tests.browser import DESKTOP, PHONE, new_page, screenshot
-from tests.staff.conftest import PASSWORD, add_people, make_activity, today
+from tests.browser import DESKTOP, PHONE, new_page, screenshot, sign_in_page
+from tests.staff.conftest import add_people, make_activity, today
 
 pytestmark = pytest.mark.browser
 LIVE = (SubmissionStatus.pending, SubmissionStatus.approved)
@@ -28,17 +28,6 @@ class Taps:
         self.count += 1
 
 
-def _sign_in(page, url, username, tap=None, shot=None):
-    page.goto(f"{url}/login")
-    if shot:
-        screenshot(page, shot)
-    page.fill("#username", username)
-    page.fill("#password", PASSWORD)
-    button = page.locator("form.st-card button[type=submit]")
-    tap(button) if tap else button.click()
-    page.wait_for_load_state()
-
-
 def test_grid_worker_captures_30_people_on_a_phone(app, world, live_server, browser):
     add_people(app, world, 26)  # 第一组 now has 5 + 26 = 31 people
     aid = make_activity(app, world, title="清廉党课")
@@ -49,7 +38,7 @@ def test_grid_worker_captures_30_people_on_a_phone(app, world, live_server, brow
     assert len(people) == 31
     page = new_page(browser, PHONE)
     tap = Taps()
-    _sign_in(page, live_server.url, "grid1", tap, shot="staff-login-phone")
+    sign_in_page(page, live_server.url, "grid1", tap=tap, shot="staff-login-phone")
     assert page.url.endswith("/capture")
     screenshot(page, "staff-capture-start-phone")
     tap(page.get_by_role("link", name="清廉党课"))
@@ -96,7 +85,7 @@ def test_grid_worker_captures_30_people_on_a_phone(app, world, live_server, brow
         counts = dict(db.session.execute(
             select(Submission.villager_id, func.count()).where(Submission.status.in_(LIVE))
             .group_by(Submission.villager_id)).all())
-    assert {p: counts.get(p, 0) for p in people} == {p: 1 for p in people}
+    assert {p: counts.get(p, 0) for p in people} == dict.fromkeys(people, 1)
     page.goto(result_url)
     assert page.locator("tr[data-status=pending]").count() == 30
 
@@ -104,7 +93,7 @@ def test_grid_worker_captures_30_people_on_a_phone(app, world, live_server, brow
 def test_search_by_pinyin_initials_on_a_phone(app, world, live_server, browser):
     aid = make_activity(app, world, group_index=None, by="admin1")
     page = new_page(browser, PHONE)
-    _sign_in(page, live_server.url, "admin1")
+    sign_in_page(page, live_server.url, "admin1")
     page.goto(f"{live_server.url}/activities/{aid}/capture")
     page.fill("#find", "xmh")
     visible = page.locator("[data-person]:visible")
@@ -144,7 +133,7 @@ def test_reviewer_approves_publishes_and_corrects_on_a_desktop(app, world, live_
                 rule_code="LJ-01", occurred_on=today())
         db.session.commit()
     page = new_page(browser, DESKTOP)
-    _sign_in(page, live_server.url, "rev1")
+    sign_in_page(page, live_server.url, "rev1")
     assert page.url.endswith("/review")
     screenshot(page, "staff-review-queue-desktop")
     page.locator("#tick-all").check()

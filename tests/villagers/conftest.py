@@ -1,14 +1,12 @@
 """Fixtures of the villagers feature: a village with posted, capped, corrected, pending and
 noticed entries, all made through the core services (capture + approve by two people,
-correct, publish_notice), plus a sign-in shortcut for staff-only pages."""
+correct, publish_notice). Staff pages are signed in with ``tests.conftest.login``."""
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
 
 import pytest
-from flask import redirect, request
-from flask_login import login_user
 from sqlalchemy import select
 
 from pointsapp.points.activities import Activity
@@ -16,7 +14,6 @@ from pointsapp.points.capture import Line, approve, capture, correct
 from pointsapp.points.ledger import Submission
 from pointsapp.points.notice import publish_notice
 from pointsapp.points.periods import local_today, month_key
-from pointsapp.points.registry import StaffUser
 from pointsapp.points.rules import Rule
 
 
@@ -89,37 +86,9 @@ def build_scene(session) -> Scene:
     )
 
 
-def add_login_route(app) -> None:
-    """A test-only sign-in shortcut (the staff feature owns /login)."""
-    from pointsapp.extensions import db
-    from pointsapp.web.auth import public
-
-    def test_login(uid):
-        login_user(db.session.get(StaffUser, uid))
-        return redirect(request.args.get("next") or "/")
-
-    app.add_url_rule("/_test/login/<int:uid>", "test_login", public(test_login))
-
-
 @pytest.fixture
 def scene(app) -> Scene:
     from pointsapp.extensions import db
 
-    add_login_route(app)
     with app.app_context():
         return build_scene(db.session)
-
-
-def make_app(tmp_path, monkeypatch, **config):
-    monkeypatch.setenv("POINTSAPP_INSTANCE_PATH", str(tmp_path / "instance2"))
-    from pointsapp import create_app
-    from pointsapp.extensions import db
-
-    settings = {"TESTING": True, "POINTSAPP_DATABASE_URL": f"sqlite:///{tmp_path / 'limited.db'}",
-                "POINTSAPP_SECRET_KEY": "test-only-secret", "WTF_CSRF_ENABLED": False,
-                "RATELIMIT_ENABLED": False}
-    settings.update(config)
-    app = create_app(settings)
-    with app.app_context():
-        db.create_all()
-    return app

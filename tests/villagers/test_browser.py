@@ -16,7 +16,7 @@ from pointsapp.points.notice import Objection
 from pointsapp.points.registry import Household, Village
 from pointsapp.points.standings import balance, leaderboard
 from pointsapp.villagers.services import mask_name
-from tests.browser import PHONE, SMALL_PHONE, WECHAT_UA, screenshot
+from tests.browser import PHONE, SMALL_PHONE, WECHAT_UA, screenshot, sign_in_page
 
 pytestmark = pytest.mark.browser
 VIEWPORTS = {"360": SMALL_PHONE, "375": PHONE}
@@ -149,7 +149,7 @@ def test_printed_card_sheet_qr_codes_decode(app, live_server, browser, scene):
         tokens = db.session.execute(select(Household.card_token)).scalars().all()
     ctx = browser.new_context(viewport={"width": 900, "height": 1200}, device_scale_factor=2, locale="zh-CN")
     page = ctx.new_page()
-    page.goto(f"{live_server.url}/_test/login/{scene.users['admin1']}?next=/cards")
+    sign_in_page(page, live_server.url, "admin1")
     page.goto(f"{live_server.url}/cards?group=all")
     page.emulate_media(media="print")
     cards = page.query_selector_all(".hcard")

@@ -187,9 +187,11 @@ def test_objections_are_limited_per_household_per_day(app, client, scene):
 
 
 def test_objection_form_needs_csrf_token(tmp_path, monkeypatch):
-    from tests.villagers.conftest import build_scene, make_app
+    from tests.conftest import make_app
+    from tests.villagers.conftest import build_scene
 
-    app = make_app(tmp_path, monkeypatch, WTF_CSRF_ENABLED=True)
+    app = make_app(f"sqlite:///{tmp_path}/limited.db", tmp_path / "instance2", monkeypatch,
+                   WTF_CSRF_ENABLED=True)
     with app.app_context():
         sc = build_scene(db.session)
     client = app.test_client()

@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from pointsapp.extensions import db
 from pointsapp.points.registry import Group, Villager
+from tests.conftest import login
 
 
 def _public_urls(scene, group_ids) -> list[str]:
@@ -71,15 +72,17 @@ def test_staff_pages_need_an_admin(app, client, scene):
     for url in ("/cards", "/cards?group=all", f"/cards/passbook/{scene.households[0]}"):
         resp = client.get(url)
         assert resp.status_code in (302, 401) and "/login" in resp.headers.get("Location", "/login"), url
-    client.get(f"/_test/login/{scene.users['rev1']}")
+    assert login(client, "rev1").status_code == 302
     assert client.get("/cards?group=all").status_code == 403
     assert client.post(f"/cards/rotate/{scene.households[0]}").status_code == 403
 
 
 def test_guessing_card_links_is_throttled(tmp_path, monkeypatch):
-    from tests.villagers.conftest import build_scene, make_app
+    from tests.conftest import make_app
+    from tests.villagers.conftest import build_scene
 
-    app = make_app(tmp_path, monkeypatch, RATELIMIT_ENABLED=True, VILLAGERS_BAD_TOKEN_RATE="5/hour",
+    app = make_app(f"sqlite:///{tmp_path}/limited.db", tmp_path / "instance2", monkeypatch,
+                   RATELIMIT_ENABLED=True, VILLAGERS_BAD_TOKEN_RATE="5/hour",
                    VILLAGERS_CARD_RATE="30/minute")
     try:
         with app.app_context():
@@ -105,9 +108,11 @@ def test_guessing_card_links_is_throttled(tmp_path, monkeypatch):
 
 
 def test_objection_posts_are_rate_limited(tmp_path, monkeypatch):
-    from tests.villagers.conftest import build_scene, make_app
+    from tests.conftest import make_app
+    from tests.villagers.conftest import build_scene
 
-    app = make_app(tmp_path, monkeypatch, RATELIMIT_ENABLED=True, VILLAGERS_OBJECTION_RATE="2/hour")
+    app = make_app(f"sqlite:///{tmp_path}/limited.db", tmp_path / "instance2", monkeypatch,
+                   RATELIMIT_ENABLED=True, VILLAGERS_OBJECTION_RATE="2/hour")
     try:
         with app.app_context():
             sc = build_scene(db.session)

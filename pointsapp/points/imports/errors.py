@@ -15,7 +15,7 @@ class RowError:
     value: object
     reason: str
     code: str | None = None
-    params: dict = field(default_factory=dict, compare=False, hash=False)
+    params: dict[str, object] = field(default_factory=dict, compare=False, hash=False)
 
     def __str__(self) -> str:
         where = f"row {self.row}" if self.row is not None else "file"

@@ -376,10 +376,10 @@ def _match_header(cells: Sequence[object], columns: Sequence[Column]) -> dict[st
     used: set[int] = set()
     for column in columns:
         for spelling in column.spellings:
-            index = positions.get(_header_key(spelling))
-            if index is not None and index not in used:
-                found[column.key] = index
-                used.add(index)
+            at = positions.get(_header_key(spelling))
+            if at is not None and at not in used:
+                found[column.key] = at
+                used.add(at)
                 break
     return found
 

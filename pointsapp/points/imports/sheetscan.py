@@ -25,6 +25,7 @@ import posixpath
 import re
 import struct
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from xml.parsers import expat
 
@@ -389,16 +390,16 @@ def _cfb_stream(data: bytes, wanted: tuple[str, ...]) -> bytes:
     fat_sectors = [s for s in struct.unpack_from("<109I", data, 0x4C) if s != _FREE]
     d, seen = first_difat, 0
     while d not in (_END, _FREE) and seen < n_difat + 1:
-        entries = struct.unpack(f"<{size // 4}I", sector(d))
-        fat_sectors += [s for s in entries[:-1] if s != _FREE]
-        d, seen = entries[-1], seen + 1
+        slots = struct.unpack(f"<{size // 4}I", sector(d))
+        fat_sectors += [s for s in slots[:-1] if s != _FREE]
+        d, seen = slots[-1], seen + 1
     fat_sectors = fat_sectors[:n_fat]
-    fat = []
+    fat: list[int] = []
     for s in fat_sectors:
         fat.extend(struct.unpack(f"<{size // 4}I", sector(s)))
 
     def chain(start: int, table: list[int], limit: int) -> list[int]:
-        out = []
+        out: list[int] = []
         n = start
         while n not in (_END, _FREE):
             if n >= len(table) or len(out) > limit:
@@ -414,7 +415,7 @@ def _cfb_stream(data: bytes, wanted: tuple[str, ...]) -> bytes:
         return blob[:length]
 
     directory = b"".join(sector(n) for n in chain(first_dir, fat, total))
-    entries = []
+    entries: list[tuple[str, int, int, int]] = []
     for off in range(0, len(directory) - 127, 128):
         raw = directory[off:off + 128]
         name_len = struct.unpack_from("<H", raw, 0x40)[0]
@@ -453,7 +454,7 @@ _XLS_ERRORS = {0x00: "#NULL!", 0x07: "#DIV/0!", 0x0F: "#VALUE!", 0x17: "#REF!", 
                0x24: "#NUM!", 0x2A: "#N/A"}
 
 
-def _records(stream: bytes, pos: int):
+def _records(stream: bytes, pos: int) -> Iterator[tuple[int, bytes]]:
     n = len(stream)
     while pos + 4 <= n:
         rtype, length = struct.unpack_from("<HH", stream, pos)
