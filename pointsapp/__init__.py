@@ -45,6 +45,21 @@ def _sqlite_read_requests(app) -> None:
             write_intent.reset(token)
 
 
+def _configure_rate_limits(app) -> None:
+    """Flask-Limiter's storage: POINTSAPP_RATELIMIT_STORAGE_URL (Redis for several machines or
+    workers), else a SQLite file in the instance folder that all workers of this machine share."""
+    from .web import ratelimit_storage
+
+    url = (app.config.get("POINTSAPP_RATELIMIT_STORAGE_URL") or "").strip()
+    if url:
+        app.config["RATELIMIT_STORAGE_URI"] = url
+    elif not app.config.get("RATELIMIT_STORAGE_URI"):
+        app.config["RATELIMIT_STORAGE_URI"] = ratelimit_storage.default_uri(app.instance_path)
+    if app.config["RATELIMIT_STORAGE_URI"].startswith("redis"):
+        # keys of several installations on one Redis stay apart
+        app.config.setdefault("RATELIMIT_KEY_PREFIX", app.config.get("POINTSAPP_RATELIMIT_KEY_PREFIX", "pointsapp"))
+
+
 def create_app(test_config: dict | None = None, *, for_cli: bool = False) -> Flask:
     """The app factory. Does no schema work: ``pointsapp init-db`` applies migrations."""
     from flask import Flask
@@ -80,6 +95,7 @@ def create_app(test_config: dict | None = None, *, for_cli: bool = False) -> Fla
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale,
                    default_translation_directories=";".join(TRANSLATION_DIRS))
+    _configure_rate_limits(app)
     limiter.init_app(app)
     login_manager.init_app(app)
 
@@ -99,6 +115,9 @@ def create_app(test_config: dict | None = None, *, for_cli: bool = False) -> Fla
 
     register_error_handlers(app)
     transaction.init_app(app)
+    from .web.security import register_security_headers
+
+    register_security_headers(app)
     app.context_processor(inject_language)
     init_assets(app)  # versioned static URLs with a long cache life
     _sqlite_read_requests(app)

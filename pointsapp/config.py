@@ -12,6 +12,9 @@ SETTINGS = {
     "POINTSAPP_TIMEZONE": ("Asia/Shanghai", "Local time zone that defines days and months."),
     "POINTSAPP_BASE_URL": ("", "Public address used in printed QR cards, e.g. https://points.example.cn"),
     "POINTSAPP_PROXY_COUNT": ("0", "Reverse proxies in front of the app whose X-Forwarded-* headers are trusted (client address for rate limits)."),
+    "POINTSAPP_RATELIMIT_STORAGE_URL": ("", "Where rate-limit counters live, shared by every worker: `redis://127.0.0.1:6379/0` (recommended with several workers), or empty for a SQLite file `instance/ratelimits.db` that all workers of one machine share."),
+    "POINTSAPP_SECURE_COOKIES": ("", "Set to 1 when the site is served over HTTPS: session and remember-me cookies get the Secure flag."),
+    "POINTSAPP_HSTS_SECONDS": ("0", "When served over HTTPS only: send Strict-Transport-Security with this max-age (e.g. 31536000)."),
 }
 
 
@@ -30,6 +33,12 @@ def load_config(app, test_config: dict | None) -> None:
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SAMESITE="Lax",
+        # A signed-in session ends this long after sign-in, however active (the cookie cannot
+        # slide it); a remember-me token the same after it was issued.
+        POINTSAPP_SESSION_ABSOLUTE_SECONDS=12 * 3600,
+        # One-time passwords (new accounts, resets) stop working after this long.
+        POINTSAPP_ONE_TIME_PASSWORD_SECONDS=72 * 3600,
     )
     app.config.from_pyfile("config.py", silent=True)
     for name, (default, _doc) in SETTINGS.items():
@@ -41,6 +50,8 @@ def load_config(app, test_config: dict | None) -> None:
     app.config["POINTSAPP_DATABASE_URL"] = url
     app.config["SQLALCHEMY_DATABASE_URI"] = url
     app.config["SECRET_KEY"] = app.config["POINTSAPP_SECRET_KEY"]
+    secure = str(app.config["POINTSAPP_SECURE_COOKIES"]).strip().lower() in ("1", "true", "yes", "on")
+    app.config["SESSION_COOKIE_SECURE"] = app.config["REMEMBER_COOKIE_SECURE"] = secure
     app.config["BABEL_DEFAULT_TIMEZONE"] = app.config["POINTSAPP_TIMEZONE"]
 
 

@@ -14,4 +14,6 @@ migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
-limiter = Limiter(key_func=get_remote_address, default_limits=[], storage_uri="memory://")
+# Storage comes from the configuration (RATELIMIT_STORAGE_URI, set by the app factory from
+# POINTSAPP_RATELIMIT_STORAGE_URL, else a SQLite file every worker shares).
+limiter = Limiter(key_func=get_remote_address, default_limits=[])

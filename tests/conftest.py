@@ -122,3 +122,4 @@ def login(client, user: str | int, password: str = PASSWORD):
 
 
 pytest_plugins = ["tests.browser"]
+

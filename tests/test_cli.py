@@ -39,9 +39,9 @@ def loaded(run):
     run("import", "roster", sample("roster-longtianping.xlsx"))
     run("rules", "load", sample("rules-example.yaml"))
     run("user", "create", "xmh", "--role", "grid_worker", *sum((["--group", f"第{n}组"] for n in "一二三四五六七八九十"), []),
-        input="grid-pass-1\n")
-    run("user", "create", "pdg", "--role", "reviewer", input="review-pass-1\n")
-    run("user", "create", "boss", "--role", "admin", input="admin-pass-1\n")
+        input="grid-pass-123\n")
+    run("user", "create", "pdg", "--role", "reviewer", input="review-pass-123\n")
+    run("user", "create", "boss", "--role", "admin", input="admin-pass-123\n")
     return run
 
 

@@ -197,7 +197,7 @@ def _account(session, result, username, role, village, display, groups=(), *, us
                      display_name=display, must_change_password=True, groups=list(groups))
     if usable:
         password = secrets.token_urlsafe(9)
-        user.set_password(password)
+        user.set_one_time_password(password)
         result.accounts.append((username, role.value, password))
     else:
         user.password_hash = "!"  # matches no password

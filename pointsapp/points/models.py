@@ -9,3 +9,4 @@ from .notice import Notice, Objection  # noqa: F401,E402
 from .shop.models import (  # noqa: F401,E402
     RedeemableReset, Redemption, RedemptionLine, ResetLine, ShopItem, ShopSettings, StockMovement,
 )
+from .throttle import SignInThrottle  # noqa: F401,E402

@@ -62,6 +62,8 @@ ACTIONS: dict[str, Permission] = {
     # reports
     "reports.read":         _p("admin reviewer grid_worker viewer", C, "read reports"),
     "reports.export":       _p("admin viewer", C, "export data"),
+    # every group's names on dashboards and charts (a grid worker sees only their own groups')
+    "reports.all_names":    _p("admin reviewer viewer", C, "see every group's names"),
     "reports.pack":         _p("admin", V, "build the ceremony pack"),
     # 积分超市 desk
     "shop.redeem":          _p("clerk admin", V, "redeem points"),

@@ -30,6 +30,14 @@ class Role(str, enum.Enum):
 
 # werkzeug's default (scrypt). Tests lower it to keep the suite fast; never in production.
 PASSWORD_METHOD = "scrypt"
+MIN_PASSWORD_LENGTH = 12   # ASVS level 2 (2.1.1)
+# A one-time password (new account, reset) works this long; then an admin must reset it again.
+ONE_TIME_PASSWORD_LIFETIME = dt.timedelta(hours=72)
+
+
+def new_session_secret() -> str:
+    """The per-user secret that every session and remember-me token of the user is bound to."""
+    return secrets.token_hex(32)
 
 
 def new_card_token() -> str:
@@ -165,6 +173,11 @@ class StaffUser(Base):
     villager_id: Mapped[int | None] = mapped_column(ForeignKey("villagers.id"))  # the person they also are
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Set with a one-time password: after this moment the password no longer signs in.
+    password_expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # Sessions and remember-me tokens are signed with it; a new one ends them all
+    # (sign-out, password change, admin reset, deactivation).
+    session_secret: Mapped[str] = mapped_column(String(64), default=new_session_secret)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     village: Mapped[Village | None] = relationship()
@@ -172,9 +185,30 @@ class StaffUser(Base):
     groups: Mapped[list[Group]] = relationship(secondary=staff_groups, order_by="Group.sort_key")
 
     def set_password(self, password: str) -> None:
-        if len(password) < 8:
-            raise ValueError("a password needs at least 8 characters")
+        """A password the user chose: it does not expire, and every other session ends."""
+        if len(password) < MIN_PASSWORD_LENGTH:
+            raise ValueError(f"a password needs at least {MIN_PASSWORD_LENGTH} characters")
         self.password_hash = generate_password_hash(password, method=PASSWORD_METHOD)
+        self.password_expires_at = None
+        self.end_sessions()
+
+    def set_one_time_password(self, password: str, now: dt.datetime | None = None) -> None:
+        """A password an admin hands over: it must be changed at sign-in and expires unused."""
+        self.set_password(password)
+        self.must_change_password = True
+        self.password_expires_at = (now or utcnow()) + ONE_TIME_PASSWORD_LIFETIME
+
+    def password_expired(self, now: dt.datetime | None = None) -> bool:
+        expires = self.password_expires_at
+        if expires is None:
+            return False
+        if expires.tzinfo is None:
+            expires = expires.replace(tzinfo=dt.timezone.utc)
+        return (now or utcnow()) >= expires
+
+    def end_sessions(self) -> None:
+        """Rotate the session secret: every session and remember-me token of this user stops working."""
+        self.session_secret = new_session_secret()
 
     def check_password(self, password: str) -> bool:
         return bool(self.password_hash) and check_password_hash(self.password_hash, password)

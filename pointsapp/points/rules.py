@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import reprlib
 from dataclasses import dataclass, field
 from typing import Any
 from collections.abc import Iterable
@@ -168,15 +169,83 @@ def _as_date(value: Any) -> dt.date:
         return value
     if isinstance(value, str):
         return dt.date.fromisoformat(value.strip())
-    raise ValueError(f"not a date: {value!r}")
+    raise ValueError(f"not a date: {_show(value)}")
+
+
+# Limits on an uploaded rule book, checked while it is read, before any value is built:
+# a few hundred rules need far less. Aliases (``*name``) are allowed, but the document they
+# expand to is counted, so a few hundred bytes of nested aliases cannot grow to gigabytes.
+MAX_RULEBOOK_BYTES = 1_000_000
+MAX_RULEBOOK_EXPANDED = 2_000_000   # characters of text (and 1 per list/mapping) once aliases are expanded
+MAX_RULEBOOK_ALIASES = 1_000
+
+_shown = reprlib.Repr()
+_shown.maxstring = _shown.maxother = 60
+_shown.maxlist = _shown.maxdict = _shown.maxtuple = _shown.maxset = 4
+_shown.maxlevel = 2
+
+
+def _show(value: Any) -> str:
+    """A value for an error message: bounded, whatever its size (never the whole expansion)."""
+    return _shown.repr(value)
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` that counts the expanded size of the document while composing it."""
+
+    def __init__(self, stream):
+        super().__init__(stream)
+        self._sizes: dict[int, int] = {}
+        self._aliases = 0
+        self._total = 0
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            self._aliases += 1
+            if self._aliases > MAX_RULEBOOK_ALIASES:
+                raise _TooBig(f"more than {MAX_RULEBOOK_ALIASES} aliases (*name)")
+            event = self.peek_event()
+            anchored = self.anchors.get(event.anchor)
+            self._count(self._sizes.get(id(anchored), 1) if anchored is not None else 1)
+            return super().compose_node(parent, index)
+        before = self._total
+        node = super().compose_node(parent, index)
+        self._count(max(1, len(node.value)) if isinstance(node, yaml.ScalarNode) else 1)
+        self._sizes[id(node)] = self._total - before
+        return node
+
+    def _count(self, n: int) -> None:
+        self._total += n
+        if self._total > MAX_RULEBOOK_EXPANDED:
+            raise _TooBig("its aliases (*name) expand to more than "
+                          f"{MAX_RULEBOOK_EXPANDED // 1_000_000} million characters")
+
+
+class _TooBig(yaml.YAMLError):
+    pass
+
+
+def _load_yaml(text: str) -> Any:
+    if len(text.encode("utf-8", "surrogatepass")) > MAX_RULEBOOK_BYTES:
+        raise RuleBookError([f"the file is larger than {MAX_RULEBOOK_BYTES // 1000} KB; a rule book is much smaller"])
+    loader = None
+    try:
+        loader = _BoundedLoader(text)   # the reader checks the characters here already
+        return loader.get_single_data()
+    except _TooBig as exc:
+        raise RuleBookError([f"the file is too large: {exc}"]) from None
+    except yaml.YAMLError as exc:
+        raise RuleBookError([f"not valid YAML: {str(exc)[:500]}"]) from None
+    except (ValueError, TypeError, RecursionError, OverflowError) as exc:  # e.g. a date like 2026-02-30
+        raise RuleBookError([f"not valid YAML: {str(exc)[:200]}"]) from None
+    finally:
+        if loader is not None:
+            loader.dispose()
 
 
 def parse_rulebook(text: str) -> RuleBook:
     """Parse and validate a YAML rule book. Raises RuleBookError listing every problem."""
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise RuleBookError([f"not valid YAML: {exc}"]) from None
+    data = _load_yaml(text)
     if not isinstance(data, dict) or not isinstance(data.get("rules"), list):
         raise RuleBookError(["the file needs a top-level 'rules:' list"])
     errors: list[str] = []
@@ -188,13 +257,18 @@ def parse_rulebook(text: str) -> RuleBook:
             errors.append(f"{where}: expected a mapping of fields")
             continue
         code = raw.get("code")
+        if isinstance(code, int) and not isinstance(code, bool):
+            code = str(code)   # "code: 101" means the text 101
         if isinstance(code, str) and code.strip():
             code = code.strip()
-            where = f"rule {code}"
+            where = f"rule {code[:40]}"
         before = len(errors)
+        if code not in (None, "") and not isinstance(code, str):
+            errors.append(f"{where}: field 'code' must be text, got {_show(code)}")
+            continue
         for key in raw:
             if key not in FIELDS:
-                errors.append(f"{where}: unknown field '{key}'")
+                errors.append(f"{where}: unknown field {_show(key)}")
         for key in REQUIRED:
             if raw.get(key) in (None, ""):
                 errors.append(f"{where}: field '{key}' is required")
@@ -205,31 +279,31 @@ def parse_rulebook(text: str) -> RuleBook:
         seen.add(code)
         for key in ("name", "category", "unit"):
             if not isinstance(raw[key], str):
-                errors.append(f"{where}: field '{key}' must be text, got {raw[key]!r}")
+                errors.append(f"{where}: field '{key}' must be text, got {_show(raw[key])}")
         points = raw["points"]
         if isinstance(points, bool) or not isinstance(points, int) or points == 0:
-            errors.append(f"{where}: field 'points' must be a non-zero whole number, got {points!r}")
+            errors.append(f"{where}: field 'points' must be a non-zero whole number, got {_show(points)}")
         if raw["per"] not in PER:
-            errors.append(f"{where}: field 'per' must be one of {', '.join(PER)}, got {raw['per']!r}")
+            errors.append(f"{where}: field 'per' must be one of {', '.join(PER)}, got {_show(raw['per'])}")
         if raw["scope"] not in SCOPES:
-            errors.append(f"{where}: field 'scope' must be one of {', '.join(SCOPES)}, got {raw['scope']!r}")
+            errors.append(f"{where}: field 'scope' must be one of {', '.join(SCOPES)}, got {_show(raw['scope'])}")
         if raw["evidence"] not in EVIDENCE:
-            errors.append(f"{where}: field 'evidence' must be one of {', '.join(EVIDENCE)}, got {raw['evidence']!r}")
+            errors.append(f"{where}: field 'evidence' must be one of {', '.join(EVIDENCE)}, got {_show(raw['evidence'])}")
         logged_by = raw["logged_by"]
         if isinstance(logged_by, str):
             logged_by = [logged_by]
         if not isinstance(logged_by, list) or not logged_by or any(r not in LOGGERS for r in logged_by):
-            errors.append(f"{where}: field 'logged_by' must list roles from {', '.join(LOGGERS)}, got {raw['logged_by']!r}")
+            errors.append(f"{where}: field 'logged_by' must list roles from {', '.join(LOGGERS)}, got {_show(raw['logged_by'])}")
             logged_by = []
         caps = raw.get("caps") or {}
         if not isinstance(caps, dict):
-            errors.append(f"{where}: field 'caps' must map day/month/year to points, got {caps!r}")
+            errors.append(f"{where}: field 'caps' must map day/month/year to points, got {_show(caps)}")
             caps = {}
         for period, cap in caps.items():
             if period not in CAP_PERIODS:
                 errors.append(f"{where}: field 'caps' has unknown period '{period}' (use day, month, year)")
             elif isinstance(cap, bool) or not isinstance(cap, int) or cap <= 0:
-                errors.append(f"{where}: field 'caps.{period}' must be a positive whole number of points, got {cap!r}")
+                errors.append(f"{where}: field 'caps.{period}' must be a positive whole number of points, got {_show(cap)}")
         if caps and isinstance(points, int) and points < 0:
             errors.append(f"{where}: field 'caps' applies to awards only; this rule deducts points")
         dates = {}
@@ -239,7 +313,7 @@ def parse_rulebook(text: str) -> RuleBook:
             try:
                 dates[key] = _as_date(raw[key])
             except (ValueError, TypeError):
-                errors.append(f"{where}: field '{key}' must be a date like 2026-01-01, got {raw[key]!r}")
+                errors.append(f"{where}: field '{key}' must be a date like 2026-01-01, got {_show(raw[key])}")
         if "effective_to" in dates and "effective_from" in dates and dates["effective_to"] < dates["effective_from"]:
             errors.append(f"{where}: field 'effective_to' is before 'effective_from'")
         if len(errors) > before:
@@ -254,6 +328,8 @@ def parse_rulebook(text: str) -> RuleBook:
     if errors:
         raise RuleBookError(errors)
     note = data.get("version_note")
+    if isinstance(note, (dict, list)):
+        raise RuleBookError([f"field 'version_note' must be text, got {_show(note)}"])
     return RuleBook(rules=specs, version_note=str(note) if note is not None else None)
 
 

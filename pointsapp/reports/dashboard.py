@@ -6,12 +6,12 @@ over the values this module returns. Authorization is checked here too (deny by 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ..points.policy import require
+from ..points.policy import allowed, require
 from ..points.periods import local_today, month_key, parse_period, quarter_key, year_key
 from ..points.registry import Group, Household, StaffUser, Village, Villager, VillagerStatus
 from ..points.standings import BoardRow, Tally, leaderboard
@@ -152,17 +152,33 @@ def staff_dashboard(session: Session, actor: StaffUser, village: Village, filter
     rows = leaderboard(session, f.board, f.period, village=village, group=f.group if f.board != "group" else None,
                        limit=None if f.show_all else BOARD_CAP + 1)
     capped = not f.show_all and len(rows) > BOARD_CAP
-    board = BoardView(f.board, rows[:BOARD_CAP] if capped else rows,
-                      len(rows), capped, f.board != "villager")
+    total = len(rows)
+    rows = rows[:BOARD_CAP] if capped else rows
+    charts = list(CHART_NAMES)
+    if not allowed(actor, village, "reports.all_names"):
+        # a grid worker works in their groups: other groups' people appear masked (向*明)
+        rows, objections = _names_for_own_groups(actor, f.board, rows, objections)
+        charts = [c for c in charts if c not in services.NAMING_CHARTS]
+    board = BoardView(f.board, rows, total, capped, f.board != "villager")
     return Dashboard(
         village=village, filters=f, this_month=this, last_month=last, comparisons=comparisons,
         groups=groups, pending=services.pending_count(session, village), objections=count,
-        objection_list=objections, charts=list(CHART_NAMES), board=board, period_label=period_label(f.period),
+        objection_list=objections, charts=charts, board=board, period_label=period_label(f.period),
         periods=period_choices(village, now),
         group_options=[(g.id, g.name) for g in services.groups_of(session, village)],
         pack_months=[(m, period_label(m)) for m in services.month_range(this, 12)[::-1]],
         rules=services.rules_of(session, village),
     )
+
+
+def _names_for_own_groups(actor: StaffUser, board: str, rows: list[BoardRow],
+                           objections: list[services.OpenObjection]):
+    """Board rows outside the worker's groups, and objections, with masked names."""
+    mine = {g.name for g in actor.groups}
+    if board != "group":
+        rows = [r if r.group in mine else replace(r, name=services.mask_name(r.name)) for r in rows]
+    objections = [replace(o, household=services.mask_name(o.household)) for o in objections]
+    return rows, objections
 
 
 def _pct_change(a: float | None, b: float | None) -> str:

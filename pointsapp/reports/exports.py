@@ -7,7 +7,6 @@ yielded as text; the xlsx goes through openpyxl's write-only workbook into a tem
 """
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import io
 import tempfile
@@ -23,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from ..points.ledger import LedgerEntry, iter_entries
 from ..points.periods import parse_period
+from ..points.spreadsheets import csv_writer, xlsx_row
 from ..points.registry import Group, Household, Village, Villager, VillagerStatus
 from ..points.rules import Rule, RuleVersion
 from .services import KIND_LABELS
@@ -108,7 +108,7 @@ def ledger_rows(session: Session, villages: Iterable[Village], flt: LedgerFilter
 def csv_stream(rows: Iterable[tuple], headers: tuple[str, ...], *, flush_every: int = 500) -> Iterator[str]:
     """CSV text in pieces (UTF-8 with BOM so Excel reads the Chinese)."""
     buf = io.StringIO()
-    writer = csv.writer(buf)
+    writer = csv_writer(buf)   # text that looks like a formula is written as text
     buf.write("\ufeff")
     writer.writerow(headers)
     for n, row in enumerate(rows, start=1):
@@ -147,7 +147,7 @@ def xlsx_file(rows: Iterable[tuple], headers: tuple[str, ...], sheet: str, *,
                 c = WriteOnlyCell(ws, value=str(values[i]))
                 c.number_format = "@"
                 values[i] = c
-        ws.append(values)
+        ws.append(xlsx_row(ws, values))   # text stays text, never a formula
     fh = tempfile.TemporaryFile(suffix=".xlsx")  # noqa: SIM115  (returned open, for send_file)
     book.save(fh)
     fh.seek(0)

@@ -64,10 +64,15 @@ def _is_viewer() -> bool:
     return Role(current_user.role) == Role.viewer
 
 
+def _is_county() -> bool:
+    """A county account: a viewer bound to no village (reads every village)."""
+    return _is_viewer() and current_user.village_id is None
+
+
 @bp.get("/dashboard")
 @roles_required(*STAFF)
 def dashboard():
-    if _is_viewer() and not request.args.get("village"):
+    if _is_county() and not request.args.get("village"):
         return redirect(url_for("reports.county"))
     village = current_village()
     try:
@@ -78,13 +83,13 @@ def dashboard():
     args = {"period": filters.period}
     if filters.group:
         args["group"] = filters.group.id
-    if _is_viewer():
+    if _is_county():
         args["village"] = village.id
     board_tabs = [(kind, label, url_for("reports.dashboard", board=kind, **args))
                   for kind, label in (("household", _("By household")), ("villager", _("By villager")),
                                       ("group", _("By group")))]
     return render_template(
-        "reports/dashboard.html", d=view, args=args, viewer=_is_viewer(),
+        "reports/dashboard.html", d=view, args=args, viewer=_is_county(),
         liability=village_liability(db.session, current_user, village),
         admin=Role(current_user.role) == Role.admin,
         can_export=Role(current_user.role) in roles_for("reports.export"),
@@ -135,7 +140,7 @@ def chart(name: str):
         filters = _filters(village)
     except dash.BadFilter as exc:
         return _bad(exc.field, exc.value, _reason(exc.field))
-    require(current_user, village, "reports.read")
+    services.require_chart(current_user, village, name)
     # the groups chart always compares every group: one cache entry whatever the group filter
     req = ChartRequest(village, name, filters.period, None if name == "groups" else filters.group)
     path, _rendered = chart_png(db.session, req, Path(current_app.instance_path) / "cache" / "charts")
@@ -172,7 +177,7 @@ def monthly_pack():
 
 def _export_villages() -> tuple[list[Village], str]:
     """The villages an export covers: the user's own, or for viewers one (?village=ID) or all."""
-    if _is_viewer() and not request.args.get("village"):
+    if _is_viewer() and not request.args.get("village"):   # a county-wide export: county accounts only
         require(current_user, None, "reports.export")
         villages = list(db.session.execute(select(Village).order_by(Village.name)).scalars())
         return villages, _("county")

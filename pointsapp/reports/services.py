@@ -17,13 +17,24 @@ from ..points.closing import pending_in_month
 from ..points.ledger import EntryKind, LedgerEntry, Submission, SubmissionStatus
 from ..points.notice import Objection, ObjectionStatus
 from ..points.periods import local_today, month_key, parse_month, parse_period
+from ..points.policy import require
 from ..points.registry import Group, Household, StaffUser, Village, Villager, VillagerStatus
 from ..points.rules import Rule, RuleVersion
 from ..points.standings import Tally, month_participation
 
+# Charts that name households of every group: only for accounts that may see every group's
+# names (policy action "reports.all_names"; grid workers see their own groups' names only).
+NAMING_CHARTS = frozenset({"top_households"})
 SPENDING = (EntryKind.redemption.value, EntryKind.expiry.value)
 OTHER_CATEGORY = "其他"
 KIND_LABELS = {"award": "加分", "deduction": "扣分", "correction": "更正", "redemption": "兑换", "expiry": "过期"}
+
+
+def require_chart(actor: StaffUser | None, village: Village, name: str) -> None:
+    """May ``actor`` see chart ``name`` of ``village``? (Reading reports, and every name if it names people.)"""
+    require(actor, village, "reports.read")
+    if name in NAMING_CHARTS:
+        require(actor, village, "reports.all_names")
 
 
 # --- periods ----------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
+from ..points.spreadsheets import xlsx_row
 from .pack import PackData, date_label
 
 DETAIL_COLUMNS = ("序号", "记录ID", "日期", "村民小组", "户号", "户主", "姓名", "规则编号", "事项", "类别",
@@ -133,7 +134,7 @@ def _write_sheet(book, name: str, df: pd.DataFrame, percent: set[str]) -> None:
                 cell = WriteOnlyCell(ws, value=values[i])
                 cell.number_format = "0.0%"
                 values[i] = cell
-        ws.append(values)
+        ws.append(xlsx_row(ws, values))   # text stays text, never a formula
 
 
 def build_workbook(data: PackData, path: Path) -> Path:

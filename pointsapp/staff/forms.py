@@ -40,9 +40,9 @@ class LoginForm(FlaskForm):
 class PasswordForm(FlaskForm):
     current = PasswordField(_l("Current password"), validators=[DataRequired()],
                             render_kw={"autocomplete": "current-password"})
-    new = PasswordField(_l("New password (at least 8 characters)"),
-                        validators=[DataRequired(), Length(min=8, max=200, message=_l(
-                            "The new password needs at least 8 characters."))],
+    new = PasswordField(_l("New password (at least 12 characters)"),
+                        validators=[DataRequired(), Length(min=12, max=200, message=_l(
+                            "The new password needs at least 12 characters."))],
                         render_kw={"autocomplete": "new-password"})
     repeat = PasswordField(_l("New password again"),
                            validators=[DataRequired(), EqualTo("new", message=_l(

@@ -16,8 +16,17 @@ from PIL import Image, UnidentifiedImageError
 
 MAX_SIDE = 1600
 JPEG_QUALITY = 85
-MAX_PIXELS = 60_000_000   # refuse decompression bombs well before Pillow's own limit
+# Pixel limits, checked from the file's header before anything is decoded. A JPEG is decoded
+# at a reduced scale (Pillow's draft mode: 1/2, 1/4 or 1/8), so a 48-megapixel phone photo
+# costs what a 12-megapixel one does; other formats decode at full size, so their limit is
+# lower (16 Mpx ≈ 64 MB as RGBA). A 7745 × 7745 PNG is refused before decoding.
+MAX_PIXELS = 64_000_000
+MAX_PIXELS_FULL_DECODE = 16_000_000
+DRAFT_FORMATS = {"JPEG", "MPO"}
 ALLOWED_FORMATS = {"JPEG", "PNG", "GIF", "WEBP", "BMP", "TIFF", "MPO"}
+# Pillow's own bomb check (a warning above this, an error above twice this), for every image
+# the process opens.
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 
 
 class PhotoError(ValueError):
@@ -41,13 +50,17 @@ def prepare_photo(storage):
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            probe = Image.open(io.BytesIO(data))
+            probe = Image.open(io.BytesIO(data))   # reads the header only
             fmt = probe.format
-            if probe.width * probe.height > MAX_PIXELS:
-                raise PhotoError(_("The photo %(name)s has too many pixels (%(w)s × %(h)s).",
+            limit = MAX_PIXELS if fmt in DRAFT_FORMATS else MAX_PIXELS_FULL_DECODE
+            if probe.width * probe.height > limit:
+                raise PhotoError(_("The photo %(name)s has too many pixels (%(w)s × %(h)s). "
+                                   "Please send a smaller photo.",
                                    name=storage.filename, w=probe.width, h=probe.height))
             probe.verify()
             image = Image.open(io.BytesIO(data))
+            if fmt in DRAFT_FORMATS:
+                image.draft("RGB", (MAX_SIDE, MAX_SIDE))   # decode at the smallest scale still >= MAX_SIDE
             image.load()
     except PhotoError:
         raise

@@ -3,15 +3,16 @@ from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.routing import BuildError
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..extensions import db, limiter
-from ..points import audit
+from ..points import audit, throttle
 from ..points.registry import Role, StaffUser, Village
-from ..web.auth import public, roles_required
+from ..web.auth import end_session, public, roles_required, start_session
+from ..web.security import safe_next
 from .common import ADMINS, ALL_ROLES, me
 from .forms import EmptyForm, LoginForm, PasswordForm
 from .messages import role_labels
@@ -23,11 +24,7 @@ _DUMMY_HASH = generate_password_hash("not a real password")
 
 
 def _safe_next(target: str | None) -> str | None:
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return None
-    if target.startswith((url_for("staff.login"), url_for("staff.logout"))):
-        return None
-    return target
+    return safe_next(target, refuse=(url_for("staff.login"), url_for("staff.logout")))
 
 
 def home_url(user: StaffUser) -> str:
@@ -59,21 +56,34 @@ def login():
         form.next.data = request.args.get("next", "")
     if form.validate_on_submit():
         username = form.username.data.strip()
+        wait = throttle.wait_seconds(db.session, username)
+        if wait:  # this account is backing off: the password is not even checked
+            flash(_("Too many wrong passwords for this account. Please wait %(minutes)s minute(s) and try again.",
+                    minutes=max(1, -(-wait // 60))), "error")
+            return render_template("staff/login.html", form=form), 429
         user = db.session.execute(select(StaffUser).where(StaffUser.username == username)).scalar_one_or_none()
         if user is None:
             check_password_hash(_DUMMY_HASH, form.password.data)
             ok = False
         else:
             ok = user.check_password(form.password.data) and user.active
+        if ok and user.password_expired():
+            audit.record(db.session, user, "login.expired", ip=request.remote_addr)
+            flash(_("This one-time password has expired. Please ask your village administrator for a new one."),
+                  "error")
+            return render_template("staff/login.html", form=form), 200
         if ok:
-            session.permanent = True   # PERMANENT_SESSION_LIFETIME: a working day
-            login_user(user, remember=bool(form.remember.data))
+            throttle.record_success(db.session, username)
+            start_session(user, remember=bool(form.remember.data))
             audit.record(db.session, user, "login", ip=request.remote_addr, remember=bool(form.remember.data))
             if user.must_change_password:
                 flash(_("Please choose a new password before you continue."), "success")
                 return redirect(url_for("staff.change_password"))
             return redirect(_safe_next(form.next.data) or home_url(user))
-        audit.record(db.session, None, "login.failed", ip=request.remote_addr, username=username[:64])
+        throttle.record_failure(db.session, username)
+        # recorded in the account's village (if the account exists) so its admins see it
+        audit.record(db.session, None, "login.failed", village_id=user.village_id if user else None,
+                     ip=request.remote_addr, username=username[:64])
         flash(_("Wrong username or password."), "error")
         return render_template("staff/login.html", form=form), 200
     status = 400 if request.method == "POST" else 200
@@ -84,9 +94,9 @@ def login():
 @roles_required(*ALL_ROLES)
 def logout():
     EmptyForm()  # the CSRF token is checked for every POST
-    audit.record(db.session, me(), "logout", ip=request.remote_addr)
-    logout_user()
-    session.pop("_fresh", None)
+    user = me()
+    audit.record(db.session, user, "logout", ip=request.remote_addr)
+    end_session(user)   # ends this user's sessions and remember-me cookies everywhere
     flash(_("You are signed out."), "success")
     return redirect(url_for("web.index"))
 
@@ -102,9 +112,11 @@ def change_password():
         elif form.new.data == form.current.data:
             form.new.errors.append(_("The new password must differ from the current one."))
         else:
-            user.set_password(form.new.data)
+            user.set_password(form.new.data)   # rotates the session secret: other sessions end
             user.must_change_password = False
             audit.record(db.session, user, "password.change", ip=request.remote_addr)
+            session["_remember"] = "clear"       # the old remember-me cookie is dead; drop it
+            start_session(user, remember=False)  # this browser stays signed in
             flash(_("Your password was changed."), "success")
             return redirect(home_url(user))
     status = 400 if request.method == "POST" else 200
@@ -140,7 +152,10 @@ def home():
 @roles_required(*(ADMINS + (Role.viewer,)))
 def villages():
     rows = []
-    for v in db.session.execute(select(Village).order_by(Village.name)).scalars():
+    query = select(Village).order_by(Village.name)
+    if me().village_id is not None:   # a village-bound account sees only its own village
+        query = query.where(Village.id == me().village_id)
+    for v in db.session.execute(query).scalars():
         try:
             url = url_for("reports.dashboard", village=v.id)
         except BuildError:

@@ -4,7 +4,8 @@ book, and the printable cards and passbooks (staff only).
 Rate limits (Flask-Limiter, per client address; override in the config):
   VILLAGERS_CARD_RATE       card page views            (default 30/minute)
   VILLAGERS_BAD_TOKEN_RATE  card links that do not exist: once exceeded, that address gets
-                            429 on every card link      (default 10/hour)
+                            429 for further wrong links; a valid link still opens
+                                                        (default 10/hour)
   VILLAGERS_OBJECTION_RATE  objection posts            (default 10/hour; the core also allows
                             at most 3 objections per household per day)
 Behind a reverse proxy the client address must come from X-Forwarded-For (ProxyFix),
@@ -26,6 +27,7 @@ from ..points.periods import local_today, month_key, parse_period
 from ..points.registry import Household, Role, Village
 from ..web.auth import current_village, public, roles_required
 from ..web.refusals import flash_refusal
+from ..web.security import address_limit_hit
 from . import queries as q
 from . import views
 from .services import household_by_token, object_to_entry, rotate_card
@@ -36,10 +38,6 @@ bp = Blueprint("villagers", __name__, template_folder="templates")
 
 def _config_limit(name: str, default: str):
     return lambda: current_app.config.get(name, default)
-
-
-def _not_found(response) -> bool:
-    return response.status_code == 404
 
 
 @bp.after_request
@@ -63,6 +61,22 @@ def _today(village: Village) -> dt.date:
 
 # --- the household card page -----------------------------------------------------------
 
+def _card_key() -> str:
+    """Card page views are limited per address and card, so one household reading its card
+    often never slows another household behind the same carrier address."""
+    from flask_limiter.util import get_remote_address
+
+    return f"{get_remote_address()}/{request.view_args.get('token', '')[:64]}"
+
+
+def _bad_card():
+    """A card link that does not exist: counted against the address (not before the lookup,
+    so a valid link is never blocked by guesses from the same address)."""
+    if address_limit_hit("bad-card-token", current_app.config.get("VILLAGERS_BAD_TOKEN_RATE", "10/hour")):
+        abort(429)
+    return render_template("villagers/bad_card.html"), 404
+
+
 def _household_or_404(token: str) -> Household:
     household = household_by_token(db.session, token)
     if household is None:
@@ -72,13 +86,11 @@ def _household_or_404(token: str) -> Household:
 
 @bp.get("/h/<token>")
 @public
-@limiter.limit(_config_limit("VILLAGERS_CARD_RATE", "30/minute"))
-@limiter.limit(_config_limit("VILLAGERS_BAD_TOKEN_RATE", "10/hour"), scope="bad-card-token",
-               deduct_when=_not_found)
+@limiter.limit(_config_limit("VILLAGERS_CARD_RATE", "30/minute"), key_func=_card_key)
 def card(token: str):
     household = household_by_token(db.session, token)
     if household is None:
-        return render_template("villagers/bad_card.html"), 404
+        return _bad_card()
     village = db.session.get(Village, household.village_id)
     page = views.card_page(db.session, household, token, _page_arg(), _today(village))
     return render_template("villagers/card.html", p=page, token=token, nav_vid=village.id)
@@ -86,13 +98,11 @@ def card(token: str):
 
 @bp.post("/h/<token>/objection")
 @public
-@limiter.limit(_config_limit("VILLAGERS_OBJECTION_RATE", "10/hour"))
-@limiter.limit(_config_limit("VILLAGERS_BAD_TOKEN_RATE", "10/hour"), scope="bad-card-token",
-               deduct_when=_not_found)
+@limiter.limit(_config_limit("VILLAGERS_OBJECTION_RATE", "10/hour"), key_func=_card_key)
 def object_entry(token: str):
     household = household_by_token(db.session, token)
     if household is None:
-        return render_template("villagers/bad_card.html"), 404
+        return _bad_card()
     entry_id = request.form.get("entry", type=int)
     page = request.form.get("page", 1, type=int) or 1
     back = url_for("villagers.card", token=token, page=page, _anchor=f"e{entry_id}" if entry_id else "history")

@@ -5,10 +5,14 @@ against the one policy (``pointsapp.points.policy``), so hiding a button is neve
 """
 from __future__ import annotations
 
+import hashlib
+import hmac
+import secrets
+import time
 from functools import wraps
 
-from flask import abort, g, redirect, request, url_for
-from flask_login import current_user
+from flask import abort, current_app, g, redirect, request, session, url_for
+from flask_login import current_user, login_user, logout_user
 
 from ..extensions import db, login_manager
 from ..points.registry import Role, StaffUser, Village
@@ -17,13 +21,63 @@ login_manager.login_view = "staff.login"
 login_manager.session_protection = "strong"
 
 
+# --- sessions ---------------------------------------------------------------------------
+# Flask-Login keeps ``session["_user_id"]`` and writes the same value into the remember-me
+# cookie. Here that value is a token: "<user id>.<kind>.<issued at>.<nonce>.<signature>",
+# signed with the user's own session secret. Rotating the secret (sign-out, password change,
+# admin reset, deactivation) ends every session and remember-me cookie of the user; the
+# signed issue time gives each an absolute lifetime that the cookie cannot extend; the nonce
+# makes every sign-in's remember-me token new.
+
+def _signature(secret: str, message: str) -> str:
+    return hmac.new(secret.encode(), message.encode(), hashlib.sha256).hexdigest()[:40]
+
+
+def session_token(user: StaffUser, *, remember: bool, issued_at: int | None = None) -> str:
+    message = f"{user.id}.{'r' if remember else 's'}.{int(issued_at or time.time())}.{secrets.token_hex(8)}"
+    return f"{message}.{_signature(user.session_secret, message)}"
+
+
+def _lifetime(kind: str) -> float:
+    config = current_app.config
+    if kind == "r":
+        duration = config.get("REMEMBER_COOKIE_DURATION", 30 * 24 * 3600)
+        return duration.total_seconds() if hasattr(duration, "total_seconds") else float(duration)
+    return float(config.get("POINTSAPP_SESSION_ABSOLUTE_SECONDS", 12 * 3600))
+
+
 @login_manager.user_loader
-def load_user(user_id: str) -> StaffUser | None:
-    try:
-        user = db.session.get(StaffUser, int(user_id))
-    except (TypeError, ValueError):
+def load_user(token: str) -> StaffUser | None:
+    """The user a session or remember-me token names, if the token is still good."""
+    parts = str(token).split(".")
+    if len(parts) != 5 or parts[1] not in ("r", "s") or not parts[0].isdigit() or not parts[2].isdigit():
         return None
-    return user if user is not None and user.active else None
+    issued = int(parts[2])
+    now = time.time()
+    if issued > now + 300 or now - issued > _lifetime(parts[1]):
+        return None
+    user = db.session.get(StaffUser, int(parts[0]))
+    if user is None or not user.active or not user.session_secret:
+        return None
+    expected = _signature(user.session_secret, ".".join(parts[:4]))
+    if not hmac.compare_digest(expected, parts[4]):
+        return None
+    return user
+
+
+def start_session(user: StaffUser, *, remember: bool = False) -> None:
+    """Sign ``user`` in on this browser with a fresh token (and remember-me cookie if asked)."""
+    session.permanent = True
+    login_user(user, remember=remember)
+    session["_user_id"] = session_token(user, remember=remember)
+
+
+def end_session(user: StaffUser | None) -> None:
+    """Sign out here and everywhere: the user's secret rotates, so copied cookies die too."""
+    if user is not None:
+        user.end_sessions()
+    logout_user()
+    session.pop("_fresh", None)
 
 
 @login_manager.unauthorized_handler

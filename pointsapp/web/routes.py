@@ -1,13 +1,14 @@
 """Home page, language switch and health check."""
 from __future__ import annotations
 
-from flask import Blueprint, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, make_response, redirect, render_template, request, url_for
 from sqlalchemy import select
 
 from ..extensions import db
 from ..points.registry import Village
 from .auth import public
 from .i18n import COOKIE, LOCALES
+from .security import safe_next
 
 bp = Blueprint("web", __name__)
 
@@ -22,12 +23,11 @@ def index():
 @bp.get("/lang/<code>")
 @public
 def set_language(code: str):
-    target = request.args.get("next") or url_for("web.index")
-    if not target.startswith("/") or target.startswith("//"):
-        target = url_for("web.index")
+    target = safe_next(request.args.get("next")) or url_for("web.index")
     resp = make_response(redirect(target))
     if code in LOCALES:
-        resp.set_cookie(COOKIE, code, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
+        resp.set_cookie(COOKIE, code, max_age=365 * 24 * 3600, samesite="Lax", httponly=True,
+                        secure=bool(current_app.config.get("SESSION_COOKIE_SECURE")))
     return resp
 
 

@@ -17,6 +17,7 @@ from ...points.imports.values import as_text
 from ...points.imports.roster import ROSTER_COLUMNS, RosterReport, import_roster
 from ...points.registry import Group, Household, StaffUser, Village, Villager, VillagerStatus
 from ...points.policy import require
+from ...points.spreadsheets import text_only
 from . import audit
 
 HEADERS = ("序号", "村民小组", "户号", "户主姓名", "姓名", "与户主关系", "性别", "出生年月", "联系电话", "门牌号", "备注")
@@ -158,6 +159,7 @@ def export_xlsx(session: Session, actor: StaffUser, village: Village, *, title_d
     with pd.ExcelWriter(buf, engine="openpyxl") as writer:
         frame.to_excel(writer, index=False, startrow=1, sheet_name="花名册")
         sheet = writer.sheets["花名册"]
+        text_only(sheet)   # a name typed as =... is text, never a live formula
         sheet.cell(row=1, column=1, value=f"{village.name}村民花名册（{title_date}导出）")
         sheet.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(HEADERS))
         sheet.cell(row=1, column=1).font = Font(bold=True, size=14)

@@ -62,7 +62,7 @@ def create_user(session: Session, actor: StaffUser, village: Village, *, usernam
                      village_id=village.id, villager=_check_villager(village, villager),
                      must_change_password=True, active=True)
     password = one_time_password()
-    user.set_password(password)
+    user.set_one_time_password(password)
     user.groups = list(groups)
     session.add(user)
     session.flush()
@@ -108,8 +108,7 @@ def reset_password(session: Session, actor: StaffUser, village: Village, user: S
     require(actor, village, "village.admin")
     _own(village, user)
     password = one_time_password()
-    user.set_password(password)
-    user.must_change_password = True
+    user.set_one_time_password(password)   # also ends the user's sessions everywhere
     session.flush()
     audit(session, actor, village, "user.reset_password", f"user {user.id}", ip, username=user.username)
     return password
@@ -124,6 +123,7 @@ def set_active(session: Session, actor: StaffUser, village: Village, user: Staff
     if user.active == active:
         return
     user.active = active
+    user.end_sessions()
     session.flush()
     audit(session, actor, village, "user.activate" if active else "user.deactivate", f"user {user.id}", ip,
           username=user.username)
