@@ -134,8 +134,11 @@ def test_verify_fails_naming_the_entry_after_tampering(loaded):
 
 def test_period_close_and_refusals(loaded):
     loaded("import", "scores", sample("scores-2026-11.xlsx"), "--by", "xmh", "--approve-as", "pdg")
+    assert "not been published" in loaded("period", "close", "2026-10", "--by", "boss", ok=False).stderr
+    loaded("village", "set", "龙天坪村", "--notice-days", "0")
+    loaded("notice", "publish", "2026-10", "--by", "pdg")
     out = loaded("period", "close", "2026-10", "--by", "boss").output
-    assert "closed 2026-10" in out and "digest" in out
+    assert "closed 2026-10" in out and "chain head" in out
     assert "already closed" in loaded("period", "close", "2026-10", "--by", "boss", ok=False).stderr
     assert "may not close" in loaded("period", "close", "2026-09", "--by", "pdg", ok=False).stderr
     assert "not a month" in loaded("period", "close", "2026", "--by", "boss", ok=False).stderr

@@ -7,7 +7,7 @@ from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import (
     BooleanField, DateField, IntegerField, SelectField, SelectMultipleField, StringField, SubmitField,
 )
-from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..points.rules import EVIDENCE, LOGGERS, PER, SCOPES
@@ -144,8 +144,8 @@ class UserForm(FlaskForm):
 
 class SettingsForm(FlaskForm):
     notice_days = IntegerField(_l("Objection window for 公示 (days)"), validators=[
-        DataRequired(_l("A number of days from 1 to 60, please.")),
-        NumberRange(1, 60, _l("A number of days from 1 to 60, please."))])
+        InputRequired(_l("A number of days from 0 to 30, please.")),
+        NumberRange(0, 30, _l("A number of days from 0 to 30, please."))])
     show_blacklist = BooleanField(_l("Show the 黑榜 (deductions board) to villagers"))
     submit = SubmitField(_l("Save"))
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import click
 from flask.cli import FlaskGroup
 
-from . import backup, database, households, imports, ledger, reports, rules, shop, standings, users
+from . import backup, database, households, imports, ledger, lifecycle, reports, rules, shop, standings, users
 
 
 def _create_app():
@@ -25,7 +25,9 @@ def cli():
 
 for command in (database.init_db, database.demo_cmd, users.user_group, imports.import_group, rules.rules_group,
                 standings.leaderboard_cmd, standings.balance_cmd, ledger.ledger_group, ledger.period_group,
-                households.household_group, reports.report_group, backup.backup_cmd, backup.restore_cmd,
+                lifecycle.notice_group, lifecycle.village_group,
+                households.household_group, reports.report_group,
+                backup.backup_cmd, backup.restore_cmd,
                 shop.shop_group, shop.redeem_cmd, shop.reset_cmd, shop.stars_cmd):
     cli.add_command(command)
 

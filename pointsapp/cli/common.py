@@ -75,6 +75,26 @@ def transaction(fn):
     return wrapper
 
 
+def read_only(fn):
+    """A command that only reads: nothing is committed, and its SQLite transactions are deferred
+    (``BEGIN``, not ``BEGIN IMMEDIATE``), so it never takes or waits for the write lock.
+
+    Put it inside :func:`transaction` (closer to the function)."""
+    from ..points.engine import write_intent
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        rollback_only()
+        token = write_intent.set(False)
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            db.session.rollback()     # end the deferred transaction before the flag goes back
+            write_intent.reset(token)
+
+    return wrapper
+
+
 def progress(total: int | None, desc: str):
     from tqdm import tqdm
 

@@ -13,7 +13,7 @@ from ..points.registry import Group, Household, Village, Villager
 from ..points.shop.redeem import redeemed_in_year
 from ..points.standings import balance as balance_of
 from ..points.standings import leaderboard as board
-from .common import fail, resolve_village, rollback_only, transaction
+from .common import fail, read_only, resolve_village, transaction
 
 
 @click.command("leaderboard")
@@ -26,9 +26,9 @@ from .common import fail, resolve_village, rollback_only, transaction
 @click.option("--county", is_flag=True, help="rank across all villages")
 @with_appcontext
 @transaction
+@read_only
 def leaderboard_cmd(by, period, village_name, group_name, limit, as_json, county):
     """Ranked standings from posted entries (ties share a rank: 1, 2, 2, 4)."""
-    rollback_only()
     parse_period(period)
     village = None if county else resolve_village(village_name)
     group = None
@@ -45,7 +45,8 @@ def leaderboard_cmd(by, period, village_name, group_name, limit, as_json, county
     for r in rows:
         extra = f"  {r.per_head:8.2f}/head" if r.per_head is not None else ""
         where = "" if by == "group" else f"  {r.group}"
-        click.echo(f"{r.rank:5d}  {r.points:7d}{extra}  {r.name}{where}" + (f"  {r.village}" if r.village else ""))
+        rank = "—" if r.rank is None else str(r.rank)   # no points: not ranked
+        click.echo(f"{rank:>5}  {r.points:7d}{extra}  {r.name}{where}" + (f"  {r.village}" if r.village else ""))
 
 
 @click.command("balance")
@@ -54,9 +55,9 @@ def leaderboard_cmd(by, period, village_name, group_name, limit, as_json, county
 @click.option("--json", "as_json", is_flag=True)
 @with_appcontext
 @transaction
+@read_only
 def balance_cmd(household_id, villager_id, as_json):
     """A household's or villager's balances: honour, redeemable, pending, and redeemed this year."""
-    rollback_only()
     if (household_id is None) == (villager_id is None):
         fail("give exactly one of --household ID or --villager ID")
     if household_id is not None:

@@ -17,12 +17,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .activities import Activity
+from .bounds import date_bounds
 from .caps import CapLedger
 from .checks import Resolved, line_refusal
-from .closing import ClosedMonths, close_period, is_closed, pending_in_month  # noqa: F401  (old home)
+from .closing import ClosedMonths, is_closed, pending_in_month  # noqa: F401  (old home)
 from .db import utcnow
 from .errors import Refused
 from .ledger import CaptureBatch, Submission, SubmissionStatus, lock_village
+from .moves import Residence
 from .periods import local_today
 from .policy import require, roles_for
 from .registry import Household, StaffUser, Village, Villager
@@ -122,14 +124,19 @@ def _load_rules(session: Session, village: Village, lines: Sequence[Line], rule_
 
 
 class _Subjects:
-    """Every villager and household the lines name, loaded in two queries."""
+    """Every villager and household the lines name, loaded in three queries.
+
+    A villager's line is credited to the household they belonged to on the line's date: a move
+    counts from its ``moved_on`` (see :class:`pointsapp.points.moves.Residence`).
+    """
 
     def __init__(self, session: Session, village: Village, lines: Sequence[Line]):
         v_ids = {ln.villager_id for ln in lines if ln.villager_id is not None}
         h_ids = {ln.household_id for ln in lines if ln.household_id is not None}
         self.villagers = {v.id: v for v in session.execute(select(Villager).where(
             Villager.id.in_(v_ids), Villager.village_id == village.id)).scalars()} if v_ids else {}
-        h_ids |= {v.household_id for v in self.villagers.values()}
+        self.residence = Residence(session, self.villagers.values())
+        h_ids |= self.residence.households
         self.households = {h.id: h for h in session.execute(select(Household).where(
             Household.id.in_(h_ids), Household.village_id == village.id)).scalars()} if h_ids else {}
 
@@ -140,7 +147,11 @@ class _Subjects:
         rule = rules.get(code) if code is not None else None
         version = rule.version_on(day) if rule is not None and day is not None else None
         villager = self.villagers.get(ln.villager_id) if ln.villager_id is not None else None
-        household = self.households.get(villager.household_id if villager else ln.household_id)  # type: ignore[arg-type]
+        if villager is not None:
+            hid = self.residence.household_on(villager.id, day) if day is not None else villager.household_id
+        else:
+            hid = ln.household_id  # type: ignore[assignment]
+        household = self.households.get(hid)  # type: ignore[arg-type]
         return Resolved(code, day, rule, version, villager, household, ln.villager_id is not None, ln.quantity)
 
 
@@ -183,7 +194,7 @@ def capture(session: Session, *, actor: StaffUser, village: Village, lines: Sequ
     if rule_code is not None and occurred_on is not None and (v := rules[rule_code].version_on(occurred_on)):
         caps.prefetch(v, occurred_on, set(subjects.households) if v.is_household else set(subjects.villagers))
     seen = _activity_seen(session, activity_id)
-    closed = ClosedMonths(session, village)
+    dates = date_bounds(session, village, now)
     result = CaptureResult(0, False, now, actor.username)
     for no, ln in enumerate(lines, start=1):
         r = subjects.resolve(ln, rules, rule_code, occurred_on)
@@ -193,12 +204,12 @@ def capture(session: Session, *, actor: StaffUser, village: Village, lines: Sequ
             villager_id=r.villager.id if r.villager and not r.household_rule else None,
             household_id=r.household.id if r.household else None,
             group_id=r.household.group_id if r.household else None,
-            occurred_on=r.day or local_today(village.timezone, now), quantity=ln.quantity, note=ln.note,
+            occurred_on=r.day or local_today(village.timezone, now), quantity=_storable(ln.quantity), note=ln.note,
             captured_by_id=actor.id, captured_at=now, activity_id=activity_id,
-            status=SubmissionStatus.refused,
+            status=SubmissionStatus.refused, points=0, requested_points=0, capped=False,
         )
         session.add(sub)
-        refusal = line_refusal(r, actor, is_closed=closed, seen=seen)
+        refusal = line_refusal(r, actor, dates=dates, seen=seen)
         params: dict = {}
         if refusal is not None:
             sub.reason_code, sub.reason, params = refusal
@@ -217,6 +228,13 @@ def capture(session: Session, *, actor: StaffUser, village: Village, lines: Sequ
     for lr, sub in zip(result.lines, batch.submissions):
         lr.submission_id = sub.id
     return result
+
+
+def _storable(quantity: object) -> int:
+    """The quantity a refused line keeps on its submission: what was asked if a column can hold
+    it (its refusal message names the real value), else 1."""
+    ok = isinstance(quantity, int) and not isinstance(quantity, bool) and 1 <= quantity < 2**31
+    return quantity if ok else 1  # type: ignore[return-value]
 
 
 def _grant(sub: Submission, r: Resolved, caps: CapLedger, quantity: int) -> None:

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from collections.abc import Callable
 
-from .periods import month_key
+from .bounds import DateBounds, quantity_refusal
 from .registry import Household, Role, StaffUser, Villager, VillagerStatus
 from .rules import Rule, RuleVersion
 
@@ -51,12 +50,7 @@ class Resolved:
         return rule_id, self.subject_id
 
 
-def _quantity_ok(quantity: object) -> bool:
-    return isinstance(quantity, int) and not isinstance(quantity, bool) and quantity >= 1
-
-
-def line_refusal(line: Resolved, actor: StaffUser, *, is_closed: Callable[[dt.date], bool],
-                 seen: set | None) -> Refusal | None:
+def line_refusal(line: Resolved, actor: StaffUser, *, dates: DateBounds, seen: set | None) -> Refusal | None:
     """The first reason this line cannot be recorded, or None. ``seen``: an activity's recorded subjects."""
     rule, version, villager, household, day = line.rule, line.version, line.villager, line.household, line.day
     role = Role(actor.role)
@@ -81,12 +75,13 @@ def line_refusal(line: Resolved, actor: StaffUser, *, is_closed: Callable[[dt.da
         return "outside_groups", "this household is outside the grid worker's groups", {}
     if actor.own_household_id is not None and household.id == actor.own_household_id:
         return "conflict_of_interest", "staff may not record points for their own household", {}
-    if is_closed(day):
-        m = month_key(day)
-        return "period_closed", f"{m} is closed; nothing can be posted with a date in it", {"month": m}
-    if not _quantity_ok(line.quantity):
-        return ("bad_quantity", f"quantity must be a whole number of at least 1, got {line.quantity!r}",
-                {"value": repr(line.quantity)})
+    # Not after the village's today, not in or before its latest closed month.
+    if (refused := dates.refusal(day)) is not None:
+        return refused.code, refused.message, refused.params
+    # 1 for a per-occasion rule, at most the rule's stated maximum for the others.
+    if (refused := quantity_refusal(version.quantity_limit, version.per, version.unit, rule.code,
+                                    line.quantity)) is not None:
+        return refused.code, refused.message, {**refused.params, "value": repr(line.quantity)}
     if seen is not None and line.dup_key in seen:
         return "duplicate", "already recorded for this activity", {}
     return None

@@ -46,8 +46,20 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
+_frozen_now: dt.datetime | None = None
+
+
 def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    """The one clock of the app: now in UTC, unless a test has set it (:func:`set_clock`)."""
+    return _frozen_now if _frozen_now is not None else dt.datetime.now(dt.timezone.utc)
+
+
+def set_clock(when: dt.datetime | None) -> None:
+    """Freeze the clock at ``when`` (an aware datetime), or back to real time with None. For tests."""
+    global _frozen_now
+    if when is not None and when.tzinfo is None:
+        raise ValueError("the clock needs an aware datetime")
+    _frozen_now = when
 
 
 def lock_row(session: Session, model: Any, pk: object) -> Any:

@@ -7,6 +7,7 @@ hash chain and tallies computed here, so ``ledger verify`` and the boards hold a
 """
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import random
 import secrets
@@ -24,7 +25,7 @@ from .ledger import (
     GENESIS, HASHED_FIELDS, CaptureBatch, ClosedPeriod, EntryKind, LedgerEntry, Submission,
     SubmissionStatus, entry_hash,
 )
-from .notice import Notice
+from .notice import Notice, NoticeEntry, NoticeKind, notice_digest
 from .periods import cap_window, local_today, month_key, parse_month
 from .registry import Group, Household, Role, StaffUser, Village, Villager
 from .rules import Rule, load_rulebook_text
@@ -70,7 +71,6 @@ class _Chain:
     def __init__(self, village_id: int):
         self.village_id, self.seq, self.head = village_id, 0, GENESIS
         self.rows: list[tuple] = []
-        self.month_heads: dict[str, tuple[int, str]] = {}
 
     def add(self, fields: dict, tz: ZoneInfo) -> None:
         self.seq += 1
@@ -78,7 +78,6 @@ class _Chain:
         digest = entry_hash(self.head, fields)
         self.rows.append(tuple(fields[k] for k in HASHED_FIELDS) + (self.head, digest))
         self.head = digest
-        self.month_heads[month_key(fields["recorded_at"].astimezone(tz).date())] = (self.seq, digest)
 
 
 ENTRY_COLUMNS = HASHED_FIELDS + ("prev_hash", "hash")
@@ -132,7 +131,7 @@ def build_demo(session: Session, *, villages: int = 1, months: int = 12, seed: i
         load_rulebook_text(session, village, rules_text)
         staff = _staff(session, village, groups, vi, result)
         rules = {r.code: r for r in session.execute(select(Rule).where(Rule.village_id == village.id)).scalars()}
-        _activity(session, rng, village, zone, today, first_month, households, rules, staff, result)
+        _activity(session, rng, village, zone, today, first_month, households, rules, staff, result, now)
         result.villages += 1
         result.households += len(households)
         result.villagers += len(v_rows)
@@ -228,7 +227,7 @@ PERSON_PROGRAMME = [("DJ-01", 1, 0.25), ("LJ-01", 2, 0.15), ("LJ-02", 1, 0.05), 
 HOUSEHOLD_PROGRAMME = [("WM-02", 1, 0.55), ("WM-01", 1, 0.45), ("WM-03", 1, 0.015)]
 
 
-def _activity(session, rng, village, zone, today, first_month, households, rules, staff, result):
+def _activity(session, rng, village, zone, today, first_month, households, rules, staff, result, now):
     chain = _Chain(village.id)
     used: dict[tuple, int] = defaultdict(int)
     events: list[tuple] = []  # (occurred_on, rule code, villager id | None, household id, group id, quantity)
@@ -287,7 +286,7 @@ def _activity(session, rng, village, zone, today, first_month, households, rules
                    rule_id=rule_id, rule_version_id=version_id,
                    villager_id=None if household_rule else vid, household_id=hid, group_id=gid,
                    occurred_on=day, note=f"cap reached: {granted} of {requested} points" if granted < requested else None,
-                   captured_by_id=grid_for_group[gid] if by_grid else admin_id, submission_id=None, corrects_id=None)
+                   captured_by_id=grid_for_group[gid] if by_grid else admin_id, submission_id=None, corrects_id=None, corrects_seq=None)
         if day >= pending_from:
             pending.append(row)
             continue
@@ -306,22 +305,57 @@ def _activity(session, rng, village, zone, today, first_month, households, rules
                 [(p, k, s, v[0], v[1], v[2], v[3]) for (p, k, s), v in deltas.items()])
     village.ledger_seq, village.ledger_head = chain.seq, chain.head
     _pending(session, village, pending, staff)
-    # Months before last month are closed, with the digest at their end; last month is under notice.
-    this_month = month_key(today)
-    prev_month = month_key(dt.date(today.year, today.month, 1) - dt.timedelta(days=1))
-    seq, head = 0, GENESIS
-    m = first_month
-    while month_key(m) < prev_month:
-        seq, head = chain.month_heads.get(month_key(m), (seq, head))
-        session.add(ClosedPeriod(village_id=village.id, month=month_key(m), closed_by_id=staff["admin"].id,
-                                 digest_seq=seq, digest=head))
-        m = parse_month(month_key(m)).end + dt.timedelta(days=1)
-    if prev_month >= month_key(first_month) and prev_month != this_month:
-        session.add(Notice(village_id=village.id, month=prev_month, published_by_id=staff["reviewer"].id,
-                           opens_on=today - dt.timedelta(days=1), closes_on=today + dt.timedelta(days=5),
-                           digest_seq=chain.seq, digest=chain.head))
+    _lifecycle(session, village, chain, staff, first_month, today, now, zone)
     result.entries += len(entries)
     result.pending += len(pending)
+
+
+def _lifecycle(session, village, chain: _Chain, staff, first_month: dt.date, today: dt.date,
+               now: dt.datetime, zone: ZoneInfo) -> None:
+    """Months before last month were published on the 4th of the next month and closed on the
+    12th; last month was published yesterday (today on the 1st) and is under notice."""
+    seq_at, day_at, hash_at = HASHED_FIELDS.index("seq"), HASHED_FIELDS.index("occurred_on"), len(HASHED_FIELDS) + 1
+    at_idx = HASHED_FIELDS.index("recorded_at")
+    rows = chain.rows  # in seq order, recorded_at ascending
+
+    times = [r[at_idx] for r in rows]
+
+    def head_at(when: dt.datetime) -> tuple[int, str]:
+        i = bisect.bisect_right(times, when)
+        return (rows[i - 1][seq_at], rows[i - 1][hash_at]) if i else (0, GENESIS)
+
+    def local(day: dt.date, hour: int) -> dt.datetime:
+        return min(now, dt.datetime.combine(day, dt.time(hour), tzinfo=zone).astimezone(dt.timezone.utc))
+
+    def publish(month: str, when: dt.datetime, opens: dt.date, days: int) -> None:
+        p = parse_month(month)
+        head_seq, head_hash = head_at(when)
+        listed = [(r[seq_at], r[hash_at]) for r in rows
+                  if r[seq_at] <= head_seq and p.start <= r[day_at] <= p.end]
+        notice = Notice(village_id=village.id, month=month, number=1, kind=NoticeKind.main.value,
+                        published_at=when, published_by_id=staff["reviewer"].id, opens_on=opens,
+                        closes_on=opens + dt.timedelta(days=days - 1), window_days=days, head_seq=head_seq,
+                        head_hash=head_hash, entry_count=len(listed),
+                        digest=notice_digest(village.id, month, 1, head_seq, head_hash, listed))
+        session.add(notice)
+        session.flush()
+        bulk_insert(session, NoticeEntry.__table__, ("notice_id", "seq", "village_id"),
+                    [(notice.id, s, village.id) for s, _h in listed])
+
+    this_month = month_key(today)
+    prev_month = month_key(dt.date(today.year, today.month, 1) - dt.timedelta(days=1))
+    m = first_month
+    while month_key(m) < prev_month:
+        end = parse_month(month_key(m)).end
+        publish(month_key(m), local(end + dt.timedelta(days=4), 9), end + dt.timedelta(days=4), village.notice_days)
+        closed_at = local(end + dt.timedelta(days=12), 10)
+        head_seq, head_hash = head_at(closed_at)
+        session.add(ClosedPeriod(village_id=village.id, month=month_key(m), closed_by_id=staff["admin"].id,
+                                 closed_at=closed_at, head_seq=head_seq, head_hash=head_hash))
+        m = end + dt.timedelta(days=1)
+    if prev_month >= month_key(first_month) and prev_month != this_month:
+        opens = max(today.replace(day=1), today - dt.timedelta(days=1))
+        publish(prev_month, local(opens, 9), opens, village.notice_days)
 
 
 def _pending(session, village, rows, staff) -> None:

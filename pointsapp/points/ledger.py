@@ -13,16 +13,15 @@ import datetime as dt
 import enum
 import hashlib
 import json
-from dataclasses import dataclass
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 
 from sqlalchemy import (
-    Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint, func, select,
+    DDL, Boolean, CheckConstraint, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint, event, func, select,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from .db import Base, BigId, UTCDateTime, utcnow
-from .periods import local_month_end_utc, parse_month
 from .registry import Household, StaffUser, Village, Villager
 from .rules import RuleVersion
 
@@ -47,6 +46,22 @@ class EntryKind(str, enum.Enum):
     def spends(self) -> bool:
         """Redemption and expiry reduce the redeemable balance but not the honour balance."""
         return self in (EntryKind.redemption, EntryKind.expiry)
+
+
+def _sql_in(values) -> str:
+    """An enum's values as a SQL IN list, for CHECK constraints (the migration spells them out)."""
+    return ", ".join(f"'{v.value}'" for v in values)
+
+
+# The sign of an entry's points follows its kind: awards never take away, deductions and
+# spending never add; a correction goes either way.
+ENTRY_SIGN_CHECK = (
+    "(kind = 'award' AND points >= 0) OR (kind IN ('deduction', 'redemption', 'expiry') AND points <= 0)"
+    " OR kind = 'correction'"
+    " OR (kind = 'redemption' AND corrects_seq IS NOT NULL)"   # a cancelled redemption gives its points back
+)
+# Corrections, and the cancellation of a redemption, point at the seq they reverse.
+CORRECTION_TARGET_CHECK = "kind = 'redemption' OR ((kind = 'correction') = (corrects_seq IS NOT NULL))"
 
 
 class CaptureBatch(Base):
@@ -75,6 +90,8 @@ class Submission(Base):
         Index("ix_submissions_cap_household", "rule_id", "household_id", "occurred_on"),
         Index("ix_submissions_queue", "village_id", "status", "occurred_on"),
         Index("ix_submissions_household_status", "household_id", "status"),
+        CheckConstraint(f"status IN ({_sql_in(SubmissionStatus)})", name="status"),
+        CheckConstraint("status = 'refused' OR quantity >= 1", name="quantity"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -118,6 +135,11 @@ class LedgerEntry(Base):
         Index("ix_ledger_village_day", "village_id", "occurred_on", "household_id", "points"),
         Index("ix_ledger_household", "household_id", "occurred_on"),
         Index("ix_ledger_villager", "villager_id", "occurred_on"),
+        CheckConstraint("seq >= 1", name="seq"),
+        CheckConstraint(f"kind IN ({_sql_in(EntryKind)})", name="kind"),
+        CheckConstraint(ENTRY_SIGN_CHECK, name="sign"),
+        CheckConstraint("quantity >= 1", name="quantity"),
+        CheckConstraint(CORRECTION_TARGET_CHECK, name="correction_target"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -140,6 +162,8 @@ class LedgerEntry(Base):
     approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
     submission_id: Mapped[int | None] = mapped_column(ForeignKey("submissions.id"), unique=True)
     corrects_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_entries.id"), index=True)
+    # What a correction corrects, as the chain knows it: the original's seq (hashed; the id is not).
+    corrects_seq: Mapped[int | None] = mapped_column(Integer)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
 
@@ -152,8 +176,28 @@ class LedgerEntry(Base):
     corrects: Mapped[LedgerEntry | None] = relationship(remote_side=[id])
 
 
+# PostgreSQL refuses UPDATE, DELETE and TRUNCATE on the ledger (the same trigger as the
+# 0002_lifecycle migration, so that create_all matches it).
+APPEND_ONLY_DDL = (
+    ("CREATE OR REPLACE FUNCTION ledger_entries_append_only() RETURNS trigger AS $$ BEGIN "
+     "RAISE EXCEPTION 'ledger_entries is append-only: % refused (post a correction instead)', TG_OP "
+     "USING ERRCODE = 'insufficient_privilege'; END; $$ LANGUAGE plpgsql"),
+    ("CREATE TRIGGER ledger_entries_no_update_delete BEFORE UPDATE OR DELETE ON ledger_entries "
+     "FOR EACH ROW EXECUTE FUNCTION ledger_entries_append_only()"),
+    ("CREATE TRIGGER ledger_entries_no_truncate BEFORE TRUNCATE ON ledger_entries "
+     "FOR EACH STATEMENT EXECUTE FUNCTION ledger_entries_append_only()"),
+)
+for _stmt in APPEND_ONLY_DDL:
+    event.listen(LedgerEntry.__table__, "after_create", DDL(_stmt.replace("%", "%%")).execute_if(dialect="postgresql"))
+
+
 class ClosedPeriod(Base):
-    """A locked local month of one village. Nothing can be posted with a date in it."""
+    """A locked local month of one village. Nothing can be posted with a date in it.
+
+    ``head_seq``/``head_hash`` are the chain's head when the month was closed: a position in
+    the chain, recorded so that ``ledger verify`` can tell whether the chain up to it was
+    rewritten. The month's published digests are its notices' (see :mod:`.notice`).
+    """
 
     __tablename__ = "closed_periods"
     __table_args__ = (UniqueConstraint("village_id", "month"),)
@@ -163,8 +207,8 @@ class ClosedPeriod(Base):
     month: Mapped[str] = mapped_column(String(7))
     closed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     closed_by_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"))
-    digest_seq: Mapped[int] = mapped_column(Integer)
-    digest: Mapped[str] = mapped_column(String(64))
+    head_seq: Mapped[int] = mapped_column(Integer)
+    head_hash: Mapped[str] = mapped_column(String(64))
 
 
 # --- the hash chain -------------------------------------------------------------------
@@ -172,7 +216,7 @@ class ClosedPeriod(Base):
 HASHED_FIELDS = (
     "village_id", "seq", "kind", "points", "requested_points", "capped", "quantity", "rule_id",
     "rule_version_id", "villager_id", "household_id", "group_id", "occurred_on", "recorded_at",
-    "note", "captured_by_id", "approved_by_id", "submission_id", "corrects_id",
+    "note", "captured_by_id", "approved_by_id", "submission_id", "corrects_seq",
 )
 
 
@@ -247,30 +291,55 @@ class VerifyResult:
     village: str
     entries: int
     head: str
-    problem: str | None = None
+    problems: list[str] = field(default_factory=list)
     bad_seq: int | None = None
+    rows: int = 0   # every row of the village, whatever its seq
 
     @property
     def ok(self) -> bool:
-        return self.problem is None
+        return not self.problems
+
+    @property
+    def problem(self) -> str | None:
+        return self.problems[0] if self.problems else None
+
+    def fail(self, problem: str, seq: int | None = None) -> None:
+        self.problems.append(problem)
+        if self.bad_seq is None and seq is not None:
+            self.bad_seq = seq
 
 
 def verify_chain(session: Session, village: Village, *, batch: int = 5000,
                  progress=None) -> VerifyResult:
     """Walk a village's chain in seq order in constant memory and recompute every hash.
 
-    Catches a changed row (hash mismatch), a deleted row (gap in seq / broken link or a head
-    that no longer matches) and a row inserted out of band (duplicate or unexpected seq,
-    broken link).
+    Every row of the village is counted, whatever its seq. Each problem is named for what
+    happened: a row changed after posting (hash mismatch), a row missing from the middle (gap)
+    or from the end (the chain stops before the village's head), a row inserted (duplicate seq,
+    broken link), a row appended out of band after the head (even with a valid hash), a row
+    outside the chain (seq below 1), and a correction whose hashed target (``corrects_seq``)
+    no longer matches the entry its ``corrects_id`` points at (ids swapped).
     """
     table = LedgerEntry.__table__
-    cols = [table.c[k] for k in HASHED_FIELDS] + [table.c.id, table.c.prev_hash, table.c.hash]
+    cols = [table.c[k] for k in HASHED_FIELDS] + [table.c.id, table.c.prev_hash, table.c.hash,
+                                                   table.c.corrects_id]
     n = len(HASHED_FIELDS)
     seq_at = HASHED_FIELDS.index("seq")
+    cseq_at = HASHED_FIELDS.index("corrects_seq")
     conn = session.connection()
-    expected_seq, prev, count = 1, GENESIS, 0
+    res = VerifyResult(village.name, 0, GENESIS)
+    res.rows = session.execute(select(func.count()).select_from(table)
+                               .where(table.c.village_id == village.id)).scalar_one()
+    below = session.execute(select(table.c.id, table.c.seq).where(
+        table.c.village_id == village.id, table.c.seq < 1).order_by(table.c.seq.desc())).all()
+    if below:
+        listed = ", ".join(f"seq {r.seq} (id {r.id})" for r in below[:10])
+        res.fail(f"{len(below)} row(s) outside the chain, below seq 1, were inserted out of band: {listed}",
+                 below[0].seq)
+    expected_seq, prev, broken = 1, GENESIS, False
     last_seq = 0
-    while True:
+    corrections: list[tuple[int, int, int | None]] = []   # (seq, corrects_seq, corrects_id)
+    while not broken:
         # Core rows without type processing: timestamps are hashed from what the database holds.
         stmt = (select(*cols).where(table.c.village_id == village.id, table.c.seq >= expected_seq)
                 .order_by(table.c.seq).limit(batch))
@@ -279,54 +348,58 @@ def verify_chain(session: Session, village: Village, *, batch: int = 5000,
             break
         for row in rows:
             values = list(row[:n])
-            entry_id, prev_hash, stored = row[n], row[n + 1], row[n + 2]
+            entry_id, prev_hash, stored, corrects_id = row[n], row[n + 1], row[n + 2], row[n + 3]
             seq = values[seq_at]
             where = f"entry id {entry_id} (seq {seq})"
             if seq != expected_seq:
-                problem = (f"{where}: expected seq {expected_seq}; an entry is missing or was inserted"
-                           if seq > expected_seq else f"{where}: seq {seq} appears twice; an entry was inserted")
-                return VerifyResult(village.name, count, prev, problem, seq)
+                res.fail(f"{where}: expected seq {expected_seq}; an entry is missing or was inserted"
+                         if seq > expected_seq else f"{where}: seq {seq} appears twice; an entry was inserted", seq)
+                broken = True
+                break
             if prev_hash != prev:
-                return VerifyResult(village.name, count, prev,
-                                    f"{where}: does not link to the previous entry's hash", seq)
+                res.fail(f"{where}: does not link to the previous entry's hash", seq)
+                broken = True
+                break
             if hash_values(prev, values) != stored:
-                return VerifyResult(village.name, count, prev,
-                                    f"{where}: content does not match its hash (changed after posting)", seq)
-            prev, count, last_seq = stored, count + 1, seq
+                res.fail(f"{where}: content does not match its hash (changed after posting)", seq)
+                broken = True
+                break
+            if values[cseq_at] is not None or corrects_id is not None:
+                corrections.append((seq, values[cseq_at], corrects_id))
+            prev, last_seq = stored, seq
+            res.entries += 1
             expected_seq += 1
         if progress:
             progress(len(rows))
-    if last_seq != village.ledger_seq or prev != village.ledger_head:
-        return VerifyResult(
-            village.name, count, prev,
-            f"the chain ends at seq {last_seq} but the village's head is seq {village.ledger_seq}; "
-            "entries were deleted from the end", last_seq + 1)
-    return VerifyResult(village.name, count, prev)
+    res.head = prev
+    if not broken:
+        if last_seq > village.ledger_seq:
+            res.fail(f"{last_seq - village.ledger_seq} entry(ies) after the village's head (seq {village.ledger_seq}), "
+                     f"up to seq {last_seq}, were appended out of band", village.ledger_seq + 1)
+        elif last_seq < village.ledger_seq:
+            res.fail(f"the chain ends at seq {last_seq} but the village's head is seq {village.ledger_seq}; "
+                     "entries were deleted from the end", last_seq + 1)
+        elif prev != village.ledger_head:
+            res.fail(f"the last entry (seq {last_seq}) does not match the village's recorded head hash; "
+                     "the last entry or the head was replaced", last_seq)
+    if corrections:
+        _check_corrections(session, village, corrections, res)
+    counted = res.entries + len(below)
+    if not broken and res.rows != counted:
+        res.fail(f"the village has {res.rows} rows but {counted} were accounted for")
+    return res
 
 
-@dataclass(frozen=True)
-class Digest:
-    month: str
-    seq: int
-    hash: str
-    closed: bool
-
-
-def month_digest(session: Session, village: Village, month: str) -> Digest:
-    """The chain's head at the end of a local month (its stored value once the month is closed)."""
-    parse_month(month)
-    closed = session.execute(
-        select(ClosedPeriod).where(ClosedPeriod.village_id == village.id, ClosedPeriod.month == month)
-    ).scalar_one_or_none()
-    if closed:
-        return Digest(month, closed.digest_seq, closed.digest, True)
-    end = local_month_end_utc(month, village.timezone)
-    row = session.execute(
-        select(LedgerEntry.seq, LedgerEntry.hash)
-        .where(LedgerEntry.village_id == village.id, LedgerEntry.recorded_at < end)
-        .order_by(LedgerEntry.seq.desc()).limit(1)
-    ).first()
-    return Digest(month, row.seq, row.hash, False) if row else Digest(month, 0, GENESIS, False)
+def _check_corrections(session: Session, village: Village, corrections: list[tuple[int, int, int | None]],
+                       res: VerifyResult) -> None:
+    """Each correction's ``corrects_id`` must be the entry at its hashed ``corrects_seq``."""
+    ids = {cid for _s, _c, cid in corrections if cid is not None}
+    seq_of = dict(session.execute(select(LedgerEntry.id, LedgerEntry.seq).where(
+        LedgerEntry.village_id == village.id, LedgerEntry.id.in_(ids))).all()) if ids else {}
+    for seq, cseq, cid in corrections:
+        if cseq is None or cid is None or seq_of.get(cid) != cseq:
+            res.fail(f"correction seq {seq} corrects seq {cseq} in the chain, but its link points at entry id {cid} "
+                     f"(seq {seq_of.get(cid)}); entry ids were changed", seq)
 
 
 def iter_entries(session: Session, village: Village, start: dt.date | None = None,

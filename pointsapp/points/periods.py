@@ -11,7 +11,9 @@ DEFAULT_TZ = "Asia/Shanghai"
 
 
 def local_today(tz: str = DEFAULT_TZ, now: dt.datetime | None = None) -> dt.date:
-    now = now or dt.datetime.now(dt.timezone.utc)
+    from .db import utcnow
+
+    now = now or utcnow()
     return now.astimezone(ZoneInfo(tz)).date()
 
 

@@ -6,7 +6,7 @@ import enum
 import secrets
 
 from sqlalchemy import (
-    Boolean, Column, Date, Enum, ForeignKey, Index, Integer, String, Table, UniqueConstraint, select,
+    Boolean, CheckConstraint, Column, Date, Enum, ForeignKey, Index, Integer, String, Table, UniqueConstraint, select,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
@@ -115,7 +115,10 @@ class Household(Base):
 
 class Villager(Base):
     __tablename__ = "villagers"
-    __table_args__ = (Index("ix_villagers_household_status", "household_id", "status"),)
+    __table_args__ = (
+        Index("ix_villagers_household_status", "household_id", "status"),
+        CheckConstraint("status IN ('active', 'moved_out', 'deceased')", name="status"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     village_id: Mapped[int] = mapped_column(ForeignKey("villages.id"), index=True)

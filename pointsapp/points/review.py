@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from .bounds import closed_through
 from .closing import ClosedMonths
 from .db import utcnow
 from .errors import Refused
@@ -37,6 +38,17 @@ def check_decidable(village: Village, sub: Submission, reviewer: StaffUser) -> N
     require_reviewer_of(reviewer, captured_by_id=sub.captured_by_id, household_id=sub.household_id)
 
 
+def _distinct(submissions: Iterable[Submission]) -> list[Submission]:
+    """Each capture once, in the order first named (a request may name one twice)."""
+    seen: set[int] = set()
+    out: list[Submission] = []
+    for sub in submissions:
+        if sub.id not in seen:
+            seen.add(sub.id)
+            out.append(sub)
+    return out
+
+
 def _decidable(session: Session, subs: list[Submission], reviewer: StaffUser) -> Village:
     village = session.get(Village, subs[0].village_id)
     require(reviewer, village, "review")
@@ -49,16 +61,19 @@ def _decidable(session: Session, subs: list[Submission], reviewer: StaffUser) ->
 
 def approve(session: Session, submissions: Iterable[Submission], approver: StaffUser, *,
             now: dt.datetime | None = None) -> list[LedgerEntry]:
-    """Post pending captures to the ledger. All or nothing: any refusal raises before posting."""
-    subs = list(submissions)
+    """Post pending captures to the ledger. All or nothing: any refusal raises before posting.
+
+    A capture named twice is posted once.
+    """
+    subs = _distinct(submissions)
     if not subs:
         return []
     village = _decidable(session, subs, approver)
-    closed = ClosedMonths(session, village)
+    closed = closed_through(session, village)
     for sub in subs:
-        if closed(sub.occurred_on):
-            m = month_key(sub.occurred_on)
-            raise Refused("period_closed", f"{m} is closed; capture {sub.id} can no longer be posted", month=m)
+        if closed is not None and sub.occurred_on <= closed.end:
+            raise Refused("period_closed", f"{sub.occurred_on} is in or before {closed.month}, which is closed; "
+                          f"capture {sub.id} can no longer be posted", month=closed.month, day=sub.occurred_on)
     now = now or utcnow()
     entries = []
     for sub in subs:
@@ -84,7 +99,7 @@ def approve(session: Session, submissions: Iterable[Submission], approver: Staff
 def reject(session: Session, submissions: Iterable[Submission], reviewer: StaffUser, reason: str, *,
            now: dt.datetime | None = None) -> None:
     """Reject pending captures with a reason the logger sees; their cap reservation is released."""
-    subs = list(submissions)
+    subs = _distinct(submissions)
     if not subs:
         return
     if not reason or not reason.strip():
@@ -130,7 +145,7 @@ def correct(session: Session, original: LedgerEntry, actor: StaffUser, reason: s
         quantity=original.quantity, rule_id=original.rule_id, rule_version_id=original.rule_version_id,
         villager_id=original.villager_id, household_id=original.household_id, group_id=original.group_id,
         occurred_on=today, recorded_at=now, note=reason.strip(), captured_by_id=actor.id,
-        approved_by_id=actor.id, corrects_id=original.id,
+        approved_by_id=actor.id, corrects_id=original.id, corrects_seq=original.seq,
     )
     session.flush()
     apply_tallies(session, [entry])

@@ -18,6 +18,7 @@ from sqlalchemy import Date, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from .db import Base, UTCDateTime, utcnow
+from .bounds import closed_through
 from .registry import Village
 
 PER = ("occasion", "unit")
@@ -26,7 +27,13 @@ EVIDENCE = ("none", "sign_in", "photo", "document")
 LOGGERS = ("grid_worker", "reviewer", "admin")
 CAP_PERIODS = ("day", "month", "year")
 FIELDS = ("code", "name", "category", "points", "per", "unit", "scope", "caps", "evidence",
-          "logged_by", "effective_from", "effective_to")
+          "logged_by", "effective_from", "effective_to", "max_quantity")
+# Bounds that keep every line's points (points x quantity) far inside a 32-bit column.
+MAX_POINTS = 100_000            # |points| of one rule
+MAX_QUANTITY_LIMIT = 10_000     # the largest max_quantity a rule may state
+DEFAULT_MAX_QUANTITY = 1_000    # per-unit rules that state none (hours, stars, points of a special award)
+RESERVED_CODES = ("SP-00",)     # the special-award rule; only the system defines it
+
 REQUIRED = ("code", "name", "category", "points", "per", "unit", "scope", "evidence",
             "logged_by", "effective_from")
 
@@ -83,6 +90,7 @@ class RuleVersion(Base):
     logged_by: Mapped[str] = mapped_column(String(100))  # comma-separated roles
     effective_from: Mapped[dt.date] = mapped_column(Date)
     effective_to: Mapped[dt.date | None] = mapped_column(Date)
+    max_quantity: Mapped[int | None] = mapped_column(Integer)   # per-unit rules; None: DEFAULT_MAX_QUANTITY
     version_note: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
@@ -102,6 +110,11 @@ class RuleVersion(Base):
         return {p: getattr(self, f"cap_{p}") for p in CAP_PERIODS if getattr(self, f"cap_{p}") is not None}
 
     @property
+    def quantity_limit(self) -> int:
+        """The most one line may count: 1 for a per-occasion rule, else the stated maximum."""
+        return 1 if self.per == "occasion" else (self.max_quantity or DEFAULT_MAX_QUANTITY)
+
+    @property
     def is_household(self) -> bool:
         return self.scope == Scope.household or self.scope == "household"
 
@@ -111,6 +124,7 @@ class RuleVersion(Base):
             per=self.per, unit=self.unit, scope=str(getattr(self.scope, "value", self.scope)),
             caps=self.caps, evidence=self.evidence, logged_by=self.logged_by_roles,
             effective_from=self.effective_from, effective_to=self.effective_to,
+            max_quantity=self.max_quantity,
         )
 
 
@@ -130,11 +144,13 @@ class RuleSpec:
     logged_by: tuple[str, ...]
     effective_from: dt.date
     effective_to: dt.date | None = None
+    max_quantity: int | None = None
 
     def content(self) -> tuple:
         """What makes two versions different (dates excluded)."""
         return (self.name, self.category, self.points, self.per, self.unit, self.scope,
-                tuple(sorted(self.caps.items())), self.evidence, tuple(sorted(self.logged_by)))
+                tuple(sorted(self.caps.items())), self.evidence, tuple(sorted(self.logged_by)),
+                self.max_quantity)
 
     def as_yaml_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {
@@ -147,6 +163,8 @@ class RuleSpec:
                  effective_from=self.effective_from)
         if self.effective_to:
             d["effective_to"] = self.effective_to
+        if self.max_quantity is not None:
+            d["max_quantity"] = self.max_quantity
         return d
 
 
@@ -283,6 +301,17 @@ def parse_rulebook(text: str) -> RuleBook:
         points = raw["points"]
         if isinstance(points, bool) or not isinstance(points, int) or points == 0:
             errors.append(f"{where}: field 'points' must be a non-zero whole number, got {_show(points)}")
+        elif abs(points) > MAX_POINTS:
+            errors.append(f"{where}: field 'points' must be between -{MAX_POINTS} and {MAX_POINTS}, got {points!r}")
+        max_quantity = raw.get("max_quantity")
+        if max_quantity is not None:
+            if isinstance(max_quantity, bool) or not isinstance(max_quantity, int) \
+                    or not 1 <= max_quantity <= MAX_QUANTITY_LIMIT:
+                errors.append(f"{where}: field 'max_quantity' must be a whole number from 1 to "
+                              f"{MAX_QUANTITY_LIMIT}, got {max_quantity!r}")
+            elif raw["per"] == "occasion" and max_quantity != 1:
+                errors.append(f"{where}: field 'max_quantity' must be 1 or left out for a per-occasion rule "
+                              f"(one line counts one occasion), got {max_quantity!r}")
         if raw["per"] not in PER:
             errors.append(f"{where}: field 'per' must be one of {', '.join(PER)}, got {_show(raw['per'])}")
         if raw["scope"] not in SCOPES:
@@ -324,6 +353,7 @@ def parse_rulebook(text: str) -> RuleBook:
             caps={p: caps[p] for p in CAP_PERIODS if p in caps}, evidence=raw["evidence"],
             logged_by=tuple(logged_by), effective_from=dates["effective_from"],
             effective_to=dates.get("effective_to"),
+            max_quantity=max_quantity if raw["per"] == "unit" else None,
         ))
     if errors:
         raise RuleBookError(errors)
@@ -360,18 +390,32 @@ def _new_version(rule: Rule, spec: RuleSpec, number: int, note: str | None, by_i
         per=spec.per, unit=spec.unit, scope=spec.scope, cap_day=spec.caps.get("day"),
         cap_month=spec.caps.get("month"), cap_year=spec.caps.get("year"), evidence=spec.evidence,
         logged_by=",".join(spec.logged_by), effective_from=spec.effective_from,
-        effective_to=spec.effective_to, version_note=note, created_by_id=by_id,
+        effective_to=spec.effective_to, max_quantity=spec.max_quantity, version_note=note, created_by_id=by_id,
     )
 
 
 def apply_rulebook(session: Session, village: Village, book: RuleBook, *, by_id: int | None = None,
                    dry_run: bool = False) -> LoadReport:
-    """Create versions for new and changed rules. Validates everything before writing anything."""
+    """Create versions for new and changed rules. Validates everything before writing anything.
+
+    The reserved special-award rule (SP-00) cannot be defined by a rule book, and no version may
+    start or end in or before the latest closed month: what was posted there stays as it was.
+    """
+    return _apply_rulebook(session, village, book, by_id=by_id, dry_run=dry_run)
+
+
+def _apply_rulebook(session: Session, village: Village, book: RuleBook, *, by_id: int | None, dry_run: bool,
+                    reserved: bool = False) -> LoadReport:
     existing = rules_by_code(session, village)
     report = LoadReport()
     errors: list[str] = []
     plan: list[tuple[str, RuleSpec, Rule | None]] = []
+    closed = closed_through(session, village)
     for spec in book.rules:
+        if spec.code in RESERVED_CODES and not reserved:
+            errors.append(f"rule {spec.code}: field 'code' {spec.code} is reserved for special awards outside "
+                          "the rule book; give the rule another code")
+            continue
         rule = existing.get(spec.code)
         if rule is None:
             plan.append(("add", spec, None))
@@ -391,6 +435,14 @@ def apply_rulebook(session: Session, village: Village, book: RuleBook, *, by_id:
             )
             continue
         plan.append(("change", spec, rule))
+    for action, spec, rule in plan:
+        if closed is None or reserved:
+            continue
+        key, day = ("effective_to", spec.effective_to) if action == "retire" else ("effective_from", spec.effective_from)
+        if day is not None and day <= closed.end:
+            errors.append(f"rule {spec.code}: field '{key}' {day} is in or before {closed.month}, which is "
+                          f"closed; a {'new version' if action != 'retire' else 'retirement'} must date from "
+                          f"{closed.end + dt.timedelta(days=1)} or later")
     if errors:
         raise RuleBookError(errors)
     for action, spec, rule in plan:
@@ -426,7 +478,8 @@ def _flow_dict(dumper, data):
 
 def export_rulebook(session: Session, village: Village) -> str:
     """The current rule book (latest version of each rule) in the format it loads from."""
-    rules = sorted(rules_by_code(session, village).values(), key=lambda r: r.id)
+    rules = sorted((r for r in rules_by_code(session, village).values() if r.code not in RESERVED_CODES),
+                   key=lambda r: r.id)
     notes = [r.latest.version_note for r in rules if r.latest.version_note]
     lines = ["# 积分细则 exported by pointsapp"]
     if notes:
@@ -455,7 +508,8 @@ def special_award_rule(session: Session, village: Village, *, by_id: int | None 
     """The village's special-award rule, created on first use."""
     rule = rules_by_code(session, village).get(SPECIAL_AWARD.code)
     if rule is None:
-        apply_rulebook(session, village, RuleBook([SPECIAL_AWARD], "细则外特别奖励（系统保留）"), by_id=by_id)
+        _apply_rulebook(session, village, RuleBook([SPECIAL_AWARD], "细则外特别奖励（系统保留）"), by_id=by_id,
+                        dry_run=False, reserved=True)
         rule = rules_by_code(session, village)[SPECIAL_AWARD.code]
     return rule
 

@@ -6,19 +6,20 @@ pre-summed rows instead of grouping millions of entries, and can never be stale.
 """
 from __future__ import annotations
 
+import datetime as dt
 import functools
 from collections import defaultdict
 from dataclasses import asdict, dataclass
 from typing import Literal
 from collections.abc import Iterable
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, bindparam, func, literal, select
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Integer, String, bindparam, func, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from .db import Base
 from .ledger import EntryKind, LedgerEntry, Submission, SubmissionStatus
-from .periods import parse_period, period_keys
+from .periods import month_key, parse_period, period_keys
 from .registry import Group, Household, Village, Villager, VillagerStatus
 
 SubjectKind = Literal["villager", "household", "group"]
@@ -30,6 +31,7 @@ class Tally(Base):
     __table_args__ = (
         Index("ix_tallies_board", "period", "kind", "village_id", "points"),
         Index("ix_tallies_county", "period", "kind", "points"),
+        CheckConstraint("kind IN ('v', 'h', 'g')", name="kind"),
     )
 
     period: Mapped[str] = mapped_column(String(7), primary_key=True)   # 2026-11, 2026-Q4, 2026, all
@@ -118,7 +120,7 @@ def balance(session: Session, *, household: Household | None = None,
 
 @dataclass
 class BoardRow:
-    rank: int
+    rank: int | None        # None: no points in the period, so not ranked (shown as "—", 未参与)
     id: int
     name: str
     group: str
@@ -234,7 +236,9 @@ def leaderboard(session: Session, by: SubjectKind, period: str, *, village: Vill
     """Ranked standings of posted entries. ``village=None`` means county-wide (viewer role).
 
     Without a limit every active subject is listed, zeros included. Ties share a rank
-    (1, 2, 2, 4) and keep a stable order by id.
+    (1, 2, 2, 4) and keep a stable order by id. A subject with zero points in the period is
+    not ranked (rank None) and comes after every ranked one: on the first day of a month
+    nobody is "1st of 529" with nothing.
     """
     key = parse_period(period).key
     rows = _top_rows(session, by, key, village, group, limit) if limit else None
@@ -246,16 +250,26 @@ def leaderboard(session: Session, by: SubjectKind, period: str, *, village: Vill
         points = dict(conn.execute(_tally_stmt(village is not None), params).all())
         get = points.get
         rows = [(*r, get(r[0], 0)) for r in conn.execute(_subjects(by, village, group), params).all()]
-        rows.sort(key=lambda r: (-r[5], r[0]))
+        rows.sort(key=lambda r: (r[5] == 0, -r[5], r[0]))
         if limit is not None:
             rows = rows[:limit]
-    ranks = competition_ranks([r[5] for r in rows])
+    scored = [r[5] for r in rows if r[5] != 0]
+    ranks: list[int | None] = [*competition_ranks(scored), *([None] * (len(rows) - len(scored)))]
     vname = None if village is None else False
     if by == "villager":
         return [BoardRow(rank, r[0], r[1], r[2], int(r[5]), None, r[3] if vname is None else None)
                 for rank, r in zip(ranks, rows)]
     return [BoardRow(rank, r[0], r[1], r[2], int(r[5]), round(r[5] / r[4], 2) if r[4] else 0.0,
                      r[3] if vname is None else None) for rank, r in zip(ranks, rows)]
+
+
+def board_month(session: Session, village: Village, today: dt.date) -> str:
+    """The month that cards, boards and the dashboard open on: the running month once it has
+    posted points, else the last finished month (so the 1st of a month is not a board of zeros)."""
+    running = month_key(today)
+    started = session.execute(select(Tally.subject_id).where(
+        Tally.period == running, Tally.kind == "g", Tally.village_id == village.id, Tally.entries > 0).limit(1)).first()
+    return running if started else month_key(today.replace(day=1) - dt.timedelta(days=1))
 
 
 def month_participation(session: Session, village: Village, month: str) -> tuple[int, int]:

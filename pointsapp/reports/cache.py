@@ -93,7 +93,7 @@ def build_figure(session: Session, req: ChartRequest):
     title, v = _title(req), req.village
     if req.chart == "top_households":
         rows = leaderboard(session, "household", req.period, village=v, group=req.group)
-        data = [(f"{r.name}户（{r.group}）", r.points) for r in rows if r.rank <= 10 and r.points > 0]
+        data = [(f"{r.name}户（{r.group}）", r.points) for r in rows if r.rank is not None and r.rank <= 10 and r.points > 0]
         return charts.top_households(data, title, req.size)
     if req.chart == "groups":
         rows = leaderboard(session, "group", req.period, village=v)

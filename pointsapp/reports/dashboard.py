@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from ..points.policy import allowed, require
 from ..points.periods import local_today, month_key, parse_period, quarter_key, year_key
 from ..points.registry import Group, Household, StaffUser, Village, Villager, VillagerStatus
-from ..points.standings import BoardRow, Tally, leaderboard
+from ..points.standings import BoardRow, Tally, board_month, leaderboard
 from . import services
 from .cache import CHART_NAMES, period_label
 
@@ -42,7 +42,9 @@ def parse_filters(session: Session, village: Village | None, *, period: str | No
                   board: str | None = None, show_all: bool = False, now: dt.datetime | None = None) -> Filters:
     """Validate query values; raises BadFilter naming the parameter and value."""
     tz = village.timezone if village else "Asia/Shanghai"
-    key = month_key(local_today(tz, now))
+    today = local_today(tz, now)
+    # Until the running month has posted points, the last finished month (not a board of zeros).
+    key = board_month(session, village, today) if village is not None else month_key(today)
     if period:
         try:
             key = parse_period(period).key
@@ -116,6 +118,8 @@ class Dashboard:
     this_month: str
     last_month: str
     comparisons: list[Comparison]
+    to_date: bool             # True: the month so far against the same days of last month
+    group_month: str          # the month of the participation table
     groups: list[dict]
     pending: int
     objections: int
@@ -132,9 +136,23 @@ class Dashboard:
 def staff_dashboard(session: Session, actor: StaffUser, village: Village, filters: Filters,
                     now: dt.datetime | None = None) -> Dashboard:
     require(actor, village, "reports.read")
-    this = services.this_month(village, now)
+    today = local_today(village.timezone, now)
+    running = month_key(today)
+    this = board_month(session, village, today)
     last = services.previous_month(this)
-    a, b = services.summary(session, village, this), services.summary(session, village, last)
+    to_date = this == running
+    if to_date:
+        # The month so far against the same days of last month, never a few days against a whole month.
+        start = today.replace(day=1)
+        prev_end = start - dt.timedelta(days=1)
+        prev_start = prev_end.replace(day=1)
+        prev_end = min(prev_end, prev_start + dt.timedelta(days=today.day - 1))
+        a = services.summary_between(session, village, start, today)
+        b = services.summary_between(session, village, prev_start, prev_end)
+        this_label, last_label = _days_label(start, today), _days_label(prev_start, prev_end)
+    else:
+        a, b = services.summary(session, village, this), services.summary(session, village, last)
+        this_label, last_label = this, last
     comparisons = [
         _compare("points", a.points, b.points, _num),
         _compare("entries", a.entries, b.entries, _num),
@@ -161,14 +179,19 @@ def staff_dashboard(session: Session, actor: StaffUser, village: Village, filter
         charts = [c for c in charts if c not in services.NAMING_CHARTS]
     board = BoardView(f.board, rows, total, capped, f.board != "villager")
     return Dashboard(
-        village=village, filters=f, this_month=this, last_month=last, comparisons=comparisons,
+        village=village, filters=f, this_month=this_label, last_month=last_label, comparisons=comparisons,
+        to_date=to_date, group_month=period_label(this),
         groups=groups, pending=services.pending_count(session, village), objections=count,
         objection_list=objections, charts=charts, board=board, period_label=period_label(f.period),
         periods=period_choices(village, now),
         group_options=[(g.id, g.name) for g in services.groups_of(session, village)],
-        pack_months=[(m, period_label(m)) for m in services.month_range(this, 12)[::-1]],
+        pack_months=[(m, period_label(m)) for m in services.month_range(running, 12)[::-1]],
         rules=services.rules_of(session, village),
     )
+
+
+def _days_label(start: dt.date, end: dt.date) -> str:
+    return f"{start:%Y-%m-%d}" if start == end else f"{start:%Y-%m-%d}–{end:%m-%d}"
 
 
 def _names_for_own_groups(actor: StaffUser, board: str, rows: list[BoardRow],

@@ -25,8 +25,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from ..points.ledger import Digest, month_digest
-from ..points.notice import Notice, notice_for
+from ..points.notice import MonthSeal, Notice, month_seal, notice_for
 from ..points.periods import local_today, parse_month
 from ..points.registry import Village
 from ..points.shop.report import RedemptionRow, StockRow, month_redemptions, redeemed_by_item, stock_ledger
@@ -68,7 +67,7 @@ class PackData:
     categories: list[tuple[str, int, int]]
     trend: list[tuple[str, int, float | None]]
     entries: list[EntryRow]
-    digest: Digest
+    digest: MonthSeal
     notice: Notice | None
     pending: Pending
     redemptions: list[RedemptionRow] = field(default_factory=list)
@@ -81,6 +80,21 @@ class PackData:
     def label(self) -> str:
         return month_label(self.month)
 
+    def seal_lines(self) -> list[str]:
+        """The month's 公示 check codes, one line per published notice (what villagers compare)."""
+        d = self.digest
+        if not d.published:
+            return ["公示校验码：本月尚未发布公示（not published）"]
+        out = []
+        for n in d.notices:
+            name = "公示" if n.number == 1 else f"补充公示{n.number - 1}"
+            out.append(f"{name}校验码（{date_label(n.opens_on)}发布，{n.entry_count} 条，"
+                       f"账本截至第 {n.head_seq} 条{'，已结账' if d.closed else ''}）：")
+            out.append(n.digest)
+        if d.unpublished:
+            out.append(f"另有 {d.unpublished} 条本月记录在公示之后入账，等待补充公示。")
+        return out
+
     @property
     def empty(self) -> bool:
         return not self.entries
@@ -88,7 +102,7 @@ class PackData:
     @property
     def top(self) -> list[BoardRow]:
         """Households ranked top_n or better, with points above zero (ties included)."""
-        return [r for r in self.households if r.rank <= self.top_n and r.points > 0]
+        return [r for r in self.households if r.rank is not None and r.rank <= self.top_n and r.points > 0]
 
     @staticmethod
     def household_label(row: BoardRow, masked: bool = False) -> str:
@@ -117,7 +131,7 @@ def gather(session: Session, village: Village, month: str, *, top_n: int = 10,
         categories=services.category_totals(session, village, key),
         trend=services.trend(session, village, key),
         entries=services.month_entries(session, village, key),
-        digest=month_digest(session, village, key),
+        digest=month_seal(session, village, key),
         notice=notice_for(session, village, key),
         pending=services.pending(session, village, key),
         redemptions=month_redemptions(session, village, p.start, p.end),

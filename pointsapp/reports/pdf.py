@@ -173,18 +173,10 @@ def _cover(doc: _Doc, data: PackData) -> None:
     doc.line(30, y + 4, doc.w - 30, y + 4)
     doc.set_font(FONT, size=10)
     p = data.pending
-    d = data.digest
     notes = [f"待审核：本月 {p.in_month} 条（{_fmt(p.in_month_points)} 分）尚未审核，不计入本材料。",
-             f"账本摘要（{'已结账' if d.closed else '未结账'}）：截至第 {d.seq} 条记录，其哈希为", d.hash,
-             _window_line(data), f"生成日期：{date_label(data.issued_on)}"]
+             *data.seal_lines(), _window_line(data), f"生成日期：{date_label(data.issued_on)}"]
     for i, note in enumerate(notes):
         doc.text(30, y + 14 + i * 7, doc.fit(note, doc.w - 60))
-
-
-def _digest_line(data: PackData) -> str:
-    d = data.digest
-    state = "已结账" if d.closed else "未结账"
-    return f"账本摘要（{state}）：截至第 {d.seq} 条，哈希 {d.hash}"
 
 
 def _window_line(data: PackData) -> str:
@@ -268,12 +260,17 @@ def _sub(data: PackData) -> str:
     return f"{data.village} · {data.label} · 并列同分同名次"
 
 
+def _rank(rank: int | None) -> str:
+    """A rank, or "—" for no points in the month (未参与: not ranked)."""
+    return "—" if rank is None else str(rank)
+
+
 def _household_ranking(doc: _Doc, data: PackData) -> None:
     sub = _sub(data)
     rows = []
     for r in _ranked_households(data):
         number, _house, members = data.household_details.get(r.id, ("", None, 0))
-        rows.append((str(r.rank), number, r.name, r.group, str(members), _fmt(r.points),
+        rows.append((_rank(r.rank), number, r.name, r.group, str(members), _fmt(r.points),
                      f"{r.per_head or 0:.1f}", str(data.household_entries.get(r.id, 0))))
     _table(doc, f"农户积分排行（前 {RANKING_ROWS} 户）", sub,
            ("名次", "户号", "户主", "村民小组", "人数", "积分", "人均", "条目"),
@@ -282,7 +279,7 @@ def _household_ranking(doc: _Doc, data: PackData) -> None:
 
 def _villager_ranking(doc: _Doc, data: PackData) -> None:
     sub = _sub(data)
-    rows = [(str(r.rank), r.name, r.group, _fmt(r.points)) for r in data.villagers]
+    rows = [(_rank(r.rank), r.name, r.group, _fmt(r.points)) for r in data.villagers]
     _table(doc, f"村民个人积分排行（前 {RANKING_ROWS} 名）", sub, ("名次", "姓名", "村民小组", "积分"),
            (16, 60, 60, 30), {0, 3}, rows, first=TABLE_ROWS, rest=TABLE_ROWS)
 
@@ -293,7 +290,7 @@ def _group_ranking(doc: _Doc, data: PackData) -> None:
     rows = []
     for r in data.groups:
         g = part.get(r.id)
-        rows.append((str(r.rank), r.name, _fmt(r.points), f"{r.per_head or 0:.2f}",
+        rows.append((_rank(r.rank), r.name, _fmt(r.points), f"{r.per_head or 0:.2f}",
                      f"{g.took_part}/{g.households}" if g else "", _rate(g.rate) if g else ""))
     _table(doc, "村民小组积分汇总", sub, ("名次", "村民小组", "总积分", "人均积分", "参与户", "参与率"),
            (16, 50, 30, 30, 30, 26), {0, 2, 3, 4, 5}, rows, first=TABLE_ROWS, rest=TABLE_ROWS)
@@ -355,7 +352,7 @@ def _notice(doc: _Doc, data: PackData) -> None:
     doc.set_font(FONT, size=8.5)
     rows = [r[:5] + (doc.fit(r[5], widths[5] - 2),) + r[6:] for r in rows]
     s = data.summary
-    lead = [_digest_line(data), _window_line(data),
+    lead = [*data.seal_lines(), _window_line(data),
             f"共 {len(rows)} 条已审核记录，合计 {_fmt(s.points)} 分；更正记录计入其登记当月，并注明原记录序号。"]
     _table(doc, f"{data.village} {data.label} 积分公示", "按账本顺序列出本月全部已审核记录",
            ("序号", "日期", "小组", "户主", "姓名", "事项", "积分", "备注"), widths, {0, 6}, rows,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session, aliased
 
 from ..points.closing import pending_in_month
@@ -96,6 +96,19 @@ def active_counts(session: Session, village: Village, group: Group | None = None
         hq = hq.where(Household.group_id == group.id)
         vq = vq.where(Household.group_id == group.id)
     return session.execute(hq).scalar_one(), session.execute(vq).scalar_one()
+
+
+def summary_between(session: Session, village: Village, start: dt.date, end: dt.date) -> Summary:
+    """Like :func:`summary`, for the days ``start``..``end`` (inclusive), straight from the entries:
+    the month so far, or the same days of last month."""
+    honour = LedgerEntry.kind.notin_([k.value for k in EntryKind if k.spends])
+    points, entries, households = session.execute(
+        select(func.coalesce(func.sum(case((honour, LedgerEntry.points), else_=0)), 0), func.count(),
+               func.count(func.distinct(LedgerEntry.household_id)))
+        .where(LedgerEntry.village_id == village.id, LedgerEntry.occurred_on.between(start, end))).one()
+    active, villagers = active_counts(session, village)
+    return Summary(f"{start.isoformat()}/{end.isoformat()}", int(points), int(entries), int(households), active,
+                   villagers)
 
 
 def participating_households(session: Session, village: Village, period: str, group: Group | None = None) -> int:

@@ -84,7 +84,7 @@ def pending_frame(data: PackData) -> pd.DataFrame:
     ]
     rows += [(f"{code} {name}".strip(), count, points, "本月待审核，按规则") for code, name, count, points in p.by_rule]
     notes = [
-        f"账本摘要：截至第 {data.digest.seq} 条，哈希 {data.digest.hash}（{'已结账' if data.digest.closed else '未结账'}）",
+        *data.seal_lines(),
         (f"公示期：{date_label(data.notice.opens_on)} 至 {date_label(data.notice.closes_on)}" if data.notice
          else "公示：本月尚未发布公示（not published）"),
         f"生成日期：{date_label(data.issued_on)}",

@@ -95,10 +95,9 @@ class DecisionForm(FlaskForm):
 
 
 class PublishForm(FlaskForm):
+    """Step 1 chooses the month; step 2 (the confirmation page) posts it again with ``confirm``."""
     month = SelectField(_l("Month"), validators=[InputRequired()])
-    days = IntegerField(_l("Objection window (days)"), validators=[
-        InputRequired(message=_l("The objection window must be 1 to 60 days.")),
-        NumberRange(min=1, max=60, message=_l("The objection window must be 1 to 60 days."))])
+    confirm = BooleanField(_l("I have checked the list: publish it now. It cannot be changed afterwards."))
 
 
 class ObjectionForm(FlaskForm):
@@ -117,3 +116,4 @@ class ResolveForm(FlaskForm):
 
 class CloseForm(FlaskForm):
     month = HiddenField(validators=[DataRequired()])
+    confirm = BooleanField(_l("I understand: after closing, nothing can be posted with a date in this month."))

@@ -10,12 +10,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from ..points import audit
-from ..points.closing import close_period, pending_in_month
 from ..points.errors import NotFound
-from ..points.ledger import ClosedPeriod, EntryKind, LedgerEntry, month_digest
+from ..points.ledger import ClosedPeriod, EntryKind, LedgerEntry
+from ..points.lifecycle import Blocker, close_blockers, close_month as core_close_month, last_finished_month
 from ..points.notice import (
-    Notice, Objection, ObjectionStatus, notice_entries, notice_for, publish_notice, raise_objection,
-    resolve_objection,
+    Notice, Objection, ObjectionStatus, PublishPlan, awaiting_notice, listed_entries_query, notices_of_month,
+    plan_publish, publish_notice, raise_objection, resolve_objection,
 )
 from ..points.periods import month_key, parse_month
 from ..points.policy import require
@@ -34,25 +34,32 @@ def recent_months(village: Village, count: int = 12) -> list[str]:
 
 
 def previous_month(village: Village) -> str:
-    return recent_months(village, 2)[1]
+    """The last finished month: what the publish and close forms offer first."""
+    return last_finished_month(village)
 
 
 @dataclass
 class MonthRow:
     month: str
     entries: int
-    published: bool
-    opens_on: dt.date | None
-    closes_on: dt.date | None
-    is_open: bool
+    notices: list[Notice]
+    awaiting: int          # entries posted since the last notice, waiting for a supplement
+    is_open: bool          # some notice of the month is open for objections
     closed: bool
+    running: bool
+
+    @property
+    def published(self) -> bool:
+        return bool(self.notices)
 
 
 def months_overview(session, village: Village, actor: StaffUser) -> list[MonthRow]:
     require(actor, village, "notice.read")
     months = recent_months(village)
-    notices = {n.month: n for n in session.execute(select(Notice).where(
-        Notice.village_id == village.id, Notice.month.in_(months))).scalars()}
+    notices: dict[str, list[Notice]] = {}
+    for n in session.execute(select(Notice).where(Notice.village_id == village.id, Notice.month.in_(months))
+                             .order_by(Notice.number)).scalars():
+        notices.setdefault(n.month, []).append(n)
     closed = set(session.execute(select(ClosedPeriod.month).where(
         ClosedPeriod.village_id == village.id, ClosedPeriod.month.in_(months))).scalars())
     first, last = parse_month(months[-1]).start, parse_month(months[0]).end
@@ -64,17 +71,29 @@ def months_overview(session, village: Village, actor: StaffUser) -> list[MonthRo
     today = today_of(village)
     rows = []
     for m in months:
-        n = notices.get(m)
-        rows.append(MonthRow(m, counts.get(m, 0), n is not None, n.opens_on if n else None,
-                             n.closes_on if n else None, bool(n and n.is_open(today)), m in closed))
+        ns = notices.get(m, [])
+        awaiting = len(awaiting_notice(session, village, m)) if ns and m not in closed else 0
+        rows.append(MonthRow(m, counts.get(m, 0), ns, awaiting, any(n.is_open(today) for n in ns), m in closed,
+                             m == months[0]))
     return rows
 
 
-def publish(session, village: Village, actor: StaffUser, month: str, days: int, *, ip=None) -> Notice:
+def publishable_months(rows: list[MonthRow]) -> list[str]:
+    """Finished months that are not closed and are unpublished or have entries waiting."""
+    return [r.month for r in rows if not r.running and not r.closed and (not r.published or r.awaiting)]
+
+
+def plan(session, village: Village, actor: StaffUser, month: str) -> PublishPlan:
     require(actor, village, "notice.publish")
-    notice = publish_notice(session, village, month, actor, days=days)
+    return plan_publish(session, village, month)
+
+
+def publish(session, village: Village, actor: StaffUser, month: str, *, ip=None) -> Notice:
+    require(actor, village, "notice.publish")
+    notice = publish_notice(session, village, month, actor)
     audit.record(session, actor, "notice.publish", village_id=village.id, target=f"notice {month}", ip=ip,
-                 days=days, digest_seq=notice.digest_seq)
+                 kind=notice.kind, number=notice.number, entries=notice.entry_count, days=notice.window_days,
+                 head_seq=notice.head_seq, digest=notice.digest)
     return notice
 
 
@@ -111,19 +130,39 @@ def entry_name(entry: LedgerEntry) -> str:
 
 
 @dataclass
-class NoticeView:
-    month: str
-    notice: Notice | None
+class NoticeBlock:
+    """One published notice of the month (main or supplement) and the entries it lists."""
+    notice: Notice
+    title: str
     rows: list[EntryRow]
     total: int
-    digest_seq: int
-    digest: str
-    digest_closed: bool
     is_open: bool
 
     @property
     def digest_short(self) -> str:
-        return self.digest[:16]
+        return self.notice.digest[:16]
+
+
+@dataclass
+class NoticeView:
+    month: str
+    blocks: list[NoticeBlock]
+    draft: list[EntryRow]      # entries not listed yet (the next notice of the month)
+    is_open: bool
+
+    @property
+    def notice(self) -> Notice | None:
+        return self.blocks[0].notice if self.blocks else None
+
+    @property
+    def rows(self) -> list[EntryRow]:
+        return [r for b in self.blocks for r in b.rows] + self.draft
+
+
+def notice_title(n: Notice) -> str:
+    if n.number == 1:
+        return _("Public notice of %(month)s", month=n.month)
+    return _("Supplementary notice %(number)s of %(month)s", number=n.number - 1, month=n.month)
 
 
 def notice_view(session, village: Village, actor: StaffUser, month: str) -> NoticeView:
@@ -132,25 +171,36 @@ def notice_view(session, village: Village, actor: StaffUser, month: str) -> Noti
         p = parse_month(month)
     except ValueError:
         raise NotFound("month", month) from None
-    notice = notice_for(session, village, p.key)
-    entries = notice_entries(session, village, p.key)
+    notices = notices_of_month(session, village, p.key)
+    loads = (selectinload(LedgerEntry.household).selectinload(Household.group), selectinload(LedgerEntry.villager),
+             selectinload(LedgerEntry.rule_version), selectinload(LedgerEntry.corrects))
+    listed = {n.id: list(session.execute(listed_entries_query(n).options(*loads)).scalars()) for n in notices}
+    closed = session.execute(select(ClosedPeriod.id).where(
+        ClosedPeriod.village_id == village.id, ClosedPeriod.month == p.key)).first() is not None
+    draft_entries = [] if closed else awaiting_notice(session, village, p.key)
+    everything = [e for es in listed.values() for e in es] + draft_entries
+    ids = [e.id for e in everything]
     open_by_entry = {o.entry_id: o for o in session.execute(select(Objection).where(
-        Objection.village_id == village.id, Objection.entry_id.in_([e.id for e in entries]))).scalars()} if entries else {}
+        Objection.village_id == village.id, Objection.entry_id.in_(ids))).scalars()} if ids else {}
     today = today_of(village)
-    is_open = bool(notice and notice.is_open(today))
     status_text = {"open": _("Objection open"), "upheld": _("Objection: upheld"),
                    "corrected": _("Objection: corrected")}
-    rows = []
-    for e in entries:
-        o = open_by_entry.get(e.id)
-        rows.append(EntryRow(e.id, e.seq, e.occurred_on, entry_name(e), e.household.number, e.household.group.name,
-                             entry_item(e), e.points, EntryKind(e.kind).value,
-                             status_text[ObjectionStatus(o.status).value] if o else "",
-                             is_open and o is None and EntryKind(e.kind) != EntryKind.correction))
-    digest = month_digest(session, village, p.key)
-    return NoticeView(p.key, notice, rows, sum(r.points for r in rows),
-                      notice.digest_seq if notice else digest.seq, notice.digest if notice else digest.hash,
-                      digest.closed, is_open)
+
+    def rows_of(entries, open_now: bool) -> list[EntryRow]:
+        out = []
+        for e in entries:
+            o = open_by_entry.get(e.id)
+            out.append(EntryRow(e.id, e.seq, e.occurred_on, entry_name(e), e.household.number, e.household.group.name,
+                                entry_item(e), e.points, EntryKind(e.kind).value,
+                                status_text[ObjectionStatus(o.status).value] if o else "",
+                                open_now and o is None and EntryKind(e.kind) != EntryKind.correction))
+        return out
+
+    blocks = []
+    for n in notices:
+        rows = rows_of(listed[n.id], n.is_open(today))
+        blocks.append(NoticeBlock(n, notice_title(n), rows, sum(r.points for r in rows), n.is_open(today)))
+    return NoticeView(p.key, blocks, rows_of(draft_entries, False), any(b.is_open for b in blocks))
 
 
 # --- objections ---------------------------------------------------------------------------
@@ -234,28 +284,36 @@ def resolve(session, village: Village, actor: StaffUser, obj: Objection, answer:
 class CloseView:
     month: str
     closed: bool
-    pending: int
+    blockers: list[Blocker]
+    blocker_texts: list[str]
     open_objections: list[ObjectionRow]
-    notice: Notice | None
+    notices: list[Notice]
     review_from: dt.date
     review_to: dt.date
     month_over: bool
 
+    @property
+    def can_close(self) -> bool:
+        return not self.closed and not self.blockers
+
 
 def close_view(session, village: Village, actor: StaffUser, month: str) -> CloseView:
+    from ..web.refusals import refusal_text
+
     require(actor, village, "period.close")
     p = parse_month(month)
     closed = session.execute(select(ClosedPeriod.id).where(
         ClosedPeriod.village_id == village.id, ClosedPeriod.month == p.key)).first() is not None
+    blockers = [] if closed else close_blockers(session, village, p.key)
+    texts = [refusal_text(b.code, {"month": p.key, "count": b.count, "until": b.until}) for b in blockers]
     open_objs = [o for o in objections(session, village, actor, month=p.key) if o.status == "open"]
-    return CloseView(p.key, closed, pending_in_month(session, village, p.key), open_objs,
-                     notice_for(session, village, p.key), p.start, p.end, p.end < today_of(village))
+    return CloseView(p.key, closed, blockers, texts, open_objs, notices_of_month(session, village, p.key),
+                     p.start, p.end, p.end < today_of(village))
 
 
 def close_month(session, village: Village, actor: StaffUser, month: str, *, ip=None) -> ClosedPeriod:
     require(actor, village, "period.close")
-    closed = close_period(session, village, month, actor)
+    closed = core_close_month(session, village, month, actor)
     audit.record(session, actor, "period.close", village_id=village.id, target=f"month {month}", ip=ip,
-                 digest_seq=closed.digest_seq, digest=closed.digest)
+                 head_seq=closed.head_seq, head_hash=closed.head_hash)
     return closed
-

@@ -180,7 +180,7 @@ class Decision:
 
 def _load(session, village: Village, ids: list[int]) -> tuple[list[Submission], list[str]]:
     subs, problems = [], []
-    for sid in ids:
+    for sid in dict.fromkeys(ids):     # a capture ticked twice is decided once
         sub = session.get(Submission, sid)
         if sub is None or sub.village_id != village.id:
             problems.append(_("Capture %(id)s: %(reason)s", id=sid, reason=refusal_text("not_found")))

@@ -14,6 +14,7 @@ from sqlalchemy.orm import selectinload
 
 from ..points import audit
 from ..points.activities import Activity
+from ..points.bounds import date_bounds
 from ..points.capture import LIVE, Line, capture, find_batch
 from ..points.errors import NotFound, Refused
 from ..points.ledger import CaptureBatch, Submission, SubmissionStatus
@@ -99,8 +100,7 @@ def create_activity(session, village: Village, actor: StaffUser, *, rule_id: int
     rule = session.get(Rule, rule_id)
     if rule is None or rule.village_id != village.id:
         raise Refused("unknown_rule", "unknown rule")
-    if held_on > today_of(village):
-        raise Refused("future_date", "the date is in the future")
+    date_bounds(session, village).check(held_on)   # not after today, not in or before a closed month
     version = rule.version_on(held_on)
     if version is None:
         raise Refused("rule_not_in_effect", "rule not in effect")

@@ -11,8 +11,8 @@ from ..web.auth import roles_required
 from . import publicity as psvc
 from .common import ADMINS, REVIEWERS, flash_refusal, me, refuse_to_http, village
 from .evidence import entry_facts
-from .forms import CloseForm, ObjectionForm, PublishForm, ResolveForm
 from .blueprint import bp
+from .forms import CloseForm, ObjectionForm, PublishForm, ResolveForm, SelectChoice
 
 
 @bp.get("/notices")
@@ -21,30 +21,45 @@ def notices():
     v, user = village(), me()
     rows = psvc.months_overview(db.session, v, user)
     form = PublishForm()
-    form.month.choices = [(r.month, r.month) for r in rows if not r.published]
-    form.month.data = psvc.previous_month(v)
-    form.days.data = v.notice_days
-    return render_template("staff/notices.html", rows=rows, form=form)
+    choices = psvc.publishable_months(rows)
+    form.month.choices = [SelectChoice(m, m) for m in choices]
+    last = psvc.previous_month(v)
+    form.month.data = last if last in choices else (choices[0] if choices else None)
+    return render_template("staff/notices.html", rows=rows, form=form, notice_days=v.notice_days,
+                           running=rows[0].month if rows else "")
 
 
 @bp.post("/notices/publish")
 @roles_required(*REVIEWERS)
 def publish():
+    """Two steps: without ``confirm`` show what would be published; with it, publish."""
     v, user = village(), me()
     form = PublishForm()
-    form.month.choices = [(m, m) for m in psvc.recent_months(v)]
+    form.month.choices = [SelectChoice(m, m) for m in psvc.recent_months(v)]
     if not form.validate_on_submit():
         for errors in form.errors.values():
             for e in errors:
                 flash(str(e), "error")
         return redirect(url_for("staff.notices"), code=303)
+    month = form.month.data
     try:
-        psvc.publish(db.session, v, user, form.month.data, form.days.data, ip=request.remote_addr)
+        plan = psvc.plan(db.session, v, user, month)
     except Refused as exc:
         flash_refusal(exc)
         return redirect(url_for("staff.notices"), code=303)
-    flash(_("%(month)s is published for public notice.", month=form.month.data), "success")
-    return redirect(url_for("staff.notice", month=form.month.data), code=303)
+    if not form.confirm.data:
+        return render_template("staff/publish_confirm.html", form=form, plan=plan,
+                               preview_url=url_for("staff.notice", month=month))
+    try:
+        n = psvc.publish(db.session, v, user, month, ip=request.remote_addr)
+    except Refused as exc:
+        flash_refusal(exc)
+        return redirect(url_for("staff.notices"), code=303)
+    if n.number == 1:
+        flash(_("%(month)s is published for public notice.", month=month), "success")
+    else:
+        flash(_("A supplementary notice of %(month)s is published.", month=month), "success")
+    return redirect(url_for("staff.notice", month=month), code=303)
 
 
 def _notice_view(month: str):
@@ -155,6 +170,9 @@ def close():
         except ValueError:
             flash(_("%(value)r is not a month (YYYY-MM).", value=month[:20]), "error")
             return redirect(url_for("staff.close"), code=303)
+        if not form.confirm.data:
+            flash(_("Tick the box to confirm that the month should be closed."), "error")
+            return redirect(url_for("staff.close", month=month), code=303)
         try:
             psvc.close_month(db.session, v, user, month, ip=request.remote_addr)
         except Refused as exc:

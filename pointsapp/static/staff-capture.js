@@ -130,7 +130,8 @@
           settled(item, true);
           if (item.k === wantKey) { goTo = out.done; }
         } else {
-          dropItem(item.k, out.failed || "?");
+          item.f = out.failed || "?";
+          dropItem(item.k, item.f);
           settled(item, false);
         }
         return next(n + 1);
@@ -225,7 +226,12 @@
         if (ok) { tag(b, t("done"), "done"); } else { b.disabled = false; tag(b, "", "gone"); }
       });
     });
-    if (!ok) { restore({ p: item.p, h: item.h, q: item.q, n: item.n }); lastError = item.f || ""; dropItem(item.k); }
+    if (!ok) {  // refused by the server: the ticks come back to the form, with the reason
+      restore({ p: item.p, h: item.h, q: item.q, n: item.n });
+      lastError = item.f || "";
+      dropItem(item.k);
+      persist();
+    }
     refreshCount();
   };
 
@@ -343,7 +349,11 @@
     ev.preventDefault();
     var st = collect();
     lastError = "";
-    if (!st.p.length && !st.h.length) { lastError = t("none"); showStatus(); return; }
+    if (!st.p.length && !st.h.length) {
+      var just = queue().some(function (i) { return String(i.a) === aid && Date.now() - i.t < 3000; });
+      if (!just) { lastError = t("none"); showStatus(); }  // (a double tap's second submit says nothing)
+      return;
+    }
     var item = { k: st.k, a: aid, u: location.pathname, p: st.p, h: st.h, q: st.q, n: st.n, c: csrfToken(),
                  t: Date.now() };
     withPhoto(item, function () {

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from ..points.activities import Activity
 from ..points.ledger import EntryKind, LedgerEntry, Submission, SubmissionStatus
-from ..points.notice import Notice, Objection, notice_for
+from ..points.notice import Notice, NoticeEntry, Objection, notices_of_entries
 from ..points.periods import parse_period
 from ..points.registry import Group, Household, Village, Villager
 from ..points.rules import Rule, RuleVersion
@@ -38,10 +38,11 @@ def household_standing(session: Session, household: Household, period: str,
     """The household's points, rank and points per head in the village (or the group)."""
     village = session.get(Village, household.village_id)
     rows = leaderboard(session, "household", period, village=village, group=group)
+    ranked = sum(1 for r in rows if r.rank is not None)   # households with no points are not ranked
     for r in rows:
         if r.id == household.id:
-            return Standing(r.points, r.rank, len(rows), r.per_head)
-    return Standing(0, None, len(rows), None)
+            return Standing(r.points, r.rank, ranked, r.per_head)
+    return Standing(0, None, ranked, None)
 
 
 @dataclass
@@ -96,7 +97,7 @@ class HistoryPage:
     page: int
     pages: int
     total: int
-    notices: dict[str, Notice | None] = field(default_factory=dict)        # month -> notice
+    notices: dict[int, Notice] = field(default_factory=dict)               # entry id -> the notice listing it
     objections: dict[int, Objection] = field(default_factory=dict)         # entry id -> latest
     corrected_pages: dict[int, int] = field(default_factory=dict)          # corrected entry id -> page
     corrected_by: dict[int, list[LedgerEntry]] = field(default_factory=dict)  # entry id -> its corrections
@@ -120,9 +121,7 @@ def history(session: Session, household: Household, page: int = 1, per_page: int
                  selectinload(LedgerEntry.corrects).selectinload(LedgerEntry.rule_version))
         .order_by(*_history_order()).offset((page - 1) * per_page).limit(per_page)).scalars())
     result = HistoryPage(entries, page, pages, total)
-    village = session.get(Village, household.village_id)
-    for month in {f"{e.occurred_on:%Y-%m}" for e in entries}:
-        result.notices[month] = notice_for(session, village, month)
+    result.notices = notices_of_entries(session, entries)
     ids = [e.id for e in entries]
     if ids:
         for obj in session.execute(select(Objection).where(
@@ -233,18 +232,21 @@ class NoticeRow:
     group: str
 
 
-def notice_rows(session: Session, village: Village, month: str, page: int, per_page: int,
+def notice_rows(session: Session, village: Village, notice: Notice, page: int, per_page: int,
                 group: Group | None = None) -> tuple[list[NoticeRow], int, int]:
-    """One page of a month's posted entries (chain order), with names to mask. (rows, page, pages)."""
-    p = parse_period(month)
-    cond = [LedgerEntry.village_id == village.id, LedgerEntry.occurred_on.between(p.start, p.end)]
+    """One page of the entries a notice lists (chain order), with names to mask. (rows, page, pages)."""
+    from sqlalchemy import and_
+
+    join_on = and_(NoticeEntry.village_id == LedgerEntry.village_id, NoticeEntry.seq == LedgerEntry.seq)
+    cond = [NoticeEntry.notice_id == notice.id]
     if group is not None:
         cond.append(LedgerEntry.group_id == group.id)
-    total = session.execute(select(func.count()).select_from(LedgerEntry).where(*cond)).scalar_one()
+    total = (notice.entry_count if group is None else session.execute(
+        select(func.count()).select_from(LedgerEntry).join(NoticeEntry, join_on).where(*cond)).scalar_one())
     pages = max(1, -(-total // per_page))
     page = min(max(1, page), pages)
     entries = list(session.execute(
-        select(LedgerEntry).where(*cond).options(
+        select(LedgerEntry).join(NoticeEntry, join_on).where(*cond).options(
             selectinload(LedgerEntry.rule_version), selectinload(LedgerEntry.villager),
             selectinload(LedgerEntry.household).selectinload(Household.head))
         .order_by(LedgerEntry.seq).offset((page - 1) * per_page).limit(per_page)).scalars())

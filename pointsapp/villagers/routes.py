@@ -25,6 +25,7 @@ from ..extensions import db, limiter
 from ..points.errors import Refused
 from ..points.periods import local_today, month_key, parse_period
 from ..points.registry import Household, Role, Village
+from ..points.standings import board_month
 from ..web.auth import current_village, public, roles_required
 from ..web.refusals import flash_refusal
 from ..web.security import address_limit_hit
@@ -144,7 +145,7 @@ def board():
         return _no_village()
     today = _today(village)
     problem = None
-    raw = request.args.get("period") or month_key(today)
+    raw = request.args.get("period") or board_month(db.session, village, today)
     try:
         period = parse_period(raw).key
         if period == "all":
@@ -170,7 +171,9 @@ def notice():
     if village is None:
         return _no_village()
     group = q.group_of(db.session, village, request.args.get("group", type=int))
-    data = views.notice_page(db.session, village, _page_arg(), _today(village), group)
+    data = views.notice_page(db.session, village, _page_arg(), _today(village), group,
+                             notice_id=request.args.get("notice", type=int),
+                             past_page=request.args.get("past", 1, type=int) or 1)
     return render_template("villagers/notice.html", n=data, village=village, nav_vid=village.id,
                            villages=views.village_links("villagers.notice", villages, village))
 
@@ -226,13 +229,21 @@ def cards():
                            nav_vid=village.id, staff_page=True)
 
 
-@bp.post("/cards/rotate/<int:household_id>")
+@bp.route("/cards/rotate/<int:household_id>", methods=["GET", "POST"])
 @roles_required(Role.admin)
 def rotate(household_id: int):
+    """换发新卡 in two steps: a page that says what happens, then a POST with the box ticked."""
     village = current_village()
     household = db.session.get(Household, household_id)
     if household is None or household.village_id != village.id:
         abort(404)
+    if request.method == "GET" or request.form.get("confirm") != "y":
+        if request.method == "POST":
+            flash(_("Tick the box to confirm that the old card should stop working."), "error")
+        label = f"{household.group.name} · {household.number} · {household.head_name}"
+        return render_template("villagers/rotate_confirm.html", village=village, nav_vid=village.id, staff_page=True,
+                               label=label, action=url_for("villagers.rotate", household_id=household.id),
+                               back=url_for("villagers.cards")), 200 if request.method == "GET" else 400
     rotate_card(db.session, household, current_user, ip=request.remote_addr)
     flash(_("A new card link was issued for household %(number)s; the old card no longer works. "
             "Print the new card below.", number=household.number), "success")

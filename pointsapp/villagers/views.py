@@ -14,11 +14,11 @@ from flask_babel import format_date, get_locale
 from flask_babel import gettext as _
 from markupsafe import Markup
 
-from ..points.ledger import EntryKind, month_digest
-from ..points.notice import ObjectionStatus, current_notice
+from ..points.ledger import EntryKind
+from ..points.notice import Notice, ObjectionStatus, notices_of_household, open_notices, past_notices, village_notices
 from ..points.periods import month_key, parse_period, quarter_key, year_key
 from ..points.registry import Household, Village
-from ..points.standings import balance, leaderboard
+from ..points.standings import balance, board_month, leaderboard
 from . import queries as q
 from .services import mask_name
 
@@ -178,7 +178,7 @@ def _cap_note(points: int, requested: int, capped: bool) -> str | None:
 def _history_items(hist: q.HistoryPage, household: Household, token: str, today: dt.date) -> list[dict]:
     items = []
     for e in hist.entries:
-        notice = hist.notices.get(f"{e.occurred_on:%Y-%m}")
+        notice = hist.notices.get(e.id)
         status, open_notice = _entry_status(e, notice, today)
         obj = _objection(hist.objections.get(e.id))
         correction = None
@@ -210,13 +210,13 @@ def _history_items(hist: q.HistoryPage, household: Household, token: str, today:
 
 def _standing(s: q.Standing) -> dict:
     return {"points": signed(s.points) if s.points < 0 else str(s.points),
-            "rank": _("No. %(rank)s of %(of)s", rank=s.rank, of=s.of) if s.rank else "–",
+            "rank": _("No. %(rank)s of %(of)s", rank=s.rank, of=s.of) if s.rank else "—",
             "per_head": per_head_text(s.per_head)}
 
 
 def card_page(session, household: Household, token: str, page: int, today: dt.date) -> dict:
     village = session.get(Village, household.village_id)
-    month = month_key(today)
+    month = board_month(session, village, today)   # last month until this one has posted points
     bal = balance(session, household=household)
     pending = q.pending_items(session, household)
     members = []
@@ -254,6 +254,7 @@ def card_page(session, household: Household, token: str, page: int, today: dt.da
                      "recorded_by": staff_name(s.captured_by)} for s in pending],
         "pending_points": signed(sum(s.points for s in pending)),
         "history": _history_items(hist, household, token, today),
+        "notices": [notice_item(n, today) for n in notices_of_household(session, household, limit=6)],
         "history_total": hist.total,
         "pager": pager("villagers.card", hist.page, hist.pages, anchor="history", newest_first=True,
                        token=token),
@@ -301,7 +302,7 @@ def board_rows(session, village: Village, by: str, period: str, group=None) -> l
     out = []
     for r in rows:
         name = r.name if by == "group" else (_board_name(r, headless) if by == "household" else mask_name(r.name))
-        out.append({"rank": r.rank, "name": name, "group": r.group, "points": str(r.points),
+        out.append({"rank": r.rank if r.rank is not None else "—", "name": name, "group": r.group, "points": str(r.points),
                     "per_head": per_head_text(r.per_head), "negative": r.points < 0})
     return out
 
@@ -312,6 +313,7 @@ def board_page(session, village: Village, period: str, group, show: str, page: i
     if group is not None:
         households = board_rows(session, village, "household", period, group)
     rows = households if show == "households" else board_rows(session, village, "villager", period, group)
+    not_taking_part = sum(1 for r in rows if r["rank"] == "—")
     pages = max(1, -(-len(rows) // BOARD_PAGE))
     page = min(max(1, page), pages)
     black = None
@@ -335,28 +337,60 @@ def board_page(session, village: Village, period: str, group, show: str, page: i
         "list_title": (_("By household") if show == "households" else _("By person")) + " · "
         + (group.name if group is not None else _("Whole village")),
         "scopes": scopes, "shows": shows,
+        "not_taking_part": (_("Not taking part (no points in this period, not ranked): %(n)s households", n=not_taking_part)
+                            if show == "households" else
+                            _("Not taking part (no points in this period, not ranked): %(n)s people", n=not_taking_part)),
         "pager": pager("villagers.board", page, pages, anchor="list", show=show, **gargs),
     }
 
 
 # --- 公示 ---------------------------------------------------------------------------------
 
-def notice_page(session, village: Village, page: int, today: dt.date, group=None) -> dict | None:
-    notice = current_notice(session, village)
+def notice_title(n: Notice) -> str:
+    if n.number == 1:
+        return _("Points of %(month)s", month=period_label(n.month))
+    return _("Points of %(month)s: supplementary notice %(number)s", month=period_label(n.month), number=n.number - 1)
+
+
+def notice_item(n: Notice, today: dt.date) -> dict:
+    """One notice as a line of a list: title, window, whether open, link."""
+    return {"id": n.id, "title": notice_title(n), "opens": fdate(n.opens_on), "closes": fdate(n.closes_on),
+            "is_open": n.is_open(today), "entries": n.entry_count, "supplement": n.number > 1,
+            "url": url_for("villagers.notice", village=n.village_id, notice=n.id)}
+
+
+PAST_NOTICES = 12
+
+
+def notice_page(session, village: Village, page: int, today: dt.date, group=None, notice_id: int | None = None,
+                past_page: int = 1) -> dict | None:
+    """Every notice open for objections (newest first), one notice's entries, and the past notices."""
+    open_now = open_notices(session, village, today)
+    notice = None
+    if notice_id is not None:
+        notice = session.get(Notice, notice_id)
+        if notice is None or notice.village_id != village.id:
+            notice = None
+    if notice is None:
+        notice = open_now[0] if open_now else next(iter(village_notices(session, village, limit=1)), None)
     if notice is None:
         return None
-    rows, page, pages = q.notice_rows(session, village, notice.month, page, NOTICE_PAGE, group)
-    digest = month_digest(session, village, notice.month)
-    args = {"village": village.id}
+    rows, page, pages = q.notice_rows(session, village, notice, page, NOTICE_PAGE, group)
+    past_page = max(1, past_page)
+    past = past_notices(session, village, today, limit=PAST_NOTICES + 1, offset=(past_page - 1) * PAST_NOTICES)
+    args = {"village": village.id, "notice": notice.id}
     scopes = [{"url": url_for("villagers.notice", **args), "label": _("Whole village"), "current": group is None}]
     scopes += [{"url": url_for("villagers.notice", group=g.id, **args), "label": g.name,
                 "current": group is not None and g.id == group.id} for g in village.groups]
     return {
-        "month": period_label(notice.month),
+        "title": notice_title(notice), "month": period_label(notice.month), "supplement": notice.number > 1,
         "opens": fdate(notice.opens_on), "closes": fdate(notice.closes_on),
         "is_open": notice.is_open(today), "published": fdate(notice.published_at),
-        "published_seq": notice.digest_seq, "published_hash": notice.digest,
-        "digest_seq": digest.seq, "digest_hash": digest.hash, "digest_closed": digest.closed,
+        "entry_count": notice.entry_count, "head_seq": notice.head_seq, "digest": notice.digest,
+        "open_notices": [notice_item(n, today) | {"current": n.id == notice.id} for n in open_now],
+        "past": [notice_item(n, today) | {"current": n.id == notice.id} for n in past[:PAST_NOTICES]],
+        "past_more": url_for("villagers.notice", village=village.id, notice=notice.id, past=past_page + 1,
+                             _anchor="past") if len(past) > PAST_NOTICES else None,
         "rows": [{"date": fdate(r.entry.occurred_on),
                   "name": mask_name(r.person) if r.person else _("Household No. %(number)s", number=r.number),
                   "group": r.group, "rule": rule_name(r.entry.rule_version, r.entry.kind),

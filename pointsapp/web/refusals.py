@@ -34,13 +34,20 @@ CATALOG: dict[str, Message] = {
     "needs_person": lambda p: _("This rule is recorded per person: mark people, not a household."),
     "outside_groups": lambda p: _("This household is not in your groups."),
     "conflict_of_interest": lambda p: _("Staff may not record or approve points for their own household."),
-    "period_closed": lambda p: _("That month is closed; nothing more can be posted in it."),
+    "period_closed": lambda p: (
+        _("%(month)s is closed: nothing can be dated in it or before it.", month=p["month"])
+        if p.get("month") else _("That month is closed; nothing more can be posted in it.")),
     "bad_quantity": lambda p: _("The quantity must be a whole number of at least 1."),
     "duplicate": lambda p: _("Already recorded for this activity."),
     "bad_date": lambda p: _("A date is needed."),
     "bad_key": lambda p: _("The form is incomplete; please reload the page and try again."),
     "bad_group": lambda p: _("This group is not one of yours."),
     "future_date": lambda p: _("The date is in the future."),
+    "quantity_per_occasion": lambda p: _("This rule counts one occasion at a time: the quantity must be 1."),
+    "quantity_too_large": lambda p: _("This rule allows at most %(limit)s %(unit)s at a time.", limit=p.get("limit"),
+                                      unit=p.get("unit")),
+    "move_before_last": lambda p: _("This person last moved on %(last)s; a move cannot be dated earlier.",
+                                    last=p.get("last")),
     "no_marks": lambda p: _("Nobody was marked. Tick at least one person or household."),
     "activity_cancelled": lambda p: _("This activity was cancelled."),
     "already_imported": lambda p: _("This score sheet was already imported."),
@@ -58,8 +65,24 @@ CATALOG: dict[str, Message] = {
         _("%(count)s captures dated in this month still await review; review them first.", count=p["count"])
         if p.get("count") is not None
         else _("Captures dated in this month still await review; review them first.")),
-    "bad_window": lambda p: _("The objection window must be 1 to 60 days."),
-    "bad_notice_days": lambda p: _("The objection window must be 1 to 60 days."),
+    "bad_window": lambda p: _("The objection window must be 0 to 30 days."),
+    "bad_notice_days": lambda p: _("The objection window must be 0 to 30 days."),
+    "month_running": lambda p: (
+        _("%(month)s is still running; only a finished month can be published.", month=p["month"])
+        if p.get("month") else _("This month is still running; only a finished month can be published.")),
+    "nothing_new": lambda p: _("Nothing has been posted for this month since its last notice; there is nothing "
+                               "to publish."),
+    "not_published": lambda p: _("This month has not been published for public notice yet."),
+    "notice_window_open": lambda p: (
+        _("The objection window runs until %(date)s.", date=p["until"]) if p.get("until")
+        else _("The objection window of this month's notice is still open.")),
+    "awaiting_supplement": lambda p: (
+        _("%(count)s entries of this month were posted after its notice; publish a supplementary notice first.",
+          count=p["count"]) if p.get("count")
+        else _("Entries of this month were posted after its notice; publish a supplementary notice first.")),
+    "open_objections": lambda p: (
+        _("%(count)s objections on this month's entries are not answered yet.", count=p["count"]) if p.get("count")
+        else _("Objections on this month's entries are not answered yet.")),
     "already_published": lambda p: _("This month has already been published for public notice."),
     "not_your_entry": lambda p: _("A household can object only to its own entries."),
     "notice_closed": lambda p: _("This entry is not under public notice now."),
@@ -129,6 +152,14 @@ CATALOG: dict[str, Message] = {
                                     name=p.get("name"), row=p.get("row")),
     "row.head_not_member": lambda p: _("the head of household %(number)s is not listed as a member",
                                        number=p.get("number")),
+    "row.same_name_no_birth": lambda p: _("%(name)s is listed %(count)s times in household %(number)s: people of "
+                                          "the same name need their 出生年月 to tell them apart", name=p.get("name"),
+                                          count=p.get("count"), number=p.get("number")),
+    "row.two_heads": lambda p: _("household %(number)s has two heads named %(name)s (also row %(row)s)",
+                                 number=p.get("number"), name=p.get("name"), row=p.get("row")),
+    "row.head_leaves": lambda p: _("%(name)s is the head of household %(number)s, which this file does not list: "
+                                   "add household %(number)s with its new head (户主姓名), or move %(name)s on the "
+                                   "registry page", name=p.get("name"), number=p.get("number")),
     "row.listed_twice": lambda p: _("listed twice in household %(number)s (also row %(row)s)",
                                     number=p.get("number"), row=p.get("row")),
     "file.missing_columns": lambda p: _("%(file)s: the column(s) %(names)s are missing", file=p.get("file"),

@@ -43,7 +43,7 @@ def safe_next(target: object, *, refuse: tuple[str, ...] = ()) -> str | None:
         return None
     if parts.scheme or parts.netloc:
         return None
-    if any(target == p or target.startswith(p.rstrip("/") + "/") or target.startswith(p + "?")
+    if any(target == p or target.startswith((p.rstrip("/") + "/", p + "?"))
            for p in refuse if p):
         return None
     return target

@@ -10,7 +10,8 @@ from sqlalchemy import select
 
 from pointsapp.extensions import db
 from pointsapp.points.audit import AuditEvent
-from pointsapp.points.capture import close_period
+from pointsapp.points.lifecycle import close_month
+from pointsapp.points.notice import publish_notice
 from pointsapp.points.ledger import LedgerEntry
 from pointsapp.points.registry import Household, StaffUser, Village
 from pointsapp.points.rules import Rule, load_rulebook_text
@@ -79,8 +80,10 @@ def test_dry_run_shows_gains_and_losses_in_last_closed_month(admin, app_world, a
     post_entries(app, app_world, [Line(villager_id=p[0][0]), Line(villager_id=p[0][0]), Line(villager_id=p[1][0])],
                  day=dt.date(2026, 10, 5))
     with app.app_context():
-        close_period(db.session, db.session.get(Village, app_world["village"]), "2026-10",
-                     db.session.get(StaffUser, app_world["users"]["admin1"]))
+        village = db.session.get(Village, app_world["village"])
+        village.notice_days = 0      # published on paper: the month can close at once
+        publish_notice(db.session, village, "2026-10", db.session.get(StaffUser, app_world["users"]["rev1"]))
+        close_month(db.session, village, "2026-10", db.session.get(StaffUser, app_world["users"]["admin1"]))
         db.session.commit()
     resp = admin.post("/admin/rules/DJ-01/edit", data=dict(FORM, points="6", cap_month="6", preview="1"))
     page = text(resp)

@@ -40,7 +40,8 @@ def test_year_cap_for_household_rule(world, session):
     house = world.households[1]
     first = cap(session, world, world.admin, "MY-01", [house], day=dt.date(2026, 3, 1)).lines[0]
     second = cap(session, world, world.admin, "MY-01", [house], day=dt.date(2026, 10, 1)).lines[0]
-    nxt = cap(session, world, world.admin, "MY-01", [house], day=dt.date(2027, 1, 5)).lines[0]
+    nxt = cap(session, world, world.admin, "MY-01", [house], day=dt.date(2027, 1, 5),   # captured that day
+              now=dt.datetime(2027, 1, 5, 4, 0, tzinfo=dt.timezone.utc)).lines[0]
     assert (first.points, second.points, nxt.points) == (20, 0, 20)
 
 

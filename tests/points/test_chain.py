@@ -5,7 +5,7 @@ from sqlalchemy import text
 
 from pointsapp.points.capture import Line, capture
 from pointsapp.points.ledger import verify_chain
-from tests.points.helpers import entries, post
+from tests.points.helpers import entries, post, tamper
 
 
 @pytest.fixture
@@ -25,24 +25,21 @@ def _verify(session, world):
 
 def test_update_in_sql_is_caught(chained, session):
     e = entries(session)[2]
-    session.execute(text("UPDATE ledger_entries SET points = 50 WHERE id = :id"), {"id": e.id})
-    session.commit()
+    tamper(session, "UPDATE ledger_entries SET points = 50 WHERE id = :id", {"id": e.id})
     res = _verify(session, chained)
     assert not res.ok and res.bad_seq == 3 and "changed after posting" in res.problem
 
 
 def test_delete_in_sql_is_caught(chained, session):
     e = entries(session)[1]
-    session.execute(text("DELETE FROM ledger_entries WHERE id = :id"), {"id": e.id})
-    session.commit()
+    tamper(session, "DELETE FROM ledger_entries WHERE id = :id", {"id": e.id})
     res = _verify(session, chained)
     assert not res.ok and res.bad_seq == 3 and "missing" in res.problem
 
 
 def test_deleting_the_last_entry_is_caught(chained, session):
     e = entries(session)[-1]
-    session.execute(text("DELETE FROM ledger_entries WHERE id = :id"), {"id": e.id})
-    session.commit()
+    tamper(session, "DELETE FROM ledger_entries WHERE id = :id", {"id": e.id})
     res = _verify(session, chained)
     assert not res.ok and "deleted from the end" in res.problem
 

@@ -37,6 +37,13 @@ def test_demo_village_has_the_articles_shape_and_a_valid_ledger(engine):
     admin = s.execute(select(StaffUser).where(StaffUser.username == "admin")).scalar_one()
     assert admin.must_change_password and admin.check_password({u: p for u, _r, p in result.accounts}["admin"])
     assert count(ClosedPeriod) >= 1
+    # Its notices and closed months hold up under the full verify; each closed month was published.
+    from pointsapp.points.anchors import verify_village
+    from pointsapp.points.notice import Notice
+
+    assert verify_village(s, village).ok
+    closed = set(s.execute(select(ClosedPeriod.month)).scalars())
+    assert closed <= set(s.execute(select(Notice.month)).scalars())
     assert {"贾德䶮", "杨明𠮷"} <= set(s.execute(select(Villager.name)).scalars())
     # The bulk-loaded tallies equal a rebuild from the ledger.
     before = sorted(s.execute(select(Tally.period, Tally.kind, Tally.subject_id, Tally.points)).all())

@@ -1,17 +1,29 @@
 import datetime as dt
 
 import pytest
-from sqlalchemy import bindparam, text
+from sqlalchemy import text
 
-from pointsapp.points.capture import close_period, correct
-from pointsapp.points.db import UTCDateTime
+from pointsapp.points.capture import correct
 from pointsapp.points.errors import Refused
+from pointsapp.points.lifecycle import close_month
+from pointsapp.points.notice import publish_notice
 from pointsapp.points.standings import balance, leaderboard
 from tests.points.helpers import cap, post, subs
 
 DEC_NOW = dt.datetime(2026, 12, 3, 2, 0, tzinfo=dt.timezone.utc)  # 10:00 on 3 Dec in Shanghai
 NOV_NOW = dt.datetime(2026, 11, 25, 2, 0, tzinfo=dt.timezone.utc)
-NOV_END = dt.datetime(2026, 11, 30, 16, 0, tzinfo=dt.timezone.utc)  # midnight of 1 Dec in Shanghai
+
+
+def close_period(session, village, month, actor, *, now):
+    """Publish the month with a 0-day window (if not yet), then close it."""
+    village.notice_days = 0
+    try:
+        publish_notice(session, village, month, actor, now=now)
+    except Refused as exc:
+        if exc.code not in ("nothing_new", "already_closed", "month_running", "not_allowed"):
+            raise
+        session.rollback()
+    return close_month(session, village, month, actor, now=now)
 
 
 def test_close_refused_while_captures_wait_then_locks_the_month(world, session):
@@ -23,14 +35,12 @@ def test_close_refused_while_captures_wait_then_locks_the_month(world, session):
     post(session, world, res, now=NOV_NOW)
     closed = close_period(session, world.village, "2026-11", world.admin, now=DEC_NOW)
     session.commit()
-    # Oracle in raw SQL: the chain's head among entries recorded before local midnight of 1 December.
-    head = session.execute(text(
-        "SELECT seq, hash FROM ledger_entries WHERE village_id = :v AND recorded_at < :end "
-        "ORDER BY seq DESC LIMIT 1").bindparams(bindparam("end", type_=UTCDateTime())),
-        {"v": world.village.id, "end": NOV_END}).one()
-    stored = session.execute(text("SELECT digest_seq, digest FROM closed_periods WHERE village_id = :v "
+    # Oracle in raw SQL: the close records the chain's head at that moment, which is the last entry's.
+    head = session.execute(text("SELECT seq, hash FROM ledger_entries WHERE village_id = :v ORDER BY seq DESC LIMIT 1"),
+                           {"v": world.village.id}).one()
+    stored = session.execute(text("SELECT head_seq, head_hash FROM closed_periods WHERE village_id = :v "
                                   "AND month = '2026-11'"), {"v": world.village.id}).one()
-    assert head.seq >= 1 and tuple(stored) == tuple(head) == (closed.digest_seq, closed.digest)
+    assert head.seq >= 1 and tuple(stored) == tuple(head) == (closed.head_seq, closed.head_hash)
     late = cap(session, world, world.grid, "ZY-01", [p], day=dt.date(2026, 11, 21), now=DEC_NOW)
     assert late.lines[0].code == "period_closed"
 

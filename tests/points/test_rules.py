@@ -72,7 +72,9 @@ def test_version_two_applies_from_its_date_and_never_rescores(world, session):
     assert report.changed == ["DJ-01"]
     assert balance(session, villager=person).honour == 5          # version 1 entry unchanged
     before = cap(session, world, world.grid, "DJ-01", [world.people[0][1]], day=dt.date(2026, 11, 30))
-    after = cap(session, world, world.grid, "DJ-01", [person], day=dt.date(2026, 12, 2))
+    # Dated 2 December, captured that day (nothing can be dated after the village's today).
+    after = cap(session, world, world.grid, "DJ-01", [person], day=dt.date(2026, 12, 2),
+                now=dt.datetime(2026, 12, 2, 4, 0, tzinfo=dt.timezone.utc))
     assert before.lines[0].points == 5 and after.lines[0].points == 8
     entries = post(session, world, after)
     assert entries[0].rule_version.version == 2 and entries[0].points == 8

@@ -25,7 +25,8 @@ def test_boards_rank_ties_stably_and_list_zeros(world, session):
     _award(session, world, [a], rule="ZY-02", qty=3)
     rows = leaderboard(session, "villager", "2026-11", village=world.village)
     assert [(r.rank, r.id, r.points) for r in rows[:3]] == [(1, a.id, 11), (2, b.id, 5), (2, c.id, 5)]
-    assert len(rows) == 8 and rows[-1].points == 0 and rows[-1].rank == 4
+    # Zero points: listed last and not ranked (未参与), so nobody is "4th" with nothing.
+    assert len(rows) == 8 and [(r.rank, r.points) for r in rows[3:]] == [(None, 0)] * 5
     assert [r.id for r in leaderboard(session, "villager", "2026-11", village=world.village, limit=2)] == [a.id, b.id]
 
 

@@ -100,7 +100,7 @@ def test_files_are_all_there_and_pngs_are_projector_size(pack):
 def test_pdf_page_count_is_computed_from_the_parts(pack):
     result, data = pack
     ranked = [r for r in data.households[:RANKING_ROWS] if r.points != 0]
-    top = [r for r in data.households if r.rank <= 10 and r.points > 0]
+    top = [r for r in data.households if r.rank is not None and r.rank <= 10 and r.points > 0]
     notice = 1 + max(0, math.ceil((len(data.entries) - pdfmod.NOTICE_ROWS_FIRST) / pdfmod.NOTICE_ROWS))
     stars = max(1, math.ceil(len(data.stars) / pdfmod.TABLE_ROWS))
     expected = (1 + 5 + math.ceil(len(ranked) / pdfmod.TABLE_ROWS) + 1 + 1 + len(top) + stars + notice)
@@ -134,7 +134,9 @@ def test_pdf_text_has_the_ceremony_content(pack):
     first_cert = pages[1 + 5 + 3]
     assert "奖" in first_cert and data.top[0].name in first_cert
     notice_first = pages[result.pdf_pages - result.sections["notice"]]
-    assert "积分公示" in notice_first and data.digest.hash in notice_first.replace("\n", "")
+    flat = notice_first.replace("\n", "")
+    assert "积分公示" in notice_first and data.digest.published
+    assert all(n.digest in flat for n in data.digest.notices)     # each notice's check code, as published
     everything = "".join(pages)
     assert "䶮" in everything and "𠮷" in everything  # rare name characters survive in the 公示 list
 

@@ -66,7 +66,7 @@ def test_ties_share_a_rank_and_each_gets_a_certificate(session, world, tmp_path)
     assert result.certificates == 3  # three households tie for first place
     assert result.sections["certificates"] == 3
     sheet = rows(result.xlsx, "户积分")
-    assert [r["名次"] for r in sheet] == [1, 1, 1, 4]
+    assert [r["名次"] for r in sheet] == [1, 1, 1, None]   # no points: not ranked (empty cell)
 
 
 def test_pending_and_notice_are_reported(session, world, tmp_path):

@@ -100,7 +100,7 @@ class Server:
                     break
             except OSError:
                 if self.proc.poll() is not None:
-                    raise RuntimeError(self.proc.stderr.read().decode()[-3000:])
+                    raise RuntimeError(self.proc.stderr.read().decode()[-3000:]) from None
                 time.sleep(0.3)
         for _ in range(20):   # both workers up
             self.get("/healthz")

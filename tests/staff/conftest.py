@@ -18,6 +18,11 @@ def today() -> dt.date:
     return local_today("Asia/Shanghai")
 
 
+def last_month_day() -> dt.date:
+    """The last day of the last finished month: entries dated there can be published now."""
+    return today().replace(day=1) - dt.timedelta(days=1)
+
+
 @pytest.fixture
 def world(app, app_world):
     """app_world plus a county viewer ("view1", no village) and the ids tests need."""

@@ -17,7 +17,7 @@ from pointsapp.points.notice import publish_notice, raise_objection
 from pointsapp.points.periods import month_key
 from pointsapp.points.registry import Household, Role, StaffUser, Village
 from tests.conftest import login
-from tests.staff.conftest import make_activity, today
+from tests.staff.conftest import make_activity, today, last_month_day
 
 ANY = "anonymous admin reviewer grid_worker viewer vviewer clerk"
 STAFF = "admin reviewer grid_worker viewer vviewer"   # report readers
@@ -106,9 +106,9 @@ def ids(app, world):
         rev = db.session.get(StaffUser, world["users"]["rev1"])
         res = capture(db.session, actor=grid, village=village, key="matrix",
                       lines=[Line(villager_id=p) for p in world["people"][0]], rule_code="LJ-01",
-                      occurred_on=today(), activity_id=aid)
+                      occurred_on=last_month_day(), activity_id=aid)
         entries = approve(db.session, [db.session.get(Submission, res.lines[0].submission_id)], rev)
-        publish_notice(db.session, village, month_key(today()), rev)
+        publish_notice(db.session, village, month_key(last_month_day()), rev)
         household = db.session.get(Household, world["households"][0])
         obj = raise_objection(db.session, entries[0], household, "matrix")
         vview = StaffUser(username="vview1", role=Role.viewer, village_id=village.id)   # a village-bound viewer

@@ -119,17 +119,17 @@ def test_offline_capture_queues_survives_reload_and_syncs_once(app, world, signa
     sign_in_page(page, signal.url, "grid1")
     assert page.url.endswith("/capture")
     # The start page has the worker's phone keep today's capture pages (each with its roster).
-    page.wait_for_function(f"caches.open('pa-pages-v1').then(c => c.match('/activities/{aid}/capture'))"
+    page.wait_for_function(f"() => caches.open('pa-pages-v1').then(c => c.match('/activities/{aid}/capture'))"
                            ".then(r => !!r)", timeout=20000)
 
     # 1. Open the capture page (with signal); the service worker keeps it for later.
     page.goto(f"{signal.url}/activities/{aid}/capture")
-    page.wait_for_function("navigator.serviceWorker.ready.then(r => r.active.state === 'activated')", timeout=20000)
-    page.wait_for_function("caches.open('pa-pages-v1').then(c => c.match(location.pathname)).then(r => !!r)",
+    page.wait_for_function("() => navigator.serviceWorker.ready.then(r => r.active.state === 'activated')", timeout=20000)
+    page.wait_for_function("() => caches.open('pa-pages-v1').then(c => c.match(location.pathname)).then(r => !!r)",
                            timeout=20000)
-    page.wait_for_function("caches.keys().then(k => k.some(n => n.startsWith('pa-static-')))", timeout=20000)
+    page.wait_for_function("() => caches.keys().then(k => k.some(n => n.startsWith('pa-static-')))", timeout=20000)
     # Chromium on Linux has no BarcodeDetector: the bundled QR decoder is kept too, for scanning offline.
-    page.wait_for_function("caches.match(document.querySelector('form.capture-form').dataset.qrLib).then(r => !!r)",
+    page.wait_for_function("() => caches.match(document.querySelector('form.capture-form').dataset.qrLib).then(r => !!r)",
                            timeout=20000)
     screenshot(page, "courtyard-1-open")
 
@@ -166,7 +166,7 @@ def test_offline_capture_queues_survives_reload_and_syncs_once(app, world, signa
     # 4. Reload while offline: the page opens from the phone; ticks and the queued batch are there.
     page.reload()
     page.wait_for_selector("#marked-count")
-    page.wait_for_function("document.getElementById('marked-count').textContent === '2'")
+    page.wait_for_function("() => document.getElementById('marked-count').textContent === '2'")
     assert page.locator("input[name=p]:checked:disabled").count() == 10
     assert page.locator("b.tag.queued").count() == 10
     assert marks.nth(10).locator("input").is_checked() and marks.nth(11).locator("input").is_checked()
@@ -177,7 +177,7 @@ def test_offline_capture_queues_survives_reload_and_syncs_once(app, world, signa
     # 5. Signal returns: the batch is sent by itself, once.
     signal.on()
     ctx.set_offline(False)
-    page.wait_for_function("document.querySelectorAll('b.tag.queued').length === 0", timeout=30000)
+    page.wait_for_function("() => document.querySelectorAll('b.tag.queued').length === 0", timeout=30000)
     status.wait_for(state="hidden")
     rows = sql(app, "SELECT s.villager_id FROM submissions s JOIN capture_batches b ON b.id = s.batch_id "
                     "WHERE s.activity_id = :a AND b.key = :k AND s.status = 'pending'", a=aid, k=key)
@@ -195,7 +195,7 @@ def test_offline_capture_queues_survives_reload_and_syncs_once(app, world, signa
     # 6. Replay the same batch (e.g. a second tab kept it): nothing more is recorded.
     page.evaluate(f"q => localStorage.setItem({QUEUE_KEY}, JSON.stringify(q))", queued)
     page.reload()
-    page.wait_for_function(f"localStorage.getItem({QUEUE_KEY}) === null", timeout=30000)
+    page.wait_for_function(f"() => localStorage.getItem({QUEUE_KEY}) === null", timeout=30000)
     assert sql(app, "SELECT count(*) FROM capture_batches WHERE key = :k", k=key) == [(1,)]
     assert sql(app, "SELECT count(*) FROM submissions WHERE activity_id = :a", a=aid) == [(10,)]
     assert sql(app, "SELECT count(*) FROM submissions") == [(10,)]
@@ -383,7 +383,7 @@ def test_scanning_a_household_card_ticks_the_household(app, world, signal, brows
             assert not page.locator(f"input[name=h][value='{h1}']").is_checked()
             detector = page.evaluate("'BarcodeDetector' in window")
             page.locator("#scan").click()
-            page.wait_for_function(f"document.querySelector(\"input[name=h][value='{h1}']\").checked", timeout=20000)
+            page.wait_for_function(f"() => document.querySelector(\"input[name=h][value='{h1}']\").checked", timeout=20000)
             used_bundled = page.evaluate("typeof window.jsQR === 'function'")
             print(f"\nscanned with {'the bundled jsQR' if used_bundled else 'BarcodeDetector'}"
                   f" (BarcodeDetector present: {detector})")
@@ -425,7 +425,7 @@ def test_without_a_service_worker_ticks_and_queue_still_hold(app, world, signal,
     marks.nth(0).click()
     marks.nth(1).click()
     page.reload()  # a refresh keeps the ticks
-    page.wait_for_function("document.getElementById('marked-count').textContent === '2'")
+    page.wait_for_function("() => document.getElementById('marked-count').textContent === '2'")
     assert page.evaluate("navigator.serviceWorker ? navigator.serviceWorker.controller : null") is None
     signal.off()  # the signal drops; the phone does not notice (no offline event)
     page.locator("#submit-capture").click()
@@ -434,7 +434,7 @@ def test_without_a_service_worker_ticks_and_queue_still_hold(app, world, signal,
     assert sql(app, "SELECT count(*) FROM submissions WHERE activity_id = :a", a=aid) == [(0,)]
     screenshot(page, "courtyard-no-sw-queued")
     signal.on()  # the retry loop (every 15 s) finds the server again
-    page.wait_for_function("document.querySelectorAll('b.tag.queued').length === 0", timeout=40000)
+    page.wait_for_function("() => document.querySelectorAll('b.tag.queued').length === 0", timeout=40000)
     assert sql(app, "SELECT count(*) FROM submissions WHERE activity_id = :a", a=aid) == [(2,)]
     assert sql(app, "SELECT count(*) FROM capture_batches") == [(1,)]
     ctx.close()
@@ -461,3 +461,29 @@ def test_whole_household_includes_its_members_listed_at_the_top(app, world, sign
     assert page.locator(f"input[value='{member}']").is_checked() and page.locator(f"input[value='{head}']").is_checked()
     assert page.locator("#marked-count").inner_text() == "2"
     screenshot(page, "courtyard-whole-household")
+
+
+def test_a_queued_batch_the_server_refuses_gives_the_ticks_back(app, world, signal, browser):
+    aid = make_activity(app, world, title="清廉党课")
+    page = new_page(browser, PHONE_360)
+    sign_in_page(page, signal.url, "grid1")
+    page.goto(f"{signal.url}/activities/{aid}/capture")
+    marks = page.locator("label.mark:has(input[name=p])")
+    marks.nth(0).click()
+    marks.nth(1).click()
+    signal.off()
+    page.locator("#submit-capture").click()
+    page.locator("b.tag.queued").first.wait_for()
+    with app.app_context():  # meanwhile the activity is cancelled at the office
+        db.session.execute(text("UPDATE activities SET cancelled_at = CURRENT_TIMESTAMP, cancel_reason = 'x' "
+                                "WHERE id = :a"), {"a": aid})
+        db.session.commit()
+    signal.on()
+    page.wait_for_function("() => document.querySelectorAll('b.tag.queued').length === 0", timeout=40000)
+    assert "有一批没有记上" in page.locator("#sync").inner_text()
+    assert page.locator("input[name=p]:checked:not(:disabled)").count() == 2  # the ticks are back
+    assert page.locator("#marked-count").inner_text() == "2"
+    assert sql(app, "SELECT count(*) FROM submissions") == [(0,)]
+    page.reload()  # and kept on the phone
+    page.wait_for_function("() => document.getElementById('marked-count').textContent === '2'")
+    screenshot(page, "courtyard-refused-batch")

@@ -11,7 +11,7 @@ from pointsapp.points.notice import Objection, raise_objection
 from pointsapp.points.periods import month_key
 from pointsapp.points.registry import Group, Household, StaffUser, Village, Villager
 from tests.browser import DESKTOP, PHONE, new_page, screenshot, sign_in_page
-from tests.staff.conftest import add_people, make_activity, today
+from tests.staff.conftest import add_people, last_month_day, make_activity
 
 pytestmark = pytest.mark.browser
 LIVE = (SubmissionStatus.pending, SubmissionStatus.approved)
@@ -63,7 +63,7 @@ def test_grid_worker_captures_30_people_on_a_phone(app, world, live_server, brow
     # Back: the 30 are shown as recorded and can't be ticked again; the count is right (0).
     page.go_back()
     page.wait_for_url(f"**/activities/{aid}/capture")
-    page.wait_for_function("document.getElementById('marked-count').textContent === '0'")
+    page.wait_for_function("() => document.getElementById('marked-count').textContent === '0'")
     recorded = page.locator("input[name=p]:checked:disabled")
     assert recorded.count() == 30
     assert page.locator("label.mark:has(input[name=p]:disabled) b.tag").count() == 30
@@ -130,7 +130,7 @@ def test_reviewer_approves_publishes_and_corrects_on_a_desktop(app, world, live_
         grid = db.session.get(StaffUser, world["users"]["grid1"])
         capture(db.session, actor=grid, village=village, key="desk",
                 lines=[Line(villager_id=p) for p in world["people"][0] + world["people"][1]],
-                rule_code="LJ-01", occurred_on=today())
+                rule_code="LJ-01", occurred_on=last_month_day())
         db.session.commit()
     page = new_page(browser, DESKTOP)
     sign_in_page(page, live_server.url, "rev1")
@@ -142,11 +142,14 @@ def test_reviewer_approves_publishes_and_corrects_on_a_desktop(app, world, live_
     assert "已审核通过 5 条记录" in page.content()
     screenshot(page, "staff-review-approved-desktop")
 
-    month = month_key(today())
+    month = month_key(last_month_day())
     page.goto(f"{live_server.url}/notices")
     page.select_option("#month", month)
-    page.fill("#days", "7")
     page.locator("#publish").click()
+    page.wait_for_load_state()
+    screenshot(page, "staff-notice-confirm-desktop")
+    page.locator("#confirm").check()
+    page.locator("#publish-confirm").click()
     page.wait_for_url(f"**/notices/{month}")
     assert "向明华" in page.content() and "异议受理时间" in page.content()
     screenshot(page, "staff-notice-desktop")

@@ -9,12 +9,12 @@ from sqlalchemy import select
 from pointsapp.extensions import db
 from pointsapp.points.audit import AuditEvent
 from pointsapp.points.capture import Line, approve, capture
-from pointsapp.points.ledger import LedgerEntry, Submission, SubmissionStatus
+from pointsapp.points.ledger import ClosedPeriod, LedgerEntry, Submission, SubmissionStatus
 from pointsapp.points.notice import Notice, Objection, raise_objection
 from pointsapp.points.periods import month_key
 from pointsapp.points.registry import StaffUser, Village
 from tests.conftest import login
-from tests.staff.conftest import today
+from tests.staff.conftest import last_month_day, today
 
 
 def _capture(app, world, people, *, by="grid1", code="LJ-01", day=None, key=None):
@@ -147,7 +147,7 @@ def test_special_award_outside_the_rule_book(app, client, world):
 
 
 def _posted_entries(app, world):
-    sids = _capture(app, world, world["people"][0] + world["people"][1])
+    sids = _capture(app, world, world["people"][0] + world["people"][1], day=last_month_day())
     with app.app_context():
         rev = db.session.get(StaffUser, world["users"]["rev1"])
         entries = approve(db.session, [db.session.get(Submission, s) for s in sids], rev)
@@ -157,11 +157,17 @@ def _posted_entries(app, world):
 
 def test_publish_notice_and_print(app, client, world):
     _posted_entries(app, world)
-    month = month_key(today())
+    month = month_key(last_month_day())
     login(client, "rev1")
     page = client.get("/notices").get_data(as_text=True)
-    assert month in page and "发布公示" in page
-    resp = client.post("/notices/publish", data={"month": month, "days": "7"})
+    assert month in page and "发布前核对" in page
+    assert re.search(rf'<option selected value="{month}">|<option value="{month}" selected', page)
+    assert f'value="{month_key(today())}"' not in page          # the running month is not offered
+    step1 = client.post("/notices/publish", data={"month": month})  # first a confirmation step
+    assert step1.status_code == 200 and "公示后不能再修改" in step1.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.execute(select(Notice)).first() is None
+    resp = client.post("/notices/publish", data={"month": month, "confirm": "y"})
     assert resp.status_code == 303 and resp.headers["Location"].endswith(f"/notices/{month}")
     page = client.get(resp.headers["Location"]).get_data(as_text=True)
     assert "异议受理时间" in page and "向明华" in page and "参加清廉党课" in page and "合计：15 分" in page
@@ -170,10 +176,12 @@ def test_publish_notice_and_print(app, client, world):
         assert (n.closes_on - n.opens_on).days == 6
     sheet = client.get(f"/notices/{month}/print").get_data(as_text=True)
     assert "积分公示" in sheet and n.digest in sheet and str(n.opens_on) in sheet and str(n.closes_on) in sheet
-    again = client.post("/notices/publish", data={"month": month, "days": "7"})
-    assert "该月已经公示过了" in client.get(again.headers["Location"]).get_data(as_text=True)
-    bad = client.post("/notices/publish", data={"month": month, "days": "99"})
-    assert "60 天" in client.get(bad.headers["Location"]).get_data(as_text=True)
+    again = client.post("/notices/publish", data={"month": month, "confirm": "y"})
+    assert "没有新入账的记录" in client.get(again.headers["Location"]).get_data(as_text=True)
+    running = client.post("/notices/publish", data={"month": month_key(today()), "confirm": "y"})
+    assert "还没有结束" in client.get(running.headers["Location"]).get_data(as_text=True)
+    with app.app_context():
+        assert db.session.execute(select(Notice.month)).scalars().all() == [month]
     assert client.get("/notices/2026-13").status_code == 404
     client.post("/logout")
     login(client, "grid1")
@@ -185,7 +193,7 @@ def _published(app, world):
     from pointsapp.points.notice import publish_notice
 
     with app.app_context():
-        publish_notice(db.session, db.session.get(Village, world["village"]), month_key(today()),
+        publish_notice(db.session, db.session.get(Village, world["village"]), month_key(last_month_day()),
                        db.session.get(StaffUser, world["users"]["rev1"]))
         db.session.commit()
     return entries
@@ -194,7 +202,7 @@ def _published(app, world):
 def test_objection_at_the_counter_and_resolve_with_correction(app, client, world):
     entries = _published(app, world)
     login(client, "rev1")
-    notice = client.get(f"/notices/{month_key(today())}").get_data(as_text=True)
+    notice = client.get(f"/notices/{month_key(last_month_day())}").get_data(as_text=True)
     assert f"/objections/new?entry={entries[0]}" in notice
     resp = client.post(f"/objections/new?entry={entries[0]}", data={"reason": "那天我在外地打工，没有参加"})
     assert resp.status_code == 303
@@ -245,7 +253,22 @@ def test_month_close_shows_open_work_and_refuses_while_pending(app, client, worl
     assert resp.status_code == 303
     assert "该月还有 1 条记录待审核" in client.get(resp.headers["Location"]).get_data(as_text=True)
     client.post("/review/approve", data={"sub": [str(sids[0])]})
-    resp = client.post("/close", data={"month": month})
+    resp = client.post("/close", data={"month": month, "confirm": "y"})
+    assert "尚未公示" in client.get(resp.headers["Location"]).get_data(as_text=True)
+    with app.app_context():
+        from pointsapp.points.notice import publish_notice
+
+        village = db.session.get(Village, world["village"])
+        village.notice_days = 0      # a village that posts on paper: no window to wait for
+        publish_notice(db.session, village, month, db.session.get(StaffUser, world["users"]["rev1"]))
+        db.session.commit()
+    page = client.get(f"/close?month={month}").get_data(as_text=True)
+    assert 'id="blockers"' not in page and 'name="confirm"' in page
+    resp = client.post("/close", data={"month": month})           # the box is not ticked
+    assert "请勾选" in client.get(resp.headers["Location"]).get_data(as_text=True)
+    with app.app_context():
+        assert db.session.execute(select(ClosedPeriod)).first() is None
+    resp = client.post("/close", data={"month": month, "confirm": "y"})
     assert "已结账" in client.get(resp.headers["Location"]).get_data(as_text=True)
     this_month = client.post("/close", data={"month": month_key(today())})
     assert "该月尚未结束" in client.get(this_month.headers["Location"]).get_data(as_text=True)

@@ -128,7 +128,7 @@ def test_fifty_rows_need_no_confirmation(app, client, world):
     assert _sql(app, "SELECT count(*) FROM ledger_entries") == [(50,)]
 
 
-def test_objection_shows_date_rule_recorder_activity_and_evidence(app, client, world):
+def test_objection_shows_date_rule_recorder_activity_and_evidence(app, client, world, request):
     aid = make_activity(app, world, title="清廉党课")
     person = world["people"][0][0]
     login(client, "grid1")
@@ -141,12 +141,20 @@ def test_objection_shows_date_rule_recorder_activity_and_evidence(app, client, w
     (grid_name,), = _sql(app, "SELECT coalesce(display_name, username) FROM staff_users WHERE username = 'grid1'")
     (rev_name,), = _sql(app, "SELECT coalesce(display_name, username) FROM staff_users WHERE username = 'rev1'")
     from pointsapp.points.notice import publish_notice
-    from pointsapp.points.periods import month_key
     from pointsapp.points.registry import StaffUser, Village
     from tests.staff.conftest import today
 
-    with app.app_context():  # the month's 公示 is up: objections are open
-        publish_notice(db.session, db.session.get(Village, world["village"]), month_key(today()),
+    import datetime as dt
+
+    from pointsapp.points.db import set_clock
+
+    # Only a finished month can be published: move the clock to the 2nd of next month, when the
+    # month's 公示 is up and objections are open.
+    next_month = (today().replace(day=28) + dt.timedelta(days=4)).replace(day=2)
+    set_clock(dt.datetime.combine(next_month, dt.time(2), tzinfo=dt.UTC))
+    request.addfinalizer(lambda: set_clock(None))
+    with app.app_context():
+        publish_notice(db.session, db.session.get(Village, world["village"]), str(occurred_on)[:7],
                        db.session.get(StaffUser, world["users"]["rev1"]))
         db.session.commit()
     new = client.get(f"/objections/new?entry={entry_id}").get_data(as_text=True)

@@ -22,6 +22,7 @@ class Scene:
     village: int
     month: str
     today: dt.date
+    notice_month: str
     households: list[int]
     tokens: list[str]
     people: list[list[int]]
@@ -59,25 +60,28 @@ def build_scene(session) -> Scene:
     (xmh, tg), (thj, mw, tfj), (jsg,), (ymj, jdy) = w.people
     h0, h1, h2, h3 = w.households
     e = {}
-    e["h0_dj"] = _post(session, w, w.grid, "DJ-01", day, [Line(villager_id=xmh.id)], w.reviewer)[0]
+    # Last month is finished and published (公示): these entries are under notice now.
+    e["h0_dj"] = _post(session, w, w.grid, "DJ-01", last_month, [Line(villager_id=xmh.id)], w.reviewer)[0]
     tg_entries = _post(session, w, w.grid, "DJ-01", day, [Line(villager_id=tg.id)], w.reviewer)
     tg_entries += _post(session, w, w.grid, "DJ-01", today, [Line(villager_id=tg.id)], w.reviewer)
     e["h0_capped"] = _post(session, w, w.grid, "DJ-01", today, [Line(villager_id=tg.id)], w.reviewer)[0]
-    e["h0_yard"] = _post(session, w, w.grid, "WM-02", day, [Line(household_id=h0.id)], w.reviewer)[0]
+    e["h0_yard"] = _post(session, w, w.grid, "WM-02", last_month, [Line(household_id=h0.id)], w.reviewer)[0]
     e["h0_last_month"] = _post(session, w, w.grid, "ZY-01", last_month, [Line(villager_id=tg.id)], w.reviewer)[0]
+    e["h0_last_month_2"] = _post(session, w, w.grid, "ZY-01", last_month, [Line(villager_id=xmh.id)], w.reviewer)[0]
+    e["h0_running"] = tg_entries[0]       # this month's: not published yet
     pending = _post(session, w, w.grid, "LJ-01", today, [Line(villager_id=xmh.id)], None)
-    e["h1_dj"] = _post(session, w, w.grid, "DJ-01", day, [Line(villager_id=thj.id)], w.reviewer)[0]
+    e["h1_dj"] = _post(session, w, w.grid, "DJ-01", last_month, [Line(villager_id=thj.id)], w.reviewer)[0]
     e["h1_mess"] = _post(session, w, w.grid, "WM-03", day, [Line(household_id=h1.id)], w.reviewer)[0]
     e["h1_fix"] = correct(session, e["h1_mess"], w.reviewer, "劝导后已整改，撤销扣分")
-    e["h2_zc"] = _post(session, w, w.admin, "ZC-01", day, [Line(villager_id=jsg.id)], w.reviewer)[0]
+    e["h2_zc"] = _post(session, w, w.admin, "ZC-01", last_month, [Line(villager_id=jsg.id)], w.reviewer)[0]
     rule = session.execute(select(Rule).where(
         Rule.village_id == w.village.id, Rule.code == "ZY-01")).scalar_one()
     session.add(Activity(village_id=w.village.id, rule_id=rule.id, title="清扫村道",
                          held_on=today + dt.timedelta(days=2), place="村委会门口", created_by_id=w.admin.id))
-    publish_notice(session, w.village, month_key(today), w.reviewer)
+    publish_notice(session, w.village, month_key(last_month), w.reviewer)
     session.commit()
     return Scene(
-        village=w.village.id, month=month_key(today), today=today,
+        village=w.village.id, month=month_key(today), today=today, notice_month=month_key(last_month),
         households=[h.id for h in w.households], tokens=[h.card_token for h in w.households],
         people=[[p.id for p in ps] for ps in w.people],
         names={h.id: [p.name for p in ps] for h, ps in zip(w.households, w.people)},

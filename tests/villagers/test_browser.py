@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from pointsapp.extensions import db
-from pointsapp.points.ledger import month_digest
+from pointsapp.points.notice import current_notice
 from pointsapp.points.notice import Objection
 from pointsapp.points.registry import Household, Village
 from pointsapp.points.standings import balance, leaderboard
@@ -125,8 +125,8 @@ def test_notice_shows_digest(app, live_server, browser, scene, size):
     page = phone_page(browser, viewport)
     page.goto(f"{live_server.url}/notice")
     with app.app_context():
-        d = month_digest(db.session, db.session.get(Village, scene.village), scene.month)
-    assert page.inner_text("#month-digest").strip() == d.hash
+        n = current_notice(db.session, db.session.get(Village, scene.village))
+    assert page.inner_text("#notice-digest").strip() == n.digest
     assert "异议受理时间" in page.inner_text("main")
     check_phone_budgets(page, live_server.url, "notice", viewport["width"])
     screenshot(page, f"villager-notice-{size}")

@@ -4,11 +4,11 @@ from __future__ import annotations
 import re
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import text as text_sql, select
 
 from pointsapp.extensions import db
 from pointsapp.points.audit import AuditEvent
-from pointsapp.points.ledger import LedgerEntry, month_digest
+from pointsapp.points.ledger import LedgerEntry
 from pointsapp.points.notice import Objection, current_notice
 from pointsapp.points.periods import quarter_key, year_key
 from pointsapp.points.registry import Group, Household, Village
@@ -163,8 +163,8 @@ def test_objection_refusals_are_clear(app, client, scene):
     resp = client.post(f"/h/{token}/objection", data={"entry": scene.entries["h1_dj"], "reason": "x"},
                        follow_redirects=True)
     assert resp.status_code == 200 and "不是本户" in text(resp)
-    # last month has no notice
-    resp = client.post(f"/h/{token}/objection", data={"entry": scene.entries["h0_last_month"], "reason": "x"},
+    # this month's entry is not published yet
+    resp = client.post(f"/h/{token}/objection", data={"entry": scene.entries["h0_running"], "reason": "x"},
                        follow_redirects=True)
     assert "不在公示期" in text(resp)
     with app.app_context():
@@ -176,7 +176,7 @@ def test_objections_are_limited_per_household_per_day(app, client, scene):
     with app.app_context():
         ids = [e.id for e in db.session.execute(select(LedgerEntry).where(
             LedgerEntry.household_id == scene.households[0],
-            LedgerEntry.id != scene.entries["h0_last_month"])).scalars()]
+            LedgerEntry.occurred_on < scene.today.replace(day=1))).scalars()]
     assert len(ids) >= 4
     for i in ids[:3]:
         client.post(f"/h/{token}/objection", data={"entry": i, "reason": "不对"})
@@ -209,11 +209,15 @@ def test_objection_form_needs_csrf_token(tmp_path, monkeypatch):
 
 # --- the public board ------------------------------------------------------------------
 
+def _rank(rank):
+    return "—" if rank is None else str(rank)     # no points: not ranked
+
+
 def _expected(rows, by, headless=()):
     out = []
     for r in rows:
         name = r.name if by == "group" else mask_name(r.name)
-        cells = [str(r.rank), name, r.group, str(r.points)]
+        cells = [_rank(r.rank), name, r.group, str(r.points)]
         if by == "household":
             cells.append(per_head_text(r.per_head))
         out.append(cells)
@@ -231,7 +235,7 @@ def test_board_equals_core_leaderboard(app, client, scene, period_of, show):
         rows = leaderboard(db.session, by, period, village=v)
         groups = leaderboard(db.session, "group", period, village=v)
     assert table_rows(html, "board-table") == _expected(rows, by)
-    assert table_rows(html, "group-table") == [[str(g.rank), g.name, str(g.points), per_head_text(g.per_head)]
+    assert table_rows(html, "group-table") == [[_rank(g.rank), g.name, str(g.points), per_head_text(g.per_head)]
                                                for g in groups]
     if show == "households" and period_of == "month":
         print("\nboard households", period, table_rows(html, "board-table"))
@@ -283,13 +287,16 @@ def test_notice_shows_entries_masked_window_and_digest(app, client, scene):
     with app.app_context():
         v = db.session.get(Village, scene.village)
         n = current_notice(db.session, v)
-        d = month_digest(db.session, v, n.month)
-        count = len(db.session.execute(select(LedgerEntry).where(LedgerEntry.village_id == v.id)).all())
-    assert f'id="month-digest">{d.hash}<' in html and f'id="notice-digest">{n.digest}<' in html
+        listed = db.session.execute(text_sql("SELECT COUNT(*) FROM notice_entries WHERE notice_id = :n"),
+                                    {"n": n.id}).scalar_one()
+        dated = len(db.session.execute(select(LedgerEntry).where(
+            LedgerEntry.village_id == v.id, LedgerEntry.occurred_on < scene.today.replace(day=1))).all())
+    assert n.month == scene.notice_month and listed == dated == n.entry_count
+    assert f'id="notice-digest">{n.digest}<' in html and 'id="open-list"' in html
     assert "异议" in html and "扫描" in html                 # how to object
-    assert "向*华" in html and "唐*娟" in html and "向明华" not in html
-    assert html.count('<li class="vbox">') == count - 1      # all but last month's entry
-    print(f"\n/notice: {count - 1} entries, digest seq {d.seq} {d.hash[:16]}…")
+    assert "向*华" in html and "向明华" not in html
+    assert html.count('<li class="vbox">') == listed            # its entries (the open list marks it current)
+    print(f"\n/notice: {listed} entries, digest {n.digest[:16]}…")
 
 
 def test_rules_page_in_plain_words(client, scene):
@@ -392,7 +399,7 @@ def test_village_picker_with_two_villages(app, client, scene):
     html = text(client.get("/board"))
     assert "白岩村" in html and "龙天坪村" in html and f"village={oid}" in html
     html = text(client.get(f"/board?village={oid}"))
-    assert table_rows(html, "board-table") == [["1", "石*康", "一组", "0", "0"]]
+    assert table_rows(html, "board-table") == [["—", "石*康", "一组", "0", "0"]]
     assert "石永康" not in html and "13907310000" not in html
     assert "向*华" not in html
 

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from ...points.db import utcnow
 
 from ...points.activities import Activity
+from ...points.bounds import date_bounds
 from ...points.errors import Refused
 from ...points.ledger import LedgerEntry, Submission, SubmissionStatus
 from ...points.registry import Group, StaffUser, Village
@@ -60,7 +61,8 @@ def live_captures(session: Session, activity: Activity) -> int:
 
 
 def update_activity(session: Session, actor: StaffUser, village: Village, activity: Activity, *, title: str,
-                    held_on: dt.date, place: str | None, group: Group | None, ip: str | None = None) -> dict:
+                    held_on: dt.date, place: str | None, group: Group | None, ip: str | None = None,
+                    now: dt.datetime | None = None) -> dict:
     require(actor, village, "village.admin")
     if activity.village_id != village.id or (group is not None and group.village_id != village.id):
         raise Refused("not_found", "no such activity or group in this village")
@@ -72,6 +74,9 @@ def update_activity(session: Session, actor: StaffUser, village: Village, activi
     new = {"title": title, "held_on": held_on, "place": (place or "").strip() or None,
            "group_id": group.id if group else None}
     changes = {k: [getattr(activity, k), v] for k, v in new.items() if getattr(activity, k) != v}
+    if "held_on" in changes and (refused := date_bounds(session, village, now).refusal(held_on)) is not None:
+        refused.params["field"] = "held_on"     # not after today, not in or before a closed month
+        raise refused
     if ({"held_on", "group_id"} & set(changes)) and live_captures(session, activity):
         raise Refused("activity_has_captures", "the date and group cannot change once people were recorded",
                       field="held_on")

@@ -119,8 +119,8 @@ def events_csv(session: Session, actor: StaffUser, village: Village, f: AuditFil
 def update_settings(session: Session, actor: StaffUser, village: Village, *, notice_days: int,
                     show_blacklist: bool, ip: str | None = None) -> dict:
     require(actor, village, "village.admin")
-    if isinstance(notice_days, bool) or not isinstance(notice_days, int) or not 1 <= notice_days <= 60:
-        raise Refused("bad_notice_days", "the objection window must be 1 to 60 days", field="notice_days")
+    if isinstance(notice_days, bool) or not isinstance(notice_days, int) or not 0 <= notice_days <= 30:
+        raise Refused("bad_notice_days", "the objection window must be 0 to 30 days", field="notice_days")
     new = {"notice_days": notice_days, "show_blacklist": bool(show_blacklist)}
     changes = {k: [getattr(village, k), v] for k, v in new.items() if getattr(village, k) != v}
     for k, v in new.items():

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
+from ...points import moves
 from ...points.errors import Refused
 from ...points.imports.values import normalize_phone
 from ...points.registry import (
@@ -283,6 +284,8 @@ def set_status(session: Session, actor: StaffUser, village: Village, villager: V
     if old == new:
         return
     villager.status = new
+    if new != VillagerStatus.active and villager.household.head_id == villager.id:
+        moves.reassign_head(villager.household, leaving=villager)
     session.flush()
     audit(session, actor, village, "villager.status", f"villager {villager.id}", ip, name=villager.name,
           before=old.value, after=new.value)
@@ -293,27 +296,9 @@ def move_villager(session: Session, actor: StaffUser, village: Village, villager
                   ip: str | None = None) -> HouseholdMove:
     """Move a person to another household. Past entries stay with the old household."""
     require(actor, village, "village.admin")
-    if villager.village_id != village.id or to.village_id != village.id:
-        raise Refused("not_found", "no such villager or household in this village")
-    if villager.status != VillagerStatus.active:
-        raise Refused("inactive_villager", f"{villager.name} is not active and cannot be moved")
-    if to.id == villager.household_id:
-        raise Refused("same_household", f"{villager.name} already belongs to household {to.number}", field="to")
     source = villager.household
-    move = HouseholdMove(villager_id=villager.id, from_household_id=source.id, to_household_id=to.id,
-                         moved_on=moved_on, recorded_by_id=actor.id)
-    session.add(move)
-    if source.head_id == villager.id:
-        # The old household needs a new head: the next active member, if any.
-        others = [m for m in source.members if m.id != villager.id and m.status == VillagerStatus.active]
-        source.head_id = others[0].id if others else None
-    villager.household_id = to.id
-    villager.relation = (relation or "").strip() or None
-    if make_head or to.head_id is None:
-        to.head_id = villager.id
-    session.flush()
-    session.expire(source, ["members"])
-    session.expire(to, ["members"])
+    move = moves.move_villager(session, village, villager, to, moved_on, relation=relation, make_head=make_head,
+                               recorded_by_id=actor.id)
     audit(session, actor, village, "villager.move", f"villager {villager.id}", ip, name=villager.name,
           from_household=source.number, to_household=to.number, moved_on=moved_on)
     return move

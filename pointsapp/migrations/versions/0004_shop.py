@@ -1,7 +1,7 @@
 """The points shop (积分超市): items, stock movements, redemptions, settings, yearly resets.
 
 Revision ID: 0004_shop
-Revises: 0009_security
+Revises: 0002_lifecycle
 """
 from alembic import op
 import sqlalchemy as sa
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 import pointsapp.points.db
 
 revision = "0004_shop"
-down_revision = "0009_security"
+down_revision = "0002_lifecycle"
 branch_labels = None
 depends_on = None
 
@@ -17,7 +17,25 @@ BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 UTC = pointsapp.points.db.UTCDateTime(timezone=True)
 
 
+# A cancelled redemption is a positive ``redemption`` entry pointing at the seq it reverses.
+SIGN = ("(kind = 'award' AND points >= 0) OR (kind IN ('deduction', 'redemption', 'expiry') AND points <= 0)"
+        " OR kind = 'correction' OR (kind = 'redemption' AND corrects_seq IS NOT NULL)")
+TARGET = "kind = 'redemption' OR ((kind = 'correction') = (corrects_seq IS NOT NULL))"
+OLD_SIGN = ("(kind = 'award' AND points >= 0) OR (kind IN ('deduction', 'redemption', 'expiry') AND points <= 0)"
+            " OR kind = 'correction'")
+OLD_TARGET = "(kind = 'correction') = (corrects_seq IS NOT NULL)"
+
+
+def _ledger_checks(sign: str, target: str) -> None:
+    with op.batch_alter_table("ledger_entries", schema=None) as batch_op:
+        batch_op.drop_constraint(op.f("ck_ledger_entries_sign"), type_="check")
+        batch_op.drop_constraint(op.f("ck_ledger_entries_correction_target"), type_="check")
+        batch_op.create_check_constraint(op.f("ck_ledger_entries_sign"), sign)
+        batch_op.create_check_constraint(op.f("ck_ledger_entries_correction_target"), target)
+
+
 def upgrade():
+    _ledger_checks(SIGN, TARGET)
     op.create_table(
         "shop_items",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -180,6 +198,7 @@ def upgrade():
 
 
 def downgrade():
+    _ledger_checks(OLD_SIGN, OLD_TARGET)
     op.drop_table("redeemable_reset_lines")
     op.drop_table("redeemable_resets")
     op.drop_table("shop_settings")

@@ -15,10 +15,12 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..registry import Group, Household, HouseholdMove, Village, Villager, VillagerStatus
+from ..moves import move_villager
+from ..periods import local_today
+from ..registry import Group, Household, Village, Villager, VillagerStatus
 from .errors import ImportErrors, RowError
 from .reader import Column, Table
-from .values import as_text, normalize_phone, parse_year_month
+from .values import as_text, normalize_phone, parse_birth
 
 ROSTER_COLUMNS = (
     Column("group", ("村民小组", "组别", "小组", "组名")),
@@ -32,6 +34,7 @@ ROSTER_COLUMNS = (
     Column("house_number", ("门牌号", "门牌"), required=False),
     Column("note", ("备注",), required=False),
 )
+HEAD_RELATION = "户主"
 SEXES = {"男": "男", "女": "女", "M": "男", "F": "女"}
 _CN_DIGITS = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
 
@@ -58,9 +61,14 @@ class PersonRow:
     name: str
     relation: str | None
     sex: str | None
-    birth: tuple[int, int] | None
+    birth: tuple[int, int | None] | None
     phone: str | None
     house_number: str | None
+    is_head: bool = False
+
+    @property
+    def birth_key(self) -> tuple[int | None, int | None]:
+        return (self.birth[0], self.birth[1]) if self.birth else (None, None)
 
 
 @dataclass
@@ -97,6 +105,12 @@ class RosterReport:
         return out
 
 
+def _birth_text(birth: tuple[int, int | None] | None) -> str:
+    if birth is None:
+        return "no 出生年月"
+    return f"born {birth[0]:04d}-{birth[1]:02d}" if birth[1] else f"born {birth[0]:04d}"
+
+
 def _parse_rows(table: Table) -> tuple[list[PersonRow], list[RowError]]:
     col = table.columns
     errors: list[RowError] = []
@@ -104,9 +118,10 @@ def _parse_rows(table: Table) -> tuple[list[PersonRow], list[RowError]]:
     for r in table.rows:
         v = r.values
         bad = len(errors)
-        def err(key, code, reason, value=None, **params):
+        def err(key: str, code: str, reason: str, value: object = None, **params: object) -> None:
             errors.append(RowError(r.number, col.get(key, key), v.get(key) if value is None else value, reason,
                                    code, params))
+
         group, hno, head, name = (as_text(v["group"]), as_text(v["household_no"]),
                                   as_text(v["head_name"]), as_text(v["name"]))
         for key, val in (("group", group), ("household_no", hno), ("head_name", head), ("name", name)):
@@ -119,7 +134,7 @@ def _parse_rows(table: Table) -> tuple[list[PersonRow], list[RowError]]:
             err("sex", "row.bad_sex", "must be 男 or 女")
         birth = phone = None
         try:
-            birth = parse_year_month(v.get("birth"))
+            birth = parse_birth(v.get("birth"))
         except ValueError as exc:
             err("birth", "row.bad_birth", str(exc), detail=str(exc))
         try:
@@ -127,10 +142,11 @@ def _parse_rows(table: Table) -> tuple[list[PersonRow], list[RowError]]:
         except ValueError as exc:
             err("phone", "row.bad_phone", str(exc), detail=str(exc))
         relation = as_text(v.get("relation"))
-        if relation == "户主" and name and head and name != head:
+        if relation == HEAD_RELATION and name and head and name != head:
             err("name", "row.head_mismatch", f"is marked 户主 but the 户主姓名 column says {head}", name=head)
         if len(errors) > bad:
             continue
+        assert group and hno and head and name
         people.append(PersonRow(r.number, group, hno.lstrip("0") or "0", head, name, relation,
                                 SEXES.get(sex) if sex else None, birth, phone, as_text(v.get("house_number"))))
     # A household's rows must agree with each other.
@@ -148,18 +164,37 @@ def _parse_rows(table: Table) -> tuple[list[PersonRow], list[RowError]]:
                 errors.append(RowError(p.row, col.get("head_name"), p.head_name,
                               f"household {hno} has head {first.head_name} on row {first.row}", "row.head_differs",
                               {"number": hno, "name": first.head_name, "row": first.row}))
-        names = [p.name for p in rows]
-        if first.head_name not in names:
+        # Two people of one name in one household are told apart by their birth date.
+        seen: dict[tuple[str, tuple[int | None, int | None]], int] = {}
+        named: dict[str, list[PersonRow]] = defaultdict(list)
+        for p in rows:
+            named[p.name].append(p)
+        for p in rows:
+            twins = named[p.name]
+            key = (p.name, p.birth_key)
+            if len(twins) > 1 and p.birth is None:
+                errors.append(RowError(p.row, col.get("birth", col.get("name")), None,
+                              f"{p.name} is listed {len(twins)} times in household {hno}; "
+                              "people of the same name need their 出生年月 to tell them apart",
+                              "row.same_name_no_birth", {"name": p.name, "number": hno, "count": len(twins)}))
+            elif key in seen:
+                errors.append(RowError(p.row, col.get("name"), p.name,
+                              f"listed twice in household {hno} (also row {seen[key]}, {_birth_text(p.birth)})",
+                              "row.listed_twice", {"number": hno, "row": seen[key]}))
+            seen.setdefault(key, p.row)
+        # The head: the member named in 户主姓名 (the one marked 户主 if two share the name).
+        candidates = named.get(first.head_name, [])
+        marked = [p for p in candidates if p.relation == HEAD_RELATION]
+        if not candidates:
             errors.append(RowError(first.row, col.get("head_name"), first.head_name,
                           f"the head of household {hno} is not listed as a member", "row.head_not_member",
                           {"number": hno}))
-        seen: dict[str, int] = {}
-        for p in rows:
-            if p.name in seen:
-                errors.append(RowError(p.row, col.get("name"), p.name,
-                              f"listed twice in household {hno} (also row {seen[p.name]})", "row.listed_twice",
-                              {"number": hno, "row": seen[p.name]}))
-            seen[p.name] = p.row
+        elif len(marked) > 1:
+            errors.append(RowError(marked[1].row, col.get("relation"), HEAD_RELATION,
+                          f"household {hno} has two heads named {first.head_name} (also row {marked[0].row})",
+                          "row.two_heads", {"number": hno, "name": first.head_name, "row": marked[0].row}))
+        else:
+            (marked or candidates)[0].is_head = True
     return people, errors
 
 
@@ -168,82 +203,121 @@ def _details(p: PersonRow) -> dict:
             "birth_month": p.birth[1] if p.birth else None, "phone": p.phone, "relation": p.relation}
 
 
+def _pair(rows: list[PersonRow], members: dict[str, list[Villager]]) -> list[tuple[PersonRow, Villager | None]]:
+    """Match a household's file rows with its registry members: by name, and by birth date
+    where one name is used twice; a lone pair of the same name matches whatever the birth date."""
+    out: list[tuple[PersonRow, Villager | None]] = []
+    by_name: dict[str, list[PersonRow]] = defaultdict(list)
+    for p in rows:
+        by_name[p.name].append(p)
+    matched: dict[int, Villager | None] = {}
+    for name, file_rows in by_name.items():
+        left = list(members.get(name, []))
+        waiting = []
+        for p in file_rows:
+            same = next((m for m in left if (m.birth_year, m.birth_month) == p.birth_key), None)
+            if same is None:
+                waiting.append(p)
+            else:
+                matched[p.row] = same
+                left.remove(same)
+        if len(waiting) == 1 and len(left) == 1:
+            matched[waiting[0].row] = left[0]
+    for p in rows:
+        out.append((p, matched.get(p.row)))
+    return out
+
+
+@dataclass
+class _Plan:
+    """What the file changes, worked out before anything is written."""
+
+    new_groups: list[str] = field(default_factory=list)
+    new_households: dict[str, PersonRow] = field(default_factory=dict)            # 户号 -> first row
+    house_numbers: dict[int, str] = field(default_factory=dict)                    # household id -> 门牌号
+    updates: list[tuple[Villager, dict]] = field(default_factory=list)
+    moves: list[tuple[PersonRow, Villager, str]] = field(default_factory=list)     # row, person, to 户号
+    new_people: list[tuple[PersonRow, str]] = field(default_factory=list)          # row, 户号
+    heads: dict[str, PersonRow] = field(default_factory=dict)                      # 户号 -> head row
+    person_of_row: dict[int, Villager] = field(default_factory=dict)
+
+
 def import_roster(session: Session, village: Village, table: Table, *, dry_run: bool = False,
-                  moved_on: dt.date | None = None, actor_id: int | None = None) -> RosterReport:
-    """Apply a roster to the village. Raises ImportErrors (nothing written) if any row is bad."""
+                  moved_on: dt.date | None = None, actor_id: int | None = None,
+                  now: dt.datetime | None = None) -> RosterReport:
+    """Apply a roster to the village. Raises ImportErrors (nothing written) if any row is bad.
+
+    People who move are moved by :func:`pointsapp.points.moves.move_villager` from ``moved_on``
+    (default: the village's today). Every household the file lists gets the head the file names;
+    a head who moves out of a household the file does not list is refused with a row error,
+    unless nobody is left in that household.
+    """
     people, errors = _parse_rows(table)
     if errors:
         raise ImportErrors(errors)
+    col = table.columns
+    moved_on = moved_on or local_today(village.timezone, now)
     report = RosterReport(dry_run=dry_run, rows=len(people),
                           skipped=[f"row {s.number} ({s.reason}): {s.text}" for s in table.skipped])
     groups = {g.name: g for g in session.execute(select(Group).where(Group.village_id == village.id)).scalars()}
     households = {h.number: h for h in session.execute(
         select(Household).where(Household.village_id == village.id)).scalars()}
+    number_of = {h.id: h.number for h in households.values()}
     villagers = list(session.execute(select(Villager).where(Villager.village_id == village.id)).scalars())
-    by_house_name = {(v.household_id, v.name): v for v in villagers}
+    members: dict[int, dict[str, list[Villager]]] = defaultdict(lambda: defaultdict(list))
+    for v in sorted(villagers, key=lambda v: v.id):
+        members[v.household_id][v.name].append(v)
+    plan = _Plan()
     in_file: set[int] = set()
-    def group_for(name: str) -> Group | None:
-        g = groups.get(name)
-        if g is None:
-            report.groups_added.append(name)
-            g = Group(village_id=village.id, name=name, sort_key=group_sort_key(name))
-            groups[name] = g
-            if not dry_run:
-                session.add(g)
-                session.flush()
-        return g
+    listed: set[str] = set()      # 户号 the file lists and that were matched (or are new)
 
-    new_people: list[tuple[PersonRow, Household]] = []
     rows_by_house: dict[str, list[PersonRow]] = defaultdict(list)
     for p in people:
         rows_by_house[p.household_no].append(p)
     for hno, rows in rows_by_house.items():
         first = rows[0]
         house = households.get(hno)
-        if house is not None:
-            hgroup = session.get(Group, house.group_id)
-            head = session.get(Villager, house.head_id) if house.head_id else None
-            if hgroup.name != first.group or (head is not None and head.name != first.head_name):
-                report.unmatched.append(
-                    f"rows {rows[0].row}-{rows[-1].row}: household {hno} is {hgroup.name}/{head.name if head else '?'} "
-                    f"in the registry but {first.group}/{first.head_name} in the file")
-                for p in rows:
-                    report.outcomes[p.row] = "unmatched"
-                continue
-            if (first.house_number or None) != house.house_number and first.house_number:
-                report.updated.append(f"household {hno}: 门牌号 {house.house_number} → {first.house_number}")
-                if not dry_run:
-                    house.house_number = first.house_number
-        else:
-            group = group_for(first.group)
-            report.households_added += 1
-            house = Household(village_id=village.id, group_id=group.id if group.id else None,
-                              number=hno, house_number=first.house_number)
-            house.group = group
-            households[hno] = house
-            if not dry_run:
-                session.add(house)
-        for p in rows:
-            existing = by_house_name.get((house.id, p.name)) if house.id else None
+        plan.heads[hno] = next(p for p in rows if p.is_head)
+        if house is None:
+            if first.group not in groups and first.group not in plan.new_groups:
+                plan.new_groups.append(first.group)
+            plan.new_households[hno] = first
+            listed.add(hno)
+            plan.new_people.extend((p, hno) for p in rows)
+            continue
+        hgroup = session.get(Group, house.group_id)
+        present = members.get(house.id, {})
+        head = session.get(Villager, house.head_id) if house.head_id else None
+        # The same household if its group agrees and it still has someone the file names.
+        same_people = head is None or head.name == first.head_name or any(p.name in present for p in rows)
+        if hgroup is None or hgroup.name != first.group or not same_people:
+            report.unmatched.append(
+                f"rows {rows[0].row}-{rows[-1].row}: household {hno} is "
+                f"{hgroup.name if hgroup else '?'}/{head.name if head else '?'} "
+                f"in the registry but {first.group}/{first.head_name} in the file")
+            for p in rows:
+                report.outcomes[p.row] = "unmatched"
+            continue
+        listed.add(hno)
+        if first.house_number and first.house_number != house.house_number:
+            report.updated.append(f"household {hno}: 门牌号 {house.house_number} → {first.house_number}")
+            plan.house_numbers[house.id] = first.house_number
+        for p, existing in _pair(rows, present):
             if existing is None:
-                new_people.append((p, house))
+                plan.new_people.append((p, hno))
                 continue
             in_file.add(existing.id)
-            changed = [f"{k} {getattr(existing, k)} → {val}" for k, val in _details(p).items()
-                       if val is not None and getattr(existing, k) != val]
-            if changed:
-                report.updated.append(f"row {p.row} {p.name}: " + ", ".join(changed))
+            plan.person_of_row[p.row] = existing
+            changes = {k: val for k, val in _details(p).items() if val is not None and getattr(existing, k) != val}
+            if changes:
+                report.updated.append(f"row {p.row} {p.name}: " + ", ".join(
+                    f"{k} {getattr(existing, k)} → {val}" for k, val in changes.items()))
                 report.outcomes[p.row] = "updated"
-                if not dry_run:
-                    for k, val in _details(p).items():
-                        if val is not None:
-                            setattr(existing, k, val)
+                plan.updates.append((existing, changes))
             else:
                 report.unchanged += 1
                 report.outcomes[p.row] = "unchanged"
 
-    if not dry_run:
-        session.flush()  # new households get ids before moves are matched
     # People the file puts in a new place: a move when exactly one registry person fits and
     # is no longer listed in their old household.
     gone = [v for v in villagers if v.id not in in_file and v.status == VillagerStatus.active]
@@ -251,43 +325,92 @@ def import_roster(session: Session, village: Village, table: Table, *, dry_run: 
     for v in gone:
         index[(v.name, v.sex, v.birth_year, v.birth_month)].append(v)
     moved_ids: set[int] = set()
-    for p, house in new_people:
+    still_new: list[tuple[PersonRow, str]] = []
+    for p, hno in plan.new_people:
         d = _details(p)
+        target = households.get(hno)
         candidates = [v for v in index.get((p.name, d["sex"], d["birth_year"], d["birth_month"]), [])
-                      if v.id not in moved_ids and house.id != v.household_id] if d["birth_year"] else []
+                      if v.id not in moved_ids and (target is None or target.id != v.household_id)
+                      ] if d["birth_year"] else []
         if len(candidates) == 1:
             v = candidates[0]
             moved_ids.add(v.id)
-            report.moved.append(f"row {p.row} {p.name}: household {households_number(session, v.household_id)} → {house.number}")
+            plan.moves.append((p, v, hno))
+            plan.person_of_row[p.row] = v
+            report.moved.append(f"row {p.row} {p.name}: household {number_of.get(v.household_id, '?')} → {hno}")
             report.outcomes[p.row] = "moved"
-            if not dry_run:
-                session.add(HouseholdMove(villager_id=v.id, from_household_id=v.household_id,
-                                          to_household_id=house.id, moved_on=moved_on or dt.date.today(),
-                                          recorded_by_id=actor_id))
-                v.household_id = house.id
-                v.relation = p.relation
+        else:
+            still_new.append((p, hno))
+            report.villagers_added += 1
+            report.outcomes[p.row] = "new"
+    plan.new_people = still_new
+
+    # A head who moves out leaves a household behind: the file must name its new head.
+    for p, v, _hno in plan.moves:
+        source = next((h for h in households.values() if h.id == v.household_id), None)
+        if source is None or source.head_id != v.id or source.number in listed:
             continue
-        report.villagers_added += 1
-        report.outcomes[p.row] = "new"
-        if not dry_run:
-            if house.id is None:
-                session.flush()
-            session.add(Villager(village_id=village.id, household_id=house.id, name=p.name, **_details(p)))
-    if not dry_run:
-        session.flush()
-        # Heads: the member named in 户主姓名.
-        for hno, rows in rows_by_house.items():
-            house = households[hno]
-            if house.head_id is None:
-                head = session.execute(select(Villager).where(
-                    Villager.household_id == house.id, Villager.name == rows[0].head_name)).scalar_one_or_none()
-                house.head_id = head.id if head else None
-        session.flush()
-    report.not_in_file = [f"{v.name} (household {households_number(session, v.household_id)})"
+        left = [m for ms in members.get(source.id, {}).values() for m in ms
+                if m.status == VillagerStatus.active and m.id not in moved_ids]
+        if left:
+            errors.append(RowError(
+                p.row, col.get("name"), p.name,
+                f"{p.name} is the head of household {source.number}, which this file does not list; "
+                f"add household {source.number} with its new head (户主姓名) to the file, "
+                f"or move {p.name} on the registry page", "row.head_leaves", {"name": p.name, "number": source.number}))
+    if errors:
+        raise ImportErrors(errors)
+
+    # Heads: the member the file names, for every household it lists.
+    for hno in sorted(listed):
+        head_row = plan.heads[hno]
+        house = households.get(hno)
+        person = plan.person_of_row.get(head_row.row)
+        if house is not None and (person is None or person.id != house.head_id):
+            old = session.get(Villager, house.head_id) if house.head_id else None
+            report.updated.append(f"household {hno}: 户主 {old.name if old else '—'} → {head_row.name}")
+
+    report.groups_added = list(plan.new_groups)
+    report.households_added = len(plan.new_households)
+    report.not_in_file = [f"{v.name} (household {number_of.get(v.household_id, '?')})"
                           for v in gone if v.id not in moved_ids]
+    if not dry_run:
+        with session.begin_nested():
+            _apply(session, village, plan, households, groups, listed, moved_on=moved_on, actor_id=actor_id,
+                   now=now)
     return report
 
 
-def households_number(session: Session, household_id: int) -> str:
-    h = session.get(Household, household_id)
-    return h.number if h else "?"
+def _apply(session: Session, village: Village, plan: _Plan, households: dict[str, Household],
+           groups: dict[str, Group], listed: set[str], *, moved_on: dt.date, actor_id: int | None,
+           now: dt.datetime | None) -> None:
+    for name in plan.new_groups:
+        groups[name] = Group(village_id=village.id, name=name, sort_key=group_sort_key(name))
+        session.add(groups[name])
+    session.flush()
+    for hno, first in plan.new_households.items():
+        households[hno] = Household(village_id=village.id, group_id=groups[first.group].id, number=hno,
+                                    house_number=first.house_number)
+        session.add(households[hno])
+    for house in households.values():
+        if house.id in plan.house_numbers:
+            house.house_number = plan.house_numbers[house.id]
+    for person, changes in plan.updates:
+        for k, val in changes.items():
+            setattr(person, k, val)
+    session.flush()
+    for p, person, hno in plan.moves:
+        move_villager(session, village, person, households[hno], moved_on, relation=p.relation,
+                      recorded_by_id=actor_id, now=now)
+    for p, hno in plan.new_people:
+        person = Villager(village_id=village.id, household_id=households[hno].id, name=p.name, **_details(p))
+        session.add(person)
+        plan.person_of_row[p.row] = person
+    session.flush()
+    for hno in listed:
+        house = households[hno]
+        head = plan.person_of_row[plan.heads[hno].row]
+        if house.head_id != head.id:
+            house.head = head
+            house.head_id = head.id
+    session.flush()

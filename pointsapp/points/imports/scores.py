@@ -6,19 +6,23 @@ same sheet imported twice awards nothing the second time, whatever the file form
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ..bounds import date_bounds, quantity_refusal
 from ..capture import CaptureResult, Line, capture, find_batch
 from ..errors import Refused
-from ..ledger import Submission, SubmissionStatus
+from ..ledger import EntryKind, LedgerEntry, Submission, SubmissionStatus
+from ..moves import Residence
 from ..policy import require
 from ..registry import Group, Household, StaffUser, Village, Villager
 from ..review import approve
-from ..rules import rules_by_code
+from ..rules import Rule, rules_by_code
 from .errors import ImportErrors, RowError
 from .reader import Column, Table
 from .values import as_text, content_digest, parse_date, parse_quantity
@@ -44,12 +48,16 @@ class ScoreReport:
     points: int = 0
     capped: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    already: list[str] = field(default_factory=list)   # rows that match entries recorded before
     batch_id: int | None = None
 
     def lines(self) -> list[str]:
         verb = "would record" if self.dry_run else "recorded"
         state = "posted" if self.posted else "waiting for review"
         out = [f"{verb} {self.rows} rows, {self.points} points ({state})"]
+        if self.already:
+            out.append(f"warning: {len(self.already)} rows match entries recorded before (check for a double entry)")
+            out += [f"  {a}" for a in self.already]
         out += [f"cap reached: {c}" for c in self.capped]
         out += [f"skipped {s}" for s in self.skipped]
         return out
@@ -67,8 +75,54 @@ def _people_index(session: Session, village: Village):
     return index
 
 
-def sheet_key(table: Table) -> str:
-    return "import:scores:" + content_digest(table)
+def sheet_key(lines: list[Line]) -> str:
+    """The import's idempotency key: the parsed content, sorted, so that the same rows re-sorted,
+    re-typed (2026/11/5 for 2026-11-05) or with an empty 数量 filled in with 1 are the same import."""
+    content = sorted((str(ln.occurred_on), ln.villager_id or 0, ln.rule_code or "", ln.quantity) for ln in lines)
+    body = json.dumps(content, ensure_ascii=False, separators=(",", ":"))
+    return "import:scores:v2:" + hashlib.sha256(body.encode()).hexdigest()
+
+
+def _already_imported(session: Session, village: Village, key: str) -> None:
+    if (first := find_batch(session, village, key)) is not None:
+        raise Refused("already_imported",
+                      f"this score sheet was already imported on {first.created_at:%Y-%m-%d %H:%M} UTC "
+                      f"by {first.actor.username}; nothing was awarded again",
+                      at=first.created_at, by=first.actor.username)
+
+
+def _matches(session: Session, village: Village, lines: list[Line], rules: dict[str, Rule]) -> list[str]:
+    """Rows that match an entry already posted or waiting for review: same day, rule, subject, quantity."""
+    if not lines:
+        return []
+    lo, hi = min(ln.occurred_on for ln in lines), max(ln.occurred_on for ln in lines)  # type: ignore[type-var]
+    rule_ids = {rules[ln.rule_code].id for ln in lines if ln.rule_code in rules}
+    found: dict[tuple, str] = {}
+    for model, status, label in ((LedgerEntry, LedgerEntry.kind.in_((EntryKind.award, EntryKind.deduction)),
+                                  "posted"),
+                                 (Submission, Submission.status == SubmissionStatus.pending, "waiting for review")):
+        for day, rid, vid, hid, qty in session.execute(select(
+                model.occurred_on, model.rule_id, model.villager_id, model.household_id, model.quantity).where(
+                model.village_id == village.id, model.rule_id.in_(rule_ids), model.occurred_on.between(lo, hi),
+                status)):
+            found.setdefault((day, rid, vid, qty), label)
+            found.setdefault((day, rid, -hid, qty), label)
+    villagers = {v.id: v for v in session.execute(select(Villager).where(
+        Villager.id.in_({ln.villager_id for ln in lines}))).scalars()}
+    residence = Residence(session, villagers.values())
+    out = []
+    for ln in lines:
+        rule = rules[ln.rule_code]  # type: ignore[index]
+        version = rule.version_on(ln.occurred_on)  # type: ignore[arg-type]
+        subject = ln.villager_id
+        if version is not None and version.is_household and ln.villager_id in villagers:
+            subject = -residence.household_on(ln.villager_id, ln.occurred_on)  # type: ignore[arg-type]
+        label = found.get((ln.occurred_on, rule.id, subject, ln.quantity))
+        if label:
+            out.append(f"{ln.ref}: {ln.occurred_on} {ln.rule_code} × {ln.quantity} for "
+                       f"{villagers[ln.villager_id].name if ln.villager_id in villagers else '?'} "  # type: ignore[index]
+                       f"is already {label}")
+    return out
 
 
 def import_scores(session: Session, village: Village, table: Table, *, by: StaffUser,
@@ -79,12 +133,10 @@ def import_scores(session: Session, village: Village, table: Table, *, by: Staff
         if approve_as.id == by.id:
             raise Refused("maker_checker", "--approve-as must be a different person from --by")
         require(approve_as, village, "review")
-    key = sheet_key(table)
-    if (first := find_batch(session, village, key)) is not None:
-        raise Refused("already_imported",
-                      f"this score sheet was already imported on {first.created_at:%Y-%m-%d %H:%M} UTC "
-                      f"by {first.actor.username}; nothing was awarded again")
+    # The same file as before (the key of earlier versions): say so before reading the rows.
+    _already_imported(session, village, "import:scores:" + content_digest(table))
     col = table.columns
+    bounds = date_bounds(session, village, now)
     rules = rules_by_code(session, village)
     people = _people_index(session, village)
     errors: list[RowError] = []
@@ -101,12 +153,16 @@ def import_scores(session: Session, village: Village, table: Table, *, by: Staff
             day = None
         code = as_text(v["rule_code"])
         rule = rules.get(code) if code else None
+        if day is not None and (refused := bounds.refusal(day)) is not None:
+            err("date", refused.code, refused.message, **refused.params)
+            day = None
+        version = None
         if rule is None:
             if not code:
                 err("rule_code", "row.empty", "is empty")
             else:
                 err("rule_code", "unknown_rule", "is not a rule in this village's rule book", rule=code)
-        elif day is not None and rule.version_on(day) is None:
+        elif day is not None and (version := rule.version_on(day)) is None:
             err("rule_code", "rule_not_in_effect", f"rule {code} is not in effect on {day}", rule=code,
                 day=day.isoformat())
         try:
@@ -114,6 +170,10 @@ def import_scores(session: Session, village: Village, table: Table, *, by: Staff
         except ValueError as exc:
             err("quantity", "row.bad_quantity", str(exc), detail=str(exc))
             qty = 1
+        else:
+            if version is not None and (refused := quantity_refusal(
+                    version.quantity_limit, version.per, version.unit, rule.code, qty)) is not None:
+                err("quantity", refused.code, refused.message, **refused.params)
         name, group = as_text(v["name"]), as_text(v.get("group"))
         person = None
         if not name:
@@ -146,6 +206,9 @@ def import_scores(session: Session, village: Village, table: Table, *, by: Staff
         raise ImportErrors(errors)
     parsed.sort(key=lambda t: (t[0], t[1]))  # date order, then sheet order
     lines = [p[2] for p in parsed]
+    key = sheet_key(lines)
+    _already_imported(session, village, key)
+    already = _matches(session, village, lines, rules)
     skipped = [f"row {s.number} ({s.reason}): {s.text}" for s in table.skipped]
     # The capture runs in its own session inside a SAVEPOINT of the caller's transaction:
     # a dry run or a refused row rolls it back and leaves nothing behind, not even objects
@@ -157,6 +220,7 @@ def import_scores(session: Session, village: Village, table: Table, *, by: Staff
                                 by=inner.get(StaffUser, by.id),
                                 approve_as=inner.get(StaffUser, approve_as.id) if approve_as else None,
                                 dry_run=dry_run, filename=filename, now=now)
+        report.already = already
         if dry_run:
             inner.rollback()
         else:
@@ -172,6 +236,10 @@ def _capture_sheet(session: Session, village: Village, lines: list[Line], key: s
                    now: dt.datetime | None) -> ScoreReport:
     result: CaptureResult = capture(session, actor=by, village=village, lines=lines, key=key,
                                     source="import", label=filename, now=now)
+    if result.replayed:
+        # Another import of the same sheet committed while this one was being read: say so,
+        # and leave its captures (and their review) alone.
+        _already_imported(session, village, key)
     refused = [lr for lr in result.lines if lr.status in ("refused", "duplicate")]
     if refused:
         raise ImportErrors([RowError(int(lr.ref.split()[1]), None, None, lr.message or lr.code or "", lr.code,

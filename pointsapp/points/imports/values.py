@@ -165,6 +165,24 @@ def parse_year_month(v: object) -> tuple[int, int] | None:
     return year, month
 
 
+def parse_birth(v: object) -> tuple[int, int | None] | None:
+    """出生年月 as the roster holds it: a year and month, or a bare year (1958, "1958", "1958年")
+    when only the year is known. None for an empty cell."""
+    value = _clean(v)
+    if isinstance(value, int) and not isinstance(value, bool) and 1000 <= value <= 9999:
+        text = str(value)
+    elif isinstance(value, str):
+        text = _nfkc(value)
+    else:
+        text = ""
+    if m := re.fullmatch(r"(\d{4})\s*年?", text):
+        year = int(m.group(1))
+        if year not in _YEARS:
+            raise ValueError(f"not a year and month: {v!r} (year {year} is out of range)")
+        return year, None
+    return parse_year_month(v)
+
+
 def parse_date(v: object) -> dt.date:
     """A date cell -> ``datetime.date``: date values, "2026-11-05", "2026/11/5", "2026.11.5",
     "2026年11月5日", "20261105", or an Excel serial number (20000-80000)."""

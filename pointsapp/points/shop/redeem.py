@@ -195,6 +195,7 @@ def cancel(session: Session, red: Redemption, actor: StaffUser, *, reason: str |
         session, village, kind=EntryKind.redemption, points=red.points, requested_points=red.points,
         quantity=1, household_id=original.household_id, group_id=original.group_id, occurred_on=today,
         recorded_at=now, note=note, captured_by_id=actor.id, approved_by_id=actor.id, corrects_id=original.id,
+        corrects_seq=original.seq,
     )
     for line in red.lines:
         session.add(StockMovement(village_id=village.id, item_id=line.item_id, kind=MovementKind.returned.value,
