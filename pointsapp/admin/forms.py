@@ -147,6 +147,9 @@ class SettingsForm(FlaskForm):
         InputRequired(_l("A number of days from 0 to 30, please.")),
         NumberRange(0, 30, _l("A number of days from 0 to 30, please."))])
     show_blacklist = BooleanField(_l("Show the 黑榜 (deductions board) to villagers"))
+    committee_phone = StringField(_l("Village committee phone"), validators=[Optional(), Length(max=32)])
+    award_tiers = StringField(_l("Award tiers of the monthly ranking"), validators=[Optional(), Length(max=300)])
+    certificate_date = DateField(_l("Date on the certificates"), validators=[Optional()])
     submit = SubmitField(_l("Save"))
 
 

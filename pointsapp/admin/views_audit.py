@@ -6,6 +6,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from ..extensions import db
+from ..points.awards import DEFAULT_TIERS
 from ..points.errors import Refused
 from ..points.registry import Role, StaffUser
 from ..web.auth import roles_required
@@ -58,10 +59,14 @@ def audit_csv():
 def settings():
     v = village()
     form = SettingsForm(obj=v)
+    if request.method == "GET" and not v.award_tiers:
+        form.award_tiers.data = DEFAULT_TIERS
     if form.validate_on_submit():
         try:
             svc.update_settings(db.session, actor(), v, notice_days=form.notice_days.data,
-                                show_blacklist=form.show_blacklist.data, ip=ip())
+                                show_blacklist=form.show_blacklist.data,
+                                committee_phone=form.committee_phone.data, award_tiers=form.award_tiers.data,
+                                certificate_date=form.certificate_date.data, ip=ip())
             flash(_("Saved."), "success")
             return redirect(url_for("admin.settings"))
         except Refused as exc:

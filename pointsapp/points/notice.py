@@ -141,7 +141,9 @@ class Objection(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     village_id: Mapped[int] = mapped_column(ForeignKey("villages.id"))
-    entry_id: Mapped[int] = mapped_column(ForeignKey("ledger_entries.id"), index=True)
+    # None: a missing entry (漏记): the household says something it did is not on its card
+    entry_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_entries.id"), index=True)
+    missing_on: Mapped[dt.date | None] = mapped_column(Date)   # for a missing entry: the day, if known
     household_id: Mapped[int] = mapped_column(ForeignKey("households.id"), index=True)
     reason: Mapped[str] = mapped_column(Text)
     raised_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -152,7 +154,7 @@ class Objection(Base):
     resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
     correction_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_entries.id"))
 
-    entry: Mapped[LedgerEntry] = relationship(foreign_keys=[entry_id])
+    entry: Mapped[LedgerEntry | None] = relationship(foreign_keys=[entry_id])
     correction: Mapped[LedgerEntry | None] = relationship(foreign_keys=[correction_id])
     household: Mapped[Household] = relationship()
     resolved_by: Mapped[StaffUser | None] = relationship(foreign_keys=[resolved_by_id])
@@ -456,6 +458,41 @@ def raise_objection(session: Session, entry: LedgerEntry, household: Household, 
     return obj
 
 
+MISSING_LOOKBACK_DAYS = 92   # a missing entry can be reported for about the last three months
+
+
+def report_missing_entry(session: Session, household: Household, reason: str, *,
+                         missing_on: dt.date | None = None, staff: StaffUser | None = None,
+                         now: dt.datetime | None = None) -> Objection:
+    """"漏记了？": a household says something it did is not on its card. An objection that
+    names no entry; staff answer it (and record the entry through capture if it is right).
+    The same per-household daily limit as objections applies."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise Refused("reason_required", "please say briefly what is missing")
+    if len(reason) > 500:
+        raise Refused("reason_too_long", "please keep the reason under 500 characters")
+    village = session.get(Village, household.village_id)
+    if staff is not None:
+        require(staff, village, "objection.enter")
+    now = now or utcnow()
+    today = local_today(village.timezone, now)
+    if missing_on is not None and not (today - dt.timedelta(days=MISSING_LOOKBACK_DAYS) <= missing_on <= today):
+        raise Refused("bad_missing_date", f"the day must be within the last {MISSING_LOOKBACK_DAYS} days",
+                      days=MISSING_LOOKBACK_DAYS)
+    day_start = dt.datetime.combine(today, dt.time(0), tzinfo=dt.timezone.utc) - dt.timedelta(hours=8)
+    count = session.execute(select(func.count()).select_from(Objection).where(
+        Objection.household_id == household.id, Objection.raised_at >= day_start)).scalar_one()
+    if staff is None and count >= OBJECTIONS_PER_HOUSEHOLD_PER_DAY:
+        raise Refused("too_many_objections",
+                      f"at most {OBJECTIONS_PER_HOUSEHOLD_PER_DAY} objections per household per day")
+    obj = Objection(village_id=village.id, entry_id=None, missing_on=missing_on, household_id=household.id,
+                    reason=reason, raised_at=now, raised_by_staff_id=staff.id if staff else None)
+    session.add(obj)
+    session.flush()
+    return obj
+
+
 def resolve_objection(session: Session, objection: Objection, actor: StaffUser, answer: str, *,
                       correct_entry: bool, now: dt.datetime | None = None) -> Objection:
     """Uphold the entry with a reason, or post a correction linked to it.
@@ -474,6 +511,9 @@ def resolve_objection(session: Session, objection: Objection, actor: StaffUser, 
     session.refresh(objection, ["status"])
     if ObjectionStatus(objection.status) != ObjectionStatus.open:
         raise Refused("not_open", f"objection {objection.id} is already resolved")
+    if correct_entry and objection.entry is None:
+        raise Refused("no_entry_to_correct",
+                      "a missing-entry report names no entry: record the entry through capture, then answer")
     # Like review: nobody answers an objection about their own household (uphold or correct).
     require_reviewer_of(actor, captured_by_id=None, household_id=objection.household_id)
     now = now or utcnow()
@@ -528,6 +568,7 @@ __all__ = [
     "publish_notice",
     "raise_objection",
     "recompute_digest",
+    "report_missing_entry",
     "resolve_objection",
     "village_notices",
 ]

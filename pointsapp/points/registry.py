@@ -54,6 +54,12 @@ class Village(Base):
     timezone: Mapped[str] = mapped_column(String(64), default="Asia/Shanghai")
     notice_days: Mapped[int] = mapped_column(Integer, default=7)   # 公示 objection window
     show_blacklist: Mapped[bool] = mapped_column(Boolean, default=False)  # 黑榜 off by default
+    # The village committee's phone, shown on cards, the public notice and printed QR cards.
+    committee_phone: Mapped[str | None] = mapped_column(String(32))
+    # Award tiers of the monthly 评比, "一等奖:3;二等奖:6;三等奖:10" (see points.awards); None = default.
+    award_tiers: Mapped[str | None] = mapped_column(String(300))
+    # The date printed on certificates (None: the day they are printed).
+    certificate_date: Mapped[dt.date | None] = mapped_column(Date)
     # Head of the village's hash chain; advanced only under the village row lock.
     ledger_seq: Mapped[int] = mapped_column(Integer, default=0)
     ledger_head: Mapped[str] = mapped_column(String(64), default="0" * 64)

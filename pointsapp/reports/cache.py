@@ -81,10 +81,10 @@ def _title(req: ChartRequest) -> str:
     where = req.village.name + (f" {req.group.name}" if req.group else "")
     label = period_label(req.period)
     return {
-        "top_households": f"{where} {label} 积分前十户",
+        "top_households": f"{where} {label} 积分前十名农户",
         "groups": f"{req.village.name} {label} 各村民小组积分",
         "categories": f"{where} {label} 各类别积分",
-        "trend": f"{where} 近十二个月积分与参与率",
+        "trend": f"{where} 每月积分与参与率",
     }[req.chart]
 
 
@@ -93,7 +93,7 @@ def build_figure(session: Session, req: ChartRequest):
     title, v = _title(req), req.village
     if req.chart == "top_households":
         rows = leaderboard(session, "household", req.period, village=v, group=req.group)
-        data = [(f"{r.name}户（{r.group}）", r.points) for r in rows if r.rank is not None and r.rank <= 10 and r.points > 0]
+        data = [(f"{r.name}户（{r.group}）", r.points, r.rank) for r in rows if r.rank is not None and r.rank <= 10 and r.points > 0]
         return charts.top_households(data, title, req.size)
     if req.chart == "groups":
         rows = leaderboard(session, "group", req.period, village=v)

@@ -5,11 +5,19 @@ Every function takes plain Python data (no database access) and returns a
 ``save``. This module never imports pyplot (the stateful interface): there is no global figure
 state, nothing to close, and it is safe in a web server.
 
-Two output sizes:
+Three output sizes, each drawn for the size it is shown at:
 
-* ``"projector"``: 1920×1080 px (16×9 in at 120 dpi), large text for a village hall;
-* ``"a4"``: A4 portrait at 300 dpi, 2480×3508 px, for printing and notice boards;
-* ``"web"``: 1280×720 px, the projector layout scaled down, for web pages.
+* ``"projector"``: 1920×1080 px (16×9 in at 120 dpi), for a village hall;
+* ``"a4"``: A4 landscape at 300 dpi, 3508×2480 px, for printing and notice boards;
+* ``"web"``: 1440×960 px drawn for a 720×480 CSS px box at 2× pixel density (the staff
+  dashboard shows it at that size, not a projector image shrunk to a third);
+* ``"phone"``: 680×560 px for a 340×280 CSS px box at 2×, what a 360 px phone shows.
+
+Every label (ticks, values, axis labels, legend) is at least ``MIN_LABEL_SHARE`` (3.5 %) of
+the image height, so a chart reads from the back of a hall. Bar charts therefore show at
+most ``max_rows(size)`` bars: the categories chart folds the rest into one bar, the other
+charts say how many are not shown. ``top_households`` draws one bar per rank: households
+tied on a rank share one bar, labelled with the rank and the number tied (含并列).
 
 Titles and names are drawn exactly as given (no mathtext: ``$`` is just a dollar
 sign); the caller masks names for public display. Labels this module adds itself are
@@ -53,6 +61,14 @@ _PER_HEAD = "人均积分"
 _POINTS_PER_HEAD = "积分/人"
 _PARTICIPATION = "参与率"
 _YEAR_TOTAL = "全年合计：{total} 分"
+_RANK = "第{rank}名"
+_TIED = "{name}等{n}户（并列）"
+_TIES_NOTE = "名次相同为并列（含并列）"
+_MORE = "另有 {n} 项未显示"
+_OTHERS = "其他{n}类"
+
+#: The smallest label, as a share of the image height.
+MIN_LABEL_SHARE = 0.035
 
 # Colours: calm, high contrast on a projector and in greyscale print.
 _PRIMARY = "#1f5f99"
@@ -78,17 +94,30 @@ class _Size:
     def figsize(self) -> tuple[float, float]:
         return self.width_px / self.dpi, self.height_px / self.dpi
 
+    @property
+    def min_pt(self) -> float:
+        """The smallest label size allowed at this size (MIN_LABEL_SHARE of the height)."""
+        return self.px_to_pt(self.height_px * MIN_LABEL_SHARE)
+
     def px_to_pt(self, px: float) -> float:
         return px * 72.0 / self.dpi
 
 
 #: Known output sizes. Pixel sizes are exact.
 SIZES: dict[str, _Size] = {
-    "projector": _Size(1920, 1080, dpi=120, base_pt=17, title_pt=28, label_pt=19),
-    "a4": _Size(2480, 3508, dpi=300, base_pt=10, title_pt=17, label_pt=11.5),
-    # Web pages: the projector layout at two thirds of its pixels (same inches, lower dpi).
-    "web": _Size(1280, 720, dpi=80, base_pt=17, title_pt=28, label_pt=19),
+    # base_pt is just above MIN_LABEL_SHARE of the height: 1080 px → 37.8 px = 22.7 pt at 120 dpi
+    "projector": _Size(1920, 1080, dpi=120, base_pt=23.5, title_pt=32, label_pt=25),
+    "a4": _Size(3508, 2480, dpi=300, base_pt=21.5, title_pt=28, label_pt=23),
+    # 720×480 CSS px at 2×: 200 dpi makes one point 100/72 CSS px, as on a 96-dpi screen
+    "web": _Size(1440, 960, dpi=200, base_pt=12.6, title_pt=15.5, label_pt=13),
+    # a phone's 360 px screen: 340×280 CSS px at 2×
+    "phone": _Size(680, 560, dpi=200, base_pt=8.5, title_pt=10, label_pt=8.5),
 }
+
+#: Display size (CSS px) of the "web" and "phone" charts; templates use it for <img width/height>.
+WEB_DISPLAY = (720, 480)
+PHONE_DISPLAY = (340, 280)
+
 
 
 # --------------------------------------------------------------------------- helpers
@@ -153,7 +182,7 @@ def _axis_label(ax, spec: _Size, which: str, text: str) -> None:
 
 
 def _int_axis(axis) -> None:
-    axis.set_major_locator(MaxNLocator(integer=True))
+    axis.set_major_locator(MaxNLocator(nbins=5, integer=True))
     axis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:,.0f}".replace("-", "−")))
 
 
@@ -166,9 +195,39 @@ def _fmt_float(v: float) -> str:
 
 
 def _category_font_pt(spec: _Size, n: int, extent_px: float) -> float:
-    """A font size for n category labels sharing extent_px pixels."""
+    """A font size for n category labels sharing extent_px pixels, never below min_pt."""
     per_row_px = extent_px / max(n, 1)
-    return max(4.0, min(spec.base_pt, spec.px_to_pt(per_row_px * 0.6)))
+    return max(spec.min_pt, min(spec.base_pt, spec.px_to_pt(per_row_px * 0.6)))
+
+
+def max_rows(size: str) -> int:
+    """How many bars a horizontal bar chart of this size shows with labels at full size."""
+    spec = _size(size)
+    return max(3, int(_axes_height_px(spec) * 0.6 / (spec.height_px * MIN_LABEL_SHARE)))
+
+
+def _text_px(text: str, spec: _Size, pt: float) -> float:
+    """Rough drawn width of a text: CJK characters one em, others about 0.6 em."""
+    em = pt * spec.dpi / 72
+    return sum(em if ord(ch) > 0x2E80 else 0.6 * em for ch in text)
+
+
+def _wrap(text: str, spec: _Size, pt: float, share: float = 0.95) -> str:
+    """Break a text into lines that fit ``share`` of the image width."""
+    room = spec.width_px * share
+    lines, line = [], ""
+    for ch in text:
+        if line and _text_px(line + ch, spec, pt) > room:
+            lines.append(line)
+            line = ch
+        else:
+            line += ch
+    return "\n".join([*lines, line])
+
+
+def _note(fig: Figure, spec: _Size, text: str) -> None:
+    """Explanation under the chart, at the base label size, wrapped to the width."""
+    fig.supxlabel(_wrap(text, spec, spec.base_pt), fontproperties=font_properties(spec.base_pt), color=_MUTED)
 
 
 def _bar_colors(values: Sequence[float], color: str) -> list[str]:
@@ -193,12 +252,10 @@ def _pad_value_axis(ax, values: Sequence[float], axis: str, frac: float = 0.14) 
 
 def _month_ticks(ax, spec: _Size, labels: Sequence[str]) -> None:
     """Month labels on the x axis, slanted when they would not fit side by side."""
-    n = len(labels)
-    longest = max((len(s) for s in labels), default=0)
-    pt = spec.base_pt if n <= 24 else max(5.0, spec.base_pt * 24 / n)
-    text_in = n * longest * 0.62 * pt / 72.0  # rough width of the labels laid flat
-    slanted = text_in > 0.8 * spec.figsize[0]
-    ax.set_xticks(range(n), labels=list(labels), parse_math=False)
+    pt = spec.base_pt
+    widest = max((_text_px(s, spec, pt) for s in labels), default=0.0)
+    slanted = len(labels) * widest * 1.15 > 0.8 * spec.width_px   # the labels laid flat would touch
+    ax.set_xticks(range(len(labels)), labels=list(labels), parse_math=False)
     ax.tick_params(axis="x", labelsize=pt, labelfontfamily=register_fonts())
     if slanted:
         for lbl in ax.get_xticklabels():
@@ -207,36 +264,62 @@ def _month_ticks(ax, spec: _Size, labels: Sequence[str]) -> None:
             lbl.set_rotation_mode("anchor")
 
 
-def _axes_height_px(spec: _Size, share: float = 0.78) -> float:
+def _axes_height_px(spec: _Size, share: float = 0.72) -> float:
     return spec.height_px * share
 
 
 # --------------------------------------------------------------------------- charts
 
-def top_households(rows: Sequence[tuple[str, int]], title: str, size: str = "projector") -> Figure:
-    """Horizontal bars of households' points, best at the top.
+def rank_rows(rows: Sequence[tuple]) -> list[tuple[int, list[str], int]]:
+    """``(name, points)`` or ``(name, points, rank)`` rows → ``(rank, names, points)`` per
+    rank, best first. Without ranks, equal points share a rank (1, 2, 2, 4: competition
+    ranking, as the leaderboard counts)."""
+    data = [(str(r[0]), int(r[1]), int(r[2]) if len(r) > 2 else None) for r in rows]
+    data.sort(key=lambda r: -r[1])
+    out: list[tuple[int, list[str], int]] = []
+    for i, (name, points, rank) in enumerate(data):
+        if rank is None:
+            rank = out[-1][0] if out and out[-1][2] == points else i + 1
+        if out and out[-1][0] == rank:
+            out[-1][1].append(name)
+        else:
+            out.append((rank, [name], points))
+    return out
 
-    ``rows`` are ``(name, points)``; they are sorted by points (highest first, ties in
-    the order given). Names are drawn as given.
+
+def rank_label(rank: int, names: Sequence[str]) -> str:
+    """"第4名  向*明户" or, for a tie, "第4名  向*明户等3户（并列）"."""
+    who = names[0] if len(names) == 1 else _TIED.format(name=names[0], n=len(names))
+    return f"{_RANK.format(rank=rank)}  {who}"
+
+
+def top_households(rows: Sequence[tuple], title: str, size: str = "projector") -> Figure:
+    """Horizontal bars of households' points, best at the top, one bar per rank.
+
+    ``rows`` are ``(name, points)`` or ``(name, points, rank)``. Households tied on a rank
+    share one bar whose label gives the rank and how many are tied, so a top 10 with ties
+    stays at most ten bars (and at most ``max_rows(size)``). Names are drawn as given.
     """
     spec = _size(size)
     fig = _new_figure(spec)
-    data = sorted(((str(name), int(points)) for name, points in rows), key=lambda r: -r[1])
-    if not data:
+    ranked = rank_rows(rows)[:max_rows(size)]
+    if not ranked:
         return _empty(fig, spec, title)
     _title(fig, spec, title)
-    names = [r[0] for r in data]
-    values = [r[1] for r in data]
+    names = [rank_label(rank, who) for rank, who, _p in ranked]
+    values = [p for _r, _w, p in ranked]
     ax = fig.add_subplot()
-    pt = _category_font_pt(spec, len(data), _axes_height_px(spec))
-    bars = ax.barh(range(len(data)), values, height=0.66, color=_bar_colors(values, _PRIMARY))
-    ax.set_yticks(range(len(data)), labels=names, parse_math=False)
+    pt = _category_font_pt(spec, len(ranked), _axes_height_px(spec))
+    bars = ax.barh(range(len(ranked)), values, height=0.66, color=_bar_colors(values, _PRIMARY))
+    ax.set_yticks(range(len(ranked)), labels=names, parse_math=False)
     ax.invert_yaxis()
     _style_axes(ax, spec, value_axis="x", tick_pt=pt)
     _int_axis(ax.xaxis)
     _pad_value_axis(ax, values, "x")
     _bar_labels(ax, bars, [_fmt_int(v) for v in values], spec, pt)
     _axis_label(ax, spec, "x", _POINTS)
+    if any(len(who) > 1 for _r, who, _p in ranked):
+        _note(fig, spec, _TIES_NOTE)
     return fig
 
 
@@ -253,6 +336,10 @@ def groups_compared(rows: Sequence[tuple[str, int, float]], title: str,
     if not data:
         return _empty(fig, spec, title)
     _title(fig, spec, title)
+    hidden = max(0, len(data) - max_rows(size))
+    data = data[:max_rows(size)]
+    if hidden:
+        _note(fig, spec, _MORE.format(n=hidden))
     names = [r[0] for r in data]
     totals = [r[1] for r in data]
     per_head = [r[2] for r in data]
@@ -290,6 +377,10 @@ def by_category(rows: Sequence[tuple[str, int]], title: str, size: str = "projec
     if not data:
         return _empty(fig, spec, title)
     _title(fig, spec, title)
+    limit = max_rows(size)
+    if len(data) > limit:
+        rest = data[limit - 1:]
+        data = data[:limit - 1] + [(_OTHERS.format(n=len(rest)), sum(p for _n, p in rest))]
     names = [r[0] for r in data]
     values = [r[1] for r in data]
     total = sum(values)
@@ -309,12 +400,39 @@ def by_category(rows: Sequence[tuple[str, int]], title: str, size: str = "projec
     return fig
 
 
+#: What the trend chart's participation means, printed on the chart.
+PARTICIPATION_NOTE = "参与率：当月有积分记录（不含年度基础分）的农户占在册农户的比例"
+
+
+def _month_names(keys: Sequence[str]) -> tuple[list[str], str]:
+    """'2026-01' keys → ('1月', …) tick labels and an axis label naming the span of years;
+    other labels are kept as given."""
+    parsed = []
+    for k in keys:
+        y, _, m = k.partition("-")
+        if not (len(y) == 4 and y.isdigit() and m.isdigit() and 1 <= int(m) <= 12):
+            return list(keys), ""
+        parsed.append((int(y), int(m)))
+    labels = [f"{m}月" for _y, m in parsed]
+    (y0, m0), (y1, m1) = parsed[0], parsed[-1]
+    span = f"{y0}年{m0}月" if (y0, m0) == (y1, m1) else f"{y0}年{m0}月至{y1}年{m1}月"
+    return labels, span
+
+
+def _values_fit(spec: _Size, n: int, labels: Sequence[str], pt: float) -> bool:
+    """Whether value labels over n side-by-side bars fit without touching."""
+    slot = spec.width_px * 0.75 / max(n, 1)
+    widest = max((_text_px(s, spec, pt) for s in labels), default=0.0)
+    return widest < slot * 0.95
+
+
 def trend(rows: Sequence[tuple[str, int, float | None]], title: str,
-          size: str = "projector") -> Figure:
+          size: str = "projector", note: str | None = PARTICIPATION_NOTE) -> Figure:
     """Monthly trend: points as bars (left axis), participation rate as a line (right).
 
     ``rows`` are ``(month label 'YYYY-MM', points, participation rate 0..1)`` in
-    chronological order; a rate of ``None`` leaves a gap in the line.
+    chronological order; a rate of ``None`` leaves a gap in the line. ``note`` (what the
+    participation rate means) is printed under the chart.
     """
     spec = _size(size)
     fig = _new_figure(spec)
@@ -322,7 +440,7 @@ def trend(rows: Sequence[tuple[str, int, float | None]], title: str,
     if not data:
         return _empty(fig, spec, title)
     _title(fig, spec, title)
-    months = [r[0] for r in data]
+    months, span = _month_names([r[0] for r in data])
     points = [r[1] for r in data]
     rates = [r[2] * 100.0 for r in data]
     x = range(len(data))
@@ -333,10 +451,14 @@ def trend(rows: Sequence[tuple[str, int, float | None]], title: str,
     _int_axis(ax.yaxis)
     _pad_value_axis(ax, points, "y", frac=0.12)
     _month_ticks(ax, spec, months)
-    value_pt = spec.base_pt if len(data) <= 12 else spec.base_pt * 0.8
-    if len(data) <= 24:
-        _bar_labels(ax, bars, [_fmt_int(v) for v in points], spec, value_pt)
+    values = [_fmt_int(v) for v in points]
+    if _values_fit(spec, len(data), values, spec.base_pt):
+        _bar_labels(ax, bars, values, spec, spec.base_pt)
     _axis_label(ax, spec, "y", _POINTS)
+    if span:
+        _axis_label(ax, spec, "x", span)
+    if note:
+        _note(fig, spec, note)
 
     ax_rate = ax.twinx()
     (line,) = ax_rate.plot(list(x), rates, color=_ACCENT, linewidth=spec.base_pt * 0.18,
@@ -371,7 +493,7 @@ def household_year(rows: Sequence[tuple[str, int]], title: str, size: str = "pro
     if not data:
         return _empty(fig, spec, title)
     _title(fig, spec, title)
-    months = [r[0] for r in data]
+    months, span = _month_names([r[0] for r in data])
     points = [r[1] for r in data]
     ax = fig.add_subplot()
     bars = ax.bar(range(len(data)), points, width=0.62, color=_bar_colors(points, _PRIMARY))
@@ -379,8 +501,11 @@ def household_year(rows: Sequence[tuple[str, int]], title: str, size: str = "pro
     _int_axis(ax.yaxis)
     _pad_value_axis(ax, points, "y", frac=0.12)
     _month_ticks(ax, spec, months)
-    if len(data) <= 24:
-        _bar_labels(ax, bars, [_fmt_int(v) for v in points], spec, spec.base_pt)
+    if span:
+        _axis_label(ax, spec, "x", span)
+    values = [_fmt_int(v) for v in points]
+    if _values_fit(spec, len(data), values, spec.base_pt):
+        _bar_labels(ax, bars, values, spec, spec.base_pt)
     _axis_label(ax, spec, "y", _POINTS)
     ax.set_title(_YEAR_TOTAL.format(total=_fmt_int(sum(points))), loc="left",
                  fontproperties=font_properties(spec.label_pt), color=_MUTED)

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field, replace
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from ..points.ledger import ClosedPeriod, Submission, SubmissionStatus
+from ..points.notice import Notice, Objection, ObjectionStatus
 from ..points.policy import allowed, require
 from ..points.periods import local_today, month_key, parse_period, quarter_key, year_key
 from ..points.registry import Group, Household, StaffUser, Village, Villager, VillagerStatus
@@ -214,6 +216,23 @@ def _pct_change(a: float | None, b: float | None) -> str:
 # --- county ---------------------------------------------------------------------------
 
 @dataclass
+class Health:
+    """Whether a village is running the process: for ``month`` (last month, the one that should
+    be under 公示 or closed by now), and its backlog today."""
+
+    month: str
+    pending: int               # captures waiting for review (all months)
+    notice: str                # "none" | "open" | "ended"
+    notice_closes: dt.date | None
+    closed: bool               # the month is closed (结账)
+    objections: int            # open objections (all months)
+
+    @property
+    def attention(self) -> bool:
+        return self.notice == "none" or self.objections > 0 or (self.notice == "ended" and not self.closed)
+
+
+@dataclass
 class VillageRow:
     id: int
     name: str
@@ -224,6 +243,7 @@ class VillageRow:
     took_part: int
     participation: str
     rank: int = 0
+    health: Health | None = None
 
 
 @dataclass
@@ -236,6 +256,8 @@ class County:
     total_households: int
     total_villagers: int
     participation: str
+    health_month: str = ""
+    health_label: str = ""
 
 
 def county_dashboard(session: Session, actor: StaffUser, period: str, now: dt.datetime | None = None) -> County:
@@ -243,9 +265,37 @@ def county_dashboard(session: Session, actor: StaffUser, period: str, now: dt.da
     require(actor, None, "reports.read")
     key = parse_period(period).key
     rows = county_rows(session, key)
+    today = local_today("Asia/Shanghai", now)
+    month = services.previous_month(month_key(today))
+    health = county_health(session, month, today)
+    for r in rows:
+        r.health = health.get(r.id)
     th, tp, tt = sum(r.households for r in rows), sum(r.villagers for r in rows), sum(r.took_part for r in rows)
     return County(key, period_label(key), period_choices(None, now), rows, _num(sum(r.points for r in rows)),
-                  th, tp, _pct(tt / th if th else None))
+                  th, tp, _pct(tt / th if th else None), month, period_label(month))
+
+
+def county_health(session: Session, month: str, today: dt.date) -> dict[int, Health]:
+    """Every village's process health: its pending backlog, the 公示 of ``month`` (none, open,
+    ended), whether ``month`` is closed, and its open objections. Four grouped queries, whatever
+    the number of villages (no authorization: callers check)."""
+    key = parse_period(month).key
+    villages = session.execute(select(Village.id)).scalars().all()
+    pending = dict(session.execute(
+        select(Submission.village_id, func.count()).where(Submission.status == SubmissionStatus.pending)
+        .group_by(Submission.village_id)).all())
+    notices = {vid: (opens, closes) for vid, opens, closes in session.execute(
+        select(Notice.village_id, Notice.opens_on, Notice.closes_on).where(Notice.month == key))}
+    closed = set(session.execute(select(ClosedPeriod.village_id).where(ClosedPeriod.month == key)).scalars())
+    objections = dict(session.execute(
+        select(Objection.village_id, func.count()).where(Objection.status == ObjectionStatus.open.value)
+        .group_by(Objection.village_id)).all())
+    out = {}
+    for vid in villages:
+        n = notices.get(vid)
+        state = "none" if n is None else ("open" if n[0] <= today <= n[1] else ("ended" if today > n[1] else "open"))
+        out[vid] = Health(key, pending.get(vid, 0), state, n[1] if n else None, vid in closed, objections.get(vid, 0))
+    return out
 
 
 def county_rows(session: Session, period: str) -> list[VillageRow]:

@@ -17,6 +17,7 @@ from collections.abc import Iterable, Iterator
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
+from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -28,7 +29,7 @@ from ..points.rules import Rule, RuleVersion
 from .services import KIND_LABELS
 
 LEDGER_HEADERS = ("村", "序号", "记录ID", "日期", "村民小组", "户号", "户主", "姓名", "规则编号", "事项", "类别",
-                  "类型", "数量", "申请积分", "积分", "封顶", "更正原记录", "备注", "登记时间(UTC)", "哈希")
+                  "类型", "数量", "申请积分", "积分", "封顶", "更正原记录", "备注", "登记时间", "哈希")
 ROSTER_HEADERS = ("序号", "村民小组", "户号", "户主姓名", "姓名", "与户主关系", "性别", "出生年月", "联系电话",
                   "门牌号", "备注")
 ROSTER_TEXT = {"户号", "出生年月", "联系电话", "门牌号"}
@@ -90,6 +91,7 @@ def ledger_rows(session: Session, villages: Iterable[Village], flt: LedgerFilter
         rule_id = look.rule_id(flt.rule_code) if flt.rule_code else None
         if flt.rule_code and rule_id is None:
             continue
+        zone = ZoneInfo(village.timezone)
         for e in iter_entries(session, village, start, end):
             if flt.group_id is not None and e.group_id != flt.group_id:
                 continue
@@ -98,11 +100,20 @@ def ledger_rows(session: Session, villages: Iterable[Village], flt: LedgerFilter
             number, head = look.households.get(e.household_id, ("", ""))
             name, category = look.versions.get(e.rule_version_id, ("", ""))
             kind = getattr(e.kind, "value", e.kind)
-            yield (village.name, e.seq, e.id, e.occurred_on.isoformat(), look.groups.get(e.group_id, ""), number,
+            yield (village.name, e.seq, e.id, e.occurred_on, look.groups.get(e.group_id, ""), number,
                    head, look.people.get(e.villager_id, "") if e.villager_id else "",
                    look.rules.get(e.rule_id, ""), name, category, KIND_LABELS.get(kind, kind), e.quantity,
                    e.requested_points, e.points, "是" if e.capped else "", look.seq_of(e.corrects_id) or "",
-                   e.note or "", e.recorded_at.strftime("%Y-%m-%d %H:%M:%S") if e.recorded_at else "", e.hash)
+                   e.note or "", local_time(e.recorded_at, zone), e.hash)
+
+
+def local_time(at: dt.datetime | None, zone: ZoneInfo) -> dt.datetime | str:
+    """A stored UTC time as the village's wall-clock time, without a zone (Excel has none)."""
+    if at is None:
+        return ""
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=dt.timezone.utc)
+    return at.astimezone(zone).replace(tzinfo=None, microsecond=0)
 
 
 def csv_stream(rows: Iterable[tuple], headers: tuple[str, ...], *, flush_every: int = 500) -> Iterator[str]:
@@ -120,15 +131,58 @@ def csv_stream(rows: Iterable[tuple], headers: tuple[str, ...], *, flush_every: 
     yield buf.getvalue()
 
 
+DATE_FORMAT = "yyyy-mm-dd"
+DATETIME_FORMAT = "yyyy-mm-dd hh:mm:ss"
+
+
+def sheet_setup(ws, *, landscape: bool = True) -> None:
+    """Print setup: A4, landscape, fit to one page wide, the header row repeated on every
+    printed page. Call before the first row (write-only sheets write these first)."""
+    ws.print_title_rows = "1:1"
+    ws.page_setup.paperSize = "9"   # A4
+    ws.page_setup.orientation = "landscape" if landscape else "portrait"
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_options.gridLines = True
+
+
+def set_autofilter(ws, columns: int, rows: int) -> None:
+    """An autofilter over the header and ``rows`` data rows (write-only sheets write it at
+    the end, so it can be set after the rows)."""
+    from openpyxl.utils import get_column_letter
+
+    ws.auto_filter.ref = f"A1:{get_column_letter(max(1, columns))}{max(1, rows) + 1}"
+
+
+def typed_cell(ws, value):
+    """Dates and times as real Excel dates, in a readable format."""
+    if isinstance(value, dt.datetime):
+        c = WriteOnlyCell(ws, value=value)
+        c.number_format = DATETIME_FORMAT
+        return c
+    if isinstance(value, dt.date):
+        c = WriteOnlyCell(ws, value=value)
+        c.number_format = DATE_FORMAT
+        return c
+    return value
+
+
 def xlsx_file(rows: Iterable[tuple], headers: tuple[str, ...], sheet: str, *,
-              text_columns: set[str] = frozenset(), widths: dict[str, int] | None = None) -> IO[bytes]:
+              text_columns: set[str] = frozenset(), widths: dict[str, int] | None = None,
+              total_of: set[str] = frozenset()) -> IO[bytes]:
     """Write rows to a write-only workbook in a temporary file; returns it opened at 0.
 
-    The file is already unlinked (it disappears when closed)."""
+    Dates are real dates; ``total_of`` columns get a 合计 row (values, not formulas). The
+    sheet has an autofilter and prints landscape, one page wide. The file is already
+    unlinked (it disappears when closed)."""
+    from openpyxl.utils import get_column_letter
+
     book = Workbook(write_only=True)
     ws = book.create_sheet(sheet)
     ws.freeze_panes = "A2"
-    from openpyxl.utils import get_column_letter
+    sheet_setup(ws)
+    totals = {i: 0 for i, h in enumerate(headers) if h in total_of}
 
     for i, h in enumerate(headers, start=1):
         ws.column_dimensions[get_column_letter(i)].width = (widths or {}).get(h, max(8, len(h) * 2 + 2))
@@ -140,14 +194,27 @@ def xlsx_file(rows: Iterable[tuple], headers: tuple[str, ...], sheet: str, *,
         head.append(c)
     ws.append(head)
     text_idx = [i for i, h in enumerate(headers) if h in text_columns]
+    count = 0
     for row in rows:
-        values = list(row)
+        count += 1
+        for i in totals:
+            if isinstance(row[i], int):
+                totals[i] += row[i]
+        values = [typed_cell(ws, v) for v in row]
         for i in text_idx:
             if values[i] not in (None, ""):
                 c = WriteOnlyCell(ws, value=str(values[i]))
                 c.number_format = "@"
                 values[i] = c
         ws.append(xlsx_row(ws, values))   # text stays text, never a formula
+    set_autofilter(ws, len(headers), count)       # the 合计 row stays outside the filter
+    if totals:
+        last = []
+        for i in range(len(headers)):
+            c = WriteOnlyCell(ws, value="合计" if i == 0 else totals.get(i))
+            c.font = bold
+            last.append(c)
+        ws.append(last)
     fh = tempfile.TemporaryFile(suffix=".xlsx")  # noqa: SIM115  (returned open, for send_file)
     book.save(fh)
     fh.seek(0)
@@ -155,12 +222,13 @@ def xlsx_file(rows: Iterable[tuple], headers: tuple[str, ...], sheet: str, *,
 
 
 LEDGER_WIDTHS = {"村": 10, "日期": 11, "村民小组": 10, "户主": 10, "姓名": 10, "事项": 28, "类别": 10,
-                 "备注": 24, "登记时间(UTC)": 19, "哈希": 66}
+                 "备注": 24, "登记时间": 19, "哈希": 66}
 
 
 def ledger_xlsx(session: Session, villages: Iterable[Village], flt: LedgerFilter) -> IO[bytes]:
     return xlsx_file(ledger_rows(session, villages, flt), LEDGER_HEADERS, "积分明细",
-                     text_columns={"户号", "规则编号", "哈希"}, widths=LEDGER_WIDTHS)
+                     text_columns={"户号", "规则编号", "哈希"}, widths=LEDGER_WIDTHS,
+                     total_of={"申请积分", "积分"})
 
 
 def _number_key(text: str):

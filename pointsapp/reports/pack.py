@@ -25,6 +25,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
+from ..points.awards import Tier, awarded_up_to, parse_tiers, tier_for
 from ..points.notice import MonthSeal, Notice, month_seal, notice_for
 from ..points.periods import local_today, parse_month
 from ..points.registry import Village
@@ -75,6 +76,26 @@ class PackData:
     redeemed_items: list[tuple[str, int]] = field(default_factory=list)
     star_period: str = ""
     stars: list[StarRow] = field(default_factory=list)   # households with at least one star
+    tiers: list[Tier] = field(default_factory=list)
+    certificate_date: dt.date | None = None     # the village's setting; None: the day of issue
+    timezone: str = "Asia/Shanghai"
+
+    @property
+    def certificate_day(self) -> dt.date:
+        return self.certificate_date or self.issued_on
+
+    def tier_of(self, rank: int) -> str | None:
+        t = tier_for(rank, self.tiers)
+        return t.name if t and rank <= self.top_n else None
+
+    @property
+    def tier_ranges(self) -> list[tuple[int, Tier]]:
+        """(first rank, tier) of each tier."""
+        out, lo = [], 1
+        for t in self.tiers:
+            out.append((lo, t))
+            lo = t.up_to + 1
+        return out
 
     @property
     def label(self) -> str:
@@ -101,8 +122,9 @@ class PackData:
 
     @property
     def top(self) -> list[BoardRow]:
-        """Households ranked top_n or better, with points above zero (ties included)."""
-        return [r for r in self.households if r.rank is not None and r.rank <= self.top_n and r.points > 0]
+        """Households ranked top_n or better with an award tier and points above zero (ties
+        included: a tie on a rank shares its tier)."""
+        return [r for r in self.households if r.rank is not None and r.points > 0 and self.tier_of(r.rank)]
 
     @staticmethod
     def household_label(row: BoardRow, masked: bool = False) -> str:
@@ -110,10 +132,13 @@ class PackData:
         return f"{name}户（{row.group}）"
 
 
-def gather(session: Session, village: Village, month: str, *, top_n: int = 10,
+def gather(session: Session, village: Village, month: str, *, top_n: int | None = None,
            now: dt.datetime | None = None) -> PackData:
+    """``top_n`` defaults to the last rank of the village's award tiers."""
     p = parse_month(month)
     key = p.key
+    tiers = parse_tiers(village.award_tiers)
+    top_n = top_n or awarded_up_to(tiers)
     households = leaderboard(session, "household", key, village=village)
     groups = leaderboard(session, "group", key, village=village)
     stars_key = star_period(get_settings(session, village), p.start)
@@ -139,6 +164,7 @@ def gather(session: Session, village: Village, month: str, *, top_n: int = 10,
         redeemed_items=redeemed_by_item(session, village, p.start, p.end),
         star_period=stars_key,
         stars=[r for r in star_ratings(session, village, stars_key) if r.stars > 0],
+        tiers=tiers, certificate_date=village.certificate_date, timezone=village.timezone,
     )
 
 
@@ -147,8 +173,8 @@ def gather(session: Session, village: Village, month: str, *, top_n: int = 10,
 def chart_figures(data: PackData, size: str = "projector") -> list[tuple[str, object]]:
     """(file stem, Figure) of the pack's charts, in order."""
     label = f"{data.village} {data.label}"
-    top = [(PackData.household_label(r), r.points) for r in data.top]
-    public = [(PackData.household_label(r, masked=True), r.points) for r in data.top]
+    top = [(PackData.household_label(r), r.points, r.rank) for r in data.top]
+    public = [(PackData.household_label(r, masked=True), r.points, r.rank) for r in data.top]
     groups = [(r.name, r.points, r.per_head or 0.0) for r in data.groups] if not data.empty else []
     trend = data.trend if any(p or r for _m, p, r in data.trend) else []
     return [
@@ -157,7 +183,7 @@ def chart_figures(data: PackData, size: str = "projector") -> list[tuple[str, ob
         ("3-groups", charts.groups_compared(groups, f"{label} 各村民小组积分", size)),
         ("4-categories", charts.by_category([(c, p) for c, p, _n in data.categories],
                                             f"{label} 各类别积分", size)),
-        ("5-trend", charts.trend(trend, f"{data.village} 近十二个月积分与参与率", size)),
+        ("5-trend", charts.trend(trend, f"{data.village} 每月积分与参与率", size)),
         ("6-redeemed", charts.by_category(data.redeemed_items, f"{label} 积分超市各商品兑换积分", size)),
     ]
 
@@ -223,7 +249,7 @@ def _progress_bar(progress, total: int, desc: str):
 
 
 def build_monthly_pack(session: Session, village: Village, month: str, out_dir: Path, *,
-                       top_n: int = 10, progress=None, now: dt.datetime | None = None) -> PackResult:
+                       top_n: int | None = None, progress=None, now: dt.datetime | None = None) -> PackResult:
     """Write the ceremony pack of ``village`` for ``month`` (YYYY-MM) into ``out_dir``.
 
     Raises ValueError for a bad month or top_n. Reads only; the caller owns the session.
@@ -233,7 +259,7 @@ def build_monthly_pack(session: Session, village: Village, month: str, out_dir: 
 
     start = time.perf_counter()
     key = parse_month(month).key
-    if top_n < 1 or top_n > 100:
+    if top_n is not None and (top_n < 1 or top_n > 100):
         raise ValueError(f"top N must be 1-100, got {top_n}")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -267,5 +293,5 @@ def build_monthly_pack(session: Session, village: Village, month: str, out_dir: 
     return PackResult(
         village=village.name, month=key, out_dir=out_dir, pngs=[p for p, _b in pngs.values()],
         pdf=pdf_path, xlsx=xlsx_path, pdf_pages=sum(sections.values()), sections=sections,
-        entries=len(data.entries), total_points=data.summary.points, certificates=len(data.top),
+        entries=len(data.entries), total_points=data.summary.points, certificates=sections["certificates"],
         empty=data.empty, seconds=round(time.perf_counter() - start, 3), timings=timings)

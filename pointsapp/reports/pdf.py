@@ -14,11 +14,15 @@ from __future__ import annotations
 import io
 import logging
 import math
+from dataclasses import dataclass
 from pathlib import Path
 from collections.abc import Sequence
 
 from fpdf import FPDF
+from fpdf.enums import TextMode
 from PIL import Image
+
+from ..points.awards import chinese_month
 
 from .fonts import font_paths
 from .pack import PDF_CHARTS, RANKING_ROWS, PackData, date_label
@@ -74,8 +78,8 @@ def _characters(data: PackData) -> set[int]:
     except OSError:  # installed without sources: read every glyph's metrics instead
         return set()
     chars.update(chr(c) for c in range(0x20, 0x7F))
-    chars.update("0123456789年月日第页名户分条−—…·（）：，。；、％%")
-    texts = [data.village, data.month]
+    chars.update("0123456789年月日第页名户分条−—…·（）：，。；、％%〇一二三四五六七八九十")
+    texts = [data.village, data.month, *(t.name for t in data.tiers)]
     texts += [r.name + r.group for r in data.households[:RANKING_ROWS]] + [r.name + r.group for r in data.top]
     texts += [r.name + r.group for r in data.villagers] + [r.name for r in data.groups]
     texts += [r.name + r.group + "★" for r in data.stars]
@@ -154,7 +158,9 @@ def _cover(doc: _Doc, data: PackData) -> None:
             ("参与农户", f"{s.households_with_entries} / {s.active_households} 户",
              f"参与率 {_rate(s.participation)}（上月 {_rate(prev.participation)}）"),
             ("人均积分", f"{s.per_head:.1f} 分", f"按 {s.active_villagers} 名在册村民计"),
-            ("获奖农户", f"{len(data.top)} 户", f"积分排名前 {data.top_n} 名（并列同名次）"),
+            ("获奖农户", f"{len(data.top)} 户", "；".join(f"{t.name}：第{lo}至{t.up_to}名" if lo < t.up_to else
+                                                     f"{t.name}：第{t.up_to}名" for lo, t in data.tier_ranges)
+             + "（并列同奖）"),
         ]
         y = 118
         for label, value, note in lines:
@@ -182,7 +188,7 @@ def _cover(doc: _Doc, data: PackData) -> None:
 def _window_line(data: PackData) -> str:
     n = data.notice
     if n is None:
-        return "公示：本月尚未发布公示（not published）"
+        return "公示：本月尚未发布公示"
     return f"公示期：{date_label(n.opens_on)} 至 {date_label(n.closes_on)}，期间村民可对本户记录提出异议"
 
 
@@ -298,8 +304,83 @@ def _group_ranking(doc: _Doc, data: PackData) -> None:
 
 # --- certificates -----------------------------------------------------------------------
 
+#: Characters a line must not start with (they go with the text before them).
+NO_LINE_START = set("，。、；：？！）》」』”’%％")
+CERT_BODY_PT = 24
+CERT_MARGIN_X = 46.0     # text block inset from the page edge (mm)
+SEAL_BOX = (62.0, 52.0)  # width × height (mm) kept clear for the seal around the signature
+
+
+def certificate_atoms(parts: Sequence[tuple[str, bool]]) -> list[str]:
+    """Pieces a certificate line may break between: ``(text, keep)`` parts, where a kept
+    part (a name, a number with its unit, a month, a tier) never breaks and other text
+    breaks between characters; closing punctuation sticks to the piece before it."""
+    atoms: list[str] = []
+    for text, keep in parts:
+        pieces = [text] if keep else list(text)
+        for piece in pieces:
+            if atoms and piece[0] in NO_LINE_START:
+                atoms[-1] += piece
+            else:
+                atoms.append(piece)
+    return atoms
+
+
+def break_lines(atoms: Sequence[str], width: float, measure) -> list[str]:
+    """Greedy line filling: as many atoms as fit in ``width`` (by ``measure``) per line."""
+    lines: list[str] = []
+    line = ""
+    for atom in atoms:
+        if line and measure(line + atom) > width:
+            lines.append(line)
+            line = atom
+        else:
+            line += atom
+    if line:
+        lines.append(line)
+    return lines
+
+
+@dataclass
+class CertificateText:
+    salutation: str
+    body: list[str]       # the paragraph, broken into lines
+    tier: str
+    closing: str
+    committee: str
+    date: str
+    kept: list[str]       # the parts that must not break (tests check them)
+
+
+def certificate_text(doc: _Doc, data: PackData, name: str, points: int, tier: str,
+                     width: float) -> CertificateText:
+    """The words of one 奖状, broken into lines ``width`` mm wide at CERT_BODY_PT."""
+    month, pts = data.label, f"{_fmt(points)}分"
+    parts = [("\u3000\u3000", True), ("贵户在", False), (month, True), ("乡村治理积分评比中，以月度积分", False),
+             (pts, True), ("荣获", False)]
+    doc.set_font(FONT, size=CERT_BODY_PT)
+    body = break_lines(certificate_atoms(parts), width, doc.get_string_width)
+    return CertificateText(salutation=f"{name}户：", body=body, tier=tier,
+                           closing="\u3000\u3000特发此状，以资鼓励。", committee=f"{data.village}村民委员会",
+                           date=chinese_month(data.certificate_day), kept=[name, month, pts, tier])
+
+
+def _bold_text(doc: _Doc, x: float, y: float, text: str, size: float, color=INK) -> None:
+    """Bold by stroking the glyph outlines in the text colour (the shipped face is Regular)."""
+    doc.set_font(FONT, size=size)
+    doc.set_text_color(*color)
+    doc.set_draw_color(*color)
+    doc.set_line_width(size * 0.012)
+    doc.text_mode = TextMode.FILL_STROKE
+    doc.text(x, y, text)
+    doc.text_mode = TextMode.FILL
+    doc.set_line_width(0.2)
+    doc.set_text_color(*INK)
+
+
 def _certificates(doc: _Doc, data: PackData) -> None:
     for r in data.top:
+        tier = data.tier_of(r.rank) or ""
         doc.add_page(orientation="L")
         doc.plain = True  # read when this page is closed
         w, h = doc.w, doc.h
@@ -310,22 +391,29 @@ def _certificates(doc: _Doc, data: PackData) -> None:
         doc.set_line_width(0.8)
         doc.rect(15, 15, w - 30, h - 30)
         doc.set_line_width(0.2)
-        doc.centred(52, "奖    状", 48, RED)
-        doc.set_font(FONT, size=22)
-        doc.text(42, 80, f"{r.name} 户：")
-        body = (f"在{data.village}{data.label}乡村治理积分评比中，你户积 {_fmt(r.points)} 分，"
-                f"荣获第 {r.rank} 名。特发此状，以资鼓励。")
+        title = "奖\u3000状"
+        doc.set_font(FONT, size=56)
+        _bold_text(doc, (w - doc.get_string_width(title)) / 2, 50, title, 56, RED)
+        text = certificate_text(doc, data, r.name, r.points, tier, w - 2 * CERT_MARGIN_X)
+        _bold_text(doc, CERT_MARGIN_X - 10, 72, text.salutation, 26)
+        doc.set_font(FONT, size=CERT_BODY_PT)
+        y = 86.0
+        for line in text.body:
+            doc.text(CERT_MARGIN_X, y, line)
+            y += 12
+        doc.set_font(FONT, size=44)
+        _bold_text(doc, (w - doc.get_string_width(text.tier)) / 2, y + 8, text.tier, 44, RED)
+        doc.set_font(FONT, size=CERT_BODY_PT)
+        doc.text(CERT_MARGIN_X, y + 26, text.closing)
+        # signature and date at the bottom right; the seal is stamped over them, so the box
+        # around them (SEAL_BOX) holds nothing else
         doc.set_font(FONT, size=20)
-        doc.set_xy(52, 90)
-        doc.multi_cell(w - 104, 12, "　　" + body, align="L")
-        doc.set_font(FONT, size=18)
-        sign = f"{data.village}村民委员会"
-        doc.text(w - 50 - doc.get_string_width(sign), h - 50, sign)
-        day = date_label(data.issued_on)
-        doc.text(w - 50 - doc.get_string_width(day), h - 38, day)
+        right = w - CERT_MARGIN_X
+        doc.text(right - doc.get_string_width(text.committee), h - 46, text.committee)
+        doc.text(right - doc.get_string_width(text.date), h - 34, text.date)
         doc.set_font(FONT, size=9)
         doc.set_text_color(*MUTED)
-        doc.text(24, h - 22, f"{r.group} · 积分月份 {data.month}")
+        doc.text(24, h - 20, f"{r.group} · {data.month}")
         doc.set_text_color(*INK)
 
 

@@ -124,7 +124,10 @@ def county_chart():
     except ValueError:
         return _bad("period", period, _reason("period"))
     require(current_user, None, "reports.read")
-    path, _rendered = county_chart_png(db.session, key, Path(current_app.instance_path) / "cache" / "charts")
+    size = request.args.get("size") or "web"
+    if size not in ("web", "phone"):
+        return _bad("chart", size, _reason("chart"))
+    path, _rendered = county_chart_png(db.session, key, Path(current_app.instance_path) / "cache" / "charts", size)
     resp = send_file(path, mimetype="image/png", max_age=0, conditional=True, etag=True)
     resp.headers["Cache-Control"] = "private, no-cache"
     return resp
@@ -142,7 +145,10 @@ def chart(name: str):
         return _bad(exc.field, exc.value, _reason(exc.field))
     services.require_chart(current_user, village, name)
     # the groups chart always compares every group: one cache entry whatever the group filter
-    req = ChartRequest(village, name, filters.period, None if name == "groups" else filters.group)
+    size = request.args.get("size") or "web"
+    if size not in ("web", "phone"):
+        return _bad("chart", size, _reason("chart"))
+    req = ChartRequest(village, name, filters.period, None if name == "groups" else filters.group, size)
     path, _rendered = chart_png(db.session, req, Path(current_app.instance_path) / "cache" / "charts")
     resp = send_file(path, mimetype="image/png", max_age=0, conditional=True, etag=True)
     resp.headers["Cache-Control"] = "private, no-cache"
@@ -158,21 +164,42 @@ def monthly_pack():
         key = parse_month(month).key
     except ValueError:
         return _bad("month", month, _reason("month"))
-    top = request.args.get("top", "10")
-    if not top.isdigit() or not 1 <= int(top) <= 100:
+    top = request.args.get("top") or None
+    if top is not None and (not top.isdigit() or not 1 <= int(top) <= 100):
         return _bad("top", top, _reason("top"))
     require(current_user, village, "reports.pack")
     from .pack import build_monthly_pack
 
     buf = io.BytesIO()
     with tempfile.TemporaryDirectory(prefix="pack-") as tmp:
-        result = build_monthly_pack(db.session, village, key, Path(tmp), top_n=int(top), progress=False)
+        result = build_monthly_pack(db.session, village, key, Path(tmp), top_n=int(top) if top else None,
+                                    progress=False)
         with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
             for path in result.files:
                 zf.write(path, arcname=f"{village.name}-{key}/{path.name}")
     buf.seek(0)
     return send_file(buf, mimetype="application/zip", as_attachment=True,
                      download_name=f"{village.name}-{key}-ceremony-pack.zip")
+
+
+@bp.get("/reports/notice/<month>.pdf")
+@roles_required(*roles_for("notice.read"))
+def notice_pdf(month: str):
+    """The printed 公示 of a month, grouped by group and household, for the notice board."""
+    village = current_village()
+    try:
+        key = parse_month(month).key
+    except ValueError:
+        return _bad("month", month, _reason("month"))
+    require(current_user, village, "notice.read")
+    from .notice_print import month_notice_pdf
+
+    with tempfile.TemporaryDirectory(prefix="notice-") as tmp:
+        path = Path(tmp) / "notice.pdf"
+        month_notice_pdf(db.session, village, key, path)
+        body = path.read_bytes()
+    return send_file(io.BytesIO(body), mimetype="application/pdf", as_attachment=False,
+                     download_name=f"{village.name}-{key}-公示.pdf")
 
 
 def _export_villages() -> tuple[list[Village], str]:

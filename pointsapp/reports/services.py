@@ -199,28 +199,51 @@ def category_totals(session: Session, village: Village, period: str,
     return sorted(rows, key=lambda r: (-r[1], r[0]))
 
 
+#: Rule categories of the annual base points (年度基础分): every household gets them once a year,
+#: so the trend leaves them out (they would flatten every other month and make January's
+#: participation 100 %).
+BASE_CATEGORIES = ("基础分",)
+
+
+def first_entry_month(session: Session, village: Village) -> str | None:
+    """The month of the village's first posted entry (None before the first)."""
+    first = session.execute(select(func.min(LedgerEntry.occurred_on)).where(
+        LedgerEntry.village_id == village.id)).scalar_one()
+    return month_key(first) if first else None
+
+
 def trend(session: Session, village: Village, end_month: str, months: int = 12,
           group: Group | None = None) -> list[tuple[str, int, float | None]]:
-    """(month, points, share of households with >= 1 entry) for ``months`` months to ``end_month``.
+    """(month, points, participation) for up to ``months`` months to ``end_month``, from the
+    village's first entry on (no months before it are shown).
 
-    The share is over today's active households (the registry keeps no history of them)."""
-    keys = month_range(end_month, months)
-    q = (select(Tally.period, func.sum(Tally.points)).where(
-        Tally.village_id == village.id, Tally.kind == "g", Tally.period.in_(keys)).group_by(Tally.period))
-    if group is not None:
-        q = q.where(Tally.subject_id == group.id)
-    points = dict(session.execute(q).all())
-    tq = (select(Tally.period, func.count()).select_from(Tally)
-          .join(Household, Household.id == Tally.subject_id)
-          .where(Tally.village_id == village.id, Tally.kind == "h", Tally.entries > 0, Tally.period.in_(keys),
-                 Household.active.is_(True))
-          .group_by(Tally.period))
-    if group is not None:
-        tq = tq.where(Household.group_id == group.id)
-    took = dict(session.execute(tq).all())
+    Points are honour points without the annual base points (BASE_CATEGORIES) and without
+    spending. Participation is the share of today's active households (the registry keeps
+    no history of them) with at least one such entry in the month."""
+    first = first_entry_month(session, village)
+    if first is None:
+        return []
+    keys = [k for k in month_range(end_month, months) if k >= first]
     households, _people = active_counts(session, village, group)
-    return [(k, int(points.get(k, 0) or 0), (took.get(k, 0) / households) if households else None)
-            for k in keys]
+    out = []
+    for key in keys:
+        p = parse_month(key)
+        q = (select(func.coalesce(func.sum(LedgerEntry.points), 0),
+                    func.count(func.distinct(LedgerEntry.household_id)))
+             .select_from(LedgerEntry)
+             .join(Household, Household.id == LedgerEntry.household_id)
+             .outerjoin(RuleVersion, RuleVersion.id == LedgerEntry.rule_version_id)
+             .where(LedgerEntry.village_id == village.id, LedgerEntry.occurred_on.between(p.start, p.end),
+                    LedgerEntry.kind.not_in(SPENDING),
+                    func.coalesce(RuleVersion.category, "").not_in(BASE_CATEGORIES)))
+        took_q = q.where(Household.active.is_(True))
+        if group is not None:
+            q = q.where(LedgerEntry.group_id == group.id)
+            took_q = took_q.where(Household.group_id == group.id)
+        points = session.execute(q).one()[0]
+        took = session.execute(took_q).one()[1]
+        out.append((key, int(points or 0), took / households if households else None))
+    return out
 
 
 # --- the month's entries ----------------------------------------------------------------
@@ -336,9 +359,9 @@ class OpenObjection:
     id: int
     raised_at: dt.datetime
     household: str
-    entry_seq: int
-    entry_on: dt.date
-    points: int
+    entry_seq: int | None       # None: a missing entry (漏记)
+    entry_on: dt.date | None
+    points: int | None
     reason: str
 
 
@@ -350,7 +373,7 @@ def open_objection_list(session: Session, village: Village, limit: int = 5) -> t
     rows = session.execute(
         select(Objection.id, Objection.raised_at, func.coalesce(head.name, "#" + Household.number),
                LedgerEntry.seq, LedgerEntry.occurred_on, LedgerEntry.points, Objection.reason)
-        .join(LedgerEntry, LedgerEntry.id == Objection.entry_id)
+        .outerjoin(LedgerEntry, LedgerEntry.id == Objection.entry_id)
         .join(Household, Household.id == Objection.household_id)
         .outerjoin(head, head.id == Household.head_id)
         .where(where).order_by(Objection.raised_at).limit(limit)).all()

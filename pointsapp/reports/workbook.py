@@ -9,23 +9,32 @@ Sheets: 本月明细 (every posted entry of the month), 户积分 (household tot
 待审核 (pending captures, with notes), 兑换明细 (the month's redemptions, cancelled ones marked),
 库存台账 (stock per item: opening, in, redeemed, written off, closing). Totals equal the core leaderboard's: the household
 and group sheets are the leaderboard rows themselves. An empty month keeps every header.
+
+Dates are real Excel dates, times are the village's local time, the data sheets end with
+a 合计 row (values, never formulas), and every sheet has an autofilter and prints on A4,
+one page wide, with the header repeated.
 """
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pandas as pd
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import Cell
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
+from zoneinfo import ZoneInfo
+
+from .exports import local_time, set_autofilter, sheet_setup, typed_cell
 from ..points.spreadsheets import xlsx_row
 from .pack import PackData, date_label
 
 DETAIL_COLUMNS = ("序号", "记录ID", "日期", "村民小组", "户号", "户主", "姓名", "规则编号", "事项", "类别",
                   "类型", "数量", "申请积分", "积分", "封顶", "更正原记录", "原记录日期", "备注",
-                  "录入人", "审核人", "登记时间(UTC)", "哈希")
+                  "录入人", "审核人", "登记时间", "哈希")
 HOUSEHOLD_COLUMNS = ("名次", "户号", "门牌号", "户主", "村民小组", "在册人数", "积分", "人均积分", "条目数")
 GROUP_COLUMNS = ("名次", "村民小组", "户数", "在册人数", "积分", "人均积分", "参与户数", "参与率")
 CATEGORY_COLUMNS = ("类别", "条目数", "积分", "占比")
@@ -38,12 +47,12 @@ BOLD = Font(bold=True)
 
 
 def detail_frame(data: PackData) -> pd.DataFrame:
-    rows = [(e.seq, e.id, e.occurred_on.isoformat(), e.group, e.household_no, e.head, e.villager or "",
+    zone = ZoneInfo(data.timezone)
+    rows = [(e.seq, e.id, e.occurred_on, e.group, e.household_no, e.head, e.villager or "",
              e.rule_code or "", e.rule_name or "", e.category or "", e.kind_label, e.quantity,
              e.requested_points, e.points, "是" if e.capped else "", e.corrects_seq,
-             e.corrects_on.isoformat() if e.corrects_on else "", e.note or "", e.captured_by or "",
-             e.approved_by or "", e.recorded_at.strftime("%Y-%m-%d %H:%M:%S") if e.recorded_at else "",
-             e.hash) for e in data.entries]
+             e.corrects_on or "", e.note or "", e.captured_by or "",
+             e.approved_by or "", local_time(e.recorded_at, zone), e.hash) for e in data.entries]
     df = pd.DataFrame(rows, columns=list(DETAIL_COLUMNS))
     df["更正原记录"] = df["更正原记录"].astype("Int64")
     return df
@@ -86,7 +95,7 @@ def pending_frame(data: PackData) -> pd.DataFrame:
     notes = [
         *data.seal_lines(),
         (f"公示期：{date_label(data.notice.opens_on)} 至 {date_label(data.notice.closes_on)}" if data.notice
-         else "公示：本月尚未发布公示（not published）"),
+         else "公示：本月尚未发布公示"),
         f"生成日期：{date_label(data.issued_on)}",
     ]
     rows += [("说明", None, None, n) for n in notes]
@@ -107,15 +116,38 @@ def stock_frame(data: PackData) -> pd.DataFrame:
 
 
 def _cell_value(value):
-    if value is None or (not isinstance(value, str) and pd.isna(value)):
+    if value is None or (not isinstance(value, (str, dt.date)) and pd.isna(value)):
         return None
+    if isinstance(value, pd.Timestamp):
+        return value.to_pydatetime()
     return value.item() if hasattr(value, "item") else value
 
 
-def _write_sheet(book, name: str, df: pd.DataFrame, percent: set[str]) -> None:
-    """One sheet in openpyxl's write-only (streaming) mode: header, then rows."""
+def totals(data: PackData) -> dict[str, dict[str, object]]:
+    """The 合计 row of each data sheet: sums of the counted columns (rates recomputed)."""
+    s = data.summary
+    households = sum(g.households for g in data.group_participation)
+    people = sum(g.villagers for g in data.group_participation)
+    took = sum(g.took_part for g in data.group_participation)
+    members = sum(data.household_details.get(r.id, ("", None, 0))[2] for r in data.households)
+    return {
+        "本月明细": {"申请积分": sum(e.requested_points for e in data.entries),
+                 "积分": sum(e.points for e in data.entries)},
+        "户积分": {"在册人数": members, "积分": sum(r.points for r in data.households),
+                 "条目数": sum(data.household_entries.get(r.id, 0) for r in data.households)},
+        "小组汇总": {"户数": households, "在册人数": people, "积分": sum(r.points for r in data.groups),
+                 "人均积分": round(s.points / people, 2) if people else 0.0, "参与户数": took,
+                 "参与率": round(took / households, 4) if households else None},
+        "分类统计": {"条目数": sum(n for _c, _p, n in data.categories), "积分": sum(p for _c, p, _n in data.categories),
+                 "占比": 1.0 if sum(p for _c, p, _n in data.categories) > 0 else None},
+    }
+
+
+def _write_sheet(book, name: str, df: pd.DataFrame, percent: set[str], total: dict | None = None) -> None:
+    """One sheet in openpyxl's write-only (streaming) mode: header, rows, then the 合计 row."""
     ws = book.create_sheet(name)
     ws.freeze_panes = "A2"
+    sheet_setup(ws, landscape=len(df.columns) > 8)
     for i, col in enumerate(df.columns, start=1):
         sample = [str(col)] + [str(v) for v in df[col].head(200).tolist()]
         width = max(len(s) + sum(1 for ch in s if ord(ch) > 0x2E80) for s in sample)
@@ -127,14 +159,25 @@ def _write_sheet(book, name: str, df: pd.DataFrame, percent: set[str]) -> None:
         header.append(cell)
     ws.append(header)
     pct = [i for i, col in enumerate(df.columns) if col in percent]
-    for row in df.itertuples(index=False, name=None):
-        values = [_cell_value(v) for v in row]
+
+    def write(values: list, bold: bool = False) -> None:
+        values = [typed_cell(ws, v) for v in values]
         for i in pct:
             if values[i] is not None:
                 cell = WriteOnlyCell(ws, value=values[i])
                 cell.number_format = "0.0%"
                 values[i] = cell
+        if bold:
+            values = [v if isinstance(v, Cell) else WriteOnlyCell(ws, value=v) for v in values]
+            for v in values:
+                v.font = BOLD
         ws.append(xlsx_row(ws, values))   # text stays text, never a formula
+
+    for row in df.itertuples(index=False, name=None):
+        write([_cell_value(v) for v in row])
+    set_autofilter(ws, len(df.columns), len(df))      # the 合计 row stays outside the filter
+    if total is not None:
+        write(["合计", *(total.get(col) for col in list(df.columns)[1:])], bold=True)
 
 
 def build_workbook(data: PackData, path: Path) -> Path:
@@ -150,7 +193,8 @@ def build_workbook(data: PackData, path: Path) -> Path:
     book = Workbook(write_only=True)
     book.properties.title = f"{data.village} {data.label} 积分月报"
     book.properties.creator = "pointsapp"
+    sums = totals(data)
     for name, (df, percent) in sheets.items():
-        _write_sheet(book, name, df, percent)
+        _write_sheet(book, name, df, percent, sums.get(name))
     book.save(path)
     return path

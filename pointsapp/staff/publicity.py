@@ -224,6 +224,14 @@ class ObjectionRow:
 def _objection_row(o: Objection) -> ObjectionRow:
     labels = {"open": _("Open"), "upheld": _("Upheld"), "corrected": _("Corrected")}
     e = o.entry
+    if e is None:  # "漏记了？": a missing entry, reported from the card
+        day = o.missing_on or o.raised_at.date()
+        return ObjectionRow(o.id, format_datetime(o.raised_at, "yyyy-MM-dd"), o.household.number,
+                            _("Household of %(name)s", name=o.household.head_name),
+                            _("Missing entry (reported %(day)s)", day=o.missing_on.isoformat() if o.missing_on
+                              else _("no day given")),
+                            0, month_key(day), o.reason, ObjectionStatus(o.status).value,
+                            labels[ObjectionStatus(o.status).value], o.answer or "", o.raised_by_staff_id is not None)
     return ObjectionRow(o.id, format_datetime(o.raised_at, "yyyy-MM-dd"), o.household.number, entry_name(e), entry_item(e), e.points,
                         month_key(e.occurred_on), o.reason, ObjectionStatus(o.status).value,
                         labels[ObjectionStatus(o.status).value], o.answer or "", o.raised_by_staff_id is not None)

@@ -91,6 +91,13 @@ def pending_items(session: Session, household: Household) -> list[Submission]:
         .order_by(Submission.occurred_on.desc(), Submission.id.desc())).scalars())
 
 
+def missing_reports(session: Session, household: Household, limit: int = 10) -> list[Objection]:
+    """The household's "漏记了？" reports (objections naming no entry), newest first."""
+    return list(session.execute(select(Objection).where(
+        Objection.household_id == household.id, Objection.entry_id.is_(None))
+        .order_by(Objection.raised_at.desc()).limit(limit)).scalars())
+
+
 @dataclass
 class HistoryPage:
     entries: list[LedgerEntry]

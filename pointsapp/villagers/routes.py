@@ -27,12 +27,14 @@ from ..points.periods import local_today, month_key, parse_period
 from ..points.registry import Household, Role, Village
 from ..points.standings import board_month
 from ..web.auth import current_village, public, roles_required
-from ..web.refusals import flash_refusal
+from ..web.refusals import VILLAGER_MISSING, flash_refusal, refusal_text
 from ..web.security import address_limit_hit
+from ..web.transaction import rollback_only
 from . import queries as q
 from . import views
 from .services import household_by_token, object_to_entry, rotate_card
 from .shop_card import board_stars, stars_by_household
+from .services import report_missing as services_report_missing
 
 bp = Blueprint("villagers", __name__, template_folder="templates")
 
@@ -120,6 +122,35 @@ def object_entry(token: str):
     return redirect(back)
 
 
+@bp.post("/h/<token>/missing")
+@public
+@limiter.limit(_config_limit("VILLAGERS_OBJECTION_RATE", "10/hour"), key_func=_card_key)
+def report_missing(token: str):
+    """"漏记了？": the household reports something that is not on its card."""
+    household = household_by_token(db.session, token)
+    if household is None:
+        return _bad_card()
+    back = url_for("villagers.card", token=token, _anchor="missing")
+    day = None
+    if raw := (request.form.get("day") or "").strip():
+        try:
+            day = dt.date.fromisoformat(raw)
+        except ValueError:
+            flash(refusal_text("bad_missing_date"), "error")
+            return redirect(back)
+    try:
+        services_report_missing(db.session, household, request.form.get("reason", ""), day, ip=request.remote_addr)
+    except Refused as exc:
+        if exc.code in VILLAGER_MISSING:
+            rollback_only()
+            flash(VILLAGER_MISSING[exc.code](exc.params), "error")
+        else:
+            flash_refusal(exc, villager=True)
+        return redirect(back)
+    flash(_("Thank you. The village committee will check and answer on this page."), "success")
+    return redirect(back)
+
+
 # --- public pages ------------------------------------------------------------------------
 
 def _public_village() -> tuple[Village | None, list[Village]]:
@@ -195,6 +226,16 @@ def _base_url() -> str:
     return current_app.config.get("POINTSAPP_BASE_URL") or request.host_url
 
 
+def _base_url_warning() -> str | None:
+    """Printing cards without POINTSAPP_BASE_URL puts the address this page was opened with
+    into every QR code (for example 127.0.0.1): say so before anything is printed."""
+    if current_app.config.get("POINTSAPP_BASE_URL"):
+        return None
+    return _("The server's public address is not set (the POINTSAPP_BASE_URL setting), so these QR codes "
+             "carry the address this page was opened with: %(url)s. If villagers cannot open that address "
+             "on their phones, ask whoever runs the server to set it before printing.", url=request.host_url)
+
+
 @bp.get("/cards")
 @roles_required(Role.admin)
 def cards():
@@ -222,11 +263,12 @@ def cards():
                  "card": url_for("villagers.cards", household=h.id),
                  "rotate": url_for("villagers.rotate", household_id=h.id)}
                 for h in q.households_for_cards(db.session, village, None)]
-        return render_template("villagers/cards_index.html", village=village, nav_vid=village.id, staff_page=True, groups=groups, households=rows)
+        return render_template("villagers/cards_index.html", village=village, nav_vid=village.id, staff_page=True,
+                               groups=groups, households=rows, base_url_warning=_base_url_warning())
     sheets = views.card_sheets(households, village, _base_url(),
                                stars=stars_by_household(db.session, village, _today(village)))
     return render_template("villagers/cards.html", sheets=sheets, title=title, village=village,
-                           nav_vid=village.id, staff_page=True)
+                           nav_vid=village.id, staff_page=True, base_url_warning=_base_url_warning())
 
 
 @bp.route("/cards/rotate/<int:household_id>", methods=["GET", "POST"])

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from ..points.audit import record
 from ..points.errors import NotFound, Refused
 from ..points.ledger import LedgerEntry
-from ..points.notice import Objection, raise_objection
+from ..points.notice import Objection, raise_objection, report_missing_entry
 from ..points.policy import require
 from ..points.registry import Household, StaffUser, Village
 
@@ -86,5 +86,15 @@ def object_to_entry(session: Session, household: Household, entry_id: int, reaso
     return objection
 
 
-__all__ = ["card_path", "card_url", "rotate_card", "household_by_token", "mask_name",
+def report_missing(session: Session, household: Household, reason: str, missing_on=None, *,
+                   ip: str | None = None) -> Objection:
+    """"漏记了？" from the card page: a report that names no entry."""
+    objection = report_missing_entry(session, household, reason, missing_on=missing_on)
+    record(session, None, "objection.missing", village_id=household.village_id,
+           target=f"household {household.id}", ip=ip, objection=objection.id)
+    session.flush()
+    return objection
+
+
+__all__ = ["card_path", "report_missing", "card_url", "rotate_card", "household_by_token", "mask_name",
            "object_to_entry", "Refused"]

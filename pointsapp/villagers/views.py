@@ -15,7 +15,7 @@ from flask_babel import gettext as _
 from markupsafe import Markup
 
 from ..points.ledger import EntryKind
-from ..points.notice import Notice, ObjectionStatus, notices_of_household, open_notices, past_notices, village_notices
+from ..points.notice import MISSING_LOOKBACK_DAYS, Notice, ObjectionStatus, notices_of_household, open_notices, past_notices, village_notices
 from ..points.periods import month_key, parse_period, quarter_key, year_key
 from ..points.registry import Household, Village
 from ..points.standings import balance, board_month, leaderboard
@@ -232,7 +232,9 @@ def card_page(session, household: Household, token: str, page: int, today: dt.da
             name = _("%(name)s (deceased)", name=m.name)
         members.append({"name": name, "month": signed(m.month), "all": signed(m.all_time)})
     hist = q.history(session, household, page)
-    earn_rules = [rule_item(v) for v in q.rules_in_effect(session, village, today) if v.points > 0]
+    in_effect = q.rules_in_effect(session, village, today)
+    earn_rules = [rule_item(v) for v in in_effect if v.points > 0]
+    deduct_rules = [rule_item(v) for v in in_effect if v.points < 0]
     activities = []
     for a in q.upcoming_activities(session, household, today):
         v = a.rule.version_on(a.held_on)
@@ -261,6 +263,13 @@ def card_page(session, household: Household, token: str, page: int, today: dt.da
         "page": hist.page,
         "activities": activities,
         "earn_rules": earn_rules,
+        "deduct_rules": deduct_rules,
+        "phone": village.committee_phone,
+        "missing": [{"date": fdate(o.raised_at), "day": fdate(o.missing_on) if o.missing_on else None,
+                     "reason": o.reason, **(_objection(o) or {})} for o in q.missing_reports(session, household)],
+        "missing_from": fdate(today - dt.timedelta(days=MISSING_LOOKBACK_DAYS)),
+        "today_iso": today.isoformat(),
+        "min_iso": (today - dt.timedelta(days=MISSING_LOOKBACK_DAYS)).isoformat(),
         "star_rating": None,
     } | _shop_part(session, village, household, bal.redeemable, today)
 
@@ -384,6 +393,7 @@ def notice_page(session, village: Village, page: int, today: dt.date, group=None
                 "current": group is not None and g.id == group.id} for g in village.groups]
     return {
         "title": notice_title(notice), "month": period_label(notice.month), "supplement": notice.number > 1,
+        "phone": village.committee_phone,
         "opens": fdate(notice.opens_on), "closes": fdate(notice.closes_on),
         "is_open": notice.is_open(today), "published": fdate(notice.published_at),
         "entry_count": notice.entry_count, "head_seq": notice.head_seq, "digest": notice.digest,
@@ -412,7 +422,7 @@ def card_sheets(households: list[Household], village: Village, base_url: str, pe
     cards = []
     for h in households:
         url = card_url(base_url, h)
-        cards.append({"village": village.name, "group": h.group.name,
+        cards.append({"village": village.name, "group": h.group.name, "phone": village.committee_phone,
                       "head": h.head.name if h.head else _("Household No. %(number)s", number=h.number),
                       "number": h.number, "url": url, "qr": Markup(card_qr_svg(url)),
                       "stars": "★" * (stars or {}).get(h.id, 0)})

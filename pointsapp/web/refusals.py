@@ -89,6 +89,9 @@ CATALOG: dict[str, Message] = {
     "too_many_objections": lambda p: _("At most 3 objections per household per day."),
     "already_objected": lambda p: _("An objection to this entry is already open."),
     "not_open": lambda p: _("This objection has already been resolved."),
+    "no_entry_to_correct": lambda p: _("This report names no entry: record the missing points through capture, "
+                                       "then answer it."),
+    "bad_missing_date": lambda p: _("Please choose a day within the last three months, or leave the day empty."),
     # village administration
     "bad_name": lambda p: _("Please enter a name of at most 50 characters."),
     "bad_sex": lambda p: _("Sex must be 男 or 女."),
@@ -107,6 +110,11 @@ CATALOG: dict[str, Message] = {
     "self_demote": lambda p: _("You cannot take the admin role away from yourself; ask another admin."),
     "self_deactivate": lambda p: _("You cannot deactivate your own account; ask another admin."),
     "bad_title": lambda p: _("Please enter a title of at most 200 characters."),
+    "bad_committee_phone": lambda p: _("This is not a phone number: use digits, for example 0743-1234567."),
+    "bad_award_tiers": lambda p: _("Award tiers: “%(value)s” is not right. Write each tier as a name and the last "
+                                   "rank, separated by semicolons, for example 一等奖:3;二等奖:6;三等奖:10.",
+                                   value=p.get("value", "")),
+    "bad_certificate_date": lambda p: _("Please enter a date such as 2026-12-01."),
     "activity_has_captures": lambda p: _("The date and group cannot change once people were recorded."),
     "activity_has_pending": lambda p: _("%(n)s captures of this activity still await review: reject them first.",
                                         n=p.get("count")),
@@ -193,6 +201,11 @@ VILLAGER: dict[str, Message] = {
     "already_objected": lambda p: _("An objection to this entry is already waiting for an answer."),
     "not_your_entry": lambda p: _("This entry is not on your household's card."),
     "not_found": lambda p: _("This entry is not on your household's card."),
+    "reason_too_long": lambda p: _("Please keep the reason under 500 characters."),
+}
+# ... and "漏记了？" reports, which name no entry.
+VILLAGER_MISSING: dict[str, Message] = {
+    "reason_required": lambda p: _("Please say briefly what is missing."),
 }
 
 

@@ -32,16 +32,20 @@ def test_dashboard_at_desktop_size(app, app_world, live_server, browser):
     for i in range(4):
         images.nth(i).scroll_into_view_if_needed()
     page.wait_for_function(
-        "() => [...document.querySelectorAll('.charts img')].every(i => i.complete && i.naturalWidth === 1280)",
+        "() => [...document.querySelectorAll('.charts img')].every(i => i.complete && i.naturalWidth === 1440)",
         timeout=60_000)
     assert page.locator("[data-testid=board] tbody tr").count() == 4
+    # drawn at the size shown: 720 CSS px wide on a desktop, at 2x pixel density
+    assert page.evaluate("[...document.querySelectorAll('.charts img')].map(i => i.clientWidth)") == [720] * 4
     assert page.evaluate("document.documentElement.scrollWidth") <= DESKTOP["width"]
     page.select_option("#period", "all")
     page.click("form.filters button[type=submit]")
     page.wait_for_url("**period=all**")
+    for i in range(4):  # lazy images load as they come into view
+        page.locator(".charts img").nth(i).scroll_into_view_if_needed()
     page.evaluate("window.scrollTo(0, 0)")
     page.wait_for_function(
-        "() => [...document.querySelectorAll('.charts img')].every(i => i.complete && i.naturalWidth === 1280)",
+        "() => [...document.querySelectorAll('.charts img')].every(i => i.complete && i.naturalWidth === 1440)",
         timeout=60_000)
     path = screenshot(page, "reports-dashboard")
     assert path.stat().st_size > 20_000
@@ -54,4 +58,16 @@ def test_dashboard_at_desktop_size(app, app_world, live_server, browser):
         .filter(e => e.getBoundingClientRect().right > window.innerWidth + 1 && !e.closest('.table-wrap'))
         .map(e => e.tagName + '.' + e.className + '#' + e.id).slice(0, 5)""")
     assert phone.evaluate("document.documentElement.scrollWidth") <= SMALL_PHONE["width"], wide
+    # on a phone the charts come in the phone size, drawn for the box they are shown in
+    for i in range(4):
+        phone.locator(".charts img").nth(i).scroll_into_view_if_needed()
+    phone.wait_for_function(
+        "() => [...document.querySelectorAll('.charts img')].every(i => i.complete && i.naturalWidth === 680)",
+        timeout=60_000)
+    assert all("size=phone" in src for src in phone.evaluate(
+        "[...document.querySelectorAll('.charts img')].map(i => i.currentSrc)"))
+    shown = phone.evaluate("[...document.querySelectorAll('.charts img')].map(i => i.clientWidth)")
+    assert all(300 <= w <= 340 for w in shown), shown       # about half the drawn pixels: 2x density
+    phone.evaluate("window.scrollTo(0, 0)")
+    screenshot(phone, "hall-dashboard-360")
     phone.context.close()

@@ -39,7 +39,7 @@ CHARTS = {
     "trend": (charts.trend, TREND, "近十二个月积分与参与率"),
     "household_year": (charts.household_year, HOUSEHOLD_YEAR, "杨明𠮷户 2024 年积分"),
 }
-EXPECTED_PX = {"projector": (1920, 1080), "a4": (2480, 3508)}
+EXPECTED_PX = {"projector": (1920, 1080), "a4": (3508, 2480), "web": (1440, 960)}
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
@@ -122,7 +122,7 @@ def test_top_households_best_at_top_and_names_as_given():
     ax = fig.axes[0]
     labels = [t.get_text() for t in ax.get_yticklabels()]
     expected = [name for name, _ in sorted(HOUSEHOLDS, key=lambda r: -r[1])]
-    assert labels == expected
+    assert labels == [f"第{i}名  {name}" for i, name in enumerate(expected, start=1)]
     assert ax.yaxis_inverted()  # first label (the best) is at the top
 
 

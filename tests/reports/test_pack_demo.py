@@ -147,8 +147,9 @@ def test_workbook_totals_equal_the_leaderboard(pack, demo):
     wb = load_workbook(result.xlsx, read_only=True)
     assert wb.sheetnames == ["本月明细", "户积分", "小组汇总", "分类统计", "待审核", "兑换明细", "库存台账"]
     rows = list(wb["户积分"].iter_rows(values_only=True))
-    header, body = rows[0], rows[1:]
+    header, body, total = rows[0], rows[1:-1], rows[-1]
     assert header[:7] == ("名次", "户号", "门牌号", "户主", "村民小组", "在册人数", "积分")
+    assert total[0] == "合计" and total[6] == sum(r[6] for r in body) and total[8] == sum(r[8] for r in body)
     # Oracle: the month's honour points per household and per group, summed by SQL from the ledger.
     year, month = map(int, result.month.split("-"))
     first = dt.date(year, month, 1)
@@ -164,17 +165,32 @@ def test_workbook_totals_equal_the_leaderboard(pack, demo):
             f"ON e.group_id = g.id AND e.occurred_on >= :first AND e.occurred_on < :after AND e.kind NOT IN {spend} "
             "WHERE g.village_id = :v GROUP BY g.id, g.name"), {"v": vid, "first": first, "after": after}).all())
     assert {r[1]: r[6] for r in body} == households and len(body) == len(households)
-    # competition ranking (1, 2, 2, 4): one more than the number of households with more points
-    assert [r[0] for r in body] == [1 + sum(1 for p in households.values() if p > r[6]) for r in body]
-    assert [r[6] for r in body] == sorted(households.values(), reverse=True)
+    # competition ranking (1, 2, 2, 4) over the households with points: one more than the number of scored
+    # households with more points; a household with zero points is not ranked and comes last
+    scored = [p for p in households.values() if p != 0]
+    assert [r[0] for r in body] == [None if r[6] == 0 else 1 + sum(1 for p in scored if p > r[6]) for r in body]
+    assert [r[6] for r in body] == sorted(scored, reverse=True) + [0] * (len(households) - len(scored))
     grows = list(wb["小组汇总"].iter_rows(values_only=True))[1:]
+    assert grows[-1][0] == "合计" and grows[-1][4] == result.total_points
+    assert grows[-1][6] == sum(r[6] for r in grows[:-1]) and grows[-1][2] == sum(r[2] for r in grows[:-1])
+    grows = grows[:-1]
     assert {r[1]: r[4] for r in grows} == group_points
     detail = list(wb["本月明细"].iter_rows(values_only=True))
-    assert len(detail) - 1 == result.entries
+    assert len(detail) - 2 == result.entries and detail[-1][0] == "合计"
     points_col = detail[0].index("积分")
-    assert sum(r[points_col] for r in detail[1:]) == sum(group_points.values()) == result.total_points
+    assert sum(r[points_col] for r in detail[1:-1]) == sum(group_points.values()) == result.total_points
+    assert detail[-1][points_col] == result.total_points
+    day = detail[1][detail[0].index("日期")]
+    assert isinstance(day, dt.datetime) and day.strftime("%Y-%m") == result.month     # a real date
     cats = list(wb["分类统计"].iter_rows(values_only=True))[1:]
-    assert sum(r[2] for r in cats) == result.total_points
+    assert cats[-1][0] == "合计" and cats[-1][2] == result.total_points
+    assert sum(r[2] for r in cats[:-1]) == result.total_points
+    full = load_workbook(result.xlsx)
+    for name in ("本月明细", "户积分", "小组汇总", "分类统计"):
+        ws = full[name]
+        assert ws.auto_filter.ref and ws.auto_filter.ref.startswith("A1:")
+        assert ws.print_title_rows == "$1:$1" and ws.page_setup.fitToWidth == 1
+    assert full["本月明细"].page_setup.orientation == "landscape"
     assert isinstance(body[0][1], str)  # 户号 as text
 
 
@@ -190,7 +206,7 @@ def test_workbook_totals_equal_the_cli_leaderboard(pack, demo, tmp_path, monkeyp
     assert out.exit_code == 0, out.output
     cli_rows = json.loads(out.output)
     wb = load_workbook(result.xlsx, read_only=True)
-    body = list(wb["户积分"].iter_rows(values_only=True))[1:]
+    body = list(wb["户积分"].iter_rows(values_only=True))[1:-1]
     assert sum(r[6] for r in body) == sum(r["points"] for r in cli_rows)
     assert [(r[0], r[6]) for r in body] == [(r["rank"], r["points"]) for r in cli_rows]
     from pointsapp.extensions import db
@@ -216,7 +232,7 @@ def test_empty_month_gives_a_valid_pack_that_says_so(demo, tmp_path):
     for name in ("本月明细", "户积分", "小组汇总", "分类统计", "待审核", "兑换明细", "库存台账"):
         assert next(wb[name].iter_rows(values_only=True))[0], f"{name} has no header"
     detail = list(wb["本月明细"].iter_rows(values_only=True))
-    assert len(detail) == 1 and detail[0][0] == "序号"
+    assert len(detail) == 2 and detail[0][0] == "序号" and detail[1][0] == "合计"
 
 
 def test_bad_month_is_refused_clearly(demo, tmp_path):

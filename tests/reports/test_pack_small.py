@@ -19,7 +19,7 @@ OCT = dt.datetime(2026, 10, 20, 4, 0, tzinfo=dt.timezone.utc)
 def rows(path, sheet):
     wb = load_workbook(path, read_only=True)
     data = list(wb[sheet].iter_rows(values_only=True))
-    return [dict(zip(data[0], r)) for r in data[1:]]
+    return [dict(zip(data[0], r)) for r in data[1:] if r[0] != "合计"]
 
 
 def test_a_correction_counts_in_the_month_it_was_posted_and_links_to_the_original(session, world, tmp_path):
@@ -39,7 +39,7 @@ def test_a_correction_counts_in_the_month_it_was_posted_and_links_to_the_origina
     assert len(nov_rows) == 1
     (row,) = nov_rows
     assert row["类型"] == "更正" and row["积分"] == -5
-    assert row["更正原记录"] == original.seq and row["原记录日期"] == "2026-10-10"
+    assert row["更正原记录"] == original.seq and row["原记录日期"] == dt.datetime(2026, 10, 10)
     assert row["备注"] == "记错了人"
     # totals follow the ledger in each month (summed by SQL, by the head's name)
     for result, first, after in ((october, "2026-10-01", "2026-11-01"), (november, "2026-11-01", "2026-12-01")):
@@ -90,7 +90,7 @@ def test_pending_and_notice_are_reported(session, world, tmp_path):
 def test_unpublished_month_says_not_published(session, world, tmp_path):
     result = build_monthly_pack(session, world.village, "2026-09", tmp_path, progress=False)
     text = pdf_text(result.pdf)
-    assert "not published" in text and result.empty
+    assert "本月尚未发布公示" in text and result.empty
 
 
 def test_masked_names_keep_only_the_surname_and_last_character():

@@ -246,8 +246,14 @@ def test_ledger_xlsx_matches_the_csv(client, seeded):
     assert resp.status_code == 200
     wb = load_workbook(io.BytesIO(resp.data), read_only=True)
     rows = list(wb.active.iter_rows(values_only=True))
-    assert rows[0][:3] == ("村", "序号", "记录ID") and len(rows) == 1 + 4
+    assert rows[0][:3] == ("村", "序号", "记录ID") and len(rows) == 1 + 4 + 1
     assert isinstance(rows[1][5], str)  # 户号 as text
+    assert isinstance(rows[1][3], dt.datetime) and rows[1][3].month == 11       # a real date
+    points = rows[0].index("积分")
+    assert rows[-1][0] == "合计" and rows[-1][points] == sum(r[points] for r in rows[1:-1])
+    recorded = rows[0].index("登记时间")
+    # local time (Asia/Shanghai): the test postings were made at 04:00 UTC = 12:00 local
+    assert all(r[recorded].hour == 12 for r in rows[1:-1])
 
 
 def test_viewer_exports_read_only_county_wide_or_one_village(client, seeded):

@@ -79,7 +79,7 @@ def test_card_page_read_balance_and_object(app, live_server, browser, scene, siz
         bal = balance(db.session, household=db.session.get(Household, scene.households[0]))
     assert page.inner_text("#redeemable").strip() == str(bal.redeemable)
     assert page.inner_text("#honour").strip() == str(bal.honour)
-    assert "可兑换积分" in page.inner_text("main")
+    assert "可兑换" in page.inner_text("#balance")
     check_phone_budgets(page, live_server.url, "card", viewport["width"])
     screenshot(page, f"villager-card-{size}")
     item = page.locator(f"#e{entry}")

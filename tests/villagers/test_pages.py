@@ -308,7 +308,7 @@ def test_rules_page_in_plain_words(client, scene):
 def test_pages_switch_to_english(client, scene):
     client.get("/lang/en?next=/board")
     html = text(client.get(f"/h/{scene.tokens[0]}"))
-    assert "Redeemable points" in html and "可兑换积分" not in html
+    assert "Points you can use now" in html and "Redeemable" in html and "可兑换" not in html
     assert "Points board" in text(client.get("/board"))
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
@@ -12,6 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ...points.audit import AuditEvent
+from ...points.awards import format_tiers, parse_tiers
 from ...points.errors import Refused
 from ...points.registry import StaffUser, Village
 from ...points.policy import require
@@ -116,12 +118,33 @@ def events_csv(session: Session, actor: StaffUser, village: Village, f: AuditFil
 
 # --- village settings -------------------------------------------------------------------
 
+_UNCHANGED: object = object()
+PHONE_RE = re.compile(r"[0-9][0-9 \-]{5,18}[0-9]")
+
+
 def update_settings(session: Session, actor: StaffUser, village: Village, *, notice_days: int,
-                    show_blacklist: bool, ip: str | None = None) -> dict:
+                    show_blacklist: bool, committee_phone=_UNCHANGED, award_tiers=_UNCHANGED,
+                    certificate_date=_UNCHANGED, ip: str | None = None) -> dict:
+    """Save the village settings; settings not passed keep their value."""
     require(actor, village, "village.admin")
     if isinstance(notice_days, bool) or not isinstance(notice_days, int) or not 0 <= notice_days <= 30:
         raise Refused("bad_notice_days", "the objection window must be 0 to 30 days", field="notice_days")
     new = {"notice_days": notice_days, "show_blacklist": bool(show_blacklist)}
+    if committee_phone is not _UNCHANGED:
+        phone = (committee_phone or "").strip() or None
+        if phone is not None and not PHONE_RE.fullmatch(phone):
+            raise Refused("bad_committee_phone", f"{phone!r} is not a phone number", field="committee_phone")
+        new["committee_phone"] = phone
+    if award_tiers is not _UNCHANGED:
+        text = (award_tiers or "").strip()
+        try:
+            new["award_tiers"] = format_tiers(parse_tiers(text)) if text else None
+        except Refused as exc:
+            raise Refused(exc.code, exc.message, field="award_tiers", **exc.params) from None
+    if certificate_date is not _UNCHANGED:
+        if certificate_date is not None and not isinstance(certificate_date, dt.date):
+            raise Refused("bad_certificate_date", "the certificate date must be a date", field="certificate_date")
+        new["certificate_date"] = certificate_date
     changes = {k: [getattr(village, k), v] for k, v in new.items() if getattr(village, k) != v}
     for k, v in new.items():
         setattr(village, k, v)

@@ -1,7 +1,7 @@
 """The points shop (积分超市): items, stock movements, redemptions, settings, yearly resets.
 
 Revision ID: 0004_shop
-Revises: 0002_lifecycle
+Revises: hall_settings
 """
 from alembic import op
 import sqlalchemy as sa
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 import pointsapp.points.db
 
 revision = "0004_shop"
-down_revision = "0002_lifecycle"
+down_revision = "hall_settings"
 branch_labels = None
 depends_on = None
 
