@@ -116,7 +116,11 @@ def raw_insert(engine, village_id: int, clerk_id: int, item_id: int, household_i
 
 
 def cleanup_raw(engine, village_id: int) -> None:
+    """Delete the baseline's rows (on PostgreSQL past the ledger's append-only trigger: this is the
+    benchmark's own database, and the baseline's rows are not part of any chain)."""
     with engine.begin() as c:
+        if engine.dialect.name == "postgresql":
+            c.execute(text("SET LOCAL session_replication_role = replica"))
         raw = "SELECT id FROM redemptions WHERE source = 'raw' AND village_id = :v"
         c.execute(text(f"DELETE FROM redemption_lines WHERE redemption_id IN ({raw})"), {"v": village_id})
         c.execute(text(f"DELETE FROM stock_movements WHERE redemption_id IN ({raw})"), {"v": village_id})
@@ -154,21 +158,22 @@ def main() -> int:
               "VALUES (:period, :kind, :sid, :v, 0, :spent, 1) ON CONFLICT (period, kind, subject_id) "
               "DO UPDATE SET spent = tallies.spent + excluded.spent, entries = tallies.entries + 1")
     print(f"{engine.dialect.name}: {entries} entries, {args.villages} villages; {len(rich)} households can pay")
+    cleanup_raw(engine, village_id)   # an interrupted earlier run may have left baseline rows
     ours, base = [], []
     try:
         for i in range(args.repeat):   # interleaved, so both see the same machine load
             hid = rich[i % len(rich)]
             ours.append(one_redemption(engine, village_id, clerk_id, item_id, hid))
             base.append(raw_insert(engine, village_id, clerk_id, item_id, hid, groups[hid], i, upsert))
+        mo, mb = statistics.median(ours), statistics.median(base)
+        ok = mo <= 0.050
+        print(f"{'measure':<58} {'ours':>10} {'baseline':>10} {'ratio':>7}  target")
+        print(f"{'one redemption, end to end (median of ' + str(args.repeat) + ')':<58} {mo * 1000:>8.2f}ms "
+              f"{mb * 1000:>8.2f}ms {mo / mb:>6.1f}x  <= 50 ms {'ok' if ok else 'MISSED'}")
+        print(f"{'  p90':<58} {statistics.quantiles(ours, n=10)[-1] * 1000:>8.2f}ms "
+              f"{statistics.quantiles(base, n=10)[-1] * 1000:>8.2f}ms")
     finally:
         cleanup_raw(engine, village_id)
-    mo, mb = statistics.median(ours), statistics.median(base)
-    ok = mo <= 0.050
-    print(f"{'measure':<58} {'ours':>10} {'baseline':>10} {'ratio':>7}  target")
-    print(f"{'one redemption, end to end (median of ' + str(args.repeat) + ')':<58} {mo * 1000:>8.2f}ms "
-          f"{mb * 1000:>8.2f}ms {mo / mb:>6.1f}x  <= 50 ms {'ok' if ok else 'MISSED'}")
-    print(f"{'  p90':<58} {statistics.quantiles(ours, n=10)[-1] * 1000:>8.2f}ms "
-          f"{statistics.quantiles(base, n=10)[-1] * 1000:>8.2f}ms")
     return 0 if ok else 1
 
 
