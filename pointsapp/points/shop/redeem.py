@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Sequence
+from collections.abc import Sequence
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -58,7 +58,7 @@ def find_by_key(session: Session, village: Village, key: str) -> Redemption | No
         Redemption.village_id == village.id, Redemption.key == key)).scalar_one_or_none()
 
 
-def _items_of(session: Session, village: Village, wants: Sequence[Want]) -> "OrderedDict[int, tuple[ShopItem, int]]":
+def _items_of(session: Session, village: Village, wants: Sequence[Want]) -> OrderedDict[int, tuple[ShopItem, int]]:
     """Resolve and merge the wanted lines: {item id: (item, qty)} in the order first picked."""
     if not wants:
         raise Refused("nothing_picked", "pick at least one item")
