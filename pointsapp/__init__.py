@@ -11,7 +11,7 @@ if TYPE_CHECKING:
 __version__ = "0.1.0"
 
 # Feature packages; each has ``routes.bp``. Order matters only for URL precedence.
-FEATURES = ("web", "staff", "admin", "villagers", "reports")
+FEATURES = ("web", "staff", "admin", "villagers", "reports", "shop")
 # Each feature keeps its own message catalog; Flask-Babel merges them.
 TRANSLATION_DIRS = ("translations",) + tuple(f"{f}/translations" for f in FEATURES[1:])
 

@@ -100,9 +100,12 @@ def sign_in_page(page, url: str, username: str, password: str | None = None, *, 
     page.wait_for_load_state()
 
 
-def new_page(browser, viewport=PHONE, user_agent: str | None = None, locale: str = "zh-CN"):
+def new_page(browser, viewport=PHONE, user_agent: str | None = None, locale: str = "zh-CN",
+             bypass_csp: bool = False):
+    """``bypass_csp`` only for tests that need Playwright's ``wait_for_function`` (it evaluates its
+    predicate as a string, which the app's CSP forbids); the CSP itself is tested with it on."""
     ctx = browser.new_context(viewport=viewport, user_agent=user_agent, locale=locale,
-                              device_scale_factor=1)
+                              device_scale_factor=1, bypass_csp=bypass_csp)
     return ctx.new_page()
 
 

@@ -103,7 +103,7 @@ def test_imports_leaderboard_balance_and_verify(loaded):
 
     top = rows[0]
     bal = json.loads(loaded("balance", "--household", top["id"], "--json").output)
-    assert bal == {"honour": top["points"], "redeemable": top["points"], "pending": 0}
+    assert bal == {"honour": top["points"], "redeemable": top["points"], "pending": 0, "redeemed": 0}
     assert "ok, 240 entries" in loaded("ledger", "verify").output
 
 

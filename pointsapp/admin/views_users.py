@@ -17,7 +17,8 @@ from .services import users as svc
 
 def role_labels() -> dict[str, str]:
     return {"admin": _("Admin (village committee)"), "reviewer": _("Reviewer (supervision committee)"),
-            "grid_worker": _("Grid worker"), "viewer": _("Viewer (read only)")}
+            "grid_worker": _("Grid worker"), "viewer": _("Viewer (read only)"),
+            "clerk": _("Clerk (points shop desk)")}
 
 
 def _prepare(form: UserForm):

@@ -8,7 +8,7 @@ from __future__ import annotations
 import click
 from flask.cli import FlaskGroup
 
-from . import backup, database, households, imports, ledger, lifecycle, reports, rules, standings, users
+from . import backup, database, households, imports, ledger, lifecycle, reports, rules, shop, standings, users
 
 
 def _create_app():
@@ -27,7 +27,8 @@ for command in (database.init_db, database.demo_cmd, users.user_group, imports.i
                 standings.leaderboard_cmd, standings.balance_cmd, ledger.ledger_group, ledger.period_group,
                 lifecycle.notice_group, lifecycle.village_group,
                 households.household_group, reports.report_group,
-                backup.backup_cmd, backup.restore_cmd):
+                backup.backup_cmd, backup.restore_cmd,
+                shop.shop_group, shop.redeem_cmd, shop.reset_cmd, shop.stars_cmd):
     cli.add_command(command)
 
 

@@ -8,8 +8,9 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from ..extensions import db
-from ..points.periods import parse_period
-from ..points.registry import Group, Household, Villager
+from ..points.periods import local_today, parse_period
+from ..points.registry import Group, Household, Village, Villager
+from ..points.shop.redeem import redeemed_in_year
 from ..points.standings import balance as balance_of
 from ..points.standings import leaderboard as board
 from .common import fail, read_only, resolve_village, transaction
@@ -56,16 +57,19 @@ def leaderboard_cmd(by, period, village_name, group_name, limit, as_json, county
 @transaction
 @read_only
 def balance_cmd(household_id, villager_id, as_json):
-    """A household's or villager's balances: honour, redeemable, pending."""
+    """A household's or villager's balances: honour, redeemable, pending, and redeemed this year."""
     if (household_id is None) == (villager_id is None):
         fail("give exactly one of --household ID or --villager ID")
     if household_id is not None:
         subject = db.session.get(Household, household_id) or fail(f"no household with id {household_id}")
         b = balance_of(db.session, household=subject)
+        village = db.session.get(Village, subject.village_id)
+        redeemed = redeemed_in_year(db.session, subject.id, local_today(village.timezone).year)
     else:
         subject = db.session.get(Villager, villager_id) or fail(f"no villager with id {villager_id}")
         b = balance_of(db.session, villager=subject)
+        redeemed = 0  # redemptions are a household's, never one person's
     if as_json:
-        click.echo(json.dumps(b.as_dict()))
+        click.echo(json.dumps({**b.as_dict(), "redeemed": redeemed}))
     else:
-        click.echo(f"honour {b.honour}  redeemable {b.redeemable}  pending {b.pending}")
+        click.echo(f"honour {b.honour}  redeemable {b.redeemable}  pending {b.pending}  redeemed this year {redeemed}")

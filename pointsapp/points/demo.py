@@ -29,6 +29,7 @@ from .notice import Notice, NoticeEntry, NoticeKind, notice_digest
 from .periods import cap_window, local_today, month_key, parse_month
 from .registry import Group, Household, Role, StaffUser, Village, Villager
 from .rules import Rule, load_rulebook_text
+from .shop.demo import stock_demo_shop
 from .standings import Tally, tally_deltas
 
 GROUP_NAMES = ["第一组", "第二组", "第三组", "第四组", "第五组", "第六组", "第七组", "第八组", "第九组", "第十组"]
@@ -139,11 +140,20 @@ def build_demo(session: Session, *, villages: int = 1, months: int = 12, seed: i
     if bar is not None:
         bar.close()
     fix_sequences(session, [Household.__table__, Villager.__table__, LedgerEntry.__table__])
+    session.flush()
+    _demo_shop(session, rng, result, now)
     if villages > 1:
         _account(session, result, "county", Role.viewer, None, "县农业农村局")
         result.accounts.append(("v002-admin …", "admin", "set with `pointsapp user password USERNAME`"))
     session.flush()
     return result
+
+
+def _demo_shop(session, rng, result, now) -> None:
+    """The demo village's 积分超市, through the shop's own services (see points/shop/demo.py)."""
+    village = session.execute(select(Village).where(Village.name == "龙天坪村")).scalar_one()
+    admin = session.execute(select(StaffUser).where(StaffUser.username == "admin")).scalar_one()
+    stock_demo_shop(session, village, admin, rng, result, _account, now)
 
 
 def _bind(name):

@@ -58,7 +58,10 @@ def _sql_in(values) -> str:
 ENTRY_SIGN_CHECK = (
     "(kind = 'award' AND points >= 0) OR (kind IN ('deduction', 'redemption', 'expiry') AND points <= 0)"
     " OR kind = 'correction'"
+    " OR (kind = 'redemption' AND corrects_seq IS NOT NULL)"   # a cancelled redemption gives its points back
 )
+# Corrections, and the cancellation of a redemption, point at the seq they reverse.
+CORRECTION_TARGET_CHECK = "kind = 'redemption' OR ((kind = 'correction') = (corrects_seq IS NOT NULL))"
 
 
 class CaptureBatch(Base):
@@ -136,7 +139,7 @@ class LedgerEntry(Base):
         CheckConstraint(f"kind IN ({_sql_in(EntryKind)})", name="kind"),
         CheckConstraint(ENTRY_SIGN_CHECK, name="sign"),
         CheckConstraint("quantity >= 1", name="quantity"),
-        CheckConstraint("(kind = 'correction') = (corrects_seq IS NOT NULL)", name="correction_target"),
+        CheckConstraint(CORRECTION_TARGET_CHECK, name="correction_target"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

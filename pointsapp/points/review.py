@@ -125,6 +125,9 @@ def correct(session: Session, original: LedgerEntry, actor: StaffUser, reason: s
     require_reviewer_of(actor, captured_by_id=None, household_id=original.household_id)
     if EntryKind(original.kind) == EntryKind.correction:
         raise Refused("bad_target", "correct the original entry, not a correction")
+    if EntryKind(original.kind).spends:
+        raise Refused("shop_entry", "a redemption is cancelled at the shop desk (which returns the stock); "
+                      "an expiry is not corrected")
     village = lock_village(session, village)
     now = now or utcnow()
     today = local_today(village.timezone, now)

@@ -6,7 +6,10 @@
   (the top households with full names for the ceremony, and a masked copy for public use);
 * ``YYYY-MM-ceremony.pdf``: cover, charts, rankings, one 奖状 per top-N household, and the
   公示 list of the month's entries with the ledger digest and the objection window;
-* ``YYYY-MM-workbook.xlsx``: 本月明细, 户积分, 小组汇总, 分类统计, 待审核.
+* ``YYYY-MM-workbook.xlsx``: 本月明细, 户积分, 小组汇总, 分类统计, 待审核, 兑换明细, 库存台账.
+
+The shop's parts (redemptions, stock ledger, points redeemed by item, the 星级文明户 list)
+come from :mod:`pointsapp.points.shop`.
 
 It needs no Flask: give it a plain SQLAlchemy session. It only reads. An empty month gives
 a valid pack that says so. Ties share a rank, so "top N" is every household ranked N or
@@ -26,6 +29,9 @@ from ..points.awards import Tier, awarded_up_to, parse_tiers, tier_for
 from ..points.notice import MonthSeal, Notice, month_seal, notice_for
 from ..points.periods import local_today, parse_month
 from ..points.registry import Village
+from ..points.shop.report import RedemptionRow, StockRow, month_redemptions, redeemed_by_item, stock_ledger
+from ..points.shop.settings import get_settings
+from ..points.shop.stars import StarRow, star_period, star_ratings
 from ..points.standings import BoardRow, leaderboard
 from . import charts, services
 from .services import EntryRow, GroupParticipation, Pending, Summary
@@ -65,6 +71,11 @@ class PackData:
     digest: MonthSeal
     notice: Notice | None
     pending: Pending
+    redemptions: list[RedemptionRow] = field(default_factory=list)
+    stock: list[StockRow] = field(default_factory=list)
+    redeemed_items: list[tuple[str, int]] = field(default_factory=list)
+    star_period: str = ""
+    stars: list[StarRow] = field(default_factory=list)   # households with at least one star
     tiers: list[Tier] = field(default_factory=list)
     certificate_date: dt.date | None = None     # the village's setting; None: the day of issue
     timezone: str = "Asia/Shanghai"
@@ -124,11 +135,13 @@ class PackData:
 def gather(session: Session, village: Village, month: str, *, top_n: int | None = None,
            now: dt.datetime | None = None) -> PackData:
     """``top_n`` defaults to the last rank of the village's award tiers."""
-    key = parse_month(month).key
+    p = parse_month(month)
+    key = p.key
     tiers = parse_tiers(village.award_tiers)
     top_n = top_n or awarded_up_to(tiers)
     households = leaderboard(session, "household", key, village=village)
     groups = leaderboard(session, "group", key, village=village)
+    stars_key = star_period(get_settings(session, village), p.start)
     return PackData(
         village=village.name, month=key, issued_on=local_today(village.timezone, now), top_n=top_n,
         summary=services.summary(session, village, key),
@@ -146,6 +159,11 @@ def gather(session: Session, village: Village, month: str, *, top_n: int | None 
         digest=month_seal(session, village, key),
         notice=notice_for(session, village, key),
         pending=services.pending(session, village, key),
+        redemptions=month_redemptions(session, village, p.start, p.end),
+        stock=stock_ledger(session, village, p.start, p.end),
+        redeemed_items=redeemed_by_item(session, village, p.start, p.end),
+        star_period=stars_key,
+        stars=[r for r in star_ratings(session, village, stars_key) if r.stars > 0],
         tiers=tiers, certificate_date=village.certificate_date, timezone=village.timezone,
     )
 
@@ -166,11 +184,12 @@ def chart_figures(data: PackData, size: str = "projector") -> list[tuple[str, ob
         ("4-categories", charts.by_category([(c, p) for c, p, _n in data.categories],
                                             f"{label} 各类别积分", size)),
         ("5-trend", charts.trend(trend, f"{data.village} 每月积分与参与率", size)),
+        ("6-redeemed", charts.by_category(data.redeemed_items, f"{label} 积分超市各商品兑换积分", size)),
     ]
 
 
 #: Charts that go into the PDF (the masked copy is for public display only).
-PDF_CHARTS = ("1-top10", "3-groups", "4-categories", "5-trend")
+PDF_CHARTS = ("1-top10", "3-groups", "4-categories", "5-trend", "6-redeemed")
 
 
 # --- the pack ---------------------------------------------------------------------------

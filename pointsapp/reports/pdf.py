@@ -25,7 +25,7 @@ from PIL import Image
 from ..points.awards import chinese_month
 
 from .fonts import font_paths
-from .pack import RANKING_ROWS, PackData, date_label
+from .pack import PDF_CHARTS, RANKING_ROWS, PackData, date_label
 
 # fpdf2 subsets the font with fontTools, which logs every step at INFO level.
 logging.getLogger("fontTools.subset").setLevel(logging.WARNING)
@@ -55,11 +55,12 @@ def page_plan(data: PackData) -> dict[str, int]:
     """PDF pages per section for ``data`` (what build_pdf will draw)."""
     return {
         "cover": 1,
-        "charts": 4,
+        "charts": len(PDF_CHARTS),
         "households": _pages(len(_ranked_households(data)), TABLE_ROWS, TABLE_ROWS),
         "villagers": _pages(len(data.villagers), TABLE_ROWS, TABLE_ROWS),
         "groups": _pages(len(data.groups), TABLE_ROWS, TABLE_ROWS),
         "certificates": len(data.top),
+        "stars": _pages(len(data.stars), TABLE_ROWS, TABLE_ROWS),
         "notice": _pages(len(data.entries), NOTICE_ROWS_FIRST, NOTICE_ROWS),
     }
 
@@ -81,6 +82,7 @@ def _characters(data: PackData) -> set[int]:
     texts = [data.village, data.month, *(t.name for t in data.tiers)]
     texts += [r.name + r.group for r in data.households[:RANKING_ROWS]] + [r.name + r.group for r in data.top]
     texts += [r.name + r.group for r in data.villagers] + [r.name for r in data.groups]
+    texts += [r.name + r.group + "★" for r in data.stars]
     for e in data.entries:
         texts.append(f"{e.group}{e.head}{e.villager or ''}{e.rule_name or ''}{e.kind_label}")
     for number, house, _m in data.household_details.values():
@@ -415,6 +417,16 @@ def _certificates(doc: _Doc, data: PackData) -> None:
         doc.set_text_color(*INK)
 
 
+# --- 星级文明户 ---------------------------------------------------------------------------
+
+def _star_list(doc: _Doc, data: PackData) -> None:
+    period = data.star_period
+    label = f"{period[:4]}年第{period[-1]}季度" if "Q" in period else f"{period}年"
+    rows = [("★" * r.stars, r.name, r.group, _fmt(r.points)) for r in data.stars]
+    _table(doc, f"{data.village} {label} 星级文明户名单", f"按{label}积分评定，积分来自已审核记录",
+           ("星级", "户主", "村民小组", "积分"), (36, 60, 60, 30), {3}, rows, first=TABLE_ROWS, rest=TABLE_ROWS)
+
+
 # --- 公示 -------------------------------------------------------------------------------
 
 def _notice(doc: _Doc, data: PackData) -> None:
@@ -453,6 +465,7 @@ def build_pdf(data: PackData, chart_pngs: Sequence[bytes], path: Path) -> dict[s
     section("villagers", lambda: _villager_ranking(doc, data))
     section("groups", lambda: _group_ranking(doc, data))
     section("certificates", lambda: _certificates(doc, data))
+    section("stars", lambda: _star_list(doc, data))
     section("notice", lambda: _notice(doc, data))
     doc.output(str(path))
     return counts

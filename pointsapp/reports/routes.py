@@ -25,6 +25,7 @@ from ..web.auth import current_village, roles_required
 from . import dashboard as dash
 from . import exports, services
 from .cache import CHART_NAMES, ChartRequest, chart_png, county_chart_png
+from .liability import county_liabilities, village_liability
 
 bp = Blueprint("reports", __name__, template_folder="templates", static_folder="static",
                static_url_path="/reports/static")
@@ -89,6 +90,7 @@ def dashboard():
                                       ("group", _("By group")))]
     return render_template(
         "reports/dashboard.html", d=view, args=args, viewer=_is_county(),
+        liability=village_liability(db.session, current_user, village),
         admin=Role(current_user.role) == Role.admin,
         can_export=Role(current_user.role) in roles_for("reports.export"),
         labels={"points": _("Points"), "entries": _("Posted entries"), "households_with_entries": _("Households taking part"),
@@ -109,7 +111,8 @@ def county():
     except ValueError:
         return _bad("period", period, _reason("period"))
     view = dash.county_dashboard(db.session, current_user, key)
-    return render_template("reports/county.html", c=view)
+    tz = current_app.config["POINTSAPP_TIMEZONE"]
+    return render_template("reports/county.html", c=view, liabilities=county_liabilities(db.session, current_user, tz))
 
 
 @bp.get("/reports/county/villages.png")

@@ -6,7 +6,8 @@ written as text, so "001" keeps its zeros.
 
 Sheets: 本月明细 (every posted entry of the month), 户积分 (household totals and ranks),
 小组汇总 (group totals, per head, participation), 分类统计 (totals by category),
-待审核 (pending captures, with notes). Totals equal the core leaderboard's: the household
+待审核 (pending captures, with notes), 兑换明细 (the month's redemptions, cancelled ones marked),
+库存台账 (stock per item: opening, in, redeemed, written off, closing). Totals equal the core leaderboard's: the household
 and group sheets are the leaderboard rows themselves. An empty month keeps every header.
 
 Dates are real Excel dates, times are the village's local time, the data sheets end with
@@ -38,6 +39,10 @@ HOUSEHOLD_COLUMNS = ("名次", "户号", "门牌号", "户主", "村民小组", 
 GROUP_COLUMNS = ("名次", "村民小组", "户数", "在册人数", "积分", "人均积分", "参与户数", "参与率")
 CATEGORY_COLUMNS = ("类别", "条目数", "积分", "占比")
 PENDING_COLUMNS = ("项目", "数量", "积分", "说明")
+REDEMPTION_COLUMNS = ("兑换单号", "日期", "时间(UTC)", "村民小组", "户号", "户主", "领取人", "兑换物品", "积分",
+                      "兑换员", "账本序号", "撤销日期", "撤销原因")
+STOCK_COLUMNS = ("商品编号", "商品", "单位", "单价(积分)", "期初库存", "本月入库", "本月兑换", "本月报损", "期末库存",
+                 "期末价值(积分)", "入库金额(元)")
 BOLD = Font(bold=True)
 
 
@@ -95,6 +100,19 @@ def pending_frame(data: PackData) -> pd.DataFrame:
     ]
     rows += [("说明", None, None, n) for n in notes]
     return pd.DataFrame(rows, columns=list(PENDING_COLUMNS))
+
+
+def redemption_frame(data: PackData) -> pd.DataFrame:
+    rows = [(r.number, r.day.isoformat(), r.at.strftime("%Y-%m-%d %H:%M:%S"), r.group, r.household_no, r.head,
+             r.collector, r.items, r.points, r.clerk, r.entry_seq,
+             r.cancelled_on.isoformat() if r.cancelled_on else "", r.cancel_reason or "") for r in data.redemptions]
+    return pd.DataFrame(rows, columns=list(REDEMPTION_COLUMNS))
+
+
+def stock_frame(data: PackData) -> pd.DataFrame:
+    rows = [(r.code, r.name, r.unit, r.price, r.opening, r.stock_in, r.redeemed, r.written_off, r.closing,
+             r.closing_value, round(r.value_in_fen / 100, 2)) for r in data.stock]
+    return pd.DataFrame(rows, columns=list(STOCK_COLUMNS))
 
 
 def _cell_value(value):
@@ -169,6 +187,8 @@ def build_workbook(data: PackData, path: Path) -> Path:
         "小组汇总": (group_frame(data), {"参与率"}),
         "分类统计": (category_frame(data), {"占比"}),
         "待审核": (pending_frame(data), set()),
+        "兑换明细": (redemption_frame(data), set()),
+        "库存台账": (stock_frame(data), set()),
     }
     book = Workbook(write_only=True)
     book.properties.title = f"{data.village} {data.label} 积分月报"

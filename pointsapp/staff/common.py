@@ -10,7 +10,7 @@ from ..points.registry import Role
 from ..web.auth import current_village
 from ..web.refusals import flash_refusal
 
-ALL_ROLES = (Role.admin, Role.reviewer, Role.grid_worker, Role.viewer)
+ALL_ROLES = (Role.admin, Role.reviewer, Role.grid_worker, Role.viewer, Role.clerk)
 CAPTURERS = tuple(roles_for("capture"))
 REVIEWERS = tuple(roles_for("review"))
 ADMINS = tuple(roles_for("village.admin"))

@@ -12,11 +12,12 @@ from .blueprint import bp
 
 LINKS = {
     Role.admin: [("staff.home", "Desk"), ("staff.review", "Review"), ("staff.capture_start", "Capture"),
-                 ("staff.notices", "Public notice"), ("admin.home", "Administration")],
+                 ("staff.notices", "Public notice"), ("shop.desk", "Points shop"), ("admin.home", "Administration")],
     Role.reviewer: [("staff.review", "Review"), ("staff.capture_start", "Capture"),
                     ("staff.notices", "Public notice"), ("staff.objections", "Objections")],
     Role.grid_worker: [("staff.capture_start", "Capture"), ("staff.my_captures", "My captures")],
     Role.viewer: [("staff.villages", "Villages")],
+    Role.clerk: [("shop.desk", "Points shop"), ("staff.change_password", "My password")],
 }
 
 
@@ -27,6 +28,7 @@ def _label(text: str) -> str:
         "Special award": _("Special award"), "Public notice": _("Public notice"),
         "Objections": _("Objections"), "Month close": _("Month close"),
         "My captures": _("My captures"), "Villages": _("Villages"), "Administration": _("Administration"),
+        "Points shop": _("Points shop"), "My password": _("My password"),
     }[text]
 
 

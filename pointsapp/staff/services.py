@@ -19,12 +19,12 @@ from ..points.capture import LIVE, Line, capture, find_batch
 from ..points.errors import NotFound, Refused
 from ..points.ledger import CaptureBatch, Submission, SubmissionStatus
 from ..points.periods import local_today
+from ..points.pinyin import search_keys
 from ..points.policy import require
 from ..points.registry import Group, Household, Role, StaffUser, Village, Villager, VillagerStatus
 from ..points.rules import Rule, RuleVersion
 from ..web.refusals import refusal_text
 from .messages import status_labels
-from .pinyin import search_keys
 
 RECENT_DAYS = 14
 

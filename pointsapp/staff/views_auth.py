@@ -35,6 +35,8 @@ def home_url(user: StaffUser) -> str:
         return url_for("staff.review")
     if role == Role.viewer:
         return url_for("staff.villages")
+    if role == Role.clerk:
+        return url_for("shop.desk")
     return url_for("staff.home")
 
 

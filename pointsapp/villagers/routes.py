@@ -33,6 +33,7 @@ from ..web.transaction import rollback_only
 from . import queries as q
 from . import views
 from .services import household_by_token, object_to_entry, rotate_card
+from .shop_card import board_stars, stars_by_household
 from .services import report_missing as services_report_missing
 
 bp = Blueprint("villagers", __name__, template_folder="templates")
@@ -189,6 +190,7 @@ def board():
     data = views.board_page(db.session, village, period, group, show, _page_arg())
     return render_template(
         "villagers/board.html", b=data, village=village, problem=problem, nav_vid=village.id,
+        stars=board_stars(db.session, village, today),
         villages=views.village_links("villagers.board", villages, village, period=period),
         periods=views.period_links("villagers.board", today, period, village=village.id, show=show))
 
@@ -263,7 +265,8 @@ def cards():
                 for h in q.households_for_cards(db.session, village, None)]
         return render_template("villagers/cards_index.html", village=village, nav_vid=village.id, staff_page=True,
                                groups=groups, households=rows, base_url_warning=_base_url_warning())
-    sheets = views.card_sheets(households, village, _base_url())
+    sheets = views.card_sheets(households, village, _base_url(),
+                               stars=stars_by_household(db.session, village, _today(village)))
     return render_template("villagers/cards.html", sheets=sheets, title=title, village=village,
                            nav_vid=village.id, staff_page=True, base_url_warning=_base_url_warning())
 

@@ -270,8 +270,15 @@ def card_page(session, household: Household, token: str, page: int, today: dt.da
         "missing_from": fdate(today - dt.timedelta(days=MISSING_LOOKBACK_DAYS)),
         "today_iso": today.isoformat(),
         "min_iso": (today - dt.timedelta(days=MISSING_LOOKBACK_DAYS)).isoformat(),
-        "star_rating": None,   # filled by the rewards issue (household star rating)
-    }
+        "star_rating": None,
+    } | _shop_part(session, village, household, bal.redeemable, today)
+
+
+def _shop_part(session, village: Village, household: Household, redeemable: int, today: dt.date) -> dict:
+    from .shop_card import card_shop
+
+    shop = card_shop(session, village, household, redeemable, today)
+    return {"shop": shop, "star_rating": shop["stars_text"] or None}
 
 
 # --- the public board --------------------------------------------------------------------
@@ -407,7 +414,8 @@ def notice_page(session, village: Village, page: int, today: dt.date, group=None
 
 # --- printing ------------------------------------------------------------------------------
 
-def card_sheets(households: list[Household], village: Village, base_url: str, per_page: int = 8) -> list[list[dict]]:
+def card_sheets(households: list[Household], village: Village, base_url: str, per_page: int = 8,
+                stars: dict[int, int] | None = None) -> list[list[dict]]:
     from .qr import card_qr_svg
     from .services import card_url
 
@@ -416,7 +424,8 @@ def card_sheets(households: list[Household], village: Village, base_url: str, pe
         url = card_url(base_url, h)
         cards.append({"village": village.name, "group": h.group.name, "phone": village.committee_phone,
                       "head": h.head.name if h.head else _("Household No. %(number)s", number=h.number),
-                      "number": h.number, "url": url, "qr": Markup(card_qr_svg(url))})
+                      "number": h.number, "url": url, "qr": Markup(card_qr_svg(url)),
+                      "stars": "★" * (stars or {}).get(h.id, 0)})
     return [cards[i:i + per_page] for i in range(0, len(cards), per_page)]
 
 

@@ -120,6 +120,33 @@ CATALOG: dict[str, Message] = {
                                         n=p.get("count")),
     "activity_has_entries": lambda p: _("%(n)s posted entries of this activity still count: reverse them with "
                                         "corrections first.", n=p.get("count")),
+    # 积分超市: catalogue, stock, redemption, the yearly reset, settings
+    "insufficient_points": lambda p: _("Not enough points: the household has %(have)s redeemable points, "
+                                       "these items cost %(want)s.", have=p.get("have"), want=p.get("want")),
+    "out_of_stock": lambda p: _("Not enough stock: %(item)s has only %(have)s left, %(want)s asked.",
+                                item=p.get("item"), have=p.get("have"), want=p.get("want")),
+    "unknown_item": lambda p: _("There is no item %(item)s in the shop.", item=p.get("item")),
+    "item_inactive": lambda p: _("%(item)s is no longer offered.", item=p.get("item")),
+    "item_exists": lambda p: _("An item with code %(item)s already exists.", item=p.get("item")),
+    "nothing_picked": lambda p: _("Pick at least one item and its quantity."),
+    "household_inactive": lambda p: _("This household is no longer active."),
+    "bad_collector": lambda p: _("The person collecting must be a member of this household."),
+    "already_cancelled": lambda p: _("This redemption is already cancelled."),
+    "cancel_needs_admin": lambda p: _("Only on the day of the redemption can a clerk cancel it; "
+                                      "after that, ask an administrator."),
+    "donor_required": lambda p: _("A donation needs the donor's name."),
+    "bad_donor": lambda p: _("The donor's name is at most 100 characters."),
+    "bad_value": lambda p: _("The value must be an amount in yuan, such as 25 or 12.50."),
+    "bad_source": lambda p: _("Choose where the goods came from."),
+    "bad_item": lambda p: _("Check the item's code, name and unit."),
+    "bad_price": lambda p: _("The price must be a whole number of points of at least 1."),
+    "bad_bands": lambda p: _("Check the star bands: each band is stars:threshold, 1 to 5 stars, highest first."),
+    "bad_reset_day": lambda p: _("Check the reset day: give a month and a day that exist."),
+    "bad_budget": lambda p: _("The points budget cannot be negative."),
+    "reset_off": lambda p: _("The yearly reset is off for this village; set its day in the shop settings first."),
+    "reset_not_due": lambda p: _("The reset of this year is due on %(due)s, not before.", due=p.get("due")),
+    "bad_year": lambda p: _("Check the year."),
+    "shop_entry": lambda p: _("Redemptions are cancelled at the points shop desk; expired points are not corrected."),
     # import rows (row.*) and files (file.*)
     "row.empty": lambda p: _("is empty"),
     "row.too_long": lambda p: _("is longer than %(n)s characters", n=p.get("n")),

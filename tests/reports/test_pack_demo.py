@@ -89,7 +89,8 @@ def test_pack_time_is_printed_and_sane(pack):
 def test_files_are_all_there_and_pngs_are_projector_size(pack):
     result, _data = pack
     assert [p.name for p in result.pngs] == [f"{result.month}-{s}.png" for s in
-                                             ("1-top10", "2-top10-public", "3-groups", "4-categories", "5-trend")]
+                                             ("1-top10", "2-top10-public", "3-groups", "4-categories", "5-trend",
+                                              "6-redeemed")]
     for path in result.pngs:
         assert png_size(path) == PNG_SIZE, path
     assert result.pdf.read_bytes().startswith(b"%PDF")
@@ -101,7 +102,8 @@ def test_pdf_page_count_is_computed_from_the_parts(pack):
     ranked = [r for r in data.households[:RANKING_ROWS] if r.points != 0]
     top = [r for r in data.households if r.rank is not None and r.rank <= 10 and r.points > 0]
     notice = 1 + max(0, math.ceil((len(data.entries) - pdfmod.NOTICE_ROWS_FIRST) / pdfmod.NOTICE_ROWS))
-    expected = (1 + 4 + math.ceil(len(ranked) / pdfmod.TABLE_ROWS) + 1 + 1 + len(top) + notice)
+    stars = max(1, math.ceil(len(data.stars) / pdfmod.TABLE_ROWS))
+    expected = (1 + 5 + math.ceil(len(ranked) / pdfmod.TABLE_ROWS) + 1 + 1 + len(top) + stars + notice)
     assert len(PdfReader(result.pdf).pages) == expected == result.pdf_pages
     assert result.certificates == len(top) >= 10  # ties at rank 10 share the award
     assert result.sections == pdfmod.page_plan(data)
@@ -129,7 +131,7 @@ def test_pdf_text_has_the_ceremony_content(pack):
     cover = pages[0]
     year, month = data.month.split("-")
     assert "龙天坪村" in cover and f"{int(year)}年{int(month)}月" in cover
-    first_cert = pages[1 + 4 + 3]
+    first_cert = pages[1 + 5 + 3]
     assert "奖" in first_cert and data.top[0].name in first_cert
     notice_first = pages[result.pdf_pages - result.sections["notice"]]
     flat = notice_first.replace("\n", "")
@@ -143,7 +145,7 @@ def test_workbook_totals_equal_the_leaderboard(pack, demo):
     result, data = pack
     engine, vid, _url = demo
     wb = load_workbook(result.xlsx, read_only=True)
-    assert wb.sheetnames == ["本月明细", "户积分", "小组汇总", "分类统计", "待审核"]
+    assert wb.sheetnames == ["本月明细", "户积分", "小组汇总", "分类统计", "待审核", "兑换明细", "库存台账"]
     rows = list(wb["户积分"].iter_rows(values_only=True))
     header, body, total = rows[0], rows[1:-1], rows[-1]
     assert header[:7] == ("名次", "户号", "门牌号", "户主", "村民小组", "在册人数", "积分")
@@ -223,10 +225,11 @@ def test_empty_month_gives_a_valid_pack_that_says_so(demo, tmp_path):
     for path in result.pngs:
         assert png_size(path) == PNG_SIZE
     reader = PdfReader(result.pdf)
-    assert len(reader.pages) == result.pdf_pages == 1 + 4 + 3 + 0 + 1
+    assert result.sections["stars"] >= 1
+    assert len(reader.pages) == result.pdf_pages == 1 + 5 + 3 + 0 + result.sections["stars"] + 1
     assert "本月暂无积分记录" in pdf_pages(result.pdf)[0]
     wb = load_workbook(result.xlsx, read_only=True)
-    for name in ("本月明细", "户积分", "小组汇总", "分类统计", "待审核"):
+    for name in ("本月明细", "户积分", "小组汇总", "分类统计", "待审核", "兑换明细", "库存台账"):
         assert next(wb[name].iter_rows(values_only=True))[0], f"{name} has no header"
     detail = list(wb["本月明细"].iter_rows(values_only=True))
     assert len(detail) == 2 and detail[0][0] == "序号" and detail[1][0] == "合计"

@@ -201,7 +201,7 @@ def test_admin_downloads_the_pack_as_a_zip(client, seeded):
     names = zipfile.ZipFile(io.BytesIO(resp.data)).namelist()
     assert any(n.endswith("2026-11-ceremony.pdf") for n in names)
     assert any(n.endswith("2026-11-workbook.xlsx") for n in names)
-    assert sum(n.endswith(".png") for n in names) == 5
+    assert sum(n.endswith(".png") for n in names) == 6
     assert client.get("/reports/monthly?month=2026-13").status_code == 400
 
 

@@ -19,8 +19,9 @@ from pointsapp.points.registry import Household, Role, StaffUser, Village
 from tests.conftest import login
 from tests.staff.conftest import make_activity, today, last_month_day
 
-ANY = "anonymous admin reviewer grid_worker viewer vviewer"
-STAFF = "admin reviewer grid_worker viewer vviewer"
+ANY = "anonymous admin reviewer grid_worker viewer vviewer clerk"
+STAFF = "admin reviewer grid_worker viewer vviewer"   # report readers
+ACCOUNTS = STAFF + " clerk"                           # every signed-in account
 
 # endpoint -> who may use it. Written by hand; do not generate it from the code.
 EXPECTED: dict[str, str] = {
@@ -31,7 +32,7 @@ EXPECTED: dict[str, str] = {
     "villagers.report_missing": ANY,
     "villagers.rules": ANY,
     # every signed-in account
-    "staff.logout": STAFF, "staff.change_password": STAFF, "staff.home": STAFF,
+    "staff.logout": ACCOUNTS, "staff.change_password": ACCOUNTS, "staff.home": ACCOUNTS,
     # capture (grid workers, reviewers, admins)
     "staff.capture_start": "admin reviewer grid_worker", "staff.capture": "admin reviewer grid_worker",
     "staff.new_activity": "admin reviewer grid_worker", "staff.sign_in_sheet": "admin reviewer grid_worker",
@@ -66,10 +67,17 @@ EXPECTED: dict[str, str] = {
     "reports.export_ledger": "admin viewer vviewer",
     # county-wide pages: county accounts only (a village-bound viewer is refused)
     "reports.county": "viewer", "reports.county_chart": "viewer",
+    # 积分超市: the public list; the desk (clerks, and admins, who can do all a clerk can); the shop's admin pages
+    "shop.public_shop": ANY,
+    "shop.desk": "admin clerk", "shop.household": "admin clerk", "shop.redeem": "admin clerk",
+    "shop.receipt": "admin clerk", "shop.cancel": "admin clerk", "shop.redemptions": "admin clerk",
+    "shop.stock": "admin clerk", "shop.stock_in_post": "admin clerk", "shop.write_off_post": "admin clerk",
+    "shop.stars": "admin clerk", "shop.plaques": "admin clerk",
+    "shop.items": "admin", "shop.edit_item": "admin", "shop.settings": "admin", "shop.reset": "admin",
 }
 
 ROLE_USERS = {"admin": "admin1", "reviewer": "rev1", "grid_worker": "grid1", "viewer": "view1",
-              "vviewer": "vview1"}
+              "vviewer": "vview1", "clerk": "clerk1"}
 SKIP_ENDPOINTS = {"static"}  # Flask's own static files: no view function of ours
 
 
@@ -110,6 +118,9 @@ def ids(app, world):
         spare = StaffUser(username="spare", role=Role.grid_worker, village_id=village.id)  # a target for user pages
         spare.set_password("correct horse 1")
         db.session.add(spare)
+        clerk = StaffUser(username="clerk1", role=Role.clerk, village_id=village.id)  # 兑换员
+        clerk.set_password("correct horse 1")
+        db.session.add(clerk)
         db.session.commit()
         values = {
             "activity_id": aid, "batch_id": res.batch_id, "entry_id": entries[0].id, "objection_id": obj.id,

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from pointsapp.staff.pinyin import matches, search_keys
+from pointsapp.points.pinyin import matches, search_keys
 
 
 def test_initials_and_full_pinyin():

@@ -1,0 +1,40 @@
+"""Small helpers shared by the shop views."""
+from __future__ import annotations
+
+from flask import abort
+from flask_babel import format_date, format_datetime
+
+from ..points.errors import Refused
+from ..points.periods import local_today
+from ..points.policy import roles_for
+from ..web.auth import current_village
+from ..web.refusals import flash_refusal
+
+DESK = tuple(sorted(roles_for("shop.redeem")))      # clerks; admins can do everything a clerk can
+STOCK = tuple(sorted(roles_for("shop.stock")))
+ADMINS = tuple(sorted(roles_for("shop.manage")))
+
+
+def village():
+    return current_village()
+
+
+def today():
+    return local_today(village().timezone)
+
+
+def refusal(exc: Refused) -> None:
+    """Show a refusal; nothing of the request is committed (see pointsapp.web.transaction)."""
+    if exc.code == "not_found":
+        abort(404)
+    if exc.code == "not_allowed":
+        abort(403)
+    flash_refusal(exc)
+
+
+def fdate(day) -> str:
+    return format_date(day, "medium") if day else ""
+
+
+def ftime(moment) -> str:
+    return format_datetime(moment, "yyyy-MM-dd HH:mm") if moment else ""
