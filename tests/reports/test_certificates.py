@@ -88,7 +88,7 @@ def test_certificates_follow_the_village_tiers_and_date(session, world, tmp_path
     # ranks 1, 1, 3, 3: two 一等奖 (tied at 1) and two 二等奖 (tied at 3)
     assert result.certificates == 4
     reader = PdfReader(result.pdf)
-    first = 1 + 4 + result.sections["households"] + result.sections["villagers"] + result.sections["groups"]
+    first = 1 + result.sections["charts"] + result.sections["households"] + result.sections["villagers"] + result.sections["groups"]
     pages = [page_text(reader, first + i) for i in range(4)]
     tiers = sorted("一等奖" if "一等奖" in t else "二等奖" for t in pages)
     assert tiers == ["一等奖", "一等奖", "二等奖", "二等奖"]
@@ -117,7 +117,7 @@ def test_certificate_page_keeps_the_seal_area_clear(session, world, tmp_path):
     session.commit()
     result = build_monthly_pack(session, world.village, "2026-11", tmp_path, progress=False)
     assert result.certificates == 2
-    first = 1 + 4 + result.sections["households"] + result.sections["villagers"] + result.sections["groups"]
+    first = 1 + result.sections["charts"] + result.sections["households"] + result.sections["villagers"] + result.sections["groups"]
     out = subprocess.run(["pdftotext", "-bbox", "-f", str(first + 1), "-l", str(first + 1), str(result.pdf), "-"],
                          capture_output=True, text=True, check=True).stdout
     import re
