@@ -117,7 +117,7 @@ def test_trend_leaves_out_base_points_and_months_before_the_first_entry(session,
     rows = services.trend(session, world.village, "2026-04")
     assert [m for m, _p, _r in rows] == ["2026-01", "2026-02", "2026-03", "2026-04"]   # not from 2025-05
     raw = {m: (int(pts or 0), n) for m, pts, n in session.execute(text(
-        "SELECT strftime('%Y-%m', e.occurred_on) AS m, SUM(e.points), COUNT(DISTINCT e.household_id) "
+        "SELECT substr(CAST(e.occurred_on AS TEXT), 1, 7) AS m, SUM(e.points), COUNT(DISTINCT e.household_id) "
         "FROM ledger_entries e JOIN rule_versions v ON v.id = e.rule_version_id "
         "WHERE e.village_id = :v AND v.category != '基础分' GROUP BY m"), {"v": world.village.id})}
     active = session.execute(text("SELECT COUNT(*) FROM households WHERE village_id = :v AND active"),
