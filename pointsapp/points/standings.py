@@ -32,7 +32,7 @@ class Tally(Base):
     __tablename__ = "tallies"
     __table_args__ = (
         # Boards walk these from the top: points descending, ties by id (the boards' order), so a
-        # top-N reads N index entries instead of sorting every subject (migration 0005_rank_indexes).
+        # top-N reads N index entries instead of sorting every subject (migration 0006_rank_indexes).
         Index("ix_tallies_board_rank", "period", "kind", "village_id", text("points DESC"), "subject_id"),
         Index("ix_tallies_county_rank", "period", "kind", text("points DESC"), "subject_id"),
         CheckConstraint("kind IN ('v', 'h', 'g')", name="kind"),

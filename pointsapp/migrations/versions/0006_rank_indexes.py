@@ -1,8 +1,8 @@
 """Tallies' board indexes ordered as the boards are (points descending, ties by subject id), so a
 county or village top-N is read from the top of an index instead of sorting every subject.
 
-Revision ID: 0005_rank_indexes
-Revises: 0004_shop
+Revision ID: 0006_rank_indexes
+Revises: 0005_legacy_hash
 Create Date: 2026-12-01 11:00:00
 
 Written by hand. On a large county database, build the new indexes first with
@@ -11,8 +11,8 @@ Written by hand. On a large county database, build the new indexes first with
 from alembic import op
 import sqlalchemy as sa
 
-revision = "0005_rank_indexes"
-down_revision = "0004_shop"
+revision = "0006_rank_indexes"
+down_revision = "0005_legacy_hash"
 branch_labels = None
 depends_on = None
 
