@@ -451,11 +451,6 @@ def iter_entries(session: Session, village: Village, start: dt.date | None = Non
         last = rows[-1].seq
 
 
-def entry_count(session: Session, village: Village) -> int:
-    return session.execute(select(func.count()).select_from(LedgerEntry)
-                           .where(LedgerEntry.village_id == village.id)).scalar_one()
-
-
 def lock_village(session: Session, village: Village) -> Village:
     """Serialise ledger writers of one village (caps, chain head) until the transaction ends."""
     from .db import lock_row

@@ -6,9 +6,9 @@ import enum
 import secrets
 
 from sqlalchemy import (
-    Boolean, CheckConstraint, Column, Date, Enum, ForeignKey, Index, Integer, String, Table, UniqueConstraint, select,
+    Boolean, CheckConstraint, Column, Date, Enum, ForeignKey, Index, Integer, String, Table, UniqueConstraint,
 )
-from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .db import Base, UTCDateTime, utcnow
 from .passwords import check_password_hash, generate_password_hash
@@ -248,7 +248,3 @@ class StaffUser(Base):
 
     def get_id(self) -> str:
         return str(self.id)
-
-
-def household_of(session: Session, villager_id: int) -> int:
-    return session.execute(select(Villager.household_id).where(Villager.id == villager_id)).scalar_one()

@@ -8,13 +8,12 @@ Charts are the projector PNGs (1920×1080) placed on landscape pages.
 Pages, in order: cover (1); charts (4, landscape); rankings (top households, top villagers,
 groups: each at least one page); one 奖状 per top-N household (landscape); the 公示: one
 table per published notice of the month, then one for entries no notice lists yet (each
-at least one page). ``page_plan`` gives the count of each part without drawing.
+at least one page).
 """
 from __future__ import annotations
 
 import io
 import logging
-import math
 from dataclasses import dataclass
 from pathlib import Path
 from collections.abc import Sequence
@@ -26,7 +25,7 @@ from PIL import Image
 from ..points.awards import chinese_month
 
 from .fonts import font_paths
-from .pack import PDF_CHARTS, RANKING_ROWS, PackData, date_label
+from .packdata import RANKING_ROWS, PackData, date_label
 
 # fpdf2 subsets the font with fontTools, which logs every step at INFO level.
 logging.getLogger("fontTools.subset").setLevel(logging.WARNING)
@@ -44,26 +43,6 @@ ROW_H = 4.9
 TABLE_ROWS = 50            # rows per ranking page
 NOTICE_ROWS_FIRST = 44     # 公示 rows on its first page (below the digest and window)
 NOTICE_ROWS = 52           # 公示 rows on the following pages
-
-
-def _pages(n: int, first: int, rest: int) -> int:
-    if n <= first:
-        return 1
-    return 1 + math.ceil((n - first) / rest)
-
-
-def page_plan(data: PackData) -> dict[str, int]:
-    """PDF pages per section for ``data`` (what build_pdf will draw)."""
-    return {
-        "cover": 1,
-        "charts": len(PDF_CHARTS),
-        "households": _pages(len(_ranked_households(data)), TABLE_ROWS, TABLE_ROWS),
-        "villagers": _pages(len(data.villagers), TABLE_ROWS, TABLE_ROWS),
-        "groups": _pages(len(data.groups), TABLE_ROWS, TABLE_ROWS),
-        "certificates": len(data.top),
-        "stars": _pages(len(data.stars), TABLE_ROWS, TABLE_ROWS),
-        "notice": sum(_pages(len(sec.entries), NOTICE_ROWS_FIRST, NOTICE_ROWS) for sec in data.notice_sections),
-    }
 
 
 def _ranked_households(data: PackData):
@@ -451,7 +430,7 @@ def _notice(doc: _Doc, data: PackData) -> None:
 
 
 def build_pdf(data: PackData, chart_pngs: Sequence[bytes], path: Path) -> dict[str, int]:
-    """Draw the PDF; returns the pages per section (equal to ``page_plan(data)``)."""
+    """Draw the PDF; returns the pages per section."""
     doc = _Doc(f"{data.village} {data.label} 积分月报", _characters(data))
     doc.set_title(f"{data.village} {data.label} 乡村治理积分月报")
     doc.set_creator("pointsapp")

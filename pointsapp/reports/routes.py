@@ -24,7 +24,7 @@ from ..points.registry import Role, Village
 from ..web.auth import current_village, roles_required
 from . import dashboard as dash
 from . import exports, services
-from .cache import CHART_NAMES, ChartRequest, chart_png, county_chart_png
+from .cache import CHART_NAMES, ChartRequest, chart_png
 from .liability import county_liabilities, village_liability
 
 bp = Blueprint("reports", __name__, template_folder="templates", static_folder="static",
@@ -127,7 +127,7 @@ def county_chart():
     size = request.args.get("size") or "web"
     if size not in ("web", "phone"):
         return _bad("chart", size, _reason("chart"))
-    path, _rendered = county_chart_png(db.session, key, Path(current_app.instance_path) / "cache" / "charts", size)
+    path, _rendered = dash.county_chart_png(db.session, key, Path(current_app.instance_path) / "cache" / "charts", size)
     resp = send_file(path, mimetype="image/png", max_age=0, conditional=True, etag=True)
     resp.headers["Cache-Control"] = "private, no-cache"
     return resp

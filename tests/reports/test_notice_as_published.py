@@ -9,7 +9,8 @@ from sqlalchemy import text as sql
 
 from pointsapp.points.notice import publish_notice
 from pointsapp.reports.notice_print import month_notice_pdf
-from pointsapp.reports.pack import build_monthly_pack, gather
+from pointsapp.reports.pack import build_monthly_pack
+from pointsapp.reports.packdata import gather
 from tests.pdftext import pdf_pages
 from tests.reports.conftest import NOW, post
 from tests.reports.test_web import as_user, seeded  # noqa: F401  (fixture)
