@@ -14,7 +14,7 @@ from typing import Literal
 from collections.abc import Iterable
 
 from sqlalchemy import (
-    BigInteger, CheckConstraint, ForeignKey, Index, Integer, String, bindparam, func, literal, select, text,
+    BigInteger, CheckConstraint, ForeignKey, Index, Integer, String, bindparam, func, literal, select,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -31,10 +31,6 @@ _KIND_CODE = {"villager": "v", "household": "h", "group": "g"}
 class Tally(Base):
     __tablename__ = "tallies"
     __table_args__ = (
-        # Boards walk these from the top: points descending, ties by id (the boards' order), so a
-        # top-N reads N index entries instead of sorting every subject (migration 0006_rank_indexes).
-        Index("ix_tallies_board_rank", "period", "kind", "village_id", text("points DESC"), "subject_id"),
-        Index("ix_tallies_county_rank", "period", "kind", text("points DESC"), "subject_id"),
         CheckConstraint("kind IN ('v', 'h', 'g')", name="kind"),
     )
 
@@ -45,6 +41,12 @@ class Tally(Base):
     points: Mapped[int] = mapped_column(BigInteger, default=0)   # honour: awards, deductions, corrections
     spent: Mapped[int] = mapped_column(BigInteger, default=0)    # redemptions and expiry (<= 0)
     entries: Mapped[int] = mapped_column(Integer, default=0)
+
+
+# Boards walk these from the top: points descending, ties by id (the boards' order), so a top-N
+# reads N index entries instead of sorting every subject (migration 0006_rank_indexes).
+Index("ix_tallies_board_rank", Tally.period, Tally.kind, Tally.village_id, Tally.points.desc(), Tally.subject_id)
+Index("ix_tallies_county_rank", Tally.period, Tally.kind, Tally.points.desc(), Tally.subject_id)
 
 
 _period_keys = functools.lru_cache(maxsize=4096)(period_keys)
