@@ -141,3 +141,28 @@ def test_item_photo_is_checked_re_encoded_and_served_locally(app, client, app_wo
     assert r.status_code == 303
     assert _sql(app, "SELECT photo FROM shop_items WHERE id = :i", i=item_id) == [(None,)]
     assert client.get(src).status_code == 404
+
+
+def test_a_clerk_signs_in_changes_the_password_and_signs_out(app, client, app_world):
+    """The clerk role (兑换员) reaches the pages every staff role has: /password and /logout,
+    linked from the desk's header."""
+    from tests.conftest import PASSWORD
+
+    shop_world(app, app_world)
+    r = login(client, "clerk1")
+    assert r.status_code == 302 and r.headers["Location"].endswith("/desk")
+    desk = client.get("/desk").get_data(as_text=True)
+    assert 'href="/password"' in desk and 'action="/logout"' in desk
+    assert client.get("/password").status_code == 200
+    new = "clerk new password 1"
+    r = client.post("/password", data={"current": PASSWORD, "new": new, "repeat": new})
+    assert r.status_code == 302 and r.headers["Location"].endswith("/desk")
+    assert client.get("/desk").status_code == 200                       # still signed in here
+    r = client.post("/logout")
+    assert r.status_code == 302
+    assert client.get("/desk").status_code == 302                       # signed out: to the login page
+    assert login(client, "clerk1").status_code == 200                   # the old password is dead
+    assert login(client, "clerk1", new).status_code == 302
+    actions = [a for (a,) in _sql(app, "SELECT action FROM audit_events WHERE actor_id = :u ORDER BY id",
+                                  u=app_world["users"]["clerk1"])]
+    assert "password.change" in actions and "logout" in actions
