@@ -231,14 +231,19 @@ def top_stmt(by: SubjectKind, in_village: bool, in_group: bool = False):
 @functools.cache
 def _top_stmt(by: SubjectKind, in_village: bool, in_group: bool):
     sid_col = _SUBJECT_ID[by]
+    # Period, kind and limit are written into the SQL text, not sent as parameters. The county
+    # board's statement then has no parameters at all, so once psycopg prepares it (after a few
+    # runs on a connection) PostgreSQL keeps its plan instead of planning a five-table join on
+    # every call (planning costs more than the index walk). Values come from parse_period and
+    # fixed codes, and are rendered by the column types' literal processors.
     q = (_subjects_stmt(by, in_village, in_group).add_columns(Tally.points.label("pts"))
          .join(Tally, Tally.subject_id == sid_col)
-         .where(Tally.period == bindparam("period"), Tally.kind == bindparam("kind")))
+         .where(Tally.period == bindparam("period", type_=String(), literal_execute=True),
+                Tally.kind == bindparam("kind", type_=String(), literal_execute=True)))
     if in_village:  # the index's village column, beside the subject's own
         q = q.where(Tally.village_id == bindparam("village"))
-    # The limit is written into the SQL (not a server-side parameter): a generic PostgreSQL plan
-    # for an unknown LIMIT may give up the index walk for a hash join and a sort.
-    return q.order_by(Tally.points.desc(), Tally.subject_id).limit(bindparam("limit", type_=Integer(), literal_execute=True))
+    return q.order_by(Tally.points.desc(), Tally.subject_id).limit(
+        bindparam("limit", type_=Integer(), literal_execute=True))
 
 
 def _top_rows(session: Session, by: SubjectKind, key: str, village: Village | None,
