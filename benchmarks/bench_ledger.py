@@ -318,7 +318,7 @@ def _driver_rows(dialect: str, rows: list[tuple]) -> list[tuple]:
 def write_side(engine, village_id: int, repeat: int, table: Table, n: int = 500) -> None:
     """Capture n villagers, then approve the n captures; each rolled back. Baselines: a raw insert of
     the same n submissions; a raw insert of the same n entries, with and without their tallies."""
-    cap, cap_base, appr, tallies, base_entries, base_both = [], [], [], [], [], []
+    cap, cap_base, appr, tallies, base_entries, base_both, base_unnest = [], [], [], [], [], [], []
     tally_time = [0.0]
     real_apply = review.apply_tallies
 
@@ -333,9 +333,12 @@ def write_side(engine, village_id: int, repeat: int, table: Table, n: int = 500)
     ins_entries = (f"INSERT INTO ledger_entries ({', '.join(ENTRY_COLUMNS)}) "
                    f"VALUES ({', '.join([mark] * len(ENTRY_COLUMNS))})")
     tcols = ("period", "kind", "subject_id", "village_id", "points", "spent", "entries")
-    ins_tallies = (f"INSERT INTO tallies ({', '.join(tcols)}) VALUES ({', '.join([mark] * 7)}) "
-                   "ON CONFLICT (period, kind, subject_id) DO UPDATE SET points = tallies.points + excluded.points, "
+    on_conflict = ("ON CONFLICT (period, kind, subject_id) DO UPDATE SET points = tallies.points + excluded.points, "
                    "spent = tallies.spent + excluded.spent, entries = tallies.entries + excluded.entries")
+    ins_tallies = f"INSERT INTO tallies ({', '.join(tcols)}) VALUES ({', '.join([mark] * 7)}) {on_conflict}"
+    # PostgreSQL: the same upsert as one statement over arrays, whichever of the two is faster counts.
+    unnest_tallies = (f"INSERT INTO tallies ({', '.join(tcols)}) SELECT * FROM unnest(%s::varchar[], %s::varchar[], "
+                      f"%s::integer[], %s::integer[], %s::bigint[], %s::bigint[], %s::integer[]) {on_conflict}")
     batch_cols = ("id", "village_id", "key", "source", "actor_id", "created_at")
     ins_batch = f"INSERT INTO capture_batches ({', '.join(batch_cols)}) VALUES ({', '.join([mark] * len(batch_cols))})"
     sub_cols = ("id", "village_id", "batch_id", "line_no", "villager_id", "household_id", "group_id", "rule_id",
@@ -394,6 +397,16 @@ def write_side(engine, village_id: int, repeat: int, table: Table, n: int = 500)
                 conn.exec_driver_sql(ins_tallies, tally_rows)
                 t_both = time.perf_counter() - t
                 s.rollback()
+            if dialect == "postgresql":
+                with Session(engine) as s:
+                    conn = s.connection()
+                    conn.exec_driver_sql(ins_batch, batch_rows[0])
+                    conn.exec_driver_sql(ins_subs, sub_rows)
+                    t = time.perf_counter()
+                    conn.exec_driver_sql(ins_entries, entry_rows)
+                    conn.exec_driver_sql(unnest_tallies, tuple(list(c) for c in zip(*sorted(tally_rows))))
+                    t_unnest = time.perf_counter() - t
+                    s.rollback()
             if i:
                 cap.append(t_cap)
                 cap_base.append(t_cap_base)
@@ -401,13 +414,18 @@ def write_side(engine, village_id: int, repeat: int, table: Table, n: int = 500)
                 tallies.append(t_tal)
                 base_entries.append(t_entries)
                 base_both.append(t_both)
+                if dialect == "postgresql":
+                    base_unnest.append(t_unnest)
     finally:
         review.apply_tallies = real_apply
     m = statistics.median
+    if base_unnest and m(base_unnest) < m(base_both):
+        base_both = base_unnest
     table.add(f"capture {n} villagers in one call", m(cap), f"raw INSERT of its batch and {n} submissions",
               m(cap_base), "<= 1 s", m(cap) <= 1)
     table.add(f"approve {n} captures (post to the ledger)", m(appr),
-              f"raw INSERT of the {n} entries + UPSERT of their {len(tally_rows)} tallies", m(base_both),
+              f"raw INSERT of the {n} entries + UPSERT of their {len(tally_rows)} tallies"
+              + (" (the faster: executemany or unnest)" if dialect == "postgresql" else ""), m(base_both),
               "<= 3x", m(appr) <= 3 * m(base_both))
     table.add("  of which: upserting the tallies (ours)", m(tallies), "the raw tallies UPSERT alone",
               m(base_both) - m(base_entries))

@@ -77,16 +77,29 @@ def tally_deltas(entries: Iterable[LedgerEntry | dict]) -> dict[tuple[str, str, 
 
 
 def apply_tallies(session: Session, entries: Iterable[LedgerEntry | dict]) -> None:
-    """Add posted entries to the running tallies (an upsert per touched row)."""
+    """Add posted entries to the running tallies: one upsert statement for all touched rows on
+    PostgreSQL (arrays unnested), an executemany of the upsert on SQLite."""
     deltas = tally_deltas(entries)
     if not deltas:
         return
-    params = [dict(period=p, kind=k, subject_id=s, village_id=v[0], points=v[1], spent=v[2], entries=v[3])
-              for (p, k, s), v in deltas.items()]
     conn = session.connection()
+    # Rows in key order, so concurrent writers (of different villages) never lock them crosswise.
+    rows = sorted((p, k, s, v[0], v[1], v[2], v[3]) for (p, k, s), v in deltas.items())
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(_UNNEST_UPSERT, tuple(list(col) for col in zip(*rows)))
+        return
     # A Core statement on the table, executed on the connection: the ORM's bulk path would build
     # every row again.
-    conn.execute(_upsert_stmt(conn.dialect.name), params)
+    conn.execute(_upsert_stmt(conn.dialect.name), [dict(zip(_TALLY_COLUMNS, r)) for r in rows])
+
+
+_TALLY_COLUMNS = ("period", "kind", "subject_id", "village_id", "points", "spent", "entries")
+_UNNEST_UPSERT = (
+    f"INSERT INTO tallies ({', '.join(_TALLY_COLUMNS)}) "
+    "SELECT * FROM unnest(%s::varchar[], %s::varchar[], %s::integer[], %s::integer[], %s::bigint[], "
+    "%s::bigint[], %s::integer[]) "
+    "ON CONFLICT (period, kind, subject_id) DO UPDATE SET points = tallies.points + excluded.points, "
+    "spent = tallies.spent + excluded.spent, entries = tallies.entries + excluded.entries")
 
 
 @functools.cache
