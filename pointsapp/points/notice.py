@@ -36,7 +36,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, Session, aliased, mapped_column, relationship
 
-from .db import Base, UTCDateTime, lock_row, utcnow
+from .db import Base, UTCDateTime, lock_row, str_enum, utcnow
 from .errors import Refused
 from .ledger import ClosedPeriod, EntryKind, LedgerEntry, lock_village
 from .periods import local_today, month_key, parse_month
@@ -48,7 +48,7 @@ OBJECTIONS_PER_HOUSEHOLD_PER_DAY = 3
 MAX_NOTICE_DAYS = 30
 
 
-class NoticeKind(str, enum.Enum):
+class NoticeKind(enum.StrEnum):
     main = "main"              # the month's first notice
     supplement = "supplement"  # 补充公示: entries of the month posted after the notices before it
 
@@ -88,7 +88,7 @@ class Notice(Base):
     village_id: Mapped[int] = mapped_column(ForeignKey("villages.id"))
     month: Mapped[str] = mapped_column(String(7))
     number: Mapped[int] = mapped_column(Integer, default=1)   # 1 = main, 2.. = supplements
-    kind: Mapped[str] = mapped_column(String(16), default=NoticeKind.main.value)
+    kind: Mapped[NoticeKind] = mapped_column(str_enum(NoticeKind), default=NoticeKind.main)
     published_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     published_by_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"))
     opens_on: Mapped[dt.date] = mapped_column(Date)
@@ -123,7 +123,7 @@ class NoticeEntry(Base):
     village_id: Mapped[int] = mapped_column(ForeignKey("villages.id"))
 
 
-class ObjectionStatus(str, enum.Enum):
+class ObjectionStatus(enum.StrEnum):
     open = "open"
     upheld = "upheld"        # the entry stands; reason given
     corrected = "corrected"  # a correction entry was posted
@@ -148,7 +148,7 @@ class Objection(Base):
     reason: Mapped[str] = mapped_column(Text)
     raised_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     raised_by_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))  # at the counter
-    status: Mapped[ObjectionStatus] = mapped_column(String(16), default=ObjectionStatus.open)
+    status: Mapped[ObjectionStatus] = mapped_column(str_enum(ObjectionStatus), default=ObjectionStatus.open)
     answer: Mapped[str | None] = mapped_column(Text)
     resolved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))

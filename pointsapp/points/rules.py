@@ -16,7 +16,7 @@ import yaml
 from sqlalchemy import Date, ForeignKey, Integer, String, Text, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
-from .db import Base, UTCDateTime, utcnow
+from .db import Base, UTCDateTime, str_enum, utcnow
 from .bounds import closed_through
 from .registry import Village
 
@@ -37,7 +37,7 @@ REQUIRED = ("code", "name", "category", "points", "per", "unit", "scope", "evide
             "logged_by", "effective_from")
 
 
-class Scope(str, enum.Enum):
+class Scope(enum.StrEnum):
     person = "person"
     household = "household"
 
@@ -81,7 +81,7 @@ class RuleVersion(Base):
     points: Mapped[int] = mapped_column(Integer)
     per: Mapped[str] = mapped_column(String(16))
     unit: Mapped[str] = mapped_column(String(16))
-    scope: Mapped[Scope] = mapped_column(String(16))
+    scope: Mapped[Scope] = mapped_column(str_enum(Scope))
     cap_day: Mapped[int | None] = mapped_column(Integer)
     cap_month: Mapped[int | None] = mapped_column(Integer)
     cap_year: Mapped[int | None] = mapped_column(Integer)
@@ -115,7 +115,7 @@ class RuleVersion(Base):
 
     @property
     def is_household(self) -> bool:
-        return self.scope == Scope.household or self.scope == "household"
+        return self.scope == Scope.household   # also before a flush, when it may still be the text
 
     def spec(self) -> RuleSpec:
         return RuleSpec(
@@ -145,7 +145,7 @@ class RuleSpec:
     effective_to: dt.date | None = None
     max_quantity: int | None = None
 
-    def content(self) -> tuple:
+    def content(self) -> tuple[object, ...]:
         """What makes two versions different (dates excluded)."""
         return (self.name, self.category, self.points, self.per, self.unit, self.scope,
                 tuple(sorted(self.caps.items())), self.evidence, tuple(sorted(self.logged_by)),
@@ -207,16 +207,16 @@ def _show(value: Any) -> str:
     return _shown.repr(value)
 
 
-class _BoundedLoader(yaml.SafeLoader):
+class _BoundedLoader(yaml.SafeLoader):  # type: ignore[misc]  # PyYAML ships no types
     """``yaml.SafeLoader`` that counts the expanded size of the document while composing it."""
 
-    def __init__(self, stream):
+    def __init__(self, stream: str) -> None:
         super().__init__(stream)
         self._sizes: dict[int, int] = {}
         self._aliases = 0
         self._total = 0
 
-    def compose_node(self, parent, index):
+    def compose_node(self, parent: Any, index: Any) -> Any:
         if self.check_event(yaml.AliasEvent):
             self._aliases += 1
             if self._aliases > MAX_RULEBOOK_ALIASES:
@@ -238,7 +238,7 @@ class _BoundedLoader(yaml.SafeLoader):
                           f"{MAX_RULEBOOK_EXPANDED // 1_000_000} million characters")
 
 
-class _TooBig(yaml.YAMLError):
+class _TooBig(yaml.YAMLError):  # type: ignore[misc]
     pass
 
 
@@ -291,6 +291,7 @@ def parse_rulebook(text: str) -> RuleBook:
                 errors.append(f"{where}: field '{key}' is required")
         if len(errors) > before:
             continue
+        assert isinstance(code, str)   # required, and text (checked above)
         if code in seen:
             errors.append(f"{where}: field 'code' is used twice in this file")
         seen.add(code)
@@ -453,25 +454,28 @@ def _apply_rulebook(session: Session, village: Village, book: RuleBook, *, by_id
                 session.add(_new_version(rule, spec, 1, book.version_note, by_id))
         elif action == "change":
             report.changed.append(spec.code)
+            assert rule is not None   # a change and a retirement are planned with their rule
             if not dry_run:
                 session.add(_new_version(rule, spec, rule.latest.version + 1, book.version_note, by_id))
         else:
             report.retired.append(spec.code)
+            assert rule is not None
             if not dry_run:
                 rule.latest.effective_to = spec.effective_to
     session.flush()
     return report
 
 
-def load_rulebook_text(session: Session, village: Village, text: str, **kw) -> LoadReport:
-    return apply_rulebook(session, village, parse_rulebook(text), **kw)
+def load_rulebook_text(session: Session, village: Village, text: str, *, by_id: int | None = None,
+                       dry_run: bool = False) -> LoadReport:
+    return apply_rulebook(session, village, parse_rulebook(text), by_id=by_id, dry_run=dry_run)
 
 
-class _FlowDumper(yaml.SafeDumper):
+class _FlowDumper(yaml.SafeDumper):  # type: ignore[misc]
     pass
 
 
-def _flow_dict(dumper, data):
+def _flow_dict(dumper: Any, data: dict[str, Any]) -> Any:
     return dumper.represent_mapping("tag:yaml.org,2002:map", data.items(), flow_style=True)
 
 
