@@ -11,8 +11,7 @@ from ..extensions import db
 from ..points.imports.errors import ImportErrors
 from ..points.imports.reader import ReadError
 from ..points.periods import local_today
-from ..points.registry import Role
-from ..web.auth import roles_required
+from ..web.auth import permission_required
 from ..web.refusals import coded_text
 from ..web.transaction import discard, rollback_only
 from . import uploads
@@ -36,13 +35,13 @@ def _page(form, status=200):
 
 
 @bp.get("/roster")
-@roles_required(Role.admin)
+@permission_required("village.admin")
 def roster_page():
     return _page(RosterUploadForm())
 
 
 @bp.post("/roster")
-@roles_required(Role.admin)
+@permission_required("village.admin")
 def roster_upload():
     form = RosterUploadForm()
     if not form.validate_on_submit():
@@ -74,7 +73,7 @@ def _error_rows(errors) -> list[dict]:
 
 
 @bp.get("/roster/preview/<token>")
-@roles_required(Role.admin)
+@permission_required("village.admin")
 def roster_preview(token: str):
     stored = _stored(token)
     if stored is None:
@@ -91,7 +90,7 @@ def roster_preview(token: str):
 
 
 @bp.post("/roster/confirm/<token>")
-@roles_required(Role.admin)
+@permission_required("village.admin")
 def roster_confirm(token: str):
     stored = _stored(token)
     if stored is None:
@@ -111,7 +110,7 @@ def roster_confirm(token: str):
 
 
 @bp.post("/roster/cancel/<token>")
-@roles_required(Role.admin)
+@permission_required("village.admin")
 def roster_cancel(token: str):
     stored = _stored(token)
     if stored is not None:
@@ -121,7 +120,7 @@ def roster_cancel(token: str):
 
 
 @bp.get("/roster/export.xlsx")
-@roles_required(Role.admin)
+@permission_required("village.admin")
 def roster_export():
     v = village()
     today = local_today(v.timezone)

@@ -15,16 +15,16 @@ from ..points.shop.reset import run_reset, upcoming_reset
 from ..points.shop.settings import DEFAULT_BANDS, get_settings, save_settings
 from ..points.shop.stars import check_period, star_period, star_ratings
 from ..points.shop.stock import add_item, catalogue, update_item
-from ..web.auth import roles_required
+from ..web.auth import permission_required
 from .blueprint import bp
-from .common import ADMINS, DESK, fdate, refusal, today, village
+from .common import fdate, refusal, today, village
 from .forms import ItemForm, ResetForm, SettingsForm
 from .labels import stars_text
 
 # --- catalogue -------------------------------------------------------------------------
 
 @bp.route("/desk/items", methods=["GET", "POST"])
-@roles_required(*ADMINS)
+@permission_required("shop.manage")
 def items():
     v = village()
     form = ItemForm()
@@ -47,7 +47,7 @@ def items():
 
 
 @bp.route("/desk/items/<int:item_id>", methods=["GET", "POST"])
-@roles_required(*ADMINS)
+@permission_required("shop.manage")
 def edit_item(item_id: int):
     v = village()
     item = db.session.get(ShopItem, item_id)
@@ -93,7 +93,7 @@ def parse_bands_text(text: str) -> list[list[int]]:
 
 
 @bp.route("/desk/settings", methods=["GET", "POST"])
-@roles_required(*ADMINS)
+@permission_required("shop.manage")
 def settings():
     v = village()
     current = get_settings(db.session, v)
@@ -131,7 +131,7 @@ def settings():
 # --- the yearly reset ------------------------------------------------------------------
 
 @bp.route("/desk/reset", methods=["GET", "POST"])
-@roles_required(*ADMINS)
+@permission_required("shop.manage")
 def reset():
     v = village()
     day = today()
@@ -190,7 +190,7 @@ def _period_arg() -> str:
 
 
 @bp.get("/desk/stars")
-@roles_required(*DESK)
+@permission_required("shop.redeem")
 def stars():
     period = _period_arg()
     return render_template("shop/stars.html", period=period, rows=_star_rows(period), village=village(),
@@ -198,7 +198,7 @@ def stars():
 
 
 @bp.get("/desk/stars/plaques")
-@roles_required(*DESK)
+@permission_required("shop.redeem")
 def plaques():
     period = _period_arg()
     return render_template("shop/plaques.html", period=period, rows=_star_rows(period), village=village())

@@ -24,9 +24,9 @@ from flask_login import current_user
 from ..extensions import db, limiter
 from ..points.errors import Refused
 from ..points.periods import local_today, month_key, parse_period
-from ..points.registry import Household, Role, Village
+from ..points.registry import Household, Village
 from ..points.standings import board_month
-from ..web.auth import current_village, public, roles_required
+from ..web.auth import current_village, permission_required, public
 from ..web.refusals import VILLAGER_MISSING, flash_refusal, refusal_text
 from ..web.security import address_limit_hit
 from ..web.transaction import rollback_only
@@ -237,7 +237,7 @@ def _base_url_warning() -> str | None:
 
 
 @bp.get("/cards")
-@roles_required(Role.admin)
+@permission_required("village.admin")
 def cards():
     village = current_village()
     households = None
@@ -272,7 +272,7 @@ def cards():
 
 
 @bp.route("/cards/rotate/<int:household_id>", methods=["GET", "POST"])
-@roles_required(Role.admin)
+@permission_required("card.rotate")
 def rotate(household_id: int):
     """换发新卡 in two steps: a page that says what happens, then a POST with the box ticked."""
     village = current_village()
@@ -293,7 +293,7 @@ def rotate(household_id: int):
 
 
 @bp.get("/cards/passbook/<int:household_id>")
-@roles_required(Role.admin)
+@permission_required("village.admin")
 def passbook(household_id: int):
     village = current_village()
     household = db.session.get(Household, household_id)
