@@ -269,98 +269,110 @@ def parse_rulebook(text: str) -> RuleBook:
     specs: list[RuleSpec] = []
     seen: set[str] = set()
     for i, raw in enumerate(data["rules"], start=1):
-        where = f"rule #{i}"
-        if not isinstance(raw, dict):
-            errors.append(f"{where}: expected a mapping of fields")
-            continue
-        code = raw.get("code")
-        if isinstance(code, int) and not isinstance(code, bool):
-            code = str(code)   # "code: 101" means the text 101
-        if isinstance(code, str) and code.strip():
-            code = code.strip()
-            where = f"rule {code[:40]}"
-        before = len(errors)
-        if code not in (None, "") and not isinstance(code, str):
-            errors.append(f"{where}: field 'code' must be text, got {_show(code)}")
-            continue
-        for key in raw:
-            if key not in FIELDS:
-                errors.append(f"{where}: unknown field {_show(key)}")
-        for key in REQUIRED:
-            if raw.get(key) in (None, ""):
-                errors.append(f"{where}: field '{key}' is required")
-        if len(errors) > before:
-            continue
-        assert isinstance(code, str)   # required, and text (checked above)
-        if code in seen:
-            errors.append(f"{where}: field 'code' is used twice in this file")
-        seen.add(code)
-        for key in ("name", "category", "unit"):
-            if not isinstance(raw[key], str):
-                errors.append(f"{where}: field '{key}' must be text, got {_show(raw[key])}")
-        points = raw["points"]
-        if isinstance(points, bool) or not isinstance(points, int) or points == 0:
-            errors.append(f"{where}: field 'points' must be a non-zero whole number, got {_show(points)}")
-        elif abs(points) > MAX_POINTS:
-            errors.append(f"{where}: field 'points' must be between -{MAX_POINTS} and {MAX_POINTS}, got {points!r}")
-        max_quantity = raw.get("max_quantity")
-        if max_quantity is not None:
-            if isinstance(max_quantity, bool) or not isinstance(max_quantity, int) \
-                    or not 1 <= max_quantity <= MAX_QUANTITY_LIMIT:
-                errors.append(f"{where}: field 'max_quantity' must be a whole number from 1 to "
-                              f"{MAX_QUANTITY_LIMIT}, got {max_quantity!r}")
-            elif raw["per"] == "occasion" and max_quantity != 1:
-                errors.append(f"{where}: field 'max_quantity' must be 1 or left out for a per-occasion rule "
-                              f"(one line counts one occasion), got {max_quantity!r}")
-        if raw["per"] not in PER:
-            errors.append(f"{where}: field 'per' must be one of {', '.join(PER)}, got {_show(raw['per'])}")
-        if raw["scope"] not in SCOPES:
-            errors.append(f"{where}: field 'scope' must be one of {', '.join(SCOPES)}, got {_show(raw['scope'])}")
-        if raw["evidence"] not in EVIDENCE:
-            errors.append(f"{where}: field 'evidence' must be one of {', '.join(EVIDENCE)}, got {_show(raw['evidence'])}")
-        logged_by = raw["logged_by"]
-        if isinstance(logged_by, str):
-            logged_by = [logged_by]
-        if not isinstance(logged_by, list) or not logged_by or any(r not in LOGGERS for r in logged_by):
-            errors.append(f"{where}: field 'logged_by' must list roles from {', '.join(LOGGERS)}, got {_show(raw['logged_by'])}")
-            logged_by = []
-        caps = raw.get("caps") or {}
-        if not isinstance(caps, dict):
-            errors.append(f"{where}: field 'caps' must map day/month/year to points, got {_show(caps)}")
-            caps = {}
-        for period, cap in caps.items():
-            if period not in CAP_PERIODS:
-                errors.append(f"{where}: field 'caps' has unknown period '{period}' (use day, month, year)")
-            elif isinstance(cap, bool) or not isinstance(cap, int) or cap <= 0:
-                errors.append(f"{where}: field 'caps.{period}' must be a positive whole number of points, got {_show(cap)}")
-        if caps and isinstance(points, int) and points < 0:
-            errors.append(f"{where}: field 'caps' applies to awards only; this rule deducts points")
-        dates = {}
-        for key in ("effective_from", "effective_to"):
-            if raw.get(key) is None:
-                continue
-            try:
-                dates[key] = _as_date(raw[key])
-            except (ValueError, TypeError):
-                errors.append(f"{where}: field '{key}' must be a date like 2026-01-01, got {_show(raw[key])}")
-        if "effective_to" in dates and "effective_from" in dates and dates["effective_to"] < dates["effective_from"]:
-            errors.append(f"{where}: field 'effective_to' is before 'effective_from'")
-        if len(errors) > before:
-            continue
-        specs.append(RuleSpec(
-            code=code, name=raw["name"].strip(), category=raw["category"].strip(), points=points,
-            per=raw["per"], unit=raw["unit"].strip(), scope=raw["scope"],
-            caps={p: caps[p] for p in CAP_PERIODS if p in caps}, evidence=raw["evidence"],
-            logged_by=tuple(logged_by), effective_from=dates["effective_from"],
-            effective_to=dates.get("effective_to"),
-            max_quantity=max_quantity if raw["per"] == "unit" else None,
-        ))
+        spec = _parse_rule(i, raw, seen, errors)
+        if spec is not None:
+            specs.append(spec)
     if errors:
         raise RuleBookError(errors)
     note = data.get("version_note")
     if isinstance(note, (dict, list)):
         raise RuleBookError([f"field 'version_note' must be text, got {_show(note)}"])
     return RuleBook(rules=specs, version_note=str(note) if note is not None else None)
+
+
+def _parse_rule(i: int, raw: object, seen: set[str], errors: list[str]) -> RuleSpec | None:
+    """The ``i``-th rule of the file, or None after adding every problem it has to ``errors``."""
+    where = f"rule #{i}"
+    if not isinstance(raw, dict):
+        errors.append(f"{where}: expected a mapping of fields")
+        return None
+    code = raw.get("code")
+    if isinstance(code, int) and not isinstance(code, bool):
+        code = str(code)   # "code: 101" means the text 101
+    if isinstance(code, str) and code.strip():
+        code = code.strip()
+        where = f"rule {code[:40]}"
+    before = len(errors)
+    if code not in (None, "") and not isinstance(code, str):
+        errors.append(f"{where}: field 'code' must be text, got {_show(code)}")
+        return None
+    for key in raw:
+        if key not in FIELDS:
+            errors.append(f"{where}: unknown field {_show(key)}")
+    for key in REQUIRED:
+        if raw.get(key) in (None, ""):
+            errors.append(f"{where}: field '{key}' is required")
+    if len(errors) > before or not isinstance(code, str):   # code: required, and text (checked above)
+        return None
+    if code in seen:
+        errors.append(f"{where}: field 'code' is used twice in this file")
+    seen.add(code)
+    for key in ("name", "category", "unit"):
+        if not isinstance(raw[key], str):
+            errors.append(f"{where}: field '{key}' must be text, got {_show(raw[key])}")
+    points = raw["points"]
+    if isinstance(points, bool) or not isinstance(points, int) or points == 0:
+        errors.append(f"{where}: field 'points' must be a non-zero whole number, got {_show(points)}")
+    elif abs(points) > MAX_POINTS:
+        errors.append(f"{where}: field 'points' must be between -{MAX_POINTS} and {MAX_POINTS}, got {points!r}")
+    max_quantity = raw.get("max_quantity")
+    if max_quantity is not None:
+        if isinstance(max_quantity, bool) or not isinstance(max_quantity, int) \
+                or not 1 <= max_quantity <= MAX_QUANTITY_LIMIT:
+            errors.append(f"{where}: field 'max_quantity' must be a whole number from 1 to "
+                          f"{MAX_QUANTITY_LIMIT}, got {max_quantity!r}")
+        elif raw["per"] == "occasion" and max_quantity != 1:
+            errors.append(f"{where}: field 'max_quantity' must be 1 or left out for a per-occasion rule "
+                          f"(one line counts one occasion), got {max_quantity!r}")
+    for key, allowed in (("per", PER), ("scope", SCOPES), ("evidence", EVIDENCE)):
+        if raw[key] not in allowed:
+            errors.append(f"{where}: field '{key}' must be one of {', '.join(allowed)}, got {_show(raw[key])}")
+    logged_by = raw["logged_by"]
+    if isinstance(logged_by, str):
+        logged_by = [logged_by]
+    if not isinstance(logged_by, list) or not logged_by or any(r not in LOGGERS for r in logged_by):
+        errors.append(f"{where}: field 'logged_by' must list roles from {', '.join(LOGGERS)}, got {_show(raw['logged_by'])}")
+        logged_by = []
+    caps = _parse_caps(where, raw.get("caps") or {}, points, errors)
+    dates = _parse_dates(where, raw, errors)
+    if len(errors) > before:
+        return None
+    return RuleSpec(
+        code=code, name=raw["name"].strip(), category=raw["category"].strip(), points=points,
+        per=raw["per"], unit=raw["unit"].strip(), scope=raw["scope"],
+        caps={p: caps[p] for p in CAP_PERIODS if p in caps}, evidence=raw["evidence"],
+        logged_by=tuple(logged_by), effective_from=dates["effective_from"],
+        effective_to=dates.get("effective_to"),
+        max_quantity=max_quantity if raw["per"] == "unit" else None,
+    )
+
+
+def _parse_caps(where: str, caps: object, points: object, errors: list[str]) -> dict[str, int]:
+    if not isinstance(caps, dict):
+        errors.append(f"{where}: field 'caps' must map day/month/year to points, got {_show(caps)}")
+        return {}
+    for period, cap in caps.items():
+        if period not in CAP_PERIODS:
+            errors.append(f"{where}: field 'caps' has unknown period '{period}' (use day, month, year)")
+        elif isinstance(cap, bool) or not isinstance(cap, int) or cap <= 0:
+            errors.append(f"{where}: field 'caps.{period}' must be a positive whole number of points, got {_show(cap)}")
+    if caps and isinstance(points, int) and points < 0:
+        errors.append(f"{where}: field 'caps' applies to awards only; this rule deducts points")
+    return caps
+
+
+def _parse_dates(where: str, raw: dict[str, Any], errors: list[str]) -> dict[str, dt.date]:
+    dates = {}
+    for key in ("effective_from", "effective_to"):
+        if raw.get(key) is None:
+            continue
+        try:
+            dates[key] = _as_date(raw[key])
+        except (ValueError, TypeError):
+            errors.append(f"{where}: field '{key}' must be a date like 2026-01-01, got {_show(raw[key])}")
+    if "effective_to" in dates and "effective_from" in dates and dates["effective_to"] < dates["effective_from"]:
+        errors.append(f"{where}: field 'effective_to' is before 'effective_from'")
+    return dates
 
 
 @dataclass
