@@ -27,7 +27,7 @@ from .ledger import CaptureBatch, Submission, SubmissionStatus, lock_village
 from .moves import Residence
 from .periods import local_today
 from .policy import require, roles_for
-from .registry import Household, StaffUser, Village, Villager
+from .registry import Household, StaffUser, Village, Villager, get_in_village
 from .review import approve, correct, reject  # noqa: F401  (old home; import from .review)
 from .rules import Rule
 
@@ -105,9 +105,7 @@ def find_batch(session: Session, village: Village, key: str) -> CaptureBatch | N
 def _check_activity(session: Session, village: Village, activity_id: int | None) -> None:
     if activity_id is None:
         return
-    activity = session.get(Activity, activity_id)
-    if activity is None or activity.village_id != village.id:
-        raise Refused("not_found", f"no activity {activity_id} in this village", what="activity", ident=activity_id)
+    activity = get_in_village(session, Activity, activity_id, village, "activity")
     if activity.cancelled:
         raise Refused("activity_cancelled", "this activity was cancelled; nothing can be recorded for it")
 

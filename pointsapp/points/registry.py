@@ -4,13 +4,15 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import secrets
+from typing import TypeVar
 
 from sqlalchemy import (
     Boolean, CheckConstraint, Column, Date, ForeignKey, Index, Integer, String, Table, UniqueConstraint,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from .db import Base, UTCDateTime, str_enum, utcnow
+from .errors import NotFound
 from .passwords import check_password_hash, generate_password_hash
 
 
@@ -245,3 +247,21 @@ class StaffUser(Base):
 
     def get_id(self) -> str:
         return str(self.id)
+
+
+_Owned = TypeVar("_Owned", bound=Base)
+
+
+def in_village(session: Session, model: type[_Owned], ident: object, village: Village) -> _Owned | None:
+    """The ``model`` row with id ``ident`` if it belongs to ``village`` (has its ``village_id``), else None:
+    another village's ids are simply not found."""
+    obj = session.get(model, ident)
+    return obj if obj is not None and getattr(obj, "village_id", None) == village.id else None
+
+
+def get_in_village(session: Session, model: type[_Owned], ident: object, village: Village, what: str) -> _Owned:
+    """:func:`in_village`, refusing with ``NotFound(what, ident)`` when there is none."""
+    obj = in_village(session, model, ident, village)
+    if obj is None:
+        raise NotFound(what, ident)
+    return obj

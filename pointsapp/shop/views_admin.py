@@ -10,6 +10,7 @@ from flask_login import current_user
 
 from ..extensions import db
 from ..points.errors import Refused
+from ..points.registry import Household, in_village
 from ..points.shop.models import ShopItem
 from ..points.shop.reset import run_reset, upcoming_reset
 from ..points.shop.settings import DEFAULT_BANDS, get_settings, save_settings
@@ -50,8 +51,8 @@ def items():
 @permission_required("shop.manage")
 def edit_item(item_id: int):
     v = village()
-    item = db.session.get(ShopItem, item_id)
-    if item is None or item.village_id != v.id:
+    item = in_village(db.session, ShopItem, item_id, v)
+    if item is None:
         abort(404)
     form = ItemForm(obj=item)
     form.code.render_kw = {"readonly": True}
@@ -162,8 +163,6 @@ def reset():
         status = 400
     rows = []
     if preview is not None and preview.already is None:
-        from ..points.registry import Household
-
         heads = {h.id: h.head_name for h in db.session.query(Household).filter(
             Household.id.in_([r.household_id for r in preview.rows]))} if preview.rows else {}
         rows = [{"number": r.number, "head": heads.get(r.household_id, ""), "points": r.points} for r in preview.rows]

@@ -9,7 +9,7 @@ from flask_login import current_user
 
 from ..extensions import db
 from ..points.errors import Refused
-from ..points.registry import Household, Villager, VillagerStatus
+from ..points.registry import Household, Villager, VillagerStatus, in_village
 from ..points.shop import redeem as svc
 from ..points.shop.desk import find_households
 from ..points.shop.reset import reset_warning
@@ -36,8 +36,8 @@ def desk():
 
 
 def _household_or_404(household_id: int) -> Household:
-    household = db.session.get(Household, household_id)
-    if household is None or household.village_id != village().id:
+    household = in_village(db.session, Household, household_id, village())
+    if household is None:
         abort(404)
     return household
 

@@ -24,7 +24,7 @@ from flask_login import current_user
 from ..extensions import db, limiter
 from ..points.errors import Refused
 from ..points.periods import local_today, month_key, parse_period
-from ..points.registry import Household, Village
+from ..points.registry import Household, Village, in_village
 from ..points.standings import board_month
 from ..web.auth import current_village, permission_required, public
 from ..web.refusals import VILLAGER_MISSING, flash_refusal, refusal_text
@@ -243,8 +243,8 @@ def cards():
     households = None
     hid = request.args.get("household", type=int)
     if hid is not None:
-        household = db.session.get(Household, hid)
-        if household is None or household.village_id != village.id:
+        household = in_village(db.session, Household, hid, village)
+        if household is None:
             abort(404)
         households, title = [household], household.group.name
     elif request.args.get("group"):
@@ -276,8 +276,8 @@ def cards():
 def rotate(household_id: int):
     """换发新卡 in two steps: a page that says what happens, then a POST with the box ticked."""
     village = current_village()
-    household = db.session.get(Household, household_id)
-    if household is None or household.village_id != village.id:
+    household = in_village(db.session, Household, household_id, village)
+    if household is None:
         abort(404)
     if request.method == "GET" or request.form.get("confirm") != "y":
         if request.method == "POST":
@@ -296,8 +296,8 @@ def rotate(household_id: int):
 @permission_required("village.admin")
 def passbook(household_id: int):
     village = current_village()
-    household = db.session.get(Household, household_id)
-    if household is None or household.village_id != village.id:
+    household = in_village(db.session, Household, household_id, village)
+    if household is None:
         abort(404)
     year = request.args.get("year", type=int) or _today(village).year
     if not 2000 <= year <= 2100:
