@@ -10,10 +10,12 @@ import datetime as dt
 import functools
 from collections import defaultdict
 from dataclasses import asdict, dataclass
-from typing import Literal
-from collections.abc import Iterable
+from typing import Any, Literal
+from collections.abc import Iterable, Sequence
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Integer, String, bindparam, func, literal, select
+from sqlalchemy import (
+    BigInteger, CheckConstraint, ForeignKey, Index, Integer, Select, String, bindparam, func, literal, select,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -47,7 +49,7 @@ _period_keys = functools.lru_cache(maxsize=4096)(period_keys)
 _SPENDS = {k.value for k in EntryKind if k.spends}
 
 
-def tally_deltas(entries: Iterable[LedgerEntry | dict]) -> dict[tuple[str, str, int], list[int]]:
+def tally_deltas(entries: Iterable[LedgerEntry | dict[str, Any]]) -> dict[tuple[str, str, int], list[int]]:
     """Sum entries into {(period, kind, subject): [village, points, spent, entries]}."""
     acc: dict[tuple[str, str, int], list[int]] = defaultdict(lambda: [0, 0, 0, 0])
     for e in entries:
@@ -57,7 +59,7 @@ def tally_deltas(entries: Iterable[LedgerEntry | dict]) -> dict[tuple[str, str, 
         kind = getattr(e["kind"], "value", e["kind"])
         pts, spent = (0, e["points"]) if kind in _SPENDS else (e["points"], 0)
         village = e["village_id"]
-        subjects = (("h", e["household_id"]), ("g", e["group_id"]))
+        subjects: tuple[tuple[str, int], ...] = (("h", e["household_id"]), ("g", e["group_id"]))
         if e["villager_id"] is not None:
             subjects += (("v", e["villager_id"]),)
         for period in _period_keys(e["occurred_on"]):
@@ -70,7 +72,7 @@ def tally_deltas(entries: Iterable[LedgerEntry | dict]) -> dict[tuple[str, str, 
     return acc
 
 
-def apply_tallies(session: Session, entries: Iterable[LedgerEntry | dict]) -> None:
+def apply_tallies(session: Session, entries: Iterable[LedgerEntry | dict[str, Any]]) -> None:
     """Add posted entries to the running tallies (an upsert per touched row)."""
     deltas = tally_deltas(entries)
     if not deltas:
@@ -103,7 +105,11 @@ def balance(session: Session, *, household: Household | None = None,
             villager: Villager | None = None) -> Balance:
     if (household is None) == (villager is None):
         raise ValueError("give exactly one of household or villager")
-    code, sid = ("h", household.id) if household else ("v", villager.id)
+    if household is not None:
+        code, sid = "h", household.id
+    else:
+        assert villager is not None   # exactly one of them (checked above)
+        code, sid = "v", villager.id
     row = session.execute(
         select(Tally.points, Tally.spent).where(Tally.period == "all", Tally.kind == code, Tally.subject_id == sid)
     ).first()
@@ -128,8 +134,8 @@ class BoardRow:
     per_head: float | None = None
     village: str | None = None
 
-    def as_dict(self) -> dict:
-        d = {"rank": self.rank, "id": self.id, "name": self.name, "group": self.group, "points": self.points}
+    def as_dict(self) -> dict[str, object]:
+        d: dict[str, object] = {"rank": self.rank, "id": self.id, "name": self.name, "group": self.group, "points": self.points}
         if self.per_head is not None:
             d["per_head"] = self.per_head
         if self.village is not None:
@@ -146,13 +152,13 @@ def competition_ranks(points: list[int], start_rank: int = 1) -> list[int]:
     return ranks
 
 
-def _subjects(by: SubjectKind, village: Village | None, group: Group | None):
+def _subjects(by: SubjectKind, village: Village | None, group: Group | None) -> Select[*tuple[Any, ...]]:
     """(id, name, group name, village name, head count) of every active subject."""
     return _subjects_stmt(by, village is not None, group is not None)
 
 
 @functools.cache
-def _subjects_stmt(by: SubjectKind, in_village: bool, in_group: bool):
+def _subjects_stmt(by: SubjectKind, in_village: bool, in_group: bool) -> Select[*tuple[Any, ...]]:
     """The statement behind :func:`_subjects`, built once; binds :village and :group."""
     if by == "villager":
         q = (select(Villager.id, Villager.name, Group.name, Village.name, literal(1))
@@ -188,7 +194,7 @@ def _subjects_stmt(by: SubjectKind, in_village: bool, in_group: bool):
     return q
 
 
-def _params(village: Village | None, group: Group | None, **extra) -> dict:
+def _params(village: Village | None, group: Group | None, **extra: object) -> dict[str, object]:
     params = dict(extra)
     if village is not None:
         params["village"] = village.id
@@ -198,7 +204,7 @@ def _params(village: Village | None, group: Group | None, **extra) -> dict:
 
 
 @functools.cache
-def _tally_stmt(in_village: bool):
+def _tally_stmt(in_village: bool) -> Select[*tuple[Any, ...]]:
     q = select(Tally.subject_id, Tally.points).where(Tally.period == bindparam("period"),
                                                      Tally.kind == bindparam("kind"))
     return q.where(Tally.village_id == bindparam("village")) if in_village else q
@@ -208,7 +214,7 @@ _SUBJECT_ID = {"villager": Villager.id, "household": Household.id, "group": Grou
 
 
 def _top_rows(session: Session, by: SubjectKind, key: str, village: Village | None,
-              group: Group | None, limit: int):
+              group: Group | None, limit: int) -> Sequence[Sequence[Any]] | None:
     """Fast path for a top-N board: walk the tallies' points index from the top.
 
     Returns None when it cannot answer alone (fewer than N subjects with positive points),
@@ -226,7 +232,7 @@ def _top_rows(session: Session, by: SubjectKind, key: str, village: Village | No
                        .offset(limit - 1).limit(1), params).scalar_one_or_none()
     if nth is None or nth <= 0:
         return None
-    rows = conn.execute(subjects.where(Tally.points >= nth), params).all()
+    rows = list(conn.execute(subjects.where(Tally.points >= nth), params).all())
     rows.sort(key=lambda r: (-r[5], r[0]))
     return rows[:limit]
 
@@ -241,18 +247,17 @@ def leaderboard(session: Session, by: SubjectKind, period: str, *, village: Vill
     nobody is "1st of 529" with nothing.
     """
     key = parse_period(period).key
-    rows = _top_rows(session, by, key, village, group, limit) if limit else None
+    rows: Sequence[Sequence[Any]] | None = _top_rows(session, by, key, village, group, limit) if limit else None
     if rows is None:
         # Every subject, zeros included: two plain queries merged here, which stays cheap
         # at county scale (no sort or outer join over the tallies in the database).
         conn = session.connection()
         params = _params(village, group, period=key, kind=_KIND_CODE[by])
-        points = dict(conn.execute(_tally_stmt(village is not None), params).all())
+        points: dict[int, int] = dict(conn.execute(_tally_stmt(village is not None), params).tuples().all())
         get = points.get
-        rows = [(*r, get(r[0], 0)) for r in conn.execute(_subjects(by, village, group), params).all()]
-        rows.sort(key=lambda r: (r[5] == 0, -r[5], r[0]))
-        if limit is not None:
-            rows = rows[:limit]
+        every = [(*r, get(r[0], 0)) for r in conn.execute(_subjects(by, village, group), params).all()]
+        every.sort(key=lambda r: (r[5] == 0, -r[5], r[0]))
+        rows = every[:limit] if limit is not None else every
     scored = [r[5] for r in rows if r[5] != 0]
     ranks: list[int | None] = [*competition_ranks(scored), *([None] * (len(rows) - len(scored)))]
     vname = None if village is None else False
@@ -293,7 +298,7 @@ def rebuild_tallies(session: Session, village: Village | None = None) -> None:
         d = d.where(Tally.village_id == village.id)
         q = q.where(LedgerEntry.village_id == village.id)
     session.execute(d)
-    batch: list[dict] = []
+    batch: list[dict[str, Any]] = []
     for row in session.execute(q.execution_options(yield_per=20000)):
         batch.append(row._asdict())
         if len(batch) >= 20000:
