@@ -65,6 +65,9 @@ class Village(Base):
     # Head of the village's hash chain; advanced only under the village row lock.
     ledger_seq: Mapped[int] = mapped_column(Integer, default=0)
     ledger_head: Mapped[str] = mapped_column(String(64), default="0" * 64)
+    # Corrections up to this seq were posted before migration 0002_lifecycle: their hash holds the
+    # corrected entry's id where later ones hold its seq (see ledger.verify_chain). 0: none.
+    legacy_hash_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     groups: Mapped[list[Group]] = relationship(back_populates="village", order_by="Group.sort_key")

@@ -5,7 +5,9 @@
 * ``YYYY-MM-1-top10.png`` … ``YYYY-MM-5-trend.png``: 1920×1080 charts for the projector
   (the top households with full names for the ceremony, and a masked copy for public use);
 * ``YYYY-MM-ceremony.pdf``: cover, charts, rankings, one 奖状 per top-N household, and the
-  公示 list of the month's entries with the ledger digest and the objection window;
+  公示: each published notice of the month (main, then supplements) with exactly the entries
+  it lists, its own check code and objection window; entries posted since, which no notice
+  lists yet, follow under their own title (a draft of the month while nothing is published);
 * ``YYYY-MM-workbook.xlsx``: 本月明细, 户积分, 小组汇总, 分类统计, 待审核, 兑换明细, 库存台账.
 
 The shop's parts (redemptions, stock ledger, points redeemed by item, the 星级文明户 list)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.orm import Session
 
 from ..points.awards import Tier, awarded_up_to, parse_tiers, tier_for
-from ..points.notice import MonthSeal, Notice, month_seal, notice_for
+from ..points.notice import MonthSeal, Notice, awaiting_notice, month_seal, notice_for
 from ..points.periods import local_today, parse_month
 from ..points.registry import Village
 from ..points.shop.report import RedemptionRow, StockRow, month_redemptions, redeemed_by_item, stock_ledger
@@ -33,6 +33,22 @@ def month_label(month: str) -> str:
 
 def date_label(day: dt.date) -> str:
     return f"{day.year}年{day.month}月{day.day}日"
+
+
+@dataclass
+class NoticeSection:
+    """One table of the PDF's 公示 part: a published notice and exactly the entries it lists
+    (``notice`` set), or entries that no published notice lists (``notice`` None)."""
+
+    title: str
+    subtitle: str
+    lead: list[str]
+    entries: list[EntryRow]
+    notice: Notice | None = None
+
+
+def notice_name(n: Notice) -> str:
+    return "公示" if n.number == 1 else f"补充公示{n.number - 1}"
 
 
 @dataclass
@@ -65,6 +81,7 @@ class PackData:
     tiers: list[Tier] = field(default_factory=list)
     certificate_date: dt.date | None = None     # the village's setting; None: the day of issue
     timezone: str = "Asia/Shanghai"
+    notice_sections: list[NoticeSection] = field(default_factory=list)
 
     @property
     def certificate_day(self) -> dt.date:
@@ -94,8 +111,7 @@ class PackData:
             return ["公示校验码：本月尚未发布公示（not published）"]
         out = []
         for n in d.notices:
-            name = "公示" if n.number == 1 else f"补充公示{n.number - 1}"
-            out.append(f"{name}校验码（{date_label(n.opens_on)}发布，{n.entry_count} 条，"
+            out.append(f"{notice_name(n)}校验码（{date_label(n.opens_on)}发布，{n.entry_count} 条，"
                        f"账本截至第 {n.head_seq} 条{'，已结账' if d.closed else ''}）：")
             out.append(n.digest)
         if d.unpublished:
@@ -118,6 +134,32 @@ class PackData:
         return f"{name}户（{row.group}）"
 
 
+def notice_sections(session: Session, village: Village, month: str, seal: MonthSeal,
+                    entries: list[EntryRow]) -> list[NoticeSection]:
+    """The 公示 part of the PDF: what each notice of the month published, as published (its
+    frozen list, its check code, its window), then what no notice lists yet, clearly apart.
+    Before the month is published: a draft of the month's entries (``entries``)."""
+    label = month_label(month)
+    if not seal.notices:
+        return [NoticeSection(f"{label} 积分公示（草稿）", "本月尚未发布公示：以下是本月已审核的记录，不是已发布的公示",
+                              ["公示校验码：本月尚未发布公示，发布后才有校验码。"], entries)]
+    out = []
+    for n in seal.notices:
+        rows = services.notice_entry_rows(session, village, n.id)
+        out.append(NoticeSection(
+            f"{label} 积分{notice_name(n)}", f"{date_label(n.opens_on)}发布的{notice_name(n)}所列记录，按账本顺序",
+            [f"{notice_name(n)}校验码（{n.entry_count} 条，账本截至第 {n.head_seq} 条）：", n.digest,
+             f"公示期：{date_label(n.opens_on)} 至 {date_label(n.closes_on)}，期间村民可对本户记录提出异议"],
+            rows, n))
+    if seal.unpublished:
+        seqs = [e.seq for e in awaiting_notice(session, village, month)]
+        out.append(NoticeSection(
+            f"{label} 公示后入账、尚未公示的记录", "以下记录不在已发布的公示内，等待补充公示",
+            [f"共 {len(seqs)} 条：在公示发布之后审核入账（或更正本月记录），发布补充公示后才进入公示。"],
+            services.entry_rows_by_seq(session, village, seqs)))
+    return out
+
+
 def gather(session: Session, village: Village, month: str, *, top_n: int | None = None,
            now: dt.datetime | None = None) -> PackData:
     """``top_n`` defaults to the last rank of the village's award tiers."""
@@ -128,6 +170,8 @@ def gather(session: Session, village: Village, month: str, *, top_n: int | None 
     households = leaderboard(session, "household", key, village=village)
     groups = leaderboard(session, "group", key, village=village)
     stars_key = star_period(get_settings(session, village), p.start)
+    entries = services.month_entries(session, village, key)
+    seal = month_seal(session, village, key)
     return PackData(
         village=village.name, month=key, issued_on=local_today(village.timezone, now), top_n=top_n,
         summary=services.summary(session, village, key),
@@ -141,8 +185,8 @@ def gather(session: Session, village: Village, month: str, *, top_n: int | None 
         group_participation=services.group_participation(session, village, key),
         categories=services.category_totals(session, village, key),
         trend=services.trend(session, village, key),
-        entries=services.month_entries(session, village, key),
-        digest=month_seal(session, village, key),
+        entries=entries,
+        digest=seal,
         notice=notice_for(session, village, key),
         pending=services.pending(session, village, key),
         redemptions=month_redemptions(session, village, p.start, p.end),
@@ -151,6 +195,7 @@ def gather(session: Session, village: Village, month: str, *, top_n: int | None 
         star_period=stars_key,
         stars=[r for r in star_ratings(session, village, stars_key) if r.stars > 0],
         tiers=tiers, certificate_date=village.certificate_date, timezone=village.timezone,
+        notice_sections=notice_sections(session, village, key, seal, entries),
     )
 
 

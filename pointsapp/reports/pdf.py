@@ -6,8 +6,9 @@ takes a fraction of a second; matplotlib's PDF backend needs about a millisecond
 Charts are the projector PNGs (1920×1080) placed on landscape pages.
 
 Pages, in order: cover (1); charts (4, landscape); rankings (top households, top villagers,
-groups: each at least one page); one 奖状 per top-N household (landscape); the 公示 list
-(at least one page).
+groups: each at least one page); one 奖状 per top-N household (landscape); the 公示: one
+table per published notice of the month, then one for entries no notice lists yet (each
+at least one page).
 """
 from __future__ import annotations
 
@@ -58,11 +59,12 @@ def _characters(data: PackData) -> set[int]:
         return set()
     chars.update(chr(c) for c in range(0x20, 0x7F))
     chars.update("0123456789年月日第页名户分条−—…·（）：，。；、％%〇一二三四五六七八九十")
-    texts = [data.village, data.month, *(t.name for t in data.tiers)]
+    texts = [data.village, data.month, *(t.name for t in data.tiers), *data.seal_lines()]
+    texts += [f"{sec.title}{sec.subtitle}{''.join(sec.lead)}" for sec in data.notice_sections]
     texts += [r.name + r.group for r in data.households[:RANKING_ROWS]] + [r.name + r.group for r in data.top]
     texts += [r.name + r.group for r in data.villagers] + [r.name for r in data.groups]
     texts += [r.name + r.group + "★" for r in data.stars]
-    for e in data.entries:
+    for e in [*data.entries, *(e for sec in data.notice_sections for e in sec.entries)]:
         texts.append(f"{e.group}{e.head}{e.villager or ''}{e.rule_name or ''}{e.kind_label}")
     for number, house, _m in data.household_details.values():
         texts.append(f"{number}{house or ''}")
@@ -409,21 +411,22 @@ def _star_list(doc: _Doc, data: PackData) -> None:
 # --- 公示 -------------------------------------------------------------------------------
 
 def _notice(doc: _Doc, data: PackData) -> None:
-    rows = []
-    for e in data.entries:
-        note = f"更正 #{e.corrects_seq}" if e.corrects_seq else ("封顶" if e.capped else "")
-        rows.append((str(e.seq), f"{e.occurred_on:%m-%d}", e.group, e.head, e.villager or "（全户）",
-                     e.rule_name or e.kind_label, _fmt(e.points), note))
+    """Each notice of the month as it was published (its own list, check code and window), then
+    the entries no notice lists yet under their own title: never one list mixing them."""
     widths = (15, 13, 18, 20, 20, 64, 14, 18)
-    # cut long rule names once, at the table's font size
-    doc.set_font(FONT, size=8.5)
-    rows = [r[:5] + (doc.fit(r[5], widths[5] - 2),) + r[6:] for r in rows]
-    s = data.summary
-    lead = [*data.seal_lines(), _window_line(data),
-            f"共 {len(rows)} 条已审核记录，合计 {_fmt(s.points)} 分；更正记录计入其登记当月，并注明原记录序号。"]
-    _table(doc, f"{data.village} {data.label} 积分公示", "按账本顺序列出本月全部已审核记录",
-           ("序号", "日期", "小组", "户主", "姓名", "事项", "积分", "备注"), widths, {0, 6}, rows,
-           first=NOTICE_ROWS_FIRST, rest=NOTICE_ROWS, lead=lead)
+    doc.set_font(FONT, size=8.5)   # cut long rule names once, at the table's font size
+    for sec in data.notice_sections:
+        rows = []
+        for e in sec.entries:
+            note = f"更正 #{e.corrects_seq}" if e.corrects_seq else ("封顶" if e.capped else "")
+            rows.append((str(e.seq), f"{e.occurred_on:%m-%d}", e.group, e.head, e.villager or "（全户）",
+                         doc.fit(e.rule_name or e.kind_label, widths[5] - 2), _fmt(e.points), note))
+        total = sum(e.points for e in sec.entries)
+        lead = [*sec.lead, f"共 {len(rows)} 条记录，合计 {_fmt(total)} 分；更正记录注明原记录序号。"]
+        _table(doc, f"{data.village} {sec.title}", sec.subtitle,
+               ("序号", "日期", "小组", "户主", "姓名", "事项", "积分", "备注"), widths, {0, 6}, rows,
+               first=NOTICE_ROWS_FIRST, rest=NOTICE_ROWS, lead=lead)
+        doc.set_font(FONT, size=8.5)
 
 
 def build_pdf(data: PackData, chart_pngs: Sequence[bytes], path: Path) -> dict[str, int]:

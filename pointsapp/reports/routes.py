@@ -193,12 +193,17 @@ def notice_pdf(month: str):
     require(current_user, village, "notice.read")
     from .notice_print import month_notice_pdf
 
+    number = request.args.get("n", type=int)
     with tempfile.TemporaryDirectory(prefix="notice-") as tmp:
         path = Path(tmp) / "notice.pdf"
-        month_notice_pdf(db.session, village, key, path)
+        try:
+            month_notice_pdf(db.session, village, key, path, number=number)
+        except LookupError:
+            abort(404)
         body = path.read_bytes()
+    suffix = f"补充公示{number - 1}" if number and number > 1 else "公示"
     return send_file(io.BytesIO(body), mimetype="application/pdf", as_attachment=False,
-                     download_name=f"{village.name}-{key}-公示.pdf")
+                     download_name=f"{village.name}-{key}-{suffix}.pdf")
 
 
 def _export_villages() -> tuple[list[Village], str]:
