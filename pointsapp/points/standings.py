@@ -253,7 +253,7 @@ def leaderboard(session: Session, by: SubjectKind, period: str, *, village: Vill
         # at county scale (no sort or outer join over the tallies in the database).
         conn = session.connection()
         params = _params(village, group, period=key, kind=_KIND_CODE[by])
-        points: dict[int, int] = dict(conn.execute(_tally_stmt(village is not None), params).tuples().all())
+        points: dict[int, int] = dict(conn.execute(_tally_stmt(village is not None), params).all())
         get = points.get
         every = [(*r, get(r[0], 0)) for r in conn.execute(_subjects(by, village, group), params).all()]
         every.sort(key=lambda r: (r[5] == 0, -r[5], r[0]))
