@@ -53,8 +53,12 @@ def _decidable(session: Session, subs: list[Submission], reviewer: StaffUser) ->
     village = session.get(Village, subs[0].village_id)
     require(reviewer, village, "review")
     village = lock_village(session, village)
+    # Re-read every status under the lock, in one query (another reviewer may have decided some).
+    ids = [sub.id for sub in subs]
+    for i in range(0, len(ids), 500):
+        session.execute(select(Submission).where(Submission.id.in_(ids[i:i + 500]))
+                        .execution_options(populate_existing=True)).all()
     for sub in subs:
-        session.refresh(sub, ["status"])
         check_decidable(village, sub, reviewer)
     return village
 
