@@ -65,7 +65,7 @@ def test_public_pages_show_only_masked_names(app, client, scene):
 
 def test_pack_public_chart_masks_the_top_households(app, scene):
     from pointsapp.points.registry import Village
-    from pointsapp.reports.pack import PackData, gather
+    from pointsapp.reports.packdata import PackData, gather
 
     masks = _rename_and_read(app, scene)
     with app.app_context():
