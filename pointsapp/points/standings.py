@@ -21,7 +21,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from .db import Base
 from .ledger import EntryKind, LedgerEntry, Submission, SubmissionStatus
-from .periods import month_key, parse_period, period_keys
+from .periods import month_key, parse_period, period_keys, previous_month_of
 from .registry import Group, Household, Village, Villager, VillagerStatus
 
 SubjectKind = Literal["villager", "household", "group"]
@@ -294,7 +294,7 @@ def board_month(session: Session, village: Village, today: dt.date) -> str:
     running = month_key(today)
     started = session.execute(select(Tally.subject_id).where(
         Tally.period == running, Tally.kind == "g", Tally.village_id == village.id, Tally.entries > 0).limit(1)).first()
-    return running if started else month_key(today.replace(day=1) - dt.timedelta(days=1))
+    return running if started else previous_month_of(today)
 
 
 def month_participation(session: Session, village: Village, month: str) -> tuple[int, int]:
