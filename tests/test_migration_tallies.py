@@ -1,4 +1,4 @@
-"""Migration 0006_tally_entries recounts tallies: ``entries`` counts earning entries only, so
+"""Migration 0007_tally_entries recounts tallies: ``entries`` counts earning entries only, so
 a database whose tallies counted shop spending verifies again after the upgrade."""
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ def test_upgrade_recounts_tally_entries_without_spending(db_url, tmp_path, monke
     monkeypatch.setenv("POINTSAPP_INSTANCE_PATH", str(tmp_path / "instance"))
     app = create_app({"POINTSAPP_DATABASE_URL": db_url, "POINTSAPP_SECRET_KEY": "test-only"})
     with app.app_context():
-        upgrade(revision="0005_legacy_hash")
+        upgrade(revision="0006_rank_indexes")
         s = db.session
         w = World(s)
         w.clerk = w.user("clerk1", "clerk")

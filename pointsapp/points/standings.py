@@ -42,7 +42,7 @@ class Tally(Base):
     spent: Mapped[int] = mapped_column(BigInteger, default=0)    # redemptions and expiry (<= 0)
     # Earning entries (awards, deductions, corrections): what "took part" and "N entries" count.
     # Spending at the shop (redemptions, expiry) is in ``spent`` only: a household that only
-    # redeemed in a month did not take part in it (migration 0006_tally_entries recounted).
+    # redeemed in a month did not take part in it (migration 0007_tally_entries recounted).
     entries: Mapped[int] = mapped_column(Integer, default=0)
 
 

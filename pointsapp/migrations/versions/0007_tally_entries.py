@@ -7,14 +7,14 @@ recounts the tallies of every village from the ledger (no schema change).
 
 Written by hand.
 
-Revision ID: 0006_tally_entries
-Revises: 0005_legacy_hash
+Revision ID: 0007_tally_entries
+Revises: 0006_rank_indexes
 """
 from alembic import op
 from sqlalchemy.orm import Session
 
-revision = "0006_tally_entries"
-down_revision = "0005_legacy_hash"
+revision = "0007_tally_entries"
+down_revision = "0006_rank_indexes"
 branch_labels = None
 depends_on = None
 
