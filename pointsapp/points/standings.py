@@ -40,6 +40,9 @@ class Tally(Base):
     village_id: Mapped[int] = mapped_column(ForeignKey("villages.id"))
     points: Mapped[int] = mapped_column(BigInteger, default=0)   # honour: awards, deductions, corrections
     spent: Mapped[int] = mapped_column(BigInteger, default=0)    # redemptions and expiry (<= 0)
+    # Earning entries (awards, deductions, corrections): what "took part" and "N entries" count.
+    # Spending at the shop (redemptions, expiry) is in ``spent`` only: a household that only
+    # redeemed in a month did not take part in it (migration 0007_tally_entries recounted).
     entries: Mapped[int] = mapped_column(Integer, default=0)
 
 
@@ -54,14 +57,15 @@ _SPENDS = {k.value for k in EntryKind if k.spends}
 
 
 def tally_deltas(entries: Iterable[LedgerEntry | dict]) -> dict[tuple[str, str, int], list[int]]:
-    """Sum entries into {(period, kind, subject): [village, points, spent, entries]}."""
+    """Sum entries into {(period, kind, subject): [village, points, spent, earning entries]}."""
     acc: dict[tuple[str, str, int], list[int]] = defaultdict(lambda: [0, 0, 0, 0])
     for e in entries:
         if not isinstance(e, dict):
             e = {k: getattr(e, k) for k in ("kind", "points", "household_id", "group_id", "villager_id",
                                              "occurred_on", "village_id")}
         kind = getattr(e["kind"], "value", e["kind"])
-        pts, spent = (0, e["points"]) if kind in _SPENDS else (e["points"], 0)
+        spends = kind in _SPENDS
+        pts, spent = (0, e["points"]) if spends else (e["points"], 0)
         village = e["village_id"]
         subjects = (("h", e["household_id"]), ("g", e["group_id"]))
         if e["villager_id"] is not None:
@@ -72,7 +76,7 @@ def tally_deltas(entries: Iterable[LedgerEntry | dict]) -> dict[tuple[str, str, 
                 row[0] = village
                 row[1] += pts
                 row[2] += spent
-                row[3] += 1
+                row[3] += 0 if spends else 1
     return acc
 
 
