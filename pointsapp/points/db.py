@@ -7,7 +7,9 @@ from typing import Any, TypeVar, cast
 
 from sqlalchemy import BigInteger, CursorResult, DateTime, Enum, Integer, MetaData, Result, TypeDecorator
 from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, Session
+from sqlalchemy.sql.expression import ClauseElement, Executable
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -91,3 +93,27 @@ def lock_row(session: Session, model: type[_Model], pk: object) -> _Model:
 def rowcount(result: Result[Any]) -> int:
     """Rows an UPDATE or DELETE matched (``Session.execute`` is typed as returning a plain ``Result``)."""
     return cast(CursorResult[Any], result).rowcount
+
+
+class _Explain(Executable, ClauseElement):
+    """``EXPLAIN`` around a statement, compiled with its binds (see :func:`explain`)."""
+
+    inherit_cache = False
+
+    def __init__(self, stmt: Any, prefix: str):
+        self.stmt, self.prefix = stmt, prefix
+
+
+@compiles(_Explain)
+def _compile_explain(element: _Explain, compiler: Any, **kw: Any) -> str:
+    return element.prefix + str(compiler.process(element.stmt, **kw))
+
+
+def explain(session: Session, stmt: Any, params: dict[str, Any] | None = None, *, analyze: bool = False) -> list[str]:
+    """The database's plan for ``stmt`` as text lines: ``EXPLAIN`` on PostgreSQL (with ``ANALYZE``
+    and ``BUFFERS`` if asked: the statement runs), ``EXPLAIN QUERY PLAN`` on SQLite. For tests and
+    benchmarks that check which index a query reads."""
+    postgres = session.get_bind().dialect.name == "postgresql"
+    prefix = ("EXPLAIN (ANALYZE, BUFFERS) " if analyze else "EXPLAIN ") if postgres else "EXPLAIN QUERY PLAN "
+    rows = session.execute(_Explain(stmt, prefix), params or {}).all()
+    return [r[0] if postgres else r[-1] for r in rows]
