@@ -17,6 +17,7 @@ import datetime as dt
 import enum
 import hashlib
 from collections.abc import Iterable
+from typing import Any
 from dataclasses import dataclass
 
 from sqlalchemy import (
@@ -25,15 +26,18 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    Select,
     String,
     Text,
     UniqueConstraint,
     and_,
     func,
+    insert,
     select,
     text,
 )
 from sqlalchemy.orm import Mapped, Session, aliased, mapped_column, relationship
+from sqlalchemy.sql.elements import ColumnElement
 
 from .db import Base, UTCDateTime, lock_row, str_enum, utcnow
 from .errors import Refused
@@ -208,7 +212,7 @@ def current_notice(session: Session, village: Village) -> Notice | None:
     return found[0] if found else None
 
 
-def listed_entries_query(notice: Notice):
+def listed_entries_query(notice: Notice) -> Select[LedgerEntry]:
     """A select of the notice's listed entries, in chain order."""
     return (select(LedgerEntry).join(NoticeEntry, and_(NoticeEntry.village_id == LedgerEntry.village_id,
                                                        NoticeEntry.seq == LedgerEntry.seq))
@@ -303,7 +307,7 @@ def _closed_months(session: Session, village: Village) -> set[str]:
     return set(session.execute(select(ClosedPeriod.month).where(ClosedPeriod.village_id == village.id)).scalars())
 
 
-def _unlisted():
+def _unlisted() -> tuple[Any, ColumnElement[bool]]:
     listed = aliased(NoticeEntry)
     return listed, and_(listed.village_id == LedgerEntry.village_id, listed.seq == LedgerEntry.seq)
 
@@ -416,7 +420,7 @@ def publish_notice(session: Session, village: Village, month: str, actor: StaffU
     session.add(notice)
     session.flush()
     if entries:
-        session.execute(NoticeEntry.__table__.insert(),
+        session.execute(insert(NoticeEntry),
                         [{"notice_id": notice.id, "seq": e.seq, "village_id": village.id} for e in entries])
     return notice
 
@@ -433,7 +437,7 @@ def raise_objection(session: Session, entry: LedgerEntry, household: Household, 
         raise Refused("reason_too_long", "please keep the reason under 500 characters")
     if entry.household_id != household.id:
         raise Refused("not_your_entry", "a household can object only to its own entries")
-    village = session.get(Village, entry.village_id)
+    village = session.get_one(Village, entry.village_id)
     if staff is not None:
         require(staff, village, "objection.enter")
     now = now or utcnow()
@@ -477,7 +481,7 @@ def report_missing_entry(session: Session, household: Household, reason: str, *,
         raise Refused("reason_required", "please say briefly what is missing")
     if len(reason) > 500:
         raise Refused("reason_too_long", "please keep the reason under 500 characters")
-    village = session.get(Village, household.village_id)
+    village = session.get_one(Village, household.village_id)
     if staff is not None:
         require(staff, village, "objection.enter")
     now = now or utcnow()
@@ -502,7 +506,7 @@ def resolve_objection(session: Session, objection: Objection, actor: StaffUser, 
     two reviewers resolving one objection at once exactly one wins; nobody answers an objection
     about their own household.
     """
-    village = session.get(Village, objection.village_id)
+    village = session.get_one(Village, objection.village_id)
     require(actor, village, "objection.resolve")
     answer = (answer or "").strip()
     if not answer:
@@ -512,14 +516,15 @@ def resolve_objection(session: Session, objection: Objection, actor: StaffUser, 
     session.refresh(objection, ["status"])
     if ObjectionStatus(objection.status) != ObjectionStatus.open:
         raise Refused("not_open", f"objection {objection.id} is already resolved")
-    if correct_entry and objection.entry is None:
+    target = objection.entry
+    if correct_entry and target is None:
         raise Refused("no_entry_to_correct",
                       "a missing-entry report names no entry: record the entry through capture, then answer")
     # Like review: nobody answers an objection about their own household (uphold or correct).
     require_reviewer_of(actor, captured_by_id=None, household_id=objection.household_id)
     now = now or utcnow()
-    if correct_entry:
-        entry = correct(session, objection.entry, actor, f"异议更正: {answer}", now=now)
+    if correct_entry and target is not None:
+        entry = correct(session, target, actor, f"异议更正: {answer}", now=now)
         objection.correction_id = entry.id
         objection.status = ObjectionStatus.corrected
     else:
