@@ -427,21 +427,28 @@ def publish_notice(session: Session, village: Village, month: str, actor: StaffU
 
 # --- objections -------------------------------------------------------------------------------
 
-def raise_objection(session: Session, entry: LedgerEntry, household: Household, reason: str, *,
-                    staff: StaffUser | None = None, now: dt.datetime | None = None) -> Objection:
-    """A household objects to one of its own entries while the notice listing it is open."""
+def _objection_start(session: Session, village_id: int, reason: str, missing_reason: str, staff: StaffUser | None,
+                     now: dt.datetime | None) -> tuple[str, Village, dt.datetime, dt.date]:
+    """What objections and missing-entry reports check first: a reason of at most 500 characters, and staff
+    entering one at the counter may do so. Returns (reason, village, now, the village's today)."""
     reason = (reason or "").strip()
     if not reason:
-        raise Refused("reason_required", "please say briefly what is wrong")
+        raise Refused("reason_required", f"please say briefly what is {missing_reason}")
     if len(reason) > 500:
         raise Refused("reason_too_long", "please keep the reason under 500 characters")
-    if entry.household_id != household.id:
-        raise Refused("not_your_entry", "a household can object only to its own entries")
-    village = session.get_one(Village, entry.village_id)
+    village = session.get_one(Village, village_id)
     if staff is not None:
         require(staff, village, "objection.enter")
     now = now or utcnow()
-    today = local_today(village.timezone, now)
+    return reason, village, now, local_today(village.timezone, now)
+
+
+def raise_objection(session: Session, entry: LedgerEntry, household: Household, reason: str, *,
+                    staff: StaffUser | None = None, now: dt.datetime | None = None) -> Objection:
+    """A household objects to one of its own entries while the notice listing it is open."""
+    reason, village, now, today = _objection_start(session, entry.village_id, reason, "wrong", staff, now)
+    if entry.household_id != household.id:
+        raise Refused("not_your_entry", "a household can object only to its own entries")
     notice = notice_of_entry(session, entry)
     if notice is None or not notice.is_open(today):
         raise Refused("notice_closed", "this entry is not under public notice now")
@@ -476,16 +483,7 @@ def report_missing_entry(session: Session, household: Household, reason: str, *,
     """"漏记了？": a household says something it did is not on its card. An objection that
     names no entry; staff answer it (and record the entry through capture if it is right).
     The same per-household daily limit as objections applies."""
-    reason = (reason or "").strip()
-    if not reason:
-        raise Refused("reason_required", "please say briefly what is missing")
-    if len(reason) > 500:
-        raise Refused("reason_too_long", "please keep the reason under 500 characters")
-    village = session.get_one(Village, household.village_id)
-    if staff is not None:
-        require(staff, village, "objection.enter")
-    now = now or utcnow()
-    today = local_today(village.timezone, now)
+    reason, village, now, today = _objection_start(session, household.village_id, reason, "missing", staff, now)
     if missing_on is not None and not (today - dt.timedelta(days=MISSING_LOOKBACK_DAYS) <= missing_on <= today):
         raise Refused("bad_missing_date", f"the day must be within the last {MISSING_LOOKBACK_DAYS} days",
                       days=MISSING_LOOKBACK_DAYS)
