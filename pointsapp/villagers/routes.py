@@ -26,7 +26,10 @@ from ..points.errors import Refused
 from ..points.periods import local_today, month_key, parse_period
 from ..points.registry import Household, Role, Village
 from ..points.standings import board_month
+from ..points.versions import page_state
+from ..web import pagecache
 from ..web.auth import current_village, public, roles_required
+from ..web.i18n import select_locale
 from ..web.refusals import VILLAGER_MISSING, flash_refusal, refusal_text
 from ..web.security import address_limit_hit
 from ..web.transaction import rollback_only
@@ -48,9 +51,11 @@ def privacy_headers(response):
     """Villager pages are never indexed and never leak the card link as a referrer."""
     response.headers["X-Robots-Tag"] = "noindex, nofollow"
     response.headers["Referrer-Policy"] = "no-referrer"
-    if request.endpoint in ("villagers.card", "villagers.object_entry", "villagers.cards",
-                            "villagers.passbook"):
+    if request.endpoint in ("villagers.object_entry", "villagers.report_missing", "villagers.cards",
+                            "villagers.passbook", "villagers.rotate"):
         response.headers["Cache-Control"] = "private, no-store"
+    elif request.endpoint == "villagers.card" and "Cache-Control" not in response.headers:
+        response.headers["Cache-Control"] = "private, no-store"   # a wrong link, a refusal
     return response
 
 
@@ -60,6 +65,12 @@ def _page_arg() -> int:
 
 def _today(village: Village) -> dt.date:
     return local_today(village.timezone)
+
+
+def _page_key(village: Village, today: dt.date) -> tuple:
+    """What a public page of ``village`` depends on (see web.pagecache): the ledger head and content
+    versions, the locale, the local date, and the request's path and query."""
+    return (request.full_path, village.id, page_state(db.session, village.id), select_locale(), today.isoformat())
 
 
 # --- the household card page -----------------------------------------------------------
@@ -95,8 +106,13 @@ def card(token: str):
     if household is None:
         return _bad_card()
     village = db.session.get(Village, household.village_id)
-    page = views.card_page(db.session, household, token, _page_arg(), _today(village))
-    return render_template("villagers/card.html", p=page, token=token, nav_vid=village.id)
+    today = _today(village)
+
+    def render() -> str:
+        page = views.card_page(db.session, household, token, _page_arg(), today)
+        return render_template("villagers/card.html", p=page, token=token, nav_vid=village.id)
+
+    return pagecache.serve((*_page_key(village, today), household.id), render, private=True)
 
 
 @bp.post("/h/<token>/objection")
@@ -175,6 +191,10 @@ def board():
     if village is None:
         return _no_village()
     today = _today(village)
+    return pagecache.serve(_page_key(village, today), lambda: _board(village, villages, today))
+
+
+def _board(village: Village, villages: list[Village], today: dt.date) -> str:
     problem = None
     raw = request.args.get("period") or board_month(db.session, village, today)
     try:
@@ -201,12 +221,17 @@ def notice():
     village, villages = _public_village()
     if village is None:
         return _no_village()
-    group = q.group_of(db.session, village, request.args.get("group", type=int))
-    data = views.notice_page(db.session, village, _page_arg(), _today(village), group,
-                             notice_id=request.args.get("notice", type=int),
-                             past_page=request.args.get("past", 1, type=int) or 1)
-    return render_template("villagers/notice.html", n=data, village=village, nav_vid=village.id,
-                           villages=views.village_links("villagers.notice", villages, village))
+    today = _today(village)
+
+    def render() -> str:
+        group = q.group_of(db.session, village, request.args.get("group", type=int))
+        data = views.notice_page(db.session, village, _page_arg(), today, group,
+                                 notice_id=request.args.get("notice", type=int),
+                                 past_page=request.args.get("past", 1, type=int) or 1)
+        return render_template("villagers/notice.html", n=data, village=village, nav_vid=village.id,
+                               villages=views.village_links("villagers.notice", villages, village))
+
+    return pagecache.serve(_page_key(village, today), render)
 
 
 @bp.get("/rules")
@@ -215,9 +240,11 @@ def rules():
     village, villages = _public_village()
     if village is None:
         return _no_village()
-    return render_template("villagers/rules.html", village=village, nav_vid=village.id,
-                           categories=views.rule_book(db.session, village, _today(village)),
-                           villages=views.village_links("villagers.rules", villages, village))
+    today = _today(village)
+    return pagecache.serve(_page_key(village, today), lambda: render_template(
+        "villagers/rules.html", village=village, nav_vid=village.id,
+        categories=views.rule_book(db.session, village, today),
+        villages=views.village_links("villagers.rules", villages, village)))
 
 
 # --- printing (staff) --------------------------------------------------------------------
