@@ -91,12 +91,7 @@ class PageCache:
 
 def cache() -> PageCache:
     """This app's page cache (one per app: tests build many apps on databases with equal ids)."""
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    pc = app.extensions.get("pointsapp_pages")
-    if pc is None:
-        pc = app.extensions.setdefault(
-            "pointsapp_pages", PageCache(int(app.config.get("POINTSAPP_PAGE_CACHE_BYTES") or DEFAULT_BYTES)))
-    return pc
+    return current_app.extensions["pointsapp_pages"]
 
 
 def _csrf_lifetime() -> int:
@@ -127,6 +122,11 @@ def serve(key: Hashable, render: Callable[[], str], *, private: bool = False) ->
         resp = Response(render(), mimetype="text/html")
         resp.headers["Cache-Control"] = "private, no-store"
         return resp
+    token = None
+    if private:
+        from flask_wtf.csrf import generate_csrf
+
+        token = generate_csrf()   # first: a new visitor's session gets its CSRF secret, which the ETag names
     etag = _etag(key, private)
     if etag in request.if_none_match:
         resp = Response(status=304)
@@ -138,10 +138,8 @@ def serve(key: Hashable, render: Callable[[], str], *, private: bool = False) ->
     if page is None:
         page = _render(render, private)
         pc.put(key, page)
-    if page.private:
-        from flask_wtf.csrf import generate_csrf
-
-        body = page.body.replace(_PLACEHOLDER_BYTES, generate_csrf().encode())
+    if page.private and token is not None:
+        body = page.body.replace(_PLACEHOLDER_BYTES, token.encode())
         resp = Response(body, status=page.status, mimetype="text/html")
     elif page.gz is not None and _accepts_gzip():
         resp = Response(page.gz, status=page.status, mimetype="text/html")
@@ -183,4 +181,8 @@ def csrf_token() -> str:
 
 
 def init_app(app) -> None:
+    """Call after CSRFProtect.init_app: its ``csrf_token`` (a Jinja global and a context processor) is
+    replaced by :func:`csrf_token`, which gives the same token except while a private page is cached."""
+    app.extensions["pointsapp_pages"] = PageCache(int(app.config.get("POINTSAPP_PAGE_CACHE_BYTES") or DEFAULT_BYTES))
     app.jinja_env.globals["csrf_token"] = csrf_token
+    app.context_processor(lambda: {"csrf_token": csrf_token})
