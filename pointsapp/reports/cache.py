@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from ..points.periods import parse_period
 from ..points.registry import Group, Village
 from ..points.standings import Tally, leaderboard
-from . import charts, services
+from . import services  # charts (matplotlib) only where a chart is drawn
 
 CHART_NAMES = ("top_households", "groups", "categories", "trend")
 
@@ -90,6 +90,8 @@ def _title(req: ChartRequest) -> str:
 
 def build_figure(session: Session, req: ChartRequest):
     """The matplotlib Figure of a chart request (data from the core)."""
+    from . import charts
+
     title, v = _title(req), req.village
     if req.chart == "top_households":
         rows = leaderboard(session, "household", req.period, village=v, group=req.group)
@@ -117,6 +119,8 @@ def _lock(name: str) -> threading.Lock:
 
 def chart_png(session: Session, req: ChartRequest, cache_dir: Path) -> tuple[Path, bool]:
     """The cached PNG of a chart request: (path, True if it was rendered now)."""
+    from . import charts
+
     if req.chart not in CHART_NAMES:
         raise ValueError(f"unknown chart {req.chart!r}; expected one of {', '.join(CHART_NAMES)}")
     folder = Path(cache_dir) / str(req.village.id)
@@ -162,6 +166,7 @@ def county_chart_png(session: Session, period: str, cache_dir: Path, size: str =
     text = ";".join(f"{v}:{n}:{s}" for v, n, s in rows) + "|" + ";".join(f"{i}:{n}" for i, n in villages)
 
     def render() -> bytes:
+        from . import charts
         from .dashboard import county_rows
 
         data = [(r.name, r.points, r.points / r.villagers if r.villagers else 0.0)

@@ -33,7 +33,7 @@ from ..points.shop.report import RedemptionRow, StockRow, month_redemptions, red
 from ..points.shop.settings import get_settings
 from ..points.shop.stars import StarRow, star_period, star_ratings
 from ..points.standings import BoardRow, leaderboard
-from . import charts, services
+from . import services  # charts (matplotlib) only where a chart is drawn
 from .services import EntryRow, GroupParticipation, Pending, Summary
 
 #: How many households / villagers the PDF's ranking pages list.
@@ -172,6 +172,8 @@ def gather(session: Session, village: Village, month: str, *, top_n: int | None 
 
 def chart_figures(data: PackData, size: str = "projector") -> list[tuple[str, object]]:
     """(file stem, Figure) of the pack's charts, in order."""
+    from . import charts
+
     label = f"{data.village} {data.label}"
     top = [(PackData.household_label(r), r.points, r.rank) for r in data.top]
     public = [(PackData.household_label(r, masked=True), r.points, r.rank) for r in data.top]
@@ -254,6 +256,7 @@ def build_monthly_pack(session: Session, village: Village, month: str, out_dir: 
 
     Raises ValueError for a bad month or top_n. Reads only; the caller owns the session.
     """
+    from . import charts
     from .pdf import build_pdf
     from .workbook import build_workbook
 
