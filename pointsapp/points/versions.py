@@ -4,8 +4,8 @@ transaction as any change that a public page could show.
 A public page (card, board, notice, rules) is a function of the village's ledger head
 (``villages.ledger_seq``, advanced by every posting), this village's content version, the
 installation-wide version (changes that cannot be pinned to one village: the village list,
-bulk statements) and request-side inputs (locale, local date, query). :func:`page_state`
-reads the two counters and the ledger head in one statement; the web layer uses them as an
+bulk statements) and request-side inputs (locale, local date, query). :func:`village_state` and
+:func:`card_state` read the two counters and the ledger head in one statement; the web layer uses them as an
 ETag and as the key of its rendered-page cache, so that cache needs no timer and is never
 stale.
 
@@ -27,7 +27,10 @@ workers (or run ``pointsapp`` once: any commit that touches the village bumps it
 """
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Integer, event, literal, select, table, column, union_all
+import functools
+from dataclasses import dataclass
+
+from sqlalchemy import BigInteger, Integer, bindparam, column, event, func, select, table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -128,19 +131,62 @@ def _forget(session: Session) -> None:
     session.info.pop(_KEY, None)
 
 
-_villages = table("villages", column("id"), column("ledger_seq"))
+_villages = table("villages", column("id"), column("ledger_seq"), column("timezone"))
 _versions = table("village_versions", column("village_id"), column("version"))
+_households = table("households", column("id"), column("village_id"), column("card_token"), column("active"))
+
+
+@dataclass(frozen=True)
+class PageState:
+    """What a village's public pages depend on in the database, read in one statement."""
+    village_id: int
+    timezone: str
+    ledger_seq: int
+    version: int
+    everyone: int                  # the installation-wide version
+    household_id: int | None = None
+
+    @property
+    def key(self) -> tuple[int, int, int, int]:
+        return (self.village_id, self.ledger_seq, self.version, self.everyone)
+
+
+@functools.cache
+def _state_stmt(by: str):
+    mine = _versions.alias("mine")
+    everyone = (select(_versions.c.version).where(_versions.c.village_id == ALL).scalar_subquery())
+    cols = [_villages.c.id, _villages.c.timezone, _villages.c.ledger_seq, func.coalesce(mine.c.version, 0),
+            func.coalesce(everyone, 0)]
+    if by == "token":
+        stmt = (select(*cols, _households.c.id).select_from(_households)
+                .join(_villages, _villages.c.id == _households.c.village_id)
+                .where(_households.c.card_token == bindparam("token"), _households.c.active.is_(True)))
+    else:
+        stmt = select(*cols).select_from(_villages)
+        stmt = (stmt.where(_villages.c.id == bindparam("village")) if by == "village"
+                else stmt.order_by(_villages.c.id).limit(1))
+    return stmt.outerjoin(mine, mine.c.village_id == _villages.c.id)
+
+
+def village_state(session: Session, village_id: int | None) -> PageState | None:
+    """The state of a village (None: the first village), or None when there is no such village."""
+    if village_id is None:
+        row = session.execute(_state_stmt("first")).first()
+    else:
+        row = session.execute(_state_stmt("village"), {"village": village_id}).first()
+    return None if row is None else PageState(*row)
+
+
+def card_state(session: Session, token: str) -> PageState | None:
+    """The state of the village of the active household holding this card token (with its id)."""
+    row = session.execute(_state_stmt("token"), {"token": token}).first()
+    return None if row is None else PageState(*row)
 
 
 def page_state(session: Session, village_id: int) -> tuple[int, int, int]:
-    """(ledger head seq, village version, installation-wide version) in one statement."""
-    stmt = union_all(
-        select(literal(1).label("k"), _villages.c.ledger_seq.label("v")).where(_villages.c.id == village_id),
-        select(literal(2), _versions.c.version).where(_versions.c.village_id == village_id),
-        select(literal(3), _versions.c.version).where(_versions.c.village_id == ALL),
-    )
-    got = {k: v for k, v in session.execute(stmt).all()}
-    return int(got.get(1, -1)), int(got.get(2, 0)), int(got.get(3, 0))
+    """(ledger head seq, village version, installation-wide version)."""
+    st = village_state(session, village_id)
+    return (-1, 0, 0) if st is None else (st.ledger_seq, st.version, st.everyone)
 
 
-__all__ = ["ALL", "VillageVersion", "page_state", "touch", "touch_all"]
+__all__ = ["ALL", "PageState", "VillageVersion", "card_state", "page_state", "touch", "touch_all", "village_state"]
