@@ -2,20 +2,16 @@
 
 A card link (``/h/<token>``) is the household's key: anyone who reads it from a log file can
 open the card and raise objections. ``scripts/serve`` runs gunicorn with
-``--logger-class pointsapp.gunicorn_logging.RedactingLogger``, which writes ``/h/…`` instead.
+``--logger-class pointsapp.gunicorn_logging.RedactingLogger``, which writes ``/h/…`` instead
+(the one rule, :func:`pointsapp.web.redact.redact`, also used by the app's error log).
 """
 from __future__ import annotations
 
-import re
-
 from gunicorn.glogging import Logger
 
-CARD_PATH = re.compile(r"/h/[^/?#\s\"]+")
-REDACTED = "/h/…"
+from .web.redact import redact
 
-
-def redact(text: str) -> str:
-    return CARD_PATH.sub(REDACTED, text) if isinstance(text, str) else text
+__all__ = ["RedactingLogger", "redact"]
 
 
 class RedactingLogger(Logger):

@@ -58,7 +58,7 @@ def test_init_db_writes_a_secret_and_migrations_match_the_models(run, tmp_path):
     with engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     engine.dispose()
-    assert diff == [], "models and migrations differ: run `pointsapp db migrate` and review"
+    assert diff == [], "models and migrations differ: write a migration by hand (README, Development)"
 
 
 def test_rules_load_reports_and_export_round_trips(run, tmp_path):

@@ -10,7 +10,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from ..points.rules import EVIDENCE, LOGGERS, PER, SCOPES
+from ..points.rules import EVIDENCE, LOGGERS, MAX_QUANTITY_LIMIT, PER, SCOPES
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -112,6 +112,10 @@ class RuleForm(FlaskForm):
     cap_day = IntegerField(_l("Cap per day"), validators=[Optional(), NumberRange(1, 100_000)])
     cap_month = IntegerField(_l("Cap per month"), validators=[Optional(), NumberRange(1, 100_000)])
     cap_year = IntegerField(_l("Cap per year"), validators=[Optional(), NumberRange(1, 100_000)])
+    # Per-unit rules: the largest quantity one entry may have (hours, kg …); empty: the default.
+    max_quantity = IntegerField(_l("Most units on one entry"), validators=[
+        Optional(), NumberRange(1, MAX_QUANTITY_LIMIT, _l("Most units on one entry: a whole number from 1 to "
+                                                          "%(max)s, please."))])
     evidence = SelectField(_l("Evidence"), choices=EVIDENCE_CHOICES)
     # Not DataRequired: that would mark every checkbox "required" in the browser.
     logged_by = MultiCheckboxField(_l("Recorded by"), choices=LOGGER_CHOICES)
@@ -124,6 +128,11 @@ class RuleForm(FlaskForm):
     def validate_logged_by(self, field):
         if not field.data:
             raise ValidationError(_l("Choose at least one role."))
+
+    def validate_max_quantity(self, field):
+        if self.per.data == "occasion" and field.data not in (None, 1):
+            raise ValidationError(_l("Most units on one entry: a rule counted each time has one occasion per "
+                                     "entry; leave it empty or choose per unit."))
 
     def validate_points(self, field):
         if field.data == 0:

@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from ..extensions import db
 from ..points.periods import local_today
 from ..points.registry import Role
-from ..points.rules import RuleBookError
+from ..points.rules import DEFAULT_MAX_QUANTITY, RuleBookError
 from ..web.auth import roles_required
 from ..web.transaction import discard, rollback_only
 from . import uploads
@@ -29,7 +29,8 @@ MAX_YAML = 1024 * 1024
 def field_labels() -> dict[str, str]:
     return {"name": _("Rule name"), "category": _("Category"), "points": _("Points"), "per": _("Per"),
             "unit": _("Unit"), "scope": _("Scope"), "caps": _("Caps"), "evidence": _("Evidence"),
-            "logged_by": _("Recorded by"), "effective_from": _("Takes effect on"), "effective_to": _("Ends on")}
+            "logged_by": _("Recorded by"), "effective_from": _("Takes effect on"), "effective_to": _("Ends on"),
+            "max_quantity": _("Most units on one entry")}
 
 
 def show(field: str, value) -> str:
@@ -80,6 +81,7 @@ def _fields(form: RuleForm, code: str) -> dict:
     return {"code": code, "name": form.name.data, "category": form.category.data, "points": form.points.data,
             "per": form.per.data, "unit": form.unit.data, "scope": form.scope.data, "caps": caps,
             "evidence": form.evidence.data, "logged_by": list(form.logged_by.data or []),
+            "max_quantity": form.max_quantity.data if form.per.data == "unit" else None,
             "effective_from": form.effective_from.data, "version_note": (form.version_note.data or "").strip() or None}
 
 
@@ -97,9 +99,10 @@ def rule_edit(code: str):
             "name": spec.name, "category": spec.category, "points": spec.points, "per": spec.per, "unit": spec.unit,
             "scope": spec.scope, "cap_day": spec.caps.get("day"), "cap_month": spec.caps.get("month"),
             "cap_year": spec.caps.get("year"), "evidence": spec.evidence, "logged_by": list(spec.logged_by),
+            "max_quantity": spec.max_quantity,
             "effective_from": max(today, latest.effective_from) + dt.timedelta(days=1)})
     ctx = {"village": v, "rule": r, "latest": latest, "form": form, "diff": None, "impact": None,
-           "book_errors": [], "nothing": False}
+           "book_errors": [], "nothing": False, "default_max_quantity": DEFAULT_MAX_QUANTITY}
     if request.method == "POST":
         if not form.validate_on_submit():
             return render_template("admin/rule_edit.html", **ctx), 400

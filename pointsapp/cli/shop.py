@@ -9,7 +9,8 @@ from flask.cli import with_appcontext
 
 from ..extensions import db
 from ..points.registry import Household, Village
-from ..points.shop.redeem import Want, redeem
+from ..points.errors import Refused
+from ..points.shop.redeem import Want, cancel, find_redemption, redeem
 from ..points.shop.reset import run_reset
 from ..points.shop.stars import check_period, star_ratings
 from ..points.shop.stock import add_item, catalogue, find_item, parse_yuan, stock_in, write_off
@@ -127,6 +128,42 @@ def redeem_cmd(household_id, code, qty, by_name, key, as_json):
     else:
         click.echo(f"{'replayed ' if res.replayed else ''}receipt {red.number}: {red.points} points, "
                    f"{red.balance_after} redeemable left")
+
+
+@shop_group.command("cancel")
+@click.argument("receipt")
+@click.option("--by", "by_name", required=True, help="a clerk on the day of the redemption; later an admin")
+@click.option("--reason", help="why (required after the day of the redemption)")
+@click.option("--village", "village_name")
+@click.option("--json", "as_json", is_flag=True)
+@with_appcontext
+@transaction
+def cancel_cmd(receipt, by_name, reason, village_name, as_json):
+    """Cancel a redemption by its receipt number (e.g. 2026-00042): a reversing entry gives the
+    points back and the goods return to stock, as at the desk. Running it again changes nothing."""
+    village = resolve_village(village_name)
+    actor = resolve_user(by_name, village)
+    red = find_redemption(db.session, village, receipt)
+    replayed = red.cancelled
+    if not replayed:
+        try:
+            cancel(db.session, red, actor, reason=reason)
+        except Refused as exc:
+            if exc.code != "already_cancelled":    # cancelled meanwhile (the desk, another run)
+                raise
+            db.session.rollback()
+            red = find_redemption(db.session, village, receipt)
+            replayed = True
+    if replayed:
+        rollback_only()
+    entry = red.cancel_entry
+    out = {"receipt": red.number, "household": red.household_id, "points": red.points, "cancelled": True,
+           "replayed": replayed, "entry_seq": entry.seq if entry else None, "reason": red.cancel_reason}
+    if as_json:
+        click.echo(json.dumps(out, ensure_ascii=False))
+    else:
+        click.echo(f"receipt {red.number} {'was already' if replayed else 'is'} cancelled: {red.points} points "
+                   f"back to household {red.household_id}, goods back to stock (ledger seq {out['entry_seq']})")
 
 
 @click.command("reset-redeemable")

@@ -47,7 +47,7 @@ def village_anchors(session: Session, village: Village) -> dict[str, Any]:
                               .order_by(Notice.month, Notice.number)).scalars().all()
     closed = session.execute(select(ClosedPeriod).where(ClosedPeriod.village_id == village.id)
                              .order_by(ClosedPeriod.month)).scalars().all()
-    return {
+    out: dict[str, Any] = {
         "village_id": village.id, "village": village.name,
         "head_seq": village.ledger_seq, "head_hash": village.ledger_head,
         "notices": [{"month": n.month, "number": n.number, "kind": n.kind, "entries": n.entry_count,
@@ -56,6 +56,9 @@ def village_anchors(session: Session, village: Village) -> dict[str, Any]:
         "closed": [{"month": c.month, "head_seq": c.head_seq, "head_hash": c.head_hash,
                     "closed_at": c.closed_at.isoformat()} for c in closed],
     }
+    if village.legacy_hash_seq:   # corrections up to here hash their target's id (an upgraded database)
+        out["legacy_hash_seq"] = village.legacy_hash_seq
+    return out
 
 
 def export_anchors(session: Session, villages: list[Village], now: dt.datetime | None = None) -> dict[str, Any]:
@@ -139,6 +142,9 @@ def check_anchors(session: Session, village: Village, anchors: dict[str, Any], r
                  "entries were deleted", village.ledger_seq + 1)
     elif head_seq and _hash_at(session, village, head_seq) != anchors.get("head_hash"):
         res.fail(f"the chain at seq {head_seq} differs from {source}; the chain was rewritten up to there", head_seq)
+    if anchors.get("legacy_hash_seq", 0) != (village.legacy_hash_seq or 0):
+        res.fail(f"{source} says corrections up to seq {anchors.get('legacy_hash_seq', 0)} hash their target's id, "
+                 f"the database now says up to seq {village.legacy_hash_seq or 0}; the village row was edited")
     stored = {(n.month, n.number): n for n in session.execute(
         select(Notice).where(Notice.village_id == village.id)).scalars()}
     for a in anchors.get("notices", []):

@@ -326,6 +326,7 @@ def verify_chain(session: Session, village: Village, *, batch: int = 5000,
     n = len(HASHED_FIELDS)
     seq_at = HASHED_FIELDS.index("seq")
     cseq_at = HASHED_FIELDS.index("corrects_seq")
+    legacy = village.legacy_hash_seq or 0
     conn = session.connection()
     res = VerifyResult(village.name, 0, GENESIS)
     res.rows = session.execute(select(func.count()).select_from(table)
@@ -360,7 +361,7 @@ def verify_chain(session: Session, village: Village, *, batch: int = 5000,
                 res.fail(f"{where}: does not link to the previous entry's hash", seq)
                 broken = True
                 break
-            if hash_values(prev, values) != stored:
+            if hash_values(prev, _as_hashed(values, corrects_id, legacy)) != stored:
                 res.fail(f"{where}: content does not match its hash (changed after posting)", seq)
                 broken = True
                 break
@@ -390,6 +391,37 @@ def verify_chain(session: Session, village: Village, *, batch: int = 5000,
     return res
 
 
+_CSEQ = HASHED_FIELDS.index("corrects_seq")
+
+
+def _as_hashed(values: list, corrects_id: int | None, legacy_seq: int) -> list:
+    """The values as they were hashed: a correction posted before 0002_lifecycle (seq up to
+    the village's ``legacy_hash_seq``) hashed its target's id where corrects_seq now stands.
+    Either way the link check binds corrects_id and corrects_seq to one entry, and which of the
+    two was hashed is fixed per row by the boundary, so neither can be changed unseen."""
+    if corrects_id is not None and values[HASHED_FIELDS.index("seq")] <= legacy_seq:
+        values = list(values)
+        values[_CSEQ] = corrects_id
+    return values
+
+
+def legacy_hash_boundary(conn, village_id: int) -> int:
+    """For migrations: the highest seq of the village whose correction's stored hash holds the
+    corrected entry's id (0001's rule) rather than its seq; 0 when there is none."""
+    table = LedgerEntry.__table__
+    cols = [table.c[k] for k in HASHED_FIELDS] + [table.c.corrects_id, table.c.prev_hash, table.c.hash]
+    stmt = (select(*cols).where(table.c.village_id == village_id, table.c.corrects_id.is_not(None))
+            .order_by(table.c.seq.desc()))
+    n = len(HASHED_FIELDS)
+    for row in conn.exec_driver_sql(*_compiled(conn, stmt)):
+        values, corrects_id, prev_hash, stored = list(row[:n]), row[n], row[n + 1], row[n + 2]
+        if corrects_id != values[_CSEQ]:
+            values[_CSEQ] = corrects_id
+            if hash_values(prev_hash, values) == stored:
+                return int(values[HASHED_FIELDS.index("seq")])
+    return 0
+
+
 def _check_corrections(session: Session, village: Village, corrections: list[tuple[int, int, int | None]],
                        res: VerifyResult) -> None:
     """Each correction's ``corrects_id`` must be the entry at its hashed ``corrects_seq``."""
@@ -417,11 +449,6 @@ def iter_entries(session: Session, village: Village, start: dt.date | None = Non
             return
         yield from rows
         last = rows[-1].seq
-
-
-def entry_count(session: Session, village: Village) -> int:
-    return session.execute(select(func.count()).select_from(LedgerEntry)
-                           .where(LedgerEntry.village_id == village.id)).scalar_one()
 
 
 def lock_village(session: Session, village: Village) -> Village:

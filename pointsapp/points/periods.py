@@ -40,9 +40,6 @@ class Period:
     start: dt.date | None
     end: dt.date | None  # inclusive
 
-    def contains(self, day: dt.date) -> bool:
-        return self.start is None or self.start <= day <= self.end
-
 
 _MONTH = re.compile(r"^(\d{4})-(\d{1,2})$")
 _QUARTER = re.compile(r"^(\d{4})-[Qq]([1-4])$")

@@ -6,9 +6,9 @@ import enum
 import secrets
 
 from sqlalchemy import (
-    Boolean, CheckConstraint, Column, Date, Enum, ForeignKey, Index, Integer, String, Table, UniqueConstraint, select,
+    Boolean, CheckConstraint, Column, Date, Enum, ForeignKey, Index, Integer, String, Table, UniqueConstraint,
 )
-from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .db import Base, UTCDateTime, utcnow
 from .passwords import check_password_hash, generate_password_hash
@@ -63,6 +63,9 @@ class Village(Base):
     # Head of the village's hash chain; advanced only under the village row lock.
     ledger_seq: Mapped[int] = mapped_column(Integer, default=0)
     ledger_head: Mapped[str] = mapped_column(String(64), default="0" * 64)
+    # Corrections up to this seq were posted before migration 0002_lifecycle: their hash holds the
+    # corrected entry's id where later ones hold its seq (see ledger.verify_chain). 0: none.
+    legacy_hash_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     groups: Mapped[list[Group]] = relationship(back_populates="village", order_by="Group.sort_key")
@@ -245,7 +248,3 @@ class StaffUser(Base):
 
     def get_id(self) -> str:
         return str(self.id)
-
-
-def household_of(session: Session, villager_id: int) -> int:
-    return session.execute(select(Villager.household_id).where(Villager.id == villager_id)).scalar_one()

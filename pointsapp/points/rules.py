@@ -11,7 +11,6 @@ import enum
 import reprlib
 from dataclasses import dataclass, field
 from typing import Any
-from collections.abc import Iterable
 
 import yaml
 from sqlalchemy import Date, ForeignKey, Integer, String, Text, UniqueConstraint, select
@@ -512,8 +511,3 @@ def special_award_rule(session: Session, village: Village, *, by_id: int | None 
                         dry_run=False, reserved=True)
         rule = rules_by_code(session, village)[SPECIAL_AWARD.code]
     return rule
-
-
-def rule_specs(session: Session, village: Village) -> Iterable[RuleSpec]:
-    for rule in sorted(rules_by_code(session, village).values(), key=lambda r: r.id):
-        yield rule.latest.spec()

@@ -124,11 +124,11 @@ def chart_png(session: Session, req: ChartRequest, cache_dir: Path) -> tuple[Pat
     if req.chart not in CHART_NAMES:
         raise ValueError(f"unknown chart {req.chart!r}; expected one of {', '.join(CHART_NAMES)}")
     folder = Path(cache_dir) / str(req.village.id)
-    return _cached(folder, req.stem, fingerprint(session, req), req.chart,
+    return cached_png(folder, req.stem, fingerprint(session, req), req.chart,
                    lambda: charts.render_png(build_figure(session, req)))
 
 
-def _cached(folder: Path, stem: str, fp: str, counter: str, render) -> tuple[Path, bool]:
+def cached_png(folder: Path, stem: str, fp: str, counter: str, render) -> tuple[Path, bool]:
     """Return ``folder/stem-fp.png``, rendering it once (under a lock) if it is missing.
 
     Older files of the same stem (other data) are removed; ``RENDERS[counter]`` counts renders.
@@ -150,30 +150,3 @@ def _cached(folder: Path, stem: str, fp: str, counter: str, render) -> tuple[Pat
             if old != path:
                 old.unlink(missing_ok=True)
     return path, True
-
-
-# --- the county chart ---------------------------------------------------------------------
-
-def county_chart_png(session: Session, period: str, cache_dir: Path, size: str = "web") -> tuple[Path, bool]:
-    """Villages compared (total and per head) for county viewers, cached like the others:
-    the fingerprint is every village's entries and points in the period."""
-    key = parse_period(period).key
-    rows = session.execute(
-        select(Tally.village_id, func.sum(Tally.entries), func.sum(Tally.points))
-        .where(Tally.period == key, Tally.kind == "g").group_by(Tally.village_id).order_by(Tally.village_id)).all()
-    villages = session.execute(select(Village.id, Village.name).order_by(Village.id)).all()
-    stem = f"villages-{key}-{size}"
-    text = ";".join(f"{v}:{n}:{s}" for v, n, s in rows) + "|" + ";".join(f"{i}:{n}" for i, n in villages)
-
-    def render() -> bytes:
-        from . import charts
-        from .dashboard import county_rows
-
-        data = [(r.name, r.points, r.points / r.villagers if r.villagers else 0.0)
-                for r in county_rows(session, key)]
-        if not any(p for _n, p, _h in data):
-            data = []
-        return charts.render_png(charts.groups_compared(data, f"各村积分对比 {period_label(key)}", size))
-
-    return _cached(Path(cache_dir) / "county", stem, hashlib.sha256(text.encode()).hexdigest()[:16],
-                   "villages", render)

@@ -6,7 +6,9 @@ over the values this module returns. Authorization is checked here too (deny by 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -18,7 +20,7 @@ from ..points.periods import local_today, month_key, parse_period, quarter_key, 
 from ..points.registry import Group, Household, StaffUser, Village, Villager, VillagerStatus
 from ..points.standings import BoardRow, Tally, board_month, leaderboard
 from . import services
-from .cache import CHART_NAMES, period_label
+from .cache import CHART_NAMES, cached_png, period_label
 
 BOARD_KINDS = ("household", "villager", "group")
 BOARD_CAP = 50
@@ -322,3 +324,29 @@ def county_rows(session: Session, period: str) -> list[VillageRow]:
     for i, r in enumerate(rows, start=1):
         r.rank = i
     return rows
+
+
+# --- the county chart ---------------------------------------------------------------------
+
+def county_chart_png(session: Session, period: str, cache_dir: Path, size: str = "web") -> tuple[Path, bool]:
+    """Villages compared (total and per head) for county viewers, cached like the others:
+    the fingerprint is every village's entries and points in the period."""
+    key = parse_period(period).key
+    rows = session.execute(
+        select(Tally.village_id, func.sum(Tally.entries), func.sum(Tally.points))
+        .where(Tally.period == key, Tally.kind == "g").group_by(Tally.village_id).order_by(Tally.village_id)).all()
+    villages = session.execute(select(Village.id, Village.name).order_by(Village.id)).all()
+    stem = f"villages-{key}-{size}"
+    text = ";".join(f"{v}:{n}:{s}" for v, n, s in rows) + "|" + ";".join(f"{i}:{n}" for i, n in villages)
+
+    def render() -> bytes:
+        from .charts import groups_compared, render_png  # matplotlib only where a chart is drawn
+
+        data = [(r.name, r.points, r.points / r.villagers if r.villagers else 0.0)
+                for r in county_rows(session, key)]
+        if not any(p for _n, p, _h in data):
+            data = []
+        return render_png(groups_compared(data, f"各村积分对比 {period_label(key)}", size))
+
+    return cached_png(Path(cache_dir) / "county", stem, hashlib.sha256(text.encode()).hexdigest()[:16],
+                   "villages", render)

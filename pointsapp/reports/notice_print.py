@@ -366,33 +366,48 @@ def _cn_date(day: dt.date) -> str:
     return f"{day.year}年{day.month}月{day.day}日"
 
 
-def month_notice_pdf(session: Session, village: Village, month: str, path: Path, *,
+def month_notice_pdf(session: Session, village: Village, month: str, path: Path, *, number: int | None = None,
                      now: dt.datetime | None = None) -> tuple[NoticeSheet, int]:
-    """The printed 公示 of a month: (sheet, pages). The entries are those the month's notices
-    list (the main notice and its supplements, 补充公示); before the month is published, a
-    draft of the posted entries dated in the month."""
-    from ..points.notice import notice_entries, notices_of_month
+    """The printed 公示 of a month: (sheet, pages).
+
+    Once the month is published, the print is one notice exactly as it was published: the
+    entries it lists, its window and its own check code. ``number`` picks the notice (1, the
+    default, is the main one; 2.. the supplements, 补充公示), each posted on the board as it is
+    published. Before the month is published, a draft of the posted entries dated in the month.
+    Raises LookupError for a notice number the month does not have.
+    """
+    from ..points.notice import listed_entries, notices_of_month
     from ..points.periods import local_today, parse_month
 
     p = parse_month(month)
     notices = notices_of_month(session, village, p.key)
+    title = f"{p.start.year}年{p.start.month}月积分公示"
+    notes = ["按村民小组和农户汇总本月已审核的积分记录（单位：分）；本月没有记录的农户不列出。"
+             "每条记录的明细可在本户积分卡上查看。"]
     if notices:
-        lines = notice_lines(session, village, [e.id for e in notice_entries(session, village, p.key)])
-        last = notices[-1]
-        window = (f"公示期：{_cn_date(last.opens_on)}至{_cn_date(last.closes_on)}。对本户记录有异议的，"
+        chosen = [n for n in notices if n.number == (number or 1)]
+        if not chosen:
+            raise LookupError(f"{p.key} has no notice number {number}")
+        n = chosen[0]
+        lines = notice_lines(session, village, [e.id for e in listed_entries(session, n)])
+        if n.number > 1:
+            title = f"{p.start.year}年{p.start.month}月积分补充公示（第{n.number - 1}次）"
+            notes = [f"列出{p.start.month}月公示发布之后入账的本月记录（单位：分），此前的公示不变。"
+                     "每条记录的明细可在本户积分卡上查看。"]
+        window = (f"公示期：{_cn_date(n.opens_on)}至{_cn_date(n.closes_on)}。对本户记录有异议的，"
                   "请在公示期内扫描门牌上的积分卡二维码提出，或向村委会反映。")
-        if len(notices) > 1:
-            window += f"（含补充公示 {len(notices) - 1} 次）"
-        seal = f"公示核对码：{last.digest}（截至账本第 {last.head_seq} 条记录）"
+        seal = (f"公示核对码（{_cn_date(n.opens_on)}发布，{n.entry_count} 条记录，截至账本第 {n.head_seq} 条）："
+                f"{n.digest}")
+    elif number not in (None, 1):
+        raise LookupError(f"{p.key} has no notice number {number}")
     else:
         lines = notice_lines(session, village, start=p.start, end=p.end)
         window = "草稿：本月尚未发布公示。"
         seal = "草稿：发布公示后才有核对码。"
     sheet = build_sheet(lines)
     header = NoticeHeader(
-        village=village.name, title=f"{p.start.year}年{p.start.month}月积分公示", window=window, digest=seal,
+        village=village.name, title=title, window=window, digest=seal,
         phone=village.committee_phone, issued=f"打印日期：{_cn_date(local_today(village.timezone, now))}",
-        notes=["按村民小组和农户汇总本月已审核的积分记录（单位：分）；本月没有记录的农户不列出。"
-               "每条记录的明细可在本户积分卡上查看。"])
+        notes=notes)
     pages = build_notice_pdf(header, sheet, path)
     return sheet, pages

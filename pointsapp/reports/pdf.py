@@ -6,14 +6,14 @@ takes a fraction of a second; matplotlib's PDF backend needs about a millisecond
 Charts are the projector PNGs (1920×1080) placed on landscape pages.
 
 Pages, in order: cover (1); charts (4, landscape); rankings (top households, top villagers,
-groups: each at least one page); one 奖状 per top-N household (landscape); the 公示 list
-(at least one page). ``page_plan`` gives the count of each part without drawing.
+groups: each at least one page); one 奖状 per top-N household (landscape); the 公示: one
+table per published notice of the month, then one for entries no notice lists yet (each
+at least one page).
 """
 from __future__ import annotations
 
 import io
 import logging
-import math
 from dataclasses import dataclass
 from pathlib import Path
 from collections.abc import Sequence
@@ -25,7 +25,7 @@ from PIL import Image
 from ..points.awards import chinese_month
 
 from .fonts import font_paths
-from .pack import PDF_CHARTS, RANKING_ROWS, PackData, date_label
+from .packdata import RANKING_ROWS, PackData, date_label
 
 # fpdf2 subsets the font with fontTools, which logs every step at INFO level.
 logging.getLogger("fontTools.subset").setLevel(logging.WARNING)
@@ -45,26 +45,6 @@ NOTICE_ROWS_FIRST = 44     # 公示 rows on its first page (below the digest and
 NOTICE_ROWS = 52           # 公示 rows on the following pages
 
 
-def _pages(n: int, first: int, rest: int) -> int:
-    if n <= first:
-        return 1
-    return 1 + math.ceil((n - first) / rest)
-
-
-def page_plan(data: PackData) -> dict[str, int]:
-    """PDF pages per section for ``data`` (what build_pdf will draw)."""
-    return {
-        "cover": 1,
-        "charts": len(PDF_CHARTS),
-        "households": _pages(len(_ranked_households(data)), TABLE_ROWS, TABLE_ROWS),
-        "villagers": _pages(len(data.villagers), TABLE_ROWS, TABLE_ROWS),
-        "groups": _pages(len(data.groups), TABLE_ROWS, TABLE_ROWS),
-        "certificates": len(data.top),
-        "stars": _pages(len(data.stars), TABLE_ROWS, TABLE_ROWS),
-        "notice": _pages(len(data.entries), NOTICE_ROWS_FIRST, NOTICE_ROWS),
-    }
-
-
 def _ranked_households(data: PackData):
     return [r for r in data.households[:RANKING_ROWS] if r.points != 0]
 
@@ -79,11 +59,12 @@ def _characters(data: PackData) -> set[int]:
         return set()
     chars.update(chr(c) for c in range(0x20, 0x7F))
     chars.update("0123456789年月日第页名户分条−—…·（）：，。；、％%〇一二三四五六七八九十")
-    texts = [data.village, data.month, *(t.name for t in data.tiers)]
+    texts = [data.village, data.month, *(t.name for t in data.tiers), *data.seal_lines()]
+    texts += [f"{sec.title}{sec.subtitle}{''.join(sec.lead)}" for sec in data.notice_sections]
     texts += [r.name + r.group for r in data.households[:RANKING_ROWS]] + [r.name + r.group for r in data.top]
     texts += [r.name + r.group for r in data.villagers] + [r.name for r in data.groups]
     texts += [r.name + r.group + "★" for r in data.stars]
-    for e in data.entries:
+    for e in [*data.entries, *(e for sec in data.notice_sections for e in sec.entries)]:
         texts.append(f"{e.group}{e.head}{e.villager or ''}{e.rule_name or ''}{e.kind_label}")
     for number, house, _m in data.household_details.values():
         texts.append(f"{number}{house or ''}")
@@ -430,25 +411,26 @@ def _star_list(doc: _Doc, data: PackData) -> None:
 # --- 公示 -------------------------------------------------------------------------------
 
 def _notice(doc: _Doc, data: PackData) -> None:
-    rows = []
-    for e in data.entries:
-        note = f"更正 #{e.corrects_seq}" if e.corrects_seq else ("封顶" if e.capped else "")
-        rows.append((str(e.seq), f"{e.occurred_on:%m-%d}", e.group, e.head, e.villager or "（全户）",
-                     e.rule_name or e.kind_label, _fmt(e.points), note))
+    """Each notice of the month as it was published (its own list, check code and window), then
+    the entries no notice lists yet under their own title: never one list mixing them."""
     widths = (15, 13, 18, 20, 20, 64, 14, 18)
-    # cut long rule names once, at the table's font size
-    doc.set_font(FONT, size=8.5)
-    rows = [r[:5] + (doc.fit(r[5], widths[5] - 2),) + r[6:] for r in rows]
-    s = data.summary
-    lead = [*data.seal_lines(), _window_line(data),
-            f"共 {len(rows)} 条已审核记录，合计 {_fmt(s.points)} 分；更正记录计入其登记当月，并注明原记录序号。"]
-    _table(doc, f"{data.village} {data.label} 积分公示", "按账本顺序列出本月全部已审核记录",
-           ("序号", "日期", "小组", "户主", "姓名", "事项", "积分", "备注"), widths, {0, 6}, rows,
-           first=NOTICE_ROWS_FIRST, rest=NOTICE_ROWS, lead=lead)
+    doc.set_font(FONT, size=8.5)   # cut long rule names once, at the table's font size
+    for sec in data.notice_sections:
+        rows = []
+        for e in sec.entries:
+            note = f"更正 #{e.corrects_seq}" if e.corrects_seq else ("封顶" if e.capped else "")
+            rows.append((str(e.seq), f"{e.occurred_on:%m-%d}", e.group, e.head, e.villager or "（全户）",
+                         doc.fit(e.rule_name or e.kind_label, widths[5] - 2), _fmt(e.points), note))
+        total = sum(e.points for e in sec.entries)
+        lead = [*sec.lead, f"共 {len(rows)} 条记录，合计 {_fmt(total)} 分；更正记录注明原记录序号。"]
+        _table(doc, f"{data.village} {sec.title}", sec.subtitle,
+               ("序号", "日期", "小组", "户主", "姓名", "事项", "积分", "备注"), widths, {0, 6}, rows,
+               first=NOTICE_ROWS_FIRST, rest=NOTICE_ROWS, lead=lead)
+        doc.set_font(FONT, size=8.5)
 
 
 def build_pdf(data: PackData, chart_pngs: Sequence[bytes], path: Path) -> dict[str, int]:
-    """Draw the PDF; returns the pages per section (equal to ``page_plan(data)``)."""
+    """Draw the PDF; returns the pages per section."""
     doc = _Doc(f"{data.village} {data.label} 积分月报", _characters(data))
     doc.set_title(f"{data.village} {data.label} 乡村治理积分月报")
     doc.set_creator("pointsapp")

@@ -24,7 +24,7 @@ from ..points.registry import Role, Village
 from ..web.auth import current_village, roles_required
 from . import dashboard as dash
 from . import exports, services
-from .cache import CHART_NAMES, ChartRequest, chart_png, county_chart_png
+from .cache import CHART_NAMES, ChartRequest, chart_png
 from .liability import county_liabilities, village_liability
 
 bp = Blueprint("reports", __name__, template_folder="templates", static_folder="static",
@@ -127,7 +127,7 @@ def county_chart():
     size = request.args.get("size") or "web"
     if size not in ("web", "phone"):
         return _bad("chart", size, _reason("chart"))
-    path, _rendered = county_chart_png(db.session, key, Path(current_app.instance_path) / "cache" / "charts", size)
+    path, _rendered = dash.county_chart_png(db.session, key, Path(current_app.instance_path) / "cache" / "charts", size)
     resp = send_file(path, mimetype="image/png", max_age=0, conditional=True, etag=True)
     resp.headers["Cache-Control"] = "private, no-cache"
     return resp
@@ -194,12 +194,17 @@ def notice_pdf(month: str):
     require(current_user, village, "notice.read")
     from .notice_print import month_notice_pdf
 
+    number = request.args.get("n", type=int)
     with tempfile.TemporaryDirectory(prefix="notice-") as tmp:
         path = Path(tmp) / "notice.pdf"
-        month_notice_pdf(db.session, village, key, path)
+        try:
+            month_notice_pdf(db.session, village, key, path, number=number)
+        except LookupError:
+            abort(404)
         body = path.read_bytes()
+    suffix = f"补充公示{number - 1}" if number and number > 1 else "公示"
     return send_file(io.BytesIO(body), mimetype="application/pdf", as_attachment=False,
-                     download_name=f"{village.name}-{key}-公示.pdf")
+                     download_name=f"{village.name}-{key}-{suffix}.pdf")
 
 
 def _export_villages() -> tuple[list[Village], str]:

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, aliased
 
 from ..points.closing import pending_in_month
 from ..points.ledger import EntryKind, LedgerEntry, Submission, SubmissionStatus
-from ..points.notice import Objection, ObjectionStatus
+from ..points.notice import NoticeEntry, Objection, ObjectionStatus
 from ..points.periods import local_today, month_key, parse_month, parse_period
 from ..points.policy import require
 from ..points.registry import Group, Household, StaffUser, Village, Villager, VillagerStatus
@@ -318,6 +318,23 @@ def month_entries(session: Session, village: Village, month: str) -> list[EntryR
     p = parse_month(month)
     q = _entry_query(village).where(LedgerEntry.occurred_on.between(p.start, p.end)).order_by(LedgerEntry.seq)
     return [EntryRow(*r) for r in session.execute(q)]
+
+
+def notice_entry_rows(session: Session, village: Village, notice_id: int) -> list[EntryRow]:
+    """The entries a published notice lists (its frozen list), in chain order, with names resolved."""
+    q = (_entry_query(village).join(NoticeEntry, and_(NoticeEntry.village_id == LedgerEntry.village_id,
+                                                      NoticeEntry.seq == LedgerEntry.seq))
+         .where(NoticeEntry.notice_id == notice_id).order_by(LedgerEntry.seq))
+    return [EntryRow(*r) for r in session.execute(q)]
+
+
+def entry_rows_by_seq(session: Session, village: Village, seqs: list[int]) -> list[EntryRow]:
+    """The village's entries at the given places in the chain, in chain order."""
+    out: list[EntryRow] = []
+    for i in range(0, len(seqs), 900):  # stay under SQLite's bound-parameter limit
+        q = _entry_query(village).where(LedgerEntry.seq.in_(seqs[i:i + 900]))
+        out += [EntryRow(*r) for r in session.execute(q)]
+    return sorted(out, key=lambda e: e.seq)
 
 
 # --- pending work -----------------------------------------------------------------------

@@ -30,7 +30,7 @@ from zoneinfo import ZoneInfo
 
 from .exports import local_time, set_autofilter, sheet_setup, typed_cell
 from ..points.spreadsheets import xlsx_row
-from .pack import PackData, date_label
+from .packdata import PackData, date_label
 
 DETAIL_COLUMNS = ("序号", "记录ID", "日期", "村民小组", "户号", "户主", "姓名", "规则编号", "事项", "类别",
                   "类型", "数量", "申请积分", "积分", "封顶", "更正原记录", "原记录日期", "备注",

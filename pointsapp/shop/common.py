@@ -1,7 +1,7 @@
 """Small helpers shared by the shop views."""
 from __future__ import annotations
 
-from flask import abort
+from flask import abort, url_for
 from flask_babel import format_date, format_datetime
 
 from ..points.errors import Refused
@@ -38,3 +38,10 @@ def fdate(day) -> str:
 
 def ftime(moment) -> str:
     return format_datetime(moment, "yyyy-MM-dd HH:mm") if moment else ""
+
+
+def photo_url(item) -> str | None:
+    """The URL of an item's photo (a new photo gets a new URL, so it can be cached long), or None."""
+    if not item.photo:
+        return None
+    return url_for("shop.item_photo", item_id=item.id, v=item.photo.rsplit("/", 1)[-1][:8])

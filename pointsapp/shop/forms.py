@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
 from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
@@ -19,6 +20,9 @@ class ItemForm(FlaskForm):
     unit = StringField(_l("Unit"), default="件", validators=[DataRequired(), Length(max=16)])
     price = IntegerField(_l("Price in points"), validators=[InputRequired(), NumberRange(min=1, max=1_000_000)])
     active = BooleanField(_l("Offered at the desk"), default=True)
+    # Checked and re-encoded like evidence photos (pointsapp.web.photos); served from this server.
+    photo = FileField(_l("Photo of the goods (optional)"), render_kw={"accept": "image/*"})
+    remove_photo = BooleanField(_l("Remove the photo"))
 
 
 class StockInForm(FlaskForm):

@@ -3,8 +3,9 @@ yearly reset, and the printable 星级文明户 list and plaque sheet."""
 from __future__ import annotations
 
 import json
+import secrets
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -15,13 +16,40 @@ from ..points.shop.reset import run_reset, upcoming_reset
 from ..points.shop.settings import DEFAULT_BANDS, get_settings, save_settings
 from ..points.shop.stars import check_period, star_period, star_ratings
 from ..points.shop.stock import add_item, catalogue, update_item
-from ..web.auth import roles_required
+from ..web.auth import public, roles_required
+from ..web.photos import PhotoError, photo_path, prepare_photo, store_photo
 from .blueprint import bp
-from .common import ADMINS, DESK, fdate, refusal, today, village
+from .common import ADMINS, DESK, fdate, photo_url, refusal, today, village
 from .forms import ItemForm, ResetForm, SettingsForm
 from .labels import stars_text
 
 # --- catalogue -------------------------------------------------------------------------
+
+def _item_photo(form: ItemForm, village_id: int) -> str | None:
+    """Check the uploaded photo (pixels, format) before anything is written, then store it as
+    JPEG under uploads/shop/<village>/; the relative path, or None without a file.
+    Raises PhotoError, with its message put on the form's field."""
+    try:
+        image = prepare_photo(form.photo.data)
+    except PhotoError as exc:
+        form.photo.errors = [str(exc)]
+        raise
+    if image is None:
+        return None
+    return store_photo(image, current_app.instance_path, f"shop/{village_id}/{secrets.token_hex(12)}.jpg")
+
+
+@bp.get("/shop/photo/<int:item_id>.jpg")
+@public
+def item_photo(item_id: int):
+    """An item's photo (goods, no people: public like /shop), with a long cache life: a new
+    photo gets a new URL."""
+    item = db.session.get(ShopItem, item_id)
+    path = photo_path(current_app.instance_path, item.photo) if item is not None and item.photo else None
+    if path is None:
+        abort(404)
+    return send_file(path, mimetype="image/jpeg", max_age=30 * 24 * 3600)
+
 
 @bp.route("/desk/items", methods=["GET", "POST"])
 @roles_required(*ADMINS)
@@ -31,8 +59,12 @@ def items():
     status = 200
     if form.validate_on_submit():
         try:
+            photo = _item_photo(form, v.id)
             item = add_item(db.session, v, current_user._get_current_object(), code=form.code.data,
-                            name=form.name.data, price=form.price.data, unit=form.unit.data, ip=request.remote_addr)
+                            name=form.name.data, price=form.price.data, unit=form.unit.data, photo=photo,
+                            ip=request.remote_addr)
+        except PhotoError:
+            status = 400
         except Refused as exc:
             refusal(exc)
             status = 400
@@ -42,7 +74,7 @@ def items():
     elif request.method == "POST":
         status = 400
     rows = [{"code": i.code, "name": i.name, "unit": i.unit, "price": i.price, "stock": i.stock, "active": i.active,
-             "url": url_for("shop.edit_item", item_id=i.id)} for i in catalogue(db.session, v)]
+             "url": url_for("shop.edit_item", item_id=i.id), "photo": photo_url(i)} for i in catalogue(db.session, v)]
     return render_template("shop/items.html", form=form, rows=rows), status
 
 
@@ -58,8 +90,14 @@ def edit_item(item_id: int):
     status = 200
     if form.validate_on_submit():
         try:
+            photo = _item_photo(form, v.id)
+            if photo is None and form.remove_photo.data:
+                photo = ""
             update_item(db.session, v, current_user._get_current_object(), item, name=form.name.data,
-                        price=form.price.data, unit=form.unit.data, active=form.active.data, ip=request.remote_addr)
+                        price=form.price.data, unit=form.unit.data, active=form.active.data, photo=photo,
+                        ip=request.remote_addr)
+        except PhotoError:
+            status = 400
         except Refused as exc:
             refusal(exc)
             status = 400
@@ -68,7 +106,7 @@ def edit_item(item_id: int):
             return redirect(url_for("shop.items"), code=303)
     elif request.method == "POST":
         status = 400
-    return render_template("shop/item_edit.html", form=form, item=item), status
+    return render_template("shop/item_edit.html", form=form, item=item, photo=photo_url(item)), status
 
 
 # --- settings --------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from ..points.shop.stock import catalogue
 from ..points.standings import balance
 from ..web.auth import roles_required
 from .blueprint import bp
-from .common import DESK, fdate, ftime, refusal, today, village
+from .common import DESK, fdate, ftime, photo_url, refusal, today, village
 from .forms import CancelForm
 
 
@@ -65,7 +65,7 @@ def _panel(household: Household, key: str | None = None, picked: dict[int, int] 
         "warning": _("Your household has %(points)s redeemable points that will be cleared on %(date)s.",
                      points=warn.points, date=fdate(warn.due_on)) if warn else None,
         "items": [{"id": i.id, "code": i.code, "name": i.name, "unit": i.unit, "price": i.price, "stock": i.stock,
-                   "qty": picked.get(i.id, 0), "affordable": i.price <= bal.redeemable} for i in items],
+                   "qty": picked.get(i.id, 0), "affordable": i.price <= bal.redeemable, "photo": photo_url(i)} for i in items],
         "key": key or uuid.uuid4().hex,
         "year": day.year,
     }

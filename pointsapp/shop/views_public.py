@@ -9,6 +9,7 @@ from ..points.registry import Village
 from ..points.shop.stock import catalogue
 from ..web.auth import public
 from .blueprint import bp
+from .common import photo_url
 
 
 @bp.get("/shop")
@@ -24,4 +25,5 @@ def public_shop():
         abort(404)
     items = catalogue(db.session, village, active_only=True) if village else []
     links = [{"id": v.id, "name": v.name, "current": village is not None and v.id == village.id} for v in villages]
-    return render_template("shop/public.html", village=village, items=items, villages=links)
+    photos = {i.id: photo_url(i) for i in items}
+    return render_template("shop/public.html", village=village, items=items, villages=links, photos=photos)

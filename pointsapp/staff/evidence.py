@@ -17,7 +17,7 @@ from sqlalchemy.orm import selectinload
 from ..points.activities import Activity
 from ..points.ledger import CaptureBatch, LedgerEntry
 from ..points.registry import StaffUser, Village
-from .photos import capture_photo_rel, photo_path
+from ..web.photos import capture_photo_rel, photo_path
 
 
 @dataclass

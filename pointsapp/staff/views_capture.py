@@ -18,7 +18,7 @@ from . import services as svc
 from .common import CAPTURERS, flash_refusal, me, refuse_to_http, village
 from .forms import ActivityForm, CaptureForm
 from .offline import csrf_without_time_limit
-from .photos import PhotoError, capture_photo_rel, photo_path, prepare_photo, save_photo, store_photo
+from ..web.photos import PhotoError, capture_photo_rel, photo_path, prepare_photo, save_photo, store_photo
 from .blueprint import bp
 
 

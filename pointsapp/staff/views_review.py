@@ -16,7 +16,7 @@ from . import services as svc
 from .common import ADMINS, REVIEWERS, flash_refusal, int_list, me, village
 from .evidence import evidence_for
 from .forms import AwardForm, DecisionForm
-from .photos import PhotoError, capture_photo_rel, prepare_photo, store_photo
+from ..web.photos import PhotoError, capture_photo_rel, prepare_photo, store_photo
 from .blueprint import bp
 
 

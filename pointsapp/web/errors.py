@@ -10,6 +10,7 @@ from werkzeug.exceptions import HTTPException
 
 from ..points.errors import Refused
 from . import refusals
+from .redact import redact
 from .transaction import discard
 
 log = logging.getLogger(__name__)
@@ -46,6 +47,6 @@ def register_error_handlers(app) -> None:
     @app.errorhandler(Exception)
     def unexpected(exc):
         discard()  # the session may be unusable until rolled back; the page below may read
-        log.exception("unhandled error on %s %s", request.method, request.path)
+        log.exception("unhandled error on %s %s", request.method, redact(request.path))
         return _page(500, _("Something went wrong"),
                      _("The error was logged. Nothing was saved; please try again."))

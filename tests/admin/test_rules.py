@@ -166,3 +166,50 @@ def test_upload_errors_are_listed_per_rule_and_field(admin, app_world, app):
         assert needle in text(resp), name
     with app.app_context():
         assert len(rule(app, "DJ-01", app_world["village"]).versions) == 1
+
+
+WM = {"name": "庭院卫生月评（每星2分）", "category": "文明创建", "points": "2", "per": "unit", "unit": "星",
+      "scope": "household", "cap_month": "10", "evidence": "photo", "logged_by": ["reviewer", "admin"],
+      "effective_from": "2026-12-01", "max_quantity": "5"}
+
+
+def _max_quantities(app, vid, code):
+    """The oracle: each version's max_quantity as stored."""
+    from sqlalchemy import text as sql
+
+    with app.app_context():
+        return db.session.execute(sql(
+            "SELECT rv.version, rv.max_quantity FROM rule_versions rv JOIN rules r ON r.id = rv.rule_id "
+            "WHERE r.village_id = :v AND r.code = :c ORDER BY rv.version"), {"v": vid, "c": code}).all()
+
+
+def test_the_edit_form_shows_and_keeps_the_most_units_on_one_entry(admin, app_world, app):
+    vid = app_world["village"]
+    assert _max_quantities(app, vid, "WM-01") == [(1, 5)]
+    page = text(admin.get("/admin/rules/WM-01/edit"))
+    assert 'name="max_quantity"' in page and 'value="5"' in page and "每条最多数量" in page
+    # changing another field keeps the limit (it used to fall back to the default, 1000)
+    resp = admin.post("/admin/rules/WM-01/edit", data=dict(WM, points="3", confirm="1"))
+    assert resp.status_code == 302
+    assert _max_quantities(app, vid, "WM-01") == [(1, 5), (2, 5)]
+    # changing the limit itself: the dry run names it, the new version stores it
+    page = text(admin.post("/admin/rules/WM-01/edit", data=dict(WM, points="3", max_quantity="8",
+                                                                   effective_from="2026-12-05", preview="1")))
+    assert "<td>每条最多数量</td><td>5</td><td>8</td>" in page
+    resp = admin.post("/admin/rules/WM-01/edit", data=dict(WM, points="3", max_quantity="8",
+                                                             effective_from="2026-12-05", confirm="1"))
+    assert resp.status_code == 302
+    assert _max_quantities(app, vid, "WM-01") == [(1, 5), (2, 5), (3, 8)]
+    assert "最多 8" in text(admin.get("/admin/rules/WM-01"))
+
+
+def test_a_bad_most_units_on_one_entry_is_refused_naming_the_field(admin, app_world, app):
+    vid = app_world["village"]
+    for bad in ("0", "10001", "-3"):
+        resp = admin.post("/admin/rules/WM-01/edit", data=dict(WM, max_quantity=bad, confirm="1"))
+        page = text(resp)
+        assert resp.status_code == 400 and "每条最多数量：请填 1 到 10000 之间的整数。" in page, bad
+    resp = admin.post("/admin/rules/DJ-01/edit", data=dict(FORM, max_quantity="3", confirm="1"))
+    assert resp.status_code == 400 and "每条最多数量：按次计分的规则每条只记一次" in text(resp)
+    assert _max_quantities(app, vid, "WM-01") == [(1, 5)]
+    assert [q for _v, q in _max_quantities(app, vid, "DJ-01")] == [None]

@@ -11,7 +11,8 @@ from pypdf import PdfReader
 from pointsapp.points import awards
 from pointsapp.points.errors import Refused
 from pointsapp.reports import pdf as pdfmod
-from pointsapp.reports.pack import build_monthly_pack, gather
+from pointsapp.reports.pack import build_monthly_pack
+from pointsapp.reports.packdata import gather
 from tests.reports.conftest import post
 
 

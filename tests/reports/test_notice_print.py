@@ -85,15 +85,19 @@ def test_demo_month_fits_on_the_board(demo, tmp_path):
         path = tmp_path / "notice.pdf"
         sheet, pages = month_notice_pdf(s, village, month, path)
         start, end = dt.date.fromisoformat(month + "-01"), dt.date.fromisoformat(month + "-28")
-        # the oracle: raw SQL over the ledger (the notice's entries are the month's entries)
+        # the oracle: raw SQL over the ledger and the published notice's frozen list (the main notice)
+        listed = ("AND e.seq IN (SELECT ne.seq FROM notice_entries ne JOIN notices n ON n.id = ne.notice_id "
+                  "WHERE n.village_id = :v AND n.month = :m AND n.number = 1) ")
         raw = s.execute(text(
             "SELECT h.number, SUM(e.points), COUNT(*) FROM ledger_entries e JOIN households h ON h.id = e.household_id "
             "WHERE e.village_id = :v AND substr(CAST(e.occurred_on AS TEXT), 1, 7) = :m "
-            "AND e.kind NOT IN ('redemption', 'expiry') GROUP BY h.number"), {"v": village.id, "m": month}).all()
+            "AND e.kind NOT IN ('redemption', 'expiry') " + listed + "GROUP BY h.number"),
+            {"v": village.id, "m": month}).all()
         groups = dict(s.execute(text(
             "SELECT g.name, SUM(e.points) FROM ledger_entries e JOIN households h ON h.id = e.household_id "
             "JOIN groups g ON g.id = h.group_id WHERE e.village_id = :v AND substr(CAST(e.occurred_on AS TEXT), 1, 7) = :m "
-            "AND e.kind NOT IN ('redemption', 'expiry') GROUP BY g.name"), {"v": village.id, "m": month}).all())
+            "AND e.kind NOT IN ('redemption', 'expiry') " + listed + "GROUP BY g.name"),
+            {"v": village.id, "m": month}).all())
     assert start <= end
     reader = PdfReader(path)
     print(f"\n公示 {month}: {sheet.entries} entries, {sheet.households} households, {pages} A4 pages")

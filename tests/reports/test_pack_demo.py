@@ -25,7 +25,8 @@ from pointsapp.points.engine import make_engine
 from pointsapp.points.registry import Village
 from pointsapp.reports import pdf as pdfmod
 from pointsapp.reports import services
-from pointsapp.reports.pack import RANKING_ROWS, build_monthly_pack, gather
+from pointsapp.reports.pack import build_monthly_pack
+from pointsapp.reports.packdata import RANKING_ROWS, gather
 from tests.pdftext import pdf_pages
 
 pytestmark = pytest.mark.slow
@@ -101,12 +102,13 @@ def test_pdf_page_count_is_computed_from_the_parts(pack):
     result, data = pack
     ranked = [r for r in data.households[:RANKING_ROWS] if r.points != 0]
     top = [r for r in data.households if r.rank is not None and r.rank <= 10 and r.points > 0]
-    notice = 1 + max(0, math.ceil((len(data.entries) - pdfmod.NOTICE_ROWS_FIRST) / pdfmod.NOTICE_ROWS))
+    notice = sum(1 + max(0, math.ceil((len(sec.entries) - pdfmod.NOTICE_ROWS_FIRST) / pdfmod.NOTICE_ROWS))
+                 for sec in data.notice_sections)
     stars = max(1, math.ceil(len(data.stars) / pdfmod.TABLE_ROWS))
     expected = (1 + 5 + math.ceil(len(ranked) / pdfmod.TABLE_ROWS) + 1 + 1 + len(top) + stars + notice)
     assert len(PdfReader(result.pdf).pages) == expected == result.pdf_pages
     assert result.certificates == len(top) >= 10  # ties at rank 10 share the award
-    assert result.sections == pdfmod.page_plan(data)
+    assert sum(result.sections.values()) == expected and result.sections["certificates"] == len(top)
 
 
 def test_pdf_embeds_the_cjk_font(pack):

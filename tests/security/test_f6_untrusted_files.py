@@ -38,7 +38,7 @@ def png_bomb(side: int = BOMB_SIDE) -> bytes:
 def test_png_bomb_is_refused_from_its_header(app, monkeypatch):
     from PIL import Image, ImageFile
 
-    from pointsapp.staff.photos import PhotoError, prepare_photo
+    from pointsapp.web.photos import PhotoError, prepare_photo
 
     data = png_bomb()
     assert len(data) < 300_000
@@ -73,7 +73,7 @@ def test_png_bomb_through_the_capture_form(app, client, app_world):
 def test_a_normal_phone_photo_still_works(app):
     from PIL import Image
 
-    from pointsapp.staff.photos import prepare_photo
+    from pointsapp.web.photos import prepare_photo
 
     buf = io.BytesIO()
     Image.new("RGB", (4032, 3024), (10, 120, 40)).save(buf, "JPEG", quality=70)

@@ -152,3 +152,20 @@ def test_access_log_never_holds_card_tokens():
     serve = (REPO / "scripts" / "serve").read_text()
     assert "--logger-class pointsapp.gunicorn_logging.RedactingLogger" in serve
 
+
+
+def test_error_log_never_holds_card_tokens(client, app_world, monkeypatch, caplog):
+    """An unexpected error on a card page is logged with the path redacted, like the access log."""
+    import logging
+
+    def broken(*_a, **_k):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr("pointsapp.villagers.routes.household_by_token", broken)
+    token = "SecretCardToken_0123456789abcdef"
+    with caplog.at_level(logging.ERROR, logger="pointsapp.web.errors"):
+        resp = client.get(f"/h/{token}")
+    assert resp.status_code == 500
+    logged = "\n".join(r.getMessage() for r in caplog.records if r.name == "pointsapp.web.errors")
+    assert "unhandled error on GET /h/…" in logged
+    assert token not in caplog.text

@@ -124,3 +124,54 @@ def _star_period() -> str:
     from pointsapp.points.periods import local_today
 
     return str(local_today("Asia/Shanghai").year)
+
+
+def test_cancel_a_redemption_from_the_command_line(app, app_world, run):
+    """`pointsapp shop cancel RECEIPT`: the desk's cancellation through the same core service;
+    a replay changes nothing; after the day it takes an admin and a reason."""
+    from pointsapp.points.db import set_clock
+    from pointsapp.points.ledger import verify_chain
+
+    w = shop_world(app, app_world, stock=())
+    run("shop", "item", "add", "OIL", "--name", "食用油", "--price", 30, "--unit", "桶")
+    run("shop", "stock", "in", "OIL", 2, "--source", "purchase", "--by", "clerk1")
+    hid = w["households"][0]                        # 60 points
+    first = json.loads(run("redeem", "--household", hid, "--item", "OIL", "--qty", 1, "--by", "clerk1",
+                           "--json").output)
+    second = json.loads(run("redeem", "--household", hid, "--item", "OIL", "--qty", 1, "--by", "clerk1",
+                            "--json").output)
+
+    def state():
+        """The oracle, straight from the tables: household points, stock on hand, redemption entries."""
+        return _sql(app, "SELECT (SELECT sum(points) FROM ledger_entries WHERE household_id = :h), "
+                         "(SELECT sum(qty) FROM stock_movements), "
+                         "(SELECT count(*) FROM ledger_entries WHERE kind = 'redemption')", h=hid)[0]
+
+    assert tuple(state()) == (0, 0, 2)
+    res = run("shop", "cancel", "2026-x", "--by", "clerk1", ok=False)
+    assert "looks like 2026-00042" in res.output
+    run("shop", "cancel", "1999-00001", "--by", "clerk1", ok=False)
+    out = json.loads(run("shop", "cancel", first["receipt"], "--by", "clerk1", "--json").output)
+    assert (out["cancelled"], out["replayed"], out["points"]) == (True, False, 30)
+    assert tuple(state()) == (30, 1, 3)
+    # the reversing entry points at the seq of the redemption it reverses
+    assert _sql(app, "SELECT corrects_seq, points FROM ledger_entries WHERE seq = :s AND village_id = :v",
+                s=out["entry_seq"], v=w["village"]) == [(first["entry_seq"], 30)]
+    again = json.loads(run("shop", "cancel", first["receipt"], "--by", "clerk1", "--json").output)
+    assert again["replayed"] and again["entry_seq"] == out["entry_seq"]
+    assert tuple(state()) == (30, 1, 3)                                       # nothing more written
+    # the next day: a clerk is refused; an admin needs a reason
+    set_clock(dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=1))
+    try:
+        res = run("shop", "cancel", second["receipt"], "--by", "clerk1", ok=False)
+        assert "only an admin can cancel it" in res.output
+        res = run("shop", "cancel", second["receipt"], "--by", "admin1", ok=False)
+        assert "needs a reason" in res.output
+        assert tuple(state()) == (30, 1, 3)
+        run("shop", "cancel", second["receipt"], "--by", "admin1", "--reason", "登记错了户")
+    finally:
+        set_clock(None)
+    assert tuple(state()) == (60, 2, 4)
+    assert _sql(app, "SELECT count(*) FROM audit_events WHERE action = 'shop.cancel'") == [(2,)]
+    with app.app_context():
+        assert verify_chain(db.session, db.session.get(Village, w["village"])).ok

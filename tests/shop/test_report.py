@@ -5,7 +5,8 @@ from sqlalchemy import text
 
 from pointsapp.points.shop.redeem import Want, cancel, redeem
 from pointsapp.points.shop.stock import write_off
-from pointsapp.reports.pack import build_monthly_pack, gather
+from pointsapp.reports.pack import build_monthly_pack
+from pointsapp.reports.packdata import gather
 from tests.shop.helpers import NOW, give, stocked
 
 

@@ -87,3 +87,82 @@ def test_public_shop_lists_items_without_names(client, app, app_world):
     page = client.get("/shop").get_data(as_text=True)
     assert "香皂" in page and "大米" in page
     assert "向明华" not in page and "兑换员" not in page
+
+
+def test_item_photo_is_checked_re_encoded_and_served_locally(app, client, app_world):
+    """An item's optional photo: the evidence photos' limits (pixels checked from the header,
+    nothing written when refused), re-encoded as JPEG, served by the app itself."""
+    import io
+    from pathlib import Path
+
+    from PIL import Image
+
+    from tests.security.test_f6_untrusted_files import png_bomb
+
+    shop_world(app, app_world, stock=())
+    login(client, "admin1")
+    bomb = client.post("/desk/items", data={"code": "OIL", "name": "食用油", "unit": "桶", "price": "30",
+                                             "photo": (io.BytesIO(png_bomb()), "oil.png")},
+                       content_type="multipart/form-data")
+    assert bomb.status_code == 400 and "7745" in bomb.get_data(as_text=True)
+    junk = client.post("/desk/items", data={"code": "OIL", "name": "食用油", "unit": "桶", "price": "30",
+                                             "photo": (io.BytesIO(b"not a picture"), "oil.jpg")},
+                       content_type="multipart/form-data")
+    assert junk.status_code == 400 and "不是图片" in junk.get_data(as_text=True)
+    assert _sql(app, "SELECT count(*) FROM shop_items") == [(0,)]              # nothing half-written
+
+    png = io.BytesIO()
+    Image.new("RGBA", (2400, 1200), (200, 30, 30, 255)).save(png, "PNG")
+    r = client.post("/desk/items", data={"code": "OIL", "name": "食用油", "unit": "桶", "price": "30",
+                                          "photo": (io.BytesIO(png.getvalue()), "oil.png")},
+                    content_type="multipart/form-data")
+    assert r.status_code == 303
+    ((item_id, rel),) = _sql(app, "SELECT id, photo FROM shop_items WHERE code = 'OIL'")
+    stored = Path(app.instance_path) / "uploads" / rel
+    assert rel.startswith(f"shop/{app_world['village']}/") and stored.is_file()
+    with Image.open(stored) as im:
+        assert im.format == "JPEG" and max(im.size) <= 1600
+
+    client.post("/logout")
+    page = client.get("/shop").get_data(as_text=True)                       # public, no sign-in
+    src = re.search(r'<img class="item-photo" src="([^"]+)"', page)[1]
+    assert src.startswith(f"/shop/photo/{item_id}.jpg")
+    photo = client.get(src)
+    assert photo.status_code == 200 and photo.mimetype == "image/jpeg" and photo.data == stored.read_bytes()
+    assert photo.cache_control.max_age and photo.cache_control.max_age >= 86400
+    assert client.get("/shop/photo/99999.jpg").status_code == 404
+
+    login(client, "admin1")
+    edit = client.get(f"/desk/items/{item_id}").get_data(as_text=True)
+    assert 'id="item-photo"' in edit and 'enctype="multipart/form-data"' in edit
+    r = client.post(f"/desk/items/{item_id}", data={"code": "OIL", "name": "食用油", "unit": "桶", "price": "30",
+                                                     "active": "y", "remove_photo": "y"},
+                    content_type="multipart/form-data")
+    assert r.status_code == 303
+    assert _sql(app, "SELECT photo FROM shop_items WHERE id = :i", i=item_id) == [(None,)]
+    assert client.get(src).status_code == 404
+
+
+def test_a_clerk_signs_in_changes_the_password_and_signs_out(app, client, app_world):
+    """The clerk role (兑换员) reaches the pages every staff role has: /password and /logout,
+    linked from the desk's header."""
+    from tests.conftest import PASSWORD
+
+    shop_world(app, app_world)
+    r = login(client, "clerk1")
+    assert r.status_code == 302 and r.headers["Location"].endswith("/desk")
+    desk = client.get("/desk").get_data(as_text=True)
+    assert 'href="/password"' in desk and 'action="/logout"' in desk
+    assert client.get("/password").status_code == 200
+    new = "clerk new password 1"
+    r = client.post("/password", data={"current": PASSWORD, "new": new, "repeat": new})
+    assert r.status_code == 302 and r.headers["Location"].endswith("/desk")
+    assert client.get("/desk").status_code == 200                       # still signed in here
+    r = client.post("/logout")
+    assert r.status_code == 302
+    assert client.get("/desk").status_code == 302                       # signed out: to the login page
+    assert login(client, "clerk1").status_code == 200                   # the old password is dead
+    assert login(client, "clerk1", new).status_code == 302
+    actions = [a for (a,) in _sql(app, "SELECT action FROM audit_events WHERE actor_id = :u ORDER BY id",
+                                  u=app_world["users"]["clerk1"])]
+    assert "password.change" in actions and "logout" in actions

@@ -68,7 +68,7 @@ EXPECTED: dict[str, str] = {
     # county-wide pages: county accounts only (a village-bound viewer is refused)
     "reports.county": "viewer", "reports.county_chart": "viewer",
     # 积分超市: the public list; the desk (clerks, and admins, who can do all a clerk can); the shop's admin pages
-    "shop.public_shop": ANY,
+    "shop.public_shop": ANY, "shop.item_photo": ANY,
     "shop.desk": "admin clerk", "shop.household": "admin clerk", "shop.redeem": "admin clerk",
     "shop.receipt": "admin clerk", "shop.cancel": "admin clerk", "shop.redemptions": "admin clerk",
     "shop.stock": "admin clerk", "shop.stock_in_post": "admin clerk", "shop.write_off_post": "admin clerk",

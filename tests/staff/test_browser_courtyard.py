@@ -187,7 +187,7 @@ def test_offline_capture_queues_survives_reload_and_syncs_once(app, world, signa
     assert sql(app, "SELECT count(*) FROM submissions WHERE activity_id = :a", a=aid) == [(10,)]
     assert page.locator("input[name=p]:checked:not(:disabled)").count() == 2  # the unsent ticks stay
     [(batch_id,)] = sql(app, "SELECT id FROM capture_batches WHERE key = :k", k=key)
-    from pointsapp.staff.photos import capture_photo_rel, photo_path
+    from pointsapp.web.photos import capture_photo_rel, photo_path
 
     assert photo_path(app.instance_path, capture_photo_rel(world["village"], batch_id)) is not None  # the photo too
     screenshot(page, "courtyard-5-synced")

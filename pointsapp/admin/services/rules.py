@@ -22,7 +22,7 @@ from ...points.policy import require
 from . import audit
 
 DIFF_FIELDS = ("name", "category", "points", "per", "unit", "scope", "caps", "evidence", "logged_by",
-               "effective_from", "effective_to")
+               "max_quantity", "effective_from", "effective_to")
 
 
 def _row(rule: Rule) -> dict:
@@ -58,7 +58,8 @@ def _row_of_version(v: RuleVersion) -> dict:
     """Raw values (caps as a dict, logged_by as a tuple); the view puts them into words."""
     return {"name": v.name, "category": v.category, "points": v.points, "per": v.per, "unit": v.unit,
             "scope": str(getattr(v.scope, "value", v.scope)), "caps": v.caps, "evidence": v.evidence,
-            "logged_by": v.logged_by_roles, "since": v.effective_from, "until": v.effective_to}
+            "logged_by": v.logged_by_roles, "since": v.effective_from, "until": v.effective_to,
+            "max_quantity": v.max_quantity}
 
 
 def _comparable(spec: RuleSpec, name: str):

@@ -218,6 +218,19 @@ def get_redemption(session: Session, village: Village, redemption_id: int) -> Re
     return red
 
 
+def find_redemption(session: Session, village: Village, number: str) -> Redemption:
+    """The redemption with the receipt number printed on its 兑换单 (e.g. 2026-00042)."""
+    year, sep, serial = (number or "").strip().partition("-")
+    if not (sep and year.isdigit() and serial.isdigit() and len(year) == 4 and len(serial) <= 9):
+        raise Refused("bad_receipt_number", f"a receipt number looks like 2026-00042, got {number!r}")
+    red = session.execute(select(Redemption).where(
+        Redemption.village_id == village.id, Redemption.year == int(year),
+        Redemption.serial == int(serial))).scalar_one_or_none()
+    if red is None:
+        raise Refused("not_found", f"no redemption {number} in {village.name}")
+    return red
+
+
 def household_redemptions(session: Session, household: Household, *, year: int | None = None) -> list[Redemption]:
     q = select(Redemption).where(Redemption.household_id == household.id)
     if year is not None:

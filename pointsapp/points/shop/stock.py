@@ -112,13 +112,14 @@ def update_item(session: Session, village: Village, actor: StaffUser, item: Shop
     if item.village_id != village.id:
         raise Refused("not_found", f"item {item.id} is not in this village")
     name, unit = _check_item_fields(name, price, unit)
-    before = {"name": item.name, "price": item.price, "unit": item.unit, "active": item.active}
+    before = {"name": item.name, "price": item.price, "unit": item.unit, "active": item.active, "photo": item.photo}
     item.name, item.price, item.unit, item.active = name, price, unit, bool(active)
-    if photo is not None:
-        item.photo = photo
+    if photo is not None:      # "" removes the photo; None keeps it
+        item.photo = photo or None
     session.flush()
     audit.record(session, actor, "shop.item.edit", village_id=village.id, target=f"item {item.code}", ip=ip,
-                 before=before, after={"name": name, "price": price, "unit": unit, "active": bool(active)})
+                 before=before, after={"name": name, "price": price, "unit": unit, "active": bool(active),
+                                       "photo": item.photo})
     return item
 
 

@@ -1,4 +1,5 @@
-"""Evidence photos: only images, resized on the server and re-encoded as JPEG.
+"""Uploaded photos (capture evidence, shop items): only images, resized on the server and
+re-encoded as JPEG.
 
 Photos are stored under ``<instance>/uploads/YYYY-MM/<random>.jpg``; the database keeps the
 path relative to ``uploads``.

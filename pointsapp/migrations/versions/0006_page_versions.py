@@ -1,13 +1,13 @@
 """Content versions of each village's public pages (see pointsapp/points/versions.py).
 
-Revision ID: 0005_page_versions
-Revises: 0004_shop
+Revision ID: 0006_page_versions
+Revises: 0005_legacy_hash
 """
 from alembic import op
 import sqlalchemy as sa
 
-revision = "0005_page_versions"
-down_revision = "0004_shop"
+revision = "0006_page_versions"
+down_revision = "0005_legacy_hash"
 branch_labels = None
 depends_on = None
 
