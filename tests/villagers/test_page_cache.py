@@ -256,25 +256,27 @@ def _count_pages(app, sc) -> dict[str, tuple[int, int, int]]:
     return out
 
 
-def test_statements_per_public_page_do_not_grow_with_entries(tmp_path, monkeypatch, db_url):
-    """Each public page: at most 6 statements when served (its key, then the cached render); the render
-    itself issues as many statements with 3N entries as with N (no N+1; lazy loads from entries raise)."""
-    from tests.conftest import close_app, make_app
+def seeded_apps(db_url, tmp_path, monkeypatch, sizes=(40, 120)):
+    """For each n: (an app on a fresh database with the scene and n more entries (see _seed), its scene);
+    the app is closed (and a PostgreSQL schema reset) when the caller asks for the next one."""
+    from tests.conftest import _reset_pg, close_app, make_app
 
-    counts = []
-    for n in (40, 120):
+    for n in sizes:
         url = db_url if "postgresql" in db_url else f"sqlite:///{tmp_path}/seeded{n}.db"
         app = make_app(url, tmp_path / f"instance{n}", monkeypatch)
         with app.app_context():
             sc = build_scene(db.session)
         _seed(app, sc, n)
-        counts.append(_count_pages(app, sc))
+        yield app, sc
         close_app(app)
         if "postgresql" in db_url:
-            from tests.conftest import _reset_pg
-
             _reset_pg(db_url)
-    small, large = counts
+
+
+def test_statements_per_public_page_do_not_grow_with_entries(tmp_path, monkeypatch, db_url):
+    """Each public page: at most 6 statements when served (its key, then the cached render); the render
+    itself issues as many statements with 3N entries as with N (no N+1; lazy loads from entries raise)."""
+    small, large = [_count_pages(app, sc) for app, sc in seeded_apps(db_url, tmp_path, monkeypatch)]
     for url in PAGES:
         assert large[url][0] >= small[url][0] + 80, url           # 3N: the village has more entries
         assert large[url][1] == small[url][1], (url, small[url], large[url])
