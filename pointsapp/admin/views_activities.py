@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from ..extensions import db
 from ..points.activities import Activity
 from ..points.errors import Refused
-from ..points.periods import local_today, month_key, parse_month
+from ..points.periods import local_today, month_key, month_shift, parse_month
 from ..points.registry import Group, Role
 from ..web.auth import roles_required
 from .common import actor, get_or_404, ip, flash_refusal, village
@@ -16,13 +16,6 @@ from .forms import ActivityForm, CancelActivityForm
 from .blueprint import bp
 from .services import activities as svc
 from .services import registry as reg
-
-
-def _shift(month: str, by: int) -> str:
-    y, m = map(int, month.split("-"))
-    m += by
-    y, m = y + (m - 1) // 12, (m - 1) % 12 + 1
-    return f"{y:04d}-{m:02d}"
 
 
 @bp.get("/activities")
@@ -35,7 +28,7 @@ def activities():
         period = parse_month(month_key(local_today(v.timezone)))
     rows = svc.list_activities(db.session, actor(), v, period.start, period.end)
     return render_template("admin/activities.html", village=v, rows=rows, month=period.key,
-                           prev_month=_shift(period.key, -1), next_month=_shift(period.key, 1))
+                           prev_month=month_shift(period.key, -1), next_month=month_shift(period.key, 1))
 
 
 def _edit_context(activity: Activity, form: ActivityForm, cancel_form: CancelActivityForm):

@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from ..extensions import db
 from ..points.imports.errors import ImportErrors
 from ..points.imports.reader import ReadError
+from ..points.imports.roster_export import export_roster as export_roster_xlsx
 from ..points.periods import local_today
 from ..points.registry import Role
 from ..web.auth import roles_required
@@ -125,7 +126,7 @@ def roster_cancel(token: str):
 def roster_export():
     v = village()
     today = local_today(v.timezone)
-    data = roster.export_xlsx(db.session, actor(), v, title_date=today.isoformat(), ip=ip())
+    data = export_roster_xlsx(db.session, actor(), v, today=today, ip=ip())
     return send_file(io.BytesIO(data), as_attachment=True,
                      download_name=f"roster-{today.isoformat()}.xlsx",
                      mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")

@@ -6,7 +6,9 @@ from typing import Any
 
 from sqlalchemy import BigInteger, DateTime, Integer, MetaData, TypeDecorator
 from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, Session
+from sqlalchemy.sql.expression import ClauseElement, Executable
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -74,3 +76,28 @@ def lock_row(session: Session, model: Any, pk: object) -> Any:
     return session.execute(
         select(model).where(model.id == pk).with_for_update()
     ).scalar_one()
+
+
+
+class _Explain(Executable, ClauseElement):
+    """``EXPLAIN`` around a statement, compiled with its binds (see :func:`explain`)."""
+
+    inherit_cache = False
+
+    def __init__(self, stmt: Any, prefix: str):
+        self.stmt, self.prefix = stmt, prefix
+
+
+@compiles(_Explain)
+def _compile_explain(element: _Explain, compiler: Any, **kw: Any) -> str:
+    return element.prefix + str(compiler.process(element.stmt, **kw))
+
+
+def explain(session: Session, stmt: Any, params: dict[str, Any] | None = None, *, analyze: bool = False) -> list[str]:
+    """The database's plan for ``stmt`` as text lines: ``EXPLAIN`` on PostgreSQL (with ``ANALYZE``
+    and ``BUFFERS`` if asked: the statement runs), ``EXPLAIN QUERY PLAN`` on SQLite. For tests and
+    benchmarks that check which index a query reads."""
+    postgres = session.get_bind().dialect.name == "postgresql"
+    prefix = ("EXPLAIN (ANALYZE, BUFFERS) " if analyze else "EXPLAIN ") if postgres else "EXPLAIN QUERY PLAN "
+    rows = session.execute(_Explain(stmt, prefix), params or {}).all()
+    return [r[0] if postgres else r[-1] for r in rows]

@@ -17,7 +17,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from sqlalchemy import (
-    DDL, Boolean, CheckConstraint, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint, event, func, select,
+    DDL, Boolean, CheckConstraint, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint, event, func, insert,
+    select,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
@@ -256,18 +257,24 @@ def entry_hash(prev_hash: str, fields: dict) -> str:
     return hash_values(prev_hash, [fields[k] for k in HASHED_FIELDS])
 
 
-def append_entry(session: Session, village: Village, **fields) -> LedgerEntry:
-    """Append one entry to the village's chain. The caller holds the village lock."""
+def _chain_fields(fields: dict) -> dict:
+    """An entry's columns with their defaults, ``recorded_at`` in UTC (hashed as stored)."""
     fields.setdefault("recorded_at", utcnow())
     fields.setdefault("capped", False)
     fields.setdefault("quantity", 1)
     fields.setdefault("requested_points", fields["points"])
     for k in HASHED_FIELDS:
         fields.setdefault(k, None)
-    fields["village_id"] = village.id
-    fields["seq"] = village.ledger_seq + 1
     # Truncate to microseconds as every backend stores them, so the hash round-trips.
     fields["recorded_at"] = fields["recorded_at"].astimezone(dt.timezone.utc)
+    return fields
+
+
+def append_entry(session: Session, village: Village, **fields) -> LedgerEntry:
+    """Append one entry to the village's chain. The caller holds the village lock."""
+    fields = _chain_fields(fields)
+    fields["village_id"] = village.id
+    fields["seq"] = village.ledger_seq + 1
     prev = village.ledger_head
     digest = entry_hash(prev, fields)
     entry = LedgerEntry(prev_hash=prev, hash=digest, **fields)
@@ -275,6 +282,28 @@ def append_entry(session: Session, village: Village, **fields) -> LedgerEntry:
     village.ledger_seq = fields["seq"]
     village.ledger_head = digest
     return entry
+
+
+def append_entries(session: Session, village: Village, rows: list[dict]) -> list[LedgerEntry]:
+    """Append many entries to the village's chain, in order, with one multi-row INSERT (the entries
+    come back as ORM objects with their ids). Each is hashed exactly as :func:`append_entry` would
+    hash it one by one. The caller holds the village lock."""
+    if not rows:
+        return []
+    seq, prev = village.ledger_seq, village.ledger_head
+    prepared = []
+    for row in rows:
+        fields = _chain_fields(dict(row))
+        seq += 1
+        fields["village_id"], fields["seq"] = village.id, seq
+        digest = entry_hash(prev, fields)
+        fields["prev_hash"], fields["hash"] = prev, digest
+        prev = digest
+        prepared.append(fields)
+    stmt = insert(LedgerEntry).returning(LedgerEntry, sort_by_parameter_order=True)
+    entries = list(session.scalars(stmt, prepared))
+    village.ledger_seq, village.ledger_head = seq, prev
+    return entries
 
 
 def _compiled(conn, stmt):

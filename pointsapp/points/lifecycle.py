@@ -23,7 +23,7 @@ from .db import utcnow
 from .errors import Refused
 from .ledger import ClosedPeriod, lock_village
 from .notice import awaiting_notice, notices_of_month, open_objections_of_month
-from .periods import local_today, month_key, parse_month
+from .periods import local_today, parse_month, previous_month_of
 from .policy import require
 from .registry import StaffUser, Village
 
@@ -52,7 +52,7 @@ def month_state(session: Session, village: Village, month: str) -> str:
 def last_finished_month(village: Village, now: dt.datetime | None = None) -> str:
     """The month before the running one (local time): what the publish form offers first."""
     today = local_today(village.timezone, now)
-    return month_key(today.replace(day=1) - dt.timedelta(days=1))
+    return previous_month_of(today)
 
 
 def close_blockers(session: Session, village: Village, month: str, *,

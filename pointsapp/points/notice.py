@@ -18,7 +18,6 @@ import enum
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     CheckConstraint,
@@ -39,7 +38,7 @@ from sqlalchemy.orm import Mapped, Session, aliased, mapped_column, relationship
 from .db import Base, UTCDateTime, lock_row, utcnow
 from .errors import Refused
 from .ledger import ClosedPeriod, EntryKind, LedgerEntry, lock_village
-from .periods import local_today, month_key, parse_month
+from .periods import local_midnight_utc, local_today, month_key, parse_month, zone_of
 from .policy import require, require_reviewer_of
 from .registry import Household, StaffUser, Village
 from .review import correct
@@ -442,12 +441,8 @@ def raise_objection(session: Session, entry: LedgerEntry, household: Household, 
     notice = notice_of_entry(session, entry)
     if notice is None or not notice.is_open(today):
         raise Refused("notice_closed", "this entry is not under public notice now")
-    day_start = dt.datetime.combine(today, dt.time(0), tzinfo=ZoneInfo(village.timezone)).astimezone(dt.UTC)
-    count = session.execute(select(func.count()).select_from(Objection).where(
-        Objection.household_id == household.id, Objection.raised_at >= day_start)).scalar_one()
-    if staff is None and count >= OBJECTIONS_PER_HOUSEHOLD_PER_DAY:
-        raise Refused("too_many_objections",
-                      f"at most {OBJECTIONS_PER_HOUSEHOLD_PER_DAY} objections per household per day")
+    if staff is None:
+        _check_daily_limit(session, household, village, today)
     if session.execute(select(Objection.id).where(Objection.entry_id == entry.id,
                                                   Objection.status == ObjectionStatus.open)).first():
         raise Refused("already_objected", "an objection to this entry is already open")
@@ -456,6 +451,16 @@ def raise_objection(session: Session, entry: LedgerEntry, household: Household, 
     session.add(obj)
     session.flush()
     return obj
+
+
+def _check_daily_limit(session: Session, household: Household, village: Village, today: dt.date) -> None:
+    """A household raises at most OBJECTIONS_PER_HOUSEHOLD_PER_DAY objections per local day."""
+    day_start = local_midnight_utc(today, zone_of(village))
+    count = session.execute(select(func.count()).select_from(Objection).where(
+        Objection.household_id == household.id, Objection.raised_at >= day_start)).scalar_one()
+    if count >= OBJECTIONS_PER_HOUSEHOLD_PER_DAY:
+        raise Refused("too_many_objections",
+                      f"at most {OBJECTIONS_PER_HOUSEHOLD_PER_DAY} objections per household per day")
 
 
 MISSING_LOOKBACK_DAYS = 92   # a missing entry can be reported for about the last three months
@@ -480,12 +485,8 @@ def report_missing_entry(session: Session, household: Household, reason: str, *,
     if missing_on is not None and not (today - dt.timedelta(days=MISSING_LOOKBACK_DAYS) <= missing_on <= today):
         raise Refused("bad_missing_date", f"the day must be within the last {MISSING_LOOKBACK_DAYS} days",
                       days=MISSING_LOOKBACK_DAYS)
-    day_start = dt.datetime.combine(today, dt.time(0), tzinfo=dt.timezone.utc) - dt.timedelta(hours=8)
-    count = session.execute(select(func.count()).select_from(Objection).where(
-        Objection.household_id == household.id, Objection.raised_at >= day_start)).scalar_one()
-    if staff is None and count >= OBJECTIONS_PER_HOUSEHOLD_PER_DAY:
-        raise Refused("too_many_objections",
-                      f"at most {OBJECTIONS_PER_HOUSEHOLD_PER_DAY} objections per household per day")
+    if staff is None:
+        _check_daily_limit(session, household, village, today)
     obj = Objection(village_id=village.id, entry_id=None, missing_on=missing_on, household_id=household.id,
                     reason=reason, raised_at=now, raised_by_staff_id=staff.id if staff else None)
     session.add(obj)

@@ -18,7 +18,9 @@ from .bounds import closed_through
 from .closing import ClosedMonths
 from .db import utcnow
 from .errors import Refused
-from .ledger import EntryKind, LedgerEntry, Submission, SubmissionStatus, append_entry, lock_village
+from .ledger import (
+    EntryKind, LedgerEntry, Submission, SubmissionStatus, append_entries, append_entry, lock_village,
+)
 from .periods import local_today, month_key
 from .policy import require, require_reviewer_of
 from .registry import StaffUser, Village
@@ -53,8 +55,13 @@ def _decidable(session: Session, subs: list[Submission], reviewer: StaffUser) ->
     village = session.get(Village, subs[0].village_id)
     require(reviewer, village, "review")
     village = lock_village(session, village)
+    # Re-read every capture once the lock is held (another reviewer may have decided it): one
+    # query per 1,000 captures, not one per capture.
+    ids = [sub.id for sub in subs]
+    for i in range(0, len(ids), 1000):
+        session.execute(select(Submission).where(Submission.id.in_(ids[i:i + 1000]))
+                        .execution_options(populate_existing=True)).scalars().all()
     for sub in subs:
-        session.refresh(sub, ["status"])
         check_decidable(village, sub, reviewer)
     return village
 
@@ -75,22 +82,23 @@ def approve(session: Session, submissions: Iterable[Submission], approver: Staff
             raise Refused("period_closed", f"{sub.occurred_on} is in or before {closed.month}, which is closed; "
                           f"capture {sub.id} can no longer be posted", month=closed.month, day=sub.occurred_on)
     now = now or utcnow()
-    entries = []
+    rows = []
     for sub in subs:
         note = sub.note
         if sub.capped:
             cap_note = f"cap reached: {sub.points} of {sub.requested_points} points"
             note = f"{note}; {cap_note}" if note else cap_note
-        entry = append_entry(
-            session, village, kind=kind_for(sub.requested_points), points=sub.points,
+        rows.append(dict(
+            kind=kind_for(sub.requested_points), points=sub.points,
             requested_points=sub.requested_points, capped=sub.capped, quantity=sub.quantity,
             rule_id=sub.rule_id, rule_version_id=sub.rule_version_id, villager_id=sub.villager_id,
             household_id=sub.household_id, group_id=sub.group_id, occurred_on=sub.occurred_on,
             recorded_at=now, note=note, captured_by_id=sub.captured_by_id, approved_by_id=approver.id,
             submission_id=sub.id,
-        )
+        ))
+    entries = append_entries(session, village, rows)   # one INSERT for the lot, chained in order
+    for sub in subs:
         sub.status, sub.decided_by_id, sub.decided_at = SubmissionStatus.approved, approver.id, now
-        entries.append(entry)
     session.flush()
     apply_tallies(session, entries)
     return entries

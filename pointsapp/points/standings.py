@@ -21,7 +21,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from .db import Base
 from .ledger import EntryKind, LedgerEntry, Submission, SubmissionStatus
-from .periods import month_key, parse_period, period_keys
+from .periods import month_key, parse_period, period_keys, previous_month_of
 from .registry import Group, Household, Village, Villager, VillagerStatus
 
 SubjectKind = Literal["villager", "household", "group"]
@@ -31,8 +31,6 @@ _KIND_CODE = {"villager": "v", "household": "h", "group": "g"}
 class Tally(Base):
     __tablename__ = "tallies"
     __table_args__ = (
-        Index("ix_tallies_board", "period", "kind", "village_id", "points"),
-        Index("ix_tallies_county", "period", "kind", "points"),
         CheckConstraint("kind IN ('v', 'h', 'g')", name="kind"),
     )
 
@@ -42,7 +40,16 @@ class Tally(Base):
     village_id: Mapped[int] = mapped_column(ForeignKey("villages.id"))
     points: Mapped[int] = mapped_column(BigInteger, default=0)   # honour: awards, deductions, corrections
     spent: Mapped[int] = mapped_column(BigInteger, default=0)    # redemptions and expiry (<= 0)
+    # Earning entries (awards, deductions, corrections): what "took part" and "N entries" count.
+    # Spending at the shop (redemptions, expiry) is in ``spent`` only: a household that only
+    # redeemed in a month did not take part in it (migration 0007_tally_entries recounted).
     entries: Mapped[int] = mapped_column(Integer, default=0)
+
+
+# Boards walk these from the top: points descending, ties by id (the boards' order), so a top-N
+# reads N index entries instead of sorting every subject (migration 0006_rank_indexes).
+Index("ix_tallies_board_rank", Tally.period, Tally.kind, Tally.village_id, Tally.points.desc(), Tally.subject_id)
+Index("ix_tallies_county_rank", Tally.period, Tally.kind, Tally.points.desc(), Tally.subject_id)
 
 
 _period_keys = functools.lru_cache(maxsize=4096)(period_keys)
@@ -50,14 +57,15 @@ _SPENDS = {k.value for k in EntryKind if k.spends}
 
 
 def tally_deltas(entries: Iterable[LedgerEntry | dict]) -> dict[tuple[str, str, int], list[int]]:
-    """Sum entries into {(period, kind, subject): [village, points, spent, entries]}."""
+    """Sum entries into {(period, kind, subject): [village, points, spent, earning entries]}."""
     acc: dict[tuple[str, str, int], list[int]] = defaultdict(lambda: [0, 0, 0, 0])
     for e in entries:
         if not isinstance(e, dict):
             e = {k: getattr(e, k) for k in ("kind", "points", "household_id", "group_id", "villager_id",
                                              "occurred_on", "village_id")}
         kind = getattr(e["kind"], "value", e["kind"])
-        pts, spent = (0, e["points"]) if kind in _SPENDS else (e["points"], 0)
+        spends = kind in _SPENDS
+        pts, spent = (0, e["points"]) if spends else (e["points"], 0)
         village = e["village_id"]
         subjects = (("h", e["household_id"]), ("g", e["group_id"]))
         if e["villager_id"] is not None:
@@ -68,7 +76,7 @@ def tally_deltas(entries: Iterable[LedgerEntry | dict]) -> dict[tuple[str, str, 
                 row[0] = village
                 row[1] += pts
                 row[2] += spent
-                row[3] += 1
+                row[3] += 0 if spends else 1
     return acc
 
 
@@ -79,14 +87,21 @@ def apply_tallies(session: Session, entries: Iterable[LedgerEntry | dict]) -> No
         return
     params = [dict(period=p, kind=k, subject_id=s, village_id=v[0], points=v[1], spent=v[2], entries=v[3])
               for (p, k, s), v in deltas.items()]
-    dialect = session.get_bind().dialect.name
-    ins = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(Tally)
-    stmt = ins.on_conflict_do_update(
-        index_elements=[Tally.period, Tally.kind, Tally.subject_id],
-        set_=dict(points=Tally.points + ins.excluded.points, spent=Tally.spent + ins.excluded.spent,
-                  entries=Tally.entries + ins.excluded.entries),
+    conn = session.connection()
+    # A Core statement on the table, executed on the connection: the ORM's bulk path would build
+    # every row again.
+    conn.execute(_upsert_stmt(conn.dialect.name), params)
+
+
+@functools.cache
+def _upsert_stmt(dialect: str):
+    t = Tally.__table__
+    ins = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(t)
+    return ins.on_conflict_do_update(
+        index_elements=[t.c.period, t.c.kind, t.c.subject_id],
+        set_=dict(points=t.c.points + ins.excluded.points, spent=t.c.spent + ins.excluded.spent,
+                  entries=t.c.entries + ins.excluded.entries),
     )
-    session.execute(stmt, params)
 
 
 # --- balances -------------------------------------------------------------------------
@@ -209,28 +224,40 @@ def _tally_stmt(in_village: bool):
 _SUBJECT_ID = {"villager": Villager.id, "household": Household.id, "group": Group.id}
 
 
+def top_stmt(by: SubjectKind, in_village: bool, in_group: bool = False):
+    """The top-N board as one statement: the tallies walked from the top of their rank index
+    (``ix_tallies_county_rank`` county-wide, ``ix_tallies_board_rank`` in a village), each row
+    joined to its subject by primary key, stopping after ``:limit`` rows. Binds :period, :kind,
+    :limit, and :village / :group when scoped. Public so tests can EXPLAIN it."""
+    return _top_stmt(by, in_village, in_group)
+
+
+@functools.cache
+def _top_stmt(by: SubjectKind, in_village: bool, in_group: bool):
+    sid_col = _SUBJECT_ID[by]
+    q = (_subjects_stmt(by, in_village, in_group).add_columns(Tally.points.label("pts"))
+         .join(Tally, Tally.subject_id == sid_col)
+         .where(Tally.period == bindparam("period"), Tally.kind == bindparam("kind")))
+    if in_village:  # the index's village column, beside the subject's own
+        q = q.where(Tally.village_id == bindparam("village"))
+    # The limit is written into the SQL (not a server-side parameter): a generic PostgreSQL plan
+    # for an unknown LIMIT may give up the index walk for a hash join and a sort.
+    return q.order_by(Tally.points.desc(), Tally.subject_id).limit(bindparam("limit", type_=Integer(), literal_execute=True))
+
+
 def _top_rows(session: Session, by: SubjectKind, key: str, village: Village | None,
               group: Group | None, limit: int):
-    """Fast path for a top-N board: walk the tallies' points index from the top.
+    """Fast path for a top-N board: one query reading the tallies' rank index from the top.
 
-    Returns None when it cannot answer alone (fewer than N subjects with positive points),
-    so the caller falls back to the full board.
+    Returns None when it cannot answer alone (fewer than N active subjects with positive
+    points), so the caller falls back to the full board, which also lists zeros and negatives.
     """
-    code = _KIND_CODE[by]
-    sid_col = _SUBJECT_ID[by]
-    subjects = _subjects(by, village, group).add_columns(Tally.points.label("pts"))
-    subjects = subjects.join(Tally, (Tally.subject_id == sid_col) & (Tally.period == key) & (Tally.kind == code))
-    if village is not None:
-        subjects = subjects.where(Tally.village_id == village.id)
-    params = _params(village, group)
-    conn = session.connection()
-    nth = conn.execute(subjects.with_only_columns(Tally.points).order_by(Tally.points.desc())
-                       .offset(limit - 1).limit(1), params).scalar_one_or_none()
-    if nth is None or nth <= 0:
+    params = _params(village, group, period=key, kind=_KIND_CODE[by], limit=limit)
+    rows = session.connection().execute(
+        _top_stmt(by, village is not None, group is not None), params).all()
+    if len(rows) < limit or rows[-1][5] <= 0:
         return None
-    rows = conn.execute(subjects.where(Tally.points >= nth), params).all()
-    rows.sort(key=lambda r: (-r[5], r[0]))
-    return rows[:limit]
+    return rows
 
 
 def leaderboard(session: Session, by: SubjectKind, period: str, *, village: Village | None = None,
@@ -310,7 +337,7 @@ def board_month(session: Session, village: Village, today: dt.date) -> str:
     running = month_key(today)
     started = session.execute(select(Tally.subject_id).where(
         Tally.period == running, Tally.kind == "g", Tally.village_id == village.id, Tally.entries > 0).limit(1)).first()
-    return running if started else month_key(today.replace(day=1) - dt.timedelta(days=1))
+    return running if started else previous_month_of(today)
 
 
 def month_participation(session: Session, village: Village, month: str) -> tuple[int, int]:

@@ -18,7 +18,8 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from ..extensions import db
-from ..points.periods import local_today, month_key, parse_month, parse_period
+from ..points.imports import roster_export
+from ..points.periods import local_today, month_key, parse_month, parse_period, previous_month
 from ..points.policy import require, roles_for
 from ..points.registry import Role, Village
 from ..web.auth import current_village, roles_required
@@ -110,8 +111,8 @@ def county():
         key = parse_period(period).key if period else month_key(local_today(current_app.config["POINTSAPP_TIMEZONE"]))
     except ValueError:
         return _bad("period", period, _reason("period"))
-    view = dash.county_dashboard(db.session, current_user, key)
     tz = current_app.config["POINTSAPP_TIMEZONE"]
+    view = dash.county_dashboard(db.session, current_user, key, tz=tz)
     return render_template("reports/county.html", c=view, liabilities=county_liabilities(db.session, current_user, tz))
 
 
@@ -159,7 +160,7 @@ def chart(name: str):
 @roles_required(Role.admin)
 def monthly_pack():
     village = current_village()
-    month = request.args.get("month") or services.previous_month(services.this_month(village))
+    month = request.args.get("month") or previous_month(services.this_month(village))
     try:
         key = parse_month(month).key
     except ValueError:
@@ -271,7 +272,7 @@ def _attachment(headers, name: str) -> None:
 def export_roster():
     village = current_village()
     require(current_user, village, "reports.export")
-    fh = exports.roster_xlsx(db.session, village)
-    today = local_today(village.timezone).isoformat()
-    return send_file(fh, as_attachment=True, download_name=f"{village.name}-roster-{today}.xlsx",
+    today = local_today(village.timezone)
+    data = roster_export.export_roster(db.session, current_user, village, today=today, ip=request.remote_addr)
+    return send_file(io.BytesIO(data), as_attachment=True, download_name=f"{village.name}-roster-{today}.xlsx",
                      mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")

@@ -17,6 +17,7 @@ from ..points.notice import (
     Notice, Objection, ObjectionStatus, PublishPlan, awaiting_notice, listed_entries_query, notices_of_month,
     plan_publish, publish_notice, raise_objection, resolve_objection,
 )
+from ..points import periods
 from ..points.periods import month_key, parse_month
 from ..points.policy import require
 from ..points.registry import Household, StaffUser, Village
@@ -25,12 +26,7 @@ from .services import today_of
 
 def recent_months(village: Village, count: int = 12) -> list[str]:
     """This month and the ones before it, newest first."""
-    day = today_of(village).replace(day=1)
-    out = []
-    for _i in range(count):
-        out.append(month_key(day))
-        day = (day - dt.timedelta(days=1)).replace(day=1)
-    return out
+    return periods.recent_months(today_of(village), count)
 
 
 def previous_month(village: Village) -> str:

@@ -1,4 +1,4 @@
-"""Villager-facing services: card links, token lookup, name masking and objections.
+"""Villager-facing services: card links, token lookup, and objections.
 
 Flask-free: the CLI (``pointsapp household link|rotate-link``) and the views call these.
 Services check authorization themselves, flush, and never commit.
@@ -61,20 +61,6 @@ def household_by_token(session: Session, token: str) -> Household | None:
         Household.card_token == token, Household.active.is_(True))).scalar_one_or_none()
 
 
-def mask_name(name: str | None) -> str:
-    """Mask a person's name for public pages: 向明华 → 向*华, 谭高 → 谭*, 麻 → 麻.
-
-    Longer names keep only the first and last character (欧阳明华 → 欧*华), so the
-    length is not revealed either.
-    """
-    name = (name or "").strip()
-    if len(name) <= 1:
-        return name
-    if len(name) == 2:
-        return name[0] + "*"
-    return name[0] + "*" + name[-1]
-
-
 def object_to_entry(session: Session, household: Household, entry_id: int, reason: str, *,
                     ip: str | None = None) -> Objection:
     """A household (through its card page) objects to one of its own entries.
@@ -101,5 +87,5 @@ def report_missing(session: Session, household: Household, reason: str, missing_
     return objection
 
 
-__all__ = ["token_looks_valid", "card_path", "report_missing", "card_url", "rotate_card", "household_by_token", "mask_name",
+__all__ = ["token_looks_valid", "card_path", "report_missing", "card_url", "rotate_card", "household_by_token",
            "object_to_entry", "Refused"]

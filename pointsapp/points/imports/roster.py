@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..moves import move_villager
+from ..moves import move_villager, set_head
 from ..periods import local_today
 from ..registry import Group, Household, Village, Villager, VillagerStatus
 from .errors import ImportErrors, RowError
@@ -411,6 +411,5 @@ def _apply(session: Session, village: Village, plan: _Plan, households: dict[str
         house = households[hno]
         head = plan.person_of_row[plan.heads[hno].row]
         if house.head_id != head.id:
-            house.head = head
-            house.head_id = head.id
+            set_head(house, head)
     session.flush()
