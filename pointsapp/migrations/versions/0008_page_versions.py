@@ -1,13 +1,13 @@
 """Content versions of each village's public pages (see pointsapp/points/versions.py).
 
-Revision ID: 0006_page_versions
-Revises: 0005_legacy_hash
+Revision ID: 0008_page_versions
+Revises: 0007_tally_entries
 """
 from alembic import op
 import sqlalchemy as sa
 
-revision = "0006_page_versions"
-down_revision = "0005_legacy_hash"
+revision = "0008_page_versions"
+down_revision = "0007_tally_entries"
 branch_labels = None
 depends_on = None
 
