@@ -303,7 +303,8 @@ def close_view(session, village: Village, actor: StaffUser, month: str) -> Close
     closed = session.execute(select(ClosedPeriod.id).where(
         ClosedPeriod.village_id == village.id, ClosedPeriod.month == p.key)).first() is not None
     blockers = [] if closed else close_blockers(session, village, p.key)
-    texts = [refusal_text(b.code, {"month": p.key, "count": b.count, "until": b.until}) for b in blockers]
+    texts = [refusal_text(b.code, {"month": p.key, "count": b.count, "until": b.until, "notice": b.notice})
+             for b in blockers]
     open_objs = [o for o in objections(session, village, actor, month=p.key) if o.status == "open"]
     return CloseView(p.key, closed, blockers, texts, open_objs, notices_of_month(session, village, p.key),
                      p.start, p.end, p.end < today_of(village))

@@ -76,7 +76,9 @@ CATALOG: dict[str, Message] = {
                                "to publish."),
     "not_published": lambda p: _("This month has not been published for public notice yet."),
     "notice_window_open": lambda p: (
-        _("The objection window runs until %(date)s.", date=p["until"]) if p.get("until")
+        _("The objection window of supplementary notice %(n)s runs until %(date)s.", n=int(p["notice"]) - 1,
+          date=p["until"]) if p.get("until") and int(p.get("notice") or 1) > 1
+        else _("The objection window runs until %(date)s.", date=p["until"]) if p.get("until")
         else _("The objection window of this month's notice is still open.")),
     "awaiting_supplement": lambda p: (
         _("%(count)s entries of this month were posted after its notice; publish a supplementary notice first.",
