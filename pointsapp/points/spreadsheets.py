@@ -17,7 +17,6 @@ import csv
 from collections.abc import Iterable
 from typing import Any
 
-from openpyxl.cell import WriteOnlyCell
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\n", "＝", "＋", "－", "＠")
 
@@ -58,6 +57,8 @@ def xlsx_value(ws, value: Any) -> Any:
     """A value for ``ws.append`` (write-only sheets): text that would become a formula is
     wrapped in a string-typed cell; everything else is passed through unchanged."""
     if isinstance(value, str) and value.startswith("="):
+        from openpyxl.cell import WriteOnlyCell  # openpyxl only where a workbook is written
+
         cell = WriteOnlyCell(ws, value=value)
         cell.data_type = "s"
         return cell

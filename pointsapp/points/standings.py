@@ -14,7 +14,7 @@ from typing import Literal
 from collections.abc import Iterable
 
 from sqlalchemy import (
-    BigInteger, CheckConstraint, ForeignKey, Index, Integer, String, bindparam, func, literal, select,
+    BigInteger, CheckConstraint, ForeignKey, Index, Integer, String, bindparam, case, func, literal, select,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -290,6 +290,45 @@ def leaderboard(session: Session, by: SubjectKind, period: str, *, village: Vill
                 for rank, r in zip(ranks, rows)]
     return [BoardRow(rank, r[0], r[1], r[2], int(r[5]), round(r[5] / r[4], 2) if r[4] else 0.0,
                      r[3] if vname is None else None) for rank, r in zip(ranks, rows)]
+
+
+@dataclass(frozen=True)
+class Standing:
+    """One household's place on its board: points, rank (None: not ranked), ranked households, per head."""
+    points: int
+    rank: int | None
+    of: int
+    per_head: float | None
+
+
+def household_standing(session: Session, household: Household, period: str,
+                       group: Group | None = None) -> Standing:
+    """The household's place on the household board of its village (or of ``group``), in one
+    window-function query. Same rules as :func:`leaderboard`: active households only; those with
+    zero points are not ranked and not counted; ties share a rank (1, 2, 2, 4)."""
+    key = parse_period(period).key
+    pts = func.coalesce(Tally.points, 0)
+    scope = select(Household.id.label("id"), pts.label("pts")).outerjoin(
+        Tally, (Tally.subject_id == Household.id) & (Tally.period == key) & (Tally.kind == "h")).where(
+        Household.village_id == household.village_id, Household.active.is_(True))
+    if group is not None:
+        scope = scope.where(Household.group_id == group.id)
+    s = scope.subquery("s")
+    scored = s.c.pts != 0
+    ranked = select(
+        s.c.id, s.c.pts,
+        func.rank().over(partition_by=scored, order_by=s.c.pts.desc()).label("rk"),
+        func.sum(case((scored, 1), else_=0)).over().label("of"),
+    ).subquery("r")
+    heads = (select(func.count()).select_from(Villager)
+             .where(Villager.household_id == ranked.c.id, Villager.status == VillagerStatus.active)
+             .scalar_subquery())
+    row = session.execute(select(ranked.c.pts, ranked.c.rk, ranked.c.of, heads)
+                          .where(ranked.c.id == household.id)).first()
+    if row is None:   # not an active household of this scope
+        return Standing(0, None, 0, None)
+    points, rank, of, n = int(row[0]), int(row[1]), int(row[2] or 0), int(row[3])
+    return Standing(points, rank if points != 0 else None, of, round(points / n, 2) if n else 0.0)
 
 
 def board_month(session: Session, village: Village, today: dt.date) -> str:
