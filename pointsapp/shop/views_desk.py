@@ -59,7 +59,7 @@ def _panel(household: Household, key: str | None = None, picked: dict[int, int] 
                     for m in members],
         "redeemed_this_year": sum(r.points for r in redemptions if not r.cancelled),
         "redemptions": [{"number": r.number, "date": fdate(r.occurred_on), "points": r.points,
-                         "items": "、".join(f"{ln.item.name}×{ln.qty}" for ln in r.lines),
+                         "goods": "、".join(f"{ln.item.name}×{ln.qty}" for ln in r.lines),
                          "cancelled": r.cancelled, "url": url_for("shop.receipt", redemption_id=r.id)}
                         for r in redemptions],
         "warning": _("Your household has %(points)s redeemable points that will be cleared on %(date)s.",
