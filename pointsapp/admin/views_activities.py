@@ -8,9 +8,9 @@ from flask_babel import gettext as _
 from ..extensions import db
 from ..points.activities import Activity
 from ..points.errors import Refused
-from ..points.periods import local_today, month_key, parse_month
-from ..points.registry import Group, Role
-from ..web.auth import roles_required
+from ..points.periods import local_today, month_key, month_shift, parse_month
+from ..points.registry import Group
+from ..web.auth import permission_required
 from .common import actor, get_or_404, ip, flash_refusal, village
 from .forms import ActivityForm, CancelActivityForm
 from .blueprint import bp
@@ -18,15 +18,8 @@ from .services import activities as svc
 from .services import registry as reg
 
 
-def _shift(month: str, by: int) -> str:
-    y, m = map(int, month.split("-"))
-    m += by
-    y, m = y + (m - 1) // 12, (m - 1) % 12 + 1
-    return f"{y:04d}-{m:02d}"
-
-
 @bp.get("/activities")
-@roles_required(Role.admin)
+@permission_required("village.admin")
 def activities():
     v = village()
     try:
@@ -35,7 +28,7 @@ def activities():
         period = parse_month(month_key(local_today(v.timezone)))
     rows = svc.list_activities(db.session, actor(), v, period.start, period.end)
     return render_template("admin/activities.html", village=v, rows=rows, month=period.key,
-                           prev_month=_shift(period.key, -1), next_month=_shift(period.key, 1))
+                           prev_month=month_shift(period.key, -1), next_month=month_shift(period.key, 1))
 
 
 def _edit_context(activity: Activity, form: ActivityForm, cancel_form: CancelActivityForm):
@@ -51,7 +44,7 @@ def _prepare(form: ActivityForm):
 
 
 @bp.route("/activities/<int:activity_id>", methods=["GET", "POST"])
-@roles_required(Role.admin)
+@permission_required("village.admin")
 def activity_edit(activity_id: int):
     a = get_or_404(Activity, activity_id)
     form = ActivityForm(obj=a) if request.method == "GET" else ActivityForm()
@@ -72,7 +65,7 @@ def activity_edit(activity_id: int):
 
 
 @bp.post("/activities/<int:activity_id>/cancel")
-@roles_required(Role.admin)
+@permission_required("village.admin")
 def activity_cancel(activity_id: int):
     a = get_or_404(Activity, activity_id)
     cancel_form = CancelActivityForm()

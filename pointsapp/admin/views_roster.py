@@ -10,9 +10,9 @@ from flask_babel import gettext as _
 from ..extensions import db
 from ..points.imports.errors import ImportErrors
 from ..points.imports.reader import ReadError
+from ..points.imports.roster_export import export_roster as export_roster_xlsx
 from ..points.periods import local_today
-from ..points.registry import Role
-from ..web.auth import roles_required
+from ..web.auth import permission_required
 from ..web.refusals import coded_text
 from ..web.transaction import discard, rollback_only
 from . import uploads
@@ -36,13 +36,13 @@ def _page(form, status=200):
 
 
 @bp.get("/roster")
-@roles_required(Role.admin)
+@permission_required("village.admin")
 def roster_page():
     return _page(RosterUploadForm())
 
 
 @bp.post("/roster")
-@roles_required(Role.admin)
+@permission_required("village.admin")
 def roster_upload():
     form = RosterUploadForm()
     if not form.validate_on_submit():
@@ -74,7 +74,7 @@ def _error_rows(errors) -> list[dict]:
 
 
 @bp.get("/roster/preview/<token>")
-@roles_required(Role.admin)
+@permission_required("village.admin")
 def roster_preview(token: str):
     stored = _stored(token)
     if stored is None:
@@ -91,7 +91,7 @@ def roster_preview(token: str):
 
 
 @bp.post("/roster/confirm/<token>")
-@roles_required(Role.admin)
+@permission_required("village.admin")
 def roster_confirm(token: str):
     stored = _stored(token)
     if stored is None:
@@ -111,7 +111,7 @@ def roster_confirm(token: str):
 
 
 @bp.post("/roster/cancel/<token>")
-@roles_required(Role.admin)
+@permission_required("village.admin")
 def roster_cancel(token: str):
     stored = _stored(token)
     if stored is not None:
@@ -121,11 +121,11 @@ def roster_cancel(token: str):
 
 
 @bp.get("/roster/export.xlsx")
-@roles_required(Role.admin)
+@permission_required("village.admin")
 def roster_export():
     v = village()
     today = local_today(v.timezone)
-    data = roster.export_xlsx(db.session, actor(), v, title_date=today.isoformat(), ip=ip())
+    data = export_roster_xlsx(db.session, actor(), v, today=today, ip=ip())
     return send_file(io.BytesIO(data), as_attachment=True,
                      download_name=f"roster-{today.isoformat()}.xlsx",
                      mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")

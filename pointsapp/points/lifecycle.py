@@ -23,7 +23,7 @@ from .db import utcnow
 from .errors import Refused
 from .ledger import ClosedPeriod, lock_village
 from .notice import awaiting_notice, notices_of_month, open_objections_of_month
-from .periods import local_today, month_key, parse_month
+from .periods import local_today, parse_month, previous_month_of
 from .policy import require
 from .registry import StaffUser, Village
 
@@ -35,6 +35,7 @@ class Blocker:
     message: str
     count: int = 0
     until: dt.date | None = None
+    notice: int | None = None   # which notice of the month (1: the main one, 2..: supplements)
 
 
 def closed_month(session: Session, village: Village, month: str) -> ClosedPeriod | None:
@@ -52,7 +53,7 @@ def month_state(session: Session, village: Village, month: str) -> str:
 def last_finished_month(village: Village, now: dt.datetime | None = None) -> str:
     """The month before the running one (local time): what the publish form offers first."""
     today = local_today(village.timezone, now)
-    return month_key(today.replace(day=1) - dt.timedelta(days=1))
+    return previous_month_of(today)
 
 
 def close_blockers(session: Session, village: Village, month: str, *,
@@ -76,7 +77,7 @@ def close_blockers(session: Session, village: Village, month: str, *,
             label = "the notice" if n.number == 1 else f"supplementary notice {n.number - 1}"
             out.append(Blocker("notice_window_open",
                                f"the objection window of {label} of {p.key} runs until {n.closes_on}",
-                               until=n.closes_on))
+                               until=n.closes_on, notice=n.number))
     if notices:
         late = len(awaiting_notice(session, village, p.key))
         if late:

@@ -1,6 +1,7 @@
 """Villager moves between households: the one place that moves a person and keeps heads right.
 
-Both the admin's move and a roster import call :func:`move_villager`. A move is recorded as a
+Both the admin's registry pages and a roster import call :func:`move_villager` to move someone,
+:func:`set_head` to name a household's head and :func:`reassign_head` when a head leaves. A move is recorded as a
 :class:`HouseholdMove` and takes effect from its date: :func:`households_on` tells which
 household a person belonged to on a given day, so a capture dated before the move credits
 the old household.
@@ -24,6 +25,15 @@ def next_head(household: Household, *, leaving: Villager | None = None) -> Villa
         if m.status == VillagerStatus.active and (leaving is None or m.id != leaving.id):
             return m
     return None
+
+
+def set_head(household: Household, villager: Villager) -> None:
+    """Make ``villager``, an active member of ``household``, its head."""
+    if villager.household_id != household.id or villager.status != VillagerStatus.active:
+        raise Refused("bad_head", f"{villager.name} is not an active member of household {household.number}",
+                      field="head")
+    household.head = villager
+    household.head_id = villager.id
 
 
 def reassign_head(household: Household, *, leaving: Villager | None = None) -> Villager | None:
@@ -72,8 +82,7 @@ def move_villager(session: Session, village: Village, villager: Villager, to: Ho
     villager.household = to
     villager.relation = (relation or "").strip() or None
     if make_head or to.head_id is None:
-        to.head = villager
-        to.head_id = villager.id
+        set_head(to, villager)
     session.flush()
     session.expire(source, ["members"])
     session.expire(to, ["members"])

@@ -20,10 +20,11 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ..points.periods import parse_period
+from ..points.periods import month_range
 from ..points.registry import Group, Village
 from ..points.standings import Tally, leaderboard
-from . import charts, services
+from ..web.labels import PRINT_LOCALE, period_label
+from . import services  # charts (matplotlib) only where a chart is drawn
 
 CHART_NAMES = ("top_households", "groups", "categories", "trend")
 
@@ -32,17 +33,6 @@ RENDERS: Counter[str] = Counter()
 
 _locks: dict[str, threading.Lock] = {}
 _locks_guard = threading.Lock()
-
-
-def period_label(key: str) -> str:
-    p = parse_period(key)
-    if p.key == "all":
-        return "累计"
-    if "Q" in p.key:
-        return f"{p.key[:4]}年第{p.key[-1]}季度"
-    if len(p.key) == 4:
-        return f"{p.key}年"
-    return f"{p.start.year}年{p.start.month}月"
 
 
 @dataclass(frozen=True)
@@ -55,7 +45,7 @@ class ChartRequest:
 
     def periods(self, village: Village) -> list[str]:
         if self.chart == "trend":
-            return services.month_range(services.period_end_month(self.period, village))
+            return month_range(services.period_end_month(self.period, village))
         return [self.period]
 
     @property
@@ -79,7 +69,7 @@ def fingerprint(session: Session, req: ChartRequest) -> str:
 
 def _title(req: ChartRequest) -> str:
     where = req.village.name + (f" {req.group.name}" if req.group else "")
-    label = period_label(req.period)
+    label = period_label(req.period, PRINT_LOCALE)    # chart images are in Chinese
     return {
         "top_households": f"{where} {label} 积分前十名农户",
         "groups": f"{req.village.name} {label} 各村民小组积分",
@@ -90,6 +80,8 @@ def _title(req: ChartRequest) -> str:
 
 def build_figure(session: Session, req: ChartRequest):
     """The matplotlib Figure of a chart request (data from the core)."""
+    from . import charts
+
     title, v = _title(req), req.village
     if req.chart == "top_households":
         rows = leaderboard(session, "household", req.period, village=v, group=req.group)
@@ -117,6 +109,8 @@ def _lock(name: str) -> threading.Lock:
 
 def chart_png(session: Session, req: ChartRequest, cache_dir: Path) -> tuple[Path, bool]:
     """The cached PNG of a chart request: (path, True if it was rendered now)."""
+    from . import charts
+
     if req.chart not in CHART_NAMES:
         raise ValueError(f"unknown chart {req.chart!r}; expected one of {', '.join(CHART_NAMES)}")
     folder = Path(cache_dir) / str(req.village.id)

@@ -14,14 +14,18 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..points.ledger import ClosedPeriod, Submission, SubmissionStatus
+from ..points.names import mask_name
 from ..points.notice import Notice, Objection, ObjectionStatus
 from ..points.policy import allowed, require
-from ..points.periods import local_today, month_key, parse_period, quarter_key, year_key
+from ..points.periods import (
+    DEFAULT_TZ, local_today, month_key, month_range, parse_period, previous_month, previous_month_of, recent_months, recent_quarters, village_today,
+    year_key,
+)
 from ..points.registry import Group, Household, StaffUser, Village, Villager, VillagerStatus
 from ..points.standings import BoardRow, Tally, board_month, leaderboard
 from . import services
-from .cache import CHART_NAMES, cached_png, period_label
-from .charts import groups_compared, render_png
+from ..web.labels import PRINT_LOCALE, period_label
+from .cache import CHART_NAMES, cached_png
 
 BOARD_KINDS = ("household", "villager", "group")
 BOARD_CAP = 50
@@ -46,8 +50,7 @@ class Filters:
 def parse_filters(session: Session, village: Village | None, *, period: str | None, group: str | None,
                   board: str | None = None, show_all: bool = False, now: dt.datetime | None = None) -> Filters:
     """Validate query values; raises BadFilter naming the parameter and value."""
-    tz = village.timezone if village else "Asia/Shanghai"
-    today = local_today(tz, now)
+    today = village_today(village, now)
     # Until the running month has posted points, the last finished month (not a board of zeros).
     key = board_month(session, village, today) if village is not None else month_key(today)
     if period:
@@ -70,16 +73,9 @@ def parse_filters(session: Session, village: Village | None, *, period: str | No
     return Filters(key, grp, board, show_all)
 
 
-def period_choices(village: Village | None, now: dt.datetime | None = None) -> list[tuple[str, str]]:
+def period_choices(today: dt.date) -> list[tuple[str, str]]:
     """(key, label) of the periods offered in the filter: 13 months, 5 quarters, 2 years, all."""
-    today = local_today(village.timezone if village else "Asia/Shanghai", now)
-    months = services.month_range(month_key(today), 13)[::-1]
-    quarters, day = [], today.replace(day=1)
-    while len(quarters) < 5:
-        q = quarter_key(day)
-        if q not in quarters:
-            quarters.append(q)
-        day = (day - dt.timedelta(days=1)).replace(day=1)
+    months, quarters = recent_months(today, 13), recent_quarters(today, 5)
     years = [year_key(today), str(today.year - 1)]
     return [(k, period_label(k)) for k in [*months, *quarters, *years, "all"]]
 
@@ -144,7 +140,7 @@ def staff_dashboard(session: Session, actor: StaffUser, village: Village, filter
     today = local_today(village.timezone, now)
     running = month_key(today)
     this = board_month(session, village, today)
-    last = services.previous_month(this)
+    last = previous_month(this)
     to_date = this == running
     if to_date:
         # The month so far against the same days of last month, never a few days against a whole month.
@@ -188,9 +184,9 @@ def staff_dashboard(session: Session, actor: StaffUser, village: Village, filter
         to_date=to_date, group_month=period_label(this),
         groups=groups, pending=services.pending_count(session, village), objections=count,
         objection_list=objections, charts=charts, board=board, period_label=period_label(f.period),
-        periods=period_choices(village, now),
+        periods=period_choices(today),
         group_options=[(g.id, g.name) for g in services.groups_of(session, village)],
-        pack_months=[(m, period_label(m)) for m in services.month_range(running, 12)[::-1]],
+        pack_months=[(m, period_label(m)) for m in month_range(running, 12)[::-1]],
         rules=services.rules_of(session, village),
     )
 
@@ -204,8 +200,8 @@ def _names_for_own_groups(actor: StaffUser, board: str, rows: list[BoardRow],
     """Board rows outside the worker's groups, and objections, with masked names."""
     mine = {g.name for g in actor.groups}
     if board != "group":
-        rows = [r if r.group in mine else replace(r, name=services.mask_name(r.name)) for r in rows]
-    objections = [replace(o, household=services.mask_name(o.household)) for o in objections]
+        rows = [r if r.group in mine else replace(r, name=mask_name(r.name)) for r in rows]
+    objections = [replace(o, household=mask_name(o.household)) for o in objections]
     return rows, objections
 
 
@@ -263,18 +259,20 @@ class County:
     health_label: str = ""
 
 
-def county_dashboard(session: Session, actor: StaffUser, period: str, now: dt.datetime | None = None) -> County:
-    """Villages compared by total and per-head points and participation (county viewers)."""
+def county_dashboard(session: Session, actor: StaffUser, period: str, now: dt.datetime | None = None,
+                     tz: str = DEFAULT_TZ) -> County:
+    """Villages compared by total and per-head points and participation (county viewers); ``tz`` is the
+    installation's time zone (POINTSAPP_TIMEZONE), which says which month has just finished."""
     require(actor, None, "reports.read")
     key = parse_period(period).key
     rows = county_rows(session, key)
-    today = local_today("Asia/Shanghai", now)
-    month = services.previous_month(month_key(today))
+    today = local_today(tz, now)
+    month = previous_month_of(today)
     health = county_health(session, month, today)
     for r in rows:
         r.health = health.get(r.id)
     th, tp, tt = sum(r.households for r in rows), sum(r.villagers for r in rows), sum(r.took_part for r in rows)
-    return County(key, period_label(key), period_choices(None, now), rows, _num(sum(r.points for r in rows)),
+    return County(key, period_label(key), period_choices(today), rows, _num(sum(r.points for r in rows)),
                   th, tp, _pct(tt / th if th else None), month, period_label(month))
 
 
@@ -341,11 +339,13 @@ def county_chart_png(session: Session, period: str, cache_dir: Path, size: str =
     text = ";".join(f"{v}:{n}:{s}" for v, n, s in rows) + "|" + ";".join(f"{i}:{n}" for i, n in villages)
 
     def render() -> bytes:
+        from .charts import groups_compared, render_png  # matplotlib only where a chart is drawn
+
         data = [(r.name, r.points, r.points / r.villagers if r.villagers else 0.0)
                 for r in county_rows(session, key)]
         if not any(p for _n, p, _h in data):
             data = []
-        return render_png(groups_compared(data, f"各村积分对比 {period_label(key)}", size))
+        return render_png(groups_compared(data, f"各村积分对比 {period_label(key, PRINT_LOCALE)}", size))
 
     return cached_png(Path(cache_dir) / "county", stem, hashlib.sha256(text.encode()).hexdigest()[:16],
                    "villages", render)

@@ -1,5 +1,5 @@
-"""Streaming exports: the ledger (whole or filtered) as CSV or xlsx, and the roster in the
-import template. No Flask here: the views wrap these generators / files in responses.
+"""Streaming exports: the ledger (whole or filtered) as CSV or xlsx (the roster's export is the
+core's ``points/imports/roster_export.py``). No Flask here: the views wrap these generators / files in responses.
 
 The ledger is read with the core's ``iter_entries`` (pages by seq), and names come from
 small per-village lookups, so memory stays bounded however long the ledger is. CSV rows are
@@ -14,9 +14,6 @@ from dataclasses import dataclass
 from typing import IO
 from collections.abc import Iterable, Iterator
 
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Font
 from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -24,15 +21,12 @@ from sqlalchemy.orm import Session
 from ..points.ledger import LedgerEntry, iter_entries
 from ..points.periods import parse_period
 from ..points.spreadsheets import csv_writer, xlsx_row
-from ..points.registry import Group, Household, Village, Villager, VillagerStatus
+from ..points.registry import Group, Household, Village, Villager
 from ..points.rules import Rule, RuleVersion
-from .services import KIND_LABELS
+from ..web.labels import PRINT_LOCALE, kind_label
 
 LEDGER_HEADERS = ("村", "序号", "记录ID", "日期", "村民小组", "户号", "户主", "姓名", "规则编号", "事项", "类别",
                   "类型", "数量", "申请积分", "积分", "封顶", "更正原记录", "备注", "登记时间", "哈希")
-ROSTER_HEADERS = ("序号", "村民小组", "户号", "户主姓名", "姓名", "与户主关系", "性别", "出生年月", "联系电话",
-                  "门牌号", "备注")
-ROSTER_TEXT = {"户号", "出生年月", "联系电话", "门牌号"}
 
 
 @dataclass
@@ -102,7 +96,7 @@ def ledger_rows(session: Session, villages: Iterable[Village], flt: LedgerFilter
             kind = getattr(e.kind, "value", e.kind)
             yield (village.name, e.seq, e.id, e.occurred_on, look.groups.get(e.group_id, ""), number,
                    head, look.people.get(e.villager_id, "") if e.villager_id else "",
-                   look.rules.get(e.rule_id, ""), name, category, KIND_LABELS.get(kind, kind), e.quantity,
+                   look.rules.get(e.rule_id, ""), name, category, kind_label(kind, PRINT_LOCALE), e.quantity,
                    e.requested_points, e.points, "是" if e.capped else "", look.seq_of(e.corrects_id) or "",
                    e.note or "", local_time(e.recorded_at, zone), e.hash)
 
@@ -157,6 +151,8 @@ def set_autofilter(ws, columns: int, rows: int) -> None:
 
 def typed_cell(ws, value):
     """Dates and times as real Excel dates, in a readable format."""
+    from openpyxl.cell import WriteOnlyCell  # openpyxl only where a workbook is written
+
     if isinstance(value, dt.datetime):
         c = WriteOnlyCell(ws, value=value)
         c.number_format = DATETIME_FORMAT
@@ -176,6 +172,9 @@ def xlsx_file(rows: Iterable[tuple], headers: tuple[str, ...], sheet: str, *,
     Dates are real dates; ``total_of`` columns get a 合计 row (values, not formulas). The
     sheet has an autofilter and prints landscape, one page wide. The file is already
     unlinked (it disappears when closed)."""
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
 
     book = Workbook(write_only=True)
@@ -230,45 +229,6 @@ def ledger_xlsx(session: Session, villages: Iterable[Village], flt: LedgerFilter
                      text_columns={"户号", "规则编号", "哈希"}, widths=LEDGER_WIDTHS,
                      total_of={"申请积分", "积分"})
 
-
-def _number_key(text: str):
-    return (0, int(text), "") if text.isdigit() else (1, 0, text)
-
-
-def roster_rows(session: Session, village: Village) -> Iterator[tuple]:
-    """Rows of ROSTER_HEADERS (the roster import template): active people of active
-    households, by group and 户号, head first. Re-importing the file changes nothing."""
-    groups = {gid: (sort, name) for gid, sort, name in session.execute(
-        select(Group.id, Group.sort_key, Group.name).where(Group.village_id == village.id))}
-    households = session.execute(select(Household.id, Household.group_id, Household.number,
-                                        Household.house_number, Household.head_id)
-                                 .where(Household.village_id == village.id, Household.active.is_(True))).all()
-    households.sort(key=lambda h: (groups.get(h.group_id, (0, ""))[0], _number_key(h.number)))
-    n = 0
-    chunk = 200
-    for i in range(0, len(households), chunk):
-        part = households[i:i + chunk]
-        people: dict[int, list] = {}
-        for v in session.execute(select(Villager).where(Villager.household_id.in_([h.id for h in part]),
-                                                        Villager.status == VillagerStatus.active)
-                                 .order_by(Villager.id)).scalars():
-            people.setdefault(v.household_id, []).append(v)
-        for h in part:
-            members = people.get(h.id, [])
-            members.sort(key=lambda v: (v.id != h.head_id, v.id))
-            head = next((v.name for v in members if v.id == h.head_id), "")
-            for v in members:
-                n += 1
-                birth = f"{v.birth_year}.{v.birth_month:02d}" if v.birth_year and v.birth_month else (
-                    str(v.birth_year) if v.birth_year else "")
-                yield (n, groups.get(h.group_id, (0, ""))[1], h.number, head, v.name,
-                       v.relation or ("户主" if v.id == h.head_id else ""), v.sex or "", birth, v.phone or "",
-                       h.house_number or "", "")
-
-
-def roster_xlsx(session: Session, village: Village) -> IO[bytes]:
-    return xlsx_file(roster_rows(session, village), ROSTER_HEADERS, "花名册", text_columns=ROSTER_TEXT,
-                     widths={"序号": 6, "联系电话": 14, "出生年月": 10, "备注": 12})
 
 
 def entry_count(session: Session, village: Village, flt: LedgerFilter) -> int:

@@ -27,10 +27,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
 from ..points.ledger import EntryKind, LedgerEntry
+from ..points.names import mask_name
 from ..points.registry import Group, Household, Village, Villager
 from ..points.rules import RuleVersion
 from .fonts import font_paths
-from .services import OTHER_CATEGORY, mask_name
+from .services import OTHER_CATEGORY
 
 logging.getLogger("fontTools.subset").setLevel(logging.WARNING)
 

@@ -12,23 +12,20 @@ from dataclasses import dataclass, field
 from sqlalchemy.orm import Session
 
 from ..points.awards import Tier, awarded_up_to, parse_tiers, tier_for
+from ..points.names import mask_name
 from ..points.notice import MonthSeal, Notice, awaiting_notice, month_seal, notice_for
-from ..points.periods import local_today, parse_month
+from ..points.periods import local_today, parse_month, previous_month
 from ..points.registry import Village
 from ..points.shop.report import RedemptionRow, StockRow, month_redemptions, redeemed_by_item, stock_ledger
 from ..points.shop.settings import get_settings
 from ..points.shop.stars import StarRow, star_period, star_ratings
 from ..points.standings import BoardRow, leaderboard
+from ..web.labels import PRINT_LOCALE, period_label
 from . import services
 from .services import EntryRow, GroupParticipation, Pending, Summary
 
 #: How many households / villagers the PDF's ranking pages list.
 RANKING_ROWS = 30
-
-
-def month_label(month: str) -> str:
-    p = parse_month(month)
-    return f"{p.start.year}年{p.start.month}月"
 
 
 def date_label(day: dt.date) -> str:
@@ -102,7 +99,7 @@ class PackData:
 
     @property
     def label(self) -> str:
-        return month_label(self.month)
+        return period_label(self.month, PRINT_LOCALE)
 
     def seal_lines(self) -> list[str]:
         """The month's 公示 check codes, one line per published notice (what villagers compare)."""
@@ -130,7 +127,7 @@ class PackData:
 
     @staticmethod
     def household_label(row: BoardRow, masked: bool = False) -> str:
-        name = services.mask_name(row.name) if masked else row.name
+        name = mask_name(row.name) if masked else row.name
         return f"{name}户（{row.group}）"
 
 
@@ -139,7 +136,7 @@ def notice_sections(session: Session, village: Village, month: str, seal: MonthS
     """The 公示 part of the PDF: what each notice of the month published, as published (its
     frozen list, its check code, its window), then what no notice lists yet, clearly apart.
     Before the month is published: a draft of the month's entries (``entries``)."""
-    label = month_label(month)
+    label = period_label(month, PRINT_LOCALE)
     if not seal.notices:
         return [NoticeSection(f"{label} 积分公示（草稿）", "本月尚未发布公示：以下是本月已审核的记录，不是已发布的公示",
                               ["公示校验码：本月尚未发布公示，发布后才有校验码。"], entries)]
@@ -175,7 +172,7 @@ def gather(session: Session, village: Village, month: str, *, top_n: int | None 
     return PackData(
         village=village.name, month=key, issued_on=local_today(village.timezone, now), top_n=top_n,
         summary=services.summary(session, village, key),
-        previous=services.summary(session, village, services.previous_month(key)),
+        previous=services.summary(session, village, previous_month(key)),
         households=households,
         household_details=services.household_details(session, village),
         household_entries=services.tally_entries(session, village, key, "h"),

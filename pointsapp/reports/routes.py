@@ -18,10 +18,11 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from ..extensions import db
-from ..points.periods import local_today, month_key, parse_month, parse_period
+from ..points.imports import roster_export
+from ..points.periods import local_today, month_key, parse_month, parse_period, previous_month
 from ..points.policy import require, roles_for
 from ..points.registry import Role, Village
-from ..web.auth import current_village, roles_required
+from ..web.auth import current_village, permission_required
 from . import dashboard as dash
 from . import exports, services
 from .cache import CHART_NAMES, ChartRequest, chart_png
@@ -30,7 +31,6 @@ from .liability import county_liabilities, village_liability
 bp = Blueprint("reports", __name__, template_folder="templates", static_folder="static",
                static_url_path="/reports/static")
 
-STAFF = (Role.admin, Role.reviewer, Role.grid_worker, Role.viewer)
 FIELD_LABELS = {"period": _l("Period"), "group": _l("Group"), "board": _l("Leaderboard"), "month": _l("Month"),
                 "rule": _l("Scoring rule"), "top": _l("Number of certificates"), "chart": _l("Chart")}
 
@@ -70,7 +70,7 @@ def _is_county() -> bool:
 
 
 @bp.get("/dashboard")
-@roles_required(*STAFF)
+@permission_required("reports.read")
 def dashboard():
     if _is_county() and not request.args.get("village"):
         return redirect(url_for("reports.county"))
@@ -103,20 +103,20 @@ def dashboard():
 
 
 @bp.get("/county")
-@roles_required(Role.viewer)
+@permission_required("reports.county")
 def county():
     period = request.args.get("period")
     try:
         key = parse_period(period).key if period else month_key(local_today(current_app.config["POINTSAPP_TIMEZONE"]))
     except ValueError:
         return _bad("period", period, _reason("period"))
-    view = dash.county_dashboard(db.session, current_user, key)
     tz = current_app.config["POINTSAPP_TIMEZONE"]
+    view = dash.county_dashboard(db.session, current_user, key, tz=tz)
     return render_template("reports/county.html", c=view, liabilities=county_liabilities(db.session, current_user, tz))
 
 
 @bp.get("/reports/county/villages.png")
-@roles_required(Role.viewer)
+@permission_required("reports.county")
 def county_chart():
     period = request.args.get("period") or month_key(local_today(current_app.config["POINTSAPP_TIMEZONE"]))
     try:
@@ -134,7 +134,7 @@ def county_chart():
 
 
 @bp.get("/reports/chart/<name>.png")
-@roles_required(*STAFF)
+@permission_required("reports.read")
 def chart(name: str):
     village = current_village()
     if name not in CHART_NAMES:
@@ -156,10 +156,10 @@ def chart(name: str):
 
 
 @bp.get("/reports/monthly")
-@roles_required(Role.admin)
+@permission_required("reports.pack")
 def monthly_pack():
     village = current_village()
-    month = request.args.get("month") or services.previous_month(services.this_month(village))
+    month = request.args.get("month") or previous_month(services.this_month(village))
     try:
         key = parse_month(month).key
     except ValueError:
@@ -183,7 +183,7 @@ def monthly_pack():
 
 
 @bp.get("/reports/notice/<month>.pdf")
-@roles_required(*roles_for("notice.read"))
+@permission_required("notice.read")
 def notice_pdf(month: str):
     """The printed 公示 of a month, grouped by group and household, for the notice board."""
     village = current_village()
@@ -239,7 +239,7 @@ def _ledger_filter(villages: list[Village]):
 
 
 @bp.get("/reports/export/ledger.<fmt>")
-@roles_required(Role.admin, Role.viewer)
+@permission_required("reports.export")
 def export_ledger(fmt: str):
     if fmt not in ("csv", "xlsx"):
         abort(404)
@@ -267,11 +267,11 @@ def _attachment(headers, name: str) -> None:
 
 
 @bp.get("/reports/export/roster.xlsx")
-@roles_required(Role.admin)
+@permission_required("village.admin")
 def export_roster():
     village = current_village()
     require(current_user, village, "reports.export")
-    fh = exports.roster_xlsx(db.session, village)
-    today = local_today(village.timezone).isoformat()
-    return send_file(fh, as_attachment=True, download_name=f"{village.name}-roster-{today}.xlsx",
+    today = local_today(village.timezone)
+    data = roster_export.export_roster(db.session, current_user, village, today=today, ip=request.remote_addr)
+    return send_file(io.BytesIO(data), as_attachment=True, download_name=f"{village.name}-roster-{today}.xlsx",
                      mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")

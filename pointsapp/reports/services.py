@@ -16,20 +16,18 @@ from sqlalchemy.orm import Session, aliased
 from ..points.closing import pending_in_month
 from ..points.ledger import EntryKind, LedgerEntry, Submission, SubmissionStatus
 from ..points.notice import NoticeEntry, Objection, ObjectionStatus
-from ..points.periods import local_today, month_key, parse_month, parse_period
+from ..points.periods import local_today, month_key, month_range, parse_month, parse_period
 from ..points.policy import require
 from ..points.registry import Group, Household, StaffUser, Village, Villager, VillagerStatus
 from ..points.rules import Rule, RuleVersion
 from ..points.standings import Tally, month_participation
+from ..web.labels import PRINT_LOCALE, kind_label
 
 # Charts that name households of every group: only for accounts that may see every group's
 # names (policy action "reports.all_names"; grid workers see their own groups' names only).
 NAMING_CHARTS = frozenset({"top_households"})
 SPENDING = (EntryKind.redemption.value, EntryKind.expiry.value)
 OTHER_CATEGORY = "其他"
-KIND_LABELS = {"award": "加分", "deduction": "扣分", "correction": "更正", "redemption": "兑换", "expiry": "过期"}
-
-
 def require_chart(actor: StaffUser | None, village: Village, name: str) -> None:
     """May ``actor`` see chart ``name`` of ``village``? (Reading reports, and every name if it names people.)"""
     require(actor, village, "reports.read")
@@ -38,19 +36,6 @@ def require_chart(actor: StaffUser | None, village: Village, name: str) -> None:
 
 
 # --- periods ----------------------------------------------------------------------------
-
-def previous_month(month: str) -> str:
-    p = parse_month(month)
-    return month_key(p.start - dt.timedelta(days=1))
-
-
-def month_range(end_month: str, months: int = 12) -> list[str]:
-    """``months`` month keys ending with ``end_month``, oldest first."""
-    keys = [parse_month(end_month).key]
-    while len(keys) < months:
-        keys.append(previous_month(keys[-1]))
-    return keys[::-1]
-
 
 def this_month(village: Village, now: dt.datetime | None = None) -> str:
     return month_key(local_today(village.timezone, now))
@@ -277,7 +262,7 @@ class EntryRow:
 
     @property
     def kind_label(self) -> str:
-        return KIND_LABELS.get(self.kind, self.kind)
+        return kind_label(self.kind, PRINT_LOCALE)     # the workbook and the pack are in Chinese
 
     @property
     def person(self) -> str:
@@ -425,13 +410,3 @@ def rules_of(session: Session, village: Village) -> list[tuple[str, str]]:
     rules = session.execute(select(Rule).where(Rule.village_id == village.id).order_by(Rule.code)).scalars()
     return [(r.code, r.latest.name if r.versions else r.code) for r in rules]
 
-
-def mask_name(name: str) -> str:
-    """贾德䶮 → 贾*䶮, 向明 → 向*, 欧阳兰宏 → 欧阳**: for public display (surname kept)."""
-    if not name:
-        return name
-    surname = 2 if name[:2] in ("欧阳", "司马", "诸葛", "上官", "东方", "皇甫", "尉迟", "公孙", "慕容") else 1
-    rest = name[surname:]
-    if len(rest) >= 2 and surname == 1:
-        return name[:surname] + "*" * (len(rest) - 1) + rest[-1]
-    return name[:surname] + "*" * len(rest)

@@ -1,4 +1,4 @@
-"""Villager-facing services: card links, token lookup, name masking and objections.
+"""Villager-facing services: card links, token lookup, and objections.
 
 Flask-free: the CLI (``pointsapp household link|rotate-link``) and the views call these.
 Services check authorization themselves, flush, and never commit.
@@ -48,26 +48,17 @@ def rotate_card(session: Session, household: Household, actor: StaffUser | None 
     return card_path(household)
 
 
+def token_looks_valid(token: str) -> bool:
+    """The shape of a card token (anything else is not worth a query)."""
+    return bool(token) and _TOKEN.match(token) is not None
+
+
 def household_by_token(session: Session, token: str) -> Household | None:
     """The active household whose card token this is, or None (wrong, rotated or malformed)."""
-    if not token or not _TOKEN.match(token):
+    if not token_looks_valid(token):
         return None
     return session.execute(select(Household).where(
         Household.card_token == token, Household.active.is_(True))).scalar_one_or_none()
-
-
-def mask_name(name: str | None) -> str:
-    """Mask a person's name for public pages: 向明华 → 向*华, 谭高 → 谭*, 麻 → 麻.
-
-    Longer names keep only the first and last character (欧阳明华 → 欧*华), so the
-    length is not revealed either.
-    """
-    name = (name or "").strip()
-    if len(name) <= 1:
-        return name
-    if len(name) == 2:
-        return name[0] + "*"
-    return name[0] + "*" + name[-1]
 
 
 def object_to_entry(session: Session, household: Household, entry_id: int, reason: str, *,
@@ -96,5 +87,5 @@ def report_missing(session: Session, household: Household, reason: str, missing_
     return objection
 
 
-__all__ = ["card_path", "report_missing", "card_url", "rotate_card", "household_by_token", "mask_name",
+__all__ = ["token_looks_valid", "card_path", "report_missing", "card_url", "rotate_card", "household_by_token",
            "object_to_entry", "Refused"]

@@ -11,21 +11,14 @@ from flask_babel import format_date
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
-from ..points.periods import parse_period
+from ..points.names import mask_name
 from ..points.registry import Household, Village
 from ..points.shop.redeem import household_redemptions
 from ..points.shop.reset import reset_warning
 from ..points.shop.settings import get_settings
 from ..points.shop.stars import star_period, star_ratings
 from ..points.shop.stock import catalogue
-from .services import mask_name
-
-
-def star_period_label(key: str) -> str:
-    p = parse_period(key)
-    if "Q" in p.key:
-        return _("Q%(quarter)s %(year)s", quarter=p.key[-1], year=p.key[:4])
-    return _("Year %(year)s", year=p.key)
+from ..web.labels import period_label
 
 
 def current_star_period(session: Session, village: Village, today: dt.date) -> str:
@@ -45,13 +38,13 @@ def card_shop(session: Session, village: Village, household: Household, redeemab
     items = catalogue(session, village, active_only=True, in_stock_only=True)
     redemptions = household_redemptions(session, household)[:20]
     return {
-        "stars": stars, "stars_text": "★" * stars, "star_period": star_period_label(period),
+        "stars": stars, "stars_text": "★" * stars, "star_period": period_label(period),
         "warning": _("Your household has %(points)s redeemable points that will be cleared on %(date)s.",
                      points=warn.points, date=format_date(warn.due_on, "MMMd")) if warn else None,
         "items": [{"name": i.name, "price": i.price, "unit": i.unit, "stock": i.stock,
                    "affordable": i.price <= redeemable, "how_many": redeemable // i.price} for i in items],
         "redemptions": [{"number": r.number, "date": format_date(r.occurred_on, "medium"), "points": r.points,
-                         "items": "、".join(f"{ln.item.name}×{ln.qty}" for ln in r.lines),
+                         "goods": "、".join(f"{ln.item.name}×{ln.qty}" for ln in r.lines),
                          "cancelled": r.cancelled} for r in redemptions],
     }
 
@@ -60,6 +53,6 @@ def board_stars(session: Session, village: Village, today: dt.date) -> dict:
     """The 星级文明户 of the running period, names masked."""
     period = current_star_period(session, village, today)
     rows = [r for r in star_ratings(session, village, period) if r.stars > 0]
-    return {"period": star_period_label(period),
+    return {"period": period_label(period),
             "rows": [{"stars": r.stars, "stars_text": "★" * r.stars, "name": mask_name(r.name), "group": r.group,
                       "points": r.points} for r in rows]}

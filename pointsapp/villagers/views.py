@@ -8,19 +8,18 @@ from __future__ import annotations
 
 import datetime as dt
 
-from babel.dates import format_skeleton
 from flask import url_for
-from flask_babel import format_date, get_locale
+from flask_babel import format_date
 from flask_babel import gettext as _
 from markupsafe import Markup
 
-from ..points.ledger import EntryKind
+from ..points.names import mask_name
 from ..points.notice import MISSING_LOOKBACK_DAYS, Notice, ObjectionStatus, notices_of_household, open_notices, past_notices, village_notices
-from ..points.periods import month_key, parse_period, quarter_key, year_key
-from ..points.registry import Household, Village
+from ..points.periods import month_key, previous_month_of, quarter_key, year_key
+from ..points.registry import Household, Village, in_village
 from ..points.standings import balance, board_month, leaderboard
+from ..web.labels import kind_label, period_label
 from . import queries as q
-from .services import mask_name
 
 NOTICE_PAGE = 100
 BOARD_PAGE = 100
@@ -49,25 +48,6 @@ def staff_name(user) -> str:
     if user is None:
         return "–"
     return user.display_name or user.username
-
-
-def period_label(key: str) -> str:
-    p = parse_period(key)
-    if p.key == "all":
-        return _("All time")
-    if "Q" in p.key:
-        return _("Q%(quarter)s %(year)s", quarter=p.key[-1], year=p.key[:4])
-    if len(p.key) == 4:
-        return _("Year %(year)s", year=p.key)
-    return format_skeleton("yMMMM", p.start, locale=get_locale())
-
-
-def kind_label(kind) -> str:
-    return {
-        EntryKind.award: _("Award"), EntryKind.deduction: _("Deduction"),
-        EntryKind.correction: _("Correction"), EntryKind.redemption: _("Redeemed"),
-        EntryKind.expiry: _("Expired"),
-    }[EntryKind(kind)]
 
 
 def rule_name(version, kind) -> str:
@@ -284,8 +264,7 @@ def _shop_part(session, village: Village, household: Household, redeemable: int,
 # --- the public board --------------------------------------------------------------------
 
 def period_links(endpoint: str, today: dt.date, current: str, **args) -> list[dict]:
-    last_month = today.replace(day=1) - dt.timedelta(days=1)
-    choices = [(month_key(today), _("This month")), (month_key(last_month), _("Last month")),
+    choices = [(month_key(today), _("This month")), (previous_month_of(today), _("Last month")),
                (quarter_key(today), _("This quarter")), (year_key(today), _("This year"))]
     return [{"url": url_for(endpoint, period=key, **args), "label": label, "current": key == current}
             for key, label in choices]
@@ -377,9 +356,7 @@ def notice_page(session, village: Village, page: int, today: dt.date, group=None
     open_now = open_notices(session, village, today)
     notice = None
     if notice_id is not None:
-        notice = session.get(Notice, notice_id)
-        if notice is None or notice.village_id != village.id:
-            notice = None
+        notice = in_village(session, Notice, notice_id, village)
     if notice is None:
         notice = open_now[0] if open_now else next(iter(village_notices(session, village, limit=1)), None)
     if notice is None:

@@ -95,12 +95,12 @@ def store_photo(image, instance_path: str, rel: str) -> str:
     return rel
 
 
-def save_photo(storage, instance_path: str, *, today: dt.date | None = None) -> str | None:
-    """Check, resize and store an uploaded photo under a random name; the relative path or None."""
+def save_photo(storage, instance_path: str, *, today: dt.date) -> str | None:
+    """Check, resize and store an uploaded photo under a random name (in a folder per local month of
+    ``today``, the village's date); the relative path or None."""
     image = prepare_photo(storage)
     if image is None:
         return None
-    today = today or dt.date.today()
     return store_photo(image, instance_path, f"{today:%Y-%m}/{secrets.token_hex(12)}.jpg")
 
 

@@ -8,6 +8,7 @@ import pytest
 from pointsapp.admin.services import auditlog, registry, roster, rules, users
 from pointsapp.extensions import db
 from pointsapp.points.errors import Refused
+from pointsapp.points.imports.roster_export import export_roster
 from pointsapp.points.registry import Group, Household, StaffUser, Village, Villager
 
 
@@ -27,7 +28,7 @@ def _calls(v, h, p, g, u):
         lambda a: rules.export_book(db.session, a, v),
         lambda a: auditlog.update_settings(db.session, a, v, notice_days=3, show_blacklist=True),
         lambda a: auditlog.events(db.session, a, v, auditlog.AuditFilter()),
-        lambda a: roster.export_xlsx(db.session, a, v, title_date="2026-11-20"),
+        lambda a: export_roster(db.session, a, v, today=dt.date(2026, 11, 20)),
         lambda a: roster.preview(db.session, a, v, b"", "x.xlsx"),
     ]
 

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from pointsapp.admin.services.roster import export_xlsx
+from pointsapp.points.imports.roster_export import export_roster
 from pointsapp.points.capture import Line, approve, capture
 from pointsapp.points.demo import build_demo
 from pointsapp.points.errors import Refused
@@ -193,7 +193,7 @@ def test_the_last_person_moving_out_leaves_no_head(session, village):
 
 def _round_trip(session: Session, village: Village, admin: StaffUser) -> None:
     before = snapshot(session, village.id)
-    data = export_xlsx(session, admin, village, title_date="2026-11-26")
+    data = export_roster(session, admin, village, today=dt.date(2026, 11, 26))
     session.commit()
     table = read_table(data, ROSTER_COLUMNS, filename="export.xlsx")
     dry = import_roster(session, village, table, dry_run=True, now=NOW)

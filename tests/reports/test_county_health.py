@@ -11,9 +11,8 @@ from pointsapp.extensions import db
 from pointsapp.points.capture import Line, capture
 from pointsapp.points.ledger import ClosedPeriod, LedgerEntry
 from pointsapp.points.notice import Notice, Objection
-from pointsapp.points.periods import local_today, month_key
+from pointsapp.points.periods import local_today, month_key, previous_month
 from pointsapp.points.registry import StaffUser, Village
-from pointsapp.reports import services
 from tests.reports.test_web import as_user, seeded  # noqa: F401  (fixture)
 
 
@@ -30,7 +29,7 @@ def cells(html: str) -> dict[int, dict[str, str]]:
 
 def test_county_health_matches_raw_sql(app, client, seeded):  # noqa: F811
     today = local_today("Asia/Shanghai")
-    last = services.previous_month(month_key(today))
+    last = previous_month(month_key(today))
     with app.app_context():
         v = db.session.get(Village, seeded["village"])
         admin = db.session.execute(select(StaffUser).where(StaffUser.username == "admin1")).scalar_one()

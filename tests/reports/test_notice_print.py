@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from pointsapp.points.db import Base
 from pointsapp.points.engine import make_engine
 from pointsapp.points.registry import Village
+from pointsapp.points.periods import previous_month
 from pointsapp.reports import services
 from pointsapp.reports.notice_print import (
     DEDUCTIONS, MAX_CATEGORY_COLUMNS, NoticeLine, build_sheet, month_notice_pdf,
@@ -81,7 +82,7 @@ def test_demo_month_fits_on_the_board(demo, tmp_path):
     with Session(demo) as s:
         village = s.execute(select(Village)).scalar_one()
         village.committee_phone = "0743-5551234"
-        month = services.previous_month(services.this_month(village))
+        month = previous_month(services.this_month(village))
         path = tmp_path / "notice.pdf"
         sheet, pages = month_notice_pdf(s, village, month, path)
         start, end = dt.date.fromisoformat(month + "-01"), dt.date.fromisoformat(month + "-28")

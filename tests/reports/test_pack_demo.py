@@ -24,6 +24,7 @@ from pointsapp.points.db import Base
 from pointsapp.points.engine import make_engine
 from pointsapp.points.registry import Village
 from pointsapp.reports import pdf as pdfmod
+from pointsapp.points.periods import month_range, previous_month
 from pointsapp.reports import services
 from pointsapp.reports.pack import build_monthly_pack
 from pointsapp.reports.packdata import RANKING_ROWS, gather
@@ -62,7 +63,7 @@ def demo(tmp_path_factory):
 def last_month(demo):
     engine, vid, _url = demo
     with Session(engine) as s:
-        return services.previous_month(services.this_month(s.get(Village, vid)))
+        return previous_month(services.this_month(s.get(Village, vid)))
 
 
 @pytest.fixture(scope="module")
@@ -221,7 +222,7 @@ def test_empty_month_gives_a_valid_pack_that_says_so(demo, tmp_path):
     engine, vid, _url = demo
     with Session(engine) as s:
         village = s.get(Village, vid)
-        before_demo = services.month_range(services.this_month(village), 14)[0]
+        before_demo = month_range(services.this_month(village), 14)[0]
         result = build_monthly_pack(s, village, before_demo, tmp_path, progress=False)
     assert result.empty and result.entries == 0 and result.certificates == 0
     for path in result.pngs:
@@ -256,6 +257,6 @@ def test_progress_factory_is_called(demo, tmp_path):
 
     with Session(engine) as s:
         village = s.get(Village, vid)
-        before_demo = services.month_range(services.this_month(village), 14)[0]
+        before_demo = month_range(services.this_month(village), 14)[0]
         build_monthly_pack(s, village, before_demo, tmp_path, progress=lambda total, desc: Bar())
     assert calls == [1, 1, 1, 1, "closed"]

@@ -1,4 +1,4 @@
-"""The ceremony pack on the small test village: a correction, ties, pending work, masking."""
+"""The ceremony pack on the small test village: a correction, ties, pending work (masking: tests/villagers/test_masking.py)."""
 from __future__ import annotations
 
 import datetime as dt
@@ -8,7 +8,6 @@ from sqlalchemy import text as sql
 
 from pointsapp.points.capture import correct
 from pointsapp.points.notice import publish_notice
-from pointsapp.reports import services
 from pointsapp.reports.pack import build_monthly_pack
 from tests.pdftext import pdf_text
 from tests.reports.conftest import NOW, post
@@ -92,9 +91,3 @@ def test_unpublished_month_says_not_published(session, world, tmp_path):
     text = pdf_text(result.pdf)
     assert "本月尚未发布公示" in text and result.empty
 
-
-def test_masked_names_keep_only_the_surname_and_last_character():
-    assert services.mask_name("贾德䶮") == "贾*䶮"
-    assert services.mask_name("杨明𠮷") == "杨*𠮷"
-    assert services.mask_name("向明") == "向*"
-    assert services.mask_name("欧阳兰宏") == "欧阳**"

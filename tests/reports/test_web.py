@@ -296,12 +296,13 @@ def test_roster_export_uses_the_import_template(client, seeded):
     wb = load_workbook(io.BytesIO(resp.data))
     ws = wb.active
     rows = list(ws.iter_rows(values_only=True))
-    assert rows[0] == ("序号", "村民小组", "户号", "户主姓名", "姓名", "与户主关系", "性别", "出生年月", "联系电话",
+    assert rows[0][0].startswith("龙天坪村村民花名册（") and rows[0][0].endswith("导出）")   # title row, as villages keep it
+    assert rows[1] == ("序号", "村民小组", "户号", "户主姓名", "姓名", "与户主关系", "性别", "出生年月", "联系电话",
                        "门牌号", "备注")
-    assert len(rows) == 1 + 8
-    assert rows[1][1:5] == ("第一组", "1", "向明华", "向明华")
-    assert ws.cell(row=2, column=10).value == "001" and ws.cell(row=2, column=10).number_format == "@"
-    names = [r[4] for r in rows[1:]]
+    assert len(rows) == 2 + 8
+    assert rows[2][1:5] == ("第一组", "1", "向明华", "向明华")
+    assert ws.cell(row=3, column=10).value == "001" and ws.cell(row=3, column=10).number_format == "@"
+    names = [r[4] for r in rows[2:]]
     assert "杨明𠮷" in names and "贾德䶮" in names
 
 

@@ -15,7 +15,7 @@ from pointsapp.points.notice import current_notice
 from pointsapp.points.notice import Objection
 from pointsapp.points.registry import Household, Village
 from pointsapp.points.standings import balance, leaderboard
-from pointsapp.villagers.services import mask_name
+from pointsapp.points.names import mask_name
 from tests.browser import PHONE, SMALL_PHONE, WECHAT_UA, screenshot, sign_in_page
 
 pytestmark = pytest.mark.browser

@@ -15,11 +15,12 @@ from sqlalchemy.orm import Session, selectinload
 from ...points import moves
 from ...points.errors import Refused
 from ...points.imports.values import normalize_phone
+from ...points.periods import village_today
 from ...points.registry import (
     Group, Household, HouseholdMove, StaffUser, Village, Villager, VillagerStatus,
 )
 from ...points.policy import require
-from . import audit
+from . import audit, changes_of, save_changes
 
 SEXES = ("男", "女")
 PER_PAGE = 30
@@ -34,7 +35,8 @@ class VillagerData:
     phone: str | None = None
     relation: str | None = None
 
-    def cleaned(self) -> VillagerData:
+    def cleaned(self, today: dt.date) -> VillagerData:
+        """The checked values; ``today`` is the village's date (no birth year after it)."""
         name = (self.name or "").strip()
         if not name or len(name) > 50:
             raise Refused("bad_name", "a name of 1 to 50 characters is needed", field="name")
@@ -44,7 +46,7 @@ class VillagerData:
         year, month = self.birth_year, self.birth_month
         if month is not None and year is None:
             raise Refused("bad_birth", "a birth month needs a birth year", field="birth_year")
-        if year is not None and not 1900 <= year <= dt.date.today().year:
+        if year is not None and not 1900 <= year <= today.year:
             raise Refused("bad_birth", f"birth year {year} is out of range", field="birth_year")
         if month is not None and not 1 <= month <= 12:
             raise Refused("bad_birth", f"birth month {month} is not 1-12", field="birth_month")
@@ -213,13 +215,7 @@ def update_household(session: Session, actor: StaffUser, village: Village, house
     number = _check_number(session, village, number, household)
     new = {"number": number, "house_number": (house_number or "").strip() or None, "group_id": group.id,
            "head_id": head.id if head else None, "active": bool(active)}
-    changes = {k: [getattr(household, k), v] for k, v in new.items() if getattr(household, k) != v}
-    for k, v in new.items():
-        setattr(household, k, v)
-    session.flush()
-    if changes:
-        audit(session, actor, village, "household.update", f"household {household.id}", ip, changes=changes)
-    return changes
+    return save_changes(session, actor, village, household, new, "household.update", f"household {household.id}", ip)
 
 
 # --- villagers ----------------------------------------------------------------------------
@@ -234,13 +230,13 @@ def add_villager(session: Session, actor: StaffUser, village: Village, household
     require(actor, village, "village.admin")
     if household.village_id != village.id:
         raise Refused("not_found", "no such household in this village")
-    d = data.cleaned()
+    d = data.cleaned(village_today(village))
     v = Villager(village_id=village.id, household_id=household.id, name=d.name, sex=d.sex, birth_year=d.birth_year,
                  birth_month=d.birth_month, phone=d.phone, relation=d.relation, status=VillagerStatus.active)
     session.add(v)
     session.flush()
     if make_head or household.head_id is None:
-        household.head_id = v.id
+        moves.set_head(household, v)
     session.flush()
     audit(session, actor, village, "villager.create", f"villager {v.id}", ip, name=d.name,
           household=household.number, head=household.head_id == v.id)
@@ -252,18 +248,16 @@ def update_villager(session: Session, actor: StaffUser, village: Village, villag
     require(actor, village, "village.admin")
     if villager.village_id != village.id:
         raise Refused("not_found", "no such villager in this village")
-    d = data.cleaned()
+    d = data.cleaned(village_today(village))
     new = {"name": d.name, "sex": d.sex, "birth_year": d.birth_year, "birth_month": d.birth_month,
            "phone": d.phone, "relation": d.relation}
-    changes = {k: [getattr(villager, k), v] for k, v in new.items() if getattr(villager, k) != v}
+    changes = changes_of(villager, new)
     for k, v in new.items():
         setattr(villager, k, v)
     household = villager.household
     if make_head and household.head_id != villager.id:
-        if villager.status != VillagerStatus.active:
-            raise Refused("bad_head", f"{villager.name} is not active and cannot be the head", field="head")
         changes["head_of"] = [household.head_id, villager.id]
-        household.head_id = villager.id
+        moves.set_head(household, villager)
     session.flush()
     if changes:
         audit(session, actor, village, "villager.update", f"villager {villager.id}", ip,

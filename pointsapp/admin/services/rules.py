@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ...points.ledger import ClosedPeriod, EntryKind, LedgerEntry
-from ...points.periods import cap_window, parse_month
+from ...points.periods import cap_window, parse_month, previous_month_of
 from ...points.registry import Household, StaffUser, Village
 from ...points.rules import (
     LoadReport, Rule, RuleBook, RuleSpec, RuleVersion, apply_rulebook, export_rulebook, parse_rulebook,
@@ -147,8 +147,7 @@ def _last_month(session: Session, village: Village, today: dt.date) -> tuple[str
                              .order_by(ClosedPeriod.month.desc()).limit(1)).scalar()
     if closed:
         return closed, True
-    first = today.replace(day=1) - dt.timedelta(days=1)
-    return f"{first.year:04d}-{first.month:02d}", False
+    return previous_month_of(today), False
 
 
 def impact(session: Session, village: Village, rule: Rule, new: RuleSpec, today: dt.date) -> Impact:
