@@ -21,7 +21,7 @@ from ..points.notice import (
 from ..points import periods
 from ..points.periods import month_key, parse_month
 from ..points.policy import require
-from ..points.registry import Household, StaffUser, Village
+from ..points.registry import Household, StaffUser, Village, get_in_village
 from .services import today_of
 
 
@@ -252,10 +252,7 @@ def objections(session, village: Village, actor: StaffUser, *, month: str | None
 
 def get_entry(session, village: Village, actor: StaffUser, entry_id: int) -> LedgerEntry:
     require(actor, village, "objection.resolve")
-    entry = session.get(LedgerEntry, entry_id)
-    if entry is None or entry.village_id != village.id:
-        raise NotFound("entry", entry_id)
-    return entry
+    return get_in_village(session, LedgerEntry, entry_id, village, "entry")
 
 
 def enter_objection(session, village: Village, actor: StaffUser, entry: LedgerEntry, reason: str, *, ip=None) -> Objection:
@@ -268,10 +265,7 @@ def enter_objection(session, village: Village, actor: StaffUser, entry: LedgerEn
 
 def get_objection(session, village: Village, actor: StaffUser, objection_id: int) -> Objection:
     require(actor, village, "objection.resolve")
-    obj = session.get(Objection, objection_id)
-    if obj is None or obj.village_id != village.id:
-        raise NotFound("objection", objection_id)
-    return obj
+    return get_in_village(session, Objection, objection_id, village, "objection")
 
 
 def objection_detail(obj: Objection) -> ObjectionRow:

@@ -16,7 +16,7 @@ from markupsafe import Markup
 from ..points.names import mask_name
 from ..points.notice import MISSING_LOOKBACK_DAYS, Notice, ObjectionStatus, notices_of_household, open_notices, past_notices, village_notices
 from ..points.periods import month_key, previous_month_of, quarter_key, year_key
-from ..points.registry import Household, Village
+from ..points.registry import Household, Village, in_village
 from ..points.standings import balance, board_month, leaderboard
 from ..web.labels import kind_label, period_label
 from . import queries as q
@@ -356,9 +356,7 @@ def notice_page(session, village: Village, page: int, today: dt.date, group=None
     open_now = open_notices(session, village, today)
     notice = None
     if notice_id is not None:
-        notice = session.get(Notice, notice_id)
-        if notice is None or notice.village_id != village.id:
-            notice = None
+        notice = in_village(session, Notice, notice_id, village)
     if notice is None:
         notice = open_now[0] if open_now else next(iter(village_notices(session, village, limit=1)), None)
     if notice is None:

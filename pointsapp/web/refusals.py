@@ -51,7 +51,9 @@ CATALOG: dict[str, Message] = {
                                     last=p.get("last")),
     "no_marks": lambda p: _("Nobody was marked. Tick at least one person or household."),
     "activity_cancelled": lambda p: _("This activity was cancelled."),
-    "already_imported": lambda p: _("This score sheet was already imported."),
+    "already_imported": lambda p: (
+        _("This score sheet was already imported by %(by)s; nothing was awarded again.", by=p["by"]) if p.get("by")
+        else _("This score sheet was already imported.")),
     # review and corrections
     "maker_checker": lambda p: _("You recorded this yourself; another reviewer must approve it."),
     "not_pending": lambda p: _("This capture has already been decided."),
