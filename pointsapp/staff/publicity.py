@@ -13,6 +13,7 @@ from ..points import audit
 from ..points.errors import NotFound
 from ..points.ledger import ClosedPeriod, EntryKind, LedgerEntry
 from ..points.lifecycle import Blocker, close_blockers, close_month as core_close_month, last_finished_month
+from ..points.names import mask_name
 from ..points.notice import (
     Notice, Objection, ObjectionStatus, PublishPlan, awaiting_notice, listed_entries_query, notices_of_month,
     plan_publish, publish_notice, raise_objection, resolve_objection,
@@ -106,6 +107,7 @@ class EntryRow:
     kind: str
     objection: str
     can_object: bool
+    public_name: str = ""   # masked (向*明), for the sheet posted on the notice board
 
 
 def entry_item(entry: LedgerEntry) -> str:
@@ -119,10 +121,11 @@ def entry_item(entry: LedgerEntry) -> str:
     return name
 
 
-def entry_name(entry: LedgerEntry) -> str:
+def entry_name(entry: LedgerEntry, *, masked: bool = False) -> str:
+    show = mask_name if masked else (lambda n: n)
     if entry.villager is not None:
-        return entry.villager.name
-    return _("Household of %(name)s", name=entry.household.head_name)
+        return show(entry.villager.name)
+    return _("Household of %(name)s", name=show(entry.household.head_name))
 
 
 @dataclass
@@ -189,7 +192,8 @@ def notice_view(session, village: Village, actor: StaffUser, month: str) -> Noti
             out.append(EntryRow(e.id, e.seq, e.occurred_on, entry_name(e), e.household.number, e.household.group.name,
                                 entry_item(e), e.points, EntryKind(e.kind).value,
                                 status_text[ObjectionStatus(o.status).value] if o else "",
-                                open_now and o is None and EntryKind(e.kind) != EntryKind.correction))
+                                open_now and o is None and EntryKind(e.kind) != EntryKind.correction,
+                                entry_name(e, masked=True)))
         return out
 
     blocks = []
