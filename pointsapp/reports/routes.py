@@ -20,8 +20,9 @@ from sqlalchemy import select
 from ..extensions import db
 from ..points.imports import roster_export
 from ..points.periods import local_today, month_key, parse_month, parse_period, previous_month
-from ..points.policy import require, roles_for
+from ..points.policy import allowed, require
 from ..points.registry import Role, Village
+from ..points.standings import board_month
 from ..web.auth import current_village, permission_required
 from . import dashboard as dash
 from . import exports, services
@@ -65,8 +66,8 @@ def _is_viewer() -> bool:
 
 
 def _is_county() -> bool:
-    """A county account: a viewer bound to no village (reads every village)."""
-    return _is_viewer() and current_user.village_id is None
+    """A county account: one that may compare villages (a viewer bound to no village)."""
+    return allowed(current_user, None, "reports.county")
 
 
 @bp.get("/dashboard")
@@ -91,8 +92,9 @@ def dashboard():
     return render_template(
         "reports/dashboard.html", d=view, args=args, viewer=_is_county(),
         liability=village_liability(db.session, current_user, village),
-        admin=Role(current_user.role) == Role.admin,
-        can_export=Role(current_user.role) in roles_for("reports.export"),
+        can_pack=allowed(current_user, village, "reports.pack"),
+        can_roster=allowed(current_user, village, "village.admin"),
+        can_export=allowed(current_user, village, "reports.export"),
         labels={"points": _("Points"), "entries": _("Posted entries"), "households_with_entries": _("Households taking part"),
                 "participation": _("Participation"), "per_head": _("Points per head")},
         chart_titles={"top_households": _("Top 10 households"), "groups": _("Groups compared: total and per head"),
@@ -106,11 +108,11 @@ def dashboard():
 @permission_required("reports.county")
 def county():
     period = request.args.get("period")
-    try:
-        key = parse_period(period).key if period else month_key(local_today(current_app.config["POINTSAPP_TIMEZONE"]))
+    tz = current_app.config["POINTSAPP_TIMEZONE"]
+    try:   # by default the last finished month until some village has posted points in this one
+        key = parse_period(period).key if period else board_month(db.session, None, local_today(tz))
     except ValueError:
         return _bad("period", period, _reason("period"))
-    tz = current_app.config["POINTSAPP_TIMEZONE"]
     view = dash.county_dashboard(db.session, current_user, key, tz=tz)
     return render_template("reports/county.html", c=view, liabilities=county_liabilities(db.session, current_user, tz))
 

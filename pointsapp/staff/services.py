@@ -397,8 +397,15 @@ def _message_of(sub: Submission, status: str) -> str:
     if status == "rejected":
         return _("Rejected: %(reason)s", reason=sub.reason or "")
     if status in ("refused", "duplicate"):
-        return refusal_text(sub.reason_code)
+        return refusal_text(sub.reason_code, _stored_params(sub))
     return ""
+
+
+def _stored_params(sub) -> dict:
+    """What a refusal's message needs, read back from the stored capture (its params are not
+    stored): the rule's limit and unit for a quantity over it."""
+    rv = sub.rule_version
+    return {"quantity": sub.quantity, "limit": rv.quantity_limit if rv else None, "unit": rv.unit if rv else ""}
 
 
 def subject_name(sub) -> str:

@@ -96,7 +96,7 @@ def _render_capture(activity, form, *, errors=(), people=frozenset(), households
     resp = make_response(render_template(
         "staff/capture.html", activity=activity, form=form, groups=groups, errors=errors, top=top,
         user_id=user.id, sw_url=url_for("staff.service_worker"),
-        rule=svc.rule_label(version), per_unit=version.per == "unit", unit=version.unit,
+        rule=svc.rule_label(version), per_unit=version.per == "unit", unit=version.unit, max_quantity=version.quantity_limit,
         household_rule=version.is_household, place=activity.place or "",
         group_name=activity.group.name if activity.group else _("Whole village"),
         sheet_url=url_for("staff.sign_in_sheet", activity_id=activity.id),
@@ -187,7 +187,7 @@ def sign_in_sheet(activity_id: int):
     groups = svc.roster(db.session, v, user, activity)
     return render_template("staff/sheet.html", activity=activity, groups=groups, rule=svc.rule_label(version),
                            village_name=v.name, household_rule=version.is_household,
-                           per_unit=version.per == "unit", unit=version.unit,
+                           per_unit=version.per == "unit", unit=version.unit, max_quantity=version.quantity_limit,
                            group_name=activity.group.name if activity.group else _("Whole village"),
                            capture_url=url_for("staff.capture", activity_id=activity.id))
 
