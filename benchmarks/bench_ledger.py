@@ -309,7 +309,7 @@ def independent_deltas(rows: list[dict]) -> list[tuple]:
                 a = acc[(p, code, sid)]
                 a[0] = e["village_id"]
                 a[2 if spent else 1] += e["points"]
-                a[3] += 1
+                a[3] += 0 if spent else 1   # tallies count earning entries only
     return [(p, k, sid, *v) for (p, k, sid), v in acc.items()]
 
 
