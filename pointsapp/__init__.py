@@ -120,6 +120,9 @@ def create_app(test_config: dict | None = None, *, for_cli: bool = False) -> Fla
     register_security_headers(app)
     app.context_processor(inject_language)
     init_assets(app)  # versioned static URLs with a long cache life
+    from .web import pagecache
+
+    pagecache.init_app(app)  # public pages: ETag, 304 and a rendered-page cache keyed on content versions
     _sqlite_read_requests(app)
     if not app.debug and not app.testing:
         logging.basicConfig(level=logging.INFO)

@@ -10,6 +10,8 @@ from typing import Any
 from sqlalchemy import Table, text
 from sqlalchemy.orm import Session
 
+from .versions import UNSEEN_TABLES, touch_all
+
 
 def _copy_value(v: object) -> object:
     """A value as psycopg's COPY writer should adapt it: enum members as the value stored in the column."""
@@ -34,6 +36,8 @@ def bulk_insert(session: Session, table: Table, columns: Sequence[str],
     data: list[Sequence[object]] = list(rows)
     if not data:
         return 0
+    if table.name not in UNSEEN_TABLES:   # the driver bypasses the Session's events
+        touch_all(session)
     conn = session.connection()
     raw: Any = conn.connection.driver_connection
     if conn.dialect.name == "postgresql":

@@ -85,7 +85,8 @@ def build_demo(session: Session, *, villages: int = 1, months: int = 12, seed: i
     stems = list(VILLAGE_STEMS)
     for vi in range(villages):
         name = "龙天坪村" if vi == 0 else f"{stems[vi % len(stems)]}{'' if vi < len(stems) else vi // len(stems) + 1}村"
-        village = Village(name=name, county="示范县", timezone=tz)
+        # a made-up committee phone, so the demo shows where it appears (card, notice, printed cards)
+        village = Village(name=name, county="示范县", timezone=tz, committee_phone=f"0743-555{1234 + vi:04d}")
         session.add(village)
         session.flush()
         groups = [Group(village_id=village.id, name=g, sort_key=i + 1) for i, g in enumerate(GROUP_NAMES)]

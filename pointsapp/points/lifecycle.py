@@ -35,6 +35,7 @@ class Blocker:
     message: str
     count: int = 0
     until: dt.date | None = None
+    notice: int | None = None   # which notice of the month (1: the main one, 2..: supplements)
 
 
 def closed_month(session: Session, village: Village, month: str) -> ClosedPeriod | None:
@@ -76,7 +77,7 @@ def close_blockers(session: Session, village: Village, month: str, *,
             label = "the notice" if n.number == 1 else f"supplementary notice {n.number - 1}"
             out.append(Blocker("notice_window_open",
                                f"the objection window of {label} of {p.key} runs until {n.closes_on}",
-                               until=n.closes_on))
+                               until=n.closes_on, notice=n.number))
     if notices:
         late = len(awaiting_notice(session, village, p.key))
         if late:

@@ -10,3 +10,4 @@ from .shop.models import (  # noqa: F401,E402
     RedeemableReset, Redemption, RedemptionLine, ResetLine, ShopItem, ShopSettings, StockMovement,
 )
 from .throttle import SignInThrottle  # noqa: F401,E402
+from .versions import VillageVersion  # noqa: F401,E402

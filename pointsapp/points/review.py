@@ -52,7 +52,7 @@ def _distinct(submissions: Iterable[Submission]) -> list[Submission]:
 
 
 def _decidable(session: Session, subs: list[Submission], reviewer: StaffUser) -> Village:
-    village = session.get(Village, subs[0].village_id)
+    village = session.get_one(Village, subs[0].village_id)
     require(reviewer, village, "review")
     village = lock_village(session, village)
     # Re-read every capture once the lock is held (another reviewer may have decided it): one
@@ -128,7 +128,7 @@ def correct(session: Session, original: LedgerEntry, actor: StaffUser, reason: s
     """
     if not reason or not reason.strip():
         raise Refused("reason_required", "a correction needs a reason")
-    village = session.get(Village, original.village_id)
+    village = session.get_one(Village, original.village_id)
     require(actor, village, "correct")
     require_reviewer_of(actor, captured_by_id=None, household_id=original.household_id)
     if EntryKind(original.kind) == EntryKind.correction:

@@ -10,11 +10,11 @@ import datetime as dt
 import functools
 from collections import defaultdict
 from dataclasses import asdict, dataclass
-from typing import Literal
-from collections.abc import Iterable
+from typing import Any, Literal
+from collections.abc import Iterable, Sequence
 
 from sqlalchemy import (
-    BigInteger, CheckConstraint, ForeignKey, Index, Integer, String, bindparam, func, literal, select,
+    BigInteger, CheckConstraint, ForeignKey, Index, Integer, Select, String, bindparam, case, func, literal, select,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -40,6 +40,9 @@ class Tally(Base):
     village_id: Mapped[int] = mapped_column(ForeignKey("villages.id"))
     points: Mapped[int] = mapped_column(BigInteger, default=0)   # honour: awards, deductions, corrections
     spent: Mapped[int] = mapped_column(BigInteger, default=0)    # redemptions and expiry (<= 0)
+    # Earning entries (awards, deductions, corrections): what "took part" and "N entries" count.
+    # Spending at the shop (redemptions, expiry) is in ``spent`` only: a household that only
+    # redeemed in a month did not take part in it (migration 0007_tally_entries recounted).
     entries: Mapped[int] = mapped_column(Integer, default=0)
 
 
@@ -53,17 +56,18 @@ _period_keys = functools.lru_cache(maxsize=4096)(period_keys)
 _SPENDS = {k.value for k in EntryKind if k.spends}
 
 
-def tally_deltas(entries: Iterable[LedgerEntry | dict]) -> dict[tuple[str, str, int], list[int]]:
-    """Sum entries into {(period, kind, subject): [village, points, spent, entries]}."""
+def tally_deltas(entries: Iterable[LedgerEntry | dict[str, Any]]) -> dict[tuple[str, str, int], list[int]]:
+    """Sum entries into {(period, kind, subject): [village, points, spent, earning entries]}."""
     acc: dict[tuple[str, str, int], list[int]] = defaultdict(lambda: [0, 0, 0, 0])
     for e in entries:
         if not isinstance(e, dict):
             e = {k: getattr(e, k) for k in ("kind", "points", "household_id", "group_id", "villager_id",
                                              "occurred_on", "village_id")}
         kind = getattr(e["kind"], "value", e["kind"])
-        pts, spent = (0, e["points"]) if kind in _SPENDS else (e["points"], 0)
+        spends = kind in _SPENDS
+        pts, spent = (0, e["points"]) if spends else (e["points"], 0)
         village = e["village_id"]
-        subjects = (("h", e["household_id"]), ("g", e["group_id"]))
+        subjects: tuple[tuple[str, int], ...] = (("h", e["household_id"]), ("g", e["group_id"]))
         if e["villager_id"] is not None:
             subjects += (("v", e["villager_id"]),)
         for period in _period_keys(e["occurred_on"]):
@@ -72,11 +76,11 @@ def tally_deltas(entries: Iterable[LedgerEntry | dict]) -> dict[tuple[str, str, 
                 row[0] = village
                 row[1] += pts
                 row[2] += spent
-                row[3] += 1
+                row[3] += 0 if spends else 1
     return acc
 
 
-def apply_tallies(session: Session, entries: Iterable[LedgerEntry | dict]) -> None:
+def apply_tallies(session: Session, entries: Iterable[LedgerEntry | dict[str, Any]]) -> None:
     """Add posted entries to the running tallies (an upsert per touched row)."""
     deltas = tally_deltas(entries)
     if not deltas:
@@ -90,9 +94,9 @@ def apply_tallies(session: Session, entries: Iterable[LedgerEntry | dict]) -> No
 
 
 @functools.cache
-def _upsert_stmt(dialect: str):
+def _upsert_stmt(dialect: str) -> Any:
     t = Tally.__table__
-    ins = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(t)
+    ins = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(Tally)
     return ins.on_conflict_do_update(
         index_elements=[t.c.period, t.c.kind, t.c.subject_id],
         set_=dict(points=t.c.points + ins.excluded.points, spent=t.c.spent + ins.excluded.spent,
@@ -116,7 +120,11 @@ def balance(session: Session, *, household: Household | None = None,
             villager: Villager | None = None) -> Balance:
     if (household is None) == (villager is None):
         raise ValueError("give exactly one of household or villager")
-    code, sid = ("h", household.id) if household else ("v", villager.id)
+    if household is not None:
+        code, sid = "h", household.id
+    else:
+        assert villager is not None   # exactly one of them (checked above)
+        code, sid = "v", villager.id
     row = session.execute(
         select(Tally.points, Tally.spent).where(Tally.period == "all", Tally.kind == code, Tally.subject_id == sid)
     ).first()
@@ -141,8 +149,8 @@ class BoardRow:
     per_head: float | None = None
     village: str | None = None
 
-    def as_dict(self) -> dict:
-        d = {"rank": self.rank, "id": self.id, "name": self.name, "group": self.group, "points": self.points}
+    def as_dict(self) -> dict[str, object]:
+        d: dict[str, object] = {"rank": self.rank, "id": self.id, "name": self.name, "group": self.group, "points": self.points}
         if self.per_head is not None:
             d["per_head"] = self.per_head
         if self.village is not None:
@@ -159,13 +167,13 @@ def competition_ranks(points: list[int], start_rank: int = 1) -> list[int]:
     return ranks
 
 
-def _subjects(by: SubjectKind, village: Village | None, group: Group | None):
+def _subjects(by: SubjectKind, village: Village | None, group: Group | None) -> Select[*tuple[Any, ...]]:
     """(id, name, group name, village name, head count) of every active subject."""
     return _subjects_stmt(by, village is not None, group is not None)
 
 
 @functools.cache
-def _subjects_stmt(by: SubjectKind, in_village: bool, in_group: bool):
+def _subjects_stmt(by: SubjectKind, in_village: bool, in_group: bool) -> Select[*tuple[Any, ...]]:
     """The statement behind :func:`_subjects`, built once; binds :village and :group."""
     if by == "villager":
         q = (select(Villager.id, Villager.name, Group.name, Village.name, literal(1))
@@ -201,7 +209,7 @@ def _subjects_stmt(by: SubjectKind, in_village: bool, in_group: bool):
     return q
 
 
-def _params(village: Village | None, group: Group | None, **extra) -> dict:
+def _params(village: Village | None, group: Group | None, **extra: object) -> dict[str, object]:
     params = dict(extra)
     if village is not None:
         params["village"] = village.id
@@ -211,7 +219,7 @@ def _params(village: Village | None, group: Group | None, **extra) -> dict:
 
 
 @functools.cache
-def _tally_stmt(in_village: bool):
+def _tally_stmt(in_village: bool) -> Select[*tuple[Any, ...]]:
     q = select(Tally.subject_id, Tally.points).where(Tally.period == bindparam("period"),
                                                      Tally.kind == bindparam("kind"))
     return q.where(Tally.village_id == bindparam("village")) if in_village else q
@@ -220,7 +228,7 @@ def _tally_stmt(in_village: bool):
 _SUBJECT_ID = {"villager": Villager.id, "household": Household.id, "group": Group.id}
 
 
-def top_stmt(by: SubjectKind, in_village: bool, in_group: bool = False):
+def top_stmt(by: SubjectKind, in_village: bool, in_group: bool = False) -> Select[*tuple[Any, ...]]:
     """The top-N board as one statement: the tallies walked from the top of their rank index
     (``ix_tallies_county_rank`` county-wide, ``ix_tallies_board_rank`` in a village), each row
     joined to its subject by primary key, stopping after ``:limit`` rows. Binds :period, :kind,
@@ -229,7 +237,7 @@ def top_stmt(by: SubjectKind, in_village: bool, in_group: bool = False):
 
 
 @functools.cache
-def _top_stmt(by: SubjectKind, in_village: bool, in_group: bool):
+def _top_stmt(by: SubjectKind, in_village: bool, in_group: bool) -> Select[*tuple[Any, ...]]:
     sid_col = _SUBJECT_ID[by]
     q = (_subjects_stmt(by, in_village, in_group).add_columns(Tally.points.label("pts"))
          .join(Tally, Tally.subject_id == sid_col)
@@ -242,7 +250,7 @@ def _top_stmt(by: SubjectKind, in_village: bool, in_group: bool):
 
 
 def _top_rows(session: Session, by: SubjectKind, key: str, village: Village | None,
-              group: Group | None, limit: int):
+              group: Group | None, limit: int) -> Sequence[Sequence[Any]] | None:
     """Fast path for a top-N board: one query reading the tallies' rank index from the top.
 
     Returns None when it cannot answer alone (fewer than N active subjects with positive
@@ -266,18 +274,17 @@ def leaderboard(session: Session, by: SubjectKind, period: str, *, village: Vill
     nobody is "1st of 529" with nothing.
     """
     key = parse_period(period).key
-    rows = _top_rows(session, by, key, village, group, limit) if limit else None
+    rows: Sequence[Sequence[Any]] | None = _top_rows(session, by, key, village, group, limit) if limit else None
     if rows is None:
         # Every subject, zeros included: two plain queries merged here, which stays cheap
         # at county scale (no sort or outer join over the tallies in the database).
         conn = session.connection()
         params = _params(village, group, period=key, kind=_KIND_CODE[by])
-        points = dict(conn.execute(_tally_stmt(village is not None), params).all())
+        points: dict[int, int] = dict(conn.execute(_tally_stmt(village is not None), params).all())
         get = points.get
-        rows = [(*r, get(r[0], 0)) for r in conn.execute(_subjects(by, village, group), params).all()]
-        rows.sort(key=lambda r: (r[5] == 0, -r[5], r[0]))
-        if limit is not None:
-            rows = rows[:limit]
+        every = [(*r, get(r[0], 0)) for r in conn.execute(_subjects(by, village, group), params).all()]
+        every.sort(key=lambda r: (r[5] == 0, -r[5], r[0]))
+        rows = every[:limit] if limit is not None else every
     scored = [r[5] for r in rows if r[5] != 0]
     ranks: list[int | None] = [*competition_ranks(scored), *([None] * (len(rows) - len(scored)))]
     vname = None if village is None else False
@@ -286,6 +293,45 @@ def leaderboard(session: Session, by: SubjectKind, period: str, *, village: Vill
                 for rank, r in zip(ranks, rows)]
     return [BoardRow(rank, r[0], r[1], r[2], int(r[5]), round(r[5] / r[4], 2) if r[4] else 0.0,
                      r[3] if vname is None else None) for rank, r in zip(ranks, rows)]
+
+
+@dataclass(frozen=True)
+class Standing:
+    """One household's place on its board: points, rank (None: not ranked), ranked households, per head."""
+    points: int
+    rank: int | None
+    of: int
+    per_head: float | None
+
+
+def household_standing(session: Session, household: Household, period: str,
+                       group: Group | None = None) -> Standing:
+    """The household's place on the household board of its village (or of ``group``), in one
+    window-function query. Same rules as :func:`leaderboard`: active households only; those with
+    zero points are not ranked and not counted; ties share a rank (1, 2, 2, 4)."""
+    key = parse_period(period).key
+    pts = func.coalesce(Tally.points, 0)
+    scope = select(Household.id.label("id"), pts.label("pts")).outerjoin(
+        Tally, (Tally.subject_id == Household.id) & (Tally.period == key) & (Tally.kind == "h")).where(
+        Household.village_id == household.village_id, Household.active.is_(True))
+    if group is not None:
+        scope = scope.where(Household.group_id == group.id)
+    s = scope.subquery("s")
+    scored = s.c.pts != 0
+    ranked = select(
+        s.c.id, s.c.pts,
+        func.rank().over(partition_by=scored, order_by=s.c.pts.desc()).label("rk"),
+        func.sum(case((scored, 1), else_=0)).over().label("of"),
+    ).subquery("r")
+    heads = (select(func.count()).select_from(Villager)
+             .where(Villager.household_id == ranked.c.id, Villager.status == VillagerStatus.active)
+             .scalar_subquery())
+    row = session.execute(select(ranked.c.pts, ranked.c.rk, ranked.c.of, heads)
+                          .where(ranked.c.id == household.id)).first()
+    if row is None:   # not an active household of this scope
+        return Standing(0, None, 0, None)
+    points, rank, of, n = int(row[0]), int(row[1]), int(row[2] or 0), int(row[3])
+    return Standing(points, rank if points != 0 else None, of, round(points / n, 2) if n else 0.0)
 
 
 def board_month(session: Session, village: Village, today: dt.date) -> str:
@@ -318,7 +364,7 @@ def rebuild_tallies(session: Session, village: Village | None = None) -> None:
         d = d.where(Tally.village_id == village.id)
         q = q.where(LedgerEntry.village_id == village.id)
     session.execute(d)
-    batch: list[dict] = []
+    batch: list[dict[str, Any]] = []
     for row in session.execute(q.execution_options(yield_per=20000)):
         batch.append(row._asdict())
         if len(batch) >= 20000:

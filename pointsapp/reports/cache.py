@@ -24,7 +24,7 @@ from ..points.periods import month_range
 from ..points.registry import Group, Village
 from ..points.standings import Tally, leaderboard
 from ..web.labels import PRINT_LOCALE, period_label
-from . import charts, services
+from . import services  # charts (matplotlib) only where a chart is drawn
 
 CHART_NAMES = ("top_households", "groups", "categories", "trend")
 
@@ -80,6 +80,8 @@ def _title(req: ChartRequest) -> str:
 
 def build_figure(session: Session, req: ChartRequest):
     """The matplotlib Figure of a chart request (data from the core)."""
+    from . import charts
+
     title, v = _title(req), req.village
     if req.chart == "top_households":
         rows = leaderboard(session, "household", req.period, village=v, group=req.group)
@@ -107,6 +109,8 @@ def _lock(name: str) -> threading.Lock:
 
 def chart_png(session: Session, req: ChartRequest, cache_dir: Path) -> tuple[Path, bool]:
     """The cached PNG of a chart request: (path, True if it was rendered now)."""
+    from . import charts
+
     if req.chart not in CHART_NAMES:
         raise ValueError(f"unknown chart {req.chart!r}; expected one of {', '.join(CHART_NAMES)}")
     folder = Path(cache_dir) / str(req.village.id)

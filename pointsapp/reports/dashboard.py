@@ -26,7 +26,6 @@ from ..points.standings import BoardRow, Tally, board_month, leaderboard
 from . import services
 from ..web.labels import PRINT_LOCALE, period_label
 from .cache import CHART_NAMES, cached_png
-from .charts import groups_compared, render_png
 
 BOARD_KINDS = ("household", "villager", "group")
 BOARD_CAP = 50
@@ -340,6 +339,8 @@ def county_chart_png(session: Session, period: str, cache_dir: Path, size: str =
     text = ";".join(f"{v}:{n}:{s}" for v, n, s in rows) + "|" + ";".join(f"{i}:{n}" for i, n in villages)
 
     def render() -> bytes:
+        from .charts import groups_compared, render_png  # matplotlib only where a chart is drawn
+
         data = [(r.name, r.points, r.points / r.villagers if r.villagers else 0.0)
                 for r in county_rows(session, key)]
         if not any(p for _n, p, _h in data):

@@ -14,9 +14,6 @@ from dataclasses import dataclass
 from typing import IO
 from collections.abc import Iterable, Iterator
 
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Font
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -152,6 +149,8 @@ def set_autofilter(ws, columns: int, rows: int) -> None:
 
 def typed_cell(ws, value):
     """Dates and times as real Excel dates, in a readable format."""
+    from openpyxl.cell import WriteOnlyCell  # openpyxl only where a workbook is written
+
     if isinstance(value, dt.datetime):
         c = WriteOnlyCell(ws, value=value)
         c.number_format = DATETIME_FORMAT
@@ -171,6 +170,9 @@ def xlsx_file(rows: Iterable[tuple], headers: tuple[str, ...], sheet: str, *,
     Dates are real dates; ``total_of`` columns get a 合计 row (values, not formulas). The
     sheet has an autofilter and prints landscape, one page wide. The file is already
     unlinked (it disappears when closed)."""
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
 
     book = Workbook(write_only=True)

@@ -31,7 +31,6 @@ from sqlalchemy.orm import Session
 
 from ..points.periods import parse_month
 from ..points.registry import Village
-from . import charts
 from .packdata import PDF_CHARTS, PackData, gather
 from .pdf import build_pdf
 from .workbook import build_workbook
@@ -41,6 +40,8 @@ from .workbook import build_workbook
 
 def chart_figures(data: PackData, size: str = "projector") -> list[tuple[str, object]]:
     """(file stem, Figure) of the pack's charts, in order."""
+    from . import charts  # matplotlib only where a chart is drawn
+
     label = f"{data.village} {data.label}"
     top = [(PackData.household_label(r), r.points, r.rank) for r in data.top]
     public = [(PackData.household_label(r, masked=True), r.points, r.rank) for r in data.top]
@@ -121,6 +122,8 @@ def build_monthly_pack(session: Session, village: Village, month: str, out_dir: 
 
     Raises ValueError for a bad month or top_n. Reads only; the caller owns the session.
     """
+    from . import charts  # matplotlib only where a chart is drawn
+
     start = time.perf_counter()
     key = parse_month(month).key
     if top_n is not None and (top_n < 1 or top_n > 100):

@@ -13,13 +13,14 @@ from ..points import audit
 from ..points.errors import NotFound
 from ..points.ledger import ClosedPeriod, EntryKind, LedgerEntry
 from ..points.lifecycle import Blocker, close_blockers, close_month as core_close_month
+from ..points.names import mask_name
 from ..points.notice import (
     Notice, Objection, ObjectionStatus, PublishPlan, awaiting_notice, listed_entries_query, notices_of_month,
     plan_publish, publish_notice, raise_objection, resolve_objection,
 )
 from ..points.periods import month_key, parse_month, recent_months
 from ..points.policy import require
-from ..points.registry import Household, StaffUser, Village
+from ..points.registry import Household, StaffUser, Village, get_in_village
 from .services import today_of
 
 
@@ -95,6 +96,7 @@ class EntryRow:
     kind: str
     objection: str
     can_object: bool
+    public_name: str = ""   # masked (向*明), for the sheet posted on the notice board
 
 
 def entry_item(entry: LedgerEntry) -> str:
@@ -108,10 +110,11 @@ def entry_item(entry: LedgerEntry) -> str:
     return name
 
 
-def entry_name(entry: LedgerEntry) -> str:
+def entry_name(entry: LedgerEntry, *, masked: bool = False) -> str:
+    show = mask_name if masked else (lambda n: n)
     if entry.villager is not None:
-        return entry.villager.name
-    return _("Household of %(name)s", name=entry.household.head_name)
+        return show(entry.villager.name)
+    return _("Household of %(name)s", name=show(entry.household.head_name))
 
 
 @dataclass
@@ -178,7 +181,8 @@ def notice_view(session, village: Village, actor: StaffUser, month: str) -> Noti
             out.append(EntryRow(e.id, e.seq, e.occurred_on, entry_name(e), e.household.number, e.household.group.name,
                                 entry_item(e), e.points, EntryKind(e.kind).value,
                                 status_text[ObjectionStatus(o.status).value] if o else "",
-                                open_now and o is None and EntryKind(e.kind) != EntryKind.correction))
+                                open_now and o is None and EntryKind(e.kind) != EntryKind.correction,
+                                entry_name(e, masked=True)))
         return out
 
     blocks = []
@@ -237,10 +241,7 @@ def objections(session, village: Village, actor: StaffUser, *, month: str | None
 
 def get_entry(session, village: Village, actor: StaffUser, entry_id: int) -> LedgerEntry:
     require(actor, village, "objection.resolve")
-    entry = session.get(LedgerEntry, entry_id)
-    if entry is None or entry.village_id != village.id:
-        raise NotFound("entry", entry_id)
-    return entry
+    return get_in_village(session, LedgerEntry, entry_id, village, "entry")
 
 
 def enter_objection(session, village: Village, actor: StaffUser, entry: LedgerEntry, reason: str, *, ip=None) -> Objection:
@@ -253,10 +254,7 @@ def enter_objection(session, village: Village, actor: StaffUser, entry: LedgerEn
 
 def get_objection(session, village: Village, actor: StaffUser, objection_id: int) -> Objection:
     require(actor, village, "objection.resolve")
-    obj = session.get(Objection, objection_id)
-    if obj is None or obj.village_id != village.id:
-        raise NotFound("objection", objection_id)
-    return obj
+    return get_in_village(session, Objection, objection_id, village, "objection")
 
 
 def objection_detail(obj: Objection) -> ObjectionRow:
@@ -298,7 +296,8 @@ def close_view(session, village: Village, actor: StaffUser, month: str) -> Close
     closed = session.execute(select(ClosedPeriod.id).where(
         ClosedPeriod.village_id == village.id, ClosedPeriod.month == p.key)).first() is not None
     blockers = [] if closed else close_blockers(session, village, p.key)
-    texts = [refusal_text(b.code, {"month": p.key, "count": b.count, "until": b.until}) for b in blockers]
+    texts = [refusal_text(b.code, {"month": p.key, "count": b.count, "until": b.until, "notice": b.notice})
+             for b in blockers]
     open_objs = [o for o in objections(session, village, actor, month=p.key) if o.status == "open"]
     return CloseView(p.key, closed, blockers, texts, open_objs, notices_of_month(session, village, p.key),
                      p.start, p.end, p.end < today_of(village))

@@ -8,16 +8,16 @@ from ..extensions import db
 from ..points.errors import Refused
 from ..points.lifecycle import last_finished_month
 from ..points.periods import parse_month, recent_months, village_today
-from ..web.auth import roles_required
+from ..web.auth import permission_required
 from . import publicity as psvc
-from .common import ADMINS, REVIEWERS, flash_refusal, me, refuse_to_http, village
+from .common import flash_refusal, me, refuse_to_http, village
 from .evidence import entry_facts
 from .blueprint import bp
 from .forms import CloseForm, ObjectionForm, PublishForm, ResolveForm, SelectChoice
 
 
 @bp.get("/notices")
-@roles_required(*REVIEWERS)
+@permission_required("notice.read")
 def notices():
     v, user = village(), me()
     rows = psvc.months_overview(db.session, v, user)
@@ -31,7 +31,7 @@ def notices():
 
 
 @bp.post("/notices/publish")
-@roles_required(*REVIEWERS)
+@permission_required("notice.publish")
 def publish():
     """Two steps: without ``confirm`` show what would be published; with it, publish."""
     v, user = village(), me()
@@ -72,7 +72,7 @@ def _notice_view(month: str):
 
 
 @bp.get("/notices/<month>")
-@roles_required(*REVIEWERS)
+@permission_required("notice.read")
 def notice(month: str):
     view = _notice_view(month)
     return render_template("staff/notice.html", view=view, village_name=village().name,
@@ -80,21 +80,21 @@ def notice(month: str):
 
 
 @bp.get("/notices/<month>/print")
-@roles_required(*REVIEWERS)
+@permission_required("notice.read")
 def notice_print(month: str):
     view = _notice_view(month)
     return render_template("staff/notice_print.html", view=view, village_name=village().name)
 
 
 @bp.get("/objections")
-@roles_required(*REVIEWERS)
+@permission_required("objection.resolve")
 def objections():
     rows = psvc.objections(db.session, village(), me())
     return render_template("staff/objections.html", rows=rows)
 
 
 @bp.route("/objections/new", methods=["GET", "POST"])
-@roles_required(*REVIEWERS)
+@permission_required("objection.enter")
 def new_objection():
     v, user = village(), me()
     entry_id = request.args.get("entry", type=int)
@@ -125,7 +125,7 @@ def new_objection():
 
 
 @bp.route("/objections/<int:objection_id>", methods=["GET", "POST"])
-@roles_required(*REVIEWERS)
+@permission_required("objection.resolve")
 def objection(objection_id: int):
     v, user = village(), me()
     try:
@@ -159,7 +159,7 @@ def objection(objection_id: int):
 
 
 @bp.route("/close", methods=["GET", "POST"])
-@roles_required(*ADMINS)
+@permission_required("period.close")
 def close():
     v, user = village(), me()
     months = recent_months(village_today(v))

@@ -17,33 +17,13 @@ from ..points.notice import Notice, NoticeEntry, Objection, notices_of_entries
 from ..points.periods import parse_period
 from ..points.registry import Group, Household, Village, Villager
 from ..points.rules import Rule, RuleVersion
-from ..points.standings import BoardRow, leaderboard
+from ..points.standings import BoardRow, Standing, household_standing
 
 SPENDING = (EntryKind.redemption.value, EntryKind.expiry.value)
 HISTORY_PAGE = 20
 
 
 # --- the household page -------------------------------------------------------------------
-
-@dataclass
-class Standing:
-    points: int
-    rank: int | None
-    of: int
-    per_head: float | None
-
-
-def household_standing(session: Session, household: Household, period: str,
-                       group: Group | None = None) -> Standing:
-    """The household's points, rank and points per head in the village (or the group)."""
-    village = session.get(Village, household.village_id)
-    rows = leaderboard(session, "household", period, village=village, group=group)
-    ranked = sum(1 for r in rows if r.rank is not None)   # households with no points are not ranked
-    for r in rows:
-        if r.id == household.id:
-            return Standing(r.points, r.rank, ranked, r.per_head)
-    return Standing(0, None, ranked, None)
-
 
 @dataclass
 class MemberPoints:
@@ -135,15 +115,33 @@ def history(session: Session, household: Household, page: int = 1, per_page: int
                 Objection.entry_id.in_(ids), Objection.household_id == household.id)
                 .order_by(Objection.raised_at)).scalars():
             result.objections[obj.entry_id] = obj   # the latest wins
-    for e in entries:
-        if e.corrects is not None:
-            result.corrected_pages[e.corrects.id] = entry_page(session, e.corrects, per_page)
-    if ids:
-        for fix in session.execute(select(LedgerEntry).where(LedgerEntry.corrects_id.in_(ids))
-                                   .order_by(LedgerEntry.seq)).scalars():
-            result.corrected_by.setdefault(fix.corrects_id, []).append(fix)
-            result.correction_pages[fix.id] = entry_page(session, fix, per_page)
+    corrected = [e.corrects for e in entries if e.corrects is not None]
+    fixes = list(session.execute(select(LedgerEntry).where(LedgerEntry.corrects_id.in_(ids))
+                                 .order_by(LedgerEntry.seq)).scalars()) if ids else []
+    pages_of = entry_pages(session, household, [*corrected, *fixes], per_page)
+    for c in corrected:
+        result.corrected_pages[c.id] = pages_of[c.id]
+    for fix in fixes:
+        result.corrected_by.setdefault(fix.corrects_id, []).append(fix)
+        result.correction_pages[fix.id] = pages_of[fix.id]
     return result
+
+
+def entry_pages(session: Session, household: Household, entries: list[LedgerEntry],
+                per_page: int = HISTORY_PAGE) -> dict[int, int]:
+    """{entry id: the history page it appears on} in one query (a row number over the household's
+    history); an entry of another household (moved since) is looked up on its own."""
+    mine = [e.id for e in entries if e.household_id == household.id]
+    out: dict[int, int] = {}
+    if mine:
+        rn = func.row_number().over(order_by=_history_order()).label("rn")
+        numbered = select(LedgerEntry.id, rn).where(LedgerEntry.household_id == household.id).subquery()
+        for eid, n in session.execute(select(numbered.c.id, numbered.c.rn).where(numbered.c.id.in_(mine))):
+            out[eid] = (int(n) - 1) // per_page + 1
+    for e in entries:
+        if e.id not in out:
+            out[e.id] = entry_page(session, e, per_page)
+    return out
 
 
 def entry_page(session: Session, entry: LedgerEntry, per_page: int = HISTORY_PAGE) -> int:
@@ -311,5 +309,5 @@ def passbook(session: Session, household: Household, year: int) -> tuple[int, in
 
 
 __all__ = ["BoardRow", "Standing", "household_standing", "member_points", "pending_items", "history",
-           "entry_page", "upcoming_activities", "rules_in_effect", "villages", "headless_households",
+           "entry_page", "entry_pages", "upcoming_activities", "rules_in_effect", "villages", "headless_households",
            "deductions_board", "group_of", "notice_rows", "households_for_cards", "passbook"]

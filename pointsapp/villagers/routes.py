@@ -24,15 +24,18 @@ from flask_login import current_user
 from ..extensions import db, limiter
 from ..points.errors import Refused
 from ..points.periods import local_today, month_key, parse_period
-from ..points.registry import Household, Role, Village
+from ..points.registry import Household, Village, in_village
 from ..points.standings import board_month
-from ..web.auth import current_village, public, roles_required
+from ..points.versions import PageState, card_state, village_state
+from ..web import pagecache
+from ..web.auth import current_village, permission_required, public
+from ..web.i18n import select_locale
 from ..web.refusals import VILLAGER_MISSING, flash_refusal, refusal_text
 from ..web.security import address_limit_hit
 from ..web.transaction import rollback_only
 from . import queries as q
 from . import views
-from .services import household_by_token, object_to_entry, rotate_card
+from .services import household_by_token, object_to_entry, rotate_card, token_looks_valid
 from .shop_card import board_stars, stars_by_household
 from .services import report_missing as services_report_missing
 
@@ -48,9 +51,11 @@ def privacy_headers(response):
     """Villager pages are never indexed and never leak the card link as a referrer."""
     response.headers["X-Robots-Tag"] = "noindex, nofollow"
     response.headers["Referrer-Policy"] = "no-referrer"
-    if request.endpoint in ("villagers.card", "villagers.object_entry", "villagers.cards",
-                            "villagers.passbook"):
+    if request.endpoint in ("villagers.object_entry", "villagers.report_missing", "villagers.cards",
+                            "villagers.passbook", "villagers.rotate"):
         response.headers["Cache-Control"] = "private, no-store"
+    elif request.endpoint == "villagers.card" and "Cache-Control" not in response.headers:
+        response.headers["Cache-Control"] = "private, no-store"   # a wrong link, a refusal
     return response
 
 
@@ -60,6 +65,13 @@ def _page_arg() -> int:
 
 def _today(village: Village) -> dt.date:
     return local_today(village.timezone)
+
+
+def _page_key(state: PageState) -> tuple[tuple, dt.date]:
+    """(what a public page depends on, the village's local date): see web.pagecache. The village's
+    ledger head and content versions, the locale, the local date, the request's path and query."""
+    today = local_today(state.timezone)
+    return (request.full_path, state.key, select_locale(), today.isoformat()), today
 
 
 # --- the household card page -----------------------------------------------------------
@@ -91,12 +103,20 @@ def _household_or_404(token: str) -> Household:
 @public
 @limiter.limit(_config_limit("VILLAGERS_CARD_RATE", "30/minute"), key_func=_card_key)
 def card(token: str):
-    household = household_by_token(db.session, token)
-    if household is None:
+    state = card_state(db.session, token) if token_looks_valid(token) else None
+    if state is None:
         return _bad_card()
-    village = db.session.get(Village, household.village_id)
-    page = views.card_page(db.session, household, token, _page_arg(), _today(village))
-    return render_template("villagers/card.html", p=page, token=token, nav_vid=village.id)
+    key, today = _page_key(state)
+
+    def render() -> str:
+        household = household_by_token(db.session, token)
+        if household is None:   # cannot happen within one transaction; never render someone else's
+            abort(404)
+        village = db.session.get(Village, household.village_id)
+        page = views.card_page(db.session, household, token, _page_arg(), today)
+        return render_template("villagers/card.html", p=page, token=token, nav_vid=village.id)
+
+    return pagecache.serve((*key, state.household_id), render, private=True)
 
 
 @bp.post("/h/<token>/objection")
@@ -153,15 +173,18 @@ def report_missing(token: str):
 
 # --- public pages ------------------------------------------------------------------------
 
-def _public_village() -> tuple[Village | None, list[Village]]:
-    villages = q.villages(db.session)
+def _public_state() -> PageState | None:
+    """The state of the village asked for (?village=ID: 404 if there is none), else of the first one."""
     vid = request.args.get("village", type=int)
-    if vid is not None:
-        chosen = next((v for v in villages if v.id == vid), None)
-        if chosen is None:
-            abort(404)
-        return chosen, villages
-    return (villages[0] if villages else None), villages
+    state = village_state(db.session, vid)
+    if state is None and vid is not None:
+        abort(404)
+    return state
+
+
+def _village_and_list(state: PageState) -> tuple[Village, list[Village]]:
+    villages = q.villages(db.session)
+    return next(v for v in villages if v.id == state.village_id), villages
 
 
 def _no_village():
@@ -171,10 +194,14 @@ def _no_village():
 @bp.get("/board")
 @public
 def board():
-    village, villages = _public_village()
-    if village is None:
+    state = _public_state()
+    if state is None:
         return _no_village()
-    today = _today(village)
+    key, today = _page_key(state)
+    return pagecache.serve(key, lambda: _board(*_village_and_list(state), today))
+
+
+def _board(village: Village, villages: list[Village], today: dt.date) -> str:
     problem = None
     raw = request.args.get("period") or board_month(db.session, village, today)
     try:
@@ -198,26 +225,38 @@ def board():
 @bp.get("/notice")
 @public
 def notice():
-    village, villages = _public_village()
-    if village is None:
+    state = _public_state()
+    if state is None:
         return _no_village()
-    group = q.group_of(db.session, village, request.args.get("group", type=int))
-    data = views.notice_page(db.session, village, _page_arg(), _today(village), group,
-                             notice_id=request.args.get("notice", type=int),
-                             past_page=request.args.get("past", 1, type=int) or 1)
-    return render_template("villagers/notice.html", n=data, village=village, nav_vid=village.id,
-                           villages=views.village_links("villagers.notice", villages, village))
+    key, today = _page_key(state)
+
+    def render() -> str:
+        village, villages = _village_and_list(state)
+        group = q.group_of(db.session, village, request.args.get("group", type=int))
+        data = views.notice_page(db.session, village, _page_arg(), today, group,
+                                 notice_id=request.args.get("notice", type=int),
+                                 past_page=request.args.get("past", 1, type=int) or 1)
+        return render_template("villagers/notice.html", n=data, village=village, nav_vid=village.id,
+                               villages=views.village_links("villagers.notice", villages, village))
+
+    return pagecache.serve(key, render)
 
 
 @bp.get("/rules")
 @public
 def rules():
-    village, villages = _public_village()
-    if village is None:
+    state = _public_state()
+    if state is None:
         return _no_village()
-    return render_template("villagers/rules.html", village=village, nav_vid=village.id,
-                           categories=views.rule_book(db.session, village, _today(village)),
-                           villages=views.village_links("villagers.rules", villages, village))
+    key, today = _page_key(state)
+
+    def render() -> str:
+        village, villages = _village_and_list(state)
+        return render_template("villagers/rules.html", village=village, nav_vid=village.id,
+                               categories=views.rule_book(db.session, village, today),
+                               villages=views.village_links("villagers.rules", villages, village))
+
+    return pagecache.serve(key, render)
 
 
 # --- printing (staff) --------------------------------------------------------------------
@@ -237,14 +276,14 @@ def _base_url_warning() -> str | None:
 
 
 @bp.get("/cards")
-@roles_required(Role.admin)
+@permission_required("village.admin")
 def cards():
     village = current_village()
     households = None
     hid = request.args.get("household", type=int)
     if hid is not None:
-        household = db.session.get(Household, hid)
-        if household is None or household.village_id != village.id:
+        household = in_village(db.session, Household, hid, village)
+        if household is None:
             abort(404)
         households, title = [household], household.group.name
     elif request.args.get("group"):
@@ -272,12 +311,12 @@ def cards():
 
 
 @bp.route("/cards/rotate/<int:household_id>", methods=["GET", "POST"])
-@roles_required(Role.admin)
+@permission_required("card.rotate")
 def rotate(household_id: int):
     """换发新卡 in two steps: a page that says what happens, then a POST with the box ticked."""
     village = current_village()
-    household = db.session.get(Household, household_id)
-    if household is None or household.village_id != village.id:
+    household = in_village(db.session, Household, household_id, village)
+    if household is None:
         abort(404)
     if request.method == "GET" or request.form.get("confirm") != "y":
         if request.method == "POST":
@@ -293,11 +332,11 @@ def rotate(household_id: int):
 
 
 @bp.get("/cards/passbook/<int:household_id>")
-@roles_required(Role.admin)
+@permission_required("village.admin")
 def passbook(household_id: int):
     village = current_village()
-    household = db.session.get(Household, household_id)
-    if household is None or household.village_id != village.id:
+    household = in_village(db.session, Household, household_id, village)
+    if household is None:
         abort(404)
     year = request.args.get("year", type=int) or _today(village).year
     if not 2000 <= year <= 2100:

@@ -48,9 +48,14 @@ def rotate_card(session: Session, household: Household, actor: StaffUser | None 
     return card_path(household)
 
 
+def token_looks_valid(token: str) -> bool:
+    """The shape of a card token (anything else is not worth a query)."""
+    return bool(token) and _TOKEN.match(token) is not None
+
+
 def household_by_token(session: Session, token: str) -> Household | None:
     """The active household whose card token this is, or None (wrong, rotated or malformed)."""
-    if not token or not _TOKEN.match(token):
+    if not token_looks_valid(token):
         return None
     return session.execute(select(Household).where(
         Household.card_token == token, Household.active.is_(True))).scalar_one_or_none()
@@ -82,5 +87,5 @@ def report_missing(session: Session, household: Household, reason: str, missing_
     return objection
 
 
-__all__ = ["card_path", "report_missing", "card_url", "rotate_card", "household_by_token",
+__all__ = ["token_looks_valid", "card_path", "report_missing", "card_url", "rotate_card", "household_by_token",
            "object_to_entry", "Refused"]

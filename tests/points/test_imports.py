@@ -172,3 +172,14 @@ def test_approve_as_must_be_someone_else(village, session):
     with pytest.raises(Refused, match="different person"):
         import_scores(session, village, read_table(SCORES, SCORE_COLUMNS), by=_user(session, "pdg"),
                       approve_as=_user(session, "pdg"))
+
+
+def test_row_errors_show_dates_as_typed_not_as_python():
+    import datetime as dt
+
+    from pointsapp.points.imports.errors import RowError
+
+    assert str(RowError(4, "日期", dt.date(2099, 6, 15), "is in the future")) == \
+        "row 4, column 日期, value 2099-06-15: is in the future"
+    assert str(RowError(4, "日期", dt.datetime(2099, 6, 15), "x")) == "row 4, column 日期, value 2099-06-15: x"
+    assert str(RowError(5, "数量", "=1+2", "x")) == "row 5, column 数量, value '=1+2': x"

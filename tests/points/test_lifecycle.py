@@ -136,6 +136,9 @@ def test_a_late_approval_gets_a_supplement_and_the_first_notice_never_changes(wo
         close_month(session, world.village, "2026-11", world.admin, now=at(2026, 12, 9))
     assert info.value.code == "notice_window_open" and "supplementary notice 1" in info.value.message
     session.rollback()
+    # the close page names which notice's window is still open (the main one's is over)
+    blockers = close_blockers(session, world.village, "2026-11", now=at(2026, 12, 9))
+    assert [(b.code, b.notice, b.until) for b in blockers] == [("notice_window_open", 2, dt.date(2026, 12, 9))]
     close_month(session, world.village, "2026-11", world.admin, now=at(2026, 12, 10))
     session.commit()
     assert [n.number for n in notices_of_household(session, world.households[1])] == [2]

@@ -112,3 +112,64 @@ def test_tallies_equal_the_ledger_summed_in_sql_rows(world, session):
     assert stored_tallies(session) == expected
     rebuild_tallies(session, world.village)
     assert stored_tallies(session) == expected
+
+
+def test_household_standing_is_one_ranked_query_that_matches_raw_rows(world, session):
+    """household_standing (one window-function query) against an oracle over the raw tallies rows:
+    active households of the scope, competition ranks over the non-zero ones (ties share a rank,
+    negatives come after), zeros unranked; and the same places as the full leaderboard."""
+    import random
+
+    from pointsapp.points.registry import Household
+    from pointsapp.points.standings import household_standing
+
+    rnd = random.Random(12)
+    groups = [world.g1, world.g2]
+    for n in range(40):
+        h = Household(village_id=world.village.id, group_id=groups[n % 2].id, number=f"x{n}",
+                      active=n % 13 != 5)
+        session.add(h)
+        session.flush()
+        for i in range(rnd.randint(0, 3)):
+            session.add(Villager(village_id=world.village.id, household_id=h.id, name=f"人{n}{i}",
+                                 status="active" if i != 2 else "moved_out"))
+    session.flush()
+    hids = list(session.execute(text("SELECT id FROM households WHERE village_id = :v"),
+                                {"v": world.village.id}).scalars())
+    for hid in hids:
+        pts = rnd.choice([0, 0, 5, 5, 5, 10, 12, -3, -3, 20])
+        if pts or rnd.random() < 0.5:   # a zero tally row, or no row at all
+            session.execute(text("INSERT INTO tallies (period, kind, subject_id, village_id, points, spent, entries) "
+                                 "VALUES ('2026-11', 'h', :h, :v, :p, 0, 1)"),
+                            {"h": hid, "v": world.village.id, "p": pts})
+    session.flush()
+    raw = session.execute(text(
+        "SELECT h.id, h.group_id, h.active, COALESCE(t.points, 0), "
+        "(SELECT COUNT(*) FROM villagers m WHERE m.household_id = h.id AND m.status = 'active') "
+        "FROM households h LEFT JOIN tallies t ON t.subject_id = h.id AND t.period = '2026-11' AND t.kind = 'h' "
+        "WHERE h.village_id = :v"), {"v": world.village.id}).all()
+
+    def oracle(hid, group_id=None):
+        scope = [r for r in raw if r[2] and (group_id is None or r[1] == group_id)]
+        mine = next((r for r in scope if r[0] == hid), None)
+        nonzero = [r[3] for r in scope if r[3] != 0]
+        if mine is None:
+            return (0, None, 0, None)
+        rank = 1 + sum(1 for p in nonzero if p > mine[3]) if mine[3] != 0 else None
+        return (mine[3], rank, len(nonzero), round(mine[3] / mine[4], 2) if mine[4] else 0.0)
+
+    board = {r.id: r for r in leaderboard(session, "household", "2026-11", village=world.village)}
+    seen_tie = seen_negative = seen_zero = False
+    for hid in hids:
+        h = session.get(Household, hid)
+        got = household_standing(session, h, "2026-11")
+        assert (got.points, got.rank, got.of, got.per_head) == oracle(hid), hid
+        group = world.g1 if h.group_id == world.g1.id else world.g2
+        in_group = household_standing(session, h, "2026-11", group=group)
+        assert (in_group.points, in_group.rank, in_group.of, in_group.per_head) == oracle(hid, h.group_id)
+        if h.active:
+            assert got.rank == board[hid].rank and got.points == board[hid].points
+        seen_tie |= got.rank is not None and sum(1 for r in board.values() if r.rank == got.rank) > 1
+        seen_negative |= got.points < 0
+        seen_zero |= h.active and got.rank is None
+    assert seen_tie and seen_negative and seen_zero   # the data covers the edges

@@ -176,6 +176,7 @@ def test_publish_notice_and_print(app, client, world):
         assert (n.closes_on - n.opens_on).days == 6
     sheet = client.get(f"/notices/{month}/print").get_data(as_text=True)
     assert "积分公示" in sheet and n.digest in sheet and str(n.opens_on) in sheet and str(n.closes_on) in sheet
+    assert "向*华" in sheet and "向明华" not in sheet     # posted on the board: names masked like every public page
     again = client.post("/notices/publish", data={"month": month, "confirm": "y"})
     assert "没有新入账的记录" in client.get(again.headers["Location"]).get_data(as_text=True)
     running = client.post("/notices/publish", data={"month": month_key(today()), "confirm": "y"})
@@ -276,3 +277,29 @@ def test_month_close_shows_open_work_and_refuses_while_pending(app, client, worl
     client.post("/logout")
     login(client, "rev1")
     assert client.get("/close").status_code == 403
+
+
+def test_close_blocker_names_the_supplement_whose_window_is_open(app):
+    import datetime as dt
+
+    from pointsapp.web.refusals import refusal_text
+
+    with app.test_request_context(headers={"Accept-Language": "zh-CN"}):
+        params = {"until": dt.date(2026, 12, 9), "month": "2026-11", "count": 0}
+        assert refusal_text("notice_window_open", {**params, "notice": 2}) == "第 1 次补充公示的异议期到 2026-12-09 才结束。"
+        assert refusal_text("notice_window_open", {**params, "notice": 1}) == "异议期到 2026-12-09 才结束。"
+
+
+def test_publishing_a_supplement_says_so_on_the_button(app, client, world):
+    last_month_day = today().replace(day=1) - dt.timedelta(days=1)
+    month = month_key(last_month_day)
+    first = _capture(app, world, [world["people"][0][0]], day=last_month_day)
+    late = _capture(app, world, [world["people"][1][0]], day=last_month_day)
+    login(client, "rev1")
+    client.post("/review/approve", data={"sub": [str(first[0])]})
+    page = client.post("/notices/publish", data={"month": month}).get_data(as_text=True)
+    assert f"发布 {month} 公示" in page
+    client.post("/notices/publish", data={"month": month, "confirm": "y"})
+    client.post("/review/approve", data={"sub": [str(late[0])]})
+    page = client.post("/notices/publish", data={"month": month}).get_data(as_text=True)
+    assert f"发布 {month} 第 1 次补充公示" in page and f"发布 {month} 公示<" not in page

@@ -18,7 +18,7 @@ from ...points.periods import local_midnight_utc, local_time, zone_of
 from ...points.registry import StaffUser, Village
 from ...points.policy import require
 from ...points.spreadsheets import csv_writer
-from . import audit
+from . import save_changes
 
 PER_PAGE = 50
 CSV_HEADER = ("time", "user", "action", "target", "detail", "ip")
@@ -144,10 +144,4 @@ def update_settings(session: Session, actor: StaffUser, village: Village, *, not
         if certificate_date is not None and not isinstance(certificate_date, dt.date):
             raise Refused("bad_certificate_date", "the certificate date must be a date", field="certificate_date")
         new["certificate_date"] = certificate_date
-    changes = {k: [getattr(village, k), v] for k, v in new.items() if getattr(village, k) != v}
-    for k, v in new.items():
-        setattr(village, k, v)
-    session.flush()
-    if changes:
-        audit(session, actor, village, "village.settings", f"village {village.id}", ip, changes=changes)
-    return changes
+    return save_changes(session, actor, village, village, new, "village.settings", f"village {village.id}", ip)

@@ -5,6 +5,7 @@ and an English ``reason`` for the command line and logs.
 """
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 
 
@@ -20,8 +21,17 @@ class RowError:
     def __str__(self) -> str:
         where = f"row {self.row}" if self.row is not None else "file"
         col = f", column {self.column}" if self.column else ""
-        val = f", value {self.value!r}" if self.value not in (None, "") else ""
+        val = f", value {_shown(self.value)}" if self.value not in (None, "") else ""
         return f"{where}{col}{val}: {self.reason}"
+
+
+def _shown(value: object) -> str:
+    """A cell value as the user typed it: dates as 2026-11-20 (not a Python repr), text quoted."""
+    if isinstance(value, dt.datetime) and value.time() == dt.time(0):
+        return value.date().isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return repr(value)
 
 
 class ImportErrors(ValueError):

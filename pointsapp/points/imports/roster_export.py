@@ -12,8 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import io
 
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -58,6 +56,9 @@ def roster_rows(session: Session, village: Village) -> list[Row]:
 
 def roster_workbook(village: Village, rows: list[Row], *, title_date: str) -> bytes:
     """The rows as .xlsx: a title row, the header, one row per person; no cell is a formula."""
+    from openpyxl import Workbook  # openpyxl only where a workbook is written
+    from openpyxl.styles import Alignment, Font
+
     book = Workbook()
     sheet = book.active
     assert sheet is not None

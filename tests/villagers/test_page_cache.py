@@ -1,0 +1,284 @@
+"""Public pages from their content version (web/pagecache.py, points/versions.py): a 304 for a copy the
+browser has, a cached render that is never stale, and few SQL statements per page.
+
+Oracles: the database itself (a posting, a rename, a rule change made through the ORM and committed must
+show on the very next GET), and SQL statements counted at the driver (``before_cursor_execute``)."""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+from contextlib import contextmanager
+
+import pytest
+from sqlalchemy import event, select
+
+from pointsapp.extensions import db
+from pointsapp.points.capture import Line, approve, capture
+from pointsapp.points.ledger import LedgerEntry, Submission
+from pointsapp.points.notice import Objection, publish_notice
+from pointsapp.points.registry import Household, StaffUser, Village, Villager
+from pointsapp.points.rules import Rule
+from pointsapp.points.standings import balance
+from tests.villagers.conftest import build_scene
+
+
+def text(resp) -> str:
+    """The page, with its CSRF tokens (signed with the time, so new each second) blanked."""
+    return re.sub(r'name="csrf_token" value="[^"]+"', 'name="csrf_token" value=""', resp.get_data(as_text=True))
+
+
+PAGES = ["/h/{token}", "/board", "/notice", "/rules"]
+
+
+def _post_award(app, sc, villager_id: int, rule: str = "BZ-01", key: str = "k-extra",
+                day: dt.date | None = None) -> int:
+    """Capture (admin) and approve (reviewer) one entry through the core: the one posting path."""
+    with app.app_context():
+        s = db.session
+        admin, rev = s.get(StaffUser, sc.users["admin1"]), s.get(StaffUser, sc.users["rev1"])
+        res = capture(s, actor=admin, village=s.get(Village, sc.village), rule_code=rule,
+                      occurred_on=day or sc.today, lines=[Line(villager_id=villager_id)], key=key)
+        entry = approve(s, [s.get(Submission, ln.submission_id) for ln in res.lines], rev)[0]
+        s.commit()
+        return entry.id
+
+
+# --- never stale --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("url", ["/h/{token}", "/board"])
+def test_points_show_the_moment_they_post(app, client, scene, url):
+    url = url.format(token=scene.tokens[0])
+    first = client.get(url)
+    assert first.status_code == 200 and first.headers["ETag"]
+    assert client.get(url, headers={"If-None-Match": first.headers["ETag"]}).status_code == 304
+    again = client.get(url)                                      # served from the cache: same page
+    assert again.headers["ETag"] == first.headers["ETag"] and text(again) == text(first)
+
+    _post_award(app, scene, scene.people[0][0])                  # 县级表彰 +15 for 向明华
+    with app.app_context():
+        total = balance(db.session, household=db.session.get(Household, scene.households[0])).honour
+    after = client.get(url, headers={"If-None-Match": first.headers["ETag"]})
+    assert after.status_code == 200 and after.headers["ETag"] != first.headers["ETag"]
+    assert text(after) != text(first)
+    if url.startswith("/h/"):
+        assert text(after).count("获县级表彰") == text(first).count("获县级表彰") + 1   # the history line
+        assert re.search(rf">\s*{total}\s*<", text(after)) and not re.search(rf">\s*{total}\s*<", text(first))
+    else:
+        assert f">{total}<" in text(after).replace(" ", "")
+
+
+def test_changes_outside_the_ledger_show_at_once(app, client, scene):
+    """Registry, rule book, capture (pending) and 公示 changes are not postings: the content version
+    (bumped by the Session events in the same commit) must change the page all the same."""
+    token = scene.tokens[0]
+    pages = {u: text(client.get(u.format(token=token))) for u in PAGES}
+    with app.app_context():
+        s = db.session
+        s.get(Villager, scene.people[0][0]).name = "向改名"        # the head of household 0
+        s.commit()
+    assert "向*名" in text(client.get("/board")) and "向*名" not in pages["/board"]
+    assert "向改名" in text(client.get(f"/h/{token}"))
+    with app.app_context():
+        s = db.session
+        rule = s.execute(select(Rule).where(Rule.village_id == scene.village, Rule.code == "BZ-01")).scalar_one()
+        rule.versions[-1].name = "获县级以上表彰（改）"
+        s.commit()
+    assert "获县级以上表彰（改）" in text(client.get("/rules"))
+    with app.app_context():
+        s = db.session
+        admin = s.get(StaffUser, scene.users["admin1"])
+        capture(s, actor=admin, village=s.get(Village, scene.village), rule_code="BZ-02", occurred_on=scene.today,
+                lines=[Line(villager_id=scene.people[0][1])], key="pending-new")
+        s.commit()
+    assert "获省级及以上表彰" in text(client.get(f"/h/{token}"))     # pending, shown on the card
+    before = text(client.get("/notice"))
+    _post_award(app, scene, scene.people[2][0], day=dt.date.fromisoformat(scene.notice_month + "-03"))
+    with app.app_context():
+        s = db.session
+        publish_notice(s, s.get(Village, scene.village), scene.notice_month, s.get(StaffUser, scene.users["rev1"]))
+        s.commit()
+    after = text(client.get("/notice"))
+    assert after != before and after.count("获县级以上表彰（改）") == before.count("获县级以上表彰（改）") + 1
+
+
+def test_a_rollback_leaves_the_version_alone(app, client, scene):
+    from pointsapp.points.versions import page_state
+
+    with app.app_context():
+        s = db.session
+        before = page_state(s, scene.village)
+        s.get(Villager, scene.people[0][0]).name = "不算数"
+        s.flush()
+        s.rollback()
+        assert page_state(s, scene.village) == before
+        s.get(Villager, scene.people[0][0]).name = "算数"
+        s.commit()
+        assert page_state(s, scene.village)[1] == before[1] + 1
+
+
+def test_locale_and_query_make_their_own_pages(client, scene):
+    zh, en = client.get("/board"), client.get("/board?lang=en")
+    assert zh.headers["ETag"] != en.headers["ETag"] and text(zh) != text(en)
+    assert client.get("/board?show=people").headers["ETag"] != zh.headers["ETag"]
+
+
+# --- the card is private -----------------------------------------------------------------
+
+def test_card_is_private_and_never_served_for_another_token(app, client, scene):
+    a, b = client.get(f"/h/{scene.tokens[0]}"), client.get(f"/h/{scene.tokens[1]}")
+    assert a.headers["Cache-Control"] == "private, no-cache" == b.headers["Cache-Control"]
+    assert scene.names[scene.households[0]][0] in text(a) and scene.names[scene.households[0]][0] not in text(b)
+    assert scene.names[scene.households[1]][0] in text(b)
+    # b's ETag presented for a's card: a full page of a, not a 304
+    cross = client.get(f"/h/{scene.tokens[0]}", headers={"If-None-Match": b.headers["ETag"]})
+    assert cross.status_code == 200 and text(cross) == text(a)
+    # another browser (another session) never revalidates this browser's copy
+    other = app.test_client()
+    assert other.get(f"/h/{scene.tokens[0]}", headers={"If-None-Match": a.headers["ETag"]}).status_code == 200
+    for url in ("/board", "/notice", "/rules"):
+        assert client.get(url).headers["Cache-Control"] == "no-cache"
+    bad = client.get("/h/" + "B" * 32)
+    assert bad.status_code == 404 and bad.headers["Cache-Control"] == "private, no-store" and "ETag" not in bad.headers
+
+
+def test_cached_card_carries_each_sessions_csrf_token(tmp_path, monkeypatch):
+    from tests.conftest import close_app, make_app
+
+    app = make_app(f"sqlite:///{tmp_path}/csrf.db", tmp_path / "instance2", monkeypatch, WTF_CSRF_ENABLED=True)
+    with app.app_context():
+        sc = build_scene(db.session)
+    token, entry = sc.tokens[0], sc.entries["h0_dj"]
+    one, two = app.test_client(), app.test_client()
+    page_one = one.get(f"/h/{token}").get_data(as_text=True)
+    page_two = two.get(f"/h/{token}").get_data(as_text=True)                       # from the cache, with two's token
+    assert "\x00" not in page_one + page_two
+    tok = [re.search(r'name="csrf_token" value="([^"]+)"', p).group(1) for p in (page_one, page_two)]
+    assert tok[0] != tok[1]
+    resp = two.post(f"/h/{token}/objection", data={"entry": entry, "reason": "不对", "csrf_token": tok[1]})
+    assert resp.status_code == 302
+    flashed = two.get(f"/h/{token}")                               # the thank-you: fresh, never cached
+    assert "Your objection was recorded" in text(flashed) or "异议" in text(flashed)
+    assert flashed.headers["Cache-Control"] == "private, no-store" and "ETag" not in flashed.headers
+    assert two.get(f"/h/{token}").headers["Cache-Control"] == "private, no-cache"
+    with app.app_context():
+        assert db.session.execute(select(Objection)).scalar_one().entry_id == entry
+    close_app(app)
+
+
+# --- SQL statements per page --------------------------------------------------------------
+
+@contextmanager
+def counting(app):
+    """Statements sent to the database (counted at the driver) while the block runs."""
+    seen: list[str] = []
+
+    def count(conn, cursor, statement, params, context, executemany):
+        seen.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+
+
+HOT = ("LedgerEntry", "Submission", "Objection", "Notice", "RedemptionLine", "Redemption")
+
+
+@contextmanager
+def hot_lazy_loads_raise():
+    """A page that lists entries must eager-load what each row shows: a lazy load from an entry (or a
+    submission, objection, notice, redemption) is an N+1 and fails the test."""
+    from sqlalchemy.orm import Session
+
+    def check(state):
+        origin = state.lazy_loaded_from
+        if origin is not None and type(origin.obj()).__name__ in HOT:
+            raise AssertionError(f"lazy load from {type(origin.obj()).__name__}: {state.statement}")
+
+    event.listen(Session, "do_orm_execute", check)
+    try:
+        yield
+    finally:
+        event.remove(Session, "do_orm_execute", check)
+
+
+def _seed(app, sc, n: int) -> None:
+    """n more posted entries (last month, then published as a supplement; and this month), a correction."""
+    from pointsapp.points.capture import correct
+
+    last = dt.date.fromisoformat(sc.notice_month + "-01")
+    people = [p for ps in sc.people for p in ps]
+    with app.app_context():
+        s = db.session
+        village = s.get(Village, sc.village)
+        admin, rev = s.get(StaffUser, sc.users["admin1"]), s.get(StaffUser, sc.users["rev1"])
+        made = 0
+        day = 0
+        while made < n:
+            for when in (last + dt.timedelta(days=day % 27), sc.today):
+                lines = [Line(villager_id=p) for p in people[: min(len(people), n - made)]]
+                if not lines:
+                    break
+                res = capture(s, actor=admin, village=village, rule_code="BZ-01", occurred_on=when,
+                              lines=lines, key=f"seed-{n}-{day}-{when}")
+                entries = approve(s, [s.get(Submission, ln.submission_id) for ln in res.lines], rev)
+                made += len(entries)
+            day += 1
+        correct(s, entries[0], rev, "seed correction")
+        publish_notice(s, village, sc.notice_month, rev)
+        # posted after the notice: the staff 公示 page lists them as not published yet
+        res = capture(s, actor=admin, village=village, rule_code="BZ-01", occurred_on=last + dt.timedelta(days=27),
+                      lines=[Line(villager_id=p) for p in people][: max(1, n // 20)], key=f"seed-{n}-late")
+        approve(s, [s.get(Submission, ln.submission_id) for ln in res.lines], rev)
+        s.commit()
+
+
+def _count_pages(app, sc) -> dict[str, tuple[int, int, int]]:
+    """{page: (entries in the village, statements rendering it, statements serving it again)}."""
+    client = app.test_client()
+    out = {}
+    with app.app_context():
+        entries = db.session.execute(select(LedgerEntry.id).where(LedgerEntry.village_id == sc.village)).all()
+    for url in PAGES:
+        u = url.format(token=sc.tokens[0])
+        app.extensions["pointsapp_pages"].clear()
+        with hot_lazy_loads_raise(), counting(app) as cold:
+            assert client.get(u).status_code == 200
+        with counting(app) as warm:
+            assert client.get(u).status_code == 200
+        out[url] = (len(entries), len(cold), len(warm))
+        if os.environ.get("SHOW_STATEMENTS"):
+            print(url, *[" ".join(st.split())[:160] for st in cold], sep="\n  ")
+    return out
+
+
+def seeded_apps(db_url, tmp_path, monkeypatch, sizes=(40, 120)):
+    """For each n: (an app on a fresh database with the scene and n more entries (see _seed), its scene);
+    the app is closed (and a PostgreSQL schema reset) when the caller asks for the next one."""
+    from tests.conftest import _reset_pg, close_app, make_app
+
+    for n in sizes:
+        url = db_url if "postgresql" in db_url else f"sqlite:///{tmp_path}/seeded{n}.db"
+        app = make_app(url, tmp_path / f"instance{n}", monkeypatch)
+        with app.app_context():
+            sc = build_scene(db.session)
+        _seed(app, sc, n)
+        yield app, sc
+        close_app(app)
+        if "postgresql" in db_url:
+            _reset_pg(db_url)
+
+
+def test_statements_per_public_page_do_not_grow_with_entries(tmp_path, monkeypatch, db_url):
+    """Each public page: at most 6 statements when served (its key, then the cached render); the render
+    itself issues as many statements with 3N entries as with N (no N+1; lazy loads from entries raise)."""
+    small, large = [_count_pages(app, sc) for app, sc in seeded_apps(db_url, tmp_path, monkeypatch)]
+    for url in PAGES:
+        assert large[url][0] >= small[url][0] + 80, url           # 3N: the village has more entries
+        assert large[url][1] == small[url][1], (url, small[url], large[url])
+        assert small[url][2] <= 6 and large[url][2] <= 6, (url, small[url], large[url])
+    print({u: c[1:] for u, c in large.items()})
