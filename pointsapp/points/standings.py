@@ -334,12 +334,15 @@ def household_standing(session: Session, household: Household, period: str,
     return Standing(points, rank if points != 0 else None, of, round(points / n, 2) if n else 0.0)
 
 
-def board_month(session: Session, village: Village, today: dt.date) -> str:
+def board_month(session: Session, village: Village | None, today: dt.date) -> str:
     """The month that cards, boards and the dashboard open on: the running month once it has
-    posted points, else the last finished month (so the 1st of a month is not a board of zeros)."""
+    posted points, else the last finished month (so the 1st of a month is not a board of zeros).
+    ``village=None``: the county page, once any village has posted points this month."""
     running = month_key(today)
-    started = session.execute(select(Tally.subject_id).where(
-        Tally.period == running, Tally.kind == "g", Tally.village_id == village.id, Tally.entries > 0).limit(1)).first()
+    q = select(Tally.subject_id).where(Tally.period == running, Tally.kind == "g", Tally.entries > 0)
+    if village is not None:
+        q = q.where(Tally.village_id == village.id)
+    started = session.execute(q.limit(1)).first()
     return running if started else previous_month_of(today)
 
 

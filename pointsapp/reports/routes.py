@@ -22,6 +22,7 @@ from ..points.imports import roster_export
 from ..points.periods import local_today, month_key, parse_month, parse_period, previous_month
 from ..points.policy import allowed, require
 from ..points.registry import Role, Village
+from ..points.standings import board_month
 from ..web.auth import current_village, permission_required
 from . import dashboard as dash
 from . import exports, services
@@ -107,11 +108,11 @@ def dashboard():
 @permission_required("reports.county")
 def county():
     period = request.args.get("period")
-    try:
-        key = parse_period(period).key if period else month_key(local_today(current_app.config["POINTSAPP_TIMEZONE"]))
+    tz = current_app.config["POINTSAPP_TIMEZONE"]
+    try:   # by default the last finished month until some village has posted points in this one
+        key = parse_period(period).key if period else board_month(db.session, None, local_today(tz))
     except ValueError:
         return _bad("period", period, _reason("period"))
-    tz = current_app.config["POINTSAPP_TIMEZONE"]
     view = dash.county_dashboard(db.session, current_user, key, tz=tz)
     return render_template("reports/county.html", c=view, liabilities=county_liabilities(db.session, current_user, tz))
 
