@@ -13,7 +13,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from .activities import Activity
@@ -188,6 +188,7 @@ def capture(session: Session, *, actor: StaffUser, village: Village, lines: Sequ
     batch = CaptureBatch(village_id=village.id, key=key, source=source, actor_id=actor.id,
                          created_at=now, label=label, activity_id=activity_id)
     session.add(batch)
+    session.flush()
     subjects = _Subjects(session, village, lines)
     caps = CapLedger(session)
     if rule_code is not None and occurred_on is not None and (v := rules[rule_code].version_on(occurred_on)):
@@ -195,10 +196,11 @@ def capture(session: Session, *, actor: StaffUser, village: Village, lines: Sequ
     seen = _activity_seen(session, activity_id)
     dates = date_bounds(session, village, now)
     result = CaptureResult(0, False, now, actor.username)
+    subs: list[Submission] = []
     for no, ln in enumerate(lines, start=1):
         r = subjects.resolve(ln, rules, rule_code, occurred_on)
-        sub = Submission(
-            village_id=village.id, batch=batch, line_no=no, rule_id=r.rule.id if r.rule else None,
+        sub = Submission(   # not added to the session: written below in one INSERT
+            village_id=village.id, batch_id=batch.id, line_no=no, rule_id=r.rule.id if r.rule else None,
             rule_version_id=r.version.id if r.version else None,
             villager_id=r.villager.id if r.villager and not r.household_rule else None,
             household_id=r.household.id if r.household else None,
@@ -206,8 +208,9 @@ def capture(session: Session, *, actor: StaffUser, village: Village, lines: Sequ
             occurred_on=r.day or local_today(village.timezone, now), quantity=_storable(ln.quantity), note=ln.note,
             captured_by_id=actor.id, captured_at=now, activity_id=activity_id,
             status=SubmissionStatus.refused, points=0, requested_points=0, capped=False,
+            reason_code=None, reason=None,
         )
-        session.add(sub)
+        subs.append(sub)
         refusal = line_refusal(r, actor, dates=dates, seen=seen)
         params: dict[str, object] = {}
         if refusal is not None:
@@ -222,11 +225,24 @@ def capture(session: Session, *, actor: StaffUser, village: Village, lines: Sequ
             lr.message = f"cap reached: {sub.points} of {sub.requested_points} points count"
             lr.params = {"points": sub.points, "requested": sub.requested_points}
         result.lines.append(lr)
-    session.flush()
+    ids = _insert(session, batch, subs)
     result.batch_id = batch.id
-    for lr, sub in zip(result.lines, batch.submissions):
-        lr.submission_id = sub.id
+    for lr, sub_id in zip(result.lines, ids, strict=True):
+        lr.submission_id = sub_id
     return result
+
+
+_COLUMNS = tuple(c.key for c in Submission.__table__.columns if c.key != "id")
+
+
+def _insert(session: Session, batch: CaptureBatch, subs: list[Submission]) -> list[int]:
+    """Write the batch's submissions with one multi-row INSERT; their ids, in line order."""
+    ids: list[int] = []
+    if subs:
+        stmt = insert(Submission).returning(Submission.id, sort_by_parameter_order=True)
+        ids = list(session.scalars(stmt, [{k: getattr(sub, k) for k in _COLUMNS} for sub in subs]))
+    session.expire(batch, ["submissions"])
+    return ids
 
 
 def _storable(quantity: object) -> int:

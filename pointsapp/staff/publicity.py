@@ -12,27 +12,16 @@ from sqlalchemy.orm import selectinload
 from ..points import audit
 from ..points.errors import NotFound
 from ..points.ledger import ClosedPeriod, EntryKind, LedgerEntry
-from ..points.lifecycle import Blocker, close_blockers, close_month as core_close_month, last_finished_month
+from ..points.lifecycle import Blocker, close_blockers, close_month as core_close_month
 from ..points.names import mask_name
 from ..points.notice import (
     Notice, Objection, ObjectionStatus, PublishPlan, awaiting_notice, listed_entries_query, notices_of_month,
     plan_publish, publish_notice, raise_objection, resolve_objection,
 )
-from ..points import periods
-from ..points.periods import month_key, parse_month
+from ..points.periods import month_key, parse_month, recent_months
 from ..points.policy import require
 from ..points.registry import Household, StaffUser, Village, get_in_village
 from .services import today_of
-
-
-def recent_months(village: Village, count: int = 12) -> list[str]:
-    """This month and the ones before it, newest first."""
-    return periods.recent_months(today_of(village), count)
-
-
-def previous_month(village: Village) -> str:
-    """The last finished month: what the publish and close forms offer first."""
-    return last_finished_month(village)
 
 
 @dataclass
@@ -52,7 +41,7 @@ class MonthRow:
 
 def months_overview(session, village: Village, actor: StaffUser) -> list[MonthRow]:
     require(actor, village, "notice.read")
-    months = recent_months(village)
+    months = recent_months(today_of(village))
     notices: dict[str, list[Notice]] = {}
     for n in session.execute(select(Notice).where(Notice.village_id == village.id, Notice.month.in_(months))
                              .order_by(Notice.number)).scalars():

@@ -6,7 +6,8 @@ from flask_babel import gettext as _
 
 from ..extensions import db
 from ..points.errors import Refused
-from ..points.periods import parse_month
+from ..points.lifecycle import last_finished_month
+from ..points.periods import parse_month, recent_months, village_today
 from ..web.auth import permission_required
 from . import publicity as psvc
 from .common import flash_refusal, me, refuse_to_http, village
@@ -23,7 +24,7 @@ def notices():
     form = PublishForm()
     choices = psvc.publishable_months(rows)
     form.month.choices = [SelectChoice(m, m) for m in choices]
-    last = psvc.previous_month(v)
+    last = last_finished_month(v)
     form.month.data = last if last in choices else (choices[0] if choices else None)
     return render_template("staff/notices.html", rows=rows, form=form, notice_days=v.notice_days,
                            running=rows[0].month if rows else "")
@@ -35,7 +36,7 @@ def publish():
     """Two steps: without ``confirm`` show what would be published; with it, publish."""
     v, user = village(), me()
     form = PublishForm()
-    form.month.choices = [SelectChoice(m, m) for m in psvc.recent_months(v)]
+    form.month.choices = [SelectChoice(m, m) for m in recent_months(village_today(v))]
     if not form.validate_on_submit():
         for errors in form.errors.values():
             for e in errors:
@@ -161,7 +162,7 @@ def objection(objection_id: int):
 @permission_required("period.close")
 def close():
     v, user = village(), me()
-    months = psvc.recent_months(v)
+    months = recent_months(village_today(v))
     form = CloseForm()
     if form.validate_on_submit():
         month = form.month.data
@@ -183,12 +184,12 @@ def close():
     if request.method == "POST":
         flash(_("The form is incomplete; please try again."), "error")
         return redirect(url_for("staff.close"), code=303)
-    month = request.args.get("month") or psvc.previous_month(v)
+    month = request.args.get("month") or last_finished_month(v)
     try:
         parse_month(month)
     except ValueError:
         flash(_("%(value)r is not a month (YYYY-MM).", value=month[:20]), "error")
-        month = psvc.previous_month(v)
+        month = last_finished_month(v)
     view = psvc.close_view(db.session, v, user, month)
     form.month.data = view.month
     return render_template(
