@@ -317,7 +317,9 @@ def awaiting_notice(session: Session, village: Village, month: str) -> list[Ledg
 
     An entry belongs to the month it is dated in; a correction belongs to the month of the
     entry it corrects while that month is still open (so it is shown with the entry villagers
-    objected to), else to its own date's month.
+    objected to), else to its own date's month. Spending at the shop (redemptions, their
+    cancellations, the yearly expiry) is not put under public notice: a 公示 lists the points
+    households earned and lost, not what they took home.
     """
     p = parse_month(month)
     closed = _closed_months(session, village)
@@ -326,7 +328,8 @@ def awaiting_notice(session: Session, village: Village, month: str) -> list[Ledg
     base = (select(LedgerEntry, original.occurred_on).outerjoin(listed, on)
             .outerjoin(original, and_(original.village_id == LedgerEntry.village_id,
                                       original.seq == LedgerEntry.corrects_seq))
-            .where(LedgerEntry.village_id == village.id, listed.seq.is_(None)))
+            .where(LedgerEntry.village_id == village.id, listed.seq.is_(None),
+                   LedgerEntry.kind.not_in([k.value for k in EntryKind if k.spends])))
     dated = base.where(LedgerEntry.occurred_on.between(p.start, p.end))
     corrections = base.where(LedgerEntry.kind == EntryKind.correction.value,
                              original.occurred_on.between(p.start, p.end),

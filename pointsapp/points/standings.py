@@ -81,16 +81,29 @@ def tally_deltas(entries: Iterable[LedgerEntry | dict[str, Any]]) -> dict[tuple[
 
 
 def apply_tallies(session: Session, entries: Iterable[LedgerEntry | dict[str, Any]]) -> None:
-    """Add posted entries to the running tallies (an upsert per touched row)."""
+    """Add posted entries to the running tallies: one upsert statement for all touched rows on
+    PostgreSQL (arrays unnested), an executemany of the upsert on SQLite."""
     deltas = tally_deltas(entries)
     if not deltas:
         return
-    params = [dict(period=p, kind=k, subject_id=s, village_id=v[0], points=v[1], spent=v[2], entries=v[3])
-              for (p, k, s), v in deltas.items()]
     conn = session.connection()
+    # Rows in key order, so concurrent writers (of different villages) never lock them crosswise.
+    rows = sorted((p, k, s, v[0], v[1], v[2], v[3]) for (p, k, s), v in deltas.items())
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(_UNNEST_UPSERT, tuple(list(col) for col in zip(*rows)))
+        return
     # A Core statement on the table, executed on the connection: the ORM's bulk path would build
     # every row again.
-    conn.execute(_upsert_stmt(conn.dialect.name), params)
+    conn.execute(_upsert_stmt(conn.dialect.name), [dict(zip(_TALLY_COLUMNS, r)) for r in rows])
+
+
+_TALLY_COLUMNS = ("period", "kind", "subject_id", "village_id", "points", "spent", "entries")
+_UNNEST_UPSERT = (
+    f"INSERT INTO tallies ({', '.join(_TALLY_COLUMNS)}) "
+    "SELECT * FROM unnest(%s::varchar[], %s::varchar[], %s::integer[], %s::integer[], %s::bigint[], "
+    "%s::bigint[], %s::integer[]) "
+    "ON CONFLICT (period, kind, subject_id) DO UPDATE SET points = tallies.points + excluded.points, "
+    "spent = tallies.spent + excluded.spent, entries = tallies.entries + excluded.entries")
 
 
 @functools.cache
@@ -239,14 +252,19 @@ def top_stmt(by: SubjectKind, in_village: bool, in_group: bool = False) -> Selec
 @functools.cache
 def _top_stmt(by: SubjectKind, in_village: bool, in_group: bool) -> Select[*tuple[Any, ...]]:
     sid_col = _SUBJECT_ID[by]
+    # Period, kind and limit are written into the SQL text, not sent as parameters. The county
+    # board's statement then has no parameters at all, so once psycopg prepares it (after a few
+    # runs on a connection) PostgreSQL keeps its plan instead of planning a five-table join on
+    # every call (planning costs more than the index walk). Values come from parse_period and
+    # fixed codes, and are rendered by the column types' literal processors.
     q = (_subjects_stmt(by, in_village, in_group).add_columns(Tally.points.label("pts"))
          .join(Tally, Tally.subject_id == sid_col)
-         .where(Tally.period == bindparam("period"), Tally.kind == bindparam("kind")))
+         .where(Tally.period == bindparam("period", type_=String(), literal_execute=True),
+                Tally.kind == bindparam("kind", type_=String(), literal_execute=True)))
     if in_village:  # the index's village column, beside the subject's own
         q = q.where(Tally.village_id == bindparam("village"))
-    # The limit is written into the SQL (not a server-side parameter): a generic PostgreSQL plan
-    # for an unknown LIMIT may give up the index walk for a hash join and a sort.
-    return q.order_by(Tally.points.desc(), Tally.subject_id).limit(bindparam("limit", type_=Integer(), literal_execute=True))
+    return q.order_by(Tally.points.desc(), Tally.subject_id).limit(
+        bindparam("limit", type_=Integer(), literal_execute=True))
 
 
 def _top_rows(session: Session, by: SubjectKind, key: str, village: Village | None,

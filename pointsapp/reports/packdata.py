@@ -138,8 +138,9 @@ def notice_sections(session: Session, village: Village, month: str, seal: MonthS
     Before the month is published: a draft of the month's entries (``entries``)."""
     label = period_label(month, PRINT_LOCALE)
     if not seal.notices:
+        draft = [e for e in entries if e.kind not in services.SPENDING]   # shop spending is never on a 公示
         return [NoticeSection(f"{label} 积分公示（草稿）", "本月尚未发布公示：以下是本月已审核的记录，不是已发布的公示",
-                              ["公示校验码：本月尚未发布公示，发布后才有校验码。"], entries)]
+                              ["公示校验码：本月尚未发布公示，发布后才有校验码。"], draft)]
     out = []
     for n in seal.notices:
         rows = services.notice_entry_rows(session, village, n.id)
