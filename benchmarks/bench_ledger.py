@@ -46,17 +46,18 @@ from pointsapp import import_models  # noqa: E402
 from pointsapp.points import review  # noqa: E402
 from pointsapp.points.capture import Line, capture  # noqa: E402
 from pointsapp.points.db import Base, explain  # noqa: E402
-from pointsapp.points.demo import ENTRY_COLUMNS, build_demo  # noqa: E402
+from pointsapp.points.demo import build_demo  # noqa: E402
 from pointsapp.points.engine import make_engine  # noqa: E402
 from pointsapp.points.imports.reader import read_table  # noqa: E402
 from pointsapp.points.imports.roster import ROSTER_COLUMNS, import_roster  # noqa: E402
-from pointsapp.points.ledger import LedgerEntry, Submission, verify_chain  # noqa: E402
+from pointsapp.points.ledger import HASHED_FIELDS, LedgerEntry, Submission, verify_chain  # noqa: E402
 from pointsapp.points.periods import local_today  # noqa: E402
 from pointsapp.points.registry import Household, Role, StaffUser, Village, Villager  # noqa: E402
 from pointsapp.points.standings import Tally, balance, leaderboard, top_stmt  # noqa: E402
 
 SHARED = Path(os.environ.get("POINTSAPP_SHARED_SAMPLES") or REPO.parent / "shared" / "samples")
 ROSTERS = [SHARED / "roster-longtianping.xlsx", REPO.parents[1] / "shared" / "samples" / "roster-longtianping.xlsx"]
+ENTRY_COLUMNS = HASHED_FIELDS + ("prev_hash", "hash")   # what the raw baseline inserts per entry
 SPENDS = "('redemption', 'expiry')"   # kinds the tallies count as spent, not honour
 
 # One query returning the household board's rows: every active household with its head's name, group,
