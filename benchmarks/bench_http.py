@@ -275,9 +275,15 @@ def main() -> None:
         servers = [app, bare]
         targets = {"card": (app.port, cards), "board": (app.port, ["/board"]), "notice": (app.port, ["/notice"]),
                    "rules": (app.port, ["/rules"]), "bare": (bare.port, ["/"])}
-        log(f"warming up ({len(cards)} card pages, each worker)…")
+        log(f"warming up ({len(cards)} card pages, each worker renders each once)…")
         for name, (port, paths) in targets.items():
-            drive(port, paths, 3.0 if name == "card" else 1.0, args.connections, tmp)
+            drive(port, paths, 2.0, args.connections, tmp)
+        last = 0.0
+        for _ in range(12):   # until every card page is in both workers' caches: the rate stops rising
+            rps = drive(app.port, cards, 5.0, args.connections, tmp)["rps"]
+            if rps < last * 1.15:
+                break
+            last = rps
         results: dict[str, list[dict]] = {k: [] for k in targets}
         ratios: dict[str, list[float]] = {k: [] for k in PAGES}
         for r in range(args.repeat):
