@@ -161,7 +161,7 @@ def test_error_log_never_holds_card_tokens(client, app_world, monkeypatch, caplo
     def broken(*_a, **_k):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr("pointsapp.villagers.routes.household_by_token", broken)
+    monkeypatch.setattr("pointsapp.villagers.routes.card_state", broken)   # the first lookup of a card page
     token = "SecretCardToken_0123456789abcdef"
     with caplog.at_level(logging.ERROR, logger="pointsapp.web.errors"):
         resp = client.get(f"/h/{token}")
