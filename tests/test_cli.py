@@ -142,7 +142,9 @@ def test_period_close_and_refusals(loaded):
     out = loaded("period", "close", "2026-10", "--by", "boss").output
     assert "closed 2026-10" in out and "chain head" in out
     assert "already closed" in loaded("period", "close", "2026-10", "--by", "boss", ok=False).stderr
-    assert "may not close" in loaded("period", "close", "2026-09", "--by", "pdg", ok=False).stderr
+    # the refusal catalog's words (as the English pages say them) and the refusal's code
+    assert "You do not have permission for this. [not_allowed]" in loaded("period", "close", "2026-09", "--by", "pdg",
+                                                                     ok=False).stderr
     assert "not a month" in loaded("period", "close", "2026", "--by", "boss", ok=False).stderr
 
 

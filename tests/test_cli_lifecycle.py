@@ -42,7 +42,7 @@ def test_the_lifecycle_from_the_command_line(loaded, clock, tmp_path):  # noqa: 
     clock(2026, 12, 1)                                           # the 1st, half past midnight
     res = loaded("notice", "publish", "2026-12", "--by", "pdg", ok=False)
     assert "still running" in res.stderr and "only a finished month" in res.stderr
-    assert "0-30" in loaded("village", "set", "龙天坪村", "--notice-days", "31", ok=False).stderr
+    assert "must be 0 to 30 days. [bad_window]" in loaded("village", "set", "龙天坪村", "--notice-days", "31", ok=False).stderr
     assert "(was 7)" in loaded("village", "set", "龙天坪村", "--notice-days", "3").output
     out = loaded("notice", "publish", "2026-11", "--by", "pdg").output
     assert "objections until 2026-12-03" in out
@@ -55,7 +55,8 @@ def test_the_lifecycle_from_the_command_line(loaded, clock, tmp_path):  # noqa: 
     assert rows[0]["digest"] == stored[0][0]
     res = loaded("period", "close", "2026-11", "--by", "boss", ok=False)
     assert "runs until 2026-12-03" in res.stderr
-    assert "nothing has been posted" in loaded("notice", "publish", "2026-11", "--by", "pdg", ok=False).stderr
+    assert "Nothing has been posted for this month since its last notice" in loaded(
+        "notice", "publish", "2026-11", "--by", "pdg", ok=False).stderr
 
     anchors = tmp_path / "anchors.json"
     anchors.write_text(loaded("ledger", "anchors", "--json").output, encoding="utf-8")

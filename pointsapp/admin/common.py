@@ -5,7 +5,7 @@ from flask import abort, request
 from flask_login import current_user
 
 from ..extensions import db
-from ..points.registry import Role
+from ..points.registry import Role, in_village
 from ..web.auth import current_village
 from ..web.refusals import flash_refusal  # noqa: F401  (for the views)
 
@@ -28,8 +28,8 @@ def is_admin() -> bool:
 
 def get_or_404(model, ident: int):
     """The object with this id in the current village; another village's ids are simply not found."""
-    obj = db.session.get(model, ident)
-    if obj is None or getattr(obj, "village_id", None) != village().id:
+    obj = in_village(db.session, model, ident, village())
+    if obj is None:
         abort(404)
     return obj
 

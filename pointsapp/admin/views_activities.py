@@ -9,8 +9,8 @@ from ..extensions import db
 from ..points.activities import Activity
 from ..points.errors import Refused
 from ..points.periods import local_today, month_key, month_shift, parse_month
-from ..points.registry import Group, Role
-from ..web.auth import roles_required
+from ..points.registry import Group
+from ..web.auth import permission_required
 from .common import actor, get_or_404, ip, flash_refusal, village
 from .forms import ActivityForm, CancelActivityForm
 from .blueprint import bp
@@ -19,7 +19,7 @@ from .services import registry as reg
 
 
 @bp.get("/activities")
-@roles_required(Role.admin)
+@permission_required("village.admin")
 def activities():
     v = village()
     try:
@@ -44,7 +44,7 @@ def _prepare(form: ActivityForm):
 
 
 @bp.route("/activities/<int:activity_id>", methods=["GET", "POST"])
-@roles_required(Role.admin)
+@permission_required("village.admin")
 def activity_edit(activity_id: int):
     a = get_or_404(Activity, activity_id)
     form = ActivityForm(obj=a) if request.method == "GET" else ActivityForm()
@@ -65,7 +65,7 @@ def activity_edit(activity_id: int):
 
 
 @bp.post("/activities/<int:activity_id>/cancel")
-@roles_required(Role.admin)
+@permission_required("village.admin")
 def activity_cancel(activity_id: int):
     a = get_or_404(Activity, activity_id)
     cancel_form = CancelActivityForm()

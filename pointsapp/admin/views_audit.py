@@ -8,8 +8,8 @@ from sqlalchemy import select
 from ..extensions import db
 from ..points.awards import DEFAULT_TIERS
 from ..points.errors import Refused
-from ..points.registry import Role, StaffUser
-from ..web.auth import roles_required
+from ..points.registry import StaffUser
+from ..web.auth import permission_required
 from .common import actor, ip, page_arg, flash_refusal, village
 from .forms import AuditFilterForm, SettingsForm
 from .blueprint import bp
@@ -31,7 +31,7 @@ def _filter_form(v):
 
 
 @bp.get("/audit")
-@roles_required(Role.admin)
+@permission_required("village.admin")
 def audit_log():
     v = village()
     form, f, valid = _filter_form(v)
@@ -42,7 +42,7 @@ def audit_log():
 
 
 @bp.get("/audit.csv")
-@roles_required(Role.admin)
+@permission_required("village.admin")
 def audit_csv():
     v = village()
     form, f, valid = _filter_form(v)
@@ -55,7 +55,7 @@ def audit_csv():
 
 
 @bp.route("/settings", methods=["GET", "POST"])
-@roles_required(Role.admin)
+@permission_required("village.admin")
 def settings():
     v = village()
     form = SettingsForm(obj=v)

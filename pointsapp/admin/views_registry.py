@@ -6,9 +6,9 @@ from flask_babel import gettext as _
 
 from ..extensions import db
 from ..points.errors import Refused
-from ..points.registry import Group, Household, Role, Villager, VillagerStatus
+from ..points.registry import Group, Household, Villager, VillagerStatus
 from ..points.standings import balance
-from ..web.auth import roles_required
+from ..web.auth import permission_required
 from .common import actor, get_or_404, ip, is_admin, page_arg, flash_refusal, village
 from .forms import GroupForm, HouseholdForm, MoveForm, NewHouseholdForm, StatusForm, VillagerForm
 from .blueprint import bp
@@ -20,7 +20,7 @@ def status_label(status) -> str:
 
 
 @bp.get("/")
-@roles_required(Role.admin)
+@permission_required("village.admin")
 def home():
     v = village()
     groups = reg.group_counts(db.session, actor(), v)
@@ -32,7 +32,7 @@ def home():
 # --- groups -------------------------------------------------------------------------------
 
 @bp.get("/groups")
-@roles_required(Role.admin, Role.viewer)
+@permission_required("registry.read")
 def groups():
     v = village()
     form = GroupForm() if is_admin() else None
@@ -41,7 +41,7 @@ def groups():
 
 
 @bp.post("/groups")
-@roles_required(Role.admin)
+@permission_required("village.admin")
 def group_create():
     v = village()
     form = GroupForm()
@@ -57,7 +57,7 @@ def group_create():
 
 
 @bp.route("/groups/<int:group_id>/edit", methods=["GET", "POST"])
-@roles_required(Role.admin)
+@permission_required("village.admin")
 def group_edit(group_id: int):
     v = village()
     group = get_or_404(Group, group_id)
@@ -76,7 +76,7 @@ def group_edit(group_id: int):
 # --- households ---------------------------------------------------------------------------
 
 @bp.get("/households")
-@roles_required(Role.admin, Role.viewer)
+@permission_required("registry.read")
 def households():
     v = village()
     groups = reg.groups_of(db.session, v)
@@ -96,7 +96,7 @@ def _group_choices(v):
 
 
 @bp.route("/households/new", methods=["GET", "POST"])
-@roles_required(Role.admin)
+@permission_required("village.admin")
 def household_new():
     v = village()
     form = NewHouseholdForm()
@@ -116,7 +116,7 @@ def household_new():
 
 
 @bp.get("/households/<int:household_id>")
-@roles_required(Role.admin)
+@permission_required("village.admin")
 def household(household_id: int):
     v = village()
     h = get_or_404(Household, household_id)
@@ -129,7 +129,7 @@ def household(household_id: int):
 
 
 @bp.route("/households/<int:household_id>/edit", methods=["GET", "POST"])
-@roles_required(Role.admin)
+@permission_required("village.admin")
 def household_edit(household_id: int):
     v = village()
     h = get_or_404(Household, household_id)
@@ -160,7 +160,7 @@ def _data(form: VillagerForm) -> reg.VillagerData:
 
 
 @bp.route("/households/<int:household_id>/villagers/new", methods=["GET", "POST"])
-@roles_required(Role.admin)
+@permission_required("village.admin")
 def villager_new(household_id: int):
     v = village()
     h = get_or_404(Household, household_id)
@@ -177,7 +177,7 @@ def villager_new(household_id: int):
 
 
 @bp.get("/villagers/<int:villager_id>")
-@roles_required(Role.admin)
+@permission_required("village.admin")
 def villager(villager_id: int):
     v = village()
     person = get_or_404(Villager, villager_id)
@@ -190,7 +190,7 @@ def villager(villager_id: int):
 
 
 @bp.route("/villagers/<int:villager_id>/edit", methods=["GET", "POST"])
-@roles_required(Role.admin)
+@permission_required("village.admin")
 def villager_edit(villager_id: int):
     v = village()
     person = get_or_404(Villager, villager_id)
@@ -210,7 +210,7 @@ def villager_edit(villager_id: int):
 
 
 @bp.route("/villagers/<int:villager_id>/move", methods=["GET", "POST"])
-@roles_required(Role.admin)
+@permission_required("village.admin")
 def villager_move(villager_id: int):
     v = village()
     person = get_or_404(Villager, villager_id)
@@ -235,7 +235,7 @@ def villager_move(villager_id: int):
 
 
 @bp.post("/villagers/<int:villager_id>/status")
-@roles_required(Role.admin)
+@permission_required("village.admin")
 def villager_status(villager_id: int):
     v = village()
     person = get_or_404(Villager, villager_id)

@@ -12,8 +12,7 @@ from ..points.imports.errors import ImportErrors
 from ..points.imports.reader import ReadError
 from ..points.imports.roster_export import export_roster as export_roster_xlsx
 from ..points.periods import local_today
-from ..points.registry import Role
-from ..web.auth import roles_required
+from ..web.auth import permission_required
 from ..web.refusals import coded_text
 from ..web.transaction import discard, rollback_only
 from . import uploads
@@ -37,13 +36,13 @@ def _page(form, status=200):
 
 
 @bp.get("/roster")
-@roles_required(Role.admin)
+@permission_required("village.admin")
 def roster_page():
     return _page(RosterUploadForm())
 
 
 @bp.post("/roster")
-@roles_required(Role.admin)
+@permission_required("village.admin")
 def roster_upload():
     form = RosterUploadForm()
     if not form.validate_on_submit():
@@ -75,7 +74,7 @@ def _error_rows(errors) -> list[dict]:
 
 
 @bp.get("/roster/preview/<token>")
-@roles_required(Role.admin)
+@permission_required("village.admin")
 def roster_preview(token: str):
     stored = _stored(token)
     if stored is None:
@@ -92,7 +91,7 @@ def roster_preview(token: str):
 
 
 @bp.post("/roster/confirm/<token>")
-@roles_required(Role.admin)
+@permission_required("village.admin")
 def roster_confirm(token: str):
     stored = _stored(token)
     if stored is None:
@@ -112,7 +111,7 @@ def roster_confirm(token: str):
 
 
 @bp.post("/roster/cancel/<token>")
-@roles_required(Role.admin)
+@permission_required("village.admin")
 def roster_cancel(token: str):
     stored = _stored(token)
     if stored is not None:
@@ -122,7 +121,7 @@ def roster_cancel(token: str):
 
 
 @bp.get("/roster/export.xlsx")
-@roles_required(Role.admin)
+@permission_required("village.admin")
 def roster_export():
     v = village()
     today = local_today(v.timezone)

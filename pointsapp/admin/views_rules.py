@@ -10,9 +10,8 @@ from flask_babel import gettext as _
 
 from ..extensions import db
 from ..points.periods import local_today
-from ..points.registry import Role
 from ..points.rules import DEFAULT_MAX_QUANTITY, RuleBookError
-from ..web.auth import roles_required
+from ..web.auth import permission_required
 from ..web.transaction import discard, rollback_only
 from . import uploads
 from .common import actor, ip, village
@@ -53,7 +52,7 @@ def _display(row: dict) -> dict:
 
 
 @bp.get("/rules")
-@roles_required(Role.admin)
+@permission_required("village.admin")
 def rules():
     table = [{"category": c["category"], "rules": [_display(r) for r in c["rules"]]}
              for c in svc.rule_table(db.session, actor(), village())]
@@ -68,7 +67,7 @@ def _rule_or_404(code: str):
 
 
 @bp.get("/rules/<code>")
-@roles_required(Role.admin)
+@permission_required("village.admin")
 def rule(code: str):
     r = _rule_or_404(code)
     return render_template("admin/rule.html", village=village(), rule=r, latest=r.latest,
@@ -86,7 +85,7 @@ def _fields(form: RuleForm, code: str) -> dict:
 
 
 @bp.route("/rules/<code>/edit", methods=["GET", "POST"])
-@roles_required(Role.admin)
+@permission_required("village.admin")
 def rule_edit(code: str):
     v = village()
     r = _rule_or_404(code)
@@ -135,7 +134,7 @@ def rule_edit(code: str):
 
 
 @bp.get("/rules/export.yaml")
-@roles_required(Role.admin)
+@permission_required("village.admin")
 def rules_export():
     text = svc.export_book(db.session, actor(), village())
     return Response(text, mimetype="application/x-yaml; charset=utf-8",
@@ -143,7 +142,7 @@ def rules_export():
 
 
 @bp.route("/rules/upload", methods=["GET", "POST"])
-@roles_required(Role.admin)
+@permission_required("village.admin")
 def rules_upload():
     form = RuleBookUploadForm()
     if form.validate_on_submit():
@@ -172,7 +171,7 @@ def _stored(token: str):
 
 
 @bp.get("/rules/upload/<token>")
-@roles_required(Role.admin)
+@permission_required("village.admin")
 def rules_upload_preview(token: str):
     stored = _stored(token)
     if stored is None:
@@ -193,7 +192,7 @@ def rules_upload_preview(token: str):
 
 
 @bp.post("/rules/upload/<token>")
-@roles_required(Role.admin)
+@permission_required("village.admin")
 def rules_upload_confirm(token: str):
     stored = _stored(token)
     if stored is None:

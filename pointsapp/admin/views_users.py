@@ -7,18 +7,12 @@ from flask_babel import gettext as _
 from ..extensions import db
 from ..points.errors import Refused
 from ..points.registry import Group, Role, StaffUser
-from ..web.auth import roles_required
+from ..web.auth import permission_required, role_labels
 from .common import actor, get_or_404, ip, flash_refusal, village
 from .forms import UserForm
 from .blueprint import bp
 from .services import registry as reg
 from .services import users as svc
-
-
-def role_labels() -> dict[str, str]:
-    return {"admin": _("Admin (village committee)"), "reviewer": _("Reviewer (supervision committee)"),
-            "grid_worker": _("Grid worker"), "viewer": _("Viewer (read only)"),
-            "clerk": _("Clerk (points shop desk)")}
 
 
 def _prepare(form: UserForm):
@@ -48,7 +42,7 @@ def _no_store(resp):
 
 
 @bp.get("/users")
-@roles_required(Role.admin)
+@permission_required("village.admin")
 def users():
     v = village()
     labels = role_labels()
@@ -60,7 +54,7 @@ def users():
 
 
 @bp.route("/users/new", methods=["GET", "POST"])
-@roles_required(Role.admin)
+@permission_required("village.admin")
 def user_new():
     form = UserForm()
     v = _prepare(form)
@@ -81,7 +75,7 @@ def user_new():
 
 
 @bp.route("/users/<int:user_id>/edit", methods=["GET", "POST"])
-@roles_required(Role.admin)
+@permission_required("village.admin")
 def user_edit(user_id: int):
     user = get_or_404(StaffUser, user_id)
     form = UserForm(obj=user) if request.method == "GET" else UserForm()
@@ -108,7 +102,7 @@ def user_edit(user_id: int):
 
 
 @bp.post("/users/<int:user_id>/reset-password")
-@roles_required(Role.admin)
+@permission_required("village.admin")
 def user_reset_password(user_id: int):
     v = village()
     user = get_or_404(StaffUser, user_id)
@@ -122,13 +116,13 @@ def user_reset_password(user_id: int):
 
 
 @bp.post("/users/<int:user_id>/deactivate")
-@roles_required(Role.admin)
+@permission_required("village.admin")
 def user_deactivate(user_id: int):
     return _set_active(user_id, False)
 
 
 @bp.post("/users/<int:user_id>/activate")
-@roles_required(Role.admin)
+@permission_required("village.admin")
 def user_activate(user_id: int):
     return _set_active(user_id, True)
 

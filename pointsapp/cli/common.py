@@ -7,11 +7,13 @@ non-zero with a readable message on stderr. A dry run or a read-only command cal
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 import sys
 
 import click
 from flask import current_app
+from flask_babel import force_locale
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -22,12 +24,24 @@ from ..points.imports.errors import ImportErrors
 from ..points.imports.reader import ReadError
 from ..points.registry import StaffUser, Village
 from ..points.rules import RuleBookError
+from ..web.refusals import CATALOG, coded_text
 
 _ROLLBACK_ONLY = "pointsapp_rollback_only"
 
 
 def fail(message: str):
     raise click.ClickException(message)
+
+
+def refusal_text(exc: object, fallback: str) -> str:
+    """What a refusal or a coded import error says, from the one refusal catalog (``web/refusals.py``), in
+    English (its msgids: the English pages' words) with the code for the operator; ``fallback`` (the
+    core's own words) for an error without a code the catalog knows."""
+    code = getattr(exc, "code", None)
+    if code not in CATALOG:
+        return fallback
+    with force_locale("en"):
+        return f"{coded_text(exc, fallback)} [{code}]"
 
 
 def rollback_only() -> None:
@@ -58,7 +72,7 @@ def transaction(fn):
             return result
         except ImportErrors as exc:
             for e in exc.errors:
-                click.echo(f"error: {e}", err=True)
+                click.echo(f"error: {dataclasses.replace(e, reason=refusal_text(e, e.reason))}", err=True)
             fail(f"{len(exc.errors)} bad rows; nothing was imported")
         except RuleBookError as exc:
             for e in exc.errors:
@@ -66,8 +80,10 @@ def transaction(fn):
             fail(f"{len(exc.errors)} errors in the rule book; nothing was loaded")
         except SQLAlchemyError as exc:
             fail(_database_error(exc))
-        except (Refused, ReadError, ValueError) as exc:
-            fail(getattr(exc, "message", None) or str(exc))
+        except (Refused, ReadError) as exc:
+            fail(refusal_text(exc, getattr(exc, "message", None) or str(exc)))
+        except ValueError as exc:
+            fail(str(exc))
         finally:
             if not ok:
                 db.session.rollback()

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import select
@@ -101,9 +102,9 @@ def check_tallies(session: Session, village: Village, res: VerifyResult, chunk: 
     cols = (LedgerEntry.kind, LedgerEntry.points, LedgerEntry.household_id, LedgerEntry.group_id,
             LedgerEntry.villager_id, LedgerEntry.occurred_on, LedgerEntry.village_id)
     want: dict[tuple[str, str, int], list[int]] = defaultdict(lambda: [0, 0, 0, 0])
-    batch: list[dict] = []
+    batch: list[dict[str, Any]] = []
 
-    def fold():
+    def fold() -> None:
         for key, v in tally_deltas(batch).items():
             acc = want[key]
             acc[1] += v[1]
@@ -176,13 +177,13 @@ def find_village_anchors(anchors_file: dict[str, Any], village: Village) -> dict
     if anchors_file.get("format") != ANCHORS_FORMAT:
         raise ValueError(f"not an anchors file (format {anchors_file.get('format')!r})")
     for v in anchors_file.get("villages", []):
-        if v.get("village_id") == village.id and v.get("village") == village.name:
+        if isinstance(v, dict) and v.get("village_id") == village.id and v.get("village") == village.name:
             return v
     return None
 
 
 def verify_village(session: Session, village: Village, *, anchors: dict[str, Any] | None = None,
-                   progress=None) -> VerifyResult:
+                   progress: Callable[[int], object] | None = None) -> VerifyResult:
     """Everything ``ledger verify`` checks for one village. ``anchors``: an exported anchors file."""
     res = verify_chain(session, village, progress=progress)
     check_notices(session, village, res)

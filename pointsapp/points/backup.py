@@ -29,7 +29,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from sqlalchemy import create_engine, inspect, select, text
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.orm import Session
 
 FORMAT = 1
@@ -97,14 +97,15 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def _heads(conn) -> list[VillageHead]:
+def _heads(conn: Connection) -> list[VillageHead]:
     rows = conn.execute(text("SELECT id, name, ledger_seq, ledger_head FROM villages ORDER BY id")).all()
     return [VillageHead(int(r[0]), str(r[1]), int(r[2]), str(r[3])) for r in rows]
 
 
-def _revision(conn) -> str | None:
+def _revision(conn: Connection) -> str | None:
     try:
-        return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        revision = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        return None if revision is None else str(revision)
     except Exception:  # noqa: BLE001  (a database made by create_all (tests) has no alembic_version table
         return None
 
@@ -140,7 +141,7 @@ def _run(cmd: list[str], env: dict[str, str]) -> None:
 
 # --- backup ------------------------------------------------------------------------------
 
-def backup(url: str, target: str | os.PathLike) -> Manifest:
+def backup(url: str, target: str | os.PathLike[str]) -> Manifest:
     """Write a consistent backup of the database at ``url`` to ``target`` (made atomically)."""
     kind = engine_kind(url)
     target = Path(target)
@@ -201,7 +202,7 @@ def _backup_postgres(url: str, dump: Path) -> Manifest:
 
 # --- restore -----------------------------------------------------------------------------
 
-def read_backup(path: str | os.PathLike, into: Path) -> tuple[Manifest, Path]:
+def read_backup(path: str | os.PathLike[str], into: Path) -> tuple[Manifest, Path]:
     """Check and unpack a backup file into the folder ``into``: (manifest, database file)."""
     path = Path(path)
     if not path.is_file():
@@ -211,7 +212,10 @@ def read_backup(path: str | os.PathLike, into: Path) -> tuple[Manifest, Path]:
             names = tar.getnames()
             if MANIFEST not in names:
                 raise BackupError(f"{path.name} is not a pointsapp backup (no {MANIFEST})")
-            manifest = Manifest.from_json(tar.extractfile(MANIFEST).read())
+            manifest_file = tar.extractfile(MANIFEST)
+            if manifest_file is None:
+                raise BackupError(f"{path.name}: {MANIFEST} is not a file")
+            manifest = Manifest.from_json(manifest_file.read())
             if manifest.format != FORMAT:
                 raise BackupError(f"backup format {manifest.format} is not supported (this version reads {FORMAT})")
             if manifest.database not in (SQLITE_MEMBER, PG_MEMBER) or manifest.database not in names:
@@ -220,7 +224,9 @@ def read_backup(path: str | os.PathLike, into: Path) -> tuple[Manifest, Path]:
             if not member.isfile():
                 raise BackupError(f"{path.name}: {manifest.database} is not a file")
             db_file = into / manifest.database
-            with tar.extractfile(member) as src, db_file.open("wb") as dst:
+            src_file = tar.extractfile(member)
+            assert src_file is not None   # a regular file, checked above
+            with src_file as src, db_file.open("wb") as dst:
                 shutil.copyfileobj(src, dst, 1 << 20)
     except (tarfile.TarError, OSError, EOFError) as exc:
         raise BackupError(f"{path.name} is not a readable backup: {exc}") from None
@@ -261,7 +267,7 @@ def _require_empty(engine: Engine) -> None:
                           "restore only into a new, empty database")
 
 
-def restore(path: str | os.PathLike, url: str) -> Manifest:
+def restore(path: str | os.PathLike[str], url: str) -> Manifest:
     """Load the backup at ``path`` into the empty database at ``url``, after verifying it."""
     kind = engine_kind(url)
     with tempfile.TemporaryDirectory(prefix="pointsapp-restore-") as tmp:

@@ -30,7 +30,7 @@ class Closed:
 def closed_through(session: Session, village: Village) -> Closed | None:
     """The village's latest closed month, if any."""
     month = session.execute(select(func.max(_closed.c.month)).where(_closed.c.village_id == village.id)).scalar()
-    return Closed(month, parse_month(month).end) if month else None  # type: ignore[arg-type]
+    return Closed(month, parse_month(month).end) if month else None
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,10 @@ from .periods import cap_window
 from .rules import RuleVersion
 
 
+#: (rule id, cap period, first day of the cap window, subject id)
+CapKey = tuple[int, str, dt.date, int]
+
+
 class CapLedger:
     """Points already used against caps, per rule and subject, counting pending captures.
 
@@ -23,8 +27,8 @@ class CapLedger:
 
     def __init__(self, session: Session):
         self.session = session
-        self.used: dict[tuple, int] = {}
-        self.loaded: set[tuple] = set()
+        self.used: dict[CapKey, int] = {}
+        self.loaded: set[CapKey] = set()
 
     def prefetch(self, version: RuleVersion, day: dt.date, subject_ids: set[int]) -> None:
         """Used = posted awards of the rule in the window + captures still pending."""
@@ -43,7 +47,8 @@ class CapLedger:
                 if version.is_household:
                     q = q.where(model.villager_id.is_(None))
                 for sid, used in self.session.execute(q):
-                    found[sid] += int(used or 0)
+                    if sid is not None:   # the query asks for the wanted ids only
+                        found[sid] += int(used or 0)
             for sid in wanted:
                 key = (version.rule_id, period, lo, sid)
                 self.loaded.add(key)

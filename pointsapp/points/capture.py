@@ -13,13 +13,13 @@ import datetime as dt
 from dataclasses import dataclass, field
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from .activities import Activity
 from .bounds import date_bounds
 from .caps import CapLedger
-from .checks import Resolved, line_refusal
+from .checks import DupKey, Resolved, line_refusal
 from .closing import ClosedMonths, is_closed, pending_in_month  # noqa: F401  (old home)
 from .db import utcnow
 from .errors import Refused
@@ -27,7 +27,7 @@ from .ledger import CaptureBatch, Submission, SubmissionStatus, lock_village
 from .moves import Residence
 from .periods import local_today
 from .policy import require, roles_for
-from .registry import Household, StaffUser, Village, Villager
+from .registry import Household, StaffUser, Village, Villager, get_in_village
 from .review import approve, correct, reject  # noqa: F401  (old home; import from .review)
 from .rules import Rule
 
@@ -64,7 +64,7 @@ class LineResult:
     submission_id: int | None = None
     villager_id: int | None = None
     household_id: int | None = None
-    params: dict = field(default_factory=dict)
+    params: dict[str, object] = field(default_factory=dict)
 
 
 @dataclass
@@ -105,9 +105,7 @@ def find_batch(session: Session, village: Village, key: str) -> CaptureBatch | N
 def _check_activity(session: Session, village: Village, activity_id: int | None) -> None:
     if activity_id is None:
         return
-    activity = session.get(Activity, activity_id)
-    if activity is None or activity.village_id != village.id:
-        raise Refused("not_found", f"no activity {activity_id} in this village", what="activity", ident=activity_id)
+    activity = get_in_village(session, Activity, activity_id, village, "activity")
     if activity.cancelled:
         raise Refused("activity_cancelled", "this activity was cancelled; nothing can be recorded for it")
 
@@ -147,23 +145,24 @@ class _Subjects:
         rule = rules.get(code) if code is not None else None
         version = rule.version_on(day) if rule is not None and day is not None else None
         villager = self.villagers.get(ln.villager_id) if ln.villager_id is not None else None
+        hid: int | None
         if villager is not None:
             hid = self.residence.household_on(villager.id, day) if day is not None else villager.household_id
         else:
-            hid = ln.household_id  # type: ignore[assignment]
-        household = self.households.get(hid)  # type: ignore[arg-type]
+            hid = ln.household_id
+        household = self.households.get(hid) if hid is not None else None
         return Resolved(code, day, rule, version, villager, household, ln.villager_id is not None, ln.quantity)
 
 
-def _activity_seen(session: Session, activity_id: int | None) -> set | None:
+def _activity_seen(session: Session, activity_id: int | None) -> set[DupKey] | None:
     """(rule, subject) pairs already recorded for the activity; None without an activity."""
     if activity_id is None:
         return None
-    seen: set = set()
+    seen: set[DupKey] = set()
     for rid, vid, hid in session.execute(select(
             Submission.rule_id, Submission.villager_id, Submission.household_id).where(
             Submission.activity_id == activity_id, Submission.status.in_(LIVE))):
-        seen.add((rid, vid if vid is not None else -hid))
+        seen.add((rid, vid if vid is not None else -hid if hid is not None else None))
     return seen
 
 
@@ -189,6 +188,7 @@ def capture(session: Session, *, actor: StaffUser, village: Village, lines: Sequ
     batch = CaptureBatch(village_id=village.id, key=key, source=source, actor_id=actor.id,
                          created_at=now, label=label, activity_id=activity_id)
     session.add(batch)
+    session.flush()
     subjects = _Subjects(session, village, lines)
     caps = CapLedger(session)
     if rule_code is not None and occurred_on is not None and (v := rules[rule_code].version_on(occurred_on)):
@@ -196,10 +196,11 @@ def capture(session: Session, *, actor: StaffUser, village: Village, lines: Sequ
     seen = _activity_seen(session, activity_id)
     dates = date_bounds(session, village, now)
     result = CaptureResult(0, False, now, actor.username)
+    subs: list[Submission] = []
     for no, ln in enumerate(lines, start=1):
         r = subjects.resolve(ln, rules, rule_code, occurred_on)
-        sub = Submission(
-            village_id=village.id, batch=batch, line_no=no, rule_id=r.rule.id if r.rule else None,
+        sub = Submission(   # not added to the session: written below in one INSERT
+            village_id=village.id, batch_id=batch.id, line_no=no, rule_id=r.rule.id if r.rule else None,
             rule_version_id=r.version.id if r.version else None,
             villager_id=r.villager.id if r.villager and not r.household_rule else None,
             household_id=r.household.id if r.household else None,
@@ -207,10 +208,11 @@ def capture(session: Session, *, actor: StaffUser, village: Village, lines: Sequ
             occurred_on=r.day or local_today(village.timezone, now), quantity=_storable(ln.quantity), note=ln.note,
             captured_by_id=actor.id, captured_at=now, activity_id=activity_id,
             status=SubmissionStatus.refused, points=0, requested_points=0, capped=False,
+            reason_code=None, reason=None,
         )
-        session.add(sub)
+        subs.append(sub)
         refusal = line_refusal(r, actor, dates=dates, seen=seen)
-        params: dict = {}
+        params: dict[str, object] = {}
         if refusal is not None:
             sub.reason_code, sub.reason, params = refusal
         else:
@@ -223,11 +225,24 @@ def capture(session: Session, *, actor: StaffUser, village: Village, lines: Sequ
             lr.message = f"cap reached: {sub.points} of {sub.requested_points} points count"
             lr.params = {"points": sub.points, "requested": sub.requested_points}
         result.lines.append(lr)
-    session.flush()
+    ids = _insert(session, batch, subs)
     result.batch_id = batch.id
-    for lr, sub in zip(result.lines, batch.submissions):
-        lr.submission_id = sub.id
+    for lr, sub_id in zip(result.lines, ids, strict=True):
+        lr.submission_id = sub_id
     return result
+
+
+_COLUMNS = tuple(c.key for c in Submission.__table__.columns if c.key != "id")
+
+
+def _insert(session: Session, batch: CaptureBatch, subs: list[Submission]) -> list[int]:
+    """Write the batch's submissions with one multi-row INSERT; their ids, in line order."""
+    ids: list[int] = []
+    if subs:
+        stmt = insert(Submission).returning(Submission.id, sort_by_parameter_order=True)
+        ids = list(session.scalars(stmt, [{k: getattr(sub, k) for k in _COLUMNS} for sub in subs]))
+    session.expire(batch, ["submissions"])
+    return ids
 
 
 def _storable(quantity: object) -> int:

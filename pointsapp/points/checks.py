@@ -13,7 +13,8 @@ from .bounds import DateBounds, quantity_refusal
 from .registry import Household, Role, StaffUser, Villager, VillagerStatus
 from .rules import Rule, RuleVersion
 
-Refusal = tuple[str, str, dict]
+Refusal = tuple[str, str, dict[str, object]]
+DupKey = tuple[int | None, int | None]   # (rule id, subject): a household as its negative id
 
 
 @dataclass
@@ -43,14 +44,14 @@ class Resolved:
         return self.villager.id if self.villager else None
 
     @property
-    def dup_key(self) -> tuple[int | None, int | None]:
+    def dup_key(self) -> DupKey:
         rule_id = self.rule.id if self.rule else None
         if self.household_rule and self.household is not None:
             return rule_id, -self.household.id
         return rule_id, self.subject_id
 
 
-def line_refusal(line: Resolved, actor: StaffUser, *, dates: DateBounds, seen: set | None) -> Refusal | None:
+def line_refusal(line: Resolved, actor: StaffUser, *, dates: DateBounds, seen: set[DupKey] | None) -> Refusal | None:
     """The first reason this line cannot be recorded, or None. ``seen``: an activity's recorded subjects."""
     rule, version, villager, household, day = line.rule, line.version, line.villager, line.household, line.day
     role = Role(actor.role)

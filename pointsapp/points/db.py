@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+import enum
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import BigInteger, DateTime, Integer, MetaData, TypeDecorator
+from sqlalchemy import BigInteger, CursorResult, DateTime, Enum, Integer, MetaData, Result, TypeDecorator
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, Session
@@ -20,6 +21,14 @@ NAMING_CONVENTION = {
 
 # BIGINT on PostgreSQL, INTEGER on SQLite (where only INTEGER PRIMARY KEY autoincrements).
 BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def str_enum(cls: type[enum.StrEnum], length: int = 16) -> Enum:
+    """A column of ``cls``'s values stored as VARCHAR(length): what a ``String(length)`` column stores, so
+    no migration, but the mapped attribute holds the enum member (a ``StrEnum`` compares equal to its
+    value). The tables keep their own CHECK constraints on the values."""
+    return Enum(cls, native_enum=False, length=length, create_constraint=False,
+                values_callable=lambda members: [m.value for m in members])
 
 
 class UTCDateTime(TypeDecorator[dt.datetime]):
@@ -64,7 +73,10 @@ def set_clock(when: dt.datetime | None) -> None:
     _frozen_now = when
 
 
-def lock_row(session: Session, model: Any, pk: object) -> Any:
+_Model = TypeVar("_Model", bound="Base")
+
+
+def lock_row(session: Session, model: type[_Model], pk: object) -> _Model:
     """Take the write lock that serialises ledger writers of one village.
 
     PostgreSQL: ``SELECT ... FOR UPDATE`` on the row. SQLite: every transaction starts with
@@ -74,9 +86,13 @@ def lock_row(session: Session, model: Any, pk: object) -> Any:
     from sqlalchemy import select
 
     return session.execute(
-        select(model).where(model.id == pk).with_for_update()
+        select(model).where(model.__table__.c.id == pk).with_for_update()
     ).scalar_one()
 
+
+def rowcount(result: Result[Any]) -> int:
+    """Rows an UPDATE or DELETE matched (``Session.execute`` is typed as returning a plain ``Result``)."""
+    return cast(CursorResult[Any], result).rowcount
 
 
 class _Explain(Executable, ClauseElement):

@@ -2,35 +2,35 @@
 villages of the same shape, with about a year of realistic, cap-respecting activity.
 
 Everything but the staff passwords is deterministic for a seed (and the day it runs): the
-passwords are random one-time passwords, printed once. Bulk paths write entries with their
-hash chain and tallies computed here, so ``ledger verify`` and the boards hold as usual.
+passwords are random one-time passwords, printed once. The registry is bulk-loaded; points are
+posted through the one posting path (capture, then review's approve, which appends to the hash
+chain and the tallies), and months are published and closed through the notice and lifecycle
+services, each at the local time it happens in the demo's story.
 """
 from __future__ import annotations
 
-import bisect
 import datetime as dt
 import random
 import secrets
 from collections import defaultdict
 from dataclasses import dataclass, field
 from importlib import resources
-from zoneinfo import ZoneInfo
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .bulk import bulk_insert, fix_sequences
+from .capture import Line, capture
 from .db import utcnow
-from .ledger import (
-    GENESIS, HASHED_FIELDS, CaptureBatch, ClosedPeriod, EntryKind, LedgerEntry, Submission,
-    SubmissionStatus, entry_hash,
-)
-from .notice import Notice, NoticeEntry, NoticeKind, notice_digest
-from .periods import cap_window, local_today, month_key, parse_month
+from .ledger import Submission, SubmissionStatus
+from .lifecycle import close_month
+from .notice import publish_notice
+from .periods import DEFAULT_TZ, local_midnight_utc, local_today, month_key, parse_month, previous_month_of, zone_of
 from .registry import Group, Household, Role, StaffUser, Village, Villager
 from .rules import Rule, load_rulebook_text
 from .shop.demo import stock_demo_shop
-from .standings import Tally, tally_deltas
+from .review import approve
 
 GROUP_NAMES = ["第一组", "第二组", "第三组", "第四组", "第五组", "第六组", "第七组", "第八组", "第九组", "第十组"]
 SURNAMES = ("向唐贾田彭张王李刘陈杨黄周吴覃符滕石龙麻谭瞿鲁欧阳胡邓宋雷罗侯舒姚蒋曾肖毛").replace("欧阳", "")
@@ -67,27 +67,13 @@ def _name(rng: random.Random, surname: str | None = None) -> str:
     return surname + "".join(rng.choice(GIVEN) for _ in range(n))
 
 
-class _Chain:
-    def __init__(self, village_id: int):
-        self.village_id, self.seq, self.head = village_id, 0, GENESIS
-        self.rows: list[tuple] = []
-
-    def add(self, fields: dict, tz: ZoneInfo) -> None:
-        self.seq += 1
-        fields["village_id"], fields["seq"] = self.village_id, self.seq
-        digest = entry_hash(self.head, fields)
-        self.rows.append(tuple(fields[k] for k in HASHED_FIELDS) + (self.head, digest))
-        self.head = digest
-
-
-ENTRY_COLUMNS = HASHED_FIELDS + ("prev_hash", "hash")
-
-
 def build_demo(session: Session, *, villages: int = 1, months: int = 12, seed: int = 1,
-               tz: str = "Asia/Shanghai", progress=None, now: dt.datetime | None = None) -> DemoResult:
+               tz: str = DEFAULT_TZ, progress=None, now: dt.datetime | None = None,
+               size: tuple[int, int] = (529, 1582)) -> DemoResult:
+    """Villages of ``size`` (households, people) with ``months`` months of activity up to ``now``,
+    posted through capture, review, the 公示 and the month close (see :func:`_activity`)."""
     rng = random.Random(seed)
     now = now or utcnow()
-    zone = ZoneInfo(tz)
     today = local_today(tz, now)
     result = DemoResult()
     rules_text = resources.files("pointsapp").joinpath("demo_data/rules.yaml").read_text(encoding="utf-8")
@@ -99,13 +85,14 @@ def build_demo(session: Session, *, villages: int = 1, months: int = 12, seed: i
     stems = list(VILLAGE_STEMS)
     for vi in range(villages):
         name = "龙天坪村" if vi == 0 else f"{stems[vi % len(stems)]}{'' if vi < len(stems) else vi // len(stems) + 1}村"
-        village = Village(name=name, county="示范县", timezone=tz)
+        # a made-up committee phone, so the demo shows where it appears (card, notice, printed cards)
+        village = Village(name=name, county="示范县", timezone=tz, committee_phone=f"0743-555{1234 + vi:04d}")
         session.add(village)
         session.flush()
         groups = [Group(village_id=village.id, name=g, sort_key=i + 1) for i, g in enumerate(GROUP_NAMES)]
         session.add_all(groups)
         session.flush()
-        people = _people(rng, vi)
+        people = _people(rng, vi, *size)
         hh_rows, v_rows, households = [], [], []
         for hi, members in enumerate(people):
             ids["household"] += 1
@@ -131,7 +118,7 @@ def build_demo(session: Session, *, villages: int = 1, months: int = 12, seed: i
         load_rulebook_text(session, village, rules_text)
         staff = _staff(session, village, groups, vi, result)
         rules = {r.code: r for r in session.execute(select(Rule).where(Rule.village_id == village.id)).scalars()}
-        _activity(session, rng, village, zone, today, first_month, households, rules, staff, result, now)
+        _activity(session, rng, village, today, first_month, households, rules, staff, result, now)
         result.villages += 1
         result.households += len(households)
         result.villagers += len(v_rows)
@@ -139,7 +126,7 @@ def build_demo(session: Session, *, villages: int = 1, months: int = 12, seed: i
             bar.update(1)
     if bar is not None:
         bar.close()
-    fix_sequences(session, [Household.__table__, Villager.__table__, LedgerEntry.__table__])
+    fix_sequences(session, [Household.__table__, Villager.__table__])
     session.flush()
     _demo_shop(session, rng, result, now)
     if villages > 1:
@@ -162,14 +149,15 @@ def _bind(name):
     return bindparam(name)
 
 
-def _people(rng: random.Random, vi: int) -> list[list[tuple[str, str, int, str]]]:
+def _people(rng: random.Random, vi: int, households: int = 529,
+            people: int = 1582) -> list[list[tuple[str, str, int, str]]]:
     """529 households of 1,582 people: (name, sex, birth year, relation to head)."""
-    sizes = [rng.choice(HOUSEHOLD_SIZES) for _ in range(529)]
-    while sum(sizes) != 1582:
-        i = rng.randrange(529)
-        if sum(sizes) > 1582 and sizes[i] > 1:
+    sizes = [rng.choice(HOUSEHOLD_SIZES) for _ in range(households)]
+    while sum(sizes) != people:
+        i = rng.randrange(households)
+        if sum(sizes) > people and sizes[i] > 1:
             sizes[i] -= 1
-        elif sum(sizes) < 1582 and sizes[i] < 7:
+        elif sum(sizes) < people and sizes[i] < 7:
             sizes[i] += 1
     out = []
     for h, size in enumerate(sizes):
@@ -181,7 +169,7 @@ def _people(rng: random.Random, vi: int) -> list[list[tuple[str, str, int, str]]
             members.append((_name(rng, surname if same else None), rng.choice("男女"),
                             rng.randint(1935, 2015), rel))
         out.append(members)
-    if vi == 0:  # rare characters must survive everywhere: rename two non-head members
+    if vi == 0 and households == 529:  # rare characters must survive everywhere: rename two non-head members
         for h, (given, rare) in zip((369, 445), (("贾德", RARE[0]), ("杨明", RARE[1]))):
             house = out[h] if len(out[h]) > 1 else out[h + 1]
             _n, sex, year, rel = house[-1]
@@ -227,10 +215,22 @@ PERSON_PROGRAMME = [("DJ-01", 1, 0.25), ("LJ-01", 2, 0.15), ("LJ-02", 1, 0.05), 
 HOUSEHOLD_PROGRAMME = [("WM-02", 1, 0.55), ("WM-01", 1, 0.45), ("WM-03", 1, 0.015)]
 
 
-def _activity(session, rng, village, zone, today, first_month, households, rules, staff, result, now):
-    chain = _Chain(village.id)
-    used: dict[tuple, int] = defaultdict(int)
-    events: list[tuple] = []  # (occurred_on, rule code, villager id | None, household id, group id, quantity)
+@dataclass
+class _Occasion:
+    """One capture of the demo: a logger records a rule for some subjects on a day, at ``at``;
+    the reviewer approves it at once unless it is recent (then it waits for review)."""
+
+    at: dt.datetime
+    day: dt.date
+    code: str
+    logger_id: int
+    lines: list[Line]
+    approve: bool
+
+
+def _events(rng, today, first_month, households) -> list[tuple]:
+    """What happened: (occurred_on, rule code, villager id | None, household id, group id, quantity)."""
+    events: list[tuple] = []
     adults = [(vid, h[0], h[1]) for h in households for vid, by in zip(h[2], h[3]) if by <= today.year - 16]
     month = first_month
     while month <= today:
@@ -258,121 +258,75 @@ def _activity(session, rng, village, zone, today, first_month, households, rules
             events.append((rng.choice(days), rng.choice(["BZ-01", "ZF-01"]), vid, hid, gid, 1))
         month = last + dt.timedelta(days=1)
     events.sort(key=lambda e: (e[0], e[1]))
+    return events
+
+
+def demo_occasions(rng, village: Village, today: dt.date, first_month: dt.date, households, rules,
+                   staff: dict[str, StaffUser], now: dt.datetime) -> list[_Occasion]:
+    """The demo's captures in the order they happen: one per day, rule and logger (the grid
+    worker of the group for rules grid workers record, else the village committee), recorded
+    one to three evenings after the day; the last four days' captures still wait for review."""
     pending_from = today - dt.timedelta(days=4)
-    approver = staff["reviewer"].id
-    entries, pending = [], []
-    versions: dict[tuple[str, dt.date], tuple] = {}
-    admin_id = staff["admin"].id
-    grid_for_group = {g.id: s.id for k, s in staff.items() if k.startswith("grid") for g in s.groups}
-    for day, code, vid, hid, gid, qty in events:
-        if (code, day) not in versions:
-            v = rules[code].version_on(day)
-            versions[(code, day)] = (v.id, v.rule_id, v.points, v.is_household, v.caps,
-                                     "grid_worker" in v.logged_by_roles) if v else None
-        if versions[(code, day)] is None:
+    grid_for_group = {g.id: s for k, s in staff.items() if k.startswith("grid") for g in s.groups}
+    by_occasion: dict[tuple, list[Line]] = defaultdict(list)
+    for day, code, vid, hid, gid, qty in _events(rng, today, first_month, households):
+        version = rules[code].version_on(day)
+        if version is None:
             continue
-        version_id, rule_id, points, household_rule, caps, by_grid = versions[(code, day)]
-        subject = hid if household_rule else vid
-        requested = points * qty
-        granted = requested
-        if requested > 0 and caps:
-            keys = [(code, p, cap_window(p, day)[0], subject) for p in caps]
-            room = min(cap - used[k] for k, cap in zip(keys, caps.values()))
-            granted = max(0, min(requested, room))
-            for k in keys:
-                used[k] += granted
-        row = dict(kind=EntryKind.award if requested >= 0 else EntryKind.deduction, points=granted,
-                   requested_points=requested, capped=granted < requested, quantity=qty,
-                   rule_id=rule_id, rule_version_id=version_id,
-                   villager_id=None if household_rule else vid, household_id=hid, group_id=gid,
-                   occurred_on=day, note=f"cap reached: {granted} of {requested} points" if granted < requested else None,
-                   captured_by_id=grid_for_group[gid] if by_grid else admin_id, submission_id=None, corrects_id=None, corrects_seq=None)
-        if day >= pending_from:
-            pending.append(row)
-            continue
-        recorded = dt.datetime.combine(day + dt.timedelta(days=rng.randint(1, 3)), dt.time(20), tzinfo=zone)
-        row["recorded_at"] = min(recorded.astimezone(dt.timezone.utc), dt.datetime.combine(
-            today, dt.time(0), tzinfo=zone).astimezone(dt.timezone.utc))
-        row["approved_by_id"] = approver
-        row["recorded_at"] = row["recorded_at"].replace(microsecond=0)
-        entries.append(row)
-    entries.sort(key=lambda r: r["recorded_at"])
-    for row in entries:
-        chain.add(row, zone)
-    bulk_insert(session, LedgerEntry.__table__, ENTRY_COLUMNS, chain.rows)
-    deltas = tally_deltas(entries)
-    bulk_insert(session, Tally.__table__, ("period", "kind", "subject_id", "village_id", "points", "spent", "entries"),
-                [(p, k, s, v[0], v[1], v[2], v[3]) for (p, k, s), v in deltas.items()])
-    village.ledger_seq, village.ledger_head = chain.seq, chain.head
-    _pending(session, village, pending, staff)
-    _lifecycle(session, village, chain, staff, first_month, today, now, zone)
-    result.entries += len(entries)
-    result.pending += len(pending)
+        logger = grid_for_group[gid] if "grid_worker" in version.logged_by_roles else staff["admin"]
+        line = Line(household_id=hid, quantity=qty) if version.is_household else Line(villager_id=vid, quantity=qty)
+        by_occasion[(day, code, logger.id)].append(line)
+    out = []
+    for (day, code, logger_id), lines in by_occasion.items():
+        evening = _local(village, day + dt.timedelta(days=rng.randint(1, 3)), 20)
+        out.append(_Occasion(min(now, evening), day, code, logger_id, lines, approve=day < pending_from))
+    return out
 
 
-def _lifecycle(session, village, chain: _Chain, staff, first_month: dt.date, today: dt.date,
-               now: dt.datetime, zone: ZoneInfo) -> None:
-    """Months before last month were published on the 4th of the next month and closed on the
-    12th; last month was published yesterday (today on the 1st) and is under notice."""
-    seq_at, day_at, hash_at = HASHED_FIELDS.index("seq"), HASHED_FIELDS.index("occurred_on"), len(HASHED_FIELDS) + 1
-    at_idx = HASHED_FIELDS.index("recorded_at")
-    rows = chain.rows  # in seq order, recorded_at ascending
+def _local(village: Village, day: dt.date, hour: int) -> dt.datetime:
+    return local_midnight_utc(day, zone_of(village)) + dt.timedelta(hours=hour)
 
-    times = [r[at_idx] for r in rows]
 
-    def head_at(when: dt.datetime) -> tuple[int, str]:
-        i = bisect.bisect_right(times, when)
-        return (rows[i - 1][seq_at], rows[i - 1][hash_at]) if i else (0, GENESIS)
+def _activity(session, rng, village, today, first_month, households, rules, staff, result, now):
+    """Post the demo's year through the same services as the pages: capture, review (approve),
+    publish the 公示 and close the month, each at the time it happens."""
+    steps: list[tuple[dt.datetime, int, Any]] = []
+    for n, occ in enumerate(demo_occasions(rng, village, today, first_month, households, rules, staff, now)):
+        steps.append((occ.at, n, occ))
+    steps += _lifecycle_steps(village, first_month, today, now)
+    steps.sort(key=lambda s: (s[0], s[1]))
+    reviewer, admin = staff["reviewer"], staff["admin"]
+    for n, (at, _order, step) in enumerate(steps):
+        if isinstance(step, _Occasion):
+            logger = session.get(StaffUser, step.logger_id)
+            assert logger is not None
+            res = capture(session, actor=logger, village=village, lines=step.lines, rule_code=step.code,
+                          occurred_on=step.day, key=f"demo-{village.id}-{n}", source="demo", now=at)
+            subs = list(session.execute(select(Submission).where(
+                Submission.batch_id == res.batch_id, Submission.status == SubmissionStatus.pending)).scalars())
+            if step.approve:
+                result.entries += len(approve(session, subs, reviewer, now=at))
+            else:
+                result.pending += len(subs)
+        elif step[0] == "publish":
+            publish_notice(session, village, step[1], reviewer, now=at)
+        else:
+            close_month(session, village, step[1], admin, now=at)
 
-    def local(day: dt.date, hour: int) -> dt.datetime:
-        return min(now, dt.datetime.combine(day, dt.time(hour), tzinfo=zone).astimezone(dt.timezone.utc))
 
-    def publish(month: str, when: dt.datetime, opens: dt.date, days: int) -> None:
-        p = parse_month(month)
-        head_seq, head_hash = head_at(when)
-        listed = [(r[seq_at], r[hash_at]) for r in rows
-                  if r[seq_at] <= head_seq and p.start <= r[day_at] <= p.end]
-        notice = Notice(village_id=village.id, month=month, number=1, kind=NoticeKind.main.value,
-                        published_at=when, published_by_id=staff["reviewer"].id, opens_on=opens,
-                        closes_on=opens + dt.timedelta(days=days - 1), window_days=days, head_seq=head_seq,
-                        head_hash=head_hash, entry_count=len(listed),
-                        digest=notice_digest(village.id, month, 1, head_seq, head_hash, listed))
-        session.add(notice)
-        session.flush()
-        bulk_insert(session, NoticeEntry.__table__, ("notice_id", "seq", "village_id"),
-                    [(notice.id, s, village.id) for s, _h in listed])
-
-    this_month = month_key(today)
-    prev_month = month_key(dt.date(today.year, today.month, 1) - dt.timedelta(days=1))
+def _lifecycle_steps(village: Village, first_month: dt.date, today: dt.date,
+                     now: dt.datetime) -> list[tuple[dt.datetime, int, tuple]]:
+    """Months before last month are published on the 4th of the next month and closed on the
+    12th; last month is published yesterday (today on the 1st) and is under notice."""
+    steps: list[tuple[dt.datetime, int, tuple]] = []
+    this_month, prev_month = month_key(today), previous_month_of(today)
     m = first_month
     while month_key(m) < prev_month:
         end = parse_month(month_key(m)).end
-        publish(month_key(m), local(end + dt.timedelta(days=4), 9), end + dt.timedelta(days=4), village.notice_days)
-        closed_at = local(end + dt.timedelta(days=12), 10)
-        head_seq, head_hash = head_at(closed_at)
-        session.add(ClosedPeriod(village_id=village.id, month=month_key(m), closed_by_id=staff["admin"].id,
-                                 closed_at=closed_at, head_seq=head_seq, head_hash=head_hash))
+        steps.append((_local(village, end + dt.timedelta(days=4), 9), -2, ("publish", month_key(m))))
+        steps.append((_local(village, end + dt.timedelta(days=12), 10), -1, ("close", month_key(m))))
         m = end + dt.timedelta(days=1)
     if prev_month >= month_key(first_month) and prev_month != this_month:
         opens = max(today.replace(day=1), today - dt.timedelta(days=1))
-        publish(prev_month, local(opens, 9), opens, village.notice_days)
-
-
-def _pending(session, village, rows, staff) -> None:
-    """Recent activity left waiting for review, as captures by the grid workers."""
-    by_logger: dict[int, list[dict]] = defaultdict(list)
-    for r in rows:
-        by_logger[r["captured_by_id"]].append(r)
-    for logger_id, items in by_logger.items():
-        batch = CaptureBatch(village_id=village.id, key=f"demo-{village.id}-{logger_id}", source="demo",
-                             actor_id=logger_id)
-        session.add(batch)
-        session.flush()
-        session.add_all(Submission(
-            village_id=village.id, batch_id=batch.id, line_no=i, rule_id=r["rule_id"],
-            rule_version_id=r["rule_version_id"], villager_id=r["villager_id"], household_id=r["household_id"],
-            group_id=r["group_id"], occurred_on=r["occurred_on"], quantity=r["quantity"],
-            requested_points=r["requested_points"], points=r["points"], capped=r["capped"],
-            status=SubmissionStatus.pending, captured_by_id=logger_id, note=r["note"])
-            for i, r in enumerate(items, 1))
-    session.flush()
+        steps.append((min(now, _local(village, opens, 9)), -2, ("publish", prev_month)))
+    return steps

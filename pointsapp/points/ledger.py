@@ -13,30 +13,33 @@ import datetime as dt
 import enum
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any
 from dataclasses import dataclass, field
 
 from sqlalchemy import (
-    DDL, Boolean, CheckConstraint, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint, event, func, insert,
+    DDL, Boolean, CheckConstraint, Date, ForeignKey, Index, Integer, Select, String, Text, UniqueConstraint, event, func,
+    insert,
     select,
 )
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
-from .db import Base, BigId, UTCDateTime, utcnow
+from .db import Base, BigId, UTCDateTime, str_enum, utcnow
 from .registry import Household, StaffUser, Village, Villager
 from .rules import RuleVersion
 
 GENESIS = "0" * 64
 
 
-class SubmissionStatus(str, enum.Enum):
+class SubmissionStatus(enum.StrEnum):
     pending = "pending"      # waiting for review
     approved = "approved"    # posted to the ledger
     rejected = "rejected"    # a reviewer said no, with a reason
     refused = "refused"      # refused at capture (rule, role, scope, period ...), with a reason
 
 
-class EntryKind(str, enum.Enum):
+class EntryKind(enum.StrEnum):
     award = "award"
     deduction = "deduction"
     correction = "correction"
@@ -49,7 +52,7 @@ class EntryKind(str, enum.Enum):
         return self in (EntryKind.redemption, EntryKind.expiry)
 
 
-def _sql_in(values) -> str:
+def _sql_in(values: Iterable[enum.Enum]) -> str:
     """An enum's values as a SQL IN list, for CHECK constraints (the migration spells them out)."""
     return ", ".join(f"'{v.value}'" for v in values)
 
@@ -109,7 +112,7 @@ class Submission(Base):
     requested_points: Mapped[int] = mapped_column(Integer, default=0)
     points: Mapped[int] = mapped_column(Integer, default=0)   # what posting will credit (after caps)
     capped: Mapped[bool] = mapped_column(Boolean, default=False)
-    status: Mapped[SubmissionStatus] = mapped_column(String(16))
+    status: Mapped[SubmissionStatus] = mapped_column(str_enum(SubmissionStatus))
     reason_code: Mapped[str | None] = mapped_column(String(32))
     reason: Mapped[str | None] = mapped_column(Text)          # refusal or rejection reason
     note: Mapped[str | None] = mapped_column(Text)
@@ -146,7 +149,7 @@ class LedgerEntry(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     village_id: Mapped[int] = mapped_column(ForeignKey("villages.id"))
     seq: Mapped[int] = mapped_column(Integer)
-    kind: Mapped[EntryKind] = mapped_column(String(16))
+    kind: Mapped[EntryKind] = mapped_column(str_enum(EntryKind))
     points: Mapped[int] = mapped_column(Integer)
     requested_points: Mapped[int] = mapped_column(Integer)
     capped: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -189,7 +192,8 @@ APPEND_ONLY_DDL = (
      "FOR EACH STATEMENT EXECUTE FUNCTION ledger_entries_append_only()"),
 )
 for _stmt in APPEND_ONLY_DDL:
-    event.listen(LedgerEntry.__table__, "after_create", DDL(_stmt.replace("%", "%%")).execute_if(dialect="postgresql"))
+    event.listen(LedgerEntry.__table__, "after_create",
+                 DDL(_stmt.replace("%", "%%")).execute_if(dialect="postgresql"))  # type: ignore[no-untyped-call]
 
 
 class ClosedPeriod(Base):
@@ -228,7 +232,7 @@ _CAPPED = HASHED_FIELDS.index("capped")
 _UTC = dt.timezone.utc
 
 
-def _utc_text(value) -> str:
+def _utc_text(value: str | dt.datetime) -> str:
     """A UTC timestamp as 2026-11-20T04:00:00.000000Z (also from SQLite's stored text)."""
     if isinstance(value, str):  # SQLite stores "2026-11-20 04:00:00.000000" (UTC)
         return value.replace(" ", "T") + ("" if "." in value else ".000000") + "Z"
@@ -237,7 +241,7 @@ def _utc_text(value) -> str:
     return value.isoformat(timespec="microseconds") + "Z"
 
 
-def canonical_values(values: list) -> list:
+def canonical_values(values: list[Any]) -> list[Any]:
     """The hashed values in HASHED_FIELDS order, normalised (enums, dates, timestamps)."""
     values[_KIND] = getattr(values[_KIND], "value", values[_KIND])
     day = values[_DAY]
@@ -247,17 +251,17 @@ def canonical_values(values: list) -> list:
     return values
 
 
-def hash_values(prev_hash: str, values: list) -> str:
+def hash_values(prev_hash: str, values: list[Any]) -> str:
     body = json.dumps(canonical_values(values), ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(f"{prev_hash}|{body}".encode()).hexdigest()
 
 
-def entry_hash(prev_hash: str, fields: dict) -> str:
+def entry_hash(prev_hash: str, fields: dict[str, Any]) -> str:
     """sha256 over the previous hash and the entry's content as a JSON array in HASHED_FIELDS order."""
     return hash_values(prev_hash, [fields[k] for k in HASHED_FIELDS])
 
 
-def _chain_fields(fields: dict) -> dict:
+def _chain_fields(fields: dict[str, Any]) -> dict[str, Any]:
     """An entry's columns with their defaults, ``recorded_at`` in UTC (hashed as stored)."""
     fields.setdefault("recorded_at", utcnow())
     fields.setdefault("capped", False)
@@ -270,7 +274,7 @@ def _chain_fields(fields: dict) -> dict:
     return fields
 
 
-def append_entry(session: Session, village: Village, **fields) -> LedgerEntry:
+def append_entry(session: Session, village: Village, **fields: Any) -> LedgerEntry:
     """Append one entry to the village's chain. The caller holds the village lock."""
     fields = _chain_fields(fields)
     fields["village_id"] = village.id
@@ -284,7 +288,7 @@ def append_entry(session: Session, village: Village, **fields) -> LedgerEntry:
     return entry
 
 
-def append_entries(session: Session, village: Village, rows: list[dict]) -> list[LedgerEntry]:
+def append_entries(session: Session, village: Village, rows: list[dict[str, Any]]) -> list[LedgerEntry]:
     """Append many entries to the village's chain, in order, with one multi-row INSERT (the entries
     come back as ORM objects with their ids). Each is hashed exactly as :func:`append_entry` would
     hash it one by one. The caller holds the village lock."""
@@ -306,7 +310,7 @@ def append_entries(session: Session, village: Village, rows: list[dict]) -> list
     return entries
 
 
-def _compiled(conn, stmt):
+def _compiled(conn: Connection, stmt: Select[Any]) -> tuple[str, Sequence[Any] | Mapping[str, Any]]:
     """A statement as driver SQL plus positional parameters (raw, unprocessed result rows)."""
     compiled = stmt.compile(dialect=conn.dialect)
     params = compiled.construct_params()
@@ -339,7 +343,7 @@ class VerifyResult:
 
 
 def verify_chain(session: Session, village: Village, *, batch: int = 5000,
-                 progress=None) -> VerifyResult:
+                 progress: Callable[[int], object] | None = None) -> VerifyResult:
     """Walk a village's chain in seq order in constant memory and recompute every hash.
 
     Every row of the village is counted, whatever its seq. Each problem is named for what
@@ -423,7 +427,7 @@ def verify_chain(session: Session, village: Village, *, batch: int = 5000,
 _CSEQ = HASHED_FIELDS.index("corrects_seq")
 
 
-def _as_hashed(values: list, corrects_id: int | None, legacy_seq: int) -> list:
+def _as_hashed(values: list[Any], corrects_id: int | None, legacy_seq: int) -> list[Any]:
     """The values as they were hashed: a correction posted before 0002_lifecycle (seq up to
     the village's ``legacy_hash_seq``) hashed its target's id where corrects_seq now stands.
     Either way the link check binds corrects_id and corrects_seq to one entry, and which of the
@@ -434,7 +438,7 @@ def _as_hashed(values: list, corrects_id: int | None, legacy_seq: int) -> list:
     return values
 
 
-def legacy_hash_boundary(conn, village_id: int) -> int:
+def legacy_hash_boundary(conn: Connection, village_id: int) -> int:
     """For migrations: the highest seq of the village whose correction's stored hash holds the
     corrected entry's id (0001's rule) rather than its seq; 0 when there is none."""
     table = LedgerEntry.__table__
@@ -455,7 +459,7 @@ def _check_corrections(session: Session, village: Village, corrections: list[tup
                        res: VerifyResult) -> None:
     """Each correction's ``corrects_id`` must be the entry at its hashed ``corrects_seq``."""
     ids = {cid for _s, _c, cid in corrections if cid is not None}
-    seq_of = dict(session.execute(select(LedgerEntry.id, LedgerEntry.seq).where(
+    seq_of: dict[int | None, int] = dict(session.execute(select(LedgerEntry.id, LedgerEntry.seq).where(
         LedgerEntry.village_id == village.id, LedgerEntry.id.in_(ids))).all()) if ids else {}
     for seq, cseq, cid in corrections:
         if cseq is None or cid is None or seq_of.get(cid) != cseq:

@@ -17,6 +17,7 @@ import datetime as dt
 import enum
 import hashlib
 from collections.abc import Iterable
+from typing import Any
 from dataclasses import dataclass
 
 from sqlalchemy import (
@@ -25,17 +26,20 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    Select,
     String,
     Text,
     UniqueConstraint,
     and_,
     func,
+    insert,
     select,
     text,
 )
 from sqlalchemy.orm import Mapped, Session, aliased, mapped_column, relationship
+from sqlalchemy.sql.elements import ColumnElement
 
-from .db import Base, UTCDateTime, lock_row, utcnow
+from .db import Base, UTCDateTime, lock_row, str_enum, utcnow
 from .errors import Refused
 from .ledger import ClosedPeriod, EntryKind, LedgerEntry, lock_village
 from .periods import local_midnight_utc, local_today, month_key, parse_month, zone_of
@@ -47,7 +51,7 @@ OBJECTIONS_PER_HOUSEHOLD_PER_DAY = 3
 MAX_NOTICE_DAYS = 30
 
 
-class NoticeKind(str, enum.Enum):
+class NoticeKind(enum.StrEnum):
     main = "main"              # the month's first notice
     supplement = "supplement"  # 补充公示: entries of the month posted after the notices before it
 
@@ -87,7 +91,7 @@ class Notice(Base):
     village_id: Mapped[int] = mapped_column(ForeignKey("villages.id"))
     month: Mapped[str] = mapped_column(String(7))
     number: Mapped[int] = mapped_column(Integer, default=1)   # 1 = main, 2.. = supplements
-    kind: Mapped[str] = mapped_column(String(16), default=NoticeKind.main.value)
+    kind: Mapped[NoticeKind] = mapped_column(str_enum(NoticeKind), default=NoticeKind.main)
     published_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     published_by_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"))
     opens_on: Mapped[dt.date] = mapped_column(Date)
@@ -122,7 +126,7 @@ class NoticeEntry(Base):
     village_id: Mapped[int] = mapped_column(ForeignKey("villages.id"))
 
 
-class ObjectionStatus(str, enum.Enum):
+class ObjectionStatus(enum.StrEnum):
     open = "open"
     upheld = "upheld"        # the entry stands; reason given
     corrected = "corrected"  # a correction entry was posted
@@ -147,7 +151,7 @@ class Objection(Base):
     reason: Mapped[str] = mapped_column(Text)
     raised_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     raised_by_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))  # at the counter
-    status: Mapped[ObjectionStatus] = mapped_column(String(16), default=ObjectionStatus.open)
+    status: Mapped[ObjectionStatus] = mapped_column(str_enum(ObjectionStatus), default=ObjectionStatus.open)
     answer: Mapped[str | None] = mapped_column(Text)
     resolved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
@@ -208,7 +212,7 @@ def current_notice(session: Session, village: Village) -> Notice | None:
     return found[0] if found else None
 
 
-def listed_entries_query(notice: Notice):
+def listed_entries_query(notice: Notice) -> Select[LedgerEntry]:
     """A select of the notice's listed entries, in chain order."""
     return (select(LedgerEntry).join(NoticeEntry, and_(NoticeEntry.village_id == LedgerEntry.village_id,
                                                        NoticeEntry.seq == LedgerEntry.seq))
@@ -303,7 +307,7 @@ def _closed_months(session: Session, village: Village) -> set[str]:
     return set(session.execute(select(ClosedPeriod.month).where(ClosedPeriod.village_id == village.id)).scalars())
 
 
-def _unlisted():
+def _unlisted() -> tuple[Any, ColumnElement[bool]]:
     listed = aliased(NoticeEntry)
     return listed, and_(listed.village_id == LedgerEntry.village_id, listed.seq == LedgerEntry.seq)
 
@@ -313,7 +317,9 @@ def awaiting_notice(session: Session, village: Village, month: str) -> list[Ledg
 
     An entry belongs to the month it is dated in; a correction belongs to the month of the
     entry it corrects while that month is still open (so it is shown with the entry villagers
-    objected to), else to its own date's month.
+    objected to), else to its own date's month. Spending at the shop (redemptions, their
+    cancellations, the yearly expiry) is not put under public notice: a 公示 lists the points
+    households earned and lost, not what they took home.
     """
     p = parse_month(month)
     closed = _closed_months(session, village)
@@ -322,7 +328,8 @@ def awaiting_notice(session: Session, village: Village, month: str) -> list[Ledg
     base = (select(LedgerEntry, original.occurred_on).outerjoin(listed, on)
             .outerjoin(original, and_(original.village_id == LedgerEntry.village_id,
                                       original.seq == LedgerEntry.corrects_seq))
-            .where(LedgerEntry.village_id == village.id, listed.seq.is_(None)))
+            .where(LedgerEntry.village_id == village.id, listed.seq.is_(None),
+                   LedgerEntry.kind.not_in([k.value for k in EntryKind if k.spends])))
     dated = base.where(LedgerEntry.occurred_on.between(p.start, p.end))
     corrections = base.where(LedgerEntry.kind == EntryKind.correction.value,
                              original.occurred_on.between(p.start, p.end),
@@ -416,28 +423,35 @@ def publish_notice(session: Session, village: Village, month: str, actor: StaffU
     session.add(notice)
     session.flush()
     if entries:
-        session.execute(NoticeEntry.__table__.insert(),
+        session.execute(insert(NoticeEntry),
                         [{"notice_id": notice.id, "seq": e.seq, "village_id": village.id} for e in entries])
     return notice
 
 
 # --- objections -------------------------------------------------------------------------------
 
-def raise_objection(session: Session, entry: LedgerEntry, household: Household, reason: str, *,
-                    staff: StaffUser | None = None, now: dt.datetime | None = None) -> Objection:
-    """A household objects to one of its own entries while the notice listing it is open."""
+def _objection_start(session: Session, village_id: int, reason: str, missing_reason: str, staff: StaffUser | None,
+                     now: dt.datetime | None) -> tuple[str, Village, dt.datetime, dt.date]:
+    """What objections and missing-entry reports check first: a reason of at most 500 characters, and staff
+    entering one at the counter may do so. Returns (reason, village, now, the village's today)."""
     reason = (reason or "").strip()
     if not reason:
-        raise Refused("reason_required", "please say briefly what is wrong")
+        raise Refused("reason_required", f"please say briefly what is {missing_reason}")
     if len(reason) > 500:
         raise Refused("reason_too_long", "please keep the reason under 500 characters")
-    if entry.household_id != household.id:
-        raise Refused("not_your_entry", "a household can object only to its own entries")
-    village = session.get(Village, entry.village_id)
+    village = session.get_one(Village, village_id)
     if staff is not None:
         require(staff, village, "objection.enter")
     now = now or utcnow()
-    today = local_today(village.timezone, now)
+    return reason, village, now, local_today(village.timezone, now)
+
+
+def raise_objection(session: Session, entry: LedgerEntry, household: Household, reason: str, *,
+                    staff: StaffUser | None = None, now: dt.datetime | None = None) -> Objection:
+    """A household objects to one of its own entries while the notice listing it is open."""
+    reason, village, now, today = _objection_start(session, entry.village_id, reason, "wrong", staff, now)
+    if entry.household_id != household.id:
+        raise Refused("not_your_entry", "a household can object only to its own entries")
     notice = notice_of_entry(session, entry)
     if notice is None or not notice.is_open(today):
         raise Refused("notice_closed", "this entry is not under public notice now")
@@ -472,16 +486,7 @@ def report_missing_entry(session: Session, household: Household, reason: str, *,
     """"漏记了？": a household says something it did is not on its card. An objection that
     names no entry; staff answer it (and record the entry through capture if it is right).
     The same per-household daily limit as objections applies."""
-    reason = (reason or "").strip()
-    if not reason:
-        raise Refused("reason_required", "please say briefly what is missing")
-    if len(reason) > 500:
-        raise Refused("reason_too_long", "please keep the reason under 500 characters")
-    village = session.get(Village, household.village_id)
-    if staff is not None:
-        require(staff, village, "objection.enter")
-    now = now or utcnow()
-    today = local_today(village.timezone, now)
+    reason, village, now, today = _objection_start(session, household.village_id, reason, "missing", staff, now)
     if missing_on is not None and not (today - dt.timedelta(days=MISSING_LOOKBACK_DAYS) <= missing_on <= today):
         raise Refused("bad_missing_date", f"the day must be within the last {MISSING_LOOKBACK_DAYS} days",
                       days=MISSING_LOOKBACK_DAYS)
@@ -502,7 +507,7 @@ def resolve_objection(session: Session, objection: Objection, actor: StaffUser, 
     two reviewers resolving one objection at once exactly one wins; nobody answers an objection
     about their own household.
     """
-    village = session.get(Village, objection.village_id)
+    village = session.get_one(Village, objection.village_id)
     require(actor, village, "objection.resolve")
     answer = (answer or "").strip()
     if not answer:
@@ -512,14 +517,15 @@ def resolve_objection(session: Session, objection: Objection, actor: StaffUser, 
     session.refresh(objection, ["status"])
     if ObjectionStatus(objection.status) != ObjectionStatus.open:
         raise Refused("not_open", f"objection {objection.id} is already resolved")
-    if correct_entry and objection.entry is None:
+    target = objection.entry
+    if correct_entry and target is None:
         raise Refused("no_entry_to_correct",
                       "a missing-entry report names no entry: record the entry through capture, then answer")
     # Like review: nobody answers an objection about their own household (uphold or correct).
     require_reviewer_of(actor, captured_by_id=None, household_id=objection.household_id)
     now = now or utcnow()
-    if correct_entry:
-        entry = correct(session, objection.entry, actor, f"异议更正: {answer}", now=now)
+    if correct_entry and target is not None:
+        entry = correct(session, target, actor, f"异议更正: {answer}", now=now)
         objection.correction_id = entry.id
         objection.status = ObjectionStatus.corrected
     else:

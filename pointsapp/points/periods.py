@@ -103,6 +103,15 @@ class Period:
     end: dt.date | None  # inclusive
 
 
+@dataclass(frozen=True)
+class Month:
+    """A local month (what :func:`parse_month` gives): never open-ended like the period "all"."""
+
+    key: str            # "2026-11"
+    start: dt.date
+    end: dt.date        # inclusive
+
+
 _MONTH = re.compile(r"^(\d{4})-(\d{1,2})$")
 _QUARTER = re.compile(r"^(\d{4})-[Qq]([1-4])$")
 _YEAR = re.compile(r"^(\d{4})$")
@@ -132,11 +141,11 @@ def parse_period(text: str) -> Period:
     raise ValueError(f"period {text!r} is not YYYY-MM, YYYY-Qn, YYYY or all")
 
 
-def parse_month(text: str) -> Period:
+def parse_month(text: str) -> Month:
     p = parse_period(text)
-    if not _MONTH.match(p.key):
+    if not _MONTH.match(p.key) or p.start is None or p.end is None:
         raise ValueError(f"{text!r} is not a month (YYYY-MM)")
-    return p
+    return Month(p.key, p.start, p.end)
 
 
 @functools.lru_cache(maxsize=8192)

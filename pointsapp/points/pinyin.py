@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import logging
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +26,7 @@ def _readings(ch: str) -> list[str]:
     try:
         from pypinyin import Style, pinyin
 
-        found = pinyin(ch, style=Style.NORMAL, heteronym=True, errors=lambda s: [s])[0]
+        found = pinyin(ch, style=Style.NORMAL, heteronym=True, errors=_keep_as_is)[0]
     except Exception:  # pragma: no cover - never let search keys break a page
         log.warning("pypinyin failed on %r", ch, exc_info=True)
         return [ch.lower()]
@@ -33,12 +34,21 @@ def _readings(ch: str) -> list[str]:
     return out or [ch.lower()]
 
 
+def _keep_as_is(text: str) -> Any:
+    """pypinyin's ``errors`` callback: text it has no reading for, kept (its stub says str; it takes a list)."""
+    return [text]
+
+
+def _keep_each_char(text: str) -> Any:
+    return list(text)
+
+
 def _lazy(name: str) -> list[str]:
     """One reading per character, in context (pypinyin's phrase data), with fallbacks."""
     try:
         from pypinyin import Style, lazy_pinyin
 
-        parts = lazy_pinyin(name, style=Style.NORMAL, errors=lambda s: list(s))
+        parts = lazy_pinyin(name, style=Style.NORMAL, errors=_keep_each_char)
     except Exception:  # pragma: no cover
         log.warning("pypinyin failed on %r", name, exc_info=True)
         parts = list(name)

@@ -61,6 +61,8 @@ ACTIONS: dict[str, Permission] = {
     "registry.read":        _p("admin viewer", C, "read the registry"),
     # reports
     "reports.read":         _p("admin reviewer grid_worker viewer", C, "read reports"),
+    # the county pages (villages compared): county accounts; a village-bound viewer is refused by scope
+    "reports.county":       _p("viewer", C, "compare villages"),
     "reports.export":       _p("admin viewer", C, "export data"),
     # every group's names on dashboards and charts (a grid worker sees only their own groups')
     "reports.all_names":    _p("admin reviewer viewer", C, "see every group's names"),
@@ -75,7 +77,7 @@ ACTIONS: dict[str, Permission] = {
 
 
 def roles_for(action: str) -> frozenset[Role]:
-    """The roles that may do ``action`` (for view decorators and menus)."""
+    """The roles that may do ``action`` (for menus; views use ``web.auth.permission_required``)."""
     return ACTIONS[action].roles
 
 

@@ -4,23 +4,25 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import secrets
+from typing import TypeVar
 
 from sqlalchemy import (
-    Boolean, CheckConstraint, Column, Date, Enum, ForeignKey, Index, Integer, String, Table, UniqueConstraint,
+    Boolean, CheckConstraint, Column, Date, ForeignKey, Index, Integer, String, Table, UniqueConstraint,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
-from .db import Base, UTCDateTime, utcnow
+from .db import Base, UTCDateTime, str_enum, utcnow
+from .errors import NotFound
 from .passwords import check_password_hash, generate_password_hash
 
 
-class VillagerStatus(str, enum.Enum):
+class VillagerStatus(enum.StrEnum):
     active = "active"
     moved_out = "moved_out"
     deceased = "deceased"
 
 
-class Role(str, enum.Enum):
+class Role(enum.StrEnum):
     admin = "admin"              # village committee (两委)
     reviewer = "reviewer"        # supervision committee / scoring panel (监委会)
     grid_worker = "grid_worker"  # 网格员, scoped to groups
@@ -139,7 +141,7 @@ class Villager(Base):
     phone: Mapped[str | None] = mapped_column(String(30))  # never shown publicly
     relation: Mapped[str | None] = mapped_column(String(20))  # 与户主关系
     status: Mapped[VillagerStatus] = mapped_column(
-        Enum(VillagerStatus, native_enum=False, length=16), default=VillagerStatus.active
+        str_enum(VillagerStatus), default=VillagerStatus.active
     )
 
     household: Mapped[Household] = relationship(back_populates="members", foreign_keys=[household_id])
@@ -180,7 +182,7 @@ class StaffUser(Base):
     username: Mapped[str] = mapped_column(String(64), unique=True)
     display_name: Mapped[str | None] = mapped_column(String(50))
     password_hash: Mapped[str] = mapped_column(String(255))
-    role: Mapped[Role] = mapped_column(Enum(Role, native_enum=False, length=16))
+    role: Mapped[Role] = mapped_column(str_enum(Role))
     village_id: Mapped[int | None] = mapped_column(ForeignKey("villages.id"), index=True)
     villager_id: Mapped[int | None] = mapped_column(ForeignKey("villagers.id"))  # the person they also are
     active: Mapped[bool] = mapped_column(Boolean, default=True)
@@ -248,3 +250,21 @@ class StaffUser(Base):
 
     def get_id(self) -> str:
         return str(self.id)
+
+
+_Owned = TypeVar("_Owned", bound=Base)
+
+
+def in_village(session: Session, model: type[_Owned], ident: object, village: Village) -> _Owned | None:
+    """The ``model`` row with id ``ident`` if it belongs to ``village`` (has its ``village_id``), else None:
+    another village's ids are simply not found."""
+    obj = session.get(model, ident)
+    return obj if obj is not None and getattr(obj, "village_id", None) == village.id else None
+
+
+def get_in_village(session: Session, model: type[_Owned], ident: object, village: Village, what: str) -> _Owned:
+    """:func:`in_village`, refusing with ``NotFound(what, ident)`` when there is none."""
+    obj = in_village(session, model, ident, village)
+    if obj is None:
+        raise NotFound(what, ident)
+    return obj

@@ -16,7 +16,7 @@ import yaml
 from sqlalchemy import Date, ForeignKey, Integer, String, Text, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
-from .db import Base, UTCDateTime, utcnow
+from .db import Base, UTCDateTime, str_enum, utcnow
 from .bounds import closed_through
 from .registry import Village
 
@@ -37,7 +37,7 @@ REQUIRED = ("code", "name", "category", "points", "per", "unit", "scope", "evide
             "logged_by", "effective_from")
 
 
-class Scope(str, enum.Enum):
+class Scope(enum.StrEnum):
     person = "person"
     household = "household"
 
@@ -81,7 +81,7 @@ class RuleVersion(Base):
     points: Mapped[int] = mapped_column(Integer)
     per: Mapped[str] = mapped_column(String(16))
     unit: Mapped[str] = mapped_column(String(16))
-    scope: Mapped[Scope] = mapped_column(String(16))
+    scope: Mapped[Scope] = mapped_column(str_enum(Scope))
     cap_day: Mapped[int | None] = mapped_column(Integer)
     cap_month: Mapped[int | None] = mapped_column(Integer)
     cap_year: Mapped[int | None] = mapped_column(Integer)
@@ -115,7 +115,7 @@ class RuleVersion(Base):
 
     @property
     def is_household(self) -> bool:
-        return self.scope == Scope.household or self.scope == "household"
+        return self.scope == Scope.household   # also before a flush, when it may still be the text
 
     def spec(self) -> RuleSpec:
         return RuleSpec(
@@ -145,7 +145,7 @@ class RuleSpec:
     effective_to: dt.date | None = None
     max_quantity: int | None = None
 
-    def content(self) -> tuple:
+    def content(self) -> tuple[object, ...]:
         """What makes two versions different (dates excluded)."""
         return (self.name, self.category, self.points, self.per, self.unit, self.scope,
                 tuple(sorted(self.caps.items())), self.evidence, tuple(sorted(self.logged_by)),
@@ -207,16 +207,16 @@ def _show(value: Any) -> str:
     return _shown.repr(value)
 
 
-class _BoundedLoader(yaml.SafeLoader):
+class _BoundedLoader(yaml.SafeLoader):  # type: ignore[misc]  # PyYAML ships no types
     """``yaml.SafeLoader`` that counts the expanded size of the document while composing it."""
 
-    def __init__(self, stream):
+    def __init__(self, stream: str) -> None:
         super().__init__(stream)
         self._sizes: dict[int, int] = {}
         self._aliases = 0
         self._total = 0
 
-    def compose_node(self, parent, index):
+    def compose_node(self, parent: Any, index: Any) -> Any:
         if self.check_event(yaml.AliasEvent):
             self._aliases += 1
             if self._aliases > MAX_RULEBOOK_ALIASES:
@@ -238,7 +238,7 @@ class _BoundedLoader(yaml.SafeLoader):
                           f"{MAX_RULEBOOK_EXPANDED // 1_000_000} million characters")
 
 
-class _TooBig(yaml.YAMLError):
+class _TooBig(yaml.YAMLError):  # type: ignore[misc]
     pass
 
 
@@ -269,97 +269,110 @@ def parse_rulebook(text: str) -> RuleBook:
     specs: list[RuleSpec] = []
     seen: set[str] = set()
     for i, raw in enumerate(data["rules"], start=1):
-        where = f"rule #{i}"
-        if not isinstance(raw, dict):
-            errors.append(f"{where}: expected a mapping of fields")
-            continue
-        code = raw.get("code")
-        if isinstance(code, int) and not isinstance(code, bool):
-            code = str(code)   # "code: 101" means the text 101
-        if isinstance(code, str) and code.strip():
-            code = code.strip()
-            where = f"rule {code[:40]}"
-        before = len(errors)
-        if code not in (None, "") and not isinstance(code, str):
-            errors.append(f"{where}: field 'code' must be text, got {_show(code)}")
-            continue
-        for key in raw:
-            if key not in FIELDS:
-                errors.append(f"{where}: unknown field {_show(key)}")
-        for key in REQUIRED:
-            if raw.get(key) in (None, ""):
-                errors.append(f"{where}: field '{key}' is required")
-        if len(errors) > before:
-            continue
-        if code in seen:
-            errors.append(f"{where}: field 'code' is used twice in this file")
-        seen.add(code)
-        for key in ("name", "category", "unit"):
-            if not isinstance(raw[key], str):
-                errors.append(f"{where}: field '{key}' must be text, got {_show(raw[key])}")
-        points = raw["points"]
-        if isinstance(points, bool) or not isinstance(points, int) or points == 0:
-            errors.append(f"{where}: field 'points' must be a non-zero whole number, got {_show(points)}")
-        elif abs(points) > MAX_POINTS:
-            errors.append(f"{where}: field 'points' must be between -{MAX_POINTS} and {MAX_POINTS}, got {points!r}")
-        max_quantity = raw.get("max_quantity")
-        if max_quantity is not None:
-            if isinstance(max_quantity, bool) or not isinstance(max_quantity, int) \
-                    or not 1 <= max_quantity <= MAX_QUANTITY_LIMIT:
-                errors.append(f"{where}: field 'max_quantity' must be a whole number from 1 to "
-                              f"{MAX_QUANTITY_LIMIT}, got {max_quantity!r}")
-            elif raw["per"] == "occasion" and max_quantity != 1:
-                errors.append(f"{where}: field 'max_quantity' must be 1 or left out for a per-occasion rule "
-                              f"(one line counts one occasion), got {max_quantity!r}")
-        if raw["per"] not in PER:
-            errors.append(f"{where}: field 'per' must be one of {', '.join(PER)}, got {_show(raw['per'])}")
-        if raw["scope"] not in SCOPES:
-            errors.append(f"{where}: field 'scope' must be one of {', '.join(SCOPES)}, got {_show(raw['scope'])}")
-        if raw["evidence"] not in EVIDENCE:
-            errors.append(f"{where}: field 'evidence' must be one of {', '.join(EVIDENCE)}, got {_show(raw['evidence'])}")
-        logged_by = raw["logged_by"]
-        if isinstance(logged_by, str):
-            logged_by = [logged_by]
-        if not isinstance(logged_by, list) or not logged_by or any(r not in LOGGERS for r in logged_by):
-            errors.append(f"{where}: field 'logged_by' must list roles from {', '.join(LOGGERS)}, got {_show(raw['logged_by'])}")
-            logged_by = []
-        caps = raw.get("caps") or {}
-        if not isinstance(caps, dict):
-            errors.append(f"{where}: field 'caps' must map day/month/year to points, got {_show(caps)}")
-            caps = {}
-        for period, cap in caps.items():
-            if period not in CAP_PERIODS:
-                errors.append(f"{where}: field 'caps' has unknown period '{period}' (use day, month, year)")
-            elif isinstance(cap, bool) or not isinstance(cap, int) or cap <= 0:
-                errors.append(f"{where}: field 'caps.{period}' must be a positive whole number of points, got {_show(cap)}")
-        if caps and isinstance(points, int) and points < 0:
-            errors.append(f"{where}: field 'caps' applies to awards only; this rule deducts points")
-        dates = {}
-        for key in ("effective_from", "effective_to"):
-            if raw.get(key) is None:
-                continue
-            try:
-                dates[key] = _as_date(raw[key])
-            except (ValueError, TypeError):
-                errors.append(f"{where}: field '{key}' must be a date like 2026-01-01, got {_show(raw[key])}")
-        if "effective_to" in dates and "effective_from" in dates and dates["effective_to"] < dates["effective_from"]:
-            errors.append(f"{where}: field 'effective_to' is before 'effective_from'")
-        if len(errors) > before:
-            continue
-        specs.append(RuleSpec(
-            code=code, name=raw["name"].strip(), category=raw["category"].strip(), points=points,
-            per=raw["per"], unit=raw["unit"].strip(), scope=raw["scope"],
-            caps={p: caps[p] for p in CAP_PERIODS if p in caps}, evidence=raw["evidence"],
-            logged_by=tuple(logged_by), effective_from=dates["effective_from"],
-            effective_to=dates.get("effective_to"),
-            max_quantity=max_quantity if raw["per"] == "unit" else None,
-        ))
+        spec = _parse_rule(i, raw, seen, errors)
+        if spec is not None:
+            specs.append(spec)
     if errors:
         raise RuleBookError(errors)
     note = data.get("version_note")
     if isinstance(note, (dict, list)):
         raise RuleBookError([f"field 'version_note' must be text, got {_show(note)}"])
     return RuleBook(rules=specs, version_note=str(note) if note is not None else None)
+
+
+def _parse_rule(i: int, raw: object, seen: set[str], errors: list[str]) -> RuleSpec | None:
+    """The ``i``-th rule of the file, or None after adding every problem it has to ``errors``."""
+    where = f"rule #{i}"
+    if not isinstance(raw, dict):
+        errors.append(f"{where}: expected a mapping of fields")
+        return None
+    code = raw.get("code")
+    if isinstance(code, int) and not isinstance(code, bool):
+        code = str(code)   # "code: 101" means the text 101
+    if isinstance(code, str) and code.strip():
+        code = code.strip()
+        where = f"rule {code[:40]}"
+    before = len(errors)
+    if code not in (None, "") and not isinstance(code, str):
+        errors.append(f"{where}: field 'code' must be text, got {_show(code)}")
+        return None
+    for key in raw:
+        if key not in FIELDS:
+            errors.append(f"{where}: unknown field {_show(key)}")
+    for key in REQUIRED:
+        if raw.get(key) in (None, ""):
+            errors.append(f"{where}: field '{key}' is required")
+    if len(errors) > before or not isinstance(code, str):   # code: required, and text (checked above)
+        return None
+    if code in seen:
+        errors.append(f"{where}: field 'code' is used twice in this file")
+    seen.add(code)
+    for key in ("name", "category", "unit"):
+        if not isinstance(raw[key], str):
+            errors.append(f"{where}: field '{key}' must be text, got {_show(raw[key])}")
+    points = raw["points"]
+    if isinstance(points, bool) or not isinstance(points, int) or points == 0:
+        errors.append(f"{where}: field 'points' must be a non-zero whole number, got {_show(points)}")
+    elif abs(points) > MAX_POINTS:
+        errors.append(f"{where}: field 'points' must be between -{MAX_POINTS} and {MAX_POINTS}, got {points!r}")
+    max_quantity = raw.get("max_quantity")
+    if max_quantity is not None:
+        if isinstance(max_quantity, bool) or not isinstance(max_quantity, int) \
+                or not 1 <= max_quantity <= MAX_QUANTITY_LIMIT:
+            errors.append(f"{where}: field 'max_quantity' must be a whole number from 1 to "
+                          f"{MAX_QUANTITY_LIMIT}, got {max_quantity!r}")
+        elif raw["per"] == "occasion" and max_quantity != 1:
+            errors.append(f"{where}: field 'max_quantity' must be 1 or left out for a per-occasion rule "
+                          f"(one line counts one occasion), got {max_quantity!r}")
+    for key, allowed in (("per", PER), ("scope", SCOPES), ("evidence", EVIDENCE)):
+        if raw[key] not in allowed:
+            errors.append(f"{where}: field '{key}' must be one of {', '.join(allowed)}, got {_show(raw[key])}")
+    logged_by = raw["logged_by"]
+    if isinstance(logged_by, str):
+        logged_by = [logged_by]
+    if not isinstance(logged_by, list) or not logged_by or any(r not in LOGGERS for r in logged_by):
+        errors.append(f"{where}: field 'logged_by' must list roles from {', '.join(LOGGERS)}, got {_show(raw['logged_by'])}")
+        logged_by = []
+    caps = _parse_caps(where, raw.get("caps") or {}, points, errors)
+    dates = _parse_dates(where, raw, errors)
+    if len(errors) > before:
+        return None
+    return RuleSpec(
+        code=code, name=raw["name"].strip(), category=raw["category"].strip(), points=points,
+        per=raw["per"], unit=raw["unit"].strip(), scope=raw["scope"],
+        caps={p: caps[p] for p in CAP_PERIODS if p in caps}, evidence=raw["evidence"],
+        logged_by=tuple(logged_by), effective_from=dates["effective_from"],
+        effective_to=dates.get("effective_to"),
+        max_quantity=max_quantity if raw["per"] == "unit" else None,
+    )
+
+
+def _parse_caps(where: str, caps: object, points: object, errors: list[str]) -> dict[str, int]:
+    if not isinstance(caps, dict):
+        errors.append(f"{where}: field 'caps' must map day/month/year to points, got {_show(caps)}")
+        return {}
+    for period, cap in caps.items():
+        if period not in CAP_PERIODS:
+            errors.append(f"{where}: field 'caps' has unknown period '{period}' (use day, month, year)")
+        elif isinstance(cap, bool) or not isinstance(cap, int) or cap <= 0:
+            errors.append(f"{where}: field 'caps.{period}' must be a positive whole number of points, got {_show(cap)}")
+    if caps and isinstance(points, int) and points < 0:
+        errors.append(f"{where}: field 'caps' applies to awards only; this rule deducts points")
+    return caps
+
+
+def _parse_dates(where: str, raw: dict[str, Any], errors: list[str]) -> dict[str, dt.date]:
+    dates = {}
+    for key in ("effective_from", "effective_to"):
+        if raw.get(key) is None:
+            continue
+        try:
+            dates[key] = _as_date(raw[key])
+        except (ValueError, TypeError):
+            errors.append(f"{where}: field '{key}' must be a date like 2026-01-01, got {_show(raw[key])}")
+    if "effective_to" in dates and "effective_from" in dates and dates["effective_to"] < dates["effective_from"]:
+        errors.append(f"{where}: field 'effective_to' is before 'effective_from'")
+    return dates
 
 
 @dataclass
@@ -453,25 +466,28 @@ def _apply_rulebook(session: Session, village: Village, book: RuleBook, *, by_id
                 session.add(_new_version(rule, spec, 1, book.version_note, by_id))
         elif action == "change":
             report.changed.append(spec.code)
+            assert rule is not None   # a change and a retirement are planned with their rule
             if not dry_run:
                 session.add(_new_version(rule, spec, rule.latest.version + 1, book.version_note, by_id))
         else:
             report.retired.append(spec.code)
+            assert rule is not None
             if not dry_run:
                 rule.latest.effective_to = spec.effective_to
     session.flush()
     return report
 
 
-def load_rulebook_text(session: Session, village: Village, text: str, **kw) -> LoadReport:
-    return apply_rulebook(session, village, parse_rulebook(text), **kw)
+def load_rulebook_text(session: Session, village: Village, text: str, *, by_id: int | None = None,
+                       dry_run: bool = False) -> LoadReport:
+    return apply_rulebook(session, village, parse_rulebook(text), by_id=by_id, dry_run=dry_run)
 
 
-class _FlowDumper(yaml.SafeDumper):
+class _FlowDumper(yaml.SafeDumper):  # type: ignore[misc]
     pass
 
 
-def _flow_dict(dumper, data):
+def _flow_dict(dumper: Any, data: dict[str, Any]) -> Any:
     return dumper.represent_mapping("tag:yaml.org,2002:map", data.items(), flow_style=True)
 
 

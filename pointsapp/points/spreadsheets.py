@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterable
-from typing import Any
+from typing import IO, Any
 
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\n", "＝", "＋", "－", "＠")
@@ -31,10 +31,10 @@ def csv_text(value: Any) -> Any:
 class SafeCSVWriter:
     """``csv.writer`` whose rows go through :func:`csv_text`."""
 
-    def __init__(self, fh, **kwargs):
+    def __init__(self, fh: IO[str], **kwargs: Any) -> None:
         self._writer = csv.writer(fh, **kwargs)
 
-    def writerow(self, row: Iterable[Any]):
+    def writerow(self, row: Iterable[Any]) -> Any:
         return self._writer.writerow([csv_text(v) for v in row])
 
     def writerows(self, rows: Iterable[Iterable[Any]]) -> None:
@@ -42,18 +42,18 @@ class SafeCSVWriter:
             self.writerow(row)
 
 
-def csv_writer(fh, **kwargs) -> SafeCSVWriter:
+def csv_writer(fh: IO[str], **kwargs: Any) -> SafeCSVWriter:
     return SafeCSVWriter(fh, **kwargs)
 
 
-def as_text_cell(cell) -> Any:
+def as_text_cell(cell: Any) -> Any:
     """Make an openpyxl cell holding text a string cell (never a formula)."""
     if isinstance(cell.value, str) and cell.data_type == "f":
         cell.data_type = "s"
     return cell
 
 
-def xlsx_value(ws, value: Any) -> Any:
+def xlsx_value(ws: Any, value: Any) -> Any:
     """A value for ``ws.append`` (write-only sheets): text that would become a formula is
     wrapped in a string-typed cell; everything else is passed through unchanged."""
     if isinstance(value, str) and value.startswith("="):
@@ -67,11 +67,11 @@ def xlsx_value(ws, value: Any) -> Any:
     return value
 
 
-def xlsx_row(ws, values: Iterable[Any]) -> list[Any]:
+def xlsx_row(ws: Any, values: Iterable[Any]) -> list[Any]:
     return [xlsx_value(ws, v) for v in values]
 
 
-def text_only(ws) -> int:
+def text_only(ws: Any) -> int:
     """For ordinary (not write-only) sheets, e.g. written by pandas: every formula cell becomes
     a string cell. Returns how many were changed."""
     changed = 0

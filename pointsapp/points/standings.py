@@ -10,11 +10,11 @@ import datetime as dt
 import functools
 from collections import defaultdict
 from dataclasses import asdict, dataclass
-from typing import Literal
-from collections.abc import Iterable
+from typing import Any, Literal
+from collections.abc import Iterable, Sequence
 
 from sqlalchemy import (
-    BigInteger, CheckConstraint, ForeignKey, Index, Integer, String, bindparam, case, func, literal, select,
+    BigInteger, CheckConstraint, ForeignKey, Index, Integer, Select, String, bindparam, case, func, literal, select,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -56,7 +56,7 @@ _period_keys = functools.lru_cache(maxsize=4096)(period_keys)
 _SPENDS = {k.value for k in EntryKind if k.spends}
 
 
-def tally_deltas(entries: Iterable[LedgerEntry | dict]) -> dict[tuple[str, str, int], list[int]]:
+def tally_deltas(entries: Iterable[LedgerEntry | dict[str, Any]]) -> dict[tuple[str, str, int], list[int]]:
     """Sum entries into {(period, kind, subject): [village, points, spent, earning entries]}."""
     acc: dict[tuple[str, str, int], list[int]] = defaultdict(lambda: [0, 0, 0, 0])
     for e in entries:
@@ -67,7 +67,7 @@ def tally_deltas(entries: Iterable[LedgerEntry | dict]) -> dict[tuple[str, str, 
         spends = kind in _SPENDS
         pts, spent = (0, e["points"]) if spends else (e["points"], 0)
         village = e["village_id"]
-        subjects = (("h", e["household_id"]), ("g", e["group_id"]))
+        subjects: tuple[tuple[str, int], ...] = (("h", e["household_id"]), ("g", e["group_id"]))
         if e["villager_id"] is not None:
             subjects += (("v", e["villager_id"]),)
         for period in _period_keys(e["occurred_on"]):
@@ -80,23 +80,36 @@ def tally_deltas(entries: Iterable[LedgerEntry | dict]) -> dict[tuple[str, str, 
     return acc
 
 
-def apply_tallies(session: Session, entries: Iterable[LedgerEntry | dict]) -> None:
-    """Add posted entries to the running tallies (an upsert per touched row)."""
+def apply_tallies(session: Session, entries: Iterable[LedgerEntry | dict[str, Any]]) -> None:
+    """Add posted entries to the running tallies: one upsert statement for all touched rows on
+    PostgreSQL (arrays unnested), an executemany of the upsert on SQLite."""
     deltas = tally_deltas(entries)
     if not deltas:
         return
-    params = [dict(period=p, kind=k, subject_id=s, village_id=v[0], points=v[1], spent=v[2], entries=v[3])
-              for (p, k, s), v in deltas.items()]
     conn = session.connection()
+    # Rows in key order, so concurrent writers (of different villages) never lock them crosswise.
+    rows = sorted((p, k, s, v[0], v[1], v[2], v[3]) for (p, k, s), v in deltas.items())
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(_UNNEST_UPSERT, tuple(list(col) for col in zip(*rows)))
+        return
     # A Core statement on the table, executed on the connection: the ORM's bulk path would build
     # every row again.
-    conn.execute(_upsert_stmt(conn.dialect.name), params)
+    conn.execute(_upsert_stmt(conn.dialect.name), [dict(zip(_TALLY_COLUMNS, r)) for r in rows])
+
+
+_TALLY_COLUMNS = ("period", "kind", "subject_id", "village_id", "points", "spent", "entries")
+_UNNEST_UPSERT = (
+    f"INSERT INTO tallies ({', '.join(_TALLY_COLUMNS)}) "
+    "SELECT * FROM unnest(%s::varchar[], %s::varchar[], %s::integer[], %s::integer[], %s::bigint[], "
+    "%s::bigint[], %s::integer[]) "
+    "ON CONFLICT (period, kind, subject_id) DO UPDATE SET points = tallies.points + excluded.points, "
+    "spent = tallies.spent + excluded.spent, entries = tallies.entries + excluded.entries")
 
 
 @functools.cache
-def _upsert_stmt(dialect: str):
+def _upsert_stmt(dialect: str) -> Any:
     t = Tally.__table__
-    ins = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(t)
+    ins = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(Tally)
     return ins.on_conflict_do_update(
         index_elements=[t.c.period, t.c.kind, t.c.subject_id],
         set_=dict(points=t.c.points + ins.excluded.points, spent=t.c.spent + ins.excluded.spent,
@@ -120,7 +133,11 @@ def balance(session: Session, *, household: Household | None = None,
             villager: Villager | None = None) -> Balance:
     if (household is None) == (villager is None):
         raise ValueError("give exactly one of household or villager")
-    code, sid = ("h", household.id) if household else ("v", villager.id)
+    if household is not None:
+        code, sid = "h", household.id
+    else:
+        assert villager is not None   # exactly one of them (checked above)
+        code, sid = "v", villager.id
     row = session.execute(
         select(Tally.points, Tally.spent).where(Tally.period == "all", Tally.kind == code, Tally.subject_id == sid)
     ).first()
@@ -145,8 +162,8 @@ class BoardRow:
     per_head: float | None = None
     village: str | None = None
 
-    def as_dict(self) -> dict:
-        d = {"rank": self.rank, "id": self.id, "name": self.name, "group": self.group, "points": self.points}
+    def as_dict(self) -> dict[str, object]:
+        d: dict[str, object] = {"rank": self.rank, "id": self.id, "name": self.name, "group": self.group, "points": self.points}
         if self.per_head is not None:
             d["per_head"] = self.per_head
         if self.village is not None:
@@ -163,13 +180,13 @@ def competition_ranks(points: list[int], start_rank: int = 1) -> list[int]:
     return ranks
 
 
-def _subjects(by: SubjectKind, village: Village | None, group: Group | None):
+def _subjects(by: SubjectKind, village: Village | None, group: Group | None) -> Select[*tuple[Any, ...]]:
     """(id, name, group name, village name, head count) of every active subject."""
     return _subjects_stmt(by, village is not None, group is not None)
 
 
 @functools.cache
-def _subjects_stmt(by: SubjectKind, in_village: bool, in_group: bool):
+def _subjects_stmt(by: SubjectKind, in_village: bool, in_group: bool) -> Select[*tuple[Any, ...]]:
     """The statement behind :func:`_subjects`, built once; binds :village and :group."""
     if by == "villager":
         q = (select(Villager.id, Villager.name, Group.name, Village.name, literal(1))
@@ -205,7 +222,7 @@ def _subjects_stmt(by: SubjectKind, in_village: bool, in_group: bool):
     return q
 
 
-def _params(village: Village | None, group: Group | None, **extra) -> dict:
+def _params(village: Village | None, group: Group | None, **extra: object) -> dict[str, object]:
     params = dict(extra)
     if village is not None:
         params["village"] = village.id
@@ -215,7 +232,7 @@ def _params(village: Village | None, group: Group | None, **extra) -> dict:
 
 
 @functools.cache
-def _tally_stmt(in_village: bool):
+def _tally_stmt(in_village: bool) -> Select[*tuple[Any, ...]]:
     q = select(Tally.subject_id, Tally.points).where(Tally.period == bindparam("period"),
                                                      Tally.kind == bindparam("kind"))
     return q.where(Tally.village_id == bindparam("village")) if in_village else q
@@ -224,7 +241,7 @@ def _tally_stmt(in_village: bool):
 _SUBJECT_ID = {"villager": Villager.id, "household": Household.id, "group": Group.id}
 
 
-def top_stmt(by: SubjectKind, in_village: bool, in_group: bool = False):
+def top_stmt(by: SubjectKind, in_village: bool, in_group: bool = False) -> Select[*tuple[Any, ...]]:
     """The top-N board as one statement: the tallies walked from the top of their rank index
     (``ix_tallies_county_rank`` county-wide, ``ix_tallies_board_rank`` in a village), each row
     joined to its subject by primary key, stopping after ``:limit`` rows. Binds :period, :kind,
@@ -233,20 +250,25 @@ def top_stmt(by: SubjectKind, in_village: bool, in_group: bool = False):
 
 
 @functools.cache
-def _top_stmt(by: SubjectKind, in_village: bool, in_group: bool):
+def _top_stmt(by: SubjectKind, in_village: bool, in_group: bool) -> Select[*tuple[Any, ...]]:
     sid_col = _SUBJECT_ID[by]
+    # Period, kind and limit are written into the SQL text, not sent as parameters. The county
+    # board's statement then has no parameters at all, so once psycopg prepares it (after a few
+    # runs on a connection) PostgreSQL keeps its plan instead of planning a five-table join on
+    # every call (planning costs more than the index walk). Values come from parse_period and
+    # fixed codes, and are rendered by the column types' literal processors.
     q = (_subjects_stmt(by, in_village, in_group).add_columns(Tally.points.label("pts"))
          .join(Tally, Tally.subject_id == sid_col)
-         .where(Tally.period == bindparam("period"), Tally.kind == bindparam("kind")))
+         .where(Tally.period == bindparam("period", type_=String(), literal_execute=True),
+                Tally.kind == bindparam("kind", type_=String(), literal_execute=True)))
     if in_village:  # the index's village column, beside the subject's own
         q = q.where(Tally.village_id == bindparam("village"))
-    # The limit is written into the SQL (not a server-side parameter): a generic PostgreSQL plan
-    # for an unknown LIMIT may give up the index walk for a hash join and a sort.
-    return q.order_by(Tally.points.desc(), Tally.subject_id).limit(bindparam("limit", type_=Integer(), literal_execute=True))
+    return q.order_by(Tally.points.desc(), Tally.subject_id).limit(
+        bindparam("limit", type_=Integer(), literal_execute=True))
 
 
 def _top_rows(session: Session, by: SubjectKind, key: str, village: Village | None,
-              group: Group | None, limit: int):
+              group: Group | None, limit: int) -> Sequence[Sequence[Any]] | None:
     """Fast path for a top-N board: one query reading the tallies' rank index from the top.
 
     Returns None when it cannot answer alone (fewer than N active subjects with positive
@@ -270,18 +292,17 @@ def leaderboard(session: Session, by: SubjectKind, period: str, *, village: Vill
     nobody is "1st of 529" with nothing.
     """
     key = parse_period(period).key
-    rows = _top_rows(session, by, key, village, group, limit) if limit else None
+    rows: Sequence[Sequence[Any]] | None = _top_rows(session, by, key, village, group, limit) if limit else None
     if rows is None:
         # Every subject, zeros included: two plain queries merged here, which stays cheap
         # at county scale (no sort or outer join over the tallies in the database).
         conn = session.connection()
         params = _params(village, group, period=key, kind=_KIND_CODE[by])
-        points = dict(conn.execute(_tally_stmt(village is not None), params).all())
+        points: dict[int, int] = dict(conn.execute(_tally_stmt(village is not None), params).all())
         get = points.get
-        rows = [(*r, get(r[0], 0)) for r in conn.execute(_subjects(by, village, group), params).all()]
-        rows.sort(key=lambda r: (r[5] == 0, -r[5], r[0]))
-        if limit is not None:
-            rows = rows[:limit]
+        every = [(*r, get(r[0], 0)) for r in conn.execute(_subjects(by, village, group), params).all()]
+        every.sort(key=lambda r: (r[5] == 0, -r[5], r[0]))
+        rows = every[:limit] if limit is not None else every
     scored = [r[5] for r in rows if r[5] != 0]
     ranks: list[int | None] = [*competition_ranks(scored), *([None] * (len(rows) - len(scored)))]
     vname = None if village is None else False
@@ -331,12 +352,15 @@ def household_standing(session: Session, household: Household, period: str,
     return Standing(points, rank if points != 0 else None, of, round(points / n, 2) if n else 0.0)
 
 
-def board_month(session: Session, village: Village, today: dt.date) -> str:
+def board_month(session: Session, village: Village | None, today: dt.date) -> str:
     """The month that cards, boards and the dashboard open on: the running month once it has
-    posted points, else the last finished month (so the 1st of a month is not a board of zeros)."""
+    posted points, else the last finished month (so the 1st of a month is not a board of zeros).
+    ``village=None``: the county page, once any village has posted points this month."""
     running = month_key(today)
-    started = session.execute(select(Tally.subject_id).where(
-        Tally.period == running, Tally.kind == "g", Tally.village_id == village.id, Tally.entries > 0).limit(1)).first()
+    q = select(Tally.subject_id).where(Tally.period == running, Tally.kind == "g", Tally.entries > 0)
+    if village is not None:
+        q = q.where(Tally.village_id == village.id)
+    started = session.execute(q.limit(1)).first()
     return running if started else previous_month_of(today)
 
 
@@ -361,7 +385,7 @@ def rebuild_tallies(session: Session, village: Village | None = None) -> None:
         d = d.where(Tally.village_id == village.id)
         q = q.where(LedgerEntry.village_id == village.id)
     session.execute(d)
-    batch: list[dict] = []
+    batch: list[dict[str, Any]] = []
     for row in session.execute(q.execution_options(yield_per=20000)):
         batch.append(row._asdict())
         if len(batch) >= 20000:

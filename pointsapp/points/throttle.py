@@ -16,7 +16,7 @@ from sqlalchemy import Integer, String, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from .db import Base, UTCDateTime, utcnow
+from .db import Base, UTCDateTime, rowcount, utcnow
 
 FREE_FAILURES = 5
 BASE_DELAY = dt.timedelta(seconds=30)
@@ -41,7 +41,7 @@ def delay_after(failures: int) -> dt.timedelta:
     """How long the account waits after ``failures`` failures in a row."""
     if failures < FREE_FAILURES:
         return dt.timedelta(0)
-    return min(MAX_DELAY, BASE_DELAY * (2 ** min(failures - FREE_FAILURES, 16)))
+    return min(MAX_DELAY, BASE_DELAY * (1 << min(failures - FREE_FAILURES, 16)))
 
 
 def _aware(value: dt.datetime | None) -> dt.datetime | None:
@@ -74,7 +74,7 @@ def record_failure(session: Session, username: str, now: dt.datetime | None = No
                         .values(failures=0, blocked_until=None))
         done = session.execute(update(SignInThrottle).where(SignInThrottle.key == key)
                                .values(failures=SignInThrottle.failures + 1, last_failure_at=now))
-        if done.rowcount:
+        if rowcount(done):
             break
         try:
             with session.begin_nested():
@@ -97,4 +97,4 @@ def record_success(session: Session, username: str) -> None:
 def forget_old(session: Session, now: dt.datetime | None = None) -> int:
     """Drop rows whose last failure is older than FORGET_AFTER (housekeeping)."""
     now = now or utcnow()
-    return session.execute(delete(SignInThrottle).where(SignInThrottle.last_failure_at < now - FORGET_AFTER)).rowcount
+    return rowcount(session.execute(delete(SignInThrottle).where(SignInThrottle.last_failure_at < now - FORGET_AFTER)))

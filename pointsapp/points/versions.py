@@ -29,10 +29,11 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import BigInteger, Integer, bindparam, column, event, func, select, table
+from sqlalchemy import BigInteger, Integer, Select, bindparam, column, event, func, select, table
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import Mapped, ORMExecuteState, Session, mapped_column
 
 from .db import Base
 
@@ -51,7 +52,8 @@ class VillageVersion(Base):
 
 
 def _touched(session: Session) -> set[int]:
-    return session.info.setdefault(_KEY, set())
+    touched: set[int] = session.info.setdefault(_KEY, set())
+    return touched
 
 
 def touch(session: Session, village_id: int | None) -> None:
@@ -63,7 +65,7 @@ def touch_all(session: Session) -> None:
     touch(session, None)
 
 
-def _village_of(obj) -> int | None | bool:
+def _village_of(obj: object) -> int | None | bool:
     """The village an object belongs to; None when unknown; False when public pages never show it."""
     from .registry import Village
 
@@ -75,7 +77,7 @@ def _village_of(obj) -> int | None | bool:
     return vid if isinstance(vid, int) else None
 
 
-def _head_only(obj) -> bool:
+def _head_only(obj: object) -> bool:
     """A village whose only change is its ledger head (every posting): the key has that already."""
     from sqlalchemy import inspect
 
@@ -89,7 +91,7 @@ def _head_only(obj) -> bool:
 
 
 @event.listens_for(Session, "after_flush")
-def _collect(session: Session, _ctx) -> None:
+def _collect(session: Session, _ctx: object) -> None:
     touched = _touched(session)
     for obj in (*session.new, *session.dirty, *session.deleted):
         if obj in session.dirty and (_head_only(obj) or not session.is_modified(obj)):
@@ -101,7 +103,7 @@ def _collect(session: Session, _ctx) -> None:
 
 
 @event.listens_for(Session, "do_orm_execute")
-def _collect_dml(state) -> None:
+def _collect_dml(state: ORMExecuteState) -> None:
     if not (state.is_insert or state.is_update or state.is_delete):
         return
     target = getattr(state.statement, "table", None)
@@ -152,7 +154,7 @@ class PageState:
 
 
 @functools.cache
-def _state_stmt(by: str):
+def _state_stmt(by: str) -> Select[*tuple[Any, ...]]:
     mine = _versions.alias("mine")
     everyone = (select(_versions.c.version).where(_versions.c.village_id == ALL).scalar_subquery())
     cols = [_villages.c.id, _villages.c.timezone, _villages.c.ledger_seq, func.coalesce(mine.c.version, 0),

@@ -37,6 +37,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter
 
+from ..web.labels import PRINT_LOCALE, period_label
 from .fonts import font_properties, register_fonts
 
 __all__ = [
@@ -414,8 +415,8 @@ def _month_names(keys: Sequence[str]) -> tuple[list[str], str]:
             return list(keys), ""
         parsed.append((int(y), int(m)))
     labels = [f"{m}月" for _y, m in parsed]
-    (y0, m0), (y1, m1) = parsed[0], parsed[-1]
-    span = f"{y0}年{m0}月" if (y0, m0) == (y1, m1) else f"{y0}年{m0}月至{y1}年{m1}月"
+    first, last = (period_label(k, PRINT_LOCALE) for k in (keys[0], keys[-1]))
+    span = first if first == last else f"{first}至{last}"
     return labels, span
 
 

@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from typing import IO
 from collections.abc import Iterable, Iterator
 
-from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..points.ledger import LedgerEntry, iter_entries
-from ..points.periods import parse_period
+from ..points import periods
+from ..points.periods import parse_period, zone_of
 from ..points.spreadsheets import csv_writer, xlsx_row
 from ..points.registry import Group, Household, Village, Villager
 from ..points.rules import Rule, RuleVersion
@@ -85,7 +85,7 @@ def ledger_rows(session: Session, villages: Iterable[Village], flt: LedgerFilter
         rule_id = look.rule_id(flt.rule_code) if flt.rule_code else None
         if flt.rule_code and rule_id is None:
             continue
-        zone = ZoneInfo(village.timezone)
+        zone = zone_of(village)
         for e in iter_entries(session, village, start, end):
             if flt.group_id is not None and e.group_id != flt.group_id:
                 continue
@@ -101,13 +101,11 @@ def ledger_rows(session: Session, villages: Iterable[Village], flt: LedgerFilter
                    e.note or "", local_time(e.recorded_at, zone), e.hash)
 
 
-def local_time(at: dt.datetime | None, zone: ZoneInfo) -> dt.datetime | str:
+def local_time(at: dt.datetime | None, zone: str) -> dt.datetime | str:
     """A stored UTC time as the village's wall-clock time, without a zone (Excel has none)."""
     if at is None:
         return ""
-    if at.tzinfo is None:
-        at = at.replace(tzinfo=dt.timezone.utc)
-    return at.astimezone(zone).replace(tzinfo=None, microsecond=0)
+    return periods.local_time(at, zone).replace(tzinfo=None, microsecond=0)
 
 
 def csv_stream(rows: Iterable[tuple], headers: tuple[str, ...], *, flush_every: int = 500) -> Iterator[str]:

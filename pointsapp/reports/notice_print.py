@@ -30,13 +30,14 @@ from ..points.ledger import EntryKind, LedgerEntry
 from ..points.names import mask_name
 from ..points.registry import Group, Household, Village, Villager
 from ..points.rules import RuleVersion
+from ..web.labels import PRINT_LOCALE, kind_label
 from .fonts import font_paths
 from .services import OTHER_CATEGORY
 
 logging.getLogger("fontTools.subset").setLevel(logging.WARNING)
 
-DEDUCTIONS = "扣分"
-CORRECTIONS = "更正"
+DEDUCTIONS = kind_label(EntryKind.deduction, PRINT_LOCALE)      # 扣分
+CORRECTIONS = kind_label(EntryKind.correction, PRINT_LOCALE)    # 更正
 MAX_CATEGORY_COLUMNS = 9       # more categories fold into 其他
 FONT = "cjk"
 PT = 11.0                      # every text on the sheet is at least this size

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from ..points.awards import Tier, awarded_up_to, parse_tiers, tier_for
 from ..points.names import mask_name
 from ..points.notice import MonthSeal, Notice, awaiting_notice, month_seal, notice_for
-from ..points.periods import local_today, parse_month, previous_month
+from ..points.periods import DEFAULT_TZ, local_today, parse_month, previous_month
 from ..points.registry import Village
 from ..points.shop.report import RedemptionRow, StockRow, month_redemptions, redeemed_by_item, stock_ledger
 from ..points.shop.settings import get_settings
@@ -77,7 +77,7 @@ class PackData:
     stars: list[StarRow] = field(default_factory=list)   # households with at least one star
     tiers: list[Tier] = field(default_factory=list)
     certificate_date: dt.date | None = None     # the village's setting; None: the day of issue
-    timezone: str = "Asia/Shanghai"
+    timezone: str = DEFAULT_TZ
     notice_sections: list[NoticeSection] = field(default_factory=list)
 
     @property
@@ -138,8 +138,9 @@ def notice_sections(session: Session, village: Village, month: str, seal: MonthS
     Before the month is published: a draft of the month's entries (``entries``)."""
     label = period_label(month, PRINT_LOCALE)
     if not seal.notices:
+        draft = [e for e in entries if e.kind not in services.SPENDING]   # shop spending is never on a 公示
         return [NoticeSection(f"{label} 积分公示（草稿）", "本月尚未发布公示：以下是本月已审核的记录，不是已发布的公示",
-                              ["公示校验码：本月尚未发布公示，发布后才有校验码。"], entries)]
+                              ["公示校验码：本月尚未发布公示，发布后才有校验码。"], draft)]
     out = []
     for n in seal.notices:
         rows = services.notice_entry_rows(session, village, n.id)

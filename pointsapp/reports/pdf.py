@@ -23,6 +23,7 @@ from fpdf.enums import TextMode
 from PIL import Image
 
 from ..points.awards import chinese_month
+from ..web.labels import PRINT_LOCALE, period_label
 
 from .fonts import font_paths
 from .packdata import RANKING_ROWS, PackData, date_label
@@ -402,7 +403,7 @@ def _certificates(doc: _Doc, data: PackData) -> None:
 
 def _star_list(doc: _Doc, data: PackData) -> None:
     period = data.star_period
-    label = f"{period[:4]}年第{period[-1]}季度" if "Q" in period else f"{period}年"
+    label = period_label(period, PRINT_LOCALE)
     rows = [("★" * r.stars, r.name, r.group, _fmt(r.points)) for r in data.stars]
     _table(doc, f"{data.village} {label} 星级文明户名单", f"按{label}积分评定，积分来自已审核记录",
            ("星级", "户主", "村民小组", "积分"), (36, 60, 60, 30), {3}, rows, first=TABLE_ROWS, rest=TABLE_ROWS)

@@ -21,9 +21,10 @@ from sqlalchemy import select
 from ..extensions import db
 from ..points.imports import roster_export
 from ..points.periods import local_today, month_key, parse_month, parse_period, previous_month
-from ..points.policy import require, roles_for
+from ..points.policy import allowed, require
 from ..points.registry import Role, Village
-from ..web.auth import current_village, roles_required
+from ..points.standings import board_month
+from ..web.auth import current_village, permission_required
 from . import dashboard as dash
 from . import exports, services
 from .cache import CHART_NAMES, ChartRequest, chart_png
@@ -32,7 +33,6 @@ from .liability import county_liabilities, village_liability
 bp = Blueprint("reports", __name__, template_folder="templates", static_folder="static",
                static_url_path="/reports/static")
 
-STAFF = (Role.admin, Role.reviewer, Role.grid_worker, Role.viewer)
 FIELD_LABELS = {"period": _l("Period"), "group": _l("Group"), "board": _l("Leaderboard"), "month": _l("Month"),
                 "rule": _l("Scoring rule"), "top": _l("Number of certificates"), "chart": _l("Chart")}
 
@@ -67,12 +67,12 @@ def _is_viewer() -> bool:
 
 
 def _is_county() -> bool:
-    """A county account: a viewer bound to no village (reads every village)."""
-    return _is_viewer() and current_user.village_id is None
+    """A county account: one that may compare villages (a viewer bound to no village)."""
+    return allowed(current_user, None, "reports.county")
 
 
 @bp.get("/dashboard")
-@roles_required(*STAFF)
+@permission_required("reports.read")
 def dashboard():
     if _is_county() and not request.args.get("village"):
         return redirect(url_for("reports.county"))
@@ -93,8 +93,9 @@ def dashboard():
     return render_template(
         "reports/dashboard.html", d=view, args=args, viewer=_is_county(),
         liability=village_liability(db.session, current_user, village),
-        admin=Role(current_user.role) == Role.admin,
-        can_export=Role(current_user.role) in roles_for("reports.export"),
+        can_pack=allowed(current_user, village, "reports.pack"),
+        can_roster=allowed(current_user, village, "village.admin"),
+        can_export=allowed(current_user, village, "reports.export"),
         labels={"points": _("Points"), "entries": _("Posted entries"), "households_with_entries": _("Households taking part"),
                 "participation": _("Participation"), "per_head": _("Points per head")},
         chart_titles={"top_households": _("Top 10 households"), "groups": _("Groups compared: total and per head"),
@@ -105,20 +106,20 @@ def dashboard():
 
 
 @bp.get("/county")
-@roles_required(Role.viewer)
+@permission_required("reports.county")
 def county():
     period = request.args.get("period")
-    try:
-        key = parse_period(period).key if period else month_key(local_today(current_app.config["POINTSAPP_TIMEZONE"]))
+    tz = current_app.config["POINTSAPP_TIMEZONE"]
+    try:   # by default the last finished month until some village has posted points in this one
+        key = parse_period(period).key if period else board_month(db.session, None, local_today(tz))
     except ValueError:
         return _bad("period", period, _reason("period"))
-    tz = current_app.config["POINTSAPP_TIMEZONE"]
     view = dash.county_dashboard(db.session, current_user, key, tz=tz)
     return render_template("reports/county.html", c=view, liabilities=county_liabilities(db.session, current_user, tz))
 
 
 @bp.get("/reports/county/villages.png")
-@roles_required(Role.viewer)
+@permission_required("reports.county")
 def county_chart():
     period = request.args.get("period") or month_key(local_today(current_app.config["POINTSAPP_TIMEZONE"]))
     try:
@@ -136,7 +137,7 @@ def county_chart():
 
 
 @bp.get("/reports/chart/<name>.png")
-@roles_required(*STAFF)
+@permission_required("reports.read")
 def chart(name: str):
     village = current_village()
     if name not in CHART_NAMES:
@@ -158,7 +159,7 @@ def chart(name: str):
 
 
 @bp.get("/reports/monthly")
-@roles_required(Role.admin)
+@permission_required("reports.pack")
 def monthly_pack():
     village = current_village()
     month = request.args.get("month") or previous_month(services.this_month(village))
@@ -199,7 +200,7 @@ def _pack_in_child_process(village: Village, month: str, top: str | None, out_di
 
 
 @bp.get("/reports/notice/<month>.pdf")
-@roles_required(*roles_for("notice.read"))
+@permission_required("notice.read")
 def notice_pdf(month: str):
     """The printed 公示 of a month, grouped by group and household, for the notice board."""
     village = current_village()
@@ -255,7 +256,7 @@ def _ledger_filter(villages: list[Village]):
 
 
 @bp.get("/reports/export/ledger.<fmt>")
-@roles_required(Role.admin, Role.viewer)
+@permission_required("reports.export")
 def export_ledger(fmt: str):
     if fmt not in ("csv", "xlsx"):
         abort(404)
@@ -283,7 +284,7 @@ def _attachment(headers, name: str) -> None:
 
 
 @bp.get("/reports/export/roster.xlsx")
-@roles_required(Role.admin)
+@permission_required("village.admin")
 def export_roster():
     village = current_village()
     require(current_user, village, "reports.export")

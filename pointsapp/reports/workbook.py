@@ -26,7 +26,6 @@ from openpyxl.cell.cell import Cell
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
-from zoneinfo import ZoneInfo
 
 from .exports import local_time, set_autofilter, sheet_setup, typed_cell
 from ..points.spreadsheets import xlsx_row
@@ -47,7 +46,7 @@ BOLD = Font(bold=True)
 
 
 def detail_frame(data: PackData) -> pd.DataFrame:
-    zone = ZoneInfo(data.timezone)
+    zone = data.timezone
     rows = [(e.seq, e.id, e.occurred_on, e.group, e.household_no, e.head, e.villager or "",
              e.rule_code or "", e.rule_name or "", e.category or "", e.kind_label, e.quantity,
              e.requested_points, e.points, "是" if e.capped else "", e.corrects_seq,

@@ -6,13 +6,8 @@ from flask_babel import format_date, format_datetime
 
 from ..points.errors import Refused
 from ..points.periods import local_today
-from ..points.policy import roles_for
 from ..web.auth import current_village
 from ..web.refusals import flash_refusal
-
-DESK = tuple(sorted(roles_for("shop.redeem")))      # clerks; admins can do everything a clerk can
-STOCK = tuple(sorted(roles_for("shop.stock")))
-ADMINS = tuple(sorted(roles_for("shop.manage")))
 
 
 def village():

@@ -11,15 +11,16 @@ from flask_login import current_user
 
 from ..extensions import db
 from ..points.errors import Refused
+from ..points.registry import Household, in_village
 from ..points.shop.models import ShopItem
 from ..points.shop.reset import run_reset, upcoming_reset
 from ..points.shop.settings import DEFAULT_BANDS, get_settings, save_settings
 from ..points.shop.stars import check_period, star_period, star_ratings
 from ..points.shop.stock import add_item, catalogue, update_item
-from ..web.auth import public, roles_required
+from ..web.auth import permission_required, public
 from ..web.photos import PhotoError, photo_path, prepare_photo, store_photo
 from .blueprint import bp
-from .common import ADMINS, DESK, fdate, photo_url, refusal, today, village
+from .common import fdate, photo_url, refusal, today, village
 from .forms import ItemForm, ResetForm, SettingsForm
 from .labels import stars_text
 
@@ -52,7 +53,7 @@ def item_photo(item_id: int):
 
 
 @bp.route("/desk/items", methods=["GET", "POST"])
-@roles_required(*ADMINS)
+@permission_required("shop.manage")
 def items():
     v = village()
     form = ItemForm()
@@ -79,11 +80,11 @@ def items():
 
 
 @bp.route("/desk/items/<int:item_id>", methods=["GET", "POST"])
-@roles_required(*ADMINS)
+@permission_required("shop.manage")
 def edit_item(item_id: int):
     v = village()
-    item = db.session.get(ShopItem, item_id)
-    if item is None or item.village_id != v.id:
+    item = in_village(db.session, ShopItem, item_id, v)
+    if item is None:
         abort(404)
     form = ItemForm(obj=item)
     form.code.render_kw = {"readonly": True}
@@ -131,7 +132,7 @@ def parse_bands_text(text: str) -> list[list[int]]:
 
 
 @bp.route("/desk/settings", methods=["GET", "POST"])
-@roles_required(*ADMINS)
+@permission_required("shop.manage")
 def settings():
     v = village()
     current = get_settings(db.session, v)
@@ -169,7 +170,7 @@ def settings():
 # --- the yearly reset ------------------------------------------------------------------
 
 @bp.route("/desk/reset", methods=["GET", "POST"])
-@roles_required(*ADMINS)
+@permission_required("shop.manage")
 def reset():
     v = village()
     day = today()
@@ -200,8 +201,6 @@ def reset():
         status = 400
     rows = []
     if preview is not None and preview.already is None:
-        from ..points.registry import Household
-
         heads = {h.id: h.head_name for h in db.session.query(Household).filter(
             Household.id.in_([r.household_id for r in preview.rows]))} if preview.rows else {}
         rows = [{"number": r.number, "head": heads.get(r.household_id, ""), "points": r.points} for r in preview.rows]
@@ -228,7 +227,7 @@ def _period_arg() -> str:
 
 
 @bp.get("/desk/stars")
-@roles_required(*DESK)
+@permission_required("shop.redeem")
 def stars():
     period = _period_arg()
     return render_template("shop/stars.html", period=period, rows=_star_rows(period), village=village(),
@@ -236,7 +235,7 @@ def stars():
 
 
 @bp.get("/desk/stars/plaques")
-@roles_required(*DESK)
+@permission_required("shop.redeem")
 def plaques():
     period = _period_arg()
     return render_template("shop/plaques.html", period=period, rows=_star_rows(period), village=village())

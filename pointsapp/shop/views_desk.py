@@ -9,20 +9,20 @@ from flask_login import current_user
 
 from ..extensions import db
 from ..points.errors import Refused
-from ..points.registry import Household, Villager, VillagerStatus
+from ..points.registry import Household, Villager, VillagerStatus, in_village
 from ..points.shop import redeem as svc
 from ..points.shop.desk import find_households
 from ..points.shop.reset import reset_warning
 from ..points.shop.stock import catalogue
 from ..points.standings import balance
-from ..web.auth import roles_required
+from ..web.auth import permission_required
 from .blueprint import bp
-from .common import DESK, fdate, ftime, photo_url, refusal, today, village
+from .common import fdate, ftime, photo_url, refusal, today, village
 from .forms import CancelForm
 
 
 @bp.get("/desk")
-@roles_required(*DESK)
+@permission_required("shop.redeem")
 def desk():
     """Scan a card (the scanner types its link into the focused field), or type a number or a name."""
     v = village()
@@ -36,8 +36,8 @@ def desk():
 
 
 def _household_or_404(household_id: int) -> Household:
-    household = db.session.get(Household, household_id)
-    if household is None or household.village_id != village().id:
+    household = in_village(db.session, Household, household_id, village())
+    if household is None:
         abort(404)
     return household
 
@@ -59,7 +59,7 @@ def _panel(household: Household, key: str | None = None, picked: dict[int, int] 
                     for m in members],
         "redeemed_this_year": sum(r.points for r in redemptions if not r.cancelled),
         "redemptions": [{"number": r.number, "date": fdate(r.occurred_on), "points": r.points,
-                         "items": "、".join(f"{ln.item.name}×{ln.qty}" for ln in r.lines),
+                         "goods": "、".join(f"{ln.item.name}×{ln.qty}" for ln in r.lines),
                          "cancelled": r.cancelled, "url": url_for("shop.receipt", redemption_id=r.id)}
                         for r in redemptions],
         "warning": _("Your household has %(points)s redeemable points that will be cleared on %(date)s.",
@@ -72,7 +72,7 @@ def _panel(household: Household, key: str | None = None, picked: dict[int, int] 
 
 
 @bp.get("/desk/h/<int:household_id>")
-@roles_required(*DESK)
+@permission_required("shop.redeem")
 def household(household_id: int):
     h = _household_or_404(household_id)
     return render_template("shop/household.html", p=_panel(h))
@@ -101,7 +101,7 @@ def _picked() -> tuple[list[svc.Want], dict[int, int], list[str]]:
 
 
 @bp.post("/desk/h/<int:household_id>/redeem")
-@roles_required(*DESK)
+@permission_required("shop.redeem")
 def redeem(household_id: int):
     h = _household_or_404(household_id)
     key = (request.form.get("key") or "")[:128]
@@ -150,7 +150,7 @@ def _receipt(red) -> dict:
 
 
 @bp.get("/desk/receipt/<int:redemption_id>")
-@roles_required(*DESK)
+@permission_required("shop.redeem")
 def receipt(redemption_id: int):
     try:
         red = svc.get_redemption(db.session, village(), redemption_id)
@@ -160,7 +160,7 @@ def receipt(redemption_id: int):
 
 
 @bp.post("/desk/receipt/<int:redemption_id>/cancel")
-@roles_required(*DESK)
+@permission_required("shop.redeem")
 def cancel(redemption_id: int):
     try:
         red = svc.get_redemption(db.session, village(), redemption_id)
@@ -181,7 +181,7 @@ def cancel(redemption_id: int):
 
 
 @bp.get("/desk/redemptions")
-@roles_required(*DESK)
+@permission_required("shop.redeem")
 def redemptions():
     """Redemptions of a day (today by default), with links to their receipts."""
     import datetime as dt

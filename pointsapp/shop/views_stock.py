@@ -9,9 +9,9 @@ from ..extensions import db
 from ..points.errors import Refused
 from ..points.shop.models import ShopItem
 from ..points.shop.stock import catalogue, movements, parse_yuan, stock_in, write_off
-from ..web.auth import roles_required
+from ..web.auth import permission_required
 from .blueprint import bp
-from .common import STOCK, ftime, refusal, village
+from .common import ftime, refusal, village
 from .forms import SelectChoice, StockInForm, WriteOffForm
 from .labels import movement_label, source_label
 
@@ -32,7 +32,7 @@ def _page(stock_form: StockInForm, off_form: WriteOffForm, status: int = 200):
 
 
 @bp.get("/desk/stock")
-@roles_required(*STOCK)
+@permission_required("shop.stock")
 def stock():
     stock_form, off_form = StockInForm(prefix="in"), WriteOffForm(prefix="off")
     _choices(stock_form)
@@ -46,7 +46,7 @@ def _item(item_id: int) -> ShopItem | None:
 
 
 @bp.post("/desk/stock/in")
-@roles_required(*STOCK)
+@permission_required("shop.stock")
 def stock_in_post():
     form, off_form = StockInForm(prefix="in"), WriteOffForm(prefix="off", formdata=None)
     _choices(form)
@@ -66,7 +66,7 @@ def stock_in_post():
 
 
 @bp.post("/desk/stock/writeoff")
-@roles_required(*STOCK)
+@permission_required("shop.stock")
 def write_off_post():
     form, in_form = WriteOffForm(prefix="off"), StockInForm(prefix="in", formdata=None)
     _choices(form)

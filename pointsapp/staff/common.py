@@ -5,15 +5,8 @@ from flask import abort
 from flask_login import current_user
 
 from ..points.errors import NotFound, Refused
-from ..points.policy import roles_for
-from ..points.registry import Role
 from ..web.auth import current_village
 from ..web.refusals import flash_refusal
-
-ALL_ROLES = (Role.admin, Role.reviewer, Role.grid_worker, Role.viewer, Role.clerk)
-CAPTURERS = tuple(roles_for("capture"))
-REVIEWERS = tuple(roles_for("review"))
-ADMINS = tuple(roles_for("village.admin"))
 
 
 def me():

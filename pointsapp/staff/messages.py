@@ -1,4 +1,4 @@
-"""Translated labels of capture statuses and staff roles.
+"""Translated labels of capture statuses (staff roles: ``pointsapp.web.auth.role_labels``).
 
 Refusal messages are not here: they live in the one catalog, ``pointsapp.web.refusals``.
 """
@@ -17,10 +17,4 @@ def status_labels() -> dict[str, str]:
         "refused": _("Not recorded"),
         "rejected": _("Rejected"),
     }
-
-
-def role_labels() -> dict[str, str]:
-    return {"admin": _("Village admin"), "reviewer": _("Reviewer"),
-            "grid_worker": _("Grid worker"), "viewer": _("County viewer"),
-            "clerk": _("Shop clerk")}
 

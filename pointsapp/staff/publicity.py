@@ -12,26 +12,16 @@ from sqlalchemy.orm import selectinload
 from ..points import audit
 from ..points.errors import NotFound
 from ..points.ledger import ClosedPeriod, EntryKind, LedgerEntry
-from ..points.lifecycle import Blocker, close_blockers, close_month as core_close_month, last_finished_month
+from ..points.lifecycle import Blocker, close_blockers, close_month as core_close_month
+from ..points.names import mask_name
 from ..points.notice import (
     Notice, Objection, ObjectionStatus, PublishPlan, awaiting_notice, listed_entries_query, notices_of_month,
     plan_publish, publish_notice, raise_objection, resolve_objection,
 )
-from ..points import periods
-from ..points.periods import month_key, parse_month
+from ..points.periods import month_key, parse_month, recent_months
 from ..points.policy import require
-from ..points.registry import Household, StaffUser, Village
+from ..points.registry import Household, StaffUser, Village, get_in_village
 from .services import today_of
-
-
-def recent_months(village: Village, count: int = 12) -> list[str]:
-    """This month and the ones before it, newest first."""
-    return periods.recent_months(today_of(village), count)
-
-
-def previous_month(village: Village) -> str:
-    """The last finished month: what the publish and close forms offer first."""
-    return last_finished_month(village)
 
 
 @dataclass
@@ -51,7 +41,7 @@ class MonthRow:
 
 def months_overview(session, village: Village, actor: StaffUser) -> list[MonthRow]:
     require(actor, village, "notice.read")
-    months = recent_months(village)
+    months = recent_months(today_of(village))
     notices: dict[str, list[Notice]] = {}
     for n in session.execute(select(Notice).where(Notice.village_id == village.id, Notice.month.in_(months))
                              .order_by(Notice.number)).scalars():
@@ -106,6 +96,7 @@ class EntryRow:
     kind: str
     objection: str
     can_object: bool
+    public_name: str = ""   # masked (向*明), for the sheet posted on the notice board
 
 
 def entry_item(entry: LedgerEntry) -> str:
@@ -119,10 +110,11 @@ def entry_item(entry: LedgerEntry) -> str:
     return name
 
 
-def entry_name(entry: LedgerEntry) -> str:
+def entry_name(entry: LedgerEntry, *, masked: bool = False) -> str:
+    show = mask_name if masked else (lambda n: n)
     if entry.villager is not None:
-        return entry.villager.name
-    return _("Household of %(name)s", name=entry.household.head_name)
+        return show(entry.villager.name)
+    return _("Household of %(name)s", name=show(entry.household.head_name))
 
 
 @dataclass
@@ -189,7 +181,8 @@ def notice_view(session, village: Village, actor: StaffUser, month: str) -> Noti
             out.append(EntryRow(e.id, e.seq, e.occurred_on, entry_name(e), e.household.number, e.household.group.name,
                                 entry_item(e), e.points, EntryKind(e.kind).value,
                                 status_text[ObjectionStatus(o.status).value] if o else "",
-                                open_now and o is None and EntryKind(e.kind) != EntryKind.correction))
+                                open_now and o is None and EntryKind(e.kind) != EntryKind.correction,
+                                entry_name(e, masked=True)))
         return out
 
     blocks = []
@@ -248,10 +241,7 @@ def objections(session, village: Village, actor: StaffUser, *, month: str | None
 
 def get_entry(session, village: Village, actor: StaffUser, entry_id: int) -> LedgerEntry:
     require(actor, village, "objection.resolve")
-    entry = session.get(LedgerEntry, entry_id)
-    if entry is None or entry.village_id != village.id:
-        raise NotFound("entry", entry_id)
-    return entry
+    return get_in_village(session, LedgerEntry, entry_id, village, "entry")
 
 
 def enter_objection(session, village: Village, actor: StaffUser, entry: LedgerEntry, reason: str, *, ip=None) -> Objection:
@@ -264,10 +254,7 @@ def enter_objection(session, village: Village, actor: StaffUser, entry: LedgerEn
 
 def get_objection(session, village: Village, actor: StaffUser, objection_id: int) -> Objection:
     require(actor, village, "objection.resolve")
-    obj = session.get(Objection, objection_id)
-    if obj is None or obj.village_id != village.id:
-        raise NotFound("objection", objection_id)
-    return obj
+    return get_in_village(session, Objection, objection_id, village, "objection")
 
 
 def objection_detail(obj: Objection) -> ObjectionRow:

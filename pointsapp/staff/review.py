@@ -13,7 +13,7 @@ from ..points.activities import Activity
 from ..points.errors import Refused
 from ..points.ledger import CaptureBatch, Submission, SubmissionStatus
 from ..points.policy import require, review_refusal
-from ..points.registry import Group, Household, StaffUser, Village, VillagerStatus
+from ..points.registry import Group, Household, StaffUser, Village, VillagerStatus, in_village
 from ..points.review import approve, reject
 from ..points.rules import SPECIAL_AWARD, Rule, RuleVersion
 from ..web.refusals import refusal_text
@@ -181,8 +181,8 @@ class Decision:
 def _load(session, village: Village, ids: list[int]) -> tuple[list[Submission], list[str]]:
     subs, problems = [], []
     for sid in dict.fromkeys(ids):     # a capture ticked twice is decided once
-        sub = session.get(Submission, sid)
-        if sub is None or sub.village_id != village.id:
+        sub = in_village(session, Submission, sid, village)
+        if sub is None:
             problems.append(_("Capture %(id)s: %(reason)s", id=sid, reason=refusal_text("not_found")))
         else:
             subs.append(sub)

@@ -21,7 +21,7 @@ from ..points.ledger import CaptureBatch, Submission, SubmissionStatus
 from ..points.periods import local_today
 from ..points.pinyin import search_keys
 from ..points.policy import require
-from ..points.registry import Group, Household, Role, StaffUser, Village, Villager, VillagerStatus
+from ..points.registry import Group, Household, Role, StaffUser, Village, Villager, VillagerStatus, get_in_village, in_village
 from ..points.rules import Rule, RuleVersion
 from ..web.refusals import refusal_text
 from .messages import status_labels
@@ -97,8 +97,8 @@ def create_activity(session, village: Village, actor: StaffUser, *, rule_id: int
                     held_on: dt.date, place: str | None, group_id: int | None, photo: str | None = None,
                     ip: str | None = None) -> Activity:
     require(actor, village, "capture")
-    rule = session.get(Rule, rule_id)
-    if rule is None or rule.village_id != village.id:
+    rule = in_village(session, Rule, rule_id, village)
+    if rule is None:
         raise Refused("unknown_rule", "unknown rule")
     date_bounds(session, village).check(held_on)   # not after today, not in or before a closed month
     version = rule.version_on(held_on)
@@ -126,9 +126,7 @@ def create_activity(session, village: Village, actor: StaffUser, *, rule_id: int
 
 def get_activity(session, village: Village, actor: StaffUser, activity_id: int) -> Activity:
     require(actor, village, "capture")
-    activity = session.get(Activity, activity_id)
-    if activity is None or activity.village_id != village.id:
-        raise NotFound("activity", activity_id)
+    activity = get_in_village(session, Activity, activity_id, village, "activity")
     if activity.group_id is not None and activity.group_id not in {g.id for g in visible_groups(session, village, actor)}:
         raise Refused("outside_groups", "activity of another group")
     return activity
@@ -399,8 +397,15 @@ def _message_of(sub: Submission, status: str) -> str:
     if status == "rejected":
         return _("Rejected: %(reason)s", reason=sub.reason or "")
     if status in ("refused", "duplicate"):
-        return refusal_text(sub.reason_code)
+        return refusal_text(sub.reason_code, _stored_params(sub))
     return ""
+
+
+def _stored_params(sub) -> dict:
+    """What a refusal's message needs, read back from the stored capture (its params are not
+    stored): the rule's limit and unit for a quantity over it."""
+    rv = sub.rule_version
+    return {"quantity": sub.quantity, "limit": rv.quantity_limit if rv else None, "unit": rv.unit if rv else ""}
 
 
 def subject_name(sub) -> str:
@@ -413,9 +418,7 @@ def subject_name(sub) -> str:
 
 def get_batch(session, village: Village, actor: StaffUser, batch_id: int) -> CaptureBatch:
     role = require(actor, village, "capture")
-    batch = session.get(CaptureBatch, batch_id)
-    if batch is None or batch.village_id != village.id:
-        raise NotFound("capture", batch_id)
+    batch = get_in_village(session, CaptureBatch, batch_id, village, "capture")
     if role == Role.grid_worker and batch.actor_id != actor.id:
         raise NotFound("capture", batch_id)
     return batch
@@ -463,5 +466,4 @@ def my_captures(session, village: Village, actor: StaffUser, *, limit: int = 200
 
 
 def villager_in_village(session, village: Village, villager_id: int) -> Villager | None:
-    v = session.get(Villager, villager_id)
-    return v if v is not None and v.village_id == village.id else None
+    return in_village(session, Villager, villager_id, village)

@@ -11,11 +11,10 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from ..extensions import db, limiter
 from ..points import audit, throttle
 from ..points.registry import Role, StaffUser, Village
-from ..web.auth import end_session, public, roles_required, start_session
+from ..web.auth import end_session, permission_required, public, role_labels, staff_required, start_session
 from ..web.security import safe_next
-from .common import ADMINS, ALL_ROLES, me
+from .common import me
 from .forms import EmptyForm, LoginForm, PasswordForm
-from .messages import role_labels
 from .blueprint import bp
 
 LOGIN_LIMIT = "10/minute"
@@ -91,7 +90,7 @@ def login():
 
 
 @bp.post("/logout")
-@roles_required(*ALL_ROLES)
+@staff_required
 def logout():
     EmptyForm()  # the CSRF token is checked for every POST
     user = me()
@@ -102,7 +101,7 @@ def logout():
 
 
 @bp.route("/password", methods=["GET", "POST"])
-@roles_required(*ALL_ROLES)
+@staff_required
 def change_password():
     form = PasswordForm()
     user = me()
@@ -124,7 +123,7 @@ def change_password():
 
 
 @bp.get("/staff")
-@roles_required(*ALL_ROLES)
+@staff_required
 def home():
     user = me()
     if Role(user.role) != Role.admin:
@@ -149,7 +148,7 @@ def home():
 
 
 @bp.get("/villages")
-@roles_required(*(ADMINS + (Role.viewer,)))
+@permission_required("registry.read")
 def villages():
     rows = []
     query = select(Village).order_by(Village.name)

@@ -12,10 +12,10 @@ from flask_babel import gettext as _
 from ..extensions import db
 from ..points.errors import Refused
 from ..points.registry import Role
-from ..web.auth import roles_required
+from ..web.auth import permission_required
 from ..web.refusals import message as refusal_message
 from . import services as svc
-from .common import CAPTURERS, flash_refusal, me, refuse_to_http, village
+from .common import flash_refusal, me, refuse_to_http, village
 from .forms import ActivityForm, CaptureForm
 from .offline import csrf_without_time_limit
 from ..web.photos import PhotoError, capture_photo_rel, photo_path, prepare_photo, save_photo, store_photo
@@ -23,7 +23,7 @@ from .blueprint import bp
 
 
 @bp.get("/capture")
-@roles_required(*CAPTURERS)
+@permission_required("capture")
 def capture_start():
     v, user = village(), me()
     rows = svc.recent_activities(db.session, v, user)
@@ -47,7 +47,7 @@ def _activity_choices(form: ActivityForm, v, user, day) -> None:
 
 
 @bp.route("/activities/new", methods=["GET", "POST"])
-@roles_required(*CAPTURERS)
+@permission_required("capture")
 def new_activity():
     v, user = village(), me()
     form = ActivityForm()
@@ -96,7 +96,7 @@ def _render_capture(activity, form, *, errors=(), people=frozenset(), households
     resp = make_response(render_template(
         "staff/capture.html", activity=activity, form=form, groups=groups, errors=errors, top=top,
         user_id=user.id, sw_url=url_for("staff.service_worker"),
-        rule=svc.rule_label(version), per_unit=version.per == "unit", unit=version.unit,
+        rule=svc.rule_label(version), per_unit=version.per == "unit", unit=version.unit, max_quantity=version.quantity_limit,
         household_rule=version.is_household, place=activity.place or "",
         group_name=activity.group.name if activity.group else _("Whole village"),
         sheet_url=url_for("staff.sign_in_sheet", activity_id=activity.id),
@@ -119,7 +119,7 @@ def _json_errors(errors, status: int):
 
 @bp.route("/activities/<int:activity_id>/capture", methods=["GET", "POST"])
 @csrf_without_time_limit
-@roles_required(*CAPTURERS)
+@permission_required("capture")
 def capture(activity_id: int):
     v, user = village(), me()
     activity = _activity_or_404(activity_id)
@@ -179,7 +179,7 @@ def capture(activity_id: int):
 
 
 @bp.get("/activities/<int:activity_id>/sheet")
-@roles_required(*CAPTURERS)
+@permission_required("capture")
 def sign_in_sheet(activity_id: int):
     v, user = village(), me()
     activity = _activity_or_404(activity_id)
@@ -187,13 +187,13 @@ def sign_in_sheet(activity_id: int):
     groups = svc.roster(db.session, v, user, activity)
     return render_template("staff/sheet.html", activity=activity, groups=groups, rule=svc.rule_label(version),
                            village_name=v.name, household_rule=version.is_household,
-                           per_unit=version.per == "unit", unit=version.unit,
+                           per_unit=version.per == "unit", unit=version.unit, max_quantity=version.quantity_limit,
                            group_name=activity.group.name if activity.group else _("Whole village"),
                            capture_url=url_for("staff.capture", activity_id=activity.id))
 
 
 @bp.get("/activities/<int:activity_id>/photo")
-@roles_required(*CAPTURERS)
+@permission_required("capture")
 def activity_photo(activity_id: int):
     activity = _activity_or_404(activity_id)
     path = photo_path(current_app.instance_path, activity.photo) if activity.photo else None
@@ -203,7 +203,7 @@ def activity_photo(activity_id: int):
 
 
 @bp.get("/capture/result/<int:batch_id>")
-@roles_required(*CAPTURERS)
+@permission_required("capture")
 def capture_result(batch_id: int):
     v, user = village(), me()
     try:
@@ -223,7 +223,7 @@ def capture_result(batch_id: int):
 
 
 @bp.get("/capture/result/<int:batch_id>/photo")
-@roles_required(*CAPTURERS)
+@permission_required("capture")
 def capture_photo(batch_id: int):
     v, user = village(), me()
     try:
@@ -237,7 +237,7 @@ def capture_photo(batch_id: int):
 
 
 @bp.get("/capture/mine")
-@roles_required(*CAPTURERS)
+@permission_required("capture")
 def my_captures():
     v, user = village(), me()
     rows = svc.my_captures(db.session, v, user)

@@ -6,36 +6,37 @@ from flask_babel import gettext as _
 
 from ..extensions import db
 from ..points.errors import Refused
-from ..points.periods import parse_month
-from ..web.auth import roles_required
+from ..points.lifecycle import last_finished_month
+from ..points.periods import parse_month, recent_months, village_today
+from ..web.auth import permission_required
 from . import publicity as psvc
-from .common import ADMINS, REVIEWERS, flash_refusal, me, refuse_to_http, village
+from .common import flash_refusal, me, refuse_to_http, village
 from .evidence import entry_facts
 from .blueprint import bp
 from .forms import CloseForm, ObjectionForm, PublishForm, ResolveForm, SelectChoice
 
 
 @bp.get("/notices")
-@roles_required(*REVIEWERS)
+@permission_required("notice.read")
 def notices():
     v, user = village(), me()
     rows = psvc.months_overview(db.session, v, user)
     form = PublishForm()
     choices = psvc.publishable_months(rows)
     form.month.choices = [SelectChoice(m, m) for m in choices]
-    last = psvc.previous_month(v)
+    last = last_finished_month(v)
     form.month.data = last if last in choices else (choices[0] if choices else None)
     return render_template("staff/notices.html", rows=rows, form=form, notice_days=v.notice_days,
                            running=rows[0].month if rows else "")
 
 
 @bp.post("/notices/publish")
-@roles_required(*REVIEWERS)
+@permission_required("notice.publish")
 def publish():
     """Two steps: without ``confirm`` show what would be published; with it, publish."""
     v, user = village(), me()
     form = PublishForm()
-    form.month.choices = [SelectChoice(m, m) for m in psvc.recent_months(v)]
+    form.month.choices = [SelectChoice(m, m) for m in recent_months(village_today(v))]
     if not form.validate_on_submit():
         for errors in form.errors.values():
             for e in errors:
@@ -71,7 +72,7 @@ def _notice_view(month: str):
 
 
 @bp.get("/notices/<month>")
-@roles_required(*REVIEWERS)
+@permission_required("notice.read")
 def notice(month: str):
     view = _notice_view(month)
     return render_template("staff/notice.html", view=view, village_name=village().name,
@@ -79,21 +80,21 @@ def notice(month: str):
 
 
 @bp.get("/notices/<month>/print")
-@roles_required(*REVIEWERS)
+@permission_required("notice.read")
 def notice_print(month: str):
     view = _notice_view(month)
     return render_template("staff/notice_print.html", view=view, village_name=village().name)
 
 
 @bp.get("/objections")
-@roles_required(*REVIEWERS)
+@permission_required("objection.resolve")
 def objections():
     rows = psvc.objections(db.session, village(), me())
     return render_template("staff/objections.html", rows=rows)
 
 
 @bp.route("/objections/new", methods=["GET", "POST"])
-@roles_required(*REVIEWERS)
+@permission_required("objection.enter")
 def new_objection():
     v, user = village(), me()
     entry_id = request.args.get("entry", type=int)
@@ -124,7 +125,7 @@ def new_objection():
 
 
 @bp.route("/objections/<int:objection_id>", methods=["GET", "POST"])
-@roles_required(*REVIEWERS)
+@permission_required("objection.resolve")
 def objection(objection_id: int):
     v, user = village(), me()
     try:
@@ -158,10 +159,10 @@ def objection(objection_id: int):
 
 
 @bp.route("/close", methods=["GET", "POST"])
-@roles_required(*ADMINS)
+@permission_required("period.close")
 def close():
     v, user = village(), me()
-    months = psvc.recent_months(v)
+    months = recent_months(village_today(v))
     form = CloseForm()
     if form.validate_on_submit():
         month = form.month.data
@@ -183,12 +184,12 @@ def close():
     if request.method == "POST":
         flash(_("The form is incomplete; please try again."), "error")
         return redirect(url_for("staff.close"), code=303)
-    month = request.args.get("month") or psvc.previous_month(v)
+    month = request.args.get("month") or last_finished_month(v)
     try:
         parse_month(month)
     except ValueError:
         flash(_("%(value)r is not a month (YYYY-MM).", value=month[:20]), "error")
-        month = psvc.previous_month(v)
+        month = last_finished_month(v)
     view = psvc.close_view(db.session, v, user, month)
     form.month.data = view.month
     return render_template(

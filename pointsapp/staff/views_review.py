@@ -10,10 +10,10 @@ from flask_babel import ngettext
 from ..extensions import db
 from ..points.errors import Refused
 from ..points.rules import special_award_rule
-from ..web.auth import roles_required
+from ..web.auth import permission_required
 from . import review as rsvc
 from . import services as svc
-from .common import ADMINS, REVIEWERS, flash_refusal, int_list, me, village
+from .common import flash_refusal, int_list, me, village
 from .evidence import evidence_for
 from .forms import AwardForm, DecisionForm
 from ..web.photos import PhotoError, capture_photo_rel, prepare_photo, store_photo
@@ -21,7 +21,7 @@ from .blueprint import bp
 
 
 @bp.get("/review")
-@roles_required(*REVIEWERS)
+@permission_required("review")
 def review():
     v, user = village(), me()
     filters, errors = rsvc.QueueFilters.from_args(request.args)
@@ -80,13 +80,13 @@ def _decide(approve_them: bool):
 
 
 @bp.post("/review/approve")
-@roles_required(*REVIEWERS)
+@permission_required("review")
 def approve():
     return _decide(True)
 
 
 @bp.post("/review/reject")
-@roles_required(*REVIEWERS)
+@permission_required("review")
 def reject():
     return _decide(False)
 
@@ -95,7 +95,7 @@ OUTSIDE_RULE_BOOK = 0  # the form's choice for a special award outside the rule 
 
 
 @bp.route("/awards/new", methods=["GET", "POST"])
-@roles_required(*ADMINS)
+@permission_required("award.propose")
 def award():
     v, user = village(), me()
     today = svc.today_of(v)

@@ -24,11 +24,11 @@ from flask_login import current_user
 from ..extensions import db, limiter
 from ..points.errors import Refused
 from ..points.periods import local_today, month_key, parse_period
-from ..points.registry import Household, Role, Village
+from ..points.registry import Household, Village, in_village
 from ..points.standings import board_month
 from ..points.versions import PageState, card_state, village_state
 from ..web import pagecache
-from ..web.auth import current_village, public, roles_required
+from ..web.auth import current_village, permission_required, public
 from ..web.i18n import select_locale
 from ..web.refusals import VILLAGER_MISSING, flash_refusal, refusal_text
 from ..web.security import address_limit_hit
@@ -276,14 +276,14 @@ def _base_url_warning() -> str | None:
 
 
 @bp.get("/cards")
-@roles_required(Role.admin)
+@permission_required("village.admin")
 def cards():
     village = current_village()
     households = None
     hid = request.args.get("household", type=int)
     if hid is not None:
-        household = db.session.get(Household, hid)
-        if household is None or household.village_id != village.id:
+        household = in_village(db.session, Household, hid, village)
+        if household is None:
             abort(404)
         households, title = [household], household.group.name
     elif request.args.get("group"):
@@ -311,12 +311,12 @@ def cards():
 
 
 @bp.route("/cards/rotate/<int:household_id>", methods=["GET", "POST"])
-@roles_required(Role.admin)
+@permission_required("card.rotate")
 def rotate(household_id: int):
     """换发新卡 in two steps: a page that says what happens, then a POST with the box ticked."""
     village = current_village()
-    household = db.session.get(Household, household_id)
-    if household is None or household.village_id != village.id:
+    household = in_village(db.session, Household, household_id, village)
+    if household is None:
         abort(404)
     if request.method == "GET" or request.form.get("confirm") != "y":
         if request.method == "POST":
@@ -332,11 +332,11 @@ def rotate(household_id: int):
 
 
 @bp.get("/cards/passbook/<int:household_id>")
-@roles_required(Role.admin)
+@permission_required("village.admin")
 def passbook(household_id: int):
     village = current_village()
-    household = db.session.get(Household, household_id)
-    if household is None or household.village_id != village.id:
+    household = in_village(db.session, Household, household_id, village)
+    if household is None:
         abort(404)
     year = request.args.get("year", type=int) or _today(village).year
     if not 2000 <= year <= 2100:

@@ -44,7 +44,7 @@ def card_shop(session: Session, village: Village, household: Household, redeemab
         "items": [{"name": i.name, "price": i.price, "unit": i.unit, "stock": i.stock,
                    "affordable": i.price <= redeemable, "how_many": redeemable // i.price} for i in items],
         "redemptions": [{"number": r.number, "date": format_date(r.occurred_on, "medium"), "points": r.points,
-                         "items": "、".join(f"{ln.item.name}×{ln.qty}" for ln in r.lines),
+                         "goods": "、".join(f"{ln.item.name}×{ln.qty}" for ln in r.lines),
                          "cancelled": r.cancelled} for r in redemptions],
     }
 

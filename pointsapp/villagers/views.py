@@ -16,7 +16,7 @@ from markupsafe import Markup
 from ..points.names import mask_name
 from ..points.notice import MISSING_LOOKBACK_DAYS, Notice, ObjectionStatus, notices_of_household, open_notices, past_notices, village_notices
 from ..points.periods import month_key, previous_month_of, quarter_key, year_key
-from ..points.registry import Household, Village
+from ..points.registry import Household, Village, in_village
 from ..points.standings import balance, board_month, leaderboard
 from ..web.labels import kind_label, period_label
 from . import queries as q
@@ -111,19 +111,12 @@ def rule_book(session, village: Village, today: dt.date) -> list[dict]:
 
 # --- the household page ------------------------------------------------------------------
 
-def _entry_person(entry, household: Household) -> str:
-    if entry.villager is None:
+def _person(row, household: Household) -> str:
+    """Who an entry or a waiting capture is for, as the household's card says it."""
+    if row.villager is None:
         return _("Whole household")
-    if entry.villager.household_id == household.id:
-        return entry.villager.name
-    return _("A former member")
-
-
-def _submission_person(sub, household: Household) -> str:
-    if sub.villager is None:
-        return _("Whole household")
-    if sub.villager.household_id == household.id:
-        return sub.villager.name
+    if row.villager.household_id == household.id:
+        return row.villager.name
     return _("A former member")
 
 
@@ -179,7 +172,7 @@ def _history_items(hist: q.HistoryPage, household: Household, token: str, today:
         items.append({
             "anchor": f"e{e.id}", "corrected_by": corrected_by, "id": e.id, "date": fdate(e.occurred_on),
             "rule": rule_name(e.rule_version, e.kind), "kind": kind_label(e.kind),
-            "person": _entry_person(e, household), "points": signed(e.points), "negative": e.points < 0,
+            "person": _person(e, household), "points": signed(e.points), "negative": e.points < 0,
             "cap_note": _cap_note(e.points, e.requested_points, e.capped),
             "recorded_by": staff_name(e.captured_by), "approved_by": staff_name(e.approved_by),
             "status": status, "correction": correction, "objection": obj,
@@ -231,7 +224,7 @@ def card_page(session, household: Household, token: str, page: int, today: dt.da
         "in_group": _standing(q.household_standing(session, household, month, group=household.group)),
         "members": members,
         "pending": [{"date": fdate(s.occurred_on), "rule": rule_name(s.rule_version, "award"),
-                     "person": _submission_person(s, household),
+                     "person": _person(s, household),
                      "points": signed(s.points), "cap_note": _cap_note(s.points, s.requested_points, s.capped),
                      "recorded_by": staff_name(s.captured_by)} for s in pending],
         "pending_points": signed(sum(s.points for s in pending)),
@@ -356,9 +349,7 @@ def notice_page(session, village: Village, page: int, today: dt.date, group=None
     open_now = open_notices(session, village, today)
     notice = None
     if notice_id is not None:
-        notice = session.get(Notice, notice_id)
-        if notice is None or notice.village_id != village.id:
-            notice = None
+        notice = in_village(session, Notice, notice_id, village)
     if notice is None:
         notice = open_now[0] if open_now else next(iter(village_notices(session, village, limit=1)), None)
     if notice is None:

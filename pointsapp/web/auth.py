@@ -1,7 +1,8 @@
 """Staff authentication glue and deny-by-default access checks for views.
 
-Views declare who may enter with :func:`roles_required`; services check again themselves
-against the one policy (``pointsapp.points.policy``), so hiding a button is never the only guard.
+Views declare who may enter with :func:`permission_required` (an action of the one policy,
+``pointsapp.points.policy``); services check again themselves with the village, so hiding a button is
+never the only guard.
 """
 from __future__ import annotations
 
@@ -12,9 +13,11 @@ import time
 from functools import wraps
 
 from flask import abort, current_app, g, redirect, request, session, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
 from ..extensions import db, login_manager
+from ..points.policy import roles_for
 from ..points.registry import Role, StaffUser, Village
 
 login_manager.login_view = "staff.login"
@@ -117,6 +120,24 @@ def roles_required(*roles: Role | str):
         return wrapped
 
     return decorator
+
+
+def role_labels() -> dict[str, str]:
+    """The one translated name of each staff role (user lists, the role picker, the staff home page)."""
+    return {Role.admin.value: _("Admin (village committee)"), Role.reviewer.value: _("Reviewer (supervision committee)"),
+            Role.grid_worker.value: _("Grid worker"), Role.viewer.value: _("Viewer (read only)"),
+            Role.clerk.value: _("Clerk (points shop desk)")}
+
+
+def permission_required(action: str):
+    """Allow only signed-in staff whose role the policy (``points/policy.py``) gives ``action``. The
+    service asks the policy again with the village, which also checks the scope."""
+    return roles_required(*roles_for(action))
+
+
+def staff_required(view):
+    """Any signed-in staff account, whatever its role (sign-out, password, the home page)."""
+    return roles_required(*Role)(view)
 
 
 def current_village() -> Village:

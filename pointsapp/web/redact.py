@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import re
 
-CARD_PATH = re.compile(r"/h/[^/?#\s\"]+")
+# /h/<token>, also percent-encoded as a query value (the desk's search box gets the scanned card
+# URL: /desk?q=http%3A%2F%2Fhost%2Fh%2F<token>).
+CARD_PATH = re.compile(r"(/|%2[fF])h(/|%2[fF])[^/?#&%\s\"]+")
 REDACTED = "/h/…"
 
 
 def redact(text: str) -> str:
-    return CARD_PATH.sub(REDACTED, text) if isinstance(text, str) else text
+    return CARD_PATH.sub(r"\1h\2…", text) if isinstance(text, str) else text

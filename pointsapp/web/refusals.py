@@ -44,13 +44,16 @@ CATALOG: dict[str, Message] = {
     "bad_group": lambda p: _("This group is not one of yours."),
     "future_date": lambda p: _("The date is in the future."),
     "quantity_per_occasion": lambda p: _("This rule counts one occasion at a time: the quantity must be 1."),
-    "quantity_too_large": lambda p: _("This rule allows at most %(limit)s %(unit)s at a time.", limit=p.get("limit"),
-                                      unit=p.get("unit")),
+    "quantity_too_large": lambda p: (
+        _("This rule allows at most %(limit)s %(unit)s at a time.", limit=p["limit"], unit=p.get("unit") or "")
+        if p.get("limit") is not None else _("The quantity is more than this rule allows at a time.")),
     "move_before_last": lambda p: _("This person last moved on %(last)s; a move cannot be dated earlier.",
                                     last=p.get("last")),
     "no_marks": lambda p: _("Nobody was marked. Tick at least one person or household."),
     "activity_cancelled": lambda p: _("This activity was cancelled."),
-    "already_imported": lambda p: _("This score sheet was already imported."),
+    "already_imported": lambda p: (
+        _("This score sheet was already imported by %(by)s; nothing was awarded again.", by=p["by"]) if p.get("by")
+        else _("This score sheet was already imported.")),
     # review and corrections
     "maker_checker": lambda p: _("You recorded this yourself; another reviewer must approve it."),
     "not_pending": lambda p: _("This capture has already been decided."),

@@ -97,3 +97,29 @@ def test_card_and_board_on_day_one(app, app_world, client, monkeypatch):
     assert all(c.isdigit() for c in cells[:len(ranked)]) and cells[0] == "1"
     assert cells[len(ranked):] == ["—"] * len(unranked)
     assert f"未参与（本期没有积分，不排名）：{len(unranked)} 户" in board
+
+
+def test_county_page_on_day_one_shows_last_month(app, app_world, client):
+    """/county opens on the last finished month until some village posts points in the running one."""
+    from pointsapp.points.db import set_clock
+    from pointsapp.points.registry import Role
+    from tests.conftest import PASSWORD, login
+
+    _setup(app, app_world)
+    with app.app_context():
+        county = StaffUser(username="county1", role=Role.viewer, village_id=None)
+        county.set_password(PASSWORD)
+        db.session.add(county)
+        db.session.commit()
+    set_clock(DAY1)
+    try:
+        assert login(client, "county1").status_code == 302
+        page = client.get("/county").get_data(as_text=True)
+        assert "各村对比: 2026年11月" in page
+        with app.app_context():
+            v = db.session.get(Village, app_world["village"])
+            post(db.session, v, [(app_world["people"][3][0], "DJ-01", dt.date(2026, 12, 1), 1)], now=DAY1)
+            db.session.commit()
+        assert "各村对比: 2026年12月" in client.get("/county").get_data(as_text=True)
+    finally:
+        set_clock(None)

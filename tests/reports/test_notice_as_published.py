@@ -84,3 +84,21 @@ def test_a_late_entry_is_not_printed_as_part_of_the_published_notice(session, wo
 def test_board_print_route_picks_the_notice(client, seeded):  # noqa: F811
     as_user(client, seeded, "rev1")
     assert client.get("/reports/notice/2026-11.pdf?n=5").status_code == 404
+
+
+def test_the_draft_notice_of_an_unpublished_month_leaves_shop_spending_out(session, world, tmp_path):
+    from pointsapp.points.shop.redeem import Want, redeem
+    from tests.shop.helpers import stocked
+
+    p = world.people
+    post(session, world.village, [(p[0][0], "DJ-01", dt.date(2026, 10, 10), 1),
+                                  (p[0][1], "DJ-01", dt.date(2026, 10, 11), 1)], now=OCT)
+    stocked(session, world)
+    clerk = world.user("clerk9", "clerk")
+    red = redeem(session, actor=clerk, village=world.village, household=world.households[0],
+                 wants=[Want(1, code="SOAP")], key="oct", now=OCT).redemption
+    session.commit()
+    data = gather(session, world.village, "2026-10", now=NOW)
+    (draft,) = data.notice_sections
+    assert draft.notice is None and red.entry.seq in {e.seq for e in data.entries}
+    assert [e.kind for e in draft.entries] == ["award", "award"]

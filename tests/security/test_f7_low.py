@@ -149,6 +149,10 @@ def test_access_log_never_holds_card_tokens():
 
     assert redact('GET /h/AbC_-123xyz?page=2 HTTP/1.1') == "GET /h/…?page=2 HTTP/1.1"
     assert redact("/h/AbC_-123xyz/objection") == "/h/…/objection"
+    # a scanned card URL typed into the desk's search box arrives percent-encoded in the query
+    assert redact("GET /desk?q=http%3A%2F%2F192.168.1.5%2Fh%2FiRObc2IDN83LeBSX-_9z&x=1 HTTP/1.1") == \
+        "GET /desk?q=http%3A%2F%2F192.168.1.5%2Fh%2F…&x=1 HTTP/1.1"
+    assert redact("GET /desk?q=http%3a%2f%2fhost%2fh%2fAbC HTTP/1.1") == "GET /desk?q=http%3a%2f%2fhost%2fh%2f… HTTP/1.1"
     serve = (REPO / "scripts" / "serve").read_text()
     assert "--logger-class pointsapp.gunicorn_logging.RedactingLogger" in serve
 
@@ -161,8 +165,8 @@ def test_error_log_never_holds_card_tokens(client, app_world, monkeypatch, caplo
     def broken(*_a, **_k):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr("pointsapp.villagers.routes.card_state", broken)   # the first lookup of a card page
-    token = "SecretCardToken_0123456789abcdef"
+    monkeypatch.setattr("pointsapp.villagers.routes.card_state", broken)
+    token = "SecretCardToken_0123456789abcdefABCDE"
     with caplog.at_level(logging.ERROR, logger="pointsapp.web.errors"):
         resp = client.get(f"/h/{token}")
     assert resp.status_code == 500

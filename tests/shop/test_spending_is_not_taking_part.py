@@ -37,3 +37,28 @@ def test_a_redemption_on_day_one_is_not_taking_part(world, session):
     res = verify_chain(session, world.village)
     check_tallies(session, world.village, res)
     assert res.ok, res.problems
+
+
+def test_spending_is_not_put_under_public_notice(world, session):
+    """A 公示 lists points earned and lost; what a household took home from the shop is not on it
+    (the printed board sheet already left spending out, and the notice's count now agrees)."""
+    from sqlalchemy import select
+
+    from pointsapp.points.lifecycle import close_blockers
+    from pointsapp.points.notice import NoticeEntry, publish_notice
+
+    h0 = world.households[0]
+    give(session, world, [h0], day=dt.date(2026, 11, 5))
+    stocked(session, world)
+    red = redeem(session, actor=world.clerk, village=world.village, household=h0, wants=[Want(1, code="SOAP")],
+                 key="nov", now=dt.datetime(2026, 11, 20, 4, tzinfo=dt.timezone.utc)).redemption
+    session.commit()
+    notice = publish_notice(session, world.village, "2026-11", world.reviewer, days=0, now=DEC1)
+    session.commit()
+    listed = set(session.execute(select(NoticeEntry.seq).where(NoticeEntry.notice_id == notice.id)).scalars())
+    earning = set(session.execute(text(
+        "SELECT seq FROM ledger_entries WHERE village_id = :v AND occurred_on BETWEEN '2026-11-01' AND '2026-11-30' "
+        "AND kind NOT IN ('redemption', 'expiry')"), {"v": world.village.id}).scalars())
+    assert listed == earning and red.entry.seq not in listed and notice.entry_count == len(earning) == 1
+    # and the month can close: the redemption is not "waiting for a supplementary notice"
+    assert [b.code for b in close_blockers(session, world.village, "2026-11", now=DEC1)] == []

@@ -166,3 +166,20 @@ def test_a_clerk_signs_in_changes_the_password_and_signs_out(app, client, app_wo
     actions = [a for (a,) in _sql(app, "SELECT action FROM audit_events WHERE actor_id = :u ORDER BY id",
                                   u=app_world["users"]["clerk1"])]
     assert "password.change" in actions and "logout" in actions
+
+
+def test_redemption_history_names_the_goods_on_the_desk_and_the_card(app, client, app_world):
+    """The history lines list what was taken (香皂×2、大米×1), on the desk and on the household's card."""
+    w = shop_world(app, app_world)
+    login(client, "clerk1")
+    hid = w["households"][0]
+    page = client.get(f"/desk/h/{hid}").get_data(as_text=True)
+    key = re.search(r'name="key" value="([0-9a-f]+)"', page)[1]
+    client.post(f"/desk/h/{hid}/redeem", data={"key": key, f"qty-{w['items']['SOAP']}": "2",
+                                                f"qty-{w['items']['RICE']}": "1"})
+    names = dict(_sql(app, "SELECT code, name FROM shop_items"))
+    want = f"{names['SOAP']}×2、{names['RICE']}×1" if w["items"]["SOAP"] < w["items"]["RICE"] else \
+        f"{names['RICE']}×1、{names['SOAP']}×2"
+    for page in (client.get(f"/desk/h/{hid}").get_data(as_text=True),
+                 client.get(f"/h/{w['tokens'][0]}").get_data(as_text=True)):
+        assert want in page and "built-in method" not in page

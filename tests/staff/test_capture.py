@@ -237,3 +237,22 @@ def test_regular_households_are_listed_first_for_a_household_rule(app, client, w
     first = page.index(f'name="h" value="{h_first}"')
     assert regulars < second < page.index("<h2>第一组") < first  # the regular household is listed first, once
     assert page.count(f'name="h" value="{h_second}"') == 1
+
+
+def test_too_many_hours_says_the_rules_limit_on_the_result_page(app, client, world):
+    """ZY-02 allows 12 小时 on one entry (rules-example.yaml): 20 is refused with the limit named,
+    and the page offers the rule's own limit as the input's maximum."""
+    aid = make_activity(app, world, code="ZY-02")
+    p1, p2 = world["people"][0][0], world["people"][0][1]
+    login(client, "grid1")
+    page = client.get(f"/activities/{aid}/capture").get_data(as_text=True)
+    assert re.search(rf'name="q-{p1}"[^>]*max="12"|max="12"[^>]*name="q-{p1}"', page), "the input allows 1000"
+    r = client.post(f"/activities/{aid}/capture", data={"key": _key(page), "p": [str(p1)], f"q-{p1}": "20",
+                                                        f"q-{p2}": "3"})
+    result = client.get(r.headers["Location"]).get_data(as_text=True)
+    assert "这一项每条最多记 12 小时。" in result and "None" not in result
+    with app.app_context():
+        rows = db.session.execute(select(Submission.villager_id, Submission.status, Submission.quantity)
+                                  .order_by(Submission.villager_id)).all()
+    assert sorted((v, str(getattr(s, "value", s)), q) for v, s, q in rows) == sorted(
+        [(p1, "refused", 20), (p2, "pending", 3)])

@@ -176,6 +176,7 @@ def test_publish_notice_and_print(app, client, world):
         assert (n.closes_on - n.opens_on).days == 6
     sheet = client.get(f"/notices/{month}/print").get_data(as_text=True)
     assert "积分公示" in sheet and n.digest in sheet and str(n.opens_on) in sheet and str(n.closes_on) in sheet
+    assert "向*华" in sheet and "向明华" not in sheet     # posted on the board: names masked like every public page
     again = client.post("/notices/publish", data={"month": month, "confirm": "y"})
     assert "没有新入账的记录" in client.get(again.headers["Location"]).get_data(as_text=True)
     running = client.post("/notices/publish", data={"month": month_key(today()), "confirm": "y"})

@@ -51,13 +51,16 @@ def test_public_pages_show_only_masked_names(app, client, scene):
         if url.startswith("/board"):
             names = [r[1] for r in table_rows(html, "board-table")]
             if 'id="stars-table"' in html:
-                names += [r[1] for r in table_rows(html, "stars-table")]
+                stars = [r[1] for r in table_rows(html, "stars-table")]
+                seen["stars"] = stars
+                names += stars
         else:
             names = _notice_names(html)
         shown = [n for n in names if not n.startswith(("第", "Household", "#"))]
         assert shown, url
         assert set(shown) <= allowed, (url, set(shown) - allowed)
         seen[url] = shown
+    assert seen.get("stars"), "the star list was not shown on the board"
     # the compound surname keeps only its first character: the length stays hidden
     assert "欧*宏" in seen[f"/board?period={scene.month}&show=households"]
     assert "欧*宏" in seen[f"/board?period={scene.today.year}&show=people"]

@@ -20,7 +20,7 @@ from ...points.errors import Refused
 from ...points.ledger import LedgerEntry, Submission, SubmissionStatus
 from ...points.registry import Group, StaffUser, Village
 from ...points.policy import require
-from . import audit
+from . import audit, changes_of, save_changes
 
 LIVE = (SubmissionStatus.pending, SubmissionStatus.approved)
 
@@ -73,19 +73,15 @@ def update_activity(session: Session, actor: StaffUser, village: Village, activi
         raise Refused("bad_title", "a title of 1 to 200 characters is needed", field="title")
     new = {"title": title, "held_on": held_on, "place": (place or "").strip() or None,
            "group_id": group.id if group else None}
-    changes = {k: [getattr(activity, k), v] for k, v in new.items() if getattr(activity, k) != v}
+    changes = changes_of(activity, new)
     if "held_on" in changes and (refused := date_bounds(session, village, now).refusal(held_on)) is not None:
         refused.params["field"] = "held_on"     # not after today, not in or before a closed month
         raise refused
     if ({"held_on", "group_id"} & set(changes)) and live_captures(session, activity):
         raise Refused("activity_has_captures", "the date and group cannot change once people were recorded",
                       field="held_on")
-    for k, v in new.items():
-        setattr(activity, k, v)
-    session.flush()
-    if changes:
-        audit(session, actor, village, "activity.update", f"activity {activity.id}", ip, changes=changes)
-    return changes
+    return save_changes(session, actor, village, activity, new, "activity.update", f"activity {activity.id}", ip,
+                        changes)
 
 
 def standing_entries(session: Session, activity: Activity) -> int:

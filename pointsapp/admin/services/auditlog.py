@@ -7,7 +7,6 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -15,10 +14,11 @@ from sqlalchemy.orm import Session
 from ...points.audit import AuditEvent
 from ...points.awards import format_tiers, parse_tiers
 from ...points.errors import Refused
+from ...points.periods import local_midnight_utc, local_time, zone_of
 from ...points.registry import StaffUser, Village
 from ...points.policy import require
 from ...points.spreadsheets import csv_writer
-from . import audit
+from . import save_changes
 
 PER_PAGE = 50
 CSV_HEADER = ("time", "user", "action", "target", "detail", "ip")
@@ -34,10 +34,9 @@ class AuditFilter:
 
 def _utc_bounds(village: Village, f: AuditFilter) -> tuple[dt.datetime | None, dt.datetime | None]:
     """Local dates (the village's time zone) to UTC instants: [from 00:00, to+1 00:00)."""
-    tz = ZoneInfo(village.timezone or "Asia/Shanghai")
-    lo = dt.datetime.combine(f.date_from, dt.time(), tz).astimezone(dt.timezone.utc) if f.date_from else None
-    hi = (dt.datetime.combine(f.date_to + dt.timedelta(days=1), dt.time(), tz).astimezone(dt.timezone.utc)
-          if f.date_to else None)
+    tz = zone_of(village)
+    lo = local_midnight_utc(f.date_from, tz) if f.date_from else None
+    hi = local_midnight_utc(f.date_to + dt.timedelta(days=1), tz) if f.date_to else None
     return lo, hi
 
 
@@ -61,7 +60,7 @@ def actions_of(session: Session, village: Village) -> list[str]:
 
 
 def _local(village: Village, at: dt.datetime) -> str:
-    return at.astimezone(ZoneInfo(village.timezone or "Asia/Shanghai")).strftime("%Y-%m-%d %H:%M:%S")
+    return local_time(at, zone_of(village)).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def _detail(text: str | None) -> str:
@@ -145,10 +144,4 @@ def update_settings(session: Session, actor: StaffUser, village: Village, *, not
         if certificate_date is not None and not isinstance(certificate_date, dt.date):
             raise Refused("bad_certificate_date", "the certificate date must be a date", field="certificate_date")
         new["certificate_date"] = certificate_date
-    changes = {k: [getattr(village, k), v] for k, v in new.items() if getattr(village, k) != v}
-    for k, v in new.items():
-        setattr(village, k, v)
-    session.flush()
-    if changes:
-        audit(session, actor, village, "village.settings", f"village {village.id}", ip, changes=changes)
-    return changes
+    return save_changes(session, actor, village, village, new, "village.settings", f"village {village.id}", ip)

@@ -20,7 +20,7 @@ from ...points.registry import (
     Group, Household, HouseholdMove, StaffUser, Village, Villager, VillagerStatus,
 )
 from ...points.policy import require
-from . import audit
+from . import audit, changes_of, save_changes
 
 SEXES = ("男", "女")
 PER_PAGE = 30
@@ -215,13 +215,7 @@ def update_household(session: Session, actor: StaffUser, village: Village, house
     number = _check_number(session, village, number, household)
     new = {"number": number, "house_number": (house_number or "").strip() or None, "group_id": group.id,
            "head_id": head.id if head else None, "active": bool(active)}
-    changes = {k: [getattr(household, k), v] for k, v in new.items() if getattr(household, k) != v}
-    for k, v in new.items():
-        setattr(household, k, v)
-    session.flush()
-    if changes:
-        audit(session, actor, village, "household.update", f"household {household.id}", ip, changes=changes)
-    return changes
+    return save_changes(session, actor, village, household, new, "household.update", f"household {household.id}", ip)
 
 
 # --- villagers ----------------------------------------------------------------------------
@@ -257,7 +251,7 @@ def update_villager(session: Session, actor: StaffUser, village: Village, villag
     d = data.cleaned(village_today(village))
     new = {"name": d.name, "sex": d.sex, "birth_year": d.birth_year, "birth_month": d.birth_month,
            "phone": d.phone, "relation": d.relation}
-    changes = {k: [getattr(villager, k), v] for k, v in new.items() if getattr(villager, k) != v}
+    changes = changes_of(villager, new)
     for k, v in new.items():
         setattr(villager, k, v)
     household = villager.household

@@ -171,17 +171,17 @@ def _parse_rows(table: Table) -> tuple[list[PersonRow], list[RowError]]:
             named[p.name].append(p)
         for p in rows:
             twins = named[p.name]
-            key = (p.name, p.birth_key)
+            same = (p.name, p.birth_key)
             if len(twins) > 1 and p.birth is None:
                 errors.append(RowError(p.row, col.get("birth", col.get("name")), None,
                               f"{p.name} is listed {len(twins)} times in household {hno}; "
                               "people of the same name need their 出生年月 to tell them apart",
                               "row.same_name_no_birth", {"name": p.name, "number": hno, "count": len(twins)}))
-            elif key in seen:
+            elif same in seen:
                 errors.append(RowError(p.row, col.get("name"), p.name,
-                              f"listed twice in household {hno} (also row {seen[key]}, {_birth_text(p.birth)})",
-                              "row.listed_twice", {"number": hno, "row": seen[key]}))
-            seen.setdefault(key, p.row)
+                              f"listed twice in household {hno} (also row {seen[same]}, {_birth_text(p.birth)})",
+                              "row.listed_twice", {"number": hno, "row": seen[same]}))
+            seen.setdefault(same, p.row)
         # The head: the member named in 户主姓名 (the one marked 户主 if two share the name).
         candidates = named.get(first.head_name, [])
         marked = [p for p in candidates if p.relation == HEAD_RELATION]
@@ -198,7 +198,7 @@ def _parse_rows(table: Table) -> tuple[list[PersonRow], list[RowError]]:
     return people, errors
 
 
-def _details(p: PersonRow) -> dict:
+def _details(p: PersonRow) -> dict[str, object]:
     return {"sex": p.sex, "birth_year": p.birth[0] if p.birth else None,
             "birth_month": p.birth[1] if p.birth else None, "phone": p.phone, "relation": p.relation}
 
@@ -235,11 +235,39 @@ class _Plan:
     new_groups: list[str] = field(default_factory=list)
     new_households: dict[str, PersonRow] = field(default_factory=dict)            # 户号 -> first row
     house_numbers: dict[int, str] = field(default_factory=dict)                    # household id -> 门牌号
-    updates: list[tuple[Villager, dict]] = field(default_factory=list)
+    updates: list[tuple[Villager, dict[str, object]]] = field(default_factory=list)
     moves: list[tuple[PersonRow, Villager, str]] = field(default_factory=list)     # row, person, to 户号
     new_people: list[tuple[PersonRow, str]] = field(default_factory=list)          # row, 户号
     heads: dict[str, PersonRow] = field(default_factory=dict)                      # 户号 -> head row
     person_of_row: dict[int, Villager] = field(default_factory=dict)
+    listed: set[str] = field(default_factory=set)       # 户号 the file lists and that were matched (or are new)
+    in_file: set[int] = field(default_factory=set)      # registry people the file lists where they are
+    moved_ids: set[int] = field(default_factory=set)    # registry people the file lists in another household
+
+
+@dataclass
+class _Registry:
+    """The village as the registry has it before the import."""
+
+    groups: dict[str, Group]                           # name -> group
+    households: dict[str, Household]                   # 户号 -> household
+    villagers: list[Villager]
+    members: dict[int, dict[str, list[Villager]]]      # household id -> name -> people
+    numbers: dict[int, str]                            # household id -> 户号
+
+    @classmethod
+    def of(cls, session: Session, village: Village) -> _Registry:
+        groups = {g.name: g for g in session.execute(select(Group).where(Group.village_id == village.id)).scalars()}
+        households = {h.number: h for h in session.execute(
+            select(Household).where(Household.village_id == village.id)).scalars()}
+        villagers = list(session.execute(select(Villager).where(Villager.village_id == village.id)).scalars())
+        members: dict[int, dict[str, list[Villager]]] = defaultdict(lambda: defaultdict(list))
+        for v in sorted(villagers, key=lambda v: v.id):
+            members[v.household_id][v.name].append(v)
+        return cls(groups, households, villagers, members, {h.id: h.number for h in households.values()})
+
+    def number_of(self, household_id: int) -> str:
+        return self.numbers.get(household_id, "?")
 
 
 def import_roster(session: Session, village: Village, table: Table, *, dry_run: bool = False,
@@ -255,130 +283,137 @@ def import_roster(session: Session, village: Village, table: Table, *, dry_run: 
     people, errors = _parse_rows(table)
     if errors:
         raise ImportErrors(errors)
-    col = table.columns
     moved_on = moved_on or local_today(village.timezone, now)
     report = RosterReport(dry_run=dry_run, rows=len(people),
                           skipped=[f"row {s.number} ({s.reason}): {s.text}" for s in table.skipped])
-    groups = {g.name: g for g in session.execute(select(Group).where(Group.village_id == village.id)).scalars()}
-    households = {h.number: h for h in session.execute(
-        select(Household).where(Household.village_id == village.id)).scalars()}
-    number_of = {h.id: h.number for h in households.values()}
-    villagers = list(session.execute(select(Villager).where(Villager.village_id == village.id)).scalars())
-    members: dict[int, dict[str, list[Villager]]] = defaultdict(lambda: defaultdict(list))
-    for v in sorted(villagers, key=lambda v: v.id):
-        members[v.household_id][v.name].append(v)
+    reg = _Registry.of(session, village)
     plan = _Plan()
-    in_file: set[int] = set()
-    listed: set[str] = set()      # 户号 the file lists and that were matched (or are new)
-
     rows_by_house: dict[str, list[PersonRow]] = defaultdict(list)
     for p in people:
         rows_by_house[p.household_no].append(p)
     for hno, rows in rows_by_house.items():
-        first = rows[0]
-        house = households.get(hno)
-        plan.heads[hno] = next(p for p in rows if p.is_head)
-        if house is None:
-            if first.group not in groups and first.group not in plan.new_groups:
-                plan.new_groups.append(first.group)
-            plan.new_households[hno] = first
-            listed.add(hno)
-            plan.new_people.extend((p, hno) for p in rows)
-            continue
-        hgroup = session.get(Group, house.group_id)
-        present = members.get(house.id, {})
-        head = session.get(Villager, house.head_id) if house.head_id else None
-        # The same household if its group agrees and it still has someone the file names.
-        same_people = head is None or head.name == first.head_name or any(p.name in present for p in rows)
-        if hgroup is None or hgroup.name != first.group or not same_people:
-            report.unmatched.append(
-                f"rows {rows[0].row}-{rows[-1].row}: household {hno} is "
-                f"{hgroup.name if hgroup else '?'}/{head.name if head else '?'} "
-                f"in the registry but {first.group}/{first.head_name} in the file")
-            for p in rows:
-                report.outcomes[p.row] = "unmatched"
-            continue
-        listed.add(hno)
-        if first.house_number and first.house_number != house.house_number:
-            report.updated.append(f"household {hno}: 门牌号 {house.house_number} → {first.house_number}")
-            plan.house_numbers[house.id] = first.house_number
-        for p, existing in _pair(rows, present):
-            if existing is None:
-                plan.new_people.append((p, hno))
-                continue
-            in_file.add(existing.id)
-            plan.person_of_row[p.row] = existing
-            changes = {k: val for k, val in _details(p).items() if val is not None and getattr(existing, k) != val}
-            if changes:
-                report.updated.append(f"row {p.row} {p.name}: " + ", ".join(
-                    f"{k} {getattr(existing, k)} → {val}" for k, val in changes.items()))
-                report.outcomes[p.row] = "updated"
-                plan.updates.append((existing, changes))
-            else:
-                report.unchanged += 1
-                report.outcomes[p.row] = "unchanged"
+        _plan_household(session, reg, plan, report, hno, rows)
+    gone = _plan_moves(reg, plan, report)
+    errors = _heads_left_behind(reg, plan, table.columns)
+    if errors:
+        raise ImportErrors(errors)
+    _report_heads(session, reg, plan, report)
+    report.groups_added = list(plan.new_groups)
+    report.households_added = len(plan.new_households)
+    report.not_in_file = [f"{v.name} (household {reg.number_of(v.household_id)})"
+                          for v in gone if v.id not in plan.moved_ids]
+    if not dry_run:
+        with session.begin_nested():
+            _apply(session, village, plan, reg.households, reg.groups, plan.listed, moved_on=moved_on,
+                   actor_id=actor_id, now=now)
+    return report
 
-    # People the file puts in a new place: a move when exactly one registry person fits and
-    # is no longer listed in their old household.
-    gone = [v for v in villagers if v.id not in in_file and v.status == VillagerStatus.active]
-    index: dict[tuple, list[Villager]] = defaultdict(list)
+
+def _plan_household(session: Session, reg: _Registry, plan: _Plan, report: RosterReport, hno: str,
+                    rows: list[PersonRow]) -> None:
+    """One household of the file: new, or matched with the registry's (its people updated, added or
+    left for the move check), or unmatched (its group or people differ: nothing of it changes)."""
+    first = rows[0]
+    house = reg.households.get(hno)
+    plan.heads[hno] = next(p for p in rows if p.is_head)
+    if house is None:
+        if first.group not in reg.groups and first.group not in plan.new_groups:
+            plan.new_groups.append(first.group)
+        plan.new_households[hno] = first
+        plan.listed.add(hno)
+        plan.new_people.extend((p, hno) for p in rows)
+        return
+    hgroup = session.get(Group, house.group_id)
+    present = reg.members.get(house.id, {})
+    head = session.get(Villager, house.head_id) if house.head_id else None
+    # The same household if its group agrees and it still has someone the file names.
+    same_people = head is None or head.name == first.head_name or any(p.name in present for p in rows)
+    if hgroup is None or hgroup.name != first.group or not same_people:
+        report.unmatched.append(
+            f"rows {rows[0].row}-{rows[-1].row}: household {hno} is "
+            f"{hgroup.name if hgroup else '?'}/{head.name if head else '?'} "
+            f"in the registry but {first.group}/{first.head_name} in the file")
+        for p in rows:
+            report.outcomes[p.row] = "unmatched"
+        return
+    plan.listed.add(hno)
+    if first.house_number and first.house_number != house.house_number:
+        report.updated.append(f"household {hno}: 门牌号 {house.house_number} → {first.house_number}")
+        plan.house_numbers[house.id] = first.house_number
+    for p, existing in _pair(rows, present):
+        if existing is None:
+            plan.new_people.append((p, hno))
+            continue
+        plan.in_file.add(existing.id)
+        plan.person_of_row[p.row] = existing
+        changes = {k: val for k, val in _details(p).items() if val is not None and getattr(existing, k) != val}
+        if changes:
+            report.updated.append(f"row {p.row} {p.name}: " + ", ".join(
+                f"{k} {getattr(existing, k)} → {val}" for k, val in changes.items()))
+            report.outcomes[p.row] = "updated"
+            plan.updates.append((existing, changes))
+        else:
+            report.unchanged += 1
+            report.outcomes[p.row] = "unchanged"
+
+
+def _plan_moves(reg: _Registry, plan: _Plan, report: RosterReport) -> list[Villager]:
+    """People the file puts in a new place: a move when exactly one registry person fits (same name, sex
+    and birth month) and is no longer listed in their old household; the others are new. Returns the
+    active people the file does not list where the registry has them."""
+    gone = [v for v in reg.villagers if v.id not in plan.in_file and v.status == VillagerStatus.active]
+    index: dict[tuple[str, str | None, int | None, int | None], list[Villager]] = defaultdict(list)
     for v in gone:
         index[(v.name, v.sex, v.birth_year, v.birth_month)].append(v)
-    moved_ids: set[int] = set()
     still_new: list[tuple[PersonRow, str]] = []
     for p, hno in plan.new_people:
-        d = _details(p)
-        target = households.get(hno)
-        candidates = [v for v in index.get((p.name, d["sex"], d["birth_year"], d["birth_month"]), [])
-                      if v.id not in moved_ids and (target is None or target.id != v.household_id)
-                      ] if d["birth_year"] else []
+        sex, (year, month) = p.sex, (p.birth or (None, None))
+        target = reg.households.get(hno)
+        candidates = [v for v in index.get((p.name, sex, year, month), [])
+                      if v.id not in plan.moved_ids and (target is None or target.id != v.household_id)
+                      ] if year else []
         if len(candidates) == 1:
             v = candidates[0]
-            moved_ids.add(v.id)
+            plan.moved_ids.add(v.id)
             plan.moves.append((p, v, hno))
             plan.person_of_row[p.row] = v
-            report.moved.append(f"row {p.row} {p.name}: household {number_of.get(v.household_id, '?')} → {hno}")
+            report.moved.append(f"row {p.row} {p.name}: household {reg.number_of(v.household_id)} → {hno}")
             report.outcomes[p.row] = "moved"
         else:
             still_new.append((p, hno))
             report.villagers_added += 1
             report.outcomes[p.row] = "new"
     plan.new_people = still_new
+    return gone
 
-    # A head who moves out leaves a household behind: the file must name its new head.
+
+def _heads_left_behind(reg: _Registry, plan: _Plan, col: dict[str, str]) -> list[RowError]:
+    """A head who moves out leaves a household behind: the file must name its new head."""
+    errors = []
     for p, v, _hno in plan.moves:
-        source = next((h for h in households.values() if h.id == v.household_id), None)
-        if source is None or source.head_id != v.id or source.number in listed:
+        source = next((h for h in reg.households.values() if h.id == v.household_id), None)
+        if source is None or source.head_id != v.id or source.number in plan.listed:
             continue
-        left = [m for ms in members.get(source.id, {}).values() for m in ms
-                if m.status == VillagerStatus.active and m.id not in moved_ids]
+        left = [m for ms in reg.members.get(source.id, {}).values() for m in ms
+                if m.status == VillagerStatus.active and m.id not in plan.moved_ids]
         if left:
             errors.append(RowError(
                 p.row, col.get("name"), p.name,
                 f"{p.name} is the head of household {source.number}, which this file does not list; "
                 f"add household {source.number} with its new head (户主姓名) to the file, "
                 f"or move {p.name} on the registry page", "row.head_leaves", {"name": p.name, "number": source.number}))
-    if errors:
-        raise ImportErrors(errors)
+    return errors
 
-    # Heads: the member the file names, for every household it lists.
-    for hno in sorted(listed):
+
+def _report_heads(session: Session, reg: _Registry, plan: _Plan, report: RosterReport) -> None:
+    """Heads: the member the file names, for every household it lists."""
+    for hno in sorted(plan.listed):
         head_row = plan.heads[hno]
-        house = households.get(hno)
+        house = reg.households.get(hno)
         person = plan.person_of_row.get(head_row.row)
         if house is not None and (person is None or person.id != house.head_id):
             old = session.get(Villager, house.head_id) if house.head_id else None
             report.updated.append(f"household {hno}: 户主 {old.name if old else '—'} → {head_row.name}")
-
-    report.groups_added = list(plan.new_groups)
-    report.households_added = len(plan.new_households)
-    report.not_in_file = [f"{v.name} (household {number_of.get(v.household_id, '?')})"
-                          for v in gone if v.id not in moved_ids]
-    if not dry_run:
-        with session.begin_nested():
-            _apply(session, village, plan, households, groups, listed, moved_on=moved_on, actor_id=actor_id,
-                   now=now)
-    return report
 
 
 def _apply(session: Session, village: Village, plan: _Plan, households: dict[str, Household],

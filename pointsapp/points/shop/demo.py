@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from collections.abc import Callable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -23,8 +24,8 @@ CATALOGUE = [  # code, name, unit, price (points; 1 point is about 1 yuan), stoc
 ]
 
 
-def stock_demo_shop(session: Session, village: Village, admin: StaffUser, rng: random.Random, accounts,
-                    make_account, now: dt.datetime, redemptions: int = 20) -> StaffUser:
+def stock_demo_shop(session: Session, village: Village, admin: StaffUser, rng: random.Random, accounts: object,
+                    make_account: Callable[..., StaffUser], now: dt.datetime, redemptions: int = 20) -> StaffUser:
     """Create the clerk (``make_account`` as for other demo staff), the catalogue and redemptions."""
     clerk = make_account(session, accounts, "clerk", Role.clerk, village, "兑换员")
     session.flush()
@@ -39,7 +40,7 @@ def stock_demo_shop(session: Session, village: Village, admin: StaffUser, rng: r
         Tally.period == "all", Tally.kind == "h", Tally.village_id == village.id,
         Tally.points + Tally.spent >= 60).order_by(Tally.subject_id)).scalars().all()
     for n, hid in enumerate(rng.sample(list(rich), min(redemptions, len(rich)))):
-        household = session.get(Household, hid)
+        household = session.get_one(Household, hid)
         wants = [Want(rng.randint(1, 3), code="XZ-01"), Want(1, code=rng.choice(["XYF-01", "MJ-01", "JY-01"]))]
         redeem(session, actor=clerk, village=village, household=household, wants=wants, key=f"demo-{n}",
                now=now - dt.timedelta(minutes=5 * (redemptions - n)))

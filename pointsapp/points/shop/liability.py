@@ -45,7 +45,7 @@ class Liability:
     def warn(self) -> bool:
         return self.level == "short"
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, object]:
         return {"village": self.village, "outstanding": self.outstanding, "stock_value": self.stock_value,
                 "budget": self.budget, "bought": self.bought, "budget_left": self.budget_left,
                 "cover": self.cover, "level": self.level}
@@ -85,7 +85,7 @@ def bought_by_village(session: Session, year: int, village_ids: list[int] | None
          .group_by(StockMovement.village_id))
     if village_ids is not None:
         q = q.where(StockMovement.village_id.in_(village_ids))
-    return {vid: -(-int(fen) // 100) for vid, fen in session.execute(q)}
+    return {vid: -(-int(fen or 0) // 100) for vid, fen in session.execute(q)}
 
 
 def liabilities(session: Session, villages: list[Village], year: int) -> list[Liability]:

@@ -23,7 +23,7 @@ from ..errors import Refused
 from ..ledger import EntryKind, LedgerEntry, append_entry, lock_village
 from ..periods import local_today, month_key
 from ..policy import allowed, require
-from ..registry import Household, StaffUser, Village, Villager, VillagerStatus
+from ..registry import Household, StaffUser, Village, Villager, VillagerStatus, get_in_village
 from ..standings import Tally, apply_tallies
 from .models import MovementKind, Redemption, RedemptionLine, ShopItem, StockMovement
 from .stock import on_hand
@@ -212,10 +212,7 @@ def cancel(session: Session, red: Redemption, actor: StaffUser, *, reason: str |
 
 
 def get_redemption(session: Session, village: Village, redemption_id: int) -> Redemption:
-    red = session.get(Redemption, redemption_id)
-    if red is None or red.village_id != village.id:
-        raise Refused("not_found", f"no redemption {redemption_id} in this village")
-    return red
+    return get_in_village(session, Redemption, redemption_id, village, "redemption")
 
 
 def find_redemption(session: Session, village: Village, number: str) -> Redemption:

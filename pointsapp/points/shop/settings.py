@@ -62,7 +62,7 @@ def _safe_date(year: int, month: int, day: int) -> dt.date:
         return dt.date(year, month, 28)
 
 
-def parse_bands(text: str | list, mode: str) -> tuple[tuple[int, int], ...]:
+def parse_bands(text: str | list[list[int]], mode: str) -> tuple[tuple[int, int], ...]:
     """Bands as [[stars, threshold], ...] (JSON or a list). Raises Refused naming the bad value."""
     try:
         raw = json.loads(text) if isinstance(text, str) else text
@@ -91,12 +91,12 @@ def get_settings(session: Session, village: Village) -> Settings:
     if row is None:
         return Settings()
     return Settings(row.reset_month, row.reset_day, row.points_budget, row.star_period, row.star_mode,
-                    tuple(tuple(b) for b in json.loads(row.star_bands)), True)  # type: ignore[misc]
+                    tuple(tuple(b) for b in json.loads(row.star_bands)), True)
 
 
 def save_settings(session: Session, village: Village, actor: StaffUser, *, reset_month: int | None,
                   reset_day: int | None, points_budget: int | None, star_period: str, star_mode: str,
-                  bands: str | list) -> Settings:
+                  bands: str | list[list[int]]) -> Settings:
     """Validate and store the settings (the caller checks the ``shop.manage`` permission)."""
     if (reset_month is None) != (reset_day is None):
         raise Refused("bad_reset_day", "give both the month and the day of the reset, or neither")

@@ -25,9 +25,9 @@ class StarRow:
     group: str
     points: int
     stars: int
-    rank: int
+    rank: int | None    # None: no points, not ranked
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, object]:
         return {"household": self.household, "name": self.name, "group": self.group,
                 "points": self.points, "stars": self.stars}
 
@@ -44,9 +44,9 @@ def check_period(period: str) -> str:
     raise ValueError(f"stars are given per quarter (YYYY-Qn) or year (YYYY), not {period!r}")
 
 
-def stars_for(points: int, rank: int, ranked: int, settings: Settings) -> int:
+def stars_for(points: int, rank: int | None, ranked: int, settings: Settings) -> int:
     """Stars of one household: ``rank`` among ``ranked`` households with points."""
-    if points <= 0:
+    if points <= 0 or rank is None:
         return 0
     for stars, threshold in settings.bands:   # highest band first
         if settings.star_mode == "percent":

@@ -50,7 +50,7 @@ class ItemRow:
     active: bool
     photo: str | None
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, object]:
         return {"code": self.code, "name": self.name, "price": self.price, "stock": self.stock}
 
 
