@@ -15,9 +15,11 @@ import secrets
 from collections import defaultdict
 from dataclasses import dataclass, field
 from importlib import resources
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, select
+from sqlalchemy.sql.elements import BindParameter
 from sqlalchemy.orm import Session
 
 from .bulk import bulk_insert, fix_sequences
@@ -68,7 +70,7 @@ def _name(rng: random.Random, surname: str | None = None) -> str:
 
 
 def build_demo(session: Session, *, villages: int = 1, months: int = 12, seed: int = 1,
-               tz: str = DEFAULT_TZ, progress=None, now: dt.datetime | None = None,
+               tz: str = DEFAULT_TZ, progress: Callable[[int, str], Any] | None = None, now: dt.datetime | None = None,
                size: tuple[int, int] = (529, 1582)) -> DemoResult:
     """Villages of ``size`` (households, people) with ``months`` months of activity up to ``now``,
     posted through capture, review, the 公示 and the month close (see :func:`_activity`)."""
@@ -93,7 +95,9 @@ def build_demo(session: Session, *, villages: int = 1, months: int = 12, seed: i
         session.add_all(groups)
         session.flush()
         people = _people(rng, vi, *size)
-        hh_rows, v_rows, households = [], [], []
+        hh_rows: list[tuple[object, ...]] = []
+        v_rows: list[tuple[object, ...]] = []
+        households: list[_House] = []
         for hi, members in enumerate(people):
             ids["household"] += 1
             hid = ids["household"]
@@ -108,11 +112,11 @@ def build_demo(session: Session, *, villages: int = 1, months: int = 12, seed: i
             hh_rows.append((hid, village.id, group.id, str(hi + 1), f"{hi + 1:03d}", None,
                             secrets.token_urlsafe(24), True))
             households.append((hid, group.id, member_ids, [m[2] for m in members]))
-        bulk_insert(session, Household.__table__, ("id", "village_id", "group_id", "number", "house_number",
+        bulk_insert(session, _HOUSEHOLDS, ("id", "village_id", "group_id", "number", "house_number",
                                                    "head_id", "card_token", "active"), hh_rows)
-        bulk_insert(session, Villager.__table__, ("id", "village_id", "household_id", "name", "sex", "birth_year",
+        bulk_insert(session, _VILLAGERS, ("id", "village_id", "household_id", "name", "sex", "birth_year",
                                                   "birth_month", "phone", "relation", "status"), v_rows)
-        session.execute(Household.__table__.update().where(Household.__table__.c.id == _bind("hid"))
+        session.execute(_HOUSEHOLDS.update().where(_HOUSEHOLDS.c.id == _bind("hid"))
                         .values(head_id=_bind("head")),
                         [{"hid": h[0], "head": h[2][0]} for h in households])
         load_rulebook_text(session, village, rules_text)
@@ -126,7 +130,7 @@ def build_demo(session: Session, *, villages: int = 1, months: int = 12, seed: i
             bar.update(1)
     if bar is not None:
         bar.close()
-    fix_sequences(session, [Household.__table__, Villager.__table__])
+    fix_sequences(session, [_HOUSEHOLDS, _VILLAGERS])
     session.flush()
     _demo_shop(session, rng, result, now)
     if villages > 1:
@@ -136,17 +140,21 @@ def build_demo(session: Session, *, villages: int = 1, months: int = 12, seed: i
     return result
 
 
-def _demo_shop(session, rng, result, now) -> None:
+def _demo_shop(session: Session, rng: random.Random, result: DemoResult, now: dt.datetime) -> None:
     """The demo village's 积分超市, through the shop's own services (see points/shop/demo.py)."""
     village = session.execute(select(Village).where(Village.name == "龙天坪村")).scalar_one()
     admin = session.execute(select(StaffUser).where(StaffUser.username == "admin")).scalar_one()
     stock_demo_shop(session, village, admin, rng, result, _account, now)
 
 
-def _bind(name):
-    from sqlalchemy import bindparam
-
+def _bind(name: str) -> BindParameter[Any]:
     return bindparam(name)
+
+
+_HOUSEHOLDS = cast(Table, Household.__table__)
+_VILLAGERS = cast(Table, Villager.__table__)
+#: (household id, group id, member ids, member birth years) of a generated household
+_House = tuple[int, int, list[int], list[int]]
 
 
 def _people(rng: random.Random, vi: int, households: int = 529,
@@ -177,7 +185,8 @@ def _people(rng: random.Random, vi: int, households: int = 529,
     return out
 
 
-def _account(session, result, username, role, village, display, groups=(), *, usable=True):
+def _account(session: Session, result: DemoResult, username: str, role: Role, village: Village | None, display: str,
+             groups: Sequence[Group] = (), *, usable: bool = True) -> StaffUser:
     """A staff account. Only the demo village's get (printed) passwords: hashing hundreds of
     county-scale accounts would dominate the run; set one with `pointsapp user password`."""
     user = StaffUser(username=username, role=role, village_id=village.id if village else None,
@@ -192,7 +201,7 @@ def _account(session, result, username, role, village, display, groups=(), *, us
     return user
 
 
-def _staff(session, village, groups, vi, result) -> dict[str, StaffUser]:
+def _staff(session: Session, village: Village, groups: list[Group], vi: int, result: DemoResult) -> dict[str, StaffUser]:
     prefix = "" if vi == 0 else f"v{vi + 1:03d}-"
     usable = vi == 0
     staff = {
@@ -228,9 +237,13 @@ class _Occasion:
     approve: bool
 
 
-def _events(rng, today, first_month, households) -> list[tuple]:
+#: (occurred_on, rule code, villager id or None, household id, group id, quantity)
+_Event = tuple[dt.date, str, int | None, int, int, int]
+
+
+def _events(rng: random.Random, today: dt.date, first_month: dt.date, households: list[_House]) -> list[_Event]:
     """What happened: (occurred_on, rule code, villager id | None, household id, group id, quantity)."""
-    events: list[tuple] = []
+    events: list[_Event] = []
     adults = [(vid, h[0], h[1]) for h in households for vid, by in zip(h[2], h[3]) if by <= today.year - 16]
     month = first_month
     while month <= today:
@@ -261,14 +274,15 @@ def _events(rng, today, first_month, households) -> list[tuple]:
     return events
 
 
-def demo_occasions(rng, village: Village, today: dt.date, first_month: dt.date, households, rules,
+def demo_occasions(rng: random.Random, village: Village, today: dt.date, first_month: dt.date,
+                   households: list[_House], rules: dict[str, Rule],
                    staff: dict[str, StaffUser], now: dt.datetime) -> list[_Occasion]:
     """The demo's captures in the order they happen: one per day, rule and logger (the grid
     worker of the group for rules grid workers record, else the village committee), recorded
     one to three evenings after the day; the last four days' captures still wait for review."""
     pending_from = today - dt.timedelta(days=4)
     grid_for_group = {g.id: s for k, s in staff.items() if k.startswith("grid") for g in s.groups}
-    by_occasion: dict[tuple, list[Line]] = defaultdict(list)
+    by_occasion: dict[tuple[dt.date, str, int], list[Line]] = defaultdict(list)
     for day, code, vid, hid, gid, qty in _events(rng, today, first_month, households):
         version = rules[code].version_on(day)
         if version is None:
@@ -287,7 +301,9 @@ def _local(village: Village, day: dt.date, hour: int) -> dt.datetime:
     return local_midnight_utc(day, zone_of(village)) + dt.timedelta(hours=hour)
 
 
-def _activity(session, rng, village, today, first_month, households, rules, staff, result, now):
+def _activity(session: Session, rng: random.Random, village: Village, today: dt.date, first_month: dt.date,
+              households: list[_House], rules: dict[str, Rule], staff: dict[str, StaffUser], result: DemoResult,
+              now: dt.datetime) -> None:
     """Post the demo's year through the same services as the pages: capture, review (approve),
     publish the 公示 and close the month, each at the time it happens."""
     steps: list[tuple[dt.datetime, int, Any]] = []
@@ -315,10 +331,10 @@ def _activity(session, rng, village, today, first_month, households, rules, staf
 
 
 def _lifecycle_steps(village: Village, first_month: dt.date, today: dt.date,
-                     now: dt.datetime) -> list[tuple[dt.datetime, int, tuple]]:
+                     now: dt.datetime) -> list[tuple[dt.datetime, int, tuple[str, str]]]:
     """Months before last month are published on the 4th of the next month and closed on the
     12th; last month is published yesterday (today on the 1st) and is under notice."""
-    steps: list[tuple[dt.datetime, int, tuple]] = []
+    steps: list[tuple[dt.datetime, int, tuple[str, str]]] = []
     this_month, prev_month = month_key(today), previous_month_of(today)
     m = first_month
     while month_key(m) < prev_month:

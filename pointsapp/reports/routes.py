@@ -4,6 +4,7 @@ download and the exports. Views are thin: parse → service (which checks author
 from __future__ import annotations
 
 import io
+import os
 import tempfile
 import unicodedata
 import zipfile
@@ -170,18 +171,32 @@ def monthly_pack():
     if top is not None and (not top.isdigit() or not 1 <= int(top) <= 100):
         return _bad("top", top, _reason("top"))
     require(current_user, village, "reports.pack")
-    from .pack import build_monthly_pack
-
     buf = io.BytesIO()
     with tempfile.TemporaryDirectory(prefix="pack-") as tmp:
-        result = build_monthly_pack(db.session, village, key, Path(tmp), top_n=int(top) if top else None,
-                                    progress=False)
+        files = _pack_in_child_process(village, key, top, Path(tmp))
         with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-            for path in result.files:
+            for path in files:
                 zf.write(path, arcname=f"{village.name}-{key}/{path.name}")
     buf.seek(0)
     return send_file(buf, mimetype="application/zip", as_attachment=True,
                      download_name=f"{village.name}-{key}-ceremony-pack.zip")
+
+
+def _pack_in_child_process(village: Village, month: str, top: str | None, out_dir: Path) -> list[Path]:
+    """Build the pack with ``pointsapp report monthly`` in a child process. Its charts, PDF and workbook
+    (matplotlib, pandas, fpdf and the CJK font: about 130 MB at their peak) then never stay in this
+    long-lived web worker's memory. The child reads the same database; the pack only reads."""
+    import subprocess
+    import sys
+
+    env = dict(os.environ, POINTSAPP_INSTANCE_PATH=current_app.instance_path,
+               POINTSAPP_DATABASE_URL=current_app.config["SQLALCHEMY_DATABASE_URI"])
+    cmd = [sys.executable, "-m", "pointsapp", "report", "monthly", month, "--village", village.name,
+           "--out", str(out_dir)] + (["--top", top] if top else [])
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900)
+    if done.returncode != 0:
+        raise RuntimeError(f"the ceremony pack failed: {done.stderr[-2000:]}")
+    return sorted(p for p in out_dir.iterdir() if p.is_file())
 
 
 @bp.get("/reports/notice/<month>.pdf")

@@ -60,9 +60,7 @@ def _tight_caps(load):
     return wrapped
 
 
-def _build(tmp_path, name, monkeypatch, line_by_line=False):
-    engine = make_engine(f"sqlite:///{tmp_path / name}")
-    Base.metadata.create_all(engine)
+def _build(engine, monkeypatch, line_by_line=False):
     session = Session(engine)
     with monkeypatch.context() as m:
         m.setattr(demo, "load_rulebook_text", _tight_caps(demo.load_rulebook_text))
@@ -70,31 +68,39 @@ def _build(tmp_path, name, monkeypatch, line_by_line=False):
             m.setattr(demo, "_activity", _line_by_line)
         demo.build_demo(session, **SMALL)
     session.commit()
-    return engine, session
+    return session
 
 
-ENTRIES = ("SELECT r.code, e.kind, e.villager_id, e.household_id, e.group_id, e.occurred_on, e.quantity, "
+ENTRIES = ("SELECT r.code, e.kind, e.villager_id, e.household_id, e.group_id, CAST(e.occurred_on AS TEXT), e.quantity, "
            "e.requested_points, e.points, e.capped, e.captured_by_id, e.approved_by_id "
            "FROM ledger_entries e JOIN rules r ON r.id = e.rule_id ORDER BY e.seq")
 
 
-def test_demo_equals_capture_and_approval_line_by_line(tmp_path, monkeypatch):
-    e1, s1 = _build(tmp_path, "demo.db", monkeypatch)
-    e2, s2 = _build(tmp_path, "lines.db", monkeypatch, line_by_line=True)
+def _sqlite(tmp_path, name):
+    engine = make_engine(f"sqlite:///{tmp_path / name}")
+    Base.metadata.create_all(engine)
+    return engine
+
+
+def test_demo_equals_capture_and_approval_line_by_line(engine, tmp_path, monkeypatch):
+    """The demo on the test database (PostgreSQL when configured); the line-by-line run on SQLite."""
+    e1, e2 = engine, _sqlite(tmp_path, "lines.db")
+    s1 = _build(e1, monkeypatch)
+    s2 = _build(e2, monkeypatch, line_by_line=True)
     rows1, rows2 = (s.execute(text(ENTRIES)).all() for s in (s1, s2))
     assert len(rows1) > 200 and sum(1 for r in rows1 if r.capped) > 10
     assert sorted(map(tuple, rows1)) == sorted(map(tuple, rows2))
     for s in (s1, s2):
         village = s.execute(select(Village)).scalar_one()
         assert verify_chain(s, village).ok
-    tallies = "SELECT period, kind, subject_id, points, entries FROM tallies ORDER BY 1, 2, 3"
-    assert s1.execute(text(tallies)).all() == s2.execute(text(tallies)).all()
+    tallies = "SELECT period, kind, subject_id, points, entries FROM tallies"
+    assert sorted(map(tuple, s1.execute(text(tallies)))) == sorted(map(tuple, s2.execute(text(tallies))))
     pending = "SELECT count(*), coalesce(sum(points), 0) FROM submissions WHERE status = 'pending'"
     assert s1.execute(text(pending)).one() == s2.execute(text(pending)).one()
-    notices = "SELECT month, number, entry_count FROM notices ORDER BY month, number"
-    assert s1.execute(text(notices)).all() == s2.execute(text(notices)).all()
-    assert s1.execute(text("SELECT month FROM closed_periods ORDER BY month")).all() == \
-        s2.execute(text("SELECT month FROM closed_periods ORDER BY month")).all()
+    notices = "SELECT month, number, entry_count FROM notices"
+    assert sorted(map(tuple, s1.execute(text(notices)))) == sorted(map(tuple, s2.execute(text(notices))))
+    closed = "SELECT month FROM closed_periods"
+    assert sorted(s1.execute(text(closed)).scalars()) == sorted(s2.execute(text(closed)).scalars())
     # every award and deduction stands on an approved capture by someone other than its approver
     # (the shop's redemptions are posted by the shop's own services)
     orphans = s1.execute(text(
@@ -104,26 +110,25 @@ def test_demo_equals_capture_and_approval_line_by_line(tmp_path, monkeypatch):
     assert orphans == 0
     assert s1.execute(text("SELECT count(*) FROM ledger_entries WHERE kind IN ('award', 'deduction')")).scalar_one() \
         == len(rows1)
-    for s, e in ((s1, e1), (s2, e2)):
-        s.close()
-        e.dispose()
+    s1.close()
+    s2.close()
+    e2.dispose()
 
 
-def test_demo_caps_hold_per_subject_and_month(tmp_path, monkeypatch):
+def test_demo_caps_hold_per_subject_and_month(engine, monkeypatch):
     """Raw SQL: awards (and pending captures) of each capped rule never pass its monthly cap."""
-    engine, s = _build(tmp_path, "caps.db", monkeypatch)
+    s = _build(engine, monkeypatch)
     over = s.execute(text(
         "SELECT r.code, x.subject, x.month, x.total, v.cap_month FROM ("
-        "  SELECT rule_id, coalesce(villager_id, -household_id) AS subject, substr(occurred_on, 1, 7) AS month, "
-        "         sum(points) AS total, max(rule_version_id) AS version FROM ("
-        "    SELECT rule_id, villager_id, household_id, occurred_on, points, rule_version_id FROM ledger_entries "
-        "    WHERE kind = 'award' UNION ALL "
-        "    SELECT rule_id, villager_id, household_id, occurred_on, points, rule_version_id FROM submissions "
-        "    WHERE status = 'pending') "
-        "  GROUP BY rule_id, subject, month) x "
+        "  SELECT rule_id, subject, month, sum(points) AS total, max(rule_version_id) AS version FROM ("
+        "    SELECT rule_id, coalesce(villager_id, -household_id) AS subject, "
+        "           substr(CAST(occurred_on AS TEXT), 1, 7) AS month, points, rule_version_id "
+        "    FROM ledger_entries WHERE kind = 'award' UNION ALL "
+        "    SELECT rule_id, coalesce(villager_id, -household_id), substr(CAST(occurred_on AS TEXT), 1, 7), "
+        "           points, rule_version_id FROM submissions WHERE status = 'pending') AS u "
+        "  GROUP BY rule_id, subject, month) AS x "
         "JOIN rule_versions v ON v.id = x.version JOIN rules r ON r.id = x.rule_id "
         "WHERE v.cap_month IS NOT NULL AND x.total > v.cap_month")).all()
     assert over == []
     assert s.execute(text("SELECT count(*) FROM ledger_entries WHERE capped")).scalar_one() > 0
     s.close()
-    engine.dispose()

@@ -154,48 +154,56 @@ def _parse_rows(table: Table) -> tuple[list[PersonRow], list[RowError]]:
     for p in people:
         by_house[p.household_no].append(p)
     for hno, rows in by_house.items():
-        first = rows[0]
-        for p in rows[1:]:
-            if p.group != first.group:
-                errors.append(RowError(p.row, col.get("group"), p.group,
-                              f"household {hno} is in {first.group} on row {first.row}", "row.group_differs",
-                              {"number": hno, "group": first.group, "row": first.row}))
-            if p.head_name != first.head_name:
-                errors.append(RowError(p.row, col.get("head_name"), p.head_name,
-                              f"household {hno} has head {first.head_name} on row {first.row}", "row.head_differs",
-                              {"number": hno, "name": first.head_name, "row": first.row}))
-        # Two people of one name in one household are told apart by their birth date.
-        seen: dict[tuple[str, tuple[int | None, int | None]], int] = {}
-        named: dict[str, list[PersonRow]] = defaultdict(list)
-        for p in rows:
-            named[p.name].append(p)
-        for p in rows:
-            twins = named[p.name]
-            same = (p.name, p.birth_key)
-            if len(twins) > 1 and p.birth is None:
-                errors.append(RowError(p.row, col.get("birth", col.get("name")), None,
-                              f"{p.name} is listed {len(twins)} times in household {hno}; "
-                              "people of the same name need their 出生年月 to tell them apart",
-                              "row.same_name_no_birth", {"name": p.name, "number": hno, "count": len(twins)}))
-            elif same in seen:
-                errors.append(RowError(p.row, col.get("name"), p.name,
-                              f"listed twice in household {hno} (also row {seen[same]}, {_birth_text(p.birth)})",
-                              "row.listed_twice", {"number": hno, "row": seen[same]}))
-            seen.setdefault(same, p.row)
-        # The head: the member named in 户主姓名 (the one marked 户主 if two share the name).
-        candidates = named.get(first.head_name, [])
-        marked = [p for p in candidates if p.relation == HEAD_RELATION]
-        if not candidates:
-            errors.append(RowError(first.row, col.get("head_name"), first.head_name,
-                          f"the head of household {hno} is not listed as a member", "row.head_not_member",
-                          {"number": hno}))
-        elif len(marked) > 1:
-            errors.append(RowError(marked[1].row, col.get("relation"), HEAD_RELATION,
-                          f"household {hno} has two heads named {first.head_name} (also row {marked[0].row})",
-                          "row.two_heads", {"number": hno, "name": first.head_name, "row": marked[0].row}))
-        else:
-            (marked or candidates)[0].is_head = True
+        errors += _household_errors(hno, rows, col)
     return people, errors
+
+
+def _household_errors(hno: str, rows: list[PersonRow], col: dict[str, str]) -> list[RowError]:
+    """What is wrong with one household's rows taken together (group, head, people of one name); marks
+    the head row (``is_head``) when there is one."""
+    errors: list[RowError] = []
+    first = rows[0]
+    for p in rows[1:]:
+        if p.group != first.group:
+            errors.append(RowError(p.row, col.get("group"), p.group,
+                          f"household {hno} is in {first.group} on row {first.row}", "row.group_differs",
+                          {"number": hno, "group": first.group, "row": first.row}))
+        if p.head_name != first.head_name:
+            errors.append(RowError(p.row, col.get("head_name"), p.head_name,
+                          f"household {hno} has head {first.head_name} on row {first.row}", "row.head_differs",
+                          {"number": hno, "name": first.head_name, "row": first.row}))
+    # Two people of one name in one household are told apart by their birth date.
+    seen: dict[tuple[str, tuple[int | None, int | None]], int] = {}
+    named: dict[str, list[PersonRow]] = defaultdict(list)
+    for p in rows:
+        named[p.name].append(p)
+    for p in rows:
+        twins = named[p.name]
+        same = (p.name, p.birth_key)
+        if len(twins) > 1 and p.birth is None:
+            errors.append(RowError(p.row, col.get("birth", col.get("name")), None,
+                          f"{p.name} is listed {len(twins)} times in household {hno}; "
+                          "people of the same name need their 出生年月 to tell them apart",
+                          "row.same_name_no_birth", {"name": p.name, "number": hno, "count": len(twins)}))
+        elif same in seen:
+            errors.append(RowError(p.row, col.get("name"), p.name,
+                          f"listed twice in household {hno} (also row {seen[same]}, {_birth_text(p.birth)})",
+                          "row.listed_twice", {"number": hno, "row": seen[same]}))
+        seen.setdefault(same, p.row)
+    # The head: the member named in 户主姓名 (the one marked 户主 if two share the name).
+    candidates = named.get(first.head_name, [])
+    marked = [p for p in candidates if p.relation == HEAD_RELATION]
+    if not candidates:
+        errors.append(RowError(first.row, col.get("head_name"), first.head_name,
+                      f"the head of household {hno} is not listed as a member", "row.head_not_member",
+                      {"number": hno}))
+    elif len(marked) > 1:
+        errors.append(RowError(marked[1].row, col.get("relation"), HEAD_RELATION,
+                      f"household {hno} has two heads named {first.head_name} (also row {marked[0].row})",
+                      "row.two_heads", {"number": hno, "name": first.head_name, "row": marked[0].row}))
+    else:
+        (marked or candidates)[0].is_head = True
+    return errors
 
 
 def _details(p: PersonRow) -> dict[str, object]:
