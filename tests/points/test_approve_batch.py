@@ -7,6 +7,7 @@ import datetime as dt
 from sqlalchemy import text
 
 from pointsapp.points.ledger import GENESIS, HASHED_FIELDS, entry_hash
+from pointsapp.points import versions  # noqa: F401  (its Session events count the pages' versions)
 from pointsapp.points.review import approve
 from tests.points.helpers import cap, subs
 
@@ -44,3 +45,18 @@ def test_a_batch_posts_in_order_chained_with_statuses_and_tallies_in_sql(world, 
     assert mismatched == []
     assert session.execute(text("SELECT COUNT(*) FROM tallies WHERE period = 'all' AND kind = 'v'")).scalar_one() \
         == len(people)
+
+
+def test_a_batch_approval_marks_its_own_village_changed_not_every_village(world, session):
+    res = cap(session, world, world.admin, "ZY-01", world.people[0] + world.people[1])
+    session.commit()
+
+    def counters():
+        return dict(session.execute(text("SELECT village_id, version FROM village_versions")).all())
+
+    before = counters()
+    approve(session, subs(session, res), world.reviewer)
+    session.commit()
+    after = counters()
+    assert after.get(0) == before.get(0)   # the installation-wide counter: every village's pages
+    assert after.get(world.village.id, 0) == before.get(world.village.id, 0) + 1
