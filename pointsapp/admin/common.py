@@ -5,7 +5,8 @@ from flask import abort, request
 from flask_login import current_user
 
 from ..extensions import db
-from ..points.registry import Role, in_village
+from ..points.policy import allowed
+from ..points.registry import in_village
 from ..web.auth import current_village
 from ..web.refusals import flash_refusal  # noqa: F401  (for the views)
 
@@ -23,7 +24,8 @@ def ip() -> str | None:
 
 
 def is_admin() -> bool:
-    return current_user.is_authenticated and Role(current_user.role) == Role.admin
+    """May the signed-in user change this village (the policy's ``village.admin``)? Viewers only read."""
+    return current_user.is_authenticated and allowed(current_user, village(), "village.admin")
 
 
 def get_or_404(model, ident: int):

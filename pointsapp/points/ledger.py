@@ -304,8 +304,9 @@ def append_entries(session: Session, village: Village, rows: list[dict[str, Any]
         fields["prev_hash"], fields["hash"] = prev, digest
         prev = digest
         prepared.append(fields)
-    stmt = insert(LedgerEntry).returning(LedgerEntry, sort_by_parameter_order=True)
-    entries = list(session.scalars(stmt, prepared))
+    # Returned rows come back in batches in any order: put them back in chain order by seq (asking
+    # SQLAlchemy to keep parameter order makes SQLite insert one row per statement).
+    entries = sorted(session.scalars(insert(LedgerEntry).returning(LedgerEntry), prepared), key=lambda e: e.seq)
     village.ledger_seq, village.ledger_head = seq, prev
     return entries
 

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from typing import cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Table, func, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from .bounds import closed_through
 from .closing import ClosedMonths
@@ -25,6 +27,7 @@ from .periods import local_today, month_key
 from .policy import require, require_reviewer_of
 from .registry import StaffUser, Village
 from .standings import apply_tallies
+from .versions import touch
 
 
 def kind_for(points: int) -> EntryKind:
@@ -97,12 +100,18 @@ def approve(session: Session, submissions: Iterable[Submission], approver: Staff
             submission_id=sub.id,
         ))
     entries = append_entries(session, village, rows)   # one INSERT for the lot, chained in order
-    # One UPDATE for the lot; "evaluate" sets the same values on the captures in this session.
+    # One UPDATE for the lot, on the connection (an ORM bulk UPDATE would count as a change to every
+    # village's public pages, see versions.py); the captures in this session get the same values as
+    # loaded state, and this village's pages are marked changed, as a flush of them would.
     ids = [sub.id for sub in subs]
+    conn = session.connection()
     for i in range(0, len(ids), 1000):
-        session.execute(update(Submission).where(Submission.id.in_(ids[i:i + 1000])).values(
-            status=SubmissionStatus.approved, decided_by_id=approver.id, decided_at=now),
-            execution_options={"synchronize_session": "evaluate"})
+        conn.execute(update(cast(Table, Submission.__table__)).where(Submission.id.in_(ids[i:i + 1000])).values(
+            status=SubmissionStatus.approved, decided_by_id=approver.id, decided_at=now))
+    for sub in subs:
+        for key, value in (("status", SubmissionStatus.approved), ("decided_by_id", approver.id), ("decided_at", now)):
+            set_committed_value(sub, key, value)
+    touch(session, village.id)
     apply_tallies(session, entries)
     return entries
 
