@@ -205,11 +205,12 @@ def card_page(session, household: Household, token: str, page: int, today: dt.da
             name = _("%(name)s (deceased)", name=m.name)
         members.append({"name": name, "month": signed(m.month), "all": signed(m.all_time)})
     hist = q.history(session, household, page)
-    in_effect = q.rules_in_effect(session, village, today)
+    rules = q.village_rules(session, village)   # held here so that the activities below reuse them
+    in_effect = q.rules_in_effect(session, village, today, rules)
     earn_rules = [rule_item(v) for v in in_effect if v.points > 0]
     deduct_rules = [rule_item(v) for v in in_effect if v.points < 0]
     activities = []
-    for a in q.upcoming_activities(session, household, today):
+    for a in q.upcoming_activities(session, household, today, rules_loaded=True):
         v = a.rule.version_on(a.held_on)
         activities.append({"date": fdate(a.held_on), "title": a.title, "place": a.place,
                            "points": points_text(v) if v else ""})
