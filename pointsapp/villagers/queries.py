@@ -97,16 +97,28 @@ def _history_order():
 
 def history(session: Session, household: Household, page: int = 1, per_page: int = HISTORY_PAGE) -> HistoryPage:
     """The household's posted entries, newest first, one page of them."""
-    total = session.execute(select(func.count()).select_from(LedgerEntry)
-                            .where(LedgerEntry.household_id == household.id)).scalar_one()
+    def one_page(n: int) -> list:
+        """(entry, the household's entry count) rows of page n: the count rides along as a window."""
+        return list(session.execute(
+            select(LedgerEntry, func.count().over()).where(LedgerEntry.household_id == household.id)
+            .options(joinedload(LedgerEntry.rule_version), joinedload(LedgerEntry.villager),
+                     joinedload(LedgerEntry.captured_by), joinedload(LedgerEntry.approved_by),
+                     joinedload(LedgerEntry.corrects).joinedload(LedgerEntry.rule_version))
+            .order_by(*_history_order()).offset((n - 1) * per_page).limit(per_page)).all())
+
+    page = max(1, page)
+    rows = one_page(page)
+    if rows:
+        total = int(rows[0][1])
+    else:   # no entries at all, or a page past the last: count, then show the last page
+        total = session.execute(select(func.count()).select_from(LedgerEntry)
+                                .where(LedgerEntry.household_id == household.id)).scalar_one()
+        if total and page > 1:
+            page = -(-total // per_page)
+            rows = one_page(page)
     pages = max(1, -(-total // per_page))
-    page = min(max(1, page), pages)
-    entries = list(session.execute(
-        select(LedgerEntry).where(LedgerEntry.household_id == household.id)
-        .options(joinedload(LedgerEntry.rule_version), joinedload(LedgerEntry.villager),
-                 joinedload(LedgerEntry.captured_by), joinedload(LedgerEntry.approved_by),
-                 joinedload(LedgerEntry.corrects).joinedload(LedgerEntry.rule_version))
-        .order_by(*_history_order()).offset((page - 1) * per_page).limit(per_page)).scalars())
+    page = min(page, pages)
+    entries = [r[0] for r in rows]
     result = HistoryPage(entries, page, pages, total)
     result.notices = notices_of_entries(session, entries)
     ids = [e.id for e in entries]

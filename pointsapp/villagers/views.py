@@ -17,7 +17,7 @@ from ..points.names import mask_name
 from ..points.notice import MISSING_LOOKBACK_DAYS, Notice, ObjectionStatus, notices_of_household, open_notices, past_notices, village_notices
 from ..points.periods import month_key, previous_month_of, quarter_key, year_key
 from ..points.registry import Household, Village, in_village
-from ..points.standings import balance, board_month, leaderboard
+from ..points.standings import balance, board_month, household_standings, leaderboard
 from ..web.labels import kind_label, period_label
 from . import queries as q
 
@@ -215,14 +215,15 @@ def card_page(session, household: Household, token: str, page: int, today: dt.da
         activities.append({"date": fdate(a.held_on), "title": a.title, "place": a.place,
                            "points": points_text(v) if v else ""})
     head = household.head
+    standings = household_standings(session, household, month)
     return {
         "village": village.name, "village_id": village.id, "group": household.group.name,
         "head": head.name if head else _("Household No. %(number)s", number=household.number),
         "number": household.number,
         "redeemable": bal.redeemable, "honour": bal.honour,
         "month_label": period_label(month),
-        "in_village": _standing(q.household_standing(session, household, month)),
-        "in_group": _standing(q.household_standing(session, household, month, group=household.group)),
+        "in_village": _standing(standings[0]),
+        "in_group": _standing(standings[1]),
         "members": members,
         "pending": [{"date": fdate(s.occurred_on), "rule": rule_name(s.rule_version, "award"),
                      "person": _person(s, household),
