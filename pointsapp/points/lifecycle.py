@@ -22,7 +22,8 @@ from .closing import pending_in_month
 from .db import utcnow
 from .errors import Refused
 from .ledger import ClosedPeriod, lock_village
-from .notice import awaiting_notice, notices_of_month, open_objections_of_month
+from .notice import awaiting_notice, notices_of_month
+from .objections import open_objections_of_month
 from .periods import local_today, parse_month, previous_month_of
 from .policy import require
 from .registry import StaffUser, Village

@@ -5,7 +5,8 @@ from .rules import Rule, RuleVersion  # noqa: F401
 from .standings import Tally  # noqa: F401
 from .activities import Activity  # noqa: F401,E402
 from .audit import AuditEvent  # noqa: F401,E402
-from .notice import Notice, NoticeEntry, Objection  # noqa: F401,E402
+from .notice import Notice, NoticeEntry  # noqa: F401,E402
+from .objections import Objection  # noqa: F401,E402
 from .shop.models import (  # noqa: F401,E402
     RedeemableReset, Redemption, RedemptionLine, ResetLine, ShopItem, ShopSettings, StockMovement,
 )

@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session
 
 from ..points.ledger import ClosedPeriod, Submission, SubmissionStatus
 from ..points.names import mask_name
-from ..points.notice import Notice, Objection, ObjectionStatus
+from ..points.notice import Notice
+from ..points.objections import Objection, ObjectionStatus
 from ..points.policy import allowed, require
 from ..points.periods import (
     DEFAULT_TZ, local_today, month_key, month_range, parse_period, previous_month, previous_month_of, recent_months, recent_quarters, village_today,

@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session, aliased
 
 from ..points.closing import pending_in_month
 from ..points.ledger import EntryKind, LedgerEntry, Submission, SubmissionStatus
-from ..points.notice import NoticeEntry, Objection, ObjectionStatus
+from ..points.notice import NoticeEntry
+from ..points.objections import Objection, ObjectionStatus
 from ..points.periods import local_today, month_key, month_range, parse_month, parse_period
 from ..points.policy import require
 from ..points.registry import Group, Household, StaffUser, Village, Villager, VillagerStatus

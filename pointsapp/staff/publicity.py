@@ -14,10 +14,8 @@ from ..points.errors import NotFound
 from ..points.ledger import ClosedPeriod, EntryKind, LedgerEntry
 from ..points.lifecycle import Blocker, close_blockers, close_month as core_close_month
 from ..points.names import mask_name
-from ..points.notice import (
-    Notice, Objection, ObjectionStatus, PublishPlan, awaiting_notice, listed_entries_query, notices_of_month,
-    plan_publish, publish_notice, raise_objection, resolve_objection,
-)
+from ..points.notice import Notice, PublishPlan, awaiting_notice, listed_entries_query, notices_of_month, plan_publish, publish_notice
+from ..points.objections import Objection, ObjectionStatus, raise_objection, resolve_objection
 from ..points.periods import month_key, parse_month, recent_months
 from ..points.policy import require
 from ..points.registry import Household, StaffUser, Village, get_in_village

@@ -13,7 +13,8 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 
 from ..points.activities import Activity
 from ..points.ledger import EntryKind, LedgerEntry, Submission, SubmissionStatus
-from ..points.notice import Notice, NoticeEntry, Objection, notices_of_entries
+from ..points.notice import Notice, NoticeEntry, notices_of_entries
+from ..points.objections import Objection
 from ..points.periods import parse_period
 from ..points.registry import Group, Household, Village, Villager
 from ..points.rules import Rule, RuleVersion

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, joinedload
 from ..points.audit import record
 from ..points.errors import NotFound, Refused
 from ..points.ledger import LedgerEntry
-from ..points.notice import Objection, raise_objection, report_missing_entry
+from ..points.objections import Objection, raise_objection, report_missing_entry
 from ..points.policy import require
 from ..points.registry import Group, Household, StaffUser, Village
 

@@ -14,7 +14,8 @@ from flask_babel import gettext as _
 from markupsafe import Markup
 
 from ..points.names import mask_name
-from ..points.notice import MISSING_LOOKBACK_DAYS, Notice, ObjectionStatus, notices_of_household, open_notices, past_notices, village_notices
+from ..points.notice import Notice, notices_of_household, open_notices, past_notices, village_notices
+from ..points.objections import MISSING_LOOKBACK_DAYS, ObjectionStatus
 from ..points.periods import month_key, previous_month_of, quarter_key, year_key
 from ..points.registry import Household, Village, in_village
 from ..points.standings import balance, board_month, household_standings, leaderboard

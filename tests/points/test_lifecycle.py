@@ -13,14 +13,8 @@ from sqlalchemy import text
 from pointsapp.points.capture import correct
 from pointsapp.points.errors import Refused
 from pointsapp.points.lifecycle import close_blockers, close_month, last_finished_month
-from pointsapp.points.notice import (
-    notices_of_household,
-    open_notices,
-    plan_publish,
-    publish_notice,
-    raise_objection,
-    resolve_objection,
-)
+from pointsapp.points.notice import notices_of_household, open_notices, plan_publish, publish_notice
+from pointsapp.points.objections import raise_objection, resolve_objection
 from tests.points.helpers import cap, post
 
 SH = dt.timezone(dt.timedelta(hours=8))
@@ -197,7 +191,7 @@ def test_two_reviewers_resolving_one_objection_at_once_exactly_one_wins(world, s
 
     from sqlalchemy.orm import Session
 
-    from pointsapp.points.notice import Objection
+    from pointsapp.points.objections import Objection
     from pointsapp.points.registry import StaffUser
 
     obj_id = _objected(world, session)
@@ -239,7 +233,7 @@ def test_two_reviewers_resolving_one_objection_at_once_exactly_one_wins(world, s
 def test_a_stale_objection_is_refused_not_overwritten(world, session, engine):
     from sqlalchemy.orm import Session
 
-    from pointsapp.points.notice import Objection
+    from pointsapp.points.objections import Objection
     from pointsapp.points.registry import StaffUser
 
     obj_id = _objected(world, session)
@@ -261,7 +255,7 @@ def test_a_stale_objection_is_refused_not_overwritten(world, session, engine):
 
 
 def test_nobody_upholds_an_objection_about_their_own_household(world, session):
-    from pointsapp.points.notice import Objection
+    from pointsapp.points.objections import Objection
 
     obj_id = _objected(world, session)
     world.reviewer.villager_id = world.people[0][1].id    # a member of the objecting household

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, strategies as st
 
 from pointsapp.points import periods
-from pointsapp.points.notice import OBJECTIONS_PER_HOUSEHOLD_PER_DAY, Objection, report_missing_entry
+from pointsapp.points.objections import OBJECTIONS_PER_HOUSEHOLD_PER_DAY, Objection, report_missing_entry
 from pointsapp.points.errors import Refused
 
 EDGE = dt.datetime(2026, 11, 30, 16, 30, tzinfo=dt.timezone.utc)   # 00:30 on 1 December in Shanghai

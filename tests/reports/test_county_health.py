@@ -10,7 +10,8 @@ from sqlalchemy import select, text
 from pointsapp.extensions import db
 from pointsapp.points.capture import Line, capture
 from pointsapp.points.ledger import ClosedPeriod, LedgerEntry
-from pointsapp.points.notice import Notice, Objection
+from pointsapp.points.notice import Notice
+from pointsapp.points.objections import Objection
 from pointsapp.points.periods import local_today, month_key, previous_month
 from pointsapp.points.registry import StaffUser, Village
 from tests.reports.test_web import as_user, seeded  # noqa: F401  (fixture)

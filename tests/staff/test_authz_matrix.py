@@ -13,7 +13,8 @@ import pytest
 from pointsapp.extensions import db
 from pointsapp.points.capture import Line, approve, capture
 from pointsapp.points.ledger import Submission
-from pointsapp.points.notice import publish_notice, raise_objection
+from pointsapp.points.notice import publish_notice
+from pointsapp.points.objections import raise_objection
 from pointsapp.points.periods import month_key
 from pointsapp.points.registry import Household, Role, StaffUser, Village
 from tests.conftest import login

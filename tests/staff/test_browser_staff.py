@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 from pointsapp.extensions import db
 from pointsapp.points.capture import Line, capture
 from pointsapp.points.ledger import LedgerEntry, Submission, SubmissionStatus
-from pointsapp.points.notice import Objection, raise_objection
+from pointsapp.points.objections import Objection, raise_objection
 from pointsapp.points.periods import month_key
 from pointsapp.points.registry import Group, Household, StaffUser, Village, Villager
 from tests.browser import DESKTOP, PHONE, new_page, screenshot, sign_in_page

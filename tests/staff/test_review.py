@@ -10,7 +10,8 @@ from pointsapp.extensions import db
 from pointsapp.points.audit import AuditEvent
 from pointsapp.points.capture import Line, approve, capture
 from pointsapp.points.ledger import ClosedPeriod, LedgerEntry, Submission, SubmissionStatus
-from pointsapp.points.notice import Notice, Objection, raise_objection
+from pointsapp.points.notice import Notice
+from pointsapp.points.objections import Objection, raise_objection
 from pointsapp.points.periods import month_key
 from pointsapp.points.registry import StaffUser, Village
 from tests.conftest import login

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from pointsapp.extensions import db
 from pointsapp.points.notice import current_notice
-from pointsapp.points.notice import Objection
+from pointsapp.points.objections import Objection
 from pointsapp.points.registry import Household, Village
 from pointsapp.points.standings import balance, leaderboard
 from pointsapp.points.names import mask_name

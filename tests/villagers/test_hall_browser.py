@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from pointsapp.extensions import db
-from pointsapp.points.notice import Objection
+from pointsapp.points.objections import Objection
 from pointsapp.points.registry import Village
 from tests.browser import SMALL_PHONE, screenshot
 from tests.villagers.test_browser import check_phone_budgets, phone_page

@@ -16,7 +16,8 @@ from sqlalchemy import event, select
 from pointsapp.extensions import db
 from pointsapp.points.capture import Line, approve, capture
 from pointsapp.points.ledger import LedgerEntry, Submission
-from pointsapp.points.notice import Objection, publish_notice
+from pointsapp.points.notice import publish_notice
+from pointsapp.points.objections import Objection
 from pointsapp.points.registry import Household, StaffUser, Village, Villager
 from pointsapp.points.rules import Rule
 from pointsapp.points.standings import balance

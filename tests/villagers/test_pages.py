@@ -9,7 +9,8 @@ from sqlalchemy import text as text_sql, select
 from pointsapp.extensions import db
 from pointsapp.points.audit import AuditEvent
 from pointsapp.points.ledger import LedgerEntry
-from pointsapp.points.notice import Objection, current_notice
+from pointsapp.points.notice import current_notice
+from pointsapp.points.objections import Objection
 from pointsapp.points.periods import quarter_key, year_key
 from pointsapp.points.registry import Group, Household, Village
 from pointsapp.points.standings import balance, leaderboard
@@ -135,7 +136,7 @@ def test_object_to_an_entry_under_notice(app, client, scene):
 
 
 def test_objection_answer_shows_on_the_card(app, client, scene):
-    from pointsapp.points.notice import resolve_objection
+    from pointsapp.points.objections import resolve_objection
     from pointsapp.points.registry import StaffUser
 
     token, entry = scene.tokens[0], scene.entries["h0_yard"]
@@ -401,7 +402,7 @@ def test_village_picker_with_two_villages(app, client, scene):
 
 
 def test_corrected_objection_shows_answer_and_correction(app, client, scene):
-    from pointsapp.points.notice import resolve_objection
+    from pointsapp.points.objections import resolve_objection
     from pointsapp.points.registry import StaffUser
 
     token, entry = scene.tokens[2], scene.entries["h2_zc"]

@@ -45,7 +45,7 @@ def roster_rows(session: Session, village: Village) -> list[Row]:
         .order_by(Group.sort_key, Group.id, func.length(Household.number), Household.number, Villager.id)).all()
     heads = dict(session.execute(
         select(Household.id, Villager.name).join(Villager, Villager.id == Household.head_id)
-        .where(Household.village_id == village.id)).tuples().all())
+        .where(Household.village_id == village.id)).all())
     people = sorted(rows, key=lambda t: (t[2].sort_key, t[2].id, len(t[1].number), t[1].number,
                                           t[1].head_id != t[0].id, t[0].id))
     return [(n, g.name, h.number, heads.get(h.id, ""), v.name, v.relation, v.sex,
