@@ -352,6 +352,36 @@ def household_standing(session: Session, household: Household, period: str,
     return Standing(points, rank if points != 0 else None, of, round(points / n, 2) if n else 0.0)
 
 
+def household_standings(session: Session, household: Household, period: str) -> tuple[Standing, Standing]:
+    """(in the village, in the household's group): :func:`household_standing` twice, in one query
+    (the group's rank is a window partitioned by group)."""
+    key = parse_period(period).key
+    pts = func.coalesce(Tally.points, 0)
+    s = select(Household.id.label("id"), Household.group_id.label("gid"), pts.label("pts")).outerjoin(
+        Tally, (Tally.subject_id == Household.id) & (Tally.period == key) & (Tally.kind == "h")).where(
+        Household.village_id == household.village_id, Household.active.is_(True)).subquery("s")
+    scored = s.c.pts != 0
+    counted = case((scored, 1), else_=0)
+    ranked = select(
+        s.c.id, s.c.pts,
+        func.rank().over(partition_by=scored, order_by=s.c.pts.desc()).label("rk"),
+        func.sum(counted).over().label("of"),
+        func.rank().over(partition_by=(s.c.gid, scored), order_by=s.c.pts.desc()).label("grk"),
+        func.sum(counted).over(partition_by=s.c.gid).label("gof"),
+    ).subquery("r")
+    heads = (select(func.count()).select_from(Villager)
+             .where(Villager.household_id == ranked.c.id, Villager.status == VillagerStatus.active)
+             .scalar_subquery())
+    row = session.execute(select(ranked.c.pts, ranked.c.rk, ranked.c.of, ranked.c.grk, ranked.c.gof, heads)
+                          .where(ranked.c.id == household.id)).first()
+    if row is None:   # not an active household
+        return Standing(0, None, 0, None), Standing(0, None, 0, None)
+    points, n = int(row[0]), int(row[5])
+    per_head = round(points / n, 2) if n else 0.0
+    return (Standing(points, int(row[1]) if points != 0 else None, int(row[2] or 0), per_head),
+            Standing(points, int(row[3]) if points != 0 else None, int(row[4] or 0), per_head))
+
+
 def board_month(session: Session, village: Village | None, today: dt.date) -> str:
     """The month that cards, boards and the dashboard open on: the running month once it has
     posted points, else the last finished month (so the 1st of a month is not a board of zeros).

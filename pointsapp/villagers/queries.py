@@ -9,7 +9,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from sqlalchemy import and_, case, func, or_, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from ..points.activities import Activity
 from ..points.ledger import EntryKind, LedgerEntry, Submission, SubmissionStatus
@@ -67,8 +67,8 @@ def pending_items(session: Session, household: Household) -> list[Submission]:
     return list(session.execute(
         select(Submission).where(Submission.household_id == household.id,
                                  Submission.status == SubmissionStatus.pending)
-        .options(selectinload(Submission.rule_version), selectinload(Submission.villager),
-                 selectinload(Submission.captured_by))
+        .options(joinedload(Submission.rule_version), joinedload(Submission.villager),
+                 joinedload(Submission.captured_by))
         .order_by(Submission.occurred_on.desc(), Submission.id.desc())).scalars())
 
 
@@ -98,16 +98,28 @@ def _history_order():
 
 def history(session: Session, household: Household, page: int = 1, per_page: int = HISTORY_PAGE) -> HistoryPage:
     """The household's posted entries, newest first, one page of them."""
-    total = session.execute(select(func.count()).select_from(LedgerEntry)
-                            .where(LedgerEntry.household_id == household.id)).scalar_one()
+    def one_page(n: int) -> list:
+        """(entry, the household's entry count) rows of page n: the count rides along as a window."""
+        return list(session.execute(
+            select(LedgerEntry, func.count().over()).where(LedgerEntry.household_id == household.id)
+            .options(joinedload(LedgerEntry.rule_version), joinedload(LedgerEntry.villager),
+                     joinedload(LedgerEntry.captured_by), joinedload(LedgerEntry.approved_by),
+                     joinedload(LedgerEntry.corrects).joinedload(LedgerEntry.rule_version))
+            .order_by(*_history_order()).offset((n - 1) * per_page).limit(per_page)).all())
+
+    page = max(1, page)
+    rows = one_page(page)
+    if rows:
+        total = int(rows[0][1])
+    else:   # no entries at all, or a page past the last: count, then show the last page
+        total = session.execute(select(func.count()).select_from(LedgerEntry)
+                                .where(LedgerEntry.household_id == household.id)).scalar_one()
+        if total and page > 1:
+            page = -(-total // per_page)
+            rows = one_page(page)
     pages = max(1, -(-total // per_page))
-    page = min(max(1, page), pages)
-    entries = list(session.execute(
-        select(LedgerEntry).where(LedgerEntry.household_id == household.id)
-        .options(selectinload(LedgerEntry.rule_version), selectinload(LedgerEntry.villager),
-                 selectinload(LedgerEntry.captured_by), selectinload(LedgerEntry.approved_by),
-                 selectinload(LedgerEntry.corrects).selectinload(LedgerEntry.rule_version))
-        .order_by(*_history_order()).offset((page - 1) * per_page).limit(per_page)).scalars())
+    page = min(page, pages)
+    entries = [r[0] for r in rows]
     result = HistoryPage(entries, page, pages, total)
     result.notices = notices_of_entries(session, entries)
     ids = [e.id for e in entries]
@@ -154,18 +166,30 @@ def entry_page(session: Session, entry: LedgerEntry, per_page: int = HISTORY_PAG
     return newer // per_page + 1
 
 
-def upcoming_activities(session: Session, household: Household, today: dt.date, limit: int = 5) -> list[Activity]:
-    return list(session.execute(
-        select(Activity).where(Activity.village_id == household.village_id, Activity.held_on >= today,
-                               or_(Activity.group_id.is_(None), Activity.group_id == household.group_id))
-        .options(selectinload(Activity.rule).selectinload(Rule.versions))
-        .order_by(Activity.held_on, Activity.id).limit(limit)).scalars())
+def upcoming_activities(session: Session, household: Household, today: dt.date, limit: int = 5,
+                        rules_loaded: bool = False) -> list[Activity]:
+    """``rules_loaded``: the caller holds the village's rules with their versions (village_rules; the
+    identity map is weak), so each activity's rule comes from the identity map with no statement."""
+    q = (select(Activity).where(Activity.village_id == household.village_id, Activity.held_on >= today,
+                                or_(Activity.group_id.is_(None), Activity.group_id == household.group_id))
+         .order_by(Activity.held_on, Activity.id).limit(limit))
+    if not rules_loaded:
+        q = q.options(selectinload(Activity.rule).selectinload(Rule.versions))
+    return list(session.execute(q).scalars())
 
 
-def rules_in_effect(session: Session, village: Village, today: dt.date) -> list[RuleVersion]:
-    """The rule book as it applies today, in book order (category, then code)."""
-    rules = session.execute(select(Rule).where(Rule.village_id == village.id)
-                            .options(selectinload(Rule.versions)).order_by(Rule.id)).scalars()
+def village_rules(session: Session, village: Village) -> list[Rule]:
+    """The village's rules with all their versions (two statements)."""
+    return list(session.execute(select(Rule).where(Rule.village_id == village.id)
+                                .options(selectinload(Rule.versions)).order_by(Rule.id)).scalars())
+
+
+def rules_in_effect(session: Session, village: Village, today: dt.date,
+                    rules: list[Rule] | None = None) -> list[RuleVersion]:
+    """The rule book as it applies today, in book order (category, then code); ``rules`` from
+    village_rules when the caller already has them."""
+    if rules is None:
+        rules = village_rules(session, village)
     out = [v for r in rules if (v := r.version_on(today)) is not None]
     order = {}
     for v in out:
@@ -253,10 +277,10 @@ def notice_rows(session: Session, village: Village, notice: Notice, page: int, p
     page = min(max(1, page), pages)
     entries = list(session.execute(
         select(LedgerEntry).join(NoticeEntry, join_on).where(*cond).options(
-            selectinload(LedgerEntry.rule_version), selectinload(LedgerEntry.villager),
-            selectinload(LedgerEntry.household).selectinload(Household.head))
+            joinedload(LedgerEntry.rule_version), joinedload(LedgerEntry.villager),
+            joinedload(LedgerEntry.household).joinedload(Household.head))
         .order_by(LedgerEntry.seq).offset((page - 1) * per_page).limit(per_page)).scalars())
-    groups = dict(session.execute(select(Group.id, Group.name).where(Group.village_id == village.id)).all())
+    groups = {g.id: g.name for g in village.groups}   # loaded once; the page lists the groups too
     rows = []
     for e in entries:
         person = e.villager.name if e.villager is not None else (
@@ -310,5 +334,5 @@ def passbook(session: Session, household: Household, year: int) -> tuple[int, in
 
 
 __all__ = ["BoardRow", "Standing", "household_standing", "member_points", "pending_items", "history",
-           "entry_page", "entry_pages", "upcoming_activities", "rules_in_effect", "villages", "headless_households",
+           "entry_page", "entry_pages", "upcoming_activities", "village_rules", "rules_in_effect", "villages", "headless_households",
            "deductions_board", "group_of", "notice_rows", "households_for_cards", "passbook"]

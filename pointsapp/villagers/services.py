@@ -8,14 +8,14 @@ from __future__ import annotations
 import re
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from ..points.audit import record
 from ..points.errors import NotFound, Refused
 from ..points.ledger import LedgerEntry
 from ..points.objections import Objection, raise_objection, report_missing_entry
 from ..points.policy import require
-from ..points.registry import Household, StaffUser, Village
+from ..points.registry import Group, Household, StaffUser, Village
 
 # new_card_token() gives 32 URL-safe characters; anything else is not worth a query.
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
@@ -58,7 +58,8 @@ def household_by_token(session: Session, token: str) -> Household | None:
     if not token_looks_valid(token):
         return None
     return session.execute(select(Household).where(
-        Household.card_token == token, Household.active.is_(True))).scalar_one_or_none()
+        Household.card_token == token, Household.active.is_(True))
+        .options(joinedload(Household.group).joinedload(Group.village))).scalar_one_or_none()
 
 
 def object_to_entry(session: Session, household: Household, entry_id: int, reason: str, *,

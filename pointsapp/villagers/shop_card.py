@@ -26,17 +26,19 @@ def current_star_period(session: Session, village: Village, today: dt.date) -> s
 
 
 def stars_by_household(session: Session, village: Village, today: dt.date) -> dict[int, int]:
-    period = current_star_period(session, village, today)
-    return {r.household: r.stars for r in star_ratings(session, village, period)}
+    settings = get_settings(session, village)
+    period = star_period(settings, today)
+    return {r.household: r.stars for r in star_ratings(session, village, period, settings)}
 
 
 def card_shop(session: Session, village: Village, household: Household, redeemable: int, today: dt.date) -> dict:
     """Values for the card's shop partial."""
-    period = current_star_period(session, village, today)
-    stars = next((r.stars for r in star_ratings(session, village, period) if r.household == household.id), 0)
-    warn = reset_warning(session, village, household, today)
+    settings = get_settings(session, village)   # read once: a village without saved settings costs a query a call
+    period = star_period(settings, today)
+    stars = next((r.stars for r in star_ratings(session, village, period, settings) if r.household == household.id), 0)
+    warn = reset_warning(session, village, household, today, settings)
     items = catalogue(session, village, active_only=True, in_stock_only=True)
-    redemptions = household_redemptions(session, household)[:20]
+    redemptions = household_redemptions(session, household, limit=20, with_goods=True)
     return {
         "stars": stars, "stars_text": "★" * stars, "star_period": period_label(period),
         "warning": _("Your household has %(points)s redeemable points that will be cleared on %(date)s.",
@@ -51,8 +53,9 @@ def card_shop(session: Session, village: Village, household: Household, redeemab
 
 def board_stars(session: Session, village: Village, today: dt.date) -> dict:
     """The 星级文明户 of the running period, names masked."""
-    period = current_star_period(session, village, today)
-    rows = [r for r in star_ratings(session, village, period) if r.stars > 0]
+    settings = get_settings(session, village)
+    period = star_period(settings, today)
+    rows = [r for r in star_ratings(session, village, period, settings) if r.stars > 0]
     return {"period": period_label(period),
             "rows": [{"stars": r.stars, "stars_text": "★" * r.stars, "name": mask_name(r.name), "group": r.group,
                       "points": r.points} for r in rows]}

@@ -18,7 +18,7 @@ from ..points.notice import Notice, notices_of_household, open_notices, past_not
 from ..points.objections import MISSING_LOOKBACK_DAYS, ObjectionStatus
 from ..points.periods import month_key, previous_month_of, quarter_key, year_key
 from ..points.registry import Household, Village, in_village
-from ..points.standings import balance, board_month, leaderboard
+from ..points.standings import balance, board_month, household_standings, leaderboard
 from ..web.labels import kind_label, period_label
 from . import queries as q
 
@@ -206,23 +206,25 @@ def card_page(session, household: Household, token: str, page: int, today: dt.da
             name = _("%(name)s (deceased)", name=m.name)
         members.append({"name": name, "month": signed(m.month), "all": signed(m.all_time)})
     hist = q.history(session, household, page)
-    in_effect = q.rules_in_effect(session, village, today)
+    rules = q.village_rules(session, village)   # held here so that the activities below reuse them
+    in_effect = q.rules_in_effect(session, village, today, rules)
     earn_rules = [rule_item(v) for v in in_effect if v.points > 0]
     deduct_rules = [rule_item(v) for v in in_effect if v.points < 0]
     activities = []
-    for a in q.upcoming_activities(session, household, today):
+    for a in q.upcoming_activities(session, household, today, rules_loaded=True):
         v = a.rule.version_on(a.held_on)
         activities.append({"date": fdate(a.held_on), "title": a.title, "place": a.place,
                            "points": points_text(v) if v else ""})
     head = household.head
+    standings = household_standings(session, household, month)
     return {
         "village": village.name, "village_id": village.id, "group": household.group.name,
         "head": head.name if head else _("Household No. %(number)s", number=household.number),
         "number": household.number,
         "redeemable": bal.redeemable, "honour": bal.honour,
         "month_label": period_label(month),
-        "in_village": _standing(q.household_standing(session, household, month)),
-        "in_group": _standing(q.household_standing(session, household, month, group=household.group)),
+        "in_village": _standing(standings[0]),
+        "in_group": _standing(standings[1]),
         "members": members,
         "pending": [{"date": fdate(s.occurred_on), "rule": rule_name(s.rule_version, "award"),
                      "person": _person(s, household),

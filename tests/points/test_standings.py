@@ -121,7 +121,7 @@ def test_household_standing_is_one_ranked_query_that_matches_raw_rows(world, ses
     import random
 
     from pointsapp.points.registry import Household
-    from pointsapp.points.standings import household_standing
+    from pointsapp.points.standings import household_standing, household_standings
 
     rnd = random.Random(12)
     groups = [world.g1, world.g2]
@@ -167,6 +167,8 @@ def test_household_standing_is_one_ranked_query_that_matches_raw_rows(world, ses
         group = world.g1 if h.group_id == world.g1.id else world.g2
         in_group = household_standing(session, h, "2026-11", group=group)
         assert (in_group.points, in_group.rank, in_group.of, in_group.per_head) == oracle(hid, h.group_id)
+        both = household_standings(session, h, "2026-11")   # the card's one query for both places
+        assert [(s.points, s.rank, s.of, s.per_head) for s in both] == [oracle(hid), oracle(hid, h.group_id)]
         if h.active:
             assert got.rank == board[hid].rank and got.points == board[hid].points
         seen_tie |= got.rank is not None and sum(1 for r in board.values() if r.rank == got.rank) > 1

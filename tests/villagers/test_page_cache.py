@@ -274,12 +274,20 @@ def seeded_apps(db_url, tmp_path, monkeypatch, sizes=(40, 120)):
             _reset_pg(db_url)
 
 
+# Statements of a first render (cache miss), counted with SQLite's BEGIN (PostgreSQL's driver sends none).
+# Measured 2026-12-01: before eager loading the card took 43, /board 14, /notice 12, /rules 5. The issue's
+# target is 6: the card and the board still miss it (see README "Public pages under load").
+RENDER_CEILING = {"/h/{token}": 26, "/board": 13, "/notice": 7, "/rules": 5}
+
+
 def test_statements_per_public_page_do_not_grow_with_entries(tmp_path, monkeypatch, db_url):
     """Each public page: at most 6 statements when served (its key, then the cached render); the render
-    itself issues as many statements with 3N entries as with N (no N+1; lazy loads from entries raise)."""
+    itself issues as many statements with 3N entries as with N (no N+1; lazy loads from entries raise),
+    and no more than RENDER_CEILING."""
     small, large = [_count_pages(app, sc) for app, sc in seeded_apps(db_url, tmp_path, monkeypatch)]
     for url in PAGES:
         assert large[url][0] >= small[url][0] + 80, url           # 3N: the village has more entries
         assert large[url][1] == small[url][1], (url, small[url], large[url])
+        assert large[url][1] <= RENDER_CEILING[url], (url, large[url], RENDER_CEILING[url])
         assert small[url][2] <= 6 and large[url][2] <= 6, (url, small[url], large[url])
     print({u: c[1:] for u, c in large.items()})

@@ -357,7 +357,8 @@ def test_card_history_pager_links(app, client, scene):
     assert f'href="/h/{scene.tokens[2]}?page=2#history"' in html and "较早" in html
     html2 = text(client.get(f"/h/{scene.tokens[2]}?page=2"))
     assert html2.count('<li class="vbox" id="e') == 3 and "较新" in html2
-    assert client.get(f"/h/{scene.tokens[2]}?page=99").status_code == 200
+    past = client.get(f"/h/{scene.tokens[2]}?page=99")   # past the last page: the last page
+    assert past.status_code == 200 and text(past).count('<li class="vbox" id="e') == 3 and "第 2 页，共 2 页" in text(past)
 
 
 def test_pages_before_anything_happened(app, client):

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from collections.abc import Sequence
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from .. import audit
 from ..closing import is_closed
@@ -228,10 +228,17 @@ def find_redemption(session: Session, village: Village, number: str) -> Redempti
     return red
 
 
-def household_redemptions(session: Session, household: Household, *, year: int | None = None) -> list[Redemption]:
+def household_redemptions(session: Session, household: Household, *, year: int | None = None,
+                          limit: int | None = None, with_goods: bool = False) -> list[Redemption]:
+    """Newest first; ``with_goods`` loads each redemption's lines and items in the same query."""
     q = select(Redemption).where(Redemption.household_id == household.id)
     if year is not None:
         q = q.where(Redemption.year == year)
+    if limit is not None:
+        q = q.limit(limit)
+    if with_goods:
+        q = q.options(joinedload(Redemption.lines).joinedload(RedemptionLine.item))
+        return list(session.execute(q.order_by(Redemption.at.desc(), Redemption.id.desc())).unique().scalars())
     return list(session.execute(q.order_by(Redemption.at.desc(), Redemption.id.desc())).scalars())
 
 

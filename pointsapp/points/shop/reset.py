@@ -24,7 +24,7 @@ from ..policy import require
 from ..registry import Household, StaffUser, Village
 from ..standings import apply_tallies
 from .models import RedeemableReset, ResetLine
-from .settings import RESET_WARN_DAYS, get_settings
+from .settings import RESET_WARN_DAYS, Settings, get_settings
 
 SPENDS = [k.value for k in EntryKind if k.spends]
 
@@ -143,9 +143,10 @@ class ResetWarning:
     year: int
 
 
-def upcoming_reset(session: Session, village: Village, today: dt.date) -> tuple[int, dt.date] | None:
+def upcoming_reset(session: Session, village: Village, today: dt.date,
+                   settings: Settings | None = None) -> tuple[int, dt.date] | None:
     """(year, due date) of the next reset not yet run, when it falls within the warning window."""
-    settings = get_settings(session, village)
+    settings = settings or get_settings(session, village)
     if not settings.reset_on:
         return None
     for year in (today.year - 1, today.year):
@@ -159,9 +160,10 @@ def upcoming_reset(session: Session, village: Village, today: dt.date) -> tuple[
     return None
 
 
-def reset_warning(session: Session, village: Village, household: Household, today: dt.date) -> ResetWarning | None:
+def reset_warning(session: Session, village: Village, household: Household, today: dt.date,
+                  settings: Settings | None = None) -> ResetWarning | None:
     """The card's warning: 您户有 N 分可兑换积分将于 M月D日 清零 (within the warning window)."""
-    upcoming = upcoming_reset(session, village, today)
+    upcoming = upcoming_reset(session, village, today, settings)
     if upcoming is None:
         return None
     year, due = upcoming
