@@ -277,7 +277,7 @@ def seeded_apps(db_url, tmp_path, monkeypatch, sizes=(40, 120)):
 # Statements of a first render (cache miss), counted with SQLite's BEGIN (PostgreSQL's driver sends none).
 # Measured 2026-12-01: before eager loading the card took 43, /board 14, /notice 12, /rules 5. The issue's
 # target is 6: the card and the board still miss it (see README "Public pages under load").
-RENDER_CEILING = {"/h/{token}": 26, "/board": 13, "/notice": 7, "/rules": 5}
+RENDER_CEILING = {"/h/{token}": 25, "/board": 13, "/notice": 7, "/rules": 5}
 
 
 def test_statements_per_public_page_do_not_grow_with_entries(tmp_path, monkeypatch, db_url):

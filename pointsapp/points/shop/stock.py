@@ -57,12 +57,14 @@ class ItemRow:
 def catalogue(session: Session, village: Village, *, active_only: bool = False,
               in_stock_only: bool = False) -> list[ItemRow]:
     """The village's items with their stock, by code."""
-    q = select(ShopItem).where(ShopItem.village_id == village.id).order_by(ShopItem.code)
+    moved = (select(StockMovement.item_id.label("item_id"), func.sum(StockMovement.qty).label("qty"))
+             .where(StockMovement.village_id == village.id).group_by(StockMovement.item_id).subquery())
+    q = (select(ShopItem, moved.c.qty).outerjoin(moved, moved.c.item_id == ShopItem.id)   # one statement
+         .where(ShopItem.village_id == village.id).order_by(ShopItem.code))
     if active_only:
         q = q.where(ShopItem.active.is_(True))
-    items = session.execute(q).scalars().all()
-    stock = on_hand(session, village=village)
-    rows = [ItemRow(i.id, i.code, i.name, i.unit, i.price, stock.get(i.id, 0), i.active, i.photo) for i in items]
+    rows = [ItemRow(i.id, i.code, i.name, i.unit, i.price, int(n or 0), i.active, i.photo)
+            for i, n in session.execute(q).all()]
     return [r for r in rows if r.stock > 0] if in_stock_only else rows
 
 
