@@ -20,6 +20,7 @@ comes from one address; every other setting is the default (rate-limit counters 
 SQLite file unless --ratelimit-url names Redis). ``--reset`` drops and recreates the public schema of
 the PostgreSQL database given: use it only on a database of your own.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -42,17 +43,26 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent
-GUNICORN = [str(VENV_BIN / "gunicorn"), "--workers", "2", "--threads", "4", "--access-logfile", "-",
-            "--logger-class", "pointsapp.gunicorn_logging.RedactingLogger"]
+GUNICORN = [
+    str(VENV_BIN / "gunicorn"),
+    "--workers",
+    "2",
+    "--threads",
+    "4",
+    "--access-logfile",
+    "-",
+    "--logger-class",
+    "pointsapp.gunicorn_logging.RedactingLogger",
+]
 PAGES = ("card", "board", "notice", "rules")
-HELLO = '''from flask import Flask
+HELLO = """from flask import Flask
 app = Flask(__name__)
 
 
 @app.get("/")
 def hello():
     return "Hello, World!"
-'''
+"""
 ADMIN, ADMIN_PASSWORD = "bench-admin", "bench-admin-password-1"
 
 
@@ -61,6 +71,7 @@ def log(*args) -> None:
 
 
 # --- setting up ------------------------------------------------------------------------------
+
 
 def cli_env(args, instance: Path) -> dict:
     env = dict(os.environ, POINTSAPP_INSTANCE_PATH=str(instance), POINTSAPP_DATABASE_URL=args.database_url)
@@ -74,7 +85,8 @@ def prepare(args, instance: Path) -> list[str]:
     instance.mkdir(parents=True, exist_ok=True)
     (instance / "config.py").write_text(
         "POINTSAPP_SECRET_KEY = 'bench-only-secret'\n"
-        "VILLAGERS_CARD_RATE = '100000000/minute'  # one address asks for every card, many times a second\n")
+        "VILLAGERS_CARD_RATE = '100000000/minute'  # one address asks for every card, many times a second\n"
+    )
     env = cli_env(args, instance)
     pointsapp = str(VENV_BIN / "pointsapp")
     if args.reset:
@@ -91,20 +103,27 @@ def prepare(args, instance: Path) -> list[str]:
     tokens = card_tokens(env)
     if not tokens:
         log(f"loading the demo village ({args.months} months)…")
-        subprocess.run([pointsapp, "demo", "--months", str(args.months)], env=env, check=True,
-                       capture_output=True)
-        subprocess.run([pointsapp, "user", "create", ADMIN, "--role", "admin", "--village", "龙天坪村"], env=env,
-                       check=True, capture_output=True, input=f"{ADMIN_PASSWORD}\n{ADMIN_PASSWORD}\n", text=True)
+        subprocess.run([pointsapp, "demo", "--months", str(args.months)], env=env, check=True, capture_output=True)
+        subprocess.run(
+            [pointsapp, "user", "create", ADMIN, "--role", "admin", "--village", "龙天坪村"],
+            env=env,
+            check=True,
+            capture_output=True,
+            input=f"{ADMIN_PASSWORD}\n{ADMIN_PASSWORD}\n",
+            text=True,
+        )
         tokens = card_tokens(env)
     return [f"/h/{t}" for t in tokens]
 
 
 def card_tokens(env) -> list[str]:
-    code = ("from pointsapp import create_app\nfrom pointsapp.extensions import db\n"
-            "from sqlalchemy import text\napp = create_app(for_cli=True)\nwith app.app_context():\n"
-            "    try:\n        rows = db.session.execute(text('SELECT card_token FROM households WHERE active "
-            "ORDER BY id')).scalars().all()\n    except Exception:\n        rows = []\n"
-            "    print('\\n'.join(rows))\n")
+    code = (
+        "from pointsapp import create_app\nfrom pointsapp.extensions import db\n"
+        "from sqlalchemy import text\napp = create_app(for_cli=True)\nwith app.app_context():\n"
+        "    try:\n        rows = db.session.execute(text('SELECT card_token FROM households WHERE active "
+        "ORDER BY id')).scalars().all()\n    except Exception:\n        rows = []\n"
+        "    print('\\n'.join(rows))\n"
+    )
     out = subprocess.run([sys.executable, "-c", code], env=env, check=True, capture_output=True, text=True)
     return [t for t in out.stdout.split() if t]
 
@@ -113,8 +132,14 @@ class Server:
     def __init__(self, name: str, app: str, port: int, env: dict, cwd: Path, logdir: Path):
         self.name, self.port = name, port
         self.logfile = open(logdir / f"{name}.log", "w")  # noqa: SIM115
-        self.proc = subprocess.Popen([*GUNICORN, "--bind", f"127.0.0.1:{port}", app], env=env, cwd=cwd,
-                                     stdout=subprocess.DEVNULL, stderr=self.logfile, start_new_session=True)
+        self.proc = subprocess.Popen(
+            [*GUNICORN, "--bind", f"127.0.0.1:{port}", app],
+            env=env,
+            cwd=cwd,
+            stdout=subprocess.DEVNULL,
+            stderr=self.logfile,
+            start_new_session=True,
+        )
         deadline = time.time() + 60
         while time.time() < deadline:
             try:
@@ -156,14 +181,29 @@ class Server:
 
 # --- load generators -------------------------------------------------------------------------
 
+
 def run_wrk(port: int, paths: list[str], seconds: float, connections: int, workdir: Path) -> dict:
     script = workdir / "paths.lua"
     quoted = ",".join(json.dumps(p) for p in paths)
     script.write_text(
         f"local paths = {{{quoted}}}\nlocal i = 0\n"
-        "request = function()\n  i = i % #paths + 1\n  return wrk.format('GET', paths[i])\nend\n")
-    out = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--latency", "-s", str(script),
-                          f"http://127.0.0.1:{port}"], capture_output=True, text=True, check=True).stdout
+        "request = function()\n  i = i % #paths + 1\n  return wrk.format('GET', paths[i])\nend\n"
+    )
+    out = subprocess.run(
+        [
+            "wrk",
+            "-t2",
+            f"-c{connections}",
+            f"-d{max(1, round(seconds))}s",
+            "--latency",
+            "-s",
+            str(script),
+            f"http://127.0.0.1:{port}",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
 
     def latency(label: str) -> float:
         m = re.search(rf"^\s*{label}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
@@ -173,14 +213,23 @@ def run_wrk(port: int, paths: list[str], seconds: float, connections: int, workd
 
     requests = int(re.search(r"(\d+) requests in", out).group(1))
     bad = int(m.group(1)) if (m := re.search(r"Non-2xx or 3xx responses: (\d+)", out)) else 0
-    errors = sum(int(x) for x in m.groups()) if (m := re.search(
-        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)) else 0
-    return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)), "p50": latency("50"),
-            "p99": latency("99"), "requests": requests, "not_200": bad + errors}
+    errors = (
+        sum(int(x) for x in m.groups())
+        if (m := re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out))
+        else 0
+    )
+    return {
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+        "p50": latency("50"),
+        "p99": latency("99"),
+        "requests": requests,
+        "not_200": bad + errors,
+    }
 
 
-def run_python(port: int, paths: list[str], seconds: float, connections: int, _workdir: Path,
-               limit: int | None = None) -> dict:
+def run_python(
+    port: int, paths: list[str], seconds: float, connections: int, _workdir: Path, limit: int | None = None
+) -> dict:
     """Threads, one keep-alive connection each, every status checked (a 3xx counts as not 200).
     ``limit``: stop each connection after that many requests (else after ``seconds``)."""
     stop = time.perf_counter() + (seconds if limit is None else 3600.0)
@@ -222,8 +271,12 @@ def warm_cards(port: int, cards: list[str], connections: int) -> float:
     """Every connection asks for every card once (the kernel spreads the connections over both
     workers, so each worker renders each card). Returns the req/s of the first pass over the cards."""
     first_pass = run_python(port, cards, 0.0, 1, Path("."), limit=len(cards))["rps"]
-    threads = [threading.Thread(target=run_python, args=(port, cards[n:] + cards[:n], 3600.0, 1, Path(".")),
-                                kwargs={"limit": len(cards)}) for n in range(connections)]
+    threads = [
+        threading.Thread(
+            target=run_python, args=(port, cards[n:] + cards[:n], 3600.0, 1, Path(".")), kwargs={"limit": len(cards)}
+        )
+        for n in range(connections)
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -232,6 +285,7 @@ def warm_cards(port: int, cards: list[str], connections: int) -> float:
 
 
 # --- staff pages (memory after charts and a ceremony pack) -------------------------------------
+
 
 def staff_session(port: int):
     jar = http.cookiejar.CookieJar()
@@ -258,6 +312,7 @@ def dashboards_and_pack(port: int, rounds: int = 4) -> int:
 
 
 # --- the run ----------------------------------------------------------------------------------
+
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -288,15 +343,22 @@ def main() -> None:
         app = Server("pointsapp", "wsgi:app", args.port, env, REPO, tmp)
         bare = Server("bare-flask", "hello_app:app", args.port + 1, dict(os.environ), tmp / "hello", tmp)
         servers = [app, bare]
-        targets = {"card": (app.port, cards), "board": (app.port, ["/board"]), "notice": (app.port, ["/notice"]),
-                   "rules": (app.port, ["/rules"]), "bare": (bare.port, ["/"])}
+        targets = {
+            "card": (app.port, cards),
+            "board": (app.port, ["/board"]),
+            "notice": (app.port, ["/notice"]),
+            "rules": (app.port, ["/rules"]),
+            "bare": (bare.port, ["/"]),
+        }
         log(f"warming up ({len(cards)} card pages, each worker renders each once)…")
         for name, (port, paths) in targets.items():
             drive(port, paths, 2.0, args.connections, tmp)
         t0 = time.perf_counter()
         first = warm_cards(app.port, cards, args.connections)
-        log(f"every card page rendered in both workers: {time.perf_counter() - t0:.0f} s; "
-            f"first pass over the {len(cards)} cards (renders): {first:.0f} req/s")
+        log(
+            f"every card page rendered in both workers: {time.perf_counter() - t0:.0f} s; "
+            f"first pass over the {len(cards)} cards (renders): {first:.0f} req/s"
+        )
         results: dict[str, list[dict]] = {k: [] for k in targets}
         ratios: dict[str, list[float]] = {k: [] for k in PAGES}
         for r in range(args.repeat):
@@ -307,15 +369,19 @@ def main() -> None:
                 run = drive(port, paths, args.seconds, args.connections, tmp)
                 results[page].append(run)
                 ratios[page].append(run["rps"] / bare_run["rps"])
-            log(f"round {r + 1}/{args.repeat}: bare {bare_run['rps']:.0f} req/s; "
-                + ", ".join(f"{p} {results[p][-1]['rps']:.0f}" for p in PAGES))
+            log(
+                f"round {r + 1}/{args.repeat}: bare {bare_run['rps']:.0f} req/s; "
+                + ", ".join(f"{p} {results[p][-1]['rps']:.0f}" for p in PAGES)
+            )
         rss_public = app.rss_mb()
         dashboards_and_pack(app.port)
         rss_staff = app.rss_mb()
         backend = "PostgreSQL" if args.database_url.startswith("postgresql") else "SQLite"
-        print(f"\nPublic pages under load: {backend}, demo village ({len(cards)} households, {args.months} months), "
-              f"gunicorn 2 workers × 4 threads, {generator} -c{args.connections}, {args.seconds:g} s runs, "
-              f"median of {args.repeat}")
+        print(
+            f"\nPublic pages under load: {backend}, demo village ({len(cards)} households, {args.months} months), "
+            f"gunicorn 2 workers × 4 threads, {generator} -c{args.connections}, {args.seconds:g} s runs, "
+            f"median of {args.repeat}"
+        )
         print(f"{'page':<8} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'× bare':>7} {'all 200':>8}  target ≥ 0.50")
         for name in (*PAGES, "bare"):
             runs = results[name]
@@ -323,12 +389,18 @@ def main() -> None:
             ratio = statistics.median(ratios[name]) if name in ratios else 1.0
             ok = all(x["not_200"] == 0 for x in runs)
             verdict = "" if name == "bare" else ("met" if ratio >= 0.5 else "MISSED")
-            print(f"{name:<8} {med['rps']:>8.0f} {med['p50']:>8.2f} {med['p99']:>8.2f} {ratio:>7.2f} "
-                  f"{'yes' if ok else 'NO (' + str(sum(x['not_200'] for x in runs)) + ')':>8}  {verdict}")
-        print(f"worker RSS after public pages: {', '.join(f'{x:.0f}' for x in rss_public)} MB "
-              f"(target ≤ 120: {'met' if max(rss_public) <= 120 else 'MISSED'})")
-        print(f"worker RSS after dashboards and ceremony packs: {', '.join(f'{x:.0f}' for x in rss_staff)} MB "
-              f"(target ≤ 250: {'met' if max(rss_staff) <= 250 else 'MISSED'})")
+            print(
+                f"{name:<8} {med['rps']:>8.0f} {med['p50']:>8.2f} {med['p99']:>8.2f} {ratio:>7.2f} "
+                f"{'yes' if ok else 'NO (' + str(sum(x['not_200'] for x in runs)) + ')':>8}  {verdict}"
+            )
+        print(
+            f"worker RSS after public pages: {', '.join(f'{x:.0f}' for x in rss_public)} MB "
+            f"(target ≤ 120: {'met' if max(rss_public) <= 120 else 'MISSED'})"
+        )
+        print(
+            f"worker RSS after dashboards and ceremony packs: {', '.join(f'{x:.0f}' for x in rss_staff)} MB "
+            f"(target ≤ 250: {'met' if max(rss_staff) <= 250 else 'MISSED'})"
+        )
     finally:
         for s in servers:
             s.stop()

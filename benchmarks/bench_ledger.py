@@ -24,6 +24,7 @@ their ratio:
 
 Every write is rolled back: the data stays as built. The machine is shared and noisy: compare ratios.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -57,8 +58,8 @@ from pointsapp.points.standings import Tally, balance, leaderboard, top_stmt  # 
 
 SHARED = Path(os.environ.get("POINTSAPP_SHARED_SAMPLES") or REPO.parent / "shared" / "samples")
 ROSTERS = [SHARED / "roster-longtianping.xlsx", REPO.parents[1] / "shared" / "samples" / "roster-longtianping.xlsx"]
-ENTRY_COLUMNS = HASHED_FIELDS + ("prev_hash", "hash")   # what the raw baseline inserts per entry
-SPENDS = "('redemption', 'expiry')"   # kinds the tallies count as spent, not honour
+ENTRY_COLUMNS = HASHED_FIELDS + ("prev_hash", "hash")  # what the raw baseline inserts per entry
+SPENDS = "('redemption', 'expiry')"  # kinds the tallies count as spent, not honour
 
 # One query returning the household board's rows: every active household with its head's name, group,
 # month's honour points (0 when none), active members, and its competition rank (none for zero points).
@@ -85,7 +86,8 @@ RAW_BOARD_TALLIES = RAW_BOARD.replace(
   WHERE village_id = :v AND occurred_on BETWEEN :lo AND :hi AND kind NOT IN ('redemption', 'expiry')
   GROUP BY household_id""",
     "SELECT subject_id AS household_id, points AS p FROM tallies WHERE period = :month AND kind = 'h' "
-    "AND village_id = :v")
+    "AND village_id = :v",
+)
 
 # The county's all-time top 100 active villagers, summed from every entry, with the same columns and ranks.
 RAW_TOP = """
@@ -105,6 +107,7 @@ SELECT id, name, grp, village, points, rnk FROM ranked ORDER BY points DESC, id 
 
 # --- timing ---------------------------------------------------------------------------------
 
+
 def rss_mib() -> float:
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -112,8 +115,13 @@ def rss_mib() -> float:
     return 0.0
 
 
-def paired(ours: Callable[[], object], base: Callable[[], object], repeat: int,
-           warm: bool = True, base_repeat: int | None = None) -> tuple[float, float]:
+def paired(
+    ours: Callable[[], object],
+    base: Callable[[], object],
+    repeat: int,
+    warm: bool = True,
+    base_repeat: int | None = None,
+) -> tuple[float, float]:
     """Medians of ``repeat`` timings of ours and ``base_repeat`` (default the same) of the baseline,
     interleaved (ours, base, ours, ...) so both see the same noise, after one untimed warm-up of each."""
     base_repeat = repeat if base_repeat is None else base_repeat
@@ -133,15 +141,16 @@ def paired(ours: Callable[[], object], base: Callable[[], object], repeat: int,
     return statistics.median(a), statistics.median(b)
 
 
-FAST = 5   # measures under ~50 ms run FAST times --repeat: a shared machine's hiccups need more samples
+FAST = 5  # measures under ~50 ms run FAST times --repeat: a shared machine's hiccups need more samples
 
 
 class Table:
     def __init__(self) -> None:
         self.rows: list[tuple[str, float, str, float | None, str, str]] = []
 
-    def add(self, name: str, ours: float, base_name: str, base: float | None, target: str = "",
-            ok: bool | None = None) -> None:
+    def add(
+        self, name: str, ours: float, base_name: str, base: float | None, target: str = "", ok: bool | None = None
+    ) -> None:
         self.rows.append((name, ours, base_name, base, target, "" if ok is None else ("ok" if ok else "MISSED")))
 
     def print(self, title: str) -> None:
@@ -150,11 +159,14 @@ class Table:
         for name, ours, base_name, base, target, verdict in self.rows:
             ratio = f"{ours / base:>6.2f}x" if base else " " * 7
             b = f"{base * 1000:>8.2f}ms" if base is not None else " " * 10
-            print(f"{name:<52} {ours * 1000:>8.2f}ms {b} {ratio}  {base_name}"
-                  + (f"  | target {target}: {verdict}" if target else ""))
+            print(
+                f"{name:<52} {ours * 1000:>8.2f}ms {b} {ratio}  {base_name}"
+                + (f"  | target {target}: {verdict}" if target else "")
+            )
 
 
 # --- data -----------------------------------------------------------------------------------
+
 
 def sync_schema(engine) -> None:
     """Bring data built before a migration to the models: columns added since (those with a default),
@@ -173,8 +185,9 @@ def sync_schema(engine) -> None:
                 raise SystemExit(f"{table.name}.{col.name} is missing and has no default: run with --rebuild")
             default = f" DEFAULT {col.server_default.arg}" if col.server_default is not None else ""
             with engine.begin() as c:
-                c.execute(text(f"ALTER TABLE {table.name} ADD COLUMN {col.name} "
-                               f"{col.type.compile(engine.dialect)}{default}"))
+                c.execute(
+                    text(f"ALTER TABLE {table.name} ADD COLUMN {col.name} {col.type.compile(engine.dialect)}{default}")
+                )
             print(f"added column {table.name}.{col.name}")
     for table in (Tally.__table__, LedgerEntry.__table__):
         have = {ix["name"] for ix in insp.get_indexes(table.name)}
@@ -212,7 +225,7 @@ def prepare(url: str, villages: int, rebuild: bool) -> None:
             c.execute(text("DROP SCHEMA public CASCADE"))
             c.execute(text("CREATE SCHEMA public"))
     elif url.startswith("sqlite:///"):
-        path = Path(url[len("sqlite:///"):])
+        path = Path(url[len("sqlite:///") :])
         engine.dispose()
         for suffix in ("", "-wal", "-shm"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
@@ -222,10 +235,18 @@ def prepare(url: str, villages: int, rebuild: bool) -> None:
     t = time.perf_counter()
     with Session(engine) as s:
         from tqdm import tqdm
-        r = build_demo(s, villages=villages, months=12, seed=1,
-                       progress=lambda total, desc: tqdm(total=total, desc=desc, disable=not sys.stderr.isatty()))
+
+        r = build_demo(
+            s,
+            villages=villages,
+            months=12,
+            seed=1,
+            progress=lambda total, desc: tqdm(total=total, desc=desc, disable=not sys.stderr.isatty()),
+        )
         s.commit()
-    print(f"built {r.villages} villages, {r.villagers} villagers, {r.entries} entries in {time.perf_counter() - t:.0f} s")
+    print(
+        f"built {r.villages} villages, {r.villagers} villagers, {r.entries} entries in {time.perf_counter() - t:.0f} s"
+    )
     analyze(engine)
     engine.dispose()
 
@@ -254,6 +275,7 @@ def last_full_month(s: Session) -> str:
 
 # --- measures -------------------------------------------------------------------------------
 
+
 def household_board(s: Session, village: Village, month: str, repeat: int, table: Table) -> None:
     lo, hi = month_bounds(month)
     conn = s.connection()
@@ -266,12 +288,24 @@ def household_board(s: Session, village: Village, month: str, repeat: int, table
         expected = [(i, n, g, int(p), rk, round(p / h, 2) if h else 0.0) for i, n, g, p, h, rk in rows]
         assert same == expected, "the board and the raw query disagree"
     assert any(r.points == 0 for r in ours) or len(ours) > 0
-    t_ours, t_raw = paired(lambda: leaderboard(s, "household", month, village=village),
-                           lambda: conn.execute(text(RAW_BOARD), params).all(), repeat * FAST)
-    table.add(f"household board, one village, {month} ({len(ours)} rows)", t_ours,
-              "one raw query over the ledger, same rows", t_raw, "<= 2x", t_ours <= 2 * t_raw)
-    t_ours2, t_tal = paired(lambda: leaderboard(s, "household", month, village=village),
-                            lambda: conn.execute(text(RAW_BOARD_TALLIES), params).all(), repeat * FAST)
+    t_ours, t_raw = paired(
+        lambda: leaderboard(s, "household", month, village=village),
+        lambda: conn.execute(text(RAW_BOARD), params).all(),
+        repeat * FAST,
+    )
+    table.add(
+        f"household board, one village, {month} ({len(ours)} rows)",
+        t_ours,
+        "one raw query over the ledger, same rows",
+        t_raw,
+        "<= 2x",
+        t_ours <= 2 * t_raw,
+    )
+    t_ours2, t_tal = paired(
+        lambda: leaderboard(s, "household", month, village=village),
+        lambda: conn.execute(text(RAW_BOARD_TALLIES), params).all(),
+        repeat * FAST,
+    )
     table.add("  the same board", t_ours2, "the same raw query over the tallies", t_tal)
 
 
@@ -279,27 +313,40 @@ def county_top(s: Session, repeat: int, table: Table, postgres: bool) -> list[st
     conn = s.connection()
     ours = leaderboard(s, "villager", "all", village=None, limit=100)
     raw = conn.execute(text(RAW_TOP)).all()
-    assert [(r.id, r.name, r.group, r.village, r.points, r.rank) for r in ours] == \
-        [(i, n, g, vl, int(p), rk) for i, n, g, vl, p, rk in raw], "county top 100 and the raw GROUP BY disagree"
-    t_ours, t_raw = paired(lambda: leaderboard(s, "villager", "all", village=None, limit=100),
-                           lambda: conn.execute(text(RAW_TOP)).all(), repeat * FAST, base_repeat=repeat)
+    assert [(r.id, r.name, r.group, r.village, r.points, r.rank) for r in ours] == [
+        (i, n, g, vl, int(p), rk) for i, n, g, vl, p, rk in raw
+    ], "county top 100 and the raw GROUP BY disagree"
+    t_ours, t_raw = paired(
+        lambda: leaderboard(s, "villager", "all", village=None, limit=100),
+        lambda: conn.execute(text(RAW_TOP)).all(),
+        repeat * FAST,
+        base_repeat=repeat,
+    )
     params = {"period": "all", "kind": "v", "limit": 100}
     plan = explain(s, top_stmt("villager", False), params, analyze=postgres)
     from_index = any("ix_tallies_county_rank" in line for line in plan) and not any(
-        "Sort" in line.split("(")[0] or "TEMP B-TREE" in line for line in plan)
+        "Sort" in line.split("(")[0] or "TEMP B-TREE" in line for line in plan
+    )
     target = "<= 5 ms from the index" if postgres else "read from the index"
     ok = from_index and (t_ours <= 0.005 or not postgres)
-    table.add("county all-time top 100 villagers", t_ours, "raw GROUP BY over every entry, same rows", t_raw,
-              target, ok)
-    if postgres:   # the database's share, apart from the client and the machine's scheduling
+    table.add(
+        "county all-time top 100 villagers", t_ours, "raw GROUP BY over every entry, same rows", t_raw, target, ok
+    )
+    if postgres:  # the database's share, apart from the client and the machine's scheduling
         runs = [explain(s, top_stmt("villager", False), params, analyze=True) for _ in range(repeat * FAST)]
 
         def ms(label: str) -> float:
             return statistics.median(float(next(x for x in r if x.startswith(label)).split()[-2]) for r in runs)
 
         execution, planning = ms("Execution Time:"), ms("Planning Time:")
-        table.add("  in the database: EXPLAIN ANALYZE execution", execution / 1000,
-                  f"planning {planning:.2f} ms (kept with the prepared plan)", None, "<= 5 ms", execution <= 5)
+        table.add(
+            "  in the database: EXPLAIN ANALYZE execution",
+            execution / 1000,
+            f"planning {planning:.2f} ms (kept with the prepared plan)",
+            None,
+            "<= 5 ms",
+            execution <= 5,
+        )
     return plan
 
 
@@ -319,7 +366,7 @@ def independent_deltas(rows: list[dict]) -> list[tuple]:
                 a = acc[(p, code, sid)]
                 a[0] = e["village_id"]
                 a[2 if spent else 1] += e["points"]
-                a[3] += 0 if spent else 1   # tallies count earning entries only
+                a[3] += 0 if spent else 1  # tallies count earning entries only
     return [(p, k, sid, *v) for (p, k, sid), v in acc.items()]
 
 
@@ -328,9 +375,18 @@ def _driver_rows(dialect: str, rows: list[tuple]) -> list[tuple]:
         return rows
     out = []
     for r in rows:
-        out.append(tuple(
-            (v.astimezone(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f") if isinstance(v, dt.datetime)
-             else v.isoformat() if isinstance(v, dt.date) else getattr(v, "value", v)) for v in r))
+        out.append(
+            tuple(
+                (
+                    v.astimezone(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")
+                    if isinstance(v, dt.datetime)
+                    else v.isoformat()
+                    if isinstance(v, dt.date)
+                    else getattr(v, "value", v)
+                )
+                for v in r
+            )
+        )
     return out
 
 
@@ -350,44 +406,111 @@ def write_side(engine, village_id: int, repeat: int, table: Table, n: int = 500)
     review.apply_tallies = timed_apply
     dialect = engine.dialect.name
     mark = "%s" if dialect == "postgresql" else "?"
-    ins_entries = (f"INSERT INTO ledger_entries ({', '.join(ENTRY_COLUMNS)}) "
-                   f"VALUES ({', '.join([mark] * len(ENTRY_COLUMNS))})")
+    ins_entries = (
+        f"INSERT INTO ledger_entries ({', '.join(ENTRY_COLUMNS)}) VALUES ({', '.join([mark] * len(ENTRY_COLUMNS))})"
+    )
     tcols = ("period", "kind", "subject_id", "village_id", "points", "spent", "entries")
-    on_conflict = ("ON CONFLICT (period, kind, subject_id) DO UPDATE SET points = tallies.points + excluded.points, "
-                   "spent = tallies.spent + excluded.spent, entries = tallies.entries + excluded.entries")
+    on_conflict = (
+        "ON CONFLICT (period, kind, subject_id) DO UPDATE SET points = tallies.points + excluded.points, "
+        "spent = tallies.spent + excluded.spent, entries = tallies.entries + excluded.entries"
+    )
     ins_tallies = f"INSERT INTO tallies ({', '.join(tcols)}) VALUES ({', '.join([mark] * 7)}) {on_conflict}"
     # PostgreSQL: the same upsert as one statement over arrays, whichever of the two is faster counts.
-    unnest_tallies = (f"INSERT INTO tallies ({', '.join(tcols)}) SELECT * FROM unnest(%s::varchar[], %s::varchar[], "
-                      f"%s::integer[], %s::integer[], %s::bigint[], %s::bigint[], %s::integer[]) {on_conflict}")
+    unnest_tallies = (
+        f"INSERT INTO tallies ({', '.join(tcols)}) SELECT * FROM unnest(%s::varchar[], %s::varchar[], "
+        f"%s::integer[], %s::integer[], %s::bigint[], %s::bigint[], %s::integer[]) {on_conflict}"
+    )
     batch_cols = ("id", "village_id", "key", "source", "actor_id", "created_at")
     ins_batch = f"INSERT INTO capture_batches ({', '.join(batch_cols)}) VALUES ({', '.join([mark] * len(batch_cols))})"
-    sub_cols = ("id", "village_id", "batch_id", "line_no", "villager_id", "household_id", "group_id", "rule_id",
-                "rule_version_id", "occurred_on", "quantity", "requested_points", "points", "capped", "status",
-                "captured_by_id", "captured_at")
-    ins_subs = (f"INSERT INTO submissions ({', '.join(sub_cols)}) VALUES ({', '.join([mark] * len(sub_cols))})")
+    sub_cols = (
+        "id",
+        "village_id",
+        "batch_id",
+        "line_no",
+        "villager_id",
+        "household_id",
+        "group_id",
+        "rule_id",
+        "rule_version_id",
+        "occurred_on",
+        "quantity",
+        "requested_points",
+        "points",
+        "capped",
+        "status",
+        "captured_by_id",
+        "captured_at",
+    )
+    ins_subs = f"INSERT INTO submissions ({', '.join(sub_cols)}) VALUES ({', '.join([mark] * len(sub_cols))})"
     try:
-        for i in range(repeat + 1):   # the first round warms up and is not counted
+        for i in range(repeat + 1):  # the first round warms up and is not counted
             with Session(engine) as s:
                 village = s.get(Village, village_id)
-                admin = s.execute(select(StaffUser).where(StaffUser.village_id == village_id,
-                                                          StaffUser.role == Role.admin)).scalars().first()
-                reviewer = s.execute(select(StaffUser).where(StaffUser.village_id == village_id,
-                                                             StaffUser.role == Role.reviewer)).scalars().first()
-                people = s.execute(select(Villager.id).where(Villager.village_id == village_id,
-                                                             Villager.status == "active")
-                                   .order_by(Villager.id).limit(n)).scalars().all()
+                admin = (
+                    s.execute(select(StaffUser).where(StaffUser.village_id == village_id, StaffUser.role == Role.admin))
+                    .scalars()
+                    .first()
+                )
+                reviewer = (
+                    s.execute(
+                        select(StaffUser).where(StaffUser.village_id == village_id, StaffUser.role == Role.reviewer)
+                    )
+                    .scalars()
+                    .first()
+                )
+                people = (
+                    s.execute(
+                        select(Villager.id)
+                        .where(Villager.village_id == village_id, Villager.status == "active")
+                        .order_by(Villager.id)
+                        .limit(n)
+                    )
+                    .scalars()
+                    .all()
+                )
                 day = local_today(village.timezone)
                 t = time.perf_counter()
-                res = capture(s, actor=admin, village=village, rule_code="ZY-01", occurred_on=day,
-                              lines=[Line(villager_id=v) for v in people], key=f"bench-{time.time()}-{i}")
+                res = capture(
+                    s,
+                    actor=admin,
+                    village=village,
+                    rule_code="ZY-01",
+                    occurred_on=day,
+                    lines=[Line(villager_id=v) for v in people],
+                    key=f"bench-{time.time()}-{i}",
+                )
                 t_cap = time.perf_counter() - t
                 assert res.count("pending") + res.count("capped") == len(people), res.lines[0]
-                subs = s.execute(select(Submission).where(Submission.batch_id == res.batch_id)
-                                 .order_by(Submission.line_no)).scalars().all()
+                subs = (
+                    s.execute(
+                        select(Submission).where(Submission.batch_id == res.batch_id).order_by(Submission.line_no)
+                    )
+                    .scalars()
+                    .all()
+                )
                 batch_row = (res.batch_id, village_id, f"raw-{time.time()}-{i}", "bench", admin.id, res.first_at)
-                sub_rows = [(x.id, village_id, res.batch_id, x.line_no, x.villager_id, x.household_id, x.group_id,
-                             x.rule_id, x.rule_version_id, x.occurred_on, x.quantity, x.requested_points, x.points,
-                             x.capped, "pending", x.captured_by_id, x.captured_at) for x in subs]
+                sub_rows = [
+                    (
+                        x.id,
+                        village_id,
+                        res.batch_id,
+                        x.line_no,
+                        x.villager_id,
+                        x.household_id,
+                        x.group_id,
+                        x.rule_id,
+                        x.rule_version_id,
+                        x.occurred_on,
+                        x.quantity,
+                        x.requested_points,
+                        x.points,
+                        x.capped,
+                        "pending",
+                        x.captured_by_id,
+                        x.captured_at,
+                    )
+                    for x in subs
+                ]
                 tally_time[0] = 0.0
                 t = time.perf_counter()
                 entries = review.approve(s, subs, reviewer)
@@ -409,7 +532,7 @@ def write_side(engine, village_id: int, repeat: int, table: Table, n: int = 500)
                 s.rollback()
             with Session(engine) as s:
                 conn = s.connection()
-                conn.exec_driver_sql(ins_batch, batch_rows[0])   # what the entries point at, not timed
+                conn.exec_driver_sql(ins_batch, batch_rows[0])  # what the entries point at, not timed
                 conn.exec_driver_sql(ins_subs, sub_rows)
                 t = time.perf_counter()
                 conn.exec_driver_sql(ins_entries, entry_rows)
@@ -445,25 +568,38 @@ def write_side(engine, village_id: int, repeat: int, table: Table, n: int = 500)
         base_both, base_entries = base_unnest, base_unnest_entries
     # The tallies' share of the baseline, round by round (a difference of medians can go negative).
     base_tallies = [b - e for b, e in zip(base_both, base_entries)]
-    table.add(f"capture {n} villagers in one call", m(cap), f"raw INSERT of its batch and {n} submissions",
-              m(cap_base), "<= 1 s", m(cap) <= 1)
-    table.add(f"approve {n} captures (post to the ledger)", m(appr),
-              f"raw INSERT of the {n} entries + UPSERT of their {len(tally_rows)} tallies"
-              + (" (the faster: executemany or unnest)" if dialect == "postgresql" else ""), m(base_both),
-              "<= 3x", m(appr) <= 3 * m(base_both))
-    table.add("  of which: upserting the tallies (ours)", m(tallies), "the raw tallies UPSERT alone",
-              m(base_tallies))
+    table.add(
+        f"capture {n} villagers in one call",
+        m(cap),
+        f"raw INSERT of its batch and {n} submissions",
+        m(cap_base),
+        "<= 1 s",
+        m(cap) <= 1,
+    )
+    table.add(
+        f"approve {n} captures (post to the ledger)",
+        m(appr),
+        f"raw INSERT of the {n} entries + UPSERT of their {len(tally_rows)} tallies"
+        + (" (the faster: executemany or unnest)" if dialect == "postgresql" else ""),
+        m(base_both),
+        "<= 3x",
+        m(appr) <= 3 * m(base_both),
+    )
+    table.add("  of which: upserting the tallies (ours)", m(tallies), "the raw tallies UPSERT alone", m(base_tallies))
     table.add("  raw: the entries alone", m(base_entries), "raw entries + tallies", m(base_both))
 
 
 def one_balance(s: Session, village: Village, repeat: int, table: Table) -> None:
-    hid = s.execute(select(Household.id).where(Household.village_id == village.id)
-                    .order_by(Household.id).limit(1).offset(100)).scalar_one()
+    hid = s.execute(
+        select(Household.id).where(Household.village_id == village.id).order_by(Household.id).limit(1).offset(100)
+    ).scalar_one()
     house = s.get(Household, hid)
-    raw = text(f"SELECT (SELECT COALESCE(SUM(points), 0) FROM ledger_entries WHERE household_id = :h "
-               f"AND kind NOT IN {SPENDS}), (SELECT COALESCE(SUM(points), 0) FROM ledger_entries "
-               "WHERE household_id = :h), (SELECT COALESCE(SUM(points), 0) FROM submissions "
-               "WHERE household_id = :h AND status = 'pending')")
+    raw = text(
+        f"SELECT (SELECT COALESCE(SUM(points), 0) FROM ledger_entries WHERE household_id = :h "
+        f"AND kind NOT IN {SPENDS}), (SELECT COALESCE(SUM(points), 0) FROM ledger_entries "
+        "WHERE household_id = :h), (SELECT COALESCE(SUM(points), 0) FROM submissions "
+        "WHERE household_id = :h AND status = 'pending')"
+    )
     got = balance(s, household=house)
     assert tuple(s.execute(raw, {"h": hid}).one()) == (got.honour, got.redeemable, got.pending)
     ours, base = paired(lambda: balance(s, household=house), lambda: s.execute(raw, {"h": hid}).one(), repeat * FAST)
@@ -497,7 +633,9 @@ def roster_import(engine, repeat: int, table: Table) -> None:
 
 
 def verify_village(s: Session, village: Village, repeat: int, table: Table) -> None:
-    n = s.execute(select(func.count()).select_from(LedgerEntry).where(LedgerEntry.village_id == village.id)).scalar_one()
+    n = s.execute(
+        select(func.count()).select_from(LedgerEntry).where(LedgerEntry.village_id == village.id)
+    ).scalar_one()
     rss = [rss_mib()]
 
     def ours():
@@ -505,12 +643,20 @@ def verify_village(s: Session, village: Village, repeat: int, table: Table) -> N
         assert r.ok, r.problems
 
     def base():
-        for _ in s.execute(text("SELECT hash FROM ledger_entries WHERE village_id = :v ORDER BY seq"), {"v": village.id}):
+        for _ in s.execute(
+            text("SELECT hash FROM ledger_entries WHERE village_id = :v ORDER BY seq"), {"v": village.id}
+        ):
             pass
 
     t_ours, t_base = paired(ours, base, repeat)
-    table.add(f"verify one village's chain ({n} entries)", t_ours, "reading its hashes in order", t_base,
-              f"x100 villages = {t_ours * 100:.0f} s <= 60 s, RSS +{max(rss) - rss[0]:.1f} MiB", t_ours * 100 <= 60)
+    table.add(
+        f"verify one village's chain ({n} entries)",
+        t_ours,
+        "reading its hashes in order",
+        t_base,
+        f"x100 villages = {t_ours * 100:.0f} s <= 60 s, RSS +{max(rss) - rss[0]:.1f} MiB",
+        t_ours * 100 <= 60,
+    )
 
 
 def village_measures(url: str, repeat: int, village_name: str = "龙天坪村") -> Table:
@@ -533,15 +679,25 @@ def village_measures(url: str, repeat: int, village_name: str = "龙天坪村") 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--villages", type=int, default=100)
-    ap.add_argument("--database-url", "--db", dest="url", help="SQLAlchemy URL (default: SQLite under benchmarks/data/)")
+    ap.add_argument(
+        "--database-url", "--db", dest="url", help="SQLAlchemy URL (default: SQLite under benchmarks/data/)"
+    )
     ap.add_argument("--rebuild", action="store_true", help="build the data again even if it is there")
     ap.add_argument("--repeat", type=int, default=7, help="timed runs per measure (at least 5); medians are printed")
-    ap.add_argument("--flat", action="store_true",
-                    help="village-scoped measures on a 1-village database beside the N-village one")
-    ap.add_argument("--small-database-url", help="the 1-village database for --flat (default: SQLite county-1.db; "
-                    "required with a PostgreSQL --database-url)")
-    ap.add_argument("--only", choices=("all", "reads"), default="all",
-                    help="reads: only the board, the county top 100 and the balance (seconds of CPU, no writes)")
+    ap.add_argument(
+        "--flat", action="store_true", help="village-scoped measures on a 1-village database beside the N-village one"
+    )
+    ap.add_argument(
+        "--small-database-url",
+        help="the 1-village database for --flat (default: SQLite county-1.db; "
+        "required with a PostgreSQL --database-url)",
+    )
+    ap.add_argument(
+        "--only",
+        choices=("all", "reads"),
+        default="all",
+        help="reads: only the board, the county top 100 and the balance (seconds of CPU, no writes)",
+    )
     args = ap.parse_args()
     if args.repeat < 5:
         ap.error("--repeat must be at least 5: medians of fewer runs are not reported")
@@ -553,10 +709,14 @@ def main() -> int:
     with Session(engine) as s:
         entries = s.execute(select(func.count()).select_from(LedgerEntry)).scalar_one()
         villagers = s.execute(select(func.count()).select_from(Villager)).scalar_one()
-        version = s.execute(text("SELECT version()" if postgres else "SELECT 'SQLite ' || sqlite_version()")).scalar_one()
-    print(f"{version.split(',')[0]}; {args.villages} villages, {villagers} villagers, {entries} entries; "
-          f"medians of {args.repeat} runs; nice {os.nice(0)}, load average {os.getloadavg()[0]:.1f} on "
-          f"{os.cpu_count()} CPUs")
+        version = s.execute(
+            text("SELECT version()" if postgres else "SELECT 'SQLite ' || sqlite_version()")
+        ).scalar_one()
+    print(
+        f"{version.split(',')[0]}; {args.villages} villages, {villagers} villagers, {entries} entries; "
+        f"medians of {args.repeat} runs; nice {os.nice(0)}, load average {os.getloadavg()[0]:.1f} on "
+        f"{os.cpu_count()} CPUs"
+    )
 
     if args.flat:
         small = args.small_database_url or (None if postgres else default(1))
@@ -585,8 +745,10 @@ def main() -> int:
     if args.only == "all":
         write_side(engine, vid, args.repeat, table)
         roster_import(engine, args.repeat, table)
-    table.print(f"medians of {args.repeat} runs (of {args.repeat * FAST} for the board, the top 100 and the balance), "
-                "ours and baseline interleaved")
+    table.print(
+        f"medians of {args.repeat} runs (of {args.repeat * FAST} for the board, the top 100 and the balance), "
+        "ours and baseline interleaved"
+    )
     print("\nplan of the county top 100" + (" (EXPLAIN ANALYZE):" if postgres else " (EXPLAIN QUERY PLAN):"))
     for line in plan:
         print("   ", line)

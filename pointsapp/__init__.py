@@ -1,4 +1,5 @@
 """pointsapp: an open points system for village governance (乡村治理积分制)."""
+
 from __future__ import annotations
 
 import logging
@@ -68,11 +69,13 @@ def create_app(test_config: dict | None = None, *, for_cli: bool = False) -> Fla
     from .extensions import babel, csrf, db, limiter, login_manager, migrate
     from .points.engine import configure_sqlite
     from .web.assets import Compress
+
     import_models()
     from .web.i18n import select_locale
 
-    app = Flask(__name__, instance_relative_config=True,
-                instance_path=os.environ.get("POINTSAPP_INSTANCE_PATH") or None)
+    app = Flask(
+        __name__, instance_relative_config=True, instance_path=os.environ.get("POINTSAPP_INSTANCE_PATH") or None
+    )
     load_config(app, test_config)
     app.wsgi_app = Compress(app.wsgi_app)  # gzip by the app itself (see web/assets.py)
     proxies = int(app.config.get("POINTSAPP_PROXY_COUNT") or 0)
@@ -93,8 +96,7 @@ def create_app(test_config: dict | None = None, *, for_cli: bool = False) -> Fla
         configure_sqlite(db.engine)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(__file__), "migrations"))
     csrf.init_app(app)
-    babel.init_app(app, locale_selector=select_locale,
-                   default_translation_directories=";".join(TRANSLATION_DIRS))
+    babel.init_app(app, locale_selector=select_locale, default_translation_directories=";".join(TRANSLATION_DIRS))
     _configure_rate_limits(app)
     limiter.init_app(app)
     login_manager.init_app(app)

@@ -1,4 +1,5 @@
 """Configuration: environment variables first, then ``instance/config.py``, then defaults."""
+
 from __future__ import annotations
 
 import os
@@ -7,14 +8,32 @@ from pathlib import Path
 
 # name -> (default, description); the README's configuration table lists the same.
 SETTINGS = {
-    "POINTSAPP_DATABASE_URL": (None, "SQLAlchemy URL. Default: SQLite `instance/pointsapp.db` (WAL, foreign keys, busy timeout)."),
-    "POINTSAPP_SECRET_KEY": (None, "Session signing key. Required to serve; `pointsapp init-db` writes a random one to `instance/config.py`."),
+    "POINTSAPP_DATABASE_URL": (
+        None,
+        "SQLAlchemy URL. Default: SQLite `instance/pointsapp.db` (WAL, foreign keys, busy timeout).",
+    ),
+    "POINTSAPP_SECRET_KEY": (
+        None,
+        "Session signing key. Required to serve; `pointsapp init-db` writes a random one to `instance/config.py`.",
+    ),
     "POINTSAPP_TIMEZONE": ("Asia/Shanghai", "Local time zone that defines days and months."),
     "POINTSAPP_BASE_URL": ("", "Public address used in printed QR cards, e.g. https://points.example.cn"),
-    "POINTSAPP_PROXY_COUNT": ("0", "Reverse proxies in front of the app whose X-Forwarded-* headers are trusted (client address for rate limits)."),
-    "POINTSAPP_RATELIMIT_STORAGE_URL": ("", "Where rate-limit counters live, shared by every worker: `redis://127.0.0.1:6379/0` (recommended with several workers), or empty for a SQLite file `instance/ratelimits.db` that all workers of one machine share."),
-    "POINTSAPP_SECURE_COOKIES": ("", "Set to 1 when the site is served over HTTPS: session and remember-me cookies get the Secure flag."),
-    "POINTSAPP_HSTS_SECONDS": ("0", "When served over HTTPS only: send Strict-Transport-Security with this max-age (e.g. 31536000)."),
+    "POINTSAPP_PROXY_COUNT": (
+        "0",
+        "Reverse proxies in front of the app whose X-Forwarded-* headers are trusted (client address for rate limits).",
+    ),
+    "POINTSAPP_RATELIMIT_STORAGE_URL": (
+        "",
+        "Where rate-limit counters live, shared by every worker: `redis://127.0.0.1:6379/0` (recommended with several workers), or empty for a SQLite file `instance/ratelimits.db` that all workers of one machine share.",
+    ),
+    "POINTSAPP_SECURE_COOKIES": (
+        "",
+        "Set to 1 when the site is served over HTTPS: session and remember-me cookies get the Secure flag.",
+    ),
+    "POINTSAPP_HSTS_SECONDS": (
+        "0",
+        "When served over HTTPS only: send Strict-Transport-Security with this max-age (e.g. 31536000).",
+    ),
 }
 
 
@@ -28,7 +47,7 @@ def load_config(app, test_config: dict | None) -> None:
         MAX_CONTENT_LENGTH=8 * 1024 * 1024,
         BABEL_DEFAULT_LOCALE="zh_Hans_CN",
         BABEL_DEFAULT_TIMEZONE="Asia/Shanghai",
-        PERMANENT_SESSION_LIFETIME=10 * 3600,   # a working day on a shared office PC
+        PERMANENT_SESSION_LIFETIME=10 * 3600,  # a working day on a shared office PC
         REMEMBER_COOKIE_DURATION=30 * 24 * 3600,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",

@@ -5,6 +5,7 @@ open the card and raise objections. ``scripts/serve`` runs gunicorn with
 ``--logger-class pointsapp.gunicorn_logging.RedactingLogger``, which writes ``/h/…`` instead
 (the one rule, :func:`pointsapp.web.redact.redact`, also used by the app's error log).
 """
+
 from __future__ import annotations
 
 from gunicorn.glogging import Logger

@@ -5,6 +5,7 @@
 
 then run `scripts/i18n compile`. Lists msgids that still have no translation.
 """
+
 import json
 import sys
 from pathlib import Path

@@ -4,6 +4,7 @@ Tests that use these fixtures skip, with the reason printed, only when Chromium 
 Playwright is absent. CI installs both and sets ``POINTSAPP_CI=1``, which turns that skip into a
 failure: CI cannot go green without having driven a browser.
 """
+
 from __future__ import annotations
 
 import os
@@ -22,10 +23,12 @@ CHROMIUM = os.environ.get("POINTSAPP_CHROMIUM", "/usr/bin/chromium")
 PHONE = {"width": 375, "height": 812}
 SMALL_PHONE = {"width": 360, "height": 740}
 DESKTOP = {"width": 1366, "height": 900}
-WECHAT_UA = ("Mozilla/5.0 (Linux; Android 10; V2001A Build/QP1A.190711.020; wv) AppleWebKit/537.36 "
-             "(KHTML, like Gecko) Version/4.0 Chrome/107.0.5304.141 Mobile Safari/537.36 XWEB/5061 "
-             "MMWEBSDK/20230504 MMWEBID/2585 MicroMessenger/8.0.37.2380(0x2800253D) WeChat/arm64 "
-             "Weixin NetType/4G Language/zh_CN ABI/arm64")
+WECHAT_UA = (
+    "Mozilla/5.0 (Linux; Android 10; V2001A Build/QP1A.190711.020; wv) AppleWebKit/537.36 "
+    "(KHTML, like Gecko) Version/4.0 Chrome/107.0.5304.141 Mobile Safari/537.36 XWEB/5061 "
+    "MMWEBSDK/20230504 MMWEBID/2585 MicroMessenger/8.0.37.2380(0x2800253D) WeChat/arm64 "
+    "Weixin NetType/4G Language/zh_CN ABI/arm64"
+)
 
 
 def _skip_reason() -> str | None:
@@ -75,13 +78,22 @@ def browser():
     reason = _skip_reason()
     if reason:
         print(f"\nSKIP browser tests: {reason}")
-        require_tool(False, reason)   # skips, or fails under POINTSAPP_CI=1
+        require_tool(False, reason)  # skips, or fails under POINTSAPP_CI=1
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+        b = pw.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
         yield b
         b.close()
 
@@ -100,12 +112,12 @@ def sign_in_page(page, url: str, username: str, password: str | None = None, *, 
     page.wait_for_load_state()
 
 
-def new_page(browser, viewport=PHONE, user_agent: str | None = None, locale: str = "zh-CN",
-             bypass_csp: bool = False):
+def new_page(browser, viewport=PHONE, user_agent: str | None = None, locale: str = "zh-CN", bypass_csp: bool = False):
     """``bypass_csp`` only for tests that need Playwright's ``wait_for_function`` (it evaluates its
     predicate as a string, which the app's CSP forbids); the CSP itself is tested with it on."""
-    ctx = browser.new_context(viewport=viewport, user_agent=user_agent, locale=locale,
-                              device_scale_factor=1, bypass_csp=bypass_csp)
+    ctx = browser.new_context(
+        viewport=viewport, user_agent=user_agent, locale=locale, device_scale_factor=1, bypass_csp=bypass_csp
+    )
     return ctx.new_page()
 
 

@@ -4,6 +4,7 @@ Locally a test that needs Chromium, Playwright or pdftotext skips with the reaso
 absent. In CI the same skip would let the run go green without the check having run, so there it
 fails instead.
 """
+
 from __future__ import annotations
 
 import os

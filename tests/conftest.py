@@ -1,6 +1,7 @@
 """Shared fixtures. The database is SQLite in a temporary folder unless
 POINTSAPP_TEST_DATABASE_URL names a PostgreSQL database, in which case every test gets a
 freshly created schema there."""
+
 from __future__ import annotations
 
 import os
@@ -60,8 +61,13 @@ def make_app(db_url: str, instance: Path, monkeypatch, **config):
     from pointsapp import create_app
     from pointsapp.extensions import db
 
-    settings = {"TESTING": True, "POINTSAPP_DATABASE_URL": db_url, "POINTSAPP_SECRET_KEY": "test-only-secret",
-                "WTF_CSRF_ENABLED": False, "RATELIMIT_ENABLED": False}
+    settings = {
+        "TESTING": True,
+        "POINTSAPP_DATABASE_URL": db_url,
+        "POINTSAPP_SECRET_KEY": "test-only-secret",
+        "WTF_CSRF_ENABLED": False,
+        "RATELIMIT_ENABLED": False,
+    }
     settings.update(config)
     app = create_app(settings)
     with app.app_context():
@@ -99,9 +105,12 @@ def app_world(app):
     with app.app_context():
         w = World(db.session)
         db.session.commit()
-        ids = {"village": w.village.id, "households": [h.id for h in w.households],
-               "people": [[p.id for p in ps] for ps in w.people],
-               "users": {u.username: u.id for u in (w.admin, w.admin2, w.reviewer, w.reviewer2, w.grid)}}
+        ids = {
+            "village": w.village.id,
+            "households": [h.id for h in w.households],
+            "people": [[p.id for p in ps] for ps in w.people],
+            "users": {u.username: u.id for u in (w.admin, w.admin2, w.reviewer, w.reviewer2, w.grid)},
+        }
     return ids
 
 
@@ -122,4 +131,3 @@ def login(client, user: str | int, password: str = PASSWORD):
 
 
 pytest_plugins = ["tests.browser"]
-

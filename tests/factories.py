@@ -1,4 +1,5 @@
 """Test data: a small village with staff in every role and the example rule book."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -28,15 +29,22 @@ class World:
         session.flush()
         self.households = []
         self.people = []
-        for n, (group, names) in enumerate([
-            (self.g1, ["向明华", "谭高"]), (self.g1, ["唐海娟", "麻武", "唐芳金"]),
-            (self.g2, ["贾生国"]), (self.g2, ["杨明𠮷", "贾德䶮"]),
-        ], start=1):
+        for n, (group, names) in enumerate(
+            [
+                (self.g1, ["向明华", "谭高"]),
+                (self.g1, ["唐海娟", "麻武", "唐芳金"]),
+                (self.g2, ["贾生国"]),
+                (self.g2, ["杨明𠮷", "贾德䶮"]),
+            ],
+            start=1,
+        ):
             h = Household(village_id=self.village.id, group_id=group.id, number=str(n), house_number=f"{n:03d}")
             session.add(h)
             session.flush()
-            members = [Villager(village_id=self.village.id, household_id=h.id, name=nm,
-                                relation="户主" if i == 0 else "家属") for i, nm in enumerate(names)]
+            members = [
+                Villager(village_id=self.village.id, household_id=h.id, name=nm, relation="户主" if i == 0 else "家属")
+                for i, nm in enumerate(names)
+            ]
             session.add_all(members)
             session.flush()
             h.head_id = members[0].id
@@ -60,4 +68,3 @@ class World:
 
     def key(self) -> str:
         return f"k{next(self._keys)}"
-

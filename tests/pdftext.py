@@ -11,6 +11,7 @@ the extractor is wrong, so the tests read text with pdftotext.
 When pdftotext is missing the calling test is skipped with the reason, or fails under ``POINTSAPP_CI=1``
 (see tests/ci.py).
 """
+
 from __future__ import annotations
 
 import os

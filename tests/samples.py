@@ -21,6 +21,7 @@ from a fixed seed, so every run writes the same cells.
 ``as_xls`` and ``as_ods`` convert an ``.xlsx`` (values, number formats, merged cells of the first sheet)
 into Excel 97-2003 (xlwt) and OpenDocument (odfpy) files, as WPS or LibreOffice would save them.
 """
+
 from __future__ import annotations
 
 import atexit
@@ -45,16 +46,36 @@ SOURCES = ("generated", "shared")
 """Parametrize a fixture over these and call ``sample_in(source, name)``: the shared run skips when absent."""
 
 GROUPS = ["第一组", "第二组", "第三组", "第四组", "第五组", "第六组", "第七组", "第八组", "第九组", "第十组"]
-ROSTER_HEADER = ["序号", "村民小组", "户号", "户主姓名", "姓名", "与户主关系", "性别", "出生年月", "联系电话", "门牌号", "备注"]
+ROSTER_HEADER = [
+    "序号",
+    "村民小组",
+    "户号",
+    "户主姓名",
+    "姓名",
+    "与户主关系",
+    "性别",
+    "出生年月",
+    "联系电话",
+    "门牌号",
+    "备注",
+]
 SCORES_HEADER = ["日期", "村民小组", "姓名", "细则编号", "积分项目", "数量", "记录人", "备注"]
 HOUSEHOLDS, PEOPLE, SCORE_ROWS = 529, 1582, 240
 
 # (name, relation, sex, birth, phone): the first households as the shared roster has them.
 FIRST_HOUSEHOLDS = [
-    [("唐海娟", "户主", "男", "1958年5月", 17218316233), ("谭高", "配偶", "女", "1980年5月", 15776745949),
-     ("唐芳金", "女", "女", "1980-01", 19181355521), ("麻武", "父亲", "男", "1960-08", "138 6721 0290")],
-    [("贾生国", "户主", "男", "1963年2月", "186 7553 3545"), ("欧阳兰宏", "母亲", "女", "1990年12月", None),
-     ("麻桂成", "母亲", "女", "1950-11", None), ("王霞平", "女婿", "男", "1949.06", "195 1563 1887")],
+    [
+        ("唐海娟", "户主", "男", "1958年5月", 17218316233),
+        ("谭高", "配偶", "女", "1980年5月", 15776745949),
+        ("唐芳金", "女", "女", "1980-01", 19181355521),
+        ("麻武", "父亲", "男", "1960-08", "138 6721 0290"),
+    ],
+    [
+        ("贾生国", "户主", "男", "1963年2月", "186 7553 3545"),
+        ("欧阳兰宏", "母亲", "女", "1990年12月", None),
+        ("麻桂成", "母亲", "女", "1950-11", None),
+        ("王霞平", "女婿", "男", "1949.06", "195 1563 1887"),
+    ],
     [("欧阳芳金", "户主", "男", "1949年8月", 13928561036), ("欧阳秀", "配偶", "女", "1951.03", None)],
 ]
 # Special members: (household number, name, relation); the household's group follows from its number.
@@ -66,8 +87,19 @@ SAME_SURNAME = {"子", "女", "孙子", "孙女", "父亲"}
 SEX = {"子": "男", "孙子": "男", "父亲": "男", "女婿": "男", "女": "女", "孙女": "女", "母亲": "女", "儿媳": "女"}
 MOBILE_PREFIXES = ("138", "139", "150", "152", "157", "158", "177", "181", "186", "187", "189", "195")
 # Rules a grid worker may record (the importing user in the tests is one), with rough weights.
-SCORE_RULES = [("ZY-02", 28), ("WM-03", 26), ("LJ-02", 25), ("DJ-01", 25), ("ZF-02", 24), ("ZC-01", 24),
-               ("WM-02", 23), ("ZC-02", 21), ("ZY-01", 17), ("LJ-01", 14), ("FY-01", 13)]
+SCORE_RULES = [
+    ("ZY-02", 28),
+    ("WM-03", 26),
+    ("LJ-02", 25),
+    ("DJ-01", 25),
+    ("ZF-02", 24),
+    ("ZC-01", 24),
+    ("WM-02", 23),
+    ("ZC-02", 21),
+    ("ZY-01", 17),
+    ("LJ-01", 14),
+    ("FY-01", 13),
+]
 HOUSEHOLD_RULES = {"WM-02", "WM-03"}
 
 
@@ -188,13 +220,22 @@ def score_rows(people: list[Person], seed: int = 11) -> list[list[object]]:
     heads = [p for p in people if p.relation == "户主"]
     unique = [p for p in people if p.name != "鲁光"]
     codes = [c for c, w in SCORE_RULES for _ in range(w)]
-    names = {"ZY-02": "志愿服务（按小时）", "WM-03": "乱堆乱放经劝导不改", "LJ-02": "清廉书屋读书分享",
-             "DJ-01": "参加党日活动或村民议事会", "ZF-02": "配合矛盾纠纷调解", "ZC-01": "参加政策宣讲或普法夜校",
-             "WM-02": "垃圾分类检查合格", "ZC-02": "协助政策宣传入户", "ZY-01": "参加义务劳动或环境整治",
-             "LJ-01": "参加清廉党课或廉洁教育活动", "FY-01": "参加防汛、防火、疫情防控值守"}
+    names = {
+        "ZY-02": "志愿服务（按小时）",
+        "WM-03": "乱堆乱放经劝导不改",
+        "LJ-02": "清廉书屋读书分享",
+        "DJ-01": "参加党日活动或村民议事会",
+        "ZF-02": "配合矛盾纠纷调解",
+        "ZC-01": "参加政策宣讲或普法夜校",
+        "WM-02": "垃圾分类检查合格",
+        "ZC-02": "协助政策宣传入户",
+        "ZY-01": "参加义务劳动或环境整治",
+        "LJ-01": "参加清廉党课或廉洁教育活动",
+        "FY-01": "参加防汛、防火、疫情防控值守",
+    }
     first = people[0]
     rows: list[list[object]] = []
-    for day in (3, 10, 17):   # 3 x 5 points against a monthly cap of 10: the third line is capped
+    for day in (3, 10, 17):  # 3 x 5 points against a monthly cap of 10: the third line is capped
         rows.append([dt.datetime(2026, 11, day), first.group, first.name, "DJ-01", names["DJ-01"], 1, "向明华", None])
     seen = {(first.name, "DJ-01", d) for d in (3, 10, 17)}
     while len(rows) < SCORE_ROWS:
@@ -208,8 +249,18 @@ def score_rows(people: list[Person], seed: int = 11) -> list[list[object]]:
             quantity: int | None = rng.choice((1, 2, 3, 3, 4))
         else:
             quantity = None if rng.random() < 0.62 else 1
-        rows.append([dt.datetime(2026, 11, day), who.group, who.name, code, names[code], quantity,
-                     "彭德高" if len(rows) % 2 else "向明华", None])
+        rows.append(
+            [
+                dt.datetime(2026, 11, day),
+                who.group,
+                who.name,
+                code,
+                names[code],
+                quantity,
+                "彭德高" if len(rows) % 2 else "向明华",
+                None,
+            ]
+        )
     rng.shuffle(rows)
     return rows
 
@@ -281,12 +332,13 @@ def sample_in(source: str, name: str) -> Path:
 # Conversions: the same sheet as WPS/Excel 97-2003 (.xls) and as LibreOffice (.ods) save it
 # ------------------------------------------------------------------------------------------
 
+
 @dataclass
 class Sheet:
     title: str
-    rows: list[list[object]]                        # values, None for empty; index 0 is row 1
-    formats: dict[tuple[int, int], str]             # (row, col) 0-based -> Excel number format
-    merged: list[tuple[int, int, int, int]]         # (first row, last row, first col, last col), 0-based
+    rows: list[list[object]]  # values, None for empty; index 0 is row 1
+    formats: dict[tuple[int, int], str]  # (row, col) 0-based -> Excel number format
+    merged: list[tuple[int, int, int, int]]  # (first row, last row, first col, last col), 0-based
 
 
 def read_sheet(xlsx: Path) -> Sheet:
@@ -350,8 +402,9 @@ def as_ods(xlsx: Path, out: Path) -> Path:
     doc.automaticstyles.addElement(date_cell)
     table = Table(name=sheet.title)
     spans = {(r1, c1): (r2 - r1 + 1, c2 - c1 + 1) for r1, r2, c1, c2 in sheet.merged}
-    covered = {(r, c) for r1, r2, c1, c2 in sheet.merged for r in range(r1, r2 + 1)
-               for c in range(c1, c2 + 1)} - set(spans)
+    covered = {(r, c) for r1, r2, c1, c2 in sheet.merged for r in range(r1, r2 + 1) for c in range(c1, c2 + 1)} - set(
+        spans
+    )
     for r, cells in enumerate(sheet.rows):
         row = TableRow()
         for c, value in enumerate(cells):
@@ -376,8 +429,12 @@ def _ods_cell(TableCell, P, value: object, span: tuple[int, int] | None, date_ce
     elif isinstance(value, (int, float)):
         cell = TableCell(valuetype="float", value=value, **extra)
     elif isinstance(value, dt.datetime):
-        cell = TableCell(valuetype="date", datevalue=value.isoformat() if value.time() != dt.time(0)
-                         else value.date().isoformat(), stylename=date_cell, **extra)
+        cell = TableCell(
+            valuetype="date",
+            datevalue=value.isoformat() if value.time() != dt.time(0) else value.date().isoformat(),
+            stylename=date_cell,
+            **extra,
+        )
     else:
         cell = TableCell(valuetype="string", **extra)
     cell.addElement(P(text=_display(value)))

@@ -38,7 +38,7 @@ def test_page_reads_do_not_wait_for_the_sqlite_write_lock(app, client, db_url):
     if not db_url.startswith("sqlite"):
         assert client.get("/healthz").status_code == 200  # PostgreSQL readers never wait (MVCC)
         return
-    holder = sqlite3.connect(db_url[len("sqlite:///"):], isolation_level=None)
+    holder = sqlite3.connect(db_url[len("sqlite:///") :], isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")
     done = []
     t = threading.Thread(target=lambda: done.append(client.get("/healthz").status_code))
@@ -56,11 +56,18 @@ def test_proxy_count_trusts_forwarded_addresses(tmp_path, monkeypatch):
     from werkzeug.middleware.proxy_fix import ProxyFix
 
     monkeypatch.setenv("POINTSAPP_INSTANCE_PATH", str(tmp_path))
-    app = create_app({"TESTING": True, "POINTSAPP_SECRET_KEY": "x", "POINTSAPP_PROXY_COUNT": "1",
-                      "POINTSAPP_DATABASE_URL": f"sqlite:///{tmp_path}/p.db"})
+    app = create_app(
+        {
+            "TESTING": True,
+            "POINTSAPP_SECRET_KEY": "x",
+            "POINTSAPP_PROXY_COUNT": "1",
+            "POINTSAPP_DATABASE_URL": f"sqlite:///{tmp_path}/p.db",
+        }
+    )
     assert isinstance(app.wsgi_app, ProxyFix)
     seen = []
     app.before_request(lambda: seen.append(request.remote_addr))
-    app.test_client().get("/no-such-page", headers={"X-Forwarded-For": "203.0.113.7"},
-                          environ_base={"REMOTE_ADDR": "127.0.0.1"})
+    app.test_client().get(
+        "/no-such-page", headers={"X-Forwarded-For": "203.0.113.7"}, environ_base={"REMOTE_ADDR": "127.0.0.1"}
+    )
     assert seen == ["203.0.113.7"]

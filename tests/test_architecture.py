@@ -7,12 +7,14 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def test_core_imports_nothing_from_flask():
-    code = ("import sys, pkgutil, importlib, pointsapp.points as p\n"
-            "for m in pkgutil.walk_packages(p.__path__, 'pointsapp.points.'):\n"
-            "    importlib.import_module(m.name)\n"
-            "web = ('flask', 'werkzeug', 'jinja2', 'wtforms', 'itsdangerous')\n"
-            "bad = sorted(k for k in sys.modules if k.split('.')[0] in web or k.startswith('flask_'))\n"
-            "print(bad); sys.exit(1 if bad else 0)")
+    code = (
+        "import sys, pkgutil, importlib, pointsapp.points as p\n"
+        "for m in pkgutil.walk_packages(p.__path__, 'pointsapp.points.'):\n"
+        "    importlib.import_module(m.name)\n"
+        "web = ('flask', 'werkzeug', 'jinja2', 'wtforms', 'itsdangerous')\n"
+        "bad = sorted(k for k in sys.modules if k.split('.')[0] in web or k.startswith('flask_'))\n"
+        "print(bad); sys.exit(1 if bad else 0)"
+    )
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
     assert res.returncode == 0, res.stdout + res.stderr
 
@@ -31,8 +33,20 @@ def test_templates_load_nothing_from_outside():
 
 
 # Web packages the core must never import, at module level or inside a function.
-WEB_PACKAGES = ("flask", "flask_babel", "flask_login", "flask_wtf", "flask_limiter", "flask_migrate",
-                "flask_sqlalchemy", "werkzeug", "jinja2", "wtforms", "itsdangerous", "gunicorn")
+WEB_PACKAGES = (
+    "flask",
+    "flask_babel",
+    "flask_login",
+    "flask_wtf",
+    "flask_limiter",
+    "flask_migrate",
+    "flask_sqlalchemy",
+    "werkzeug",
+    "jinja2",
+    "wtforms",
+    "itsdangerous",
+    "gunicorn",
+)
 FEATURES = ("admin", "staff", "villagers", "reports", "shop", "web", "cli", "extensions", "config")
 
 
@@ -54,7 +68,7 @@ def _imports(path: Path, module: str) -> list[tuple[str, int, bool]]:
             base = node.module or ""
             if node.level:
                 parts = package.split(".")
-                parts = parts[:len(parts) - (node.level - 1)]
+                parts = parts[: len(parts) - (node.level - 1)]
                 base = ".".join(parts + ([node.module] if node.module else []))
             out += [(f"{base}.{a.name}", node.lineno, id(node) not in typing_only) for a in node.names]
     return out
@@ -80,8 +94,9 @@ def test_core_source_names_no_web_package_or_feature():
             continue
         for name, line, _run_time in _imports(path, module):
             root = name.split(".")[0]
-            if root in WEB_PACKAGES or (root == "pointsapp" and name.split(".")[1:2] and
-                                        name.split(".")[1] in FEATURES):
+            if root in WEB_PACKAGES or (
+                root == "pointsapp" and name.split(".")[1:2] and name.split(".")[1] in FEATURES
+            ):
                 bad.append(f"{path.relative_to(REPO)}:{line} imports {name}")
     assert not bad, "the core must not import web packages or features:\n" + "\n".join(bad)
 
@@ -170,10 +185,10 @@ def test_the_import_graph_sees_imports_inside_functions_and_from_a_package(tmp_p
     (pkg / "views.py").write_text("from . import bp\n\ndef page():\n    return bp\n")
     (pkg / "pack.py").write_text("def build():\n    from .pdf import render\n    return render()\n")
     (pkg / "pdf.py").write_text("from .pack import build\n\ndef render():\n    return build\n")
-    (pkg / "typed.py").write_text("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n"
-                                  "    from .hints import Hint\n")
+    (pkg / "typed.py").write_text("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from .hints import Hint\n")
     (pkg / "hints.py").write_text("from .typed import TYPE_CHECKING as Hint\n")
-    mods = {f"pointsapp.feature.{p.stem}" if p.stem != "__init__" else "pointsapp.feature": p
-            for p in pkg.glob("*.py")}
+    mods = {f"pointsapp.feature.{p.stem}" if p.stem != "__init__" else "pointsapp.feature": p for p in pkg.glob("*.py")}
     assert _strongly_connected(import_graph(mods)) == [
-        ["pointsapp.feature", "pointsapp.feature.views"], ["pointsapp.feature.pack", "pointsapp.feature.pdf"]]
+        ["pointsapp.feature", "pointsapp.feature.views"],
+        ["pointsapp.feature.pack", "pointsapp.feature.pdf"],
+    ]

@@ -1,4 +1,5 @@
 """Weight: gzip by the app itself, versioned static URLs with a long cache life."""
+
 from __future__ import annotations
 
 import gzip
@@ -74,8 +75,13 @@ def test_compressed_weights_of_the_pages_people_use(app, app_world, client):
     with app.app_context():
         token = db.session.get(Household, app_world["households"][0]).card_token
         rule_id = db.session.execute(text("SELECT id FROM rules WHERE code = 'LJ-01'")).scalar_one()
-        a = Activity(village_id=app_world["village"], rule_id=rule_id, title="党课",
-                     held_on=local_today("Asia/Shanghai"), created_by_id=app_world["users"]["grid1"])
+        a = Activity(
+            village_id=app_world["village"],
+            rule_id=rule_id,
+            title="党课",
+            held_on=local_today("Asia/Shanghai"),
+            created_by_id=app_world["users"]["grid1"],
+        )
         db.session.add(a)
         db.session.commit()
         aid = a.id
@@ -86,8 +92,12 @@ def test_compressed_weights_of_the_pages_people_use(app, app_world, client):
     login(client, "grid1")
     weights["capture start"] = _weigh(client, "/capture")
     weights["capture"] = _weigh(client, f"/activities/{aid}/capture")
-    print("\n" + "\n".join(f"  {name:14} {plain:>7,} B plain  {zipped:>6,} B gzip" for name, (plain, zipped)
-                           in weights.items()))
+    print(
+        "\n"
+        + "\n".join(
+            f"  {name:14} {plain:>7,} B plain  {zipped:>6,} B gzip" for name, (plain, zipped) in weights.items()
+        )
+    )
     for name, (plain, zipped) in weights.items():
         assert zipped <= 10 * 1024, name
         assert zipped < plain * 0.7, name
@@ -100,7 +110,6 @@ def _weigh(client, url):
     plain = gzip.decompress(zipped.get_data())  # (pages carry fresh keys and times: no second fetch to compare)
     assert plain.rstrip().endswith(b"</html>"), url
     return len(plain), len(zipped.get_data())
-
 
 
 def test_a_view_comparing_etags_strongly_still_gets_its_304_through_gzip(app):

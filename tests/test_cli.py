@@ -1,4 +1,5 @@
 """The command-line contract (issue 2, section 6), run through Alembic migrations."""
+
 from __future__ import annotations
 
 import json
@@ -13,8 +14,11 @@ from tests.samples import sample
 
 class Cli:
     def __init__(self, db_url, instance):
-        self.env = {"POINTSAPP_DATABASE_URL": db_url, "POINTSAPP_INSTANCE_PATH": str(instance),
-                    "POINTSAPP_SECRET_KEY": ""}
+        self.env = {
+            "POINTSAPP_DATABASE_URL": db_url,
+            "POINTSAPP_INSTANCE_PATH": str(instance),
+            "POINTSAPP_SECRET_KEY": "",
+        }
         self.url = db_url
 
     def __call__(self, *args, input=None, ok=True):
@@ -38,8 +42,15 @@ def run(db_url, tmp_path):
 def loaded(run):
     run("import", "roster", sample("roster-longtianping.xlsx"))
     run("rules", "load", sample("rules-example.yaml"))
-    run("user", "create", "xmh", "--role", "grid_worker", *sum((["--group", f"第{n}组"] for n in "一二三四五六七八九十"), []),
-        input="grid-pass-123\n")
+    run(
+        "user",
+        "create",
+        "xmh",
+        "--role",
+        "grid_worker",
+        *sum((["--group", f"第{n}组"] for n in "一二三四五六七八九十"), []),
+        input="grid-pass-123\n",
+    )
     run("user", "create", "pdg", "--role", "reviewer", input="review-pass-123\n")
     run("user", "create", "boss", "--role", "admin", input="admin-pass-123\n")
     return run
@@ -73,16 +84,22 @@ def test_rules_load_reports_and_export_round_trips(run, tmp_path):
 
 def test_invalid_rule_book_exits_non_zero_naming_the_field(run, tmp_path):
     bad = tmp_path / "bad.yaml"
-    bad.write_text(sample("rules-example.yaml").read_text(encoding="utf-8").replace("per: occasion", "per: weekly", 1),
-                   encoding="utf-8")
+    bad.write_text(
+        sample("rules-example.yaml").read_text(encoding="utf-8").replace("per: occasion", "per: weekly", 1),
+        encoding="utf-8",
+    )
     res = run("rules", "load", bad, "--village", "新村", ok=False)
     assert "rule JC-01: field 'per'" in res.stderr
 
 
 def test_user_create_contract(loaded):
-    assert "already exists" in loaded("user", "create", "xmh", "--role", "admin", input="x" * 10 + "\n", ok=False).stderr
-    assert "needs at least one --group" in loaded("user", "create", "g2", "--role", "grid_worker",
-                                                  input="y" * 10 + "\n", ok=False).stderr
+    assert (
+        "already exists" in loaded("user", "create", "xmh", "--role", "admin", input="x" * 10 + "\n", ok=False).stderr
+    )
+    assert (
+        "needs at least one --group"
+        in loaded("user", "create", "g2", "--role", "grid_worker", input="y" * 10 + "\n", ok=False).stderr
+    )
     assert "at least 8" in loaded("user", "create", "g3", "--role", "admin", input="short\n", ok=False).stderr
 
 
@@ -112,9 +129,12 @@ def test_pending_scores_show_in_balance(loaded):
     rows = json.loads(loaded("leaderboard", "--by", "household", "--period", "2026-11", "--json").output)
     assert all(r["points"] == 0 for r in rows)
     engine = create_engine(loaded.url)
-    with engine.connect() as conn:   # the oracle: pending points per household, straight from the table
-        pending = dict(conn.execute(text("SELECT household_id, SUM(points) FROM submissions "
-                                         "WHERE status = 'pending' GROUP BY household_id")).all())
+    with engine.connect() as conn:  # the oracle: pending points per household, straight from the table
+        pending = dict(
+            conn.execute(
+                text("SELECT household_id, SUM(points) FROM submissions WHERE status = 'pending' GROUP BY household_id")
+            ).all()
+        )
     engine.dispose()
     assert sum(pending.values()) > 0
     idle = next(r["id"] for r in rows if r["id"] not in pending)
@@ -143,8 +163,10 @@ def test_period_close_and_refusals(loaded):
     assert "closed 2026-10" in out and "chain head" in out
     assert "already closed" in loaded("period", "close", "2026-10", "--by", "boss", ok=False).stderr
     # the refusal catalog's words (as the English pages say them) and the refusal's code
-    assert "You do not have permission for this. [not_allowed]" in loaded("period", "close", "2026-09", "--by", "pdg",
-                                                                     ok=False).stderr
+    assert (
+        "You do not have permission for this. [not_allowed]"
+        in loaded("period", "close", "2026-09", "--by", "pdg", ok=False).stderr
+    )
     assert "not a month" in loaded("period", "close", "2026", "--by", "boss", ok=False).stderr
 
 
@@ -153,8 +175,10 @@ def test_several_villages_need_a_name(loaded):
     res = loaded("leaderboard", "--by", "group", "--period", "all", ok=False)
     assert "--village" in res.stderr
     assert loaded("leaderboard", "--by", "group", "--period", "all", "--village", "龙天坪村").output.count("第") == 10
-    assert "is not YYYY-MM" in loaded("leaderboard", "--by", "group", "--period", "last", "--village", "龙天坪村",
-                                      ok=False).stderr
+    assert (
+        "is not YYYY-MM"
+        in loaded("leaderboard", "--by", "group", "--period", "last", "--village", "龙天坪村", ok=False).stderr
+    )
 
 
 def test_household_link_and_rotation(loaded):
@@ -169,7 +193,9 @@ def test_roster_dry_run_writes_nothing(run):
     assert "would add: 10 groups, 529 households, 1582 villagers" in out
     engine = create_engine(run.url)
     with engine.connect() as conn:
-        counts = [conn.execute(text(f"SELECT COUNT(*) FROM {t}")).scalar_one()
-                  for t in ("villages", "groups", "households", "villagers")]
+        counts = [
+            conn.execute(text(f"SELECT COUNT(*) FROM {t}")).scalar_one()
+            for t in ("villages", "groups", "households", "villagers")
+        ]
     engine.dispose()
     assert counts == [0, 0, 0, 0]

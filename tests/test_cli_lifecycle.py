@@ -1,5 +1,6 @@
 """The month lifecycle from the command line (issue 10): notice publish/list, village set,
 period close, ledger anchors and verify --anchors. The clock is set to the 1st of a month."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -21,6 +22,7 @@ SH = dt.timezone(dt.timedelta(hours=8))
 def clock():
     def at(y, m, d, hour=0, minute=30):
         set_clock(dt.datetime(y, m, d, hour, minute, tzinfo=SH).astimezone(dt.UTC))
+
     yield at
     set_clock(None)
 
@@ -39,24 +41,32 @@ def _sql(url, stmt, **params):
 def test_the_lifecycle_from_the_command_line(loaded, clock, tmp_path):  # noqa: F811
     clock(2026, 11, 30, 20)
     loaded("import", "scores", sample("scores-2026-11.xlsx"), "--by", "xmh", "--approve-as", "pdg")
-    clock(2026, 12, 1)                                           # the 1st, half past midnight
+    clock(2026, 12, 1)  # the 1st, half past midnight
     res = loaded("notice", "publish", "2026-12", "--by", "pdg", ok=False)
     assert "still running" in res.stderr and "only a finished month" in res.stderr
-    assert "must be 0 to 30 days. [bad_window]" in loaded("village", "set", "龙天坪村", "--notice-days", "31", ok=False).stderr
+    assert (
+        "must be 0 to 30 days. [bad_window]"
+        in loaded("village", "set", "龙天坪村", "--notice-days", "31", ok=False).stderr
+    )
     assert "(was 7)" in loaded("village", "set", "龙天坪村", "--notice-days", "3").output
     out = loaded("notice", "publish", "2026-11", "--by", "pdg").output
     assert "objections until 2026-12-03" in out
     rows = json.loads(loaded("notice", "list", "--json").output)
-    dated = _sql(loaded.url, "SELECT COUNT(*) FROM ledger_entries WHERE occurred_on BETWEEN '2026-11-01' AND '2026-11-30'")
+    dated = _sql(
+        loaded.url, "SELECT COUNT(*) FROM ledger_entries WHERE occurred_on BETWEEN '2026-11-01' AND '2026-11-30'"
+    )
     assert [(r["month"], r["kind"], r["entries"], r["window_ends"]) for r in rows] == [
-        ("2026-11", "main", dated[0][0], "2026-12-03")]
+        ("2026-11", "main", dated[0][0], "2026-12-03")
+    ]
     assert set(rows[0]) >= {"month", "kind", "entries", "digest", "published_at", "window_ends"}
     stored = _sql(loaded.url, "SELECT digest FROM notices")
     assert rows[0]["digest"] == stored[0][0]
     res = loaded("period", "close", "2026-11", "--by", "boss", ok=False)
     assert "runs until 2026-12-03" in res.stderr
-    assert "Nothing has been posted for this month since its last notice" in loaded(
-        "notice", "publish", "2026-11", "--by", "pdg", ok=False).stderr
+    assert (
+        "Nothing has been posted for this month since its last notice"
+        in loaded("notice", "publish", "2026-11", "--by", "pdg", ok=False).stderr
+    )
 
     anchors = tmp_path / "anchors.json"
     anchors.write_text(loaded("ledger", "anchors", "--json").output, encoding="utf-8")
@@ -81,7 +91,7 @@ def test_read_only_commands_do_not_wait_for_the_write_lock(loaded, clock):  # no
         pytest.skip("SQLite's single write lock")
     loaded("import", "scores", sample("scores-2026-11.xlsx"), "--by", "xmh", "--approve-as", "pdg")
     writer = sqlite3.connect(loaded.url.removeprefix("sqlite:///"), timeout=1, isolation_level=None)
-    writer.execute("BEGIN IMMEDIATE")     # another process is writing
+    writer.execute("BEGIN IMMEDIATE")  # another process is writing
     try:
         started = time.monotonic()
         assert "ok," in loaded("ledger", "verify").output

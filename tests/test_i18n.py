@@ -1,4 +1,5 @@
 """Every UI string is translated into zh_Hans, and the compiled catalogs match the sources."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -61,6 +62,7 @@ def test_compiled_catalog_matches_its_source(feature):
         return
     mo_path = po_path.with_suffix(".mo")
     assert mo_path.exists(), f"run scripts/i18n compile ({mo_path} missing)"
+
     def key(value):  # plural messages come as lists/tuples
         return value if isinstance(value, str) else tuple(value)
 

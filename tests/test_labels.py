@@ -1,5 +1,6 @@
 """Period and entry-kind labels (pointsapp/web/labels.py): one home, in both languages, and in
 Chinese for printed documents without a request. Expected texts are written out here."""
+
 from __future__ import annotations
 
 import pytest
@@ -10,8 +11,13 @@ from pointsapp.web.labels import PRINT_LOCALE, kind_label, period_label
 ZH = {"2026-11": "2026年11月", "2026-Q4": "2026年第4季度", "2026": "2026年", "all": "累计"}
 EN = {"2026-11": "November 2026", "2026-Q4": "Q4 2026", "2026": "Year 2026", "all": "All time"}
 KINDS_ZH = {"award": "加分", "deduction": "扣分", "correction": "更正", "redemption": "兑换", "expiry": "过期"}
-KINDS_EN = {"award": "Award", "deduction": "Deduction", "correction": "Correction", "redemption": "Redeemed",
-            "expiry": "Expired"}
+KINDS_EN = {
+    "award": "Award",
+    "deduction": "Deduction",
+    "correction": "Correction",
+    "redemption": "Redeemed",
+    "expiry": "Expired",
+}
 
 
 def test_printed_documents_get_chinese_without_a_request():

@@ -1,6 +1,7 @@
 """No English leaks into Chinese: every msgstr of every Chinese catalog, and the error pages
 and refusal messages as rendered in Chinese, hold no Latin words beyond a short list of
 technical names a clerk sees on screen anyway (file formats, keys, settings)."""
+
 from __future__ import annotations
 
 import re
@@ -15,12 +16,36 @@ CATALOGS = sorted(REPO.glob("pointsapp/**/translations/zh_Hans/LC_MESSAGES/messa
 #: Names that stay in Latin letters in Chinese text: file formats and programs villages use,
 #: units, date patterns shown as examples, and the names of keys and settings a user types.
 ALLOWED = {
-    "xlsx", "xls", "ods", "csv", "CSV", "yaml", "YAML", "Excel", "WPS", "PDF", "JPEG", "PNG", "UTF", "MB", "KB",
-    "IP", "QR", "Ctrl", "YYYY", "MM", "DD", "HTTPS", "URL", "ID", "OpenDocument", "LibreOffice",
-    "effective_from",      # a column of the rule book file
-    "xmh",                 # an example of pinyin initials to type
+    "xlsx",
+    "xls",
+    "ods",
+    "csv",
+    "CSV",
+    "yaml",
+    "YAML",
+    "Excel",
+    "WPS",
+    "PDF",
+    "JPEG",
+    "PNG",
+    "UTF",
+    "MB",
+    "KB",
+    "IP",
+    "QR",
+    "Ctrl",
+    "YYYY",
+    "MM",
+    "DD",
+    "HTTPS",
+    "URL",
+    "ID",
+    "OpenDocument",
+    "LibreOffice",
+    "effective_from",  # a column of the rule book file
+    "xmh",  # an example of pinyin initials to type
 }
-ENV_NAME = re.compile(r"\b[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+\b")        # POINTSAPP_BASE_URL
+ENV_NAME = re.compile(r"\b[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+\b")  # POINTSAPP_BASE_URL
 PLACEHOLDER = re.compile(r"%\(\w+\)[sdfr]|%[sdfr]|\{\w*\}")
 WORD = re.compile(r"[A-Za-z][A-Za-z_]*[A-Za-z]")
 
@@ -106,8 +131,11 @@ def test_every_refusal_message_is_chinese(app):
             return self[key]
 
     params = AnyParams(value="甲", file="花名册.xlsx", names="姓名", name="张三", group="第一组", column="姓名")
-    catalogs = {"catalog": refusals.CATALOG, "villager": refusals.VILLAGER,
-                "missing": getattr(refusals, "VILLAGER_MISSING", {})}
+    catalogs = {
+        "catalog": refusals.CATALOG,
+        "villager": refusals.VILLAGER,
+        "missing": getattr(refusals, "VILLAGER_MISSING", {}),
+    }
     with app.test_request_context(headers={"Accept-Language": "zh-CN,zh;q=0.9"}):
         leaks = []
         for name, catalog in catalogs.items():

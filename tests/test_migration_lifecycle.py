@@ -1,6 +1,7 @@
 """Migration 0002_lifecycle on a database that already holds data (written at 0001 in raw SQL):
 existing notices get their entry lists and new digests, closed months keep their heads,
 corrections get their seq, and the chain still verifies."""
+
 from __future__ import annotations
 
 import pytest
@@ -8,8 +9,12 @@ from sqlalchemy import text
 
 from pointsapp.points.ledger import GENESIS, hash_values
 
-ROWS = [(1, "award", 5, "2026-10-03", None), (2, "award", 3, "2026-10-05", None),
-        (3, "correction", -5, "2026-11-02", 1), (4, "award", 2, "2026-11-03", None)]
+ROWS = [
+    (1, "award", 5, "2026-10-03", None),
+    (2, "award", 3, "2026-10-05", None),
+    (3, "correction", -5, "2026-11-02", 1),
+    (4, "award", 2, "2026-11-03", None),
+]
 
 
 @pytest.fixture
@@ -35,35 +40,63 @@ def test_upgrade_keeps_existing_notices_and_closed_months_verifiable(app0001):
 
     with app0001.app_context():
         c = db.session
-        c.execute(text("INSERT INTO villages (id, name, timezone, notice_days, show_blacklist, ledger_seq, ledger_head, "
-                       "created_at) VALUES (1, 'v', 'Asia/Shanghai', 7, false, 0, :g, '2026-01-01 00:00:00')"),
-                  {"g": GENESIS})
+        c.execute(
+            text(
+                "INSERT INTO villages (id, name, timezone, notice_days, show_blacklist, ledger_seq, ledger_head, "
+                "created_at) VALUES (1, 'v', 'Asia/Shanghai', 7, false, 0, :g, '2026-01-01 00:00:00')"
+            ),
+            {"g": GENESIS},
+        )
         c.execute(text("INSERT INTO groups (id, village_id, name, sort_key) VALUES (1, 1, 'g', 1)"))
-        c.execute(text("INSERT INTO households (id, village_id, group_id, number, card_token, active) "
-                       "VALUES (1, 1, 1, '1', 'tok', true)"))
-        c.execute(text("INSERT INTO staff_users (id, username, role, village_id, password_hash, active, "
-                       "must_change_password, created_at) VALUES (1, 'a', 'admin', 1, 'x', true, false, "
-                       "'2026-01-01 00:00:00')"))
+        c.execute(
+            text(
+                "INSERT INTO households (id, village_id, group_id, number, card_token, active) "
+                "VALUES (1, 1, 1, '1', 'tok', true)"
+            )
+        )
+        c.execute(
+            text(
+                "INSERT INTO staff_users (id, username, role, village_id, password_hash, active, "
+                "must_change_password, created_at) VALUES (1, 'a', 'admin', 1, 'x', true, false, "
+                "'2026-01-01 00:00:00')"
+            )
+        )
         prev = GENESIS
         for seq, kind, pts, day, cid in ROWS:
             at = f"{day} 04:00:00.000000"
             # 0001 hashed corrects_id in the place corrects_seq now takes (equal here, id == seq).
-            h = hash_values(prev, [1, seq, kind, pts, pts, False, 1, None, None, None, 1, 1, day, at, None, None,
-                                   None, None, cid])
-            c.execute(text("INSERT INTO ledger_entries (id, village_id, seq, kind, points, requested_points, capped, "
-                           "quantity, household_id, group_id, occurred_on, recorded_at, corrects_id, prev_hash, hash) "
-                           "VALUES (:id, 1, :seq, :kind, :p, :p, false, 1, 1, 1, :day, :at, :cid, :prev, :h)"),
-                      {"id": seq, "seq": seq, "kind": kind, "p": pts, "day": day, "at": at, "cid": cid,
-                       "prev": prev, "h": h})
+            h = hash_values(
+                prev, [1, seq, kind, pts, pts, False, 1, None, None, None, 1, 1, day, at, None, None, None, None, cid]
+            )
+            c.execute(
+                text(
+                    "INSERT INTO ledger_entries (id, village_id, seq, kind, points, requested_points, capped, "
+                    "quantity, household_id, group_id, occurred_on, recorded_at, corrects_id, prev_hash, hash) "
+                    "VALUES (:id, 1, :seq, :kind, :p, :p, false, 1, 1, 1, :day, :at, :cid, :prev, :h)"
+                ),
+                {"id": seq, "seq": seq, "kind": kind, "p": pts, "day": day, "at": at, "cid": cid, "prev": prev, "h": h},
+            )
             prev = h
         c.execute(text("UPDATE villages SET ledger_seq = 4, ledger_head = :h"), {"h": prev})
-        c.execute(text("INSERT INTO notices (village_id, month, published_at, published_by_id, opens_on, closes_on, "
-                       "digest_seq, digest) SELECT 1, '2026-10', '2026-11-01 01:00:00', 1, '2026-11-01', '2026-11-07', "
-                       "2, hash FROM ledger_entries WHERE seq = 2"))
-        c.execute(text("INSERT INTO closed_periods (village_id, month, closed_at, closed_by_id, digest_seq, digest) "
-                       "SELECT 1, '2026-10', '2026-11-10 01:00:00', 1, 2, hash FROM ledger_entries WHERE seq = 2"))
-        c.execute(text("INSERT INTO objections (village_id, entry_id, household_id, reason, raised_at, status) "
-                       "VALUES (1, 1, 1, 'x', '2026-11-02 01:00:00', 'corrected')"))
+        c.execute(
+            text(
+                "INSERT INTO notices (village_id, month, published_at, published_by_id, opens_on, closes_on, "
+                "digest_seq, digest) SELECT 1, '2026-10', '2026-11-01 01:00:00', 1, '2026-11-01', '2026-11-07', "
+                "2, hash FROM ledger_entries WHERE seq = 2"
+            )
+        )
+        c.execute(
+            text(
+                "INSERT INTO closed_periods (village_id, month, closed_at, closed_by_id, digest_seq, digest) "
+                "SELECT 1, '2026-10', '2026-11-10 01:00:00', 1, 2, hash FROM ledger_entries WHERE seq = 2"
+            )
+        )
+        c.execute(
+            text(
+                "INSERT INTO objections (village_id, entry_id, household_id, reason, raised_at, status) "
+                "VALUES (1, 1, 1, 'x', '2026-11-02 01:00:00', 'corrected')"
+            )
+        )
         c.commit()
         upgrade()
         notices = c.execute(text("SELECT month, number, kind, entry_count, head_seq, window_days FROM notices")).all()
@@ -103,36 +136,71 @@ def test_upgrade_with_ids_unlike_seqs_still_verifies_and_catches_a_retargeted_co
     with app0001.app_context():
         c = db.session
         for vid in (1, 2):
-            c.execute(text("INSERT INTO villages (id, name, timezone, notice_days, show_blacklist, ledger_seq, "
-                           "ledger_head, created_at) VALUES (:id, :n, 'Asia/Shanghai', 7, false, 0, :g, "
-                           "'2026-01-01 00:00:00')"), {"id": vid, "n": f"v{vid}", "g": GENESIS})
-            c.execute(text("INSERT INTO groups (id, village_id, name, sort_key) VALUES (:id, :id, 'g', 1)"), {"id": vid})
-            c.execute(text("INSERT INTO households (id, village_id, group_id, number, card_token, active) "
-                           "VALUES (:id, :id, :id, '1', :t, true)"), {"id": vid, "t": f"tok{vid}"})
+            c.execute(
+                text(
+                    "INSERT INTO villages (id, name, timezone, notice_days, show_blacklist, ledger_seq, "
+                    "ledger_head, created_at) VALUES (:id, :n, 'Asia/Shanghai', 7, false, 0, :g, "
+                    "'2026-01-01 00:00:00')"
+                ),
+                {"id": vid, "n": f"v{vid}", "g": GENESIS},
+            )
+            c.execute(
+                text("INSERT INTO groups (id, village_id, name, sort_key) VALUES (:id, :id, 'g', 1)"), {"id": vid}
+            )
+            c.execute(
+                text(
+                    "INSERT INTO households (id, village_id, group_id, number, card_token, active) "
+                    "VALUES (:id, :id, :id, '1', :t, true)"
+                ),
+                {"id": vid, "t": f"tok{vid}"},
+            )
         # (id, village, seq, kind, points, day, corrects_id): ids interleave across the villages
-        rows = [(1, 1, 1, "award", 5, "2026-10-03", None), (2, 2, 1, "award", 4, "2026-10-03", None),
-                (3, 1, 2, "award", 3, "2026-10-04", None), (4, 2, 2, "award", 6, "2026-10-04", None),
-                (5, 2, 3, "correction", -4, "2026-10-05", 2),     # corrects v2 seq 1 (id 2)
-                (6, 1, 3, "correction", -3, "2026-10-06", 3)]     # corrects v1 seq 2 (id 3)
+        rows = [
+            (1, 1, 1, "award", 5, "2026-10-03", None),
+            (2, 2, 1, "award", 4, "2026-10-03", None),
+            (3, 1, 2, "award", 3, "2026-10-04", None),
+            (4, 2, 2, "award", 6, "2026-10-04", None),
+            (5, 2, 3, "correction", -4, "2026-10-05", 2),  # corrects v2 seq 1 (id 2)
+            (6, 1, 3, "correction", -3, "2026-10-06", 3),
+        ]  # corrects v1 seq 2 (id 3)
         heads = {1: (0, GENESIS), 2: (0, GENESIS)}
         for eid, vid, seq, kind, pts, day, cid in rows:
             at = f"{day} 04:00:00.000000"
             prev = heads[vid][1]
-            h = hash_values(prev, [vid, seq, kind, pts, pts, False, 1, None, None, None, vid, vid, day, at, None,
-                                   None, None, None, cid])   # 0001: corrects_id in the last place
-            c.execute(text("INSERT INTO ledger_entries (id, village_id, seq, kind, points, requested_points, capped, "
-                           "quantity, household_id, group_id, occurred_on, recorded_at, corrects_id, prev_hash, hash) "
-                           "VALUES (:id, :v, :seq, :kind, :p, :p, false, 1, :v, :v, :day, :at, :cid, :prev, :h)"),
-                      {"id": eid, "v": vid, "seq": seq, "kind": kind, "p": pts, "day": day, "at": at, "cid": cid,
-                       "prev": prev, "h": h})
+            h = hash_values(
+                prev,
+                [vid, seq, kind, pts, pts, False, 1, None, None, None, vid, vid, day, at, None, None, None, None, cid],
+            )  # 0001: corrects_id in the last place
+            c.execute(
+                text(
+                    "INSERT INTO ledger_entries (id, village_id, seq, kind, points, requested_points, capped, "
+                    "quantity, household_id, group_id, occurred_on, recorded_at, corrects_id, prev_hash, hash) "
+                    "VALUES (:id, :v, :seq, :kind, :p, :p, false, 1, :v, :v, :day, :at, :cid, :prev, :h)"
+                ),
+                {
+                    "id": eid,
+                    "v": vid,
+                    "seq": seq,
+                    "kind": kind,
+                    "p": pts,
+                    "day": day,
+                    "at": at,
+                    "cid": cid,
+                    "prev": prev,
+                    "h": h,
+                },
+            )
             heads[vid] = (seq, h)
         for vid, (seq, h) in heads.items():
-            c.execute(text("UPDATE villages SET ledger_seq = :s, ledger_head = :h WHERE id = :v"),
-                      {"s": seq, "h": h, "v": vid})
+            c.execute(
+                text("UPDATE villages SET ledger_seq = :s, ledger_head = :h WHERE id = :v"),
+                {"s": seq, "h": h, "v": vid},
+            )
         c.commit()
         upgrade()
-        assert c.execute(text("SELECT id, corrects_seq FROM ledger_entries WHERE corrects_id IS NOT NULL "
-                              "ORDER BY id")).all() == [(5, 1), (6, 2)]
+        assert c.execute(
+            text("SELECT id, corrects_seq FROM ledger_entries WHERE corrects_id IS NOT NULL ORDER BY id")
+        ).all() == [(5, 1), (6, 2)]
         villages = {v.id: v for v in c.query(Village)}
         for v in villages.values():
             res = verify_chain(c, v)
@@ -140,8 +208,18 @@ def test_upgrade_with_ids_unlike_seqs_still_verifies_and_catches_a_retargeted_co
 
         # a correction posted after the upgrade hashes its seq; both kinds verify side by side
         v2 = villages[2]
-        append_entry(c, v2, id=7, kind="correction", points=-6, household_id=2, group_id=2,
-                     occurred_on=__import__("datetime").date(2026, 10, 7), corrects_seq=2, corrects_id=4)
+        append_entry(
+            c,
+            v2,
+            id=7,
+            kind="correction",
+            points=-6,
+            household_id=2,
+            group_id=2,
+            occurred_on=__import__("datetime").date(2026, 10, 7),
+            corrects_seq=2,
+            corrects_id=4,
+        )
         c.commit()
         assert verify_chain(c, v2).ok
 

@@ -1,4 +1,5 @@
 """Small helpers shared by the admin views."""
+
 from __future__ import annotations
 
 from flask import abort, request

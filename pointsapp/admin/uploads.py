@@ -5,6 +5,7 @@ the village, the user and the original file name; nothing of it goes into the se
 Tokens are random; a token that is malformed, unknown, too old or belongs to someone else is
 treated as missing.
 """
+
 from __future__ import annotations
 
 import json
@@ -49,8 +50,9 @@ def _sweep(base: Path) -> None:
             pass
 
 
-def save(instance_path: str, data: bytes, *, filename: str, ext: str, village_id: int, user_id: int,
-         kind: str) -> Stored:
+def save(
+    instance_path: str, data: bytes, *, filename: str, ext: str, village_id: int, user_id: int, kind: str
+) -> Stored:
     if ext not in EXTENSIONS:
         raise ValueError(f"unsupported extension {ext}")
     base = folder(instance_path)
@@ -74,9 +76,14 @@ def load(instance_path: str, token: str, *, village_id: int, user_id: int, kind:
     except (OSError, ValueError):
         return None
     path = base / f"{token}{meta.get('ext', '')}"
-    if (meta.get("ext") not in EXTENSIONS or not path.is_file() or meta.get("village_id") != village_id
-            or meta.get("user_id") != user_id or meta.get("kind") != kind
-            or time.time() - path.stat().st_mtime > MAX_AGE):
+    if (
+        meta.get("ext") not in EXTENSIONS
+        or not path.is_file()
+        or meta.get("village_id") != village_id
+        or meta.get("user_id") != user_id
+        or meta.get("kind") != kind
+        or time.time() - path.stat().st_mtime > MAX_AGE
+    ):
         return None
     return Stored(token, path, meta["filename"], village_id, user_id, kind)
 

@@ -1,5 +1,6 @@
 """Activities for admins: list by month, edit, cancel. New activities are created on the staff
 capture screen (staff.new_activity)."""
+
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
@@ -27,16 +28,27 @@ def activities():
     except ValueError:
         period = parse_month(month_key(local_today(v.timezone)))
     rows = svc.list_activities(db.session, actor(), v, period.start, period.end)
-    return render_template("admin/activities.html", village=v, rows=rows, month=period.key,
-                           prev_month=month_shift(period.key, -1), next_month=month_shift(period.key, 1))
+    return render_template(
+        "admin/activities.html",
+        village=v,
+        rows=rows,
+        month=period.key,
+        prev_month=month_shift(period.key, -1),
+        next_month=month_shift(period.key, 1),
+    )
 
 
 def _edit_context(activity: Activity, form: ActivityForm, cancel_form: CancelActivityForm):
-    cancelled = ({"day": activity.cancelled_at.date(), "reason": activity.cancel_reason}
-                 if activity.cancelled else None)
-    return {"village": village(), "activity": activity, "form": form, "cancel_form": cancel_form,
-            "cancelled": cancelled, "live": svc.live_captures(db.session, activity),
-            "standing": svc.standing_entries(db.session, activity)}
+    cancelled = {"day": activity.cancelled_at.date(), "reason": activity.cancel_reason} if activity.cancelled else None
+    return {
+        "village": village(),
+        "activity": activity,
+        "form": form,
+        "cancel_form": cancel_form,
+        "cancelled": cancelled,
+        "live": svc.live_captures(db.session, activity),
+        "standing": svc.standing_entries(db.session, activity),
+    }
 
 
 def _prepare(form: ActivityForm):
@@ -54,8 +66,17 @@ def activity_edit(activity_id: int):
     if form.validate_on_submit():
         group = get_or_404(Group, form.group.data) if form.group.data else None
         try:
-            svc.update_activity(db.session, actor(), village(), a, title=form.title.data, held_on=form.held_on.data,
-                                place=form.place.data, group=group, ip=ip())
+            svc.update_activity(
+                db.session,
+                actor(),
+                village(),
+                a,
+                title=form.title.data,
+                held_on=form.held_on.data,
+                place=form.place.data,
+                group=group,
+                ip=ip(),
+            )
             flash(_("Saved."), "success")
             return redirect(url_for("admin.activities", month=month_key(a.held_on)))
         except Refused as exc:

@@ -1,4 +1,5 @@
 """Registry pages: groups, households and villagers (list, search, view, edit, add, move, status)."""
+
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
@@ -14,6 +15,7 @@ from .forms import GroupForm, HouseholdForm, MoveForm, NewHouseholdForm, StatusF
 from .blueprint import bp
 from .services import registry as reg
 
+
 def status_label(status) -> str:
     value = VillagerStatus(status).value
     return {"active": _("Active"), "moved_out": _("Moved out"), "deceased": _("Deceased")}[value]
@@ -24,20 +26,26 @@ def status_label(status) -> str:
 def home():
     v = village()
     groups = reg.group_counts(db.session, actor(), v)
-    return render_template("admin/home.html", village=v, groups=groups,
-                           households=sum(g["households"] for g in groups),
-                           people=sum(g["people"] for g in groups))
+    return render_template(
+        "admin/home.html",
+        village=v,
+        groups=groups,
+        households=sum(g["households"] for g in groups),
+        people=sum(g["people"] for g in groups),
+    )
 
 
 # --- groups -------------------------------------------------------------------------------
+
 
 @bp.get("/groups")
 @permission_required("registry.read")
 def groups():
     v = village()
     form = GroupForm() if is_admin() else None
-    return render_template("admin/groups.html", village=v, groups=reg.group_counts(db.session, actor(), v),
-                           form=form, can_edit=is_admin())
+    return render_template(
+        "admin/groups.html", village=v, groups=reg.group_counts(db.session, actor(), v), form=form, can_edit=is_admin()
+    )
 
 
 @bp.post("/groups")
@@ -52,8 +60,9 @@ def group_create():
             return redirect(url_for("admin.groups"))
         except Refused as exc:
             flash_refusal(exc, form)
-    return render_template("admin/groups.html", village=v, groups=reg.group_counts(db.session, actor(), v),
-                           form=form, can_edit=True), 400
+    return render_template(
+        "admin/groups.html", village=v, groups=reg.group_counts(db.session, actor(), v), form=form, can_edit=True
+    ), 400
 
 
 @bp.route("/groups/<int:group_id>/edit", methods=["GET", "POST"])
@@ -75,6 +84,7 @@ def group_edit(group_id: int):
 
 # --- households ---------------------------------------------------------------------------
 
+
 @bp.get("/households")
 @permission_required("registry.read")
 def households():
@@ -87,8 +97,17 @@ def households():
     page = reg.list_households(db.session, actor(), v, group_id=group_id, q=q or None, page=page_arg())
     viewer_village = request.args.get("village", type=int) if not is_admin() else None
     args = {k: val for k, val in (("group", group_id), ("q", q), ("village", viewer_village)) if val}
-    return render_template("admin/households.html", village=v, groups=groups, group_id=group_id, q=q,
-                           page=page, args=args, can_edit=is_admin(), viewer_village=viewer_village)
+    return render_template(
+        "admin/households.html",
+        village=v,
+        groups=groups,
+        group_id=group_id,
+        q=q,
+        page=page,
+        args=args,
+        can_edit=is_admin(),
+        viewer_village=viewer_village,
+    )
 
 
 def _group_choices(v):
@@ -105,8 +124,15 @@ def household_new():
         form.group.data = request.args.get("group", type=int)
     if form.validate_on_submit():
         try:
-            h = reg.create_household(db.session, actor(), v, get_or_404(Group, form.group.data), form.number.data,
-                                     form.house_number.data, ip=ip())
+            h = reg.create_household(
+                db.session,
+                actor(),
+                v,
+                get_or_404(Group, form.group.data),
+                form.number.data,
+                form.house_number.data,
+                ip=ip(),
+            )
             flash(_("Household %(number)s added. Now add its members.", number=h.number), "success")
             return redirect(url_for("admin.villager_new", household_id=h.id))
         except Refused as exc:
@@ -120,12 +146,23 @@ def household_new():
 def household(household_id: int):
     v = village()
     h = get_or_404(Household, household_id)
-    members = [{"id": m.id, "name": m.name, "relation": m.relation, "sex": m.sex,
-                "birth": f"{m.birth_year}-{m.birth_month:02d}" if m.birth_year and m.birth_month else (m.birth_year or ""),
-                "phone": m.phone, "status": status_label(m.status), "active": m.status == VillagerStatus.active,
-                "head": m.id == h.head_id} for m in h.members]
-    return render_template("admin/household.html", village=v, h=h, members=members,
-                           balance=balance(db.session, household=h))
+    members = [
+        {
+            "id": m.id,
+            "name": m.name,
+            "relation": m.relation,
+            "sex": m.sex,
+            "birth": f"{m.birth_year}-{m.birth_month:02d}" if m.birth_year and m.birth_month else (m.birth_year or ""),
+            "phone": m.phone,
+            "status": status_label(m.status),
+            "active": m.status == VillagerStatus.active,
+            "head": m.id == h.head_id,
+        }
+        for m in h.members
+    ]
+    return render_template(
+        "admin/household.html", village=v, h=h, members=members, balance=balance(db.session, household=h)
+    )
 
 
 @bp.route("/households/<int:household_id>/edit", methods=["GET", "POST"])
@@ -141,9 +178,18 @@ def household_edit(household_id: int):
     if form.validate_on_submit():
         head = get_or_404(Villager, form.head.data) if form.head.data else None
         try:
-            reg.update_household(db.session, actor(), v, h, number=form.number.data,
-                                 house_number=form.house_number.data, group=get_or_404(Group, form.group.data),
-                                 head=head, active=form.active.data, ip=ip())
+            reg.update_household(
+                db.session,
+                actor(),
+                v,
+                h,
+                number=form.number.data,
+                house_number=form.house_number.data,
+                group=get_or_404(Group, form.group.data),
+                head=head,
+                active=form.active.data,
+                ip=ip(),
+            )
             flash(_("Saved."), "success")
             return redirect(url_for("admin.household", household_id=h.id))
         except Refused as exc:
@@ -154,9 +200,16 @@ def household_edit(household_id: int):
 
 # --- villagers ----------------------------------------------------------------------------
 
+
 def _data(form: VillagerForm) -> reg.VillagerData:
-    return reg.VillagerData(name=form.name.data, sex=form.sex.data or None, birth_year=form.birth_year.data,
-                            birth_month=form.birth_month.data, phone=form.phone.data, relation=form.relation.data)
+    return reg.VillagerData(
+        name=form.name.data,
+        sex=form.sex.data or None,
+        birth_year=form.birth_year.data,
+        birth_month=form.birth_month.data,
+        phone=form.phone.data,
+        relation=form.relation.data,
+    )
 
 
 @bp.route("/households/<int:household_id>/villagers/new", methods=["GET", "POST"])
@@ -182,11 +235,18 @@ def villager(villager_id: int):
     v = village()
     person = get_or_404(Villager, villager_id)
     status_form = StatusForm(status=VillagerStatus(person.status).value)
-    return render_template("admin/villager.html", village=v, person=person, h=person.household,
-                           status=status_label(person.status), active=person.status == VillagerStatus.active,
-                           is_head=person.household.head_id == person.id,
-                           moves=reg.moves_of(db.session, person), balance=balance(db.session, villager=person),
-                           status_form=status_form)
+    return render_template(
+        "admin/villager.html",
+        village=v,
+        person=person,
+        h=person.household,
+        status=status_label(person.status),
+        active=person.status == VillagerStatus.active,
+        is_head=person.household.head_id == person.id,
+        moves=reg.moves_of(db.session, person),
+        balance=balance(db.session, villager=person),
+        status_form=status_form,
+    )
 
 
 @bp.route("/villagers/<int:villager_id>/edit", methods=["GET", "POST"])
@@ -205,8 +265,7 @@ def villager_edit(villager_id: int):
         except Refused as exc:
             flash_refusal(exc, form)
     status = 400 if request.method == "POST" else 200
-    return render_template("admin/villager_form.html", village=v, h=person.household, person=person,
-                           form=form), status
+    return render_template("admin/villager_form.html", village=v, h=person.household, person=person, form=form), status
 
 
 @bp.route("/villagers/<int:villager_id>/move", methods=["GET", "POST"])
@@ -218,20 +277,35 @@ def villager_move(villager_id: int):
     if form.validate_on_submit():
         target = reg.find_household(db.session, v, form.to_number.data)
         if target is None:
-            form.to_number.errors = [_("No household with number %(number)s in this village.",
-                                       number=form.to_number.data.strip())]
+            form.to_number.errors = [
+                _("No household with number %(number)s in this village.", number=form.to_number.data.strip())
+            ]
         else:
             try:
-                reg.move_villager(db.session, actor(), v, person, target, form.moved_on.data,
-                                  relation=form.relation.data, make_head=form.make_head.data, ip=ip())
-                flash(_("%(name)s now belongs to household %(number)s. Past points stay with the old household.",
-                        name=person.name, number=target.number), "success")
+                reg.move_villager(
+                    db.session,
+                    actor(),
+                    v,
+                    person,
+                    target,
+                    form.moved_on.data,
+                    relation=form.relation.data,
+                    make_head=form.make_head.data,
+                    ip=ip(),
+                )
+                flash(
+                    _(
+                        "%(name)s now belongs to household %(number)s. Past points stay with the old household.",
+                        name=person.name,
+                        number=target.number,
+                    ),
+                    "success",
+                )
                 return redirect(url_for("admin.villager", villager_id=person.id))
             except Refused as exc:
                 flash_refusal(exc, form)
     status = 400 if request.method == "POST" else 200
-    return render_template("admin/villager_move.html", village=v, person=person, h=person.household,
-                           form=form), status
+    return render_template("admin/villager_move.html", village=v, person=person, h=person.household, form=form), status
 
 
 @bp.post("/villagers/<int:villager_id>/status")
@@ -249,4 +323,3 @@ def villager_status(villager_id: int):
     except Refused as exc:
         flash_refusal(exc)
     return redirect(url_for("admin.villager", villager_id=person.id))
-

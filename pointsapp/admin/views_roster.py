@@ -1,4 +1,5 @@
 """Roster import (upload → dry-run preview → confirm) and export, in the browser."""
+
 from __future__ import annotations
 
 import io
@@ -25,14 +26,22 @@ KIND = "roster"
 
 
 def outcome_labels() -> dict[str, str]:
-    return {"new_household": _("New household"), "new_villager": _("New villager"),
-            "moved": _("Moved from another household"), "updated": _("Updated"), "unchanged": _("Unchanged"),
-            "unmatched": _("Cannot match"), "error": _("Error"), "ok": _("Readable")}
+    return {
+        "new_household": _("New household"),
+        "new_villager": _("New villager"),
+        "moved": _("Moved from another household"),
+        "updated": _("Updated"),
+        "unchanged": _("Unchanged"),
+        "unmatched": _("Cannot match"),
+        "error": _("Error"),
+        "ok": _("Readable"),
+    }
 
 
 def _page(form, status=200):
-    return render_template("admin/roster.html", village=village(), form=form,
-                           max_mb=roster.MAX_BYTES // (1024 * 1024)), status
+    return render_template(
+        "admin/roster.html", village=village(), form=form, max_mb=roster.MAX_BYTES // (1024 * 1024)
+    ), status
 
 
 @bp.get("/roster")
@@ -50,13 +59,18 @@ def roster_upload():
     upload = form.file.data
     data = upload.read(roster.MAX_BYTES + 1)
     if len(data) > roster.MAX_BYTES:
-        form.file.errors = [_("The file is larger than %(mb)s MB. Please upload the roster sheet only.",
-                              mb=roster.MAX_BYTES // (1024 * 1024))]
+        form.file.errors = [
+            _(
+                "The file is larger than %(mb)s MB. Please upload the roster sheet only.",
+                mb=roster.MAX_BYTES // (1024 * 1024),
+            )
+        ]
         return _page(form, 400)
     name = Path(upload.filename or "roster.xlsx").name
-    ext = Path(name).suffix.lower()   # the reader tells the workbook kinds apart by their content
-    stored = uploads.save(current_app.instance_path, data, filename=name, ext=ext, village_id=village().id,
-                          user_id=actor().id, kind=KIND)
+    ext = Path(name).suffix.lower()  # the reader tells the workbook kinds apart by their content
+    stored = uploads.save(
+        current_app.instance_path, data, filename=name, ext=ext, village_id=village().id, user_id=actor().id, kind=KIND
+    )
     return redirect(url_for("admin.roster_preview", token=stored.token))
 
 
@@ -80,14 +94,32 @@ def roster_preview(token: str):
     if stored is None:
         return _gone()
     result = roster.preview(db.session, actor(), village(), stored.read(), stored.filename)
-    discard()   # a dry run: nothing of it is kept
+    discard()  # a dry run: nothing of it is kept
     labels = outcome_labels()
     counts = [(labels[k], n) for k, n in sorted(result.counts.items(), key=lambda kv: list(labels).index(kv[0]))]
-    rows = [{"row": r.row, "group": r.group, "household_no": r.household_no, "head_name": r.head_name,
-             "name": r.name, "outcome": r.outcome, "errors": _error_rows(r.errors)} for r in result.rows]
-    return render_template("admin/roster_preview.html", village=village(), result=result, token=token,
-                           labels=labels, counts=counts, errors=_error_rows(result.errors), rows=rows,
-                           read_error=coded_text(result.read_error) if result.read_error else None)
+    rows = [
+        {
+            "row": r.row,
+            "group": r.group,
+            "household_no": r.household_no,
+            "head_name": r.head_name,
+            "name": r.name,
+            "outcome": r.outcome,
+            "errors": _error_rows(r.errors),
+        }
+        for r in result.rows
+    ]
+    return render_template(
+        "admin/roster_preview.html",
+        village=village(),
+        result=result,
+        token=token,
+        labels=labels,
+        counts=counts,
+        errors=_error_rows(result.errors),
+        rows=rows,
+        read_error=coded_text(result.read_error) if result.read_error else None,
+    )
 
 
 @bp.post("/roster/confirm/<token>")
@@ -103,10 +135,18 @@ def roster_confirm(token: str):
         flash(_("The file has errors; nothing was imported."), "error")
         return redirect(url_for("admin.roster_preview", token=token))
     uploads.discard(stored)
-    flash(_("Roster imported: %(households)s new households, %(villagers)s new villagers, %(updated)s updated, "
-            "%(moved)s moved, %(unchanged)s unchanged.", households=report.households_added,
-            villagers=report.villagers_added, updated=len(report.updated), moved=len(report.moved),
-            unchanged=report.unchanged), "success")
+    flash(
+        _(
+            "Roster imported: %(households)s new households, %(villagers)s new villagers, %(updated)s updated, "
+            "%(moved)s moved, %(unchanged)s unchanged.",
+            households=report.households_added,
+            villagers=report.villagers_added,
+            updated=len(report.updated),
+            moved=len(report.moved),
+            unchanged=report.unchanged,
+        ),
+        "success",
+    )
     return redirect(url_for("admin.roster_page"))
 
 
@@ -126,7 +166,9 @@ def roster_export():
     v = village()
     today = local_today(v.timezone)
     data = export_roster_xlsx(db.session, actor(), v, today=today, ip=ip())
-    return send_file(io.BytesIO(data), as_attachment=True,
-                     download_name=f"roster-{today.isoformat()}.xlsx",
-                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-
+    return send_file(
+        io.BytesIO(data),
+        as_attachment=True,
+        download_name=f"roster-{today.isoformat()}.xlsx",
+        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )

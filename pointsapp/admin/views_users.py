@@ -1,4 +1,5 @@
 """Staff user pages: list, create, edit role/groups, reset a password, deactivate (never delete)."""
+
 from __future__ import annotations
 
 from flask import flash, make_response, redirect, render_template, request, url_for
@@ -30,8 +31,9 @@ def _villager(form: UserForm, v):
     h = reg.find_household(db.session, v, number) if number else None
     person = next((m for m in h.members if m.name == name), None) if h else None
     if person is None:
-        form.villager_name.errors = [_("No villager %(name)s in household %(number)s.", name=name or "?",
-                                       number=number or "?")]
+        form.villager_name.errors = [
+            _("No villager %(name)s in household %(number)s.", name=name or "?", number=number or "?")
+        ]
         return None, False
     return person, True
 
@@ -46,10 +48,20 @@ def _no_store(resp):
 def users():
     v = village()
     labels = role_labels()
-    rows = [{"id": u.id, "username": u.username, "display_name": u.display_name or "", "role": labels[Role(u.role).value],
-             "groups": ", ".join(g.name for g in u.groups), "villager": u.villager.name if u.villager else "",
-             "active": u.active, "must_change": u.must_change_password, "me": u.id == actor().id}
-            for u in svc.users_of(db.session, actor(), v)]
+    rows = [
+        {
+            "id": u.id,
+            "username": u.username,
+            "display_name": u.display_name or "",
+            "role": labels[Role(u.role).value],
+            "groups": ", ".join(g.name for g in u.groups),
+            "villager": u.villager.name if u.villager else "",
+            "active": u.active,
+            "must_change": u.must_change_password,
+            "me": u.id == actor().id,
+        }
+        for u in svc.users_of(db.session, actor(), v)
+    ]
     return render_template("admin/users.html", village=v, users=rows)
 
 
@@ -63,11 +75,22 @@ def user_new():
         if ok:
             groups = [get_or_404(Group, gid) for gid in form.groups.data or []]
             try:
-                user, password = svc.create_user(db.session, actor(), v, username=form.username.data,
-                                                 display_name=form.display_name.data, role=form.role.data,
-                                                 groups=groups, villager=person, ip=ip())
-                return _no_store(make_response(render_template(
-                    "admin/password.html", village=v, user=user, password=password, created=True)))
+                user, password = svc.create_user(
+                    db.session,
+                    actor(),
+                    v,
+                    username=form.username.data,
+                    display_name=form.display_name.data,
+                    role=form.role.data,
+                    groups=groups,
+                    villager=person,
+                    ip=ip(),
+                )
+                return _no_store(
+                    make_response(
+                        render_template("admin/password.html", village=v, user=user, password=password, created=True)
+                    )
+                )
             except Refused as exc:
                 flash_refusal(exc, form)
     status = 400 if request.method == "POST" else 200
@@ -85,14 +108,23 @@ def user_edit(user_id: int):
         form.groups.data = [g.id for g in user.groups]
         if user.villager:
             form.villager_number.data, form.villager_name.data = user.villager.household.number, user.villager.name
-    form.username.data = user.username   # the user name never changes
+    form.username.data = user.username  # the user name never changes
     if form.validate_on_submit():
         person, ok = _villager(form, v)
         if ok:
             groups = [get_or_404(Group, gid) for gid in form.groups.data or []]
             try:
-                svc.update_user(db.session, actor(), v, user, display_name=form.display_name.data,
-                                role=form.role.data, groups=groups, villager=person, ip=ip())
+                svc.update_user(
+                    db.session,
+                    actor(),
+                    v,
+                    user,
+                    display_name=form.display_name.data,
+                    role=form.role.data,
+                    groups=groups,
+                    villager=person,
+                    ip=ip(),
+                )
                 flash(_("Saved."), "success")
                 return redirect(url_for("admin.users"))
             except Refused as exc:
@@ -111,8 +143,9 @@ def user_reset_password(user_id: int):
     except Refused as exc:
         flash_refusal(exc)
         return redirect(url_for("admin.users"))
-    return _no_store(make_response(render_template("admin/password.html", village=v, user=user,
-                                                   password=password, created=False)))
+    return _no_store(
+        make_response(render_template("admin/password.html", village=v, user=user, password=password, created=False))
+    )
 
 
 @bp.post("/users/<int:user_id>/deactivate")
@@ -131,10 +164,12 @@ def _set_active(user_id: int, active: bool):
     user = get_or_404(StaffUser, user_id)
     try:
         svc.set_active(db.session, actor(), village(), user, active, ip=ip())
-        flash(_("%(name)s can sign in again.", name=user.username) if active
-              else _("%(name)s can no longer sign in.", name=user.username), "success")
+        flash(
+            _("%(name)s can sign in again.", name=user.username)
+            if active
+            else _("%(name)s can no longer sign in.", name=user.username),
+            "success",
+        )
     except Refused as exc:
         flash_refusal(exc)
     return redirect(url_for("admin.users"))
-
-

@@ -1,4 +1,5 @@
 """``pointsapp backup FILE`` and ``pointsapp restore FILE`` (see pointsapp.points.backup)."""
+
 from __future__ import annotations
 
 import click
@@ -47,7 +48,7 @@ def restore_cmd(file: str):
     from flask_migrate import upgrade
 
     db.engine.dispose()
-    upgrade(directory=current_app.extensions["migrate"].directory)   # a backup from an older version
+    upgrade(directory=current_app.extensions["migrate"].directory)  # a backup from an older version
     for v in manifest.villages:
         click.echo(f"{v.name}: verified, seq {v.seq}, head {v.head[:16]}")
     click.echo(f"restored {file} ({len(manifest.villages)} villages)")

@@ -5,6 +5,7 @@ succeeds and rolls back on a refusal, an import error or any other error, which 
 non-zero with a readable message on stderr. A dry run or a read-only command calls
 :func:`rollback_only` so nothing it touched is written.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -51,8 +52,7 @@ def rollback_only() -> None:
 
 def _database_error(exc: SQLAlchemyError) -> str:
     detail = str(exc.orig if hasattr(exc, "orig") else exc).splitlines()[0]
-    return (f"database error: {exc.__class__.__name__}: {detail}"
-            " (has `pointsapp init-db` been run on this database?)")
+    return f"database error: {exc.__class__.__name__}: {detail} (has `pointsapp init-db` been run on this database?)"
 
 
 def transaction(fn):
@@ -105,7 +105,7 @@ def read_only(fn):
         try:
             return fn(*args, **kwargs)
         finally:
-            db.session.rollback()     # end the deferred transaction before the flag goes back
+            db.session.rollback()  # end the deferred transaction before the flag goes back
             write_intent.reset(token)
 
     return wrapper

@@ -1,4 +1,5 @@
 """``pointsapp init-db`` and ``pointsapp demo``."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -39,7 +40,13 @@ def demo_cmd(villages: int, months: int, seed: int):
 
     if db.session.execute(select(func.count()).select_from(Village)).scalar_one():
         fail("the database already holds villages; the demo loads into an empty database")
-    result = build_demo(db.session, villages=villages, months=months, seed=seed,
-                        tz=current_app.config["POINTSAPP_TIMEZONE"], progress=progress)
+    result = build_demo(
+        db.session,
+        villages=villages,
+        months=months,
+        seed=seed,
+        tz=current_app.config["POINTSAPP_TIMEZONE"],
+        progress=progress,
+    )
     for line in result.lines():
         click.echo(line)

@@ -1,4 +1,5 @@
 """``pointsapp household``: household card links (QR cards)."""
+
 from __future__ import annotations
 
 import click

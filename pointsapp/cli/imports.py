@@ -1,4 +1,5 @@
 """``pointsapp import``: the village's own Excel/CSV files."""
+
 from __future__ import annotations
 
 import re
@@ -19,7 +20,6 @@ from .common import finish, progress, resolve_user, resolve_village, transaction
 @click.group("import")
 def import_group():
     """Import the village's own Excel/CSV files."""
-
 
 
 def _village_from_title(table) -> str | None:
@@ -62,8 +62,8 @@ def import_scores_cmd(file, by_name, approver_name, village_name, dry_run):
     approver = resolve_user(approver_name, village) if approver_name else None
     table = read_table(Path(file), SCORE_COLUMNS)
     with progress(len(table.rows), "scores") as bar:
-        report = import_scores(db.session, village, table, by=by, approve_as=approver,
-                               dry_run=dry_run, filename=Path(file).name)
+        report = import_scores(
+            db.session, village, table, by=by, approve_as=approver, dry_run=dry_run, filename=Path(file).name
+        )
         bar.update(len(table.rows))
-    finish(report, dry_run, by, "import.scores", village, Path(file).name, rows=report.rows,
-           approved_by=approver_name)
+    finish(report, dry_run, by, "import.scores", village, Path(file).name, rows=report.rows, approved_by=approver_name)

@@ -1,4 +1,5 @@
 """``pointsapp ledger anchors|verify`` and ``pointsapp period close``."""
+
 from __future__ import annotations
 
 import json
@@ -43,16 +44,22 @@ def ledger_anchors(village_name, as_json):
         click.echo(f"{v['village']}: head seq {v['head_seq']} {v['head_hash']}")
         for n in v["notices"]:
             label = "notice" if n["number"] == 1 else f"supplement {n['number'] - 1}"
-            click.echo(f"  {n['month']} {label:<13} seq {n['head_seq']:>7} {n['head_hash']}  "
-                       f"digest {n['digest']}  ({n['entries']} entries)")
+            click.echo(
+                f"  {n['month']} {label:<13} seq {n['head_seq']:>7} {n['head_hash']}  "
+                f"digest {n['digest']}  ({n['entries']} entries)"
+            )
         for c in v["closed"]:
             click.echo(f"  {c['month']} {'closed':<13} seq {c['head_seq']:>7} {c['head_hash']}")
 
 
 @ledger_group.command("verify")
 @click.option("--village", "village_name", help="default: every village")
-@click.option("--anchors", "anchors_file", type=click.File("r", encoding="utf-8"),
-              help="an anchors file exported earlier with `ledger anchors --json`")
+@click.option(
+    "--anchors",
+    "anchors_file",
+    type=click.File("r", encoding="utf-8"),
+    help="an anchors file exported earlier with `ledger anchors --json`",
+)
 @with_appcontext
 @transaction
 @read_only
@@ -98,6 +105,13 @@ def period_close(month, by_name, village_name):
     village = resolve_village(village_name)
     actor = resolve_user(by_name, village)
     closed = close_month(db.session, village, month, actor)
-    audit.record(db.session, actor, "period.close", village_id=village.id, target=f"month {closed.month}",
-                 head_seq=closed.head_seq, head_hash=closed.head_hash)
+    audit.record(
+        db.session,
+        actor,
+        "period.close",
+        village_id=village.id,
+        target=f"month {closed.month}",
+        head_seq=closed.head_seq,
+        head_hash=closed.head_hash,
+    )
     click.echo(f"closed {closed.month} for {village.name}; chain head seq {closed.head_seq}, {closed.head_hash}")

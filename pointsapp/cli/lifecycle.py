@@ -1,4 +1,5 @@
 """``pointsapp notice publish|list`` and ``pointsapp village set``: the month lifecycle's steps."""
+
 from __future__ import annotations
 
 import json
@@ -16,9 +17,16 @@ from .common import read_only, resolve_user, resolve_village, transaction
 
 
 def notice_row(n: Notice) -> dict:
-    return {"month": n.month, "kind": n.kind, "number": n.number, "entries": n.entry_count, "digest": n.digest,
-            "published_at": n.published_at.isoformat(), "window_ends": n.closes_on.isoformat(),
-            "head_seq": n.head_seq}
+    return {
+        "month": n.month,
+        "kind": n.kind,
+        "number": n.number,
+        "entries": n.entry_count,
+        "digest": n.digest,
+        "published_at": n.published_at.isoformat(),
+        "window_ends": n.closes_on.isoformat(),
+        "head_seq": n.head_seq,
+    }
 
 
 @click.group("notice")
@@ -38,11 +46,23 @@ def notice_publish(month, by_name, village_name):
     village = resolve_village(village_name)
     actor = resolve_user(by_name, village)
     n = publish_notice(db.session, village, month, actor)
-    audit.record(db.session, actor, "notice.publish", village_id=village.id, target=f"notice {n.month}",
-                 kind=n.kind, number=n.number, entries=n.entry_count, digest=n.digest, head_seq=n.head_seq)
+    audit.record(
+        db.session,
+        actor,
+        "notice.publish",
+        village_id=village.id,
+        target=f"notice {n.month}",
+        kind=n.kind,
+        number=n.number,
+        entries=n.entry_count,
+        digest=n.digest,
+        head_seq=n.head_seq,
+    )
     label = "notice" if n.number == 1 else f"supplementary notice {n.number - 1}"
-    click.echo(f"published the {label} of {n.month} for {village.name}: {n.entry_count} entries, "
-               f"objections until {n.closes_on}; digest {n.digest}")
+    click.echo(
+        f"published the {label} of {n.month} for {village.name}: {n.entry_count} entries, "
+        f"objections until {n.closes_on}; digest {n.digest}"
+    )
 
 
 @notice_group.command("list")
@@ -54,8 +74,12 @@ def notice_publish(month, by_name, village_name):
 def notice_list(village_name, as_json):
     """Every notice of a village, oldest first."""
     village = resolve_village(village_name)
-    rows = [notice_row(n) for n in db.session.execute(select(Notice).where(Notice.village_id == village.id)
-                                                       .order_by(Notice.month, Notice.number)).scalars()]
+    rows = [
+        notice_row(n)
+        for n in db.session.execute(
+            select(Notice).where(Notice.village_id == village.id).order_by(Notice.month, Notice.number)
+        ).scalars()
+    ]
     if as_json:
         click.echo(json.dumps(rows, ensure_ascii=False, indent=1))
         return
@@ -82,6 +106,12 @@ def village_set(name, notice_days):
         raise Refused("bad_window", f"the objection window must be 0-{MAX_NOTICE_DAYS} days, got {notice_days}")
     old = village.notice_days
     village.notice_days = notice_days
-    audit.record(db.session, None, "village.settings", village_id=village.id, target=f"village {village.name}",
-                 notice_days=[old, notice_days])
+    audit.record(
+        db.session,
+        None,
+        "village.settings",
+        village_id=village.id,
+        target=f"village {village.name}",
+        notice_days=[old, notice_days],
+    )
     click.echo(f"{village.name}: objection window {notice_days} days (was {old})")

@@ -1,4 +1,5 @@
 """``pointsapp report``: reports for the monthly award ceremony."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -20,8 +21,13 @@ def report_group():
 @click.argument("month")
 @click.option("--village", "village_name")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False))
-@click.option("--top", "top_n", default=None, type=click.IntRange(1, 100),
-              help="certificates (奖状) for the top N households (default: the village's award tiers)")
+@click.option(
+    "--top",
+    "top_n",
+    default=None,
+    type=click.IntRange(1, 100),
+    help="certificates (奖状) for the top N households (default: the village's award tiers)",
+)
 @with_appcontext
 @transaction
 def report_monthly(month, village_name, out_dir, top_n):

@@ -1,4 +1,5 @@
 """``pointsapp rules``: the rule book (积分细则)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -26,8 +27,17 @@ def rules_load(file, village_name, dry_run):
     """Load a YAML rule book: new rules get version 1, changed rules a new version."""
     village = resolve_village(village_name, create=bool(village_name))
     report = load_rulebook_text(db.session, village, Path(file).read_text(encoding="utf-8"), dry_run=dry_run)
-    finish(report, dry_run, None, "rules.load", village, Path(file).name, added=report.added,
-           changed=report.changed, retired=report.retired)
+    finish(
+        report,
+        dry_run,
+        None,
+        "rules.load",
+        village,
+        Path(file).name,
+        added=report.added,
+        changed=report.changed,
+        retired=report.retired,
+    )
 
 
 @rules_group.command("export")

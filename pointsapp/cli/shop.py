@@ -1,4 +1,5 @@
 """Shop commands: catalogue, stock, redemption, the yearly reset and star ratings."""
+
 from __future__ import annotations
 
 import json
@@ -117,17 +118,32 @@ def redeem_cmd(household_id, code, qty, by_name, key, as_json):
         fail(f"no household with id {household_id}")
     village = db.session.get(Village, household.village_id)
     actor = resolve_user(by_name)
-    res = redeem(db.session, actor=actor, village=village, household=household, wants=[Want(qty, code=code)],
-                 key=key or f"cli-{uuid.uuid4().hex}", source="cli")
+    res = redeem(
+        db.session,
+        actor=actor,
+        village=village,
+        household=household,
+        wants=[Want(qty, code=code)],
+        key=key or f"cli-{uuid.uuid4().hex}",
+        source="cli",
+    )
     red = res.redemption
-    out = {"receipt": red.number, "household": household.id, "points": red.points,
-           "balance_after": red.balance_after, "replayed": res.replayed, "entry_seq": red.entry.seq,
-           "lines": [{"item": ln.item.code, "qty": ln.qty, "price": ln.price, "points": ln.points} for ln in red.lines]}
+    out = {
+        "receipt": red.number,
+        "household": household.id,
+        "points": red.points,
+        "balance_after": red.balance_after,
+        "replayed": res.replayed,
+        "entry_seq": red.entry.seq,
+        "lines": [{"item": ln.item.code, "qty": ln.qty, "price": ln.price, "points": ln.points} for ln in red.lines],
+    }
     if as_json:
         click.echo(json.dumps(out, ensure_ascii=False))
     else:
-        click.echo(f"{'replayed ' if res.replayed else ''}receipt {red.number}: {red.points} points, "
-                   f"{red.balance_after} redeemable left")
+        click.echo(
+            f"{'replayed ' if res.replayed else ''}receipt {red.number}: {red.points} points, "
+            f"{red.balance_after} redeemable left"
+        )
 
 
 @shop_group.command("cancel")
@@ -149,7 +165,7 @@ def cancel_cmd(receipt, by_name, reason, village_name, as_json):
         try:
             cancel(db.session, red, actor, reason=reason)
         except Refused as exc:
-            if exc.code != "already_cancelled":    # cancelled meanwhile (the desk, another run)
+            if exc.code != "already_cancelled":  # cancelled meanwhile (the desk, another run)
                 raise
             db.session.rollback()
             red = find_redemption(db.session, village, receipt)
@@ -157,13 +173,22 @@ def cancel_cmd(receipt, by_name, reason, village_name, as_json):
     if replayed:
         rollback_only()
     entry = red.cancel_entry
-    out = {"receipt": red.number, "household": red.household_id, "points": red.points, "cancelled": True,
-           "replayed": replayed, "entry_seq": entry.seq if entry else None, "reason": red.cancel_reason}
+    out = {
+        "receipt": red.number,
+        "household": red.household_id,
+        "points": red.points,
+        "cancelled": True,
+        "replayed": replayed,
+        "entry_seq": entry.seq if entry else None,
+        "reason": red.cancel_reason,
+    }
     if as_json:
         click.echo(json.dumps(out, ensure_ascii=False))
     else:
-        click.echo(f"receipt {red.number} {'was already' if replayed else 'is'} cancelled: {red.points} points "
-                   f"back to household {red.household_id}, goods back to stock (ledger seq {out['entry_seq']})")
+        click.echo(
+            f"receipt {red.number} {'was already' if replayed else 'is'} cancelled: {red.points} points "
+            f"back to household {red.household_id}, goods back to stock (ledger seq {out['entry_seq']})"
+        )
 
 
 @click.command("reset-redeemable")
@@ -181,12 +206,16 @@ def reset_cmd(year, by_name, village_name, dry_run):
     if dry_run:
         rollback_only()
     if result.already is not None:
-        click.echo(f"{village.name}: the reset of {year} was already done on {result.already.occurred_on} "
-                   f"({result.already.households} households, {result.already.points} points); nothing changed")
+        click.echo(
+            f"{village.name}: the reset of {year} was already done on {result.already.occurred_on} "
+            f"({result.already.households} households, {result.already.points} points); nothing changed"
+        )
         return
     verb = "would clear" if dry_run else "cleared"
-    click.echo(f"{village.name}: {verb} {result.points} points of {result.households} households for {year}"
-               + (" (dry run: nothing written)" if dry_run else ""))
+    click.echo(
+        f"{village.name}: {verb} {result.points} points of {result.households} households for {year}"
+        + (" (dry run: nothing written)" if dry_run else "")
+    )
 
 
 @click.command("stars")
@@ -205,4 +234,3 @@ def stars_cmd(period, village_name, as_json):
         return
     for r in rows:
         click.echo(f"{'★' * r.stars:5s} {r.points:6d}  {r.name}  {r.group}")
-

@@ -1,4 +1,5 @@
 """``pointsapp leaderboard`` and ``pointsapp balance``: standings from posted entries."""
+
 from __future__ import annotations
 
 import json
@@ -35,7 +36,9 @@ def leaderboard_cmd(by, period, village_name, group_name, limit, as_json, county
     if group_name:
         if village is None:
             fail("--group needs a village")
-        group = db.session.execute(select(Group).where(Group.village_id == village.id, Group.name == group_name)).scalar_one_or_none()
+        group = db.session.execute(
+            select(Group).where(Group.village_id == village.id, Group.name == group_name)
+        ).scalar_one_or_none()
         if group is None:
             fail(f"no group {group_name!r} in {village.name}")
     rows = board(db.session, by, period, village=village, group=group, limit=limit)
@@ -45,7 +48,7 @@ def leaderboard_cmd(by, period, village_name, group_name, limit, as_json, county
     for r in rows:
         extra = f"  {r.per_head:8.2f}/head" if r.per_head is not None else ""
         where = "" if by == "group" else f"  {r.group}"
-        rank = "—" if r.rank is None else str(r.rank)   # no points: not ranked
+        rank = "—" if r.rank is None else str(r.rank)  # no points: not ranked
         click.echo(f"{rank:>5}  {r.points:7d}{extra}  {r.name}{where}" + (f"  {r.village}" if r.village else ""))
 
 

@@ -1,4 +1,5 @@
 """``pointsapp user``: staff accounts."""
+
 from __future__ import annotations
 
 import getpass
@@ -49,19 +50,33 @@ def user_create(username, role, village_name, groups, display_name):
         village = resolve_village(village_name)
     group_objs = []
     for gname in groups:
-        g = db.session.execute(select(Group).where(Group.village_id == village.id, Group.name == gname)).scalar_one_or_none()
+        g = db.session.execute(
+            select(Group).where(Group.village_id == village.id, Group.name == gname)
+        ).scalar_one_or_none()
         if g is None:
             fail(f"no group {gname!r} in {village.name}")
         group_objs.append(g)
     if role == Role.grid_worker and not group_objs:
         fail("a grid worker needs at least one --group")
-    user = StaffUser(username=username, role=role, village_id=village.id if village else None,
-                     display_name=display_name or username, groups=group_objs)
+    user = StaffUser(
+        username=username,
+        role=role,
+        village_id=village.id if village else None,
+        display_name=display_name or username,
+        groups=group_objs,
+    )
     user.set_password(_read_password())
     db.session.add(user)
     db.session.flush()
-    audit.record(db.session, None, "user.create", village_id=user.village_id, target=f"user {username}",
-                 role=role.value, groups=list(groups))
+    audit.record(
+        db.session,
+        None,
+        "user.create",
+        village_id=user.village_id,
+        target=f"user {username}",
+        role=role.value,
+        groups=list(groups),
+    )
     click.echo(f"created {role.value} {username}" + (f" in {village.name}" if village else " (county-wide)"))
 
 

@@ -1,5 +1,6 @@
 """Activities: one occasion of a rule (today's 清廉党课 in the courtyard), which grid workers
 capture attendance against. An activity makes "already recorded" detectable per person."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -20,10 +21,10 @@ class Activity(Base):
     village_id: Mapped[int] = mapped_column(ForeignKey("villages.id"))
     rule_id: Mapped[int] = mapped_column(ForeignKey("rules.id"))
     title: Mapped[str] = mapped_column(String(200))
-    held_on: Mapped[dt.date] = mapped_column(Date)      # local date
+    held_on: Mapped[dt.date] = mapped_column(Date)  # local date
     place: Mapped[str | None] = mapped_column(String(200))
     group_id: Mapped[int | None] = mapped_column(ForeignKey("groups.id"))  # None: whole village
-    photo: Mapped[str | None] = mapped_column(String(255))   # path under instance/uploads
+    photo: Mapped[str | None] = mapped_column(String(255))  # path under instance/uploads
     created_by_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     cancelled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)

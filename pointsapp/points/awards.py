@@ -5,6 +5,7 @@ last rank it covers, e.g. "一等奖:3;二等奖:6;三等奖:10" or "积分示�
 leaderboard's competition ranks (ties share a rank), so every household tied on a rank gets
 the same tier, and a tie at the last rank can give more certificates than the bound.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -22,7 +23,7 @@ _DIGITS = "〇一二三四五六七八九"
 @dataclass(frozen=True)
 class Tier:
     name: str
-    up_to: int      # the last rank this tier covers
+    up_to: int  # the last rank this tier covers
 
 
 def parse_tiers(text: str | None) -> list[Tier]:
@@ -34,8 +35,9 @@ def parse_tiers(text: str | None) -> list[Tier]:
     for part in parts:
         m = re.fullmatch(r"(.+?)\s*[:：\s]\s*(?:前|第)?\s*(\d{1,3})\s*名?", part)
         if not m:
-            raise Refused("bad_award_tiers", f"tier {part!r}: write a name and the last rank, e.g. 一等奖:3",
-                          value=part)
+            raise Refused(
+                "bad_award_tiers", f"tier {part!r}: write a name and the last rank, e.g. 一等奖:3", value=part
+            )
         name, up_to = m.group(1).strip(), int(m.group(2))
         if not 1 <= up_to <= MAX_RANK:
             raise Refused("bad_award_tiers", f"tier {part!r}: the last rank must be 1 to {MAX_RANK}", value=part)

@@ -13,6 +13,7 @@ village's chain in the copy verifies entry by entry and ends at the manifest's h
 that does not is refused (on PostgreSQL the half-loaded database is emptied again).
 No Flask here: the CLI (``pointsapp backup`` / ``pointsapp restore``) calls these functions.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -67,10 +68,18 @@ class Manifest:
     def from_json(cls, data: bytes) -> Manifest:
         try:
             raw = json.loads(data)
-            villages = [VillageHead(int(v["id"]), str(v["name"]), int(v["seq"]), str(v["head"]))
-                        for v in raw["villages"]]
-            return cls(int(raw["format"]), str(raw["created_at"]), str(raw["engine"]), raw.get("revision"),
-                       str(raw["database"]), str(raw["sha256"]), villages)
+            villages = [
+                VillageHead(int(v["id"]), str(v["name"]), int(v["seq"]), str(v["head"])) for v in raw["villages"]
+            ]
+            return cls(
+                int(raw["format"]),
+                str(raw["created_at"]),
+                str(raw["engine"]),
+                raw.get("revision"),
+                str(raw["database"]),
+                str(raw["sha256"]),
+                villages,
+            )
         except (ValueError, KeyError, TypeError) as exc:
             raise BackupError(f"the backup's manifest is not readable: {exc}") from None
 
@@ -116,6 +125,7 @@ def _now() -> str:
 
 # --- PostgreSQL command-line tools ---------------------------------------------------------
 
+
 def _pg_tool(name: str) -> str:
     path = shutil.which(name)
     if path is None:
@@ -141,6 +151,7 @@ def _run(cmd: list[str], env: dict[str, str]) -> None:
 
 # --- backup ------------------------------------------------------------------------------
 
+
 def backup(url: str, target: str | os.PathLike[str]) -> Manifest:
     """Write a consistent backup of the database at ``url`` to ``target`` (made atomically)."""
     kind = engine_kind(url)
@@ -158,7 +169,7 @@ def backup(url: str, target: str | os.PathLike[str]) -> Manifest:
             info.size, info.mtime, info.mode = len(data), int(dt.datetime.now().timestamp()), 0o600
             tar.addfile(info, io.BytesIO(data))
             tar.add(Path(tmp) / member, arcname=member)
-        os.chmod(partial, 0o600)   # it holds names and phone numbers
+        os.chmod(partial, 0o600)  # it holds names and phone numbers
         os.replace(partial, target)
     return manifest
 
@@ -170,7 +181,7 @@ def _backup_sqlite(url: str, copy: Path) -> Manifest:
     src = sqlite3.connect(f"file:{source}?mode=ro", uri=True, timeout=60)
     dst = sqlite3.connect(copy)
     try:
-        src.backup(dst)   # one step: a consistent snapshot, writers in WAL mode carry on
+        src.backup(dst)  # one step: a consistent snapshot, writers in WAL mode carry on
     finally:
         dst.close()
         src.close()
@@ -193,14 +204,25 @@ def _backup_postgres(url: str, dump: Path) -> Manifest:
             conn.execute(text("SET TRANSACTION READ ONLY"))
             snapshot = conn.execute(text("SELECT pg_export_snapshot()")).scalar_one()
             heads, revision = _heads(conn), _revision(conn)
-            _run([pg_dump, "--format=custom", "--no-owner", "--no-privileges", f"--snapshot={snapshot}",
-                  f"--file={dump}", f"--dbname={libpq}"], env)
+            _run(
+                [
+                    pg_dump,
+                    "--format=custom",
+                    "--no-owner",
+                    "--no-privileges",
+                    f"--snapshot={snapshot}",
+                    f"--file={dump}",
+                    f"--dbname={libpq}",
+                ],
+                env,
+            )
     finally:
         eng.dispose()
     return Manifest(FORMAT, _now(), "postgresql", revision, PG_MEMBER, _sha256(dump), heads)
 
 
 # --- restore -----------------------------------------------------------------------------
+
 
 def read_backup(path: str | os.PathLike[str], into: Path) -> tuple[Manifest, Path]:
     """Check and unpack a backup file into the folder ``into``: (manifest, database file)."""
@@ -225,7 +247,7 @@ def read_backup(path: str | os.PathLike[str], into: Path) -> tuple[Manifest, Pat
                 raise BackupError(f"{path.name}: {manifest.database} is not a file")
             db_file = into / manifest.database
             src_file = tar.extractfile(member)
-            assert src_file is not None   # a regular file, checked above
+            assert src_file is not None  # a regular file, checked above
             with src_file as src, db_file.open("wb") as dst:
                 shutil.copyfileobj(src, dst, 1 << 20)
     except (tarfile.TarError, OSError, EOFError) as exc:
@@ -255,16 +277,20 @@ def verify_against_manifest(engine: Engine, manifest: Manifest) -> list[str]:
             if not result.ok:
                 problems.append(f"{head.name}: {result.problem}")
             elif (result.entries, result.head) != (head.seq, head.head):
-                problems.append(f"{head.name}: the chain ends at seq {result.entries} with head "
-                                f"{result.head[:16]}…, the manifest says seq {head.seq} with head {head.head[:16]}…")
+                problems.append(
+                    f"{head.name}: the chain ends at seq {result.entries} with head "
+                    f"{result.head[:16]}…, the manifest says seq {head.seq} with head {head.head[:16]}…"
+                )
     return problems
 
 
 def _require_empty(engine: Engine) -> None:
     names = inspect(engine).get_table_names()
     if names:
-        raise BackupError(f"the target database is not empty ({len(names)} tables, e.g. {min(names)}); "
-                          "restore only into a new, empty database")
+        raise BackupError(
+            f"the target database is not empty ({len(names)} tables, e.g. {min(names)}); "
+            "restore only into a new, empty database"
+        )
 
 
 def restore(path: str | os.PathLike[str], url: str) -> Manifest:
@@ -314,8 +340,18 @@ def _restore_postgres(manifest: Manifest, dump: Path, url: str) -> None:
     try:
         _require_empty(eng)
         try:
-            _run([pg_restore, "--no-owner", "--no-privileges", "--exit-on-error", "--single-transaction",
-                  f"--dbname={libpq}", str(dump)], env)
+            _run(
+                [
+                    pg_restore,
+                    "--no-owner",
+                    "--no-privileges",
+                    "--exit-on-error",
+                    "--single-transaction",
+                    f"--dbname={libpq}",
+                    str(dump),
+                ],
+                env,
+            )
             problems = verify_against_manifest(eng, manifest)
         except BaseException:
             _empty_postgres(eng)

@@ -5,6 +5,7 @@ Capture, the score import, activity dates, moves and rule versions all ask here.
 the *latest* closed month, not just the month of the date: once 2026-11 is closed, 2026-03 is
 closed too.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -23,8 +24,8 @@ _closed = table("closed_periods", column("village_id", Integer), column("month",
 
 @dataclass(frozen=True)
 class Closed:
-    month: str          # "2026-11"
-    end: dt.date        # its last local day
+    month: str  # "2026-11"
+    end: dt.date  # its last local day
 
 
 def closed_through(session: Session, village: Village) -> Closed | None:
@@ -46,13 +47,21 @@ class DateBounds:
 
     def refusal(self, day: dt.date) -> Refused | None:
         if day > self.today:
-            return Refused("future_date", f"{day} is after today ({self.today}); nothing can be dated in the future",
-                           day=day.isoformat(), today=self.today.isoformat())
+            return Refused(
+                "future_date",
+                f"{day} is after today ({self.today}); nothing can be dated in the future",
+                day=day.isoformat(),
+                today=self.today.isoformat(),
+            )
         if self.closed is not None and day <= self.closed.end:
-            return Refused("period_closed", f"{day} is in or before {self.closed.month}, which is closed; "
-                           f"nothing can be dated before {self.first_open}",
-                           day=day.isoformat(), month=self.closed.month,
-                           first_open=self.first_open.isoformat() if self.first_open else None)
+            return Refused(
+                "period_closed",
+                f"{day} is in or before {self.closed.month}, which is closed; "
+                f"nothing can be dated before {self.first_open}",
+                day=day.isoformat(),
+                month=self.closed.month,
+                first_open=self.first_open.isoformat() if self.first_open else None,
+            )
         return None
 
     def check(self, day: dt.date) -> None:
@@ -67,14 +76,25 @@ def date_bounds(session: Session, village: Village, now: dt.datetime | None = No
 def quantity_refusal(limit: int, per: str, unit: str, code: str, quantity: object) -> Refused | None:
     """A line's quantity: a whole number from 1 to the rule's limit (1 for per-occasion rules)."""
     if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
-        return Refused("bad_quantity", f"quantity must be a whole number of at least 1, got {quantity!r}",
-                       quantity=quantity)
+        return Refused(
+            "bad_quantity", f"quantity must be a whole number of at least 1, got {quantity!r}", quantity=quantity
+        )
     if quantity > limit:
         if per == "occasion":
-            return Refused("quantity_per_occasion", f"rule {code} counts one occasion per line; the quantity "
-                           f"must be 1, got {quantity}", quantity=quantity, rule=code)
-        return Refused("quantity_too_large", f"rule {code} allows at most {limit} {unit} per line, got {quantity}",
-                       quantity=quantity, rule=code, limit=limit, unit=unit)
+            return Refused(
+                "quantity_per_occasion",
+                f"rule {code} counts one occasion per line; the quantity must be 1, got {quantity}",
+                quantity=quantity,
+                rule=code,
+            )
+        return Refused(
+            "quantity_too_large",
+            f"rule {code} allows at most {limit} {unit} per line, got {quantity}",
+            quantity=quantity,
+            rule=code,
+            limit=limit,
+            unit=unit,
+        )
     return None
 
 

@@ -1,5 +1,6 @@
 """Fast bulk loading for the demo and benchmarks: COPY on PostgreSQL (psycopg's ``Copy.write_row``, which
 adapts and escapes every value), executemany on SQLite."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -30,13 +31,12 @@ def _sqlite_value(v: object) -> object:
     return v
 
 
-def bulk_insert(session: Session, table: Table, columns: Sequence[str],
-                rows: Iterable[Sequence[object]]) -> int:
+def bulk_insert(session: Session, table: Table, columns: Sequence[str], rows: Iterable[Sequence[object]]) -> int:
     """Insert rows (tuples in ``columns`` order) as fast as the backend allows."""
     data: list[Sequence[object]] = list(rows)
     if not data:
         return 0
-    if table.name not in UNSEEN_TABLES:   # the driver bypasses the Session's events
+    if table.name not in UNSEEN_TABLES:  # the driver bypasses the Session's events
         touch_all(session)
     conn = session.connection()
     raw: Any = conn.connection.driver_connection
@@ -44,17 +44,23 @@ def bulk_insert(session: Session, table: Table, columns: Sequence[str],
         from psycopg import sql
 
         statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
-            sql.Identifier(table.name), sql.SQL(", ").join(sql.Identifier(c) for c in columns))
+            sql.Identifier(table.name), sql.SQL(", ").join(sql.Identifier(c) for c in columns)
+        )
         with raw.cursor() as cur, cur.copy(statement) as cp:
-            for row in data:     # psycopg adapts and escapes each value for the COPY format
+            for row in data:  # psycopg adapts and escapes each value for the COPY format
                 cp.write_row([_copy_value(v) for v in row])
     else:  # SQLite: plain executemany, skipping SQLAlchemy's per-row parameter processing
         marks = ", ".join("?" * len(columns))
         # Convert only the columns that hold dates, datetimes or enums (judged on a sample).
         sample = data[: min(len(data), 50)]
-        convert = [i for i in range(len(columns))
-                   if any(v is not None and not isinstance(v, (int, str, float)) or isinstance(v, enum.Enum)
-                          for v in (r[i] for r in sample))]
+        convert = [
+            i
+            for i in range(len(columns))
+            if any(
+                v is not None and not isinstance(v, (int, str, float)) or isinstance(v, enum.Enum)
+                for v in (r[i] for r in sample)
+            )
+        ]
         if convert:
             fixed: list[Sequence[object]] = []
             for original in data:
@@ -73,6 +79,9 @@ def fix_sequences(session: Session, tables: Iterable[Table]) -> None:
     if conn.dialect.name != "postgresql":
         return
     for t in tables:
-        conn.execute(text(
-            f"SELECT setval(pg_get_serial_sequence('{t.name}', 'id'), "
-            f"COALESCE((SELECT MAX(id) FROM {t.name}), 0) + 1, false)"))
+        conn.execute(
+            text(
+                f"SELECT setval(pg_get_serial_sequence('{t.name}', 'id'), "
+                f"COALESCE((SELECT MAX(id) FROM {t.name}), 0) + 1, false)"
+            )
+        )

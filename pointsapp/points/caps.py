@@ -1,4 +1,5 @@
 """Caps (封顶): how many points of a capture still count under a rule's caps."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -32,22 +33,26 @@ class CapLedger:
 
     def prefetch(self, version: RuleVersion, day: dt.date, subject_ids: set[int]) -> None:
         """Used = posted awards of the rule in the window + captures still pending."""
-        for period in (version.caps if version.points > 0 else {}):
+        for period in version.caps if version.points > 0 else {}:
             lo, hi = cap_window(period, day)
             wanted = {sid for sid in subject_ids if (version.rule_id, period, lo, sid) not in self.loaded}
             if not wanted:
                 continue
             found: dict[int, int] = defaultdict(int)
-            for model, extra in ((LedgerEntry, LedgerEntry.kind == EntryKind.award),
-                                 (Submission, Submission.status == SubmissionStatus.pending)):
+            for model, extra in (
+                (LedgerEntry, LedgerEntry.kind == EntryKind.award),
+                (Submission, Submission.status == SubmissionStatus.pending),
+            ):
                 col = model.household_id if version.is_household else model.villager_id
-                q = (select(col, func.sum(model.points)).where(
-                    model.rule_id == version.rule_id, col.in_(wanted),
-                    model.occurred_on.between(lo, hi), extra).group_by(col))
+                q = (
+                    select(col, func.sum(model.points))
+                    .where(model.rule_id == version.rule_id, col.in_(wanted), model.occurred_on.between(lo, hi), extra)
+                    .group_by(col)
+                )
                 if version.is_household:
                     q = q.where(model.villager_id.is_(None))
                 for sid, used in self.session.execute(q):
-                    if sid is not None:   # the query asks for the wanted ids only
+                    if sid is not None:  # the query asks for the wanted ids only
                         found[sid] += int(used or 0)
             for sid in wanted:
                 key = (version.rule_id, period, lo, sid)

@@ -7,6 +7,7 @@ live in :mod:`pointsapp.points.checks`, caps in :mod:`pointsapp.points.caps`.
 Services check the policy themselves (deny by default), flush, and leave the commit to the
 caller's transaction boundary.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -56,8 +57,8 @@ class Line:
 class LineResult:
     line_no: int
     ref: str | None
-    status: str            # pending, capped, posted, duplicate, refused
-    points: int = 0        # what counts (after caps)
+    status: str  # pending, capped, posted, duplicate, refused
+    points: int = 0  # what counts (after caps)
     requested: int = 0
     code: str | None = None
     message: str | None = None
@@ -70,7 +71,7 @@ class LineResult:
 @dataclass
 class CaptureResult:
     batch_id: int
-    replayed: bool                     # True when the key had been seen: this is the first result
+    replayed: bool  # True when the key had been seen: this is the first result
     first_at: dt.datetime
     first_by: str
     lines: list[LineResult] = field(default_factory=list)
@@ -86,8 +87,18 @@ def _result_of(sub: Submission) -> LineResult:
         SubmissionStatus.rejected: "rejected",
         SubmissionStatus.refused: "duplicate" if sub.reason_code == "duplicate" else "refused",
     }[SubmissionStatus(sub.status)]
-    return LineResult(sub.line_no, None, status, sub.points, sub.requested_points, sub.reason_code,
-                      sub.reason, sub.id, sub.villager_id, sub.household_id)
+    return LineResult(
+        sub.line_no,
+        None,
+        status,
+        sub.points,
+        sub.requested_points,
+        sub.reason_code,
+        sub.reason,
+        sub.id,
+        sub.villager_id,
+        sub.household_id,
+    )
 
 
 def _replay(batch: CaptureBatch) -> CaptureResult:
@@ -114,8 +125,10 @@ def _load_rules(session: Session, village: Village, lines: Sequence[Line], rule_
     codes = {ln.rule_code or rule_code for ln in lines}
     if None in codes:
         raise Refused("unknown_rule", "every line needs a rule")
-    rules = {r.code: r for r in session.execute(
-        select(Rule).where(Rule.village_id == village.id, Rule.code.in_(codes))).scalars()}
+    rules = {
+        r.code: r
+        for r in session.execute(select(Rule).where(Rule.village_id == village.id, Rule.code.in_(codes))).scalars()
+    }
     if rule_code is not None and rule_code not in rules:
         raise Refused("unknown_rule", f"rule {rule_code!r} is not in this village's rule book", rule=rule_code)
     return rules
@@ -131,15 +144,30 @@ class _Subjects:
     def __init__(self, session: Session, village: Village, lines: Sequence[Line]):
         v_ids = {ln.villager_id for ln in lines if ln.villager_id is not None}
         h_ids = {ln.household_id for ln in lines if ln.household_id is not None}
-        self.villagers = {v.id: v for v in session.execute(select(Villager).where(
-            Villager.id.in_(v_ids), Villager.village_id == village.id)).scalars()} if v_ids else {}
+        self.villagers = (
+            {
+                v.id: v
+                for v in session.execute(
+                    select(Villager).where(Villager.id.in_(v_ids), Villager.village_id == village.id)
+                ).scalars()
+            }
+            if v_ids
+            else {}
+        )
         self.residence = Residence(session, self.villagers.values())
         h_ids |= self.residence.households
-        self.households = {h.id: h for h in session.execute(select(Household).where(
-            Household.id.in_(h_ids), Household.village_id == village.id)).scalars()} if h_ids else {}
+        self.households = (
+            {
+                h.id: h
+                for h in session.execute(
+                    select(Household).where(Household.id.in_(h_ids), Household.village_id == village.id)
+                ).scalars()
+            }
+            if h_ids
+            else {}
+        )
 
-    def resolve(self, ln: Line, rules: dict[str, Rule], rule_code: str | None,
-                occurred_on: dt.date | None) -> Resolved:
+    def resolve(self, ln: Line, rules: dict[str, Rule], rule_code: str | None, occurred_on: dt.date | None) -> Resolved:
         code = ln.rule_code or rule_code
         day = ln.occurred_on or occurred_on
         rule = rules.get(code) if code is not None else None
@@ -159,17 +187,29 @@ def _activity_seen(session: Session, activity_id: int | None) -> set[DupKey] | N
     if activity_id is None:
         return None
     seen: set[DupKey] = set()
-    for rid, vid, hid in session.execute(select(
-            Submission.rule_id, Submission.villager_id, Submission.household_id).where(
-            Submission.activity_id == activity_id, Submission.status.in_(LIVE))):
+    for rid, vid, hid in session.execute(
+        select(Submission.rule_id, Submission.villager_id, Submission.household_id).where(
+            Submission.activity_id == activity_id, Submission.status.in_(LIVE)
+        )
+    ):
         seen.add((rid, vid if vid is not None else -hid if hid is not None else None))
     return seen
 
 
-def capture(session: Session, *, actor: StaffUser, village: Village, lines: Sequence[Line], key: str,
-            rule_code: str | None = None, occurred_on: dt.date | None = None, source: str = "web",
-            label: str | None = None, activity_id: int | None = None,
-            now: dt.datetime | None = None) -> CaptureResult:
+def capture(
+    session: Session,
+    *,
+    actor: StaffUser,
+    village: Village,
+    lines: Sequence[Line],
+    key: str,
+    rule_code: str | None = None,
+    occurred_on: dt.date | None = None,
+    source: str = "web",
+    label: str | None = None,
+    activity_id: int | None = None,
+    now: dt.datetime | None = None,
+) -> CaptureResult:
     """Record one capture for many subjects. Idempotent on ``key``; each line gets a result.
 
     Lines are taken in the order given (an importer sorts them by date, then sheet order).
@@ -185,8 +225,15 @@ def capture(session: Session, *, actor: StaffUser, village: Village, lines: Sequ
     _check_activity(session, village, activity_id)
     now = now or utcnow()
     rules = _load_rules(session, village, lines, rule_code)
-    batch = CaptureBatch(village_id=village.id, key=key, source=source, actor_id=actor.id,
-                         created_at=now, label=label, activity_id=activity_id)
+    batch = CaptureBatch(
+        village_id=village.id,
+        key=key,
+        source=source,
+        actor_id=actor.id,
+        created_at=now,
+        label=label,
+        activity_id=activity_id,
+    )
     session.add(batch)
     session.flush()
     subjects = _Subjects(session, village, lines)
@@ -199,16 +246,27 @@ def capture(session: Session, *, actor: StaffUser, village: Village, lines: Sequ
     subs: list[Submission] = []
     for no, ln in enumerate(lines, start=1):
         r = subjects.resolve(ln, rules, rule_code, occurred_on)
-        sub = Submission(   # not added to the session: written below in one INSERT
-            village_id=village.id, batch_id=batch.id, line_no=no, rule_id=r.rule.id if r.rule else None,
+        sub = Submission(  # not added to the session: written below in one INSERT
+            village_id=village.id,
+            batch_id=batch.id,
+            line_no=no,
+            rule_id=r.rule.id if r.rule else None,
             rule_version_id=r.version.id if r.version else None,
             villager_id=r.villager.id if r.villager and not r.household_rule else None,
             household_id=r.household.id if r.household else None,
             group_id=r.household.group_id if r.household else None,
-            occurred_on=r.day or local_today(village.timezone, now), quantity=_storable(ln.quantity), note=ln.note,
-            captured_by_id=actor.id, captured_at=now, activity_id=activity_id,
-            status=SubmissionStatus.refused, points=0, requested_points=0, capped=False,
-            reason_code=None, reason=None,
+            occurred_on=r.day or local_today(village.timezone, now),
+            quantity=_storable(ln.quantity),
+            note=ln.note,
+            captured_by_id=actor.id,
+            captured_at=now,
+            activity_id=activity_id,
+            status=SubmissionStatus.refused,
+            points=0,
+            requested_points=0,
+            capped=False,
+            reason_code=None,
+            reason=None,
         )
         subs.append(sub)
         refusal = line_refusal(r, actor, dates=dates, seen=seen)

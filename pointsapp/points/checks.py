@@ -4,6 +4,7 @@
 ``(code, message, params)`` or None. It reads nothing from the database itself: the caller
 passes what it loaded for the whole call.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -14,7 +15,7 @@ from .registry import Household, Role, StaffUser, Villager, VillagerStatus
 from .rules import Rule, RuleVersion
 
 Refusal = tuple[str, str, dict[str, object]]
-DupKey = tuple[int | None, int | None]   # (rule id, subject): a household as its negative id
+DupKey = tuple[int | None, int | None]  # (rule id, subject): a household as its negative id
 
 
 @dataclass
@@ -62,11 +63,17 @@ def line_refusal(line: Resolved, actor: StaffUser, *, dates: DateBounds, seen: s
     if household is None or (line.named_villager and villager is None):
         return "unknown_subject", "no such villager or household in this village", {}
     if version is None:
-        return "rule_not_in_effect", f"rule {rule.code} is not in effect on {day}", {"rule": rule.code,
-                                                                                      "day": day.isoformat()}
+        return (
+            "rule_not_in_effect",
+            f"rule {rule.code} is not in effect on {day}",
+            {"rule": rule.code, "day": day.isoformat()},
+        )
     if role.value not in version.logged_by_roles:
-        return ("role_not_allowed", f"rule {rule.code} may be recorded by {', '.join(version.logged_by_roles)}, "
-                f"not by {role.value}", {"rule": rule.code})
+        return (
+            "role_not_allowed",
+            f"rule {rule.code} may be recorded by {', '.join(version.logged_by_roles)}, not by {role.value}",
+            {"rule": rule.code},
+        )
     if villager is not None and villager.status != VillagerStatus.active:
         status = VillagerStatus(villager.status).value
         return "inactive_villager", f"{villager.name} is not active ({status})", {"name": villager.name}
@@ -80,8 +87,9 @@ def line_refusal(line: Resolved, actor: StaffUser, *, dates: DateBounds, seen: s
     if (refused := dates.refusal(day)) is not None:
         return refused.code, refused.message, refused.params
     # 1 for a per-occasion rule, at most the rule's stated maximum for the others.
-    if (refused := quantity_refusal(version.quantity_limit, version.per, version.unit, rule.code,
-                                    line.quantity)) is not None:
+    if (
+        refused := quantity_refusal(version.quantity_limit, version.per, version.unit, rule.code, line.quantity)
+    ) is not None:
         return refused.code, refused.message, {**refused.params, "value": repr(line.quantity)}
     if seen is not None and line.dup_key in seen:
         return "duplicate", "already recorded for this activity", {}

@@ -2,6 +2,7 @@
 
 Closing itself (with its blockers: notices, windows, objections) is :mod:`.lifecycle`.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -15,10 +16,12 @@ from .registry import Village
 
 
 def is_closed(session: Session, village: Village, day: dt.date) -> bool:
-    return session.execute(
-        select(ClosedPeriod.id).where(ClosedPeriod.village_id == village.id,
-                                      ClosedPeriod.month == month_key(day))
-    ).first() is not None
+    return (
+        session.execute(
+            select(ClosedPeriod.id).where(ClosedPeriod.village_id == village.id, ClosedPeriod.month == month_key(day))
+        ).first()
+        is not None
+    )
 
 
 class ClosedMonths:
@@ -37,6 +40,12 @@ class ClosedMonths:
 
 def pending_in_month(session: Session, village: Village, month: str) -> int:
     p = parse_month(month)
-    return session.execute(select(func.count()).select_from(Submission).where(
-        Submission.village_id == village.id, Submission.status == SubmissionStatus.pending,
-        Submission.occurred_on.between(p.start, p.end))).scalar_one()
+    return session.execute(
+        select(func.count())
+        .select_from(Submission)
+        .where(
+            Submission.village_id == village.id,
+            Submission.status == SubmissionStatus.pending,
+            Submission.occurred_on.between(p.start, p.end),
+        )
+    ).scalar_one()

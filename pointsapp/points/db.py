@@ -1,4 +1,5 @@
 """Declarative base, shared column types and session helpers for the core."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -27,8 +28,13 @@ def str_enum(cls: type[enum.StrEnum], length: int = 16) -> Enum:
     """A column of ``cls``'s values stored as VARCHAR(length): what a ``String(length)`` column stores, so
     no migration, but the mapped attribute holds the enum member (a ``StrEnum`` compares equal to its
     value). The tables keep their own CHECK constraints on the values."""
-    return Enum(cls, native_enum=False, length=length, create_constraint=False,
-                values_callable=lambda members: [m.value for m in members])
+    return Enum(
+        cls,
+        native_enum=False,
+        length=length,
+        create_constraint=False,
+        values_callable=lambda members: [m.value for m in members],
+    )
 
 
 class UTCDateTime(TypeDecorator[dt.datetime]):
@@ -85,9 +91,7 @@ def lock_row(session: Session, model: type[_Model], pk: object) -> _Model:
     """
     from sqlalchemy import select
 
-    return session.execute(
-        select(model).where(model.__table__.c.id == pk).with_for_update()
-    ).scalar_one()
+    return session.execute(select(model).where(model.__table__.c.id == pk).with_for_update()).scalar_one()
 
 
 def rowcount(result: Result[Any]) -> int:

@@ -7,6 +7,7 @@ posted through the one posting path (capture, then review's approve, which appen
 chain and the tallies), and months are published and closed through the notice and lifecycle
 services, each at the local time it happens in the demo's story.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -39,8 +40,28 @@ SURNAMES = ("向唐贾田彭张王李刘陈杨黄周吴覃符滕石龙麻谭瞿�
 COMPOUND = ["欧阳", "司马"]
 GIVEN = "明华海娟高芳金武生国兰宏英林伟勇平德秀桂云永强光文丽红军建春玉梅兵福贵顺安群珍凤霞志刚家成"
 RARE = ["䶮", "𠮷"]
-VILLAGE_STEMS = ["青山", "石门", "桃源", "白岩", "清水", "高坪", "枫林", "茶园", "新田", "黄土", "杉木", "龙潭",
-                 "竹园", "大湾", "松柏", "长岭", "马头", "鹅塘", "金坪", "柳溪"]
+VILLAGE_STEMS = [
+    "青山",
+    "石门",
+    "桃源",
+    "白岩",
+    "清水",
+    "高坪",
+    "枫林",
+    "茶园",
+    "新田",
+    "黄土",
+    "杉木",
+    "龙潭",
+    "竹园",
+    "大湾",
+    "松柏",
+    "长岭",
+    "马头",
+    "鹅塘",
+    "金坪",
+    "柳溪",
+]
 RELATIONS = ["配偶", "子", "女", "儿媳", "女婿", "孙子", "孙女", "父亲", "母亲"]
 HOUSEHOLD_SIZES = (1, 2, 2, 3, 3, 3, 3, 4, 4, 5)
 
@@ -55,9 +76,11 @@ class DemoResult:
     accounts: list[tuple[str, str, str]] = field(default_factory=list)  # username, role, password
 
     def lines(self) -> list[str]:
-        out = [f"demo: {self.villages} villages, {self.households} households, {self.villagers} villagers, "
-               f"{self.entries} posted entries, {self.pending} captures waiting for review",
-               "staff accounts (one-time passwords; each must be changed at first sign-in):"]
+        out = [
+            f"demo: {self.villages} villages, {self.households} households, {self.villagers} villagers, "
+            f"{self.entries} posted entries, {self.pending} captures waiting for review",
+            "staff accounts (one-time passwords; each must be changed at first sign-in):",
+        ]
         out += [f"  {u:<16} {r:<12} {p}" for u, r, p in self.accounts]
         return out
 
@@ -69,9 +92,17 @@ def _name(rng: random.Random, surname: str | None = None) -> str:
     return surname + "".join(rng.choice(GIVEN) for _ in range(n))
 
 
-def build_demo(session: Session, *, villages: int = 1, months: int = 12, seed: int = 1,
-               tz: str = DEFAULT_TZ, progress: Callable[[int, str], Any] | None = None, now: dt.datetime | None = None,
-               size: tuple[int, int] = (529, 1582)) -> DemoResult:
+def build_demo(
+    session: Session,
+    *,
+    villages: int = 1,
+    months: int = 12,
+    seed: int = 1,
+    tz: str = DEFAULT_TZ,
+    progress: Callable[[int, str], Any] | None = None,
+    now: dt.datetime | None = None,
+    size: tuple[int, int] = (529, 1582),
+) -> DemoResult:
     """Villages of ``size`` (households, people) with ``months`` months of activity up to ``now``,
     posted through capture, review, the 公示 and the month close (see :func:`_activity`)."""
     rng = random.Random(seed)
@@ -107,18 +138,40 @@ def build_demo(session: Session, *, villages: int = 1, months: int = 12, seed: i
                 ids["villager"] += 1
                 member_ids.append(ids["villager"])
                 phone = f"1{rng.choice('3589')}{rng.randrange(10**9):09d}" if rng.random() < 0.6 else None
-                v_rows.append((ids["villager"], village.id, hid, pname, sex, birth_year, rng.randint(1, 12),
-                               phone, rel, "active"))
-            hh_rows.append((hid, village.id, group.id, str(hi + 1), f"{hi + 1:03d}", None,
-                            secrets.token_urlsafe(24), True))
+                v_rows.append(
+                    (ids["villager"], village.id, hid, pname, sex, birth_year, rng.randint(1, 12), phone, rel, "active")
+                )
+            hh_rows.append(
+                (hid, village.id, group.id, str(hi + 1), f"{hi + 1:03d}", None, secrets.token_urlsafe(24), True)
+            )
             households.append((hid, group.id, member_ids, [m[2] for m in members]))
-        bulk_insert(session, _HOUSEHOLDS, ("id", "village_id", "group_id", "number", "house_number",
-                                                   "head_id", "card_token", "active"), hh_rows)
-        bulk_insert(session, _VILLAGERS, ("id", "village_id", "household_id", "name", "sex", "birth_year",
-                                                  "birth_month", "phone", "relation", "status"), v_rows)
-        session.execute(_HOUSEHOLDS.update().where(_HOUSEHOLDS.c.id == _bind("hid"))
-                        .values(head_id=_bind("head")),
-                        [{"hid": h[0], "head": h[2][0]} for h in households])
+        bulk_insert(
+            session,
+            _HOUSEHOLDS,
+            ("id", "village_id", "group_id", "number", "house_number", "head_id", "card_token", "active"),
+            hh_rows,
+        )
+        bulk_insert(
+            session,
+            _VILLAGERS,
+            (
+                "id",
+                "village_id",
+                "household_id",
+                "name",
+                "sex",
+                "birth_year",
+                "birth_month",
+                "phone",
+                "relation",
+                "status",
+            ),
+            v_rows,
+        )
+        session.execute(
+            _HOUSEHOLDS.update().where(_HOUSEHOLDS.c.id == _bind("hid")).values(head_id=_bind("head")),
+            [{"hid": h[0], "head": h[2][0]} for h in households],
+        )
         load_rulebook_text(session, village, rules_text)
         staff = _staff(session, village, groups, vi, result)
         rules = {r.code: r for r in session.execute(select(Rule).where(Rule.village_id == village.id)).scalars()}
@@ -157,8 +210,9 @@ _VILLAGERS = cast(Table, Villager.__table__)
 _House = tuple[int, int, list[int], list[int]]
 
 
-def _people(rng: random.Random, vi: int, households: int = 529,
-            people: int = 1582) -> list[list[tuple[str, str, int, str]]]:
+def _people(
+    rng: random.Random, vi: int, households: int = 529, people: int = 1582
+) -> list[list[tuple[str, str, int, str]]]:
     """529 households of 1,582 people: (name, sex, birth year, relation to head)."""
     sizes = [rng.choice(HOUSEHOLD_SIZES) for _ in range(households)]
     while sum(sizes) != people:
@@ -174,8 +228,7 @@ def _people(rng: random.Random, vi: int, households: int = 529,
         for _ in range(size - 1):
             rel = rng.choice(RELATIONS)
             same = rel in ("子", "女", "孙子", "孙女", "父亲")
-            members.append((_name(rng, surname if same else None), rng.choice("男女"),
-                            rng.randint(1935, 2015), rel))
+            members.append((_name(rng, surname if same else None), rng.choice("男女"), rng.randint(1935, 2015), rel))
         out.append(members)
     if vi == 0 and households == 529:  # rare characters must survive everywhere: rename two non-head members
         for h, (given, rare) in zip((369, 445), (("贾德", RARE[0]), ("杨明", RARE[1]))):
@@ -185,12 +238,27 @@ def _people(rng: random.Random, vi: int, households: int = 529,
     return out
 
 
-def _account(session: Session, result: DemoResult, username: str, role: Role, village: Village | None, display: str,
-             groups: Sequence[Group] = (), *, usable: bool = True) -> StaffUser:
+def _account(
+    session: Session,
+    result: DemoResult,
+    username: str,
+    role: Role,
+    village: Village | None,
+    display: str,
+    groups: Sequence[Group] = (),
+    *,
+    usable: bool = True,
+) -> StaffUser:
     """A staff account. Only the demo village's get (printed) passwords: hashing hundreds of
     county-scale accounts would dominate the run; set one with `pointsapp user password`."""
-    user = StaffUser(username=username, role=role, village_id=village.id if village else None,
-                     display_name=display, must_change_password=True, groups=list(groups))
+    user = StaffUser(
+        username=username,
+        role=role,
+        village_id=village.id if village else None,
+        display_name=display,
+        must_change_password=True,
+        groups=list(groups),
+    )
     if usable:
         password = secrets.token_urlsafe(9)
         user.set_one_time_password(password)
@@ -201,7 +269,9 @@ def _account(session: Session, result: DemoResult, username: str, role: Role, vi
     return user
 
 
-def _staff(session: Session, village: Village, groups: list[Group], vi: int, result: DemoResult) -> dict[str, StaffUser]:
+def _staff(
+    session: Session, village: Village, groups: list[Group], vi: int, result: DemoResult
+) -> dict[str, StaffUser]:
     prefix = "" if vi == 0 else f"v{vi + 1:03d}-"
     usable = vi == 0
     staff = {
@@ -211,16 +281,24 @@ def _staff(session: Session, village: Village, groups: list[Group], vi: int, res
     }
     workers = 5 if vi == 0 else 1
     for w in range(workers):
-        mine = groups[w * 10 // workers:(w + 1) * 10 // workers]
-        staff[f"grid{w + 1}"] = _account(session, result, f"{prefix}grid{w + 1}", Role.grid_worker, village,
-                                         f"网格员{w + 1}", mine, usable=usable)
+        mine = groups[w * 10 // workers : (w + 1) * 10 // workers]
+        staff[f"grid{w + 1}"] = _account(
+            session, result, f"{prefix}grid{w + 1}", Role.grid_worker, village, f"网格员{w + 1}", mine, usable=usable
+        )
     session.flush()
     return staff
 
 
 # Monthly programme: rule, occasions per month, share of adults (or households) taking part.
-PERSON_PROGRAMME = [("DJ-01", 1, 0.25), ("LJ-01", 2, 0.15), ("LJ-02", 1, 0.05), ("ZC-01", 1, 0.2),
-                    ("ZY-01", 2, 0.25), ("ZY-02", 2, 0.06), ("ZF-02", 1, 0.005)]
+PERSON_PROGRAMME = [
+    ("DJ-01", 1, 0.25),
+    ("LJ-01", 2, 0.15),
+    ("LJ-02", 1, 0.05),
+    ("ZC-01", 1, 0.2),
+    ("ZY-01", 2, 0.25),
+    ("ZY-02", 2, 0.06),
+    ("ZF-02", 1, 0.005),
+]
 HOUSEHOLD_PROGRAMME = [("WM-02", 1, 0.55), ("WM-01", 1, 0.45), ("WM-03", 1, 0.015)]
 
 
@@ -274,9 +352,16 @@ def _events(rng: random.Random, today: dt.date, first_month: dt.date, households
     return events
 
 
-def demo_occasions(rng: random.Random, village: Village, today: dt.date, first_month: dt.date,
-                   households: list[_House], rules: dict[str, Rule],
-                   staff: dict[str, StaffUser], now: dt.datetime) -> list[_Occasion]:
+def demo_occasions(
+    rng: random.Random,
+    village: Village,
+    today: dt.date,
+    first_month: dt.date,
+    households: list[_House],
+    rules: dict[str, Rule],
+    staff: dict[str, StaffUser],
+    now: dt.datetime,
+) -> list[_Occasion]:
     """The demo's captures in the order they happen: one per day, rule and logger (the grid
     worker of the group for rules grid workers record, else the village committee), recorded
     one to three evenings after the day; the last four days' captures still wait for review."""
@@ -301,9 +386,18 @@ def _local(village: Village, day: dt.date, hour: int) -> dt.datetime:
     return local_midnight_utc(day, zone_of(village)) + dt.timedelta(hours=hour)
 
 
-def _activity(session: Session, rng: random.Random, village: Village, today: dt.date, first_month: dt.date,
-              households: list[_House], rules: dict[str, Rule], staff: dict[str, StaffUser], result: DemoResult,
-              now: dt.datetime) -> None:
+def _activity(
+    session: Session,
+    rng: random.Random,
+    village: Village,
+    today: dt.date,
+    first_month: dt.date,
+    households: list[_House],
+    rules: dict[str, Rule],
+    staff: dict[str, StaffUser],
+    result: DemoResult,
+    now: dt.datetime,
+) -> None:
     """Post the demo's year through the same services as the pages: capture, review (approve),
     publish the 公示 and close the month, each at the time it happens."""
     steps: list[tuple[dt.datetime, int, Any]] = []
@@ -316,10 +410,24 @@ def _activity(session: Session, rng: random.Random, village: Village, today: dt.
         if isinstance(step, _Occasion):
             logger = session.get(StaffUser, step.logger_id)
             assert logger is not None
-            res = capture(session, actor=logger, village=village, lines=step.lines, rule_code=step.code,
-                          occurred_on=step.day, key=f"demo-{village.id}-{n}", source="demo", now=at)
-            subs = list(session.execute(select(Submission).where(
-                Submission.batch_id == res.batch_id, Submission.status == SubmissionStatus.pending)).scalars())
+            res = capture(
+                session,
+                actor=logger,
+                village=village,
+                lines=step.lines,
+                rule_code=step.code,
+                occurred_on=step.day,
+                key=f"demo-{village.id}-{n}",
+                source="demo",
+                now=at,
+            )
+            subs = list(
+                session.execute(
+                    select(Submission).where(
+                        Submission.batch_id == res.batch_id, Submission.status == SubmissionStatus.pending
+                    )
+                ).scalars()
+            )
             if step.approve:
                 result.entries += len(approve(session, subs, reviewer, now=at))
             else:
@@ -330,8 +438,9 @@ def _activity(session: Session, rng: random.Random, village: Village, today: dt.
             close_month(session, village, step[1], admin, now=at)
 
 
-def _lifecycle_steps(village: Village, first_month: dt.date, today: dt.date,
-                     now: dt.datetime) -> list[tuple[dt.datetime, int, tuple[str, str]]]:
+def _lifecycle_steps(
+    village: Village, first_month: dt.date, today: dt.date, now: dt.datetime
+) -> list[tuple[dt.datetime, int, tuple[str, str]]]:
     """Months before last month are published on the 4th of the next month and closed on the
     12th; last month is published yesterday (today on the 1st) and is under notice."""
     steps: list[tuple[dt.datetime, int, tuple[str, str]]] = []

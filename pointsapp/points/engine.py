@@ -1,4 +1,5 @@
 """Engine set-up shared by the app, the CLI and the core's own tests."""
+
 from __future__ import annotations
 
 import contextvars

@@ -1,4 +1,5 @@
 """Refusals the core raises. Each carries a stable code (for translation) and a readable message."""
+
 from __future__ import annotations
 
 

@@ -7,6 +7,7 @@ entries are never updated or deleted. A correction is a new entry linked to the 
 Each village has one hash chain. ``Village.ledger_seq`` / ``ledger_head`` hold its head and
 are advanced only while the village row is locked, so concurrent writers queue up.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -18,7 +19,19 @@ from typing import Any
 from dataclasses import dataclass, field
 
 from sqlalchemy import (
-    DDL, Boolean, CheckConstraint, Date, ForeignKey, Index, Integer, Select, String, Text, UniqueConstraint, event, func,
+    DDL,
+    Boolean,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    Select,
+    String,
+    Text,
+    UniqueConstraint,
+    event,
+    func,
     insert,
     select,
 )
@@ -33,10 +46,10 @@ GENESIS = "0" * 64
 
 
 class SubmissionStatus(enum.StrEnum):
-    pending = "pending"      # waiting for review
-    approved = "approved"    # posted to the ledger
-    rejected = "rejected"    # a reviewer said no, with a reason
-    refused = "refused"      # refused at capture (rule, role, scope, period ...), with a reason
+    pending = "pending"  # waiting for review
+    approved = "approved"  # posted to the ledger
+    rejected = "rejected"  # a reviewer said no, with a reason
+    refused = "refused"  # refused at capture (rule, role, scope, period ...), with a reason
 
 
 class EntryKind(enum.StrEnum):
@@ -44,7 +57,7 @@ class EntryKind(enum.StrEnum):
     deduction = "deduction"
     correction = "correction"
     redemption = "redemption"  # reserved for the rewards issue: spends redeemable points
-    expiry = "expiry"          # reserved: redeemable points that lapse
+    expiry = "expiry"  # reserved: redeemable points that lapse
 
     @property
     def spends(self) -> bool:
@@ -62,7 +75,7 @@ def _sql_in(values: Iterable[enum.Enum]) -> str:
 ENTRY_SIGN_CHECK = (
     "(kind = 'award' AND points >= 0) OR (kind IN ('deduction', 'redemption', 'expiry') AND points <= 0)"
     " OR kind = 'correction'"
-    " OR (kind = 'redemption' AND corrects_seq IS NOT NULL)"   # a cancelled redemption gives its points back
+    " OR (kind = 'redemption' AND corrects_seq IS NOT NULL)"  # a cancelled redemption gives its points back
 )
 # Corrections, and the cancellation of a redemption, point at the seq they reverse.
 CORRECTION_TARGET_CHECK = "kind = 'redemption' OR ((kind = 'correction') = (corrects_seq IS NOT NULL))"
@@ -77,7 +90,7 @@ class CaptureBatch(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     village_id: Mapped[int] = mapped_column(ForeignKey("villages.id"))
     key: Mapped[str] = mapped_column(String(128))
-    source: Mapped[str] = mapped_column(String(16))       # web, import, cli, demo
+    source: Mapped[str] = mapped_column(String(16))  # web, import, cli, demo
     actor_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     label: Mapped[str | None] = mapped_column(String(255))  # e.g. the imported file's name
@@ -110,11 +123,11 @@ class Submission(Base):
     occurred_on: Mapped[dt.date] = mapped_column(Date)
     quantity: Mapped[int] = mapped_column(Integer, default=1)
     requested_points: Mapped[int] = mapped_column(Integer, default=0)
-    points: Mapped[int] = mapped_column(Integer, default=0)   # what posting will credit (after caps)
+    points: Mapped[int] = mapped_column(Integer, default=0)  # what posting will credit (after caps)
     capped: Mapped[bool] = mapped_column(Boolean, default=False)
     status: Mapped[SubmissionStatus] = mapped_column(str_enum(SubmissionStatus))
     reason_code: Mapped[str | None] = mapped_column(String(32))
-    reason: Mapped[str | None] = mapped_column(Text)          # refusal or rejection reason
+    reason: Mapped[str | None] = mapped_column(Text)  # refusal or rejection reason
     note: Mapped[str | None] = mapped_column(Text)
     captured_by_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"))
     captured_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -158,8 +171,8 @@ class LedgerEntry(Base):
     rule_version_id: Mapped[int | None] = mapped_column(ForeignKey("rule_versions.id"))
     villager_id: Mapped[int | None] = mapped_column(ForeignKey("villagers.id"))
     household_id: Mapped[int] = mapped_column(ForeignKey("households.id"))  # at the time
-    group_id: Mapped[int] = mapped_column(ForeignKey("groups.id"))          # at the time
-    occurred_on: Mapped[dt.date] = mapped_column(Date)   # local date it happened / counts in
+    group_id: Mapped[int] = mapped_column(ForeignKey("groups.id"))  # at the time
+    occurred_on: Mapped[dt.date] = mapped_column(Date)  # local date it happened / counts in
     recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     note: Mapped[str | None] = mapped_column(Text)
     captured_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
@@ -183,17 +196,22 @@ class LedgerEntry(Base):
 # PostgreSQL refuses UPDATE, DELETE and TRUNCATE on the ledger (the same trigger as the
 # 0002_lifecycle migration, so that create_all matches it).
 APPEND_ONLY_DDL = (
-    ("CREATE OR REPLACE FUNCTION ledger_entries_append_only() RETURNS trigger AS $$ BEGIN "
-     "RAISE EXCEPTION 'ledger_entries is append-only: % refused (post a correction instead)', TG_OP "
-     "USING ERRCODE = 'insufficient_privilege'; END; $$ LANGUAGE plpgsql"),
-    ("CREATE TRIGGER ledger_entries_no_update_delete BEFORE UPDATE OR DELETE ON ledger_entries "
-     "FOR EACH ROW EXECUTE FUNCTION ledger_entries_append_only()"),
-    ("CREATE TRIGGER ledger_entries_no_truncate BEFORE TRUNCATE ON ledger_entries "
-     "FOR EACH STATEMENT EXECUTE FUNCTION ledger_entries_append_only()"),
+    (
+        "CREATE OR REPLACE FUNCTION ledger_entries_append_only() RETURNS trigger AS $$ BEGIN "
+        "RAISE EXCEPTION 'ledger_entries is append-only: % refused (post a correction instead)', TG_OP "
+        "USING ERRCODE = 'insufficient_privilege'; END; $$ LANGUAGE plpgsql"
+    ),
+    (
+        "CREATE TRIGGER ledger_entries_no_update_delete BEFORE UPDATE OR DELETE ON ledger_entries "
+        "FOR EACH ROW EXECUTE FUNCTION ledger_entries_append_only()"
+    ),
+    (
+        "CREATE TRIGGER ledger_entries_no_truncate BEFORE TRUNCATE ON ledger_entries "
+        "FOR EACH STATEMENT EXECUTE FUNCTION ledger_entries_append_only()"
+    ),
 )
 for _stmt in APPEND_ONLY_DDL:
-    event.listen(LedgerEntry.__table__, "after_create",
-                 DDL(_stmt.replace("%", "%%")).execute_if(dialect="postgresql"))  # type: ignore[no-untyped-call]
+    event.listen(LedgerEntry.__table__, "after_create", DDL(_stmt.replace("%", "%%")).execute_if(dialect="postgresql"))  # type: ignore[no-untyped-call]
 
 
 class ClosedPeriod(Base):
@@ -219,9 +237,25 @@ class ClosedPeriod(Base):
 # --- the hash chain -------------------------------------------------------------------
 
 HASHED_FIELDS = (
-    "village_id", "seq", "kind", "points", "requested_points", "capped", "quantity", "rule_id",
-    "rule_version_id", "villager_id", "household_id", "group_id", "occurred_on", "recorded_at",
-    "note", "captured_by_id", "approved_by_id", "submission_id", "corrects_seq",
+    "village_id",
+    "seq",
+    "kind",
+    "points",
+    "requested_points",
+    "capped",
+    "quantity",
+    "rule_id",
+    "rule_version_id",
+    "villager_id",
+    "household_id",
+    "group_id",
+    "occurred_on",
+    "recorded_at",
+    "note",
+    "captured_by_id",
+    "approved_by_id",
+    "submission_id",
+    "corrects_seq",
 )
 
 
@@ -327,7 +361,7 @@ class VerifyResult:
     head: str
     problems: list[str] = field(default_factory=list)
     bad_seq: int | None = None
-    rows: int = 0   # every row of the village, whatever its seq
+    rows: int = 0  # every row of the village, whatever its seq
 
     @property
     def ok(self) -> bool:
@@ -343,8 +377,9 @@ class VerifyResult:
             self.bad_seq = seq
 
 
-def verify_chain(session: Session, village: Village, *, batch: int = 5000,
-                 progress: Callable[[int], object] | None = None) -> VerifyResult:
+def verify_chain(
+    session: Session, village: Village, *, batch: int = 5000, progress: Callable[[int], object] | None = None
+) -> VerifyResult:
     """Walk a village's chain in seq order in constant memory and recompute every hash.
 
     Every row of the village is counted, whatever its seq. Each problem is named for what
@@ -355,29 +390,37 @@ def verify_chain(session: Session, village: Village, *, batch: int = 5000,
     no longer matches the entry its ``corrects_id`` points at (ids swapped).
     """
     table = LedgerEntry.__table__
-    cols = [table.c[k] for k in HASHED_FIELDS] + [table.c.id, table.c.prev_hash, table.c.hash,
-                                                   table.c.corrects_id]
+    cols = [table.c[k] for k in HASHED_FIELDS] + [table.c.id, table.c.prev_hash, table.c.hash, table.c.corrects_id]
     n = len(HASHED_FIELDS)
     seq_at = HASHED_FIELDS.index("seq")
     cseq_at = HASHED_FIELDS.index("corrects_seq")
     legacy = village.legacy_hash_seq or 0
     conn = session.connection()
     res = VerifyResult(village.name, 0, GENESIS)
-    res.rows = session.execute(select(func.count()).select_from(table)
-                               .where(table.c.village_id == village.id)).scalar_one()
-    below = session.execute(select(table.c.id, table.c.seq).where(
-        table.c.village_id == village.id, table.c.seq < 1).order_by(table.c.seq.desc())).all()
+    res.rows = session.execute(
+        select(func.count()).select_from(table).where(table.c.village_id == village.id)
+    ).scalar_one()
+    below = session.execute(
+        select(table.c.id, table.c.seq)
+        .where(table.c.village_id == village.id, table.c.seq < 1)
+        .order_by(table.c.seq.desc())
+    ).all()
     if below:
         listed = ", ".join(f"seq {r.seq} (id {r.id})" for r in below[:10])
-        res.fail(f"{len(below)} row(s) outside the chain, below seq 1, were inserted out of band: {listed}",
-                 below[0].seq)
+        res.fail(
+            f"{len(below)} row(s) outside the chain, below seq 1, were inserted out of band: {listed}", below[0].seq
+        )
     expected_seq, prev, broken = 1, GENESIS, False
     last_seq = 0
-    corrections: list[tuple[int, int, int | None]] = []   # (seq, corrects_seq, corrects_id)
+    corrections: list[tuple[int, int, int | None]] = []  # (seq, corrects_seq, corrects_id)
     while not broken:
         # Core rows without type processing: timestamps are hashed from what the database holds.
-        stmt = (select(*cols).where(table.c.village_id == village.id, table.c.seq >= expected_seq)
-                .order_by(table.c.seq).limit(batch))
+        stmt = (
+            select(*cols)
+            .where(table.c.village_id == village.id, table.c.seq >= expected_seq)
+            .order_by(table.c.seq)
+            .limit(batch)
+        )
         rows = conn.exec_driver_sql(*_compiled(conn, stmt)).fetchall()
         if not rows:
             break
@@ -387,8 +430,12 @@ def verify_chain(session: Session, village: Village, *, batch: int = 5000,
             seq = values[seq_at]
             where = f"entry id {entry_id} (seq {seq})"
             if seq != expected_seq:
-                res.fail(f"{where}: expected seq {expected_seq}; an entry is missing or was inserted"
-                         if seq > expected_seq else f"{where}: seq {seq} appears twice; an entry was inserted", seq)
+                res.fail(
+                    f"{where}: expected seq {expected_seq}; an entry is missing or was inserted"
+                    if seq > expected_seq
+                    else f"{where}: seq {seq} appears twice; an entry was inserted",
+                    seq,
+                )
                 broken = True
                 break
             if prev_hash != prev:
@@ -409,14 +456,23 @@ def verify_chain(session: Session, village: Village, *, batch: int = 5000,
     res.head = prev
     if not broken:
         if last_seq > village.ledger_seq:
-            res.fail(f"{last_seq - village.ledger_seq} entry(ies) after the village's head (seq {village.ledger_seq}), "
-                     f"up to seq {last_seq}, were appended out of band", village.ledger_seq + 1)
+            res.fail(
+                f"{last_seq - village.ledger_seq} entry(ies) after the village's head (seq {village.ledger_seq}), "
+                f"up to seq {last_seq}, were appended out of band",
+                village.ledger_seq + 1,
+            )
         elif last_seq < village.ledger_seq:
-            res.fail(f"the chain ends at seq {last_seq} but the village's head is seq {village.ledger_seq}; "
-                     "entries were deleted from the end", last_seq + 1)
+            res.fail(
+                f"the chain ends at seq {last_seq} but the village's head is seq {village.ledger_seq}; "
+                "entries were deleted from the end",
+                last_seq + 1,
+            )
         elif prev != village.ledger_head:
-            res.fail(f"the last entry (seq {last_seq}) does not match the village's recorded head hash; "
-                     "the last entry or the head was replaced", last_seq)
+            res.fail(
+                f"the last entry (seq {last_seq}) does not match the village's recorded head hash; "
+                "the last entry or the head was replaced",
+                last_seq,
+            )
     if corrections:
         _check_corrections(session, village, corrections, res)
     counted = res.entries + len(below)
@@ -444,8 +500,11 @@ def legacy_hash_boundary(conn: Connection, village_id: int) -> int:
     corrected entry's id (0001's rule) rather than its seq; 0 when there is none."""
     table = LedgerEntry.__table__
     cols = [table.c[k] for k in HASHED_FIELDS] + [table.c.corrects_id, table.c.prev_hash, table.c.hash]
-    stmt = (select(*cols).where(table.c.village_id == village_id, table.c.corrects_id.is_not(None))
-            .order_by(table.c.seq.desc()))
+    stmt = (
+        select(*cols)
+        .where(table.c.village_id == village_id, table.c.corrects_id.is_not(None))
+        .order_by(table.c.seq.desc())
+    )
     n = len(HASHED_FIELDS)
     for row in conn.exec_driver_sql(*_compiled(conn, stmt)):
         values, corrects_id, prev_hash, stored = list(row[:n]), row[n], row[n + 1], row[n + 2]
@@ -456,20 +515,34 @@ def legacy_hash_boundary(conn: Connection, village_id: int) -> int:
     return 0
 
 
-def _check_corrections(session: Session, village: Village, corrections: list[tuple[int, int, int | None]],
-                       res: VerifyResult) -> None:
+def _check_corrections(
+    session: Session, village: Village, corrections: list[tuple[int, int, int | None]], res: VerifyResult
+) -> None:
     """Each correction's ``corrects_id`` must be the entry at its hashed ``corrects_seq``."""
     ids = {cid for _s, _c, cid in corrections if cid is not None}
-    seq_of: dict[int | None, int] = dict(session.execute(select(LedgerEntry.id, LedgerEntry.seq).where(
-        LedgerEntry.village_id == village.id, LedgerEntry.id.in_(ids))).all()) if ids else {}
+    seq_of: dict[int | None, int] = (
+        dict(
+            session.execute(
+                select(LedgerEntry.id, LedgerEntry.seq).where(
+                    LedgerEntry.village_id == village.id, LedgerEntry.id.in_(ids)
+                )
+            ).all()
+        )
+        if ids
+        else {}
+    )
     for seq, cseq, cid in corrections:
         if cseq is None or cid is None or seq_of.get(cid) != cseq:
-            res.fail(f"correction seq {seq} corrects seq {cseq} in the chain, but its link points at entry id {cid} "
-                     f"(seq {seq_of.get(cid)}); entry ids were changed", seq)
+            res.fail(
+                f"correction seq {seq} corrects seq {cseq} in the chain, but its link points at entry id {cid} "
+                f"(seq {seq_of.get(cid)}); entry ids were changed",
+                seq,
+            )
 
 
-def iter_entries(session: Session, village: Village, start: dt.date | None = None,
-                 end: dt.date | None = None, chunk: int = 2000) -> Iterator[LedgerEntry]:
+def iter_entries(
+    session: Session, village: Village, start: dt.date | None = None, end: dt.date | None = None, chunk: int = 2000
+) -> Iterator[LedgerEntry]:
     """Stream a village's entries in seq order (for exports), in bounded memory."""
     last = 0
     while True:

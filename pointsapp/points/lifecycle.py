@@ -10,6 +10,7 @@
 
 Closing records the chain's head at that moment (``ClosedPeriod.head_seq/head_hash``).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -32,20 +33,22 @@ from .registry import StaffUser, Village
 @dataclass(frozen=True)
 class Blocker:
     """One reason a month cannot be closed yet."""
+
     code: str
     message: str
     count: int = 0
     until: dt.date | None = None
-    notice: int | None = None   # which notice of the month (1: the main one, 2..: supplements)
+    notice: int | None = None  # which notice of the month (1: the main one, 2..: supplements)
 
 
 def closed_month(session: Session, village: Village, month: str) -> ClosedPeriod | None:
-    return session.execute(select(ClosedPeriod).where(
-        ClosedPeriod.village_id == village.id, ClosedPeriod.month == month)).scalar_one_or_none()
+    return session.execute(
+        select(ClosedPeriod).where(ClosedPeriod.village_id == village.id, ClosedPeriod.month == month)
+    ).scalar_one_or_none()
 
 
 def month_state(session: Session, village: Village, month: str) -> str:
-    """"open", "published" or "closed"."""
+    """ "open", "published" or "closed"."""
     if closed_month(session, village, month) is not None:
         return "closed"
     return "published" if notices_of_month(session, village, month) else "open"
@@ -57,8 +60,7 @@ def last_finished_month(village: Village, now: dt.datetime | None = None) -> str
     return previous_month_of(today)
 
 
-def close_blockers(session: Session, village: Village, month: str, *,
-                   now: dt.datetime | None = None) -> list[Blocker]:
+def close_blockers(session: Session, village: Village, month: str, *, now: dt.datetime | None = None) -> list[Blocker]:
     """Everything that stands in the way of closing the month now (empty: it can be closed)."""
     p = parse_month(month)
     today = local_today(village.timezone, now or utcnow())
@@ -76,23 +78,39 @@ def close_blockers(session: Session, village: Village, month: str, *,
     for n in notices:
         if not n.window_over(today):
             label = "the notice" if n.number == 1 else f"supplementary notice {n.number - 1}"
-            out.append(Blocker("notice_window_open",
-                               f"the objection window of {label} of {p.key} runs until {n.closes_on}",
-                               until=n.closes_on, notice=n.number))
+            out.append(
+                Blocker(
+                    "notice_window_open",
+                    f"the objection window of {label} of {p.key} runs until {n.closes_on}",
+                    until=n.closes_on,
+                    notice=n.number,
+                )
+            )
     if notices:
         late = len(awaiting_notice(session, village, p.key))
         if late:
-            out.append(Blocker("awaiting_supplement", f"{late} entries of {p.key} were posted after its notice "
-                               "and await a supplementary notice", late))
+            out.append(
+                Blocker(
+                    "awaiting_supplement",
+                    f"{late} entries of {p.key} were posted after its notice and await a supplementary notice",
+                    late,
+                )
+            )
     objections = open_objections_of_month(session, village, p.key)
     if objections:
-        out.append(Blocker("open_objections", f"{len(objections)} objections on entries of {p.key} are not answered",
-                           len(objections)))
+        out.append(
+            Blocker(
+                "open_objections",
+                f"{len(objections)} objections on entries of {p.key} are not answered",
+                len(objections),
+            )
+        )
     return out
 
 
-def close_month(session: Session, village: Village, month: str, actor: StaffUser, *,
-                now: dt.datetime | None = None) -> ClosedPeriod:
+def close_month(
+    session: Session, village: Village, month: str, actor: StaffUser, *, now: dt.datetime | None = None
+) -> ClosedPeriod:
     """Close a month (see :func:`close_blockers`); refused, naming every blocker, otherwise."""
     require(actor, village, "period.close")
     p = parse_month(month)
@@ -101,11 +119,22 @@ def close_month(session: Session, village: Village, month: str, actor: StaffUser
     blockers = close_blockers(session, village, p.key, now=now)
     if blockers:
         first = blockers[0]
-        raise Refused(first.code, "; ".join(b.message for b in blockers), month=p.key, count=first.count,
-                      until=first.until, blockers=[b.code for b in blockers])
-    closed = ClosedPeriod(village_id=village.id, month=p.key, closed_at=now, closed_by_id=actor.id,
-                          head_seq=village.ledger_seq, head_hash=village.ledger_head)
+        raise Refused(
+            first.code,
+            "; ".join(b.message for b in blockers),
+            month=p.key,
+            count=first.count,
+            until=first.until,
+            blockers=[b.code for b in blockers],
+        )
+    closed = ClosedPeriod(
+        village_id=village.id,
+        month=p.key,
+        closed_at=now,
+        closed_by_id=actor.id,
+        head_seq=village.ledger_seq,
+        head_hash=village.ledger_head,
+    )
     session.add(closed)
     session.flush()
     return closed
-

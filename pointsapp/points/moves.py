@@ -6,6 +6,7 @@ Both the admin's registry pages and a roster import call :func:`move_villager` t
 household a person belonged to on a given day, so a capture dated before the move credits
 the old household.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -30,8 +31,9 @@ def next_head(household: Household, *, leaving: Villager | None = None) -> Villa
 def set_head(household: Household, villager: Villager) -> None:
     """Make ``villager``, an active member of ``household``, its head."""
     if villager.household_id != household.id or villager.status != VillagerStatus.active:
-        raise Refused("bad_head", f"{villager.name} is not an active member of household {household.number}",
-                      field="head")
+        raise Refused(
+            "bad_head", f"{villager.name} is not an active member of household {household.number}", field="head"
+        )
     household.head = villager
     household.head_id = villager.id
 
@@ -39,7 +41,11 @@ def set_head(household: Household, villager: Villager) -> None:
 def reassign_head(household: Household, *, leaving: Villager | None = None) -> Villager | None:
     """Give ``household`` a new head if its head is leaving or no longer active. Returns the head."""
     current = next((m for m in household.members if m.id == household.head_id), None)
-    if current is not None and current.status == VillagerStatus.active and (leaving is None or current.id != leaving.id):
+    if (
+        current is not None
+        and current.status == VillagerStatus.active
+        and (leaving is None or current.id != leaving.id)
+    ):
         return current
     new = next_head(household, leaving=leaving)
     household.head = new
@@ -47,9 +53,18 @@ def reassign_head(household: Household, *, leaving: Villager | None = None) -> V
     return new
 
 
-def move_villager(session: Session, village: Village, villager: Villager, to: Household, moved_on: dt.date, *,
-                  relation: str | None = None, make_head: bool = False, recorded_by_id: int | None = None,
-                  now: dt.datetime | None = None) -> HouseholdMove:
+def move_villager(
+    session: Session,
+    village: Village,
+    villager: Villager,
+    to: Household,
+    moved_on: dt.date,
+    *,
+    relation: str | None = None,
+    make_head: bool = False,
+    recorded_by_id: int | None = None,
+    now: dt.datetime | None = None,
+) -> HouseholdMove:
     """Move a person to another household of the same village, from ``moved_on``.
 
     Past entries stay with the old household. If the person headed the old household, its next
@@ -64,17 +79,35 @@ def move_villager(session: Session, village: Village, villager: Villager, to: Ho
         raise Refused("same_household", f"{villager.name} already belongs to household {to.number}", field="to")
     today = local_today(village.timezone, now)
     if moved_on > today:
-        raise Refused("future_date", f"the move date {moved_on} is after today ({today})", field="moved_on",
-                      day=moved_on.isoformat(), today=today.isoformat())
+        raise Refused(
+            "future_date",
+            f"the move date {moved_on} is after today ({today})",
+            field="moved_on",
+            day=moved_on.isoformat(),
+            today=today.isoformat(),
+        )
     last = session.execute(
-        select(HouseholdMove.moved_on).where(HouseholdMove.villager_id == villager.id)
-        .order_by(HouseholdMove.moved_on.desc()).limit(1)).scalar()
+        select(HouseholdMove.moved_on)
+        .where(HouseholdMove.villager_id == villager.id)
+        .order_by(HouseholdMove.moved_on.desc())
+        .limit(1)
+    ).scalar()
     if last is not None and moved_on < last:
-        raise Refused("move_before_last", f"{villager.name} last moved on {last}; a later move cannot be dated "
-                      f"{moved_on}", field="moved_on", day=moved_on.isoformat(), last=last.isoformat())
+        raise Refused(
+            "move_before_last",
+            f"{villager.name} last moved on {last}; a later move cannot be dated {moved_on}",
+            field="moved_on",
+            day=moved_on.isoformat(),
+            last=last.isoformat(),
+        )
     source = villager.household
-    move = HouseholdMove(villager_id=villager.id, from_household_id=source.id, to_household_id=to.id,
-                         moved_on=moved_on, recorded_by_id=recorded_by_id)
+    move = HouseholdMove(
+        villager_id=villager.id,
+        from_household_id=source.id,
+        to_household_id=to.id,
+        moved_on=moved_on,
+        recorded_by_id=recorded_by_id,
+    )
     session.add(move)
     if source.head_id == villager.id:
         reassign_head(source, leaving=villager)
@@ -103,13 +136,14 @@ class Residence:
             rows = session.execute(
                 select(HouseholdMove.villager_id, HouseholdMove.moved_on, HouseholdMove.from_household_id)
                 .where(HouseholdMove.villager_id.in_(self.current))
-                .order_by(HouseholdMove.villager_id, HouseholdMove.moved_on, HouseholdMove.id)).all()
+                .order_by(HouseholdMove.villager_id, HouseholdMove.moved_on, HouseholdMove.id)
+            ).all()
             for vid, moved_on, from_id in rows:
                 self.moves.setdefault(vid, []).append((moved_on, from_id))
 
     def household_on(self, villager_id: int, day: dt.date) -> int:
         for moved_on, from_id in self.moves.get(villager_id, ()):
-            if moved_on > day:       # the earliest move after the day says where they were
+            if moved_on > day:  # the earliest move after the day says where they were
                 return from_id
         return self.current[villager_id]
 

@@ -11,6 +11,7 @@ not kept whole, which would reveal the length of the given name). Shorter names:
   "Maria Lopez" → M*z, "阿卜杜·热合曼" → 阿*曼;
 - an empty or missing name stays empty.
 """
+
 from __future__ import annotations
 
 MASK = "*"

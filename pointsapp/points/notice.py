@@ -9,6 +9,7 @@ exactly them, with its own window and digest.
 
 Objections to listed entries live in :mod:`.objections`.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -44,7 +45,7 @@ MAX_NOTICE_DAYS = 30
 
 
 class NoticeKind(enum.StrEnum):
-    main = "main"              # the month's first notice
+    main = "main"  # the month's first notice
     supplement = "supplement"  # 补充公示: entries of the month posted after the notices before it
 
 
@@ -52,8 +53,9 @@ class NoticeKind(enum.StrEnum):
 NOTICE_DIGEST_VERSION = "pointsapp-notice-digest-v1"
 
 
-def notice_digest(village_id: int, month: str, number: int, head_seq: int, head_hash: str,
-                  entries: Iterable[tuple[int, str]]) -> str:
+def notice_digest(
+    village_id: int, month: str, number: int, head_seq: int, head_hash: str, entries: Iterable[tuple[int, str]]
+) -> str:
     """sha256 over the notice's identity, the chain head when it was published, and each
     listed entry's seq and chain hash in seq order.
 
@@ -82,17 +84,17 @@ class Notice(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     village_id: Mapped[int] = mapped_column(ForeignKey("villages.id"))
     month: Mapped[str] = mapped_column(String(7))
-    number: Mapped[int] = mapped_column(Integer, default=1)   # 1 = main, 2.. = supplements
+    number: Mapped[int] = mapped_column(Integer, default=1)  # 1 = main, 2.. = supplements
     kind: Mapped[NoticeKind] = mapped_column(str_enum(NoticeKind), default=NoticeKind.main)
     published_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     published_by_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"))
     opens_on: Mapped[dt.date] = mapped_column(Date)
-    closes_on: Mapped[dt.date] = mapped_column(Date)      # last day objections are accepted
+    closes_on: Mapped[dt.date] = mapped_column(Date)  # last day objections are accepted
     window_days: Mapped[int] = mapped_column(Integer, default=7)
-    head_seq: Mapped[int] = mapped_column(Integer)        # chain head when published
+    head_seq: Mapped[int] = mapped_column(Integer)  # chain head when published
     head_hash: Mapped[str] = mapped_column(String(64))
     entry_count: Mapped[int] = mapped_column(Integer, default=0)
-    digest: Mapped[str] = mapped_column(String(64))       # notice_digest(...)
+    digest: Mapped[str] = mapped_column(String(64))  # notice_digest(...)
 
     published_by: Mapped[StaffUser] = relationship()
 
@@ -120,35 +122,51 @@ class NoticeEntry(Base):
 
 # --- reading notices -------------------------------------------------------------------------
 
+
 def notices_of_month(session: Session, village: Village, month: str) -> list[Notice]:
     """The month's notices, main first."""
-    return list(session.execute(select(Notice).where(Notice.village_id == village.id, Notice.month == month)
-                                .order_by(Notice.number)).scalars())
+    return list(
+        session.execute(
+            select(Notice).where(Notice.village_id == village.id, Notice.month == month).order_by(Notice.number)
+        ).scalars()
+    )
 
 
 def notice_for(session: Session, village: Village, month: str) -> Notice | None:
     """The month's main notice (the first one published), if any."""
-    return session.execute(select(Notice).where(Notice.village_id == village.id, Notice.month == month,
-                                                Notice.number == 1)).scalar_one_or_none()
+    return session.execute(
+        select(Notice).where(Notice.village_id == village.id, Notice.month == month, Notice.number == 1)
+    ).scalar_one_or_none()
 
 
 def latest_notice(session: Session, village: Village, month: str) -> Notice | None:
-    return session.execute(select(Notice).where(Notice.village_id == village.id, Notice.month == month)
-                           .order_by(Notice.number.desc()).limit(1)).scalar_one_or_none()
+    return session.execute(
+        select(Notice)
+        .where(Notice.village_id == village.id, Notice.month == month)
+        .order_by(Notice.number.desc())
+        .limit(1)
+    ).scalar_one_or_none()
 
 
 def open_notices(session: Session, village: Village, today: dt.date) -> list[Notice]:
     """Every notice whose objection window is open today, newest first."""
-    return list(session.execute(select(Notice).where(
-        Notice.village_id == village.id, Notice.opens_on <= today, Notice.closes_on >= today)
-        .order_by(Notice.published_at.desc(), Notice.id.desc())).scalars())
+    return list(
+        session.execute(
+            select(Notice)
+            .where(Notice.village_id == village.id, Notice.opens_on <= today, Notice.closes_on >= today)
+            .order_by(Notice.published_at.desc(), Notice.id.desc())
+        ).scalars()
+    )
 
 
-def village_notices(session: Session, village: Village, *, limit: int | None = None,
-                    offset: int = 0) -> list[Notice]:
+def village_notices(session: Session, village: Village, *, limit: int | None = None, offset: int = 0) -> list[Notice]:
     """All the village's notices, newest first."""
-    q = (select(Notice).where(Notice.village_id == village.id)
-         .order_by(Notice.published_at.desc(), Notice.id.desc()).offset(offset))
+    q = (
+        select(Notice)
+        .where(Notice.village_id == village.id)
+        .order_by(Notice.published_at.desc(), Notice.id.desc())
+        .offset(offset)
+    )
     if limit is not None:
         q = q.limit(limit)
     return list(session.execute(q).scalars())
@@ -156,9 +174,15 @@ def village_notices(session: Session, village: Village, *, limit: int | None = N
 
 def past_notices(session: Session, village: Village, today: dt.date, *, limit: int, offset: int = 0) -> list[Notice]:
     """Notices whose objection window is over, newest first."""
-    return list(session.execute(select(Notice).where(Notice.village_id == village.id, Notice.closes_on < today)
-                                .order_by(Notice.published_at.desc(), Notice.id.desc())
-                                .offset(offset).limit(limit)).scalars())
+    return list(
+        session.execute(
+            select(Notice)
+            .where(Notice.village_id == village.id, Notice.closes_on < today)
+            .order_by(Notice.published_at.desc(), Notice.id.desc())
+            .offset(offset)
+            .limit(limit)
+        ).scalars()
+    )
 
 
 def current_notice(session: Session, village: Village) -> Notice | None:
@@ -169,9 +193,12 @@ def current_notice(session: Session, village: Village) -> Notice | None:
 
 def listed_entries_query(notice: Notice) -> Select[LedgerEntry]:
     """A select of the notice's listed entries, in chain order."""
-    return (select(LedgerEntry).join(NoticeEntry, and_(NoticeEntry.village_id == LedgerEntry.village_id,
-                                                       NoticeEntry.seq == LedgerEntry.seq))
-            .where(NoticeEntry.notice_id == notice.id).order_by(LedgerEntry.seq))
+    return (
+        select(LedgerEntry)
+        .join(NoticeEntry, and_(NoticeEntry.village_id == LedgerEntry.village_id, NoticeEntry.seq == LedgerEntry.seq))
+        .where(NoticeEntry.notice_id == notice.id)
+        .order_by(LedgerEntry.seq)
+    )
 
 
 def listed_entries(session: Session, notice: Notice) -> list[LedgerEntry]:
@@ -179,42 +206,70 @@ def listed_entries(session: Session, notice: Notice) -> list[LedgerEntry]:
 
 
 def listed_seqs(session: Session, notice: Notice) -> list[int]:
-    return list(session.execute(select(NoticeEntry.seq).where(NoticeEntry.notice_id == notice.id)
-                                .order_by(NoticeEntry.seq)).scalars())
+    return list(
+        session.execute(
+            select(NoticeEntry.seq).where(NoticeEntry.notice_id == notice.id).order_by(NoticeEntry.seq)
+        ).scalars()
+    )
 
 
 def notice_entries(session: Session, village: Village, month: str) -> list[LedgerEntry]:
     """Every entry listed by the month's notices (main and supplements), in chain order."""
-    return list(session.execute(
-        select(LedgerEntry).join(NoticeEntry, and_(NoticeEntry.village_id == LedgerEntry.village_id,
-                                                   NoticeEntry.seq == LedgerEntry.seq))
-        .join(Notice, Notice.id == NoticeEntry.notice_id)
-        .where(Notice.village_id == village.id, Notice.month == month).order_by(LedgerEntry.seq)).scalars())
+    return list(
+        session.execute(
+            select(LedgerEntry)
+            .join(
+                NoticeEntry, and_(NoticeEntry.village_id == LedgerEntry.village_id, NoticeEntry.seq == LedgerEntry.seq)
+            )
+            .join(Notice, Notice.id == NoticeEntry.notice_id)
+            .where(Notice.village_id == village.id, Notice.month == month)
+            .order_by(LedgerEntry.seq)
+        ).scalars()
+    )
 
 
 def recompute_digest(session: Session, notice: Notice) -> str:
     """The notice's digest recomputed from its stored list and the chain as it is now."""
     listed = session.execute(
-        select(NoticeEntry.seq, LedgerEntry.hash).outerjoin(
-            LedgerEntry, and_(LedgerEntry.village_id == NoticeEntry.village_id, LedgerEntry.seq == NoticeEntry.seq))
-        .where(NoticeEntry.notice_id == notice.id).order_by(NoticeEntry.seq)).all()
-    return notice_digest(notice.village_id, notice.month, notice.number, notice.head_seq, notice.head_hash,
-                         ((seq, h or "") for seq, h in listed))
+        select(NoticeEntry.seq, LedgerEntry.hash)
+        .outerjoin(
+            LedgerEntry, and_(LedgerEntry.village_id == NoticeEntry.village_id, LedgerEntry.seq == NoticeEntry.seq)
+        )
+        .where(NoticeEntry.notice_id == notice.id)
+        .order_by(NoticeEntry.seq)
+    ).all()
+    return notice_digest(
+        notice.village_id,
+        notice.month,
+        notice.number,
+        notice.head_seq,
+        notice.head_hash,
+        ((seq, h or "") for seq, h in listed),
+    )
 
 
 def notices_of_household(session: Session, household: Household, *, limit: int = 12) -> list[Notice]:
     """The notices that list an entry of the household, newest first."""
-    ids = select(NoticeEntry.notice_id).join(LedgerEntry, and_(
-        LedgerEntry.village_id == NoticeEntry.village_id, LedgerEntry.seq == NoticeEntry.seq)).where(
-        LedgerEntry.household_id == household.id).distinct()
-    return list(session.execute(select(Notice).where(Notice.id.in_(ids))
-                                .order_by(Notice.published_at.desc(), Notice.id.desc()).limit(limit)).scalars())
+    ids = (
+        select(NoticeEntry.notice_id)
+        .join(LedgerEntry, and_(LedgerEntry.village_id == NoticeEntry.village_id, LedgerEntry.seq == NoticeEntry.seq))
+        .where(LedgerEntry.household_id == household.id)
+        .distinct()
+    )
+    return list(
+        session.execute(
+            select(Notice).where(Notice.id.in_(ids)).order_by(Notice.published_at.desc(), Notice.id.desc()).limit(limit)
+        ).scalars()
+    )
 
 
 def notice_of_entry(session: Session, entry: LedgerEntry) -> Notice | None:
     """The notice that lists the entry, if it has been published."""
-    return session.execute(select(Notice).join(NoticeEntry, NoticeEntry.notice_id == Notice.id).where(
-        NoticeEntry.village_id == entry.village_id, NoticeEntry.seq == entry.seq)).scalar_one_or_none()
+    return session.execute(
+        select(Notice)
+        .join(NoticeEntry, NoticeEntry.notice_id == Notice.id)
+        .where(NoticeEntry.village_id == entry.village_id, NoticeEntry.seq == entry.seq)
+    ).scalar_one_or_none()
 
 
 def notices_of_entries(session: Session, entries: list[LedgerEntry]) -> dict[int, Notice]:
@@ -224,9 +279,11 @@ def notices_of_entries(session: Session, entries: list[LedgerEntry]) -> dict[int
     village_id = entries[0].village_id
     by_seq = {e.seq: e.id for e in entries}
     out: dict[int, Notice] = {}
-    for seq, notice in session.execute(select(NoticeEntry.seq, Notice).join(
-            Notice, Notice.id == NoticeEntry.notice_id).where(
-            NoticeEntry.village_id == village_id, NoticeEntry.seq.in_(list(by_seq)))).all():
+    for seq, notice in session.execute(
+        select(NoticeEntry.seq, Notice)
+        .join(Notice, Notice.id == NoticeEntry.notice_id)
+        .where(NoticeEntry.village_id == village_id, NoticeEntry.seq.in_(list(by_seq)))
+    ).all():
         out[by_seq[seq]] = notice
     return out
 
@@ -237,10 +294,11 @@ entry_notice = notice_of_entry
 @dataclass(frozen=True)
 class MonthSeal:
     """What a month's printouts show under its 公示: each published notice's check code."""
+
     month: str
     notices: tuple[Notice, ...]
     closed: bool
-    unpublished: int        # entries of the month no notice lists yet
+    unpublished: int  # entries of the month no notice lists yet
 
     @property
     def published(self) -> bool:
@@ -249,14 +307,19 @@ class MonthSeal:
 
 def month_seal(session: Session, village: Village, month: str) -> MonthSeal:
     p = parse_month(month)
-    closed = session.execute(select(ClosedPeriod.id).where(ClosedPeriod.village_id == village.id,
-                                                           ClosedPeriod.month == p.key)).first() is not None
+    closed = (
+        session.execute(
+            select(ClosedPeriod.id).where(ClosedPeriod.village_id == village.id, ClosedPeriod.month == p.key)
+        ).first()
+        is not None
+    )
     notices = tuple(notices_of_month(session, village, p.key))
     unpublished = 0 if closed else len(awaiting_notice(session, village, p.key))
     return MonthSeal(p.key, notices, closed, unpublished)
 
 
 # --- which entries a notice lists ---------------------------------------------------------------
+
 
 def _closed_months(session: Session, village: Village) -> set[str]:
     return set(session.execute(select(ClosedPeriod.month).where(ClosedPeriod.village_id == village.id)).scalars())
@@ -280,15 +343,24 @@ def awaiting_notice(session: Session, village: Village, month: str) -> list[Ledg
     closed = _closed_months(session, village)
     listed, on = _unlisted()
     original = aliased(LedgerEntry)
-    base = (select(LedgerEntry, original.occurred_on).outerjoin(listed, on)
-            .outerjoin(original, and_(original.village_id == LedgerEntry.village_id,
-                                      original.seq == LedgerEntry.corrects_seq))
-            .where(LedgerEntry.village_id == village.id, listed.seq.is_(None),
-                   LedgerEntry.kind.not_in([k.value for k in EntryKind if k.spends])))
+    base = (
+        select(LedgerEntry, original.occurred_on)
+        .outerjoin(listed, on)
+        .outerjoin(
+            original, and_(original.village_id == LedgerEntry.village_id, original.seq == LedgerEntry.corrects_seq)
+        )
+        .where(
+            LedgerEntry.village_id == village.id,
+            listed.seq.is_(None),
+            LedgerEntry.kind.not_in([k.value for k in EntryKind if k.spends]),
+        )
+    )
     dated = base.where(LedgerEntry.occurred_on.between(p.start, p.end))
-    corrections = base.where(LedgerEntry.kind == EntryKind.correction.value,
-                             original.occurred_on.between(p.start, p.end),
-                             ~LedgerEntry.occurred_on.between(p.start, p.end))
+    corrections = base.where(
+        LedgerEntry.kind == EntryKind.correction.value,
+        original.occurred_on.between(p.start, p.end),
+        ~LedgerEntry.occurred_on.between(p.start, p.end),
+    )
     found: dict[int, LedgerEntry] = {}
     for entry, original_day in [*session.execute(dated).all(), *session.execute(corrections).all()]:
         if _home_month(entry, original_day, closed) == p.key:
@@ -307,9 +379,11 @@ def _home_month(entry: LedgerEntry, original_day: dt.date | None, closed: set[st
 
 # --- publishing -------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class PublishPlan:
     """What publishing a month would do now (for the confirmation step)."""
+
     month: str
     kind: NoticeKind
     number: int
@@ -333,32 +407,49 @@ def check_publishable(session: Session, village: Village, month: str, now: dt.da
     today = local_today(village.timezone, now)
     if p.end >= today:
         if p.start <= today:
-            raise Refused("month_running", f"{p.key} is still running; only a finished month can be published. "
-                          f"It can be published from {p.end + dt.timedelta(days=1)}.", month=p.key)
+            raise Refused(
+                "month_running",
+                f"{p.key} is still running; only a finished month can be published. "
+                f"It can be published from {p.end + dt.timedelta(days=1)}.",
+                month=p.key,
+            )
         raise Refused("month_running", f"{p.key} has not begun; only a finished month can be published", month=p.key)
-    if session.execute(select(ClosedPeriod.id).where(ClosedPeriod.village_id == village.id,
-                                                     ClosedPeriod.month == p.key)).first():
+    if session.execute(
+        select(ClosedPeriod.id).where(ClosedPeriod.village_id == village.id, ClosedPeriod.month == p.key)
+    ).first():
         raise Refused("already_closed", f"{p.key} is closed; it can no longer be published", month=p.key)
     return latest_notice(session, village, p.key)
 
 
-def plan_publish(session: Session, village: Village, month: str, *, days: int | None = None,
-                 now: dt.datetime | None = None) -> PublishPlan:
+def plan_publish(
+    session: Session, village: Village, month: str, *, days: int | None = None, now: dt.datetime | None = None
+) -> PublishPlan:
     """What :func:`publish_notice` would publish now, refusing as it would."""
     now = now or utcnow()
     p = parse_month(month)
     last = check_publishable(session, village, p.key, now)
     waiting = awaiting_notice(session, village, p.key)
     if last is not None and not waiting:
-        raise Refused("nothing_new", f"{p.key} is published and nothing has been posted for it since; "
-                      "there is nothing for a supplementary notice", month=p.key)
+        raise Refused(
+            "nothing_new",
+            f"{p.key} is published and nothing has been posted for it since; "
+            "there is nothing for a supplementary notice",
+            month=p.key,
+        )
     days, opens, closes = _window(village, local_today(village.timezone, now), days)
     kind = NoticeKind.main if last is None else NoticeKind.supplement
     return PublishPlan(p.key, kind, 1 if last is None else last.number + 1, len(waiting), days, opens, closes)
 
 
-def publish_notice(session: Session, village: Village, month: str, actor: StaffUser, *,
-                   days: int | None = None, now: dt.datetime | None = None) -> Notice:
+def publish_notice(
+    session: Session,
+    village: Village,
+    month: str,
+    actor: StaffUser,
+    *,
+    days: int | None = None,
+    now: dt.datetime | None = None,
+) -> Notice:
     """Publish a finished month: its main notice, or a supplement listing what was posted since.
 
     The notice lists exactly the entries that belong to the month and no notice lists yet; its
@@ -369,17 +460,29 @@ def publish_notice(session: Session, village: Village, month: str, actor: StaffU
     village = lock_village(session, village)
     plan = plan_publish(session, village, month, days=days, now=now)
     entries = awaiting_notice(session, village, plan.month)
-    notice = Notice(village_id=village.id, month=plan.month, number=plan.number, kind=plan.kind.value,
-                    published_at=now, published_by_id=actor.id, opens_on=plan.opens_on, closes_on=plan.closes_on,
-                    window_days=plan.window_days, head_seq=village.ledger_seq, head_hash=village.ledger_head,
-                    entry_count=len(entries))
-    notice.digest = notice_digest(village.id, plan.month, plan.number, village.ledger_seq, village.ledger_head,
-                                  ((e.seq, e.hash) for e in entries))
+    notice = Notice(
+        village_id=village.id,
+        month=plan.month,
+        number=plan.number,
+        kind=plan.kind.value,
+        published_at=now,
+        published_by_id=actor.id,
+        opens_on=plan.opens_on,
+        closes_on=plan.closes_on,
+        window_days=plan.window_days,
+        head_seq=village.ledger_seq,
+        head_hash=village.ledger_head,
+        entry_count=len(entries),
+    )
+    notice.digest = notice_digest(
+        village.id, plan.month, plan.number, village.ledger_seq, village.ledger_head, ((e.seq, e.hash) for e in entries)
+    )
     session.add(notice)
     session.flush()
     if entries:
-        session.execute(insert(NoticeEntry),
-                        [{"notice_id": notice.id, "seq": e.seq, "village_id": village.id} for e in entries])
+        session.execute(
+            insert(NoticeEntry), [{"notice_id": notice.id, "seq": e.seq, "village_id": village.id} for e in entries]
+        )
     return notice
 
 

@@ -3,6 +3,7 @@
 While a notice's window is open, anyone in a listed household may object to one of its entries; staff
 resolve an objection by upholding the entry (with a reason) or by posting a correction linked to it.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -25,7 +26,7 @@ OBJECTIONS_PER_HOUSEHOLD_PER_DAY = 3
 
 class ObjectionStatus(enum.StrEnum):
     open = "open"
-    upheld = "upheld"        # the entry stands; reason given
+    upheld = "upheld"  # the entry stands; reason given
     corrected = "corrected"  # a correction entry was posted
 
 
@@ -35,15 +36,20 @@ class Objection(Base):
         Index("ix_objections_village_status", "village_id", "status"),
         CheckConstraint("status IN ('open', 'upheld', 'corrected')", name="status"),
         # At most one open objection per entry.
-        Index("uq_objections_open_entry", "entry_id", unique=True,
-              sqlite_where=text("status = 'open'"), postgresql_where=text("status = 'open'")),
+        Index(
+            "uq_objections_open_entry",
+            "entry_id",
+            unique=True,
+            sqlite_where=text("status = 'open'"),
+            postgresql_where=text("status = 'open'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     village_id: Mapped[int] = mapped_column(ForeignKey("villages.id"))
     # None: a missing entry (漏记): the household says something it did is not on its card
     entry_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_entries.id"), index=True)
-    missing_on: Mapped[dt.date | None] = mapped_column(Date)   # for a missing entry: the day, if known
+    missing_on: Mapped[dt.date | None] = mapped_column(Date)  # for a missing entry: the day, if known
     household_id: Mapped[int] = mapped_column(ForeignKey("households.id"), index=True)
     reason: Mapped[str] = mapped_column(Text)
     raised_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -60,8 +66,14 @@ class Objection(Base):
     resolved_by: Mapped[StaffUser | None] = relationship(foreign_keys=[resolved_by_id])
 
 
-def _objection_start(session: Session, village_id: int, reason: str, missing_reason: str, staff: StaffUser | None,
-                     now: dt.datetime | None) -> tuple[str, Village, dt.datetime, dt.date]:
+def _objection_start(
+    session: Session,
+    village_id: int,
+    reason: str,
+    missing_reason: str,
+    staff: StaffUser | None,
+    now: dt.datetime | None,
+) -> tuple[str, Village, dt.datetime, dt.date]:
     """What objections and missing-entry reports check first: a reason of at most 500 characters, and staff
     entering one at the counter may do so. Returns (reason, village, now, the village's today)."""
     reason = (reason or "").strip()
@@ -76,8 +88,15 @@ def _objection_start(session: Session, village_id: int, reason: str, missing_rea
     return reason, village, now, local_today(village.timezone, now)
 
 
-def raise_objection(session: Session, entry: LedgerEntry, household: Household, reason: str, *,
-                    staff: StaffUser | None = None, now: dt.datetime | None = None) -> Objection:
+def raise_objection(
+    session: Session,
+    entry: LedgerEntry,
+    household: Household,
+    reason: str,
+    *,
+    staff: StaffUser | None = None,
+    now: dt.datetime | None = None,
+) -> Objection:
     """A household objects to one of its own entries while the notice listing it is open."""
     reason, village, now, today = _objection_start(session, entry.village_id, reason, "wrong", staff, now)
     if entry.household_id != household.id:
@@ -87,11 +106,18 @@ def raise_objection(session: Session, entry: LedgerEntry, household: Household, 
         raise Refused("notice_closed", "this entry is not under public notice now")
     if staff is None:
         _check_daily_limit(session, household, village, today)
-    if session.execute(select(Objection.id).where(Objection.entry_id == entry.id,
-                                                  Objection.status == ObjectionStatus.open)).first():
+    if session.execute(
+        select(Objection.id).where(Objection.entry_id == entry.id, Objection.status == ObjectionStatus.open)
+    ).first():
         raise Refused("already_objected", "an objection to this entry is already open")
-    obj = Objection(village_id=village.id, entry_id=entry.id, household_id=household.id, reason=reason,
-                    raised_at=now, raised_by_staff_id=staff.id if staff else None)
+    obj = Objection(
+        village_id=village.id,
+        entry_id=entry.id,
+        household_id=household.id,
+        reason=reason,
+        raised_at=now,
+        raised_by_staff_id=staff.id if staff else None,
+    )
     session.add(obj)
     session.flush()
     return obj
@@ -100,37 +126,64 @@ def raise_objection(session: Session, entry: LedgerEntry, household: Household, 
 def _check_daily_limit(session: Session, household: Household, village: Village, today: dt.date) -> None:
     """A household raises at most OBJECTIONS_PER_HOUSEHOLD_PER_DAY objections per local day."""
     day_start = local_midnight_utc(today, zone_of(village))
-    count = session.execute(select(func.count()).select_from(Objection).where(
-        Objection.household_id == household.id, Objection.raised_at >= day_start)).scalar_one()
+    count = session.execute(
+        select(func.count())
+        .select_from(Objection)
+        .where(Objection.household_id == household.id, Objection.raised_at >= day_start)
+    ).scalar_one()
     if count >= OBJECTIONS_PER_HOUSEHOLD_PER_DAY:
-        raise Refused("too_many_objections",
-                      f"at most {OBJECTIONS_PER_HOUSEHOLD_PER_DAY} objections per household per day")
+        raise Refused(
+            "too_many_objections", f"at most {OBJECTIONS_PER_HOUSEHOLD_PER_DAY} objections per household per day"
+        )
 
 
-MISSING_LOOKBACK_DAYS = 92   # a missing entry can be reported for about the last three months
+MISSING_LOOKBACK_DAYS = 92  # a missing entry can be reported for about the last three months
 
 
-def report_missing_entry(session: Session, household: Household, reason: str, *,
-                         missing_on: dt.date | None = None, staff: StaffUser | None = None,
-                         now: dt.datetime | None = None) -> Objection:
-    """"漏记了？": a household says something it did is not on its card. An objection that
+def report_missing_entry(
+    session: Session,
+    household: Household,
+    reason: str,
+    *,
+    missing_on: dt.date | None = None,
+    staff: StaffUser | None = None,
+    now: dt.datetime | None = None,
+) -> Objection:
+    """ "漏记了？": a household says something it did is not on its card. An objection that
     names no entry; staff answer it (and record the entry through capture if it is right).
     The same per-household daily limit as objections applies."""
     reason, village, now, today = _objection_start(session, household.village_id, reason, "missing", staff, now)
     if missing_on is not None and not (today - dt.timedelta(days=MISSING_LOOKBACK_DAYS) <= missing_on <= today):
-        raise Refused("bad_missing_date", f"the day must be within the last {MISSING_LOOKBACK_DAYS} days",
-                      days=MISSING_LOOKBACK_DAYS)
+        raise Refused(
+            "bad_missing_date",
+            f"the day must be within the last {MISSING_LOOKBACK_DAYS} days",
+            days=MISSING_LOOKBACK_DAYS,
+        )
     if staff is None:
         _check_daily_limit(session, household, village, today)
-    obj = Objection(village_id=village.id, entry_id=None, missing_on=missing_on, household_id=household.id,
-                    reason=reason, raised_at=now, raised_by_staff_id=staff.id if staff else None)
+    obj = Objection(
+        village_id=village.id,
+        entry_id=None,
+        missing_on=missing_on,
+        household_id=household.id,
+        reason=reason,
+        raised_at=now,
+        raised_by_staff_id=staff.id if staff else None,
+    )
     session.add(obj)
     session.flush()
     return obj
 
 
-def resolve_objection(session: Session, objection: Objection, actor: StaffUser, answer: str, *,
-                      correct_entry: bool, now: dt.datetime | None = None) -> Objection:
+def resolve_objection(
+    session: Session,
+    objection: Objection,
+    actor: StaffUser,
+    answer: str,
+    *,
+    correct_entry: bool,
+    now: dt.datetime | None = None,
+) -> Objection:
     """Uphold the entry with a reason, or post a correction linked to it.
 
     Checked like review: the village is locked and the objection re-read under the lock, so of
@@ -149,8 +202,10 @@ def resolve_objection(session: Session, objection: Objection, actor: StaffUser, 
         raise Refused("not_open", f"objection {objection.id} is already resolved")
     target = objection.entry
     if correct_entry and target is None:
-        raise Refused("no_entry_to_correct",
-                      "a missing-entry report names no entry: record the entry through capture, then answer")
+        raise Refused(
+            "no_entry_to_correct",
+            "a missing-entry report names no entry: record the entry through capture, then answer",
+        )
     # Like review: nobody answers an objection about their own household (uphold or correct).
     require_reviewer_of(actor, captured_by_id=None, household_id=objection.household_id)
     now = now or utcnow()
@@ -166,20 +221,35 @@ def resolve_objection(session: Session, objection: Objection, actor: StaffUser, 
 
 
 def open_objections(session: Session, village: Village) -> list[Objection]:
-    return list(session.execute(select(Objection).where(
-        Objection.village_id == village.id, Objection.status == ObjectionStatus.open)
-        .order_by(Objection.raised_at)).scalars())
+    return list(
+        session.execute(
+            select(Objection)
+            .where(Objection.village_id == village.id, Objection.status == ObjectionStatus.open)
+            .order_by(Objection.raised_at)
+        ).scalars()
+    )
 
 
 def open_objections_of_month(session: Session, village: Village, month: str) -> list[Objection]:
     """Open objections on entries the month's notices list, or dated in the month."""
     p = parse_month(month)
-    listed = select(NoticeEntry.seq).join(Notice, Notice.id == NoticeEntry.notice_id).where(
-        Notice.village_id == village.id, Notice.month == p.key)
-    return list(session.execute(select(Objection).join(LedgerEntry, LedgerEntry.id == Objection.entry_id).where(
-        Objection.village_id == village.id, Objection.status == ObjectionStatus.open,
-        LedgerEntry.seq.in_(listed) | LedgerEntry.occurred_on.between(p.start, p.end))
-        .order_by(Objection.raised_at)).scalars())
+    listed = (
+        select(NoticeEntry.seq)
+        .join(Notice, Notice.id == NoticeEntry.notice_id)
+        .where(Notice.village_id == village.id, Notice.month == p.key)
+    )
+    return list(
+        session.execute(
+            select(Objection)
+            .join(LedgerEntry, LedgerEntry.id == Objection.entry_id)
+            .where(
+                Objection.village_id == village.id,
+                Objection.status == ObjectionStatus.open,
+                LedgerEntry.seq.in_(listed) | LedgerEntry.occurred_on.between(p.start, p.end),
+            )
+            .order_by(Objection.raised_at)
+        ).scalars()
+    )
 
 
 __all__ = [

@@ -4,6 +4,7 @@ stack, werkzeug included).
 The stored format is werkzeug's (``scrypt:32768:8:1$<salt>$<hex>`` or ``pbkdf2:sha256:<n>$<salt>$<hex>``), so
 hashes written before this module existed still verify, and either side can read the other's.
 """
+
 from __future__ import annotations
 
 import hashlib

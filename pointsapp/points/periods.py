@@ -1,4 +1,5 @@
 """Local calendar periods: a month is a local month (Asia/Shanghai by default)."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -25,7 +26,7 @@ def local_today(tz: str = DEFAULT_TZ, now: dt.datetime | None = None) -> dt.date
     from .db import utcnow
 
     now = now or utcnow()
-    if now.tzinfo is None:              # naive values are UTC, as the database stores them
+    if now.tzinfo is None:  # naive values are UTC, as the database stores them
         now = now.replace(tzinfo=dt.timezone.utc)
     return now.astimezone(ZoneInfo(tz)).date()
 
@@ -98,7 +99,7 @@ def period_keys(day: dt.date) -> tuple[str, str, str, str]:
 
 @dataclass(frozen=True)
 class Period:
-    key: str            # "2026-11", "2026-Q4", "2026" or "all"
+    key: str  # "2026-11", "2026-Q4", "2026" or "all"
     start: dt.date | None
     end: dt.date | None  # inclusive
 
@@ -107,9 +108,9 @@ class Period:
 class Month:
     """A local month (what :func:`parse_month` gives): never open-ended like the period "all"."""
 
-    key: str            # "2026-11"
+    key: str  # "2026-11"
     start: dt.date
-    end: dt.date        # inclusive
+    end: dt.date  # inclusive
 
 
 _MONTH = re.compile(r"^(\d{4})-(\d{1,2})$")

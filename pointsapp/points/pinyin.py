@@ -4,6 +4,7 @@ pypinyin does not know every character used in names (e.g. 𠮷). Unknown charac
 to a small table of readings, and otherwise are kept as they are, so search by the character
 itself still works and nothing ever raises.
 """
+
 from __future__ import annotations
 
 import functools
@@ -13,8 +14,20 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 # Readings of rare name characters that pypinyin may lack (character -> pinyin without tone).
-RARE_READINGS = {"𠮷": "ji", "䶮": "yan", "堃": "kun", "喆": "zhe", "犇": "ben", "淼": "miao",
-                 "昇": "sheng", "珺": "jun", "玥": "yue", "赟": "yun", "彧": "yu", "甦": "su"}
+RARE_READINGS = {
+    "𠮷": "ji",
+    "䶮": "yan",
+    "堃": "kun",
+    "喆": "zhe",
+    "犇": "ben",
+    "淼": "miao",
+    "昇": "sheng",
+    "珺": "jun",
+    "玥": "yue",
+    "赟": "yun",
+    "彧": "yu",
+    "甦": "su",
+}
 
 
 def _readings(ch: str) -> list[str]:

@@ -14,6 +14,7 @@ Scope:
 The review-refusal check (maker-checker) lives here too: whoever captured an entry never
 decides it, and nobody decides or corrects an entry of their own household.
 """
+
 from __future__ import annotations
 
 import enum
@@ -45,34 +46,34 @@ V, C = Scope.VILLAGE, Scope.COUNTY
 # action                    roles                                    scope  what it is
 ACTIONS: dict[str, Permission] = {
     # capture and review (积分登记, 审核)
-    "capture":              _p("grid_worker reviewer admin", V, "capture points"),
-    "review":               _p("reviewer admin", V, "review captures"),
-    "correct":              _p("reviewer admin", V, "post corrections"),
-    "award.propose":        _p("admin", V, "propose special awards"),
+    "capture": _p("grid_worker reviewer admin", V, "capture points"),
+    "review": _p("reviewer admin", V, "review captures"),
+    "correct": _p("reviewer admin", V, "post corrections"),
+    "award.propose": _p("admin", V, "propose special awards"),
     # public notice (公示) and objections (异议)
-    "notice.publish":       _p("reviewer admin", V, "publish a public notice"),
-    "notice.read":          _p("reviewer admin", V, "manage public notices"),
-    "objection.enter":      _p("reviewer admin", V, "enter an objection"),
-    "objection.resolve":    _p("reviewer admin", V, "resolve objections"),
-    "period.close":         _p("admin", V, "close a month"),
+    "notice.publish": _p("reviewer admin", V, "publish a public notice"),
+    "notice.read": _p("reviewer admin", V, "manage public notices"),
+    "objection.enter": _p("reviewer admin", V, "enter an objection"),
+    "objection.resolve": _p("reviewer admin", V, "resolve objections"),
+    "period.close": _p("admin", V, "close a month"),
     # village administration (registry, rules, users, activities, audit log, settings, cards)
-    "village.admin":        _p("admin", V, "administer the village"),
-    "card.rotate":          _p("admin", V, "issue a new household card"),
-    "registry.read":        _p("admin viewer", C, "read the registry"),
+    "village.admin": _p("admin", V, "administer the village"),
+    "card.rotate": _p("admin", V, "issue a new household card"),
+    "registry.read": _p("admin viewer", C, "read the registry"),
     # reports
-    "reports.read":         _p("admin reviewer grid_worker viewer", C, "read reports"),
+    "reports.read": _p("admin reviewer grid_worker viewer", C, "read reports"),
     # the county pages (villages compared): county accounts; a village-bound viewer is refused by scope
-    "reports.county":       _p("viewer", C, "compare villages"),
-    "reports.export":       _p("admin viewer", C, "export data"),
+    "reports.county": _p("viewer", C, "compare villages"),
+    "reports.export": _p("admin viewer", C, "export data"),
     # every group's names on dashboards and charts (a grid worker sees only their own groups')
-    "reports.all_names":    _p("admin reviewer viewer", C, "see every group's names"),
-    "reports.pack":         _p("admin", V, "build the ceremony pack"),
+    "reports.all_names": _p("admin reviewer viewer", C, "see every group's names"),
+    "reports.pack": _p("admin", V, "build the ceremony pack"),
     # 积分超市 desk
-    "shop.redeem":          _p("clerk admin", V, "redeem points"),
-    "shop.stock":           _p("clerk admin", V, "record stock"),
+    "shop.redeem": _p("clerk admin", V, "redeem points"),
+    "shop.stock": _p("clerk admin", V, "record stock"),
     "shop.cancel_same_day": _p("clerk admin", V, "cancel a redemption of today"),
-    "shop.cancel":          _p("admin", V, "cancel a redemption"),
-    "shop.manage":          _p("admin", V, "manage the shop"),
+    "shop.cancel": _p("admin", V, "cancel a redemption"),
+    "shop.manage": _p("admin", V, "manage the shop"),
 }
 
 
@@ -117,8 +118,7 @@ def require(actor: StaffUser | _Actor | None, village: Village | None, action: s
     if village is None:
         raise Refused("not_allowed", f"only county accounts may {perm.doing} across villages", action=action)
     if actor.village_id != village.id:
-        raise Refused("not_allowed", f"user {actor.username} does not belong to village {village.name}",
-                      action=action)
+        raise Refused("not_allowed", f"user {actor.username} does not belong to village {village.name}", action=action)
     return role
 
 
@@ -130,8 +130,7 @@ REVIEW_REFUSALS = {
 }
 
 
-def review_refusal(actor: StaffUser | _Actor, *, captured_by_id: int | None,
-                   household_id: int | None) -> str | None:
+def review_refusal(actor: StaffUser | _Actor, *, captured_by_id: int | None, household_id: int | None) -> str | None:
     """Why ``actor`` may not decide (approve, reject, correct) this entry, as a refusal code, or None."""
     if captured_by_id is not None and captured_by_id == actor.id:
         return "maker_checker"
@@ -141,8 +140,7 @@ def review_refusal(actor: StaffUser | _Actor, *, captured_by_id: int | None,
     return None
 
 
-def require_reviewer_of(actor: StaffUser | _Actor, *, captured_by_id: int | None,
-                        household_id: int | None) -> None:
+def require_reviewer_of(actor: StaffUser | _Actor, *, captured_by_id: int | None, household_id: int | None) -> None:
     """Raise the review refusal, if any (see :func:`review_refusal`)."""
     code = review_refusal(actor, captured_by_id=captured_by_id, household_id=household_id)
     if code is not None:

@@ -1,4 +1,5 @@
 """Registry: village → group (村民小组) → household (户) → villager, and staff users."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -7,7 +8,16 @@ import secrets
 from typing import TypeVar
 
 from sqlalchemy import (
-    Boolean, CheckConstraint, Column, Date, ForeignKey, Index, Integer, String, Table, UniqueConstraint,
+    Boolean,
+    CheckConstraint,
+    Column,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
@@ -23,16 +33,16 @@ class VillagerStatus(enum.StrEnum):
 
 
 class Role(enum.StrEnum):
-    admin = "admin"              # village committee (两委)
-    reviewer = "reviewer"        # supervision committee / scoring panel (监委会)
+    admin = "admin"  # village committee (两委)
+    reviewer = "reviewer"  # supervision committee / scoring panel (监委会)
     grid_worker = "grid_worker"  # 网格员, scoped to groups
-    viewer = "viewer"            # read-only county office
-    clerk = "clerk"              # 积分超市 desk: redemptions and stock
+    viewer = "viewer"  # read-only county office
+    clerk = "clerk"  # 积分超市 desk: redemptions and stock
 
 
 # werkzeug's default (scrypt). Tests lower it to keep the suite fast; never in production.
 PASSWORD_METHOD = "scrypt"
-MIN_PASSWORD_LENGTH = 12   # ASVS level 2 (2.1.1)
+MIN_PASSWORD_LENGTH = 12  # ASVS level 2 (2.1.1)
 # A one-time password (new account, reset) works this long; then an admin must reset it again.
 ONE_TIME_PASSWORD_LIFETIME = dt.timedelta(hours=72)
 
@@ -54,7 +64,7 @@ class Village(Base):
     name: Mapped[str] = mapped_column(String(100), unique=True)
     county: Mapped[str | None] = mapped_column(String(100))
     timezone: Mapped[str] = mapped_column(String(64), default="Asia/Shanghai")
-    notice_days: Mapped[int] = mapped_column(Integer, default=7)   # 公示 objection window
+    notice_days: Mapped[int] = mapped_column(Integer, default=7)  # 公示 objection window
     show_blacklist: Mapped[bool] = mapped_column(Boolean, default=False)  # 黑榜 off by default
     # The village committee's phone, shown on cards, the public notice and printed QR cards.
     committee_phone: Mapped[str | None] = mapped_column(String(32))
@@ -140,9 +150,7 @@ class Villager(Base):
     birth_month: Mapped[int | None] = mapped_column(Integer)
     phone: Mapped[str | None] = mapped_column(String(30))  # never shown publicly
     relation: Mapped[str | None] = mapped_column(String(20))  # 与户主关系
-    status: Mapped[VillagerStatus] = mapped_column(
-        str_enum(VillagerStatus), default=VillagerStatus.active
-    )
+    status: Mapped[VillagerStatus] = mapped_column(str_enum(VillagerStatus), default=VillagerStatus.active)
 
     household: Mapped[Household] = relationship(back_populates="members", foreign_keys=[household_id])
 

@@ -4,6 +4,7 @@ A rule is identified by its stable ``code``. Every change creates a new version 
 from its ``effective_from``; entries keep the version they were awarded under, so a later
 version never rescores the past.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -25,16 +26,28 @@ SCOPES = ("person", "household")
 EVIDENCE = ("none", "sign_in", "photo", "document")
 LOGGERS = ("grid_worker", "reviewer", "admin")
 CAP_PERIODS = ("day", "month", "year")
-FIELDS = ("code", "name", "category", "points", "per", "unit", "scope", "caps", "evidence",
-          "logged_by", "effective_from", "effective_to", "max_quantity")
+FIELDS = (
+    "code",
+    "name",
+    "category",
+    "points",
+    "per",
+    "unit",
+    "scope",
+    "caps",
+    "evidence",
+    "logged_by",
+    "effective_from",
+    "effective_to",
+    "max_quantity",
+)
 # Bounds that keep every line's points (points x quantity) far inside a 32-bit column.
-MAX_POINTS = 100_000            # |points| of one rule
-MAX_QUANTITY_LIMIT = 10_000     # the largest max_quantity a rule may state
-DEFAULT_MAX_QUANTITY = 1_000    # per-unit rules that state none (hours, stars, points of a special award)
-RESERVED_CODES = ("SP-00",)     # the special-award rule; only the system defines it
+MAX_POINTS = 100_000  # |points| of one rule
+MAX_QUANTITY_LIMIT = 10_000  # the largest max_quantity a rule may state
+DEFAULT_MAX_QUANTITY = 1_000  # per-unit rules that state none (hours, stars, points of a special award)
+RESERVED_CODES = ("SP-00",)  # the special-award rule; only the system defines it
 
-REQUIRED = ("code", "name", "category", "points", "per", "unit", "scope", "evidence",
-            "logged_by", "effective_from")
+REQUIRED = ("code", "name", "category", "points", "per", "unit", "scope", "evidence", "logged_by", "effective_from")
 
 
 class Scope(enum.StrEnum):
@@ -50,9 +63,7 @@ class Rule(Base):
     village_id: Mapped[int] = mapped_column(ForeignKey("villages.id"), index=True)
     code: Mapped[str] = mapped_column(String(32))
 
-    versions: Mapped[list[RuleVersion]] = relationship(
-        back_populates="rule", order_by="RuleVersion.version"
-    )
+    versions: Mapped[list[RuleVersion]] = relationship(back_populates="rule", order_by="RuleVersion.version")
 
     @property
     def latest(self) -> RuleVersion:
@@ -89,7 +100,7 @@ class RuleVersion(Base):
     logged_by: Mapped[str] = mapped_column(String(100))  # comma-separated roles
     effective_from: Mapped[dt.date] = mapped_column(Date)
     effective_to: Mapped[dt.date | None] = mapped_column(Date)
-    max_quantity: Mapped[int | None] = mapped_column(Integer)   # per-unit rules; None: DEFAULT_MAX_QUANTITY
+    max_quantity: Mapped[int | None] = mapped_column(Integer)  # per-unit rules; None: DEFAULT_MAX_QUANTITY
     version_note: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
@@ -115,14 +126,22 @@ class RuleVersion(Base):
 
     @property
     def is_household(self) -> bool:
-        return self.scope == Scope.household   # also before a flush, when it may still be the text
+        return self.scope == Scope.household  # also before a flush, when it may still be the text
 
     def spec(self) -> RuleSpec:
         return RuleSpec(
-            code=self.rule.code, name=self.name, category=self.category, points=self.points,
-            per=self.per, unit=self.unit, scope=str(getattr(self.scope, "value", self.scope)),
-            caps=self.caps, evidence=self.evidence, logged_by=self.logged_by_roles,
-            effective_from=self.effective_from, effective_to=self.effective_to,
+            code=self.rule.code,
+            name=self.name,
+            category=self.category,
+            points=self.points,
+            per=self.per,
+            unit=self.unit,
+            scope=str(getattr(self.scope, "value", self.scope)),
+            caps=self.caps,
+            evidence=self.evidence,
+            logged_by=self.logged_by_roles,
+            effective_from=self.effective_from,
+            effective_to=self.effective_to,
             max_quantity=self.max_quantity,
         )
 
@@ -147,19 +166,32 @@ class RuleSpec:
 
     def content(self) -> tuple[object, ...]:
         """What makes two versions different (dates excluded)."""
-        return (self.name, self.category, self.points, self.per, self.unit, self.scope,
-                tuple(sorted(self.caps.items())), self.evidence, tuple(sorted(self.logged_by)),
-                self.max_quantity)
+        return (
+            self.name,
+            self.category,
+            self.points,
+            self.per,
+            self.unit,
+            self.scope,
+            tuple(sorted(self.caps.items())),
+            self.evidence,
+            tuple(sorted(self.logged_by)),
+            self.max_quantity,
+        )
 
     def as_yaml_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {
-            "code": self.code, "name": self.name, "category": self.category, "points": self.points,
-            "per": self.per, "unit": self.unit, "scope": self.scope,
+            "code": self.code,
+            "name": self.name,
+            "category": self.category,
+            "points": self.points,
+            "per": self.per,
+            "unit": self.unit,
+            "scope": self.scope,
         }
         if self.caps:
             d["caps"] = {p: self.caps[p] for p in CAP_PERIODS if p in self.caps}
-        d.update(evidence=self.evidence, logged_by=list(self.logged_by),
-                 effective_from=self.effective_from)
+        d.update(evidence=self.evidence, logged_by=list(self.logged_by), effective_from=self.effective_from)
         if self.effective_to:
             d["effective_to"] = self.effective_to
         if self.max_quantity is not None:
@@ -193,7 +225,7 @@ def _as_date(value: Any) -> dt.date:
 # a few hundred rules need far less. Aliases (``*name``) are allowed, but the document they
 # expand to is counted, so a few hundred bytes of nested aliases cannot grow to gigabytes.
 MAX_RULEBOOK_BYTES = 1_000_000
-MAX_RULEBOOK_EXPANDED = 2_000_000   # characters of text (and 1 per list/mapping) once aliases are expanded
+MAX_RULEBOOK_EXPANDED = 2_000_000  # characters of text (and 1 per list/mapping) once aliases are expanded
 MAX_RULEBOOK_ALIASES = 1_000
 
 _shown = reprlib.Repr()
@@ -234,8 +266,9 @@ class _BoundedLoader(yaml.SafeLoader):  # type: ignore[misc]  # PyYAML ships no 
     def _count(self, n: int) -> None:
         self._total += n
         if self._total > MAX_RULEBOOK_EXPANDED:
-            raise _TooBig("its aliases (*name) expand to more than "
-                          f"{MAX_RULEBOOK_EXPANDED // 1_000_000} million characters")
+            raise _TooBig(
+                f"its aliases (*name) expand to more than {MAX_RULEBOOK_EXPANDED // 1_000_000} million characters"
+            )
 
 
 class _TooBig(yaml.YAMLError):  # type: ignore[misc]
@@ -247,7 +280,7 @@ def _load_yaml(text: str) -> Any:
         raise RuleBookError([f"the file is larger than {MAX_RULEBOOK_BYTES // 1000} KB; a rule book is much smaller"])
     loader = None
     try:
-        loader = _BoundedLoader(text)   # the reader checks the characters here already
+        loader = _BoundedLoader(text)  # the reader checks the characters here already
         return loader.get_single_data()
     except _TooBig as exc:
         raise RuleBookError([f"the file is too large: {exc}"]) from None
@@ -288,7 +321,7 @@ def _parse_rule(i: int, raw: object, seen: set[str], errors: list[str]) -> RuleS
         return None
     code = raw.get("code")
     if isinstance(code, int) and not isinstance(code, bool):
-        code = str(code)   # "code: 101" means the text 101
+        code = str(code)  # "code: 101" means the text 101
     if isinstance(code, str) and code.strip():
         code = code.strip()
         where = f"rule {code[:40]}"
@@ -302,7 +335,7 @@ def _parse_rule(i: int, raw: object, seen: set[str], errors: list[str]) -> RuleS
     for key in REQUIRED:
         if raw.get(key) in (None, ""):
             errors.append(f"{where}: field '{key}' is required")
-    if len(errors) > before or not isinstance(code, str):   # code: required, and text (checked above)
+    if len(errors) > before or not isinstance(code, str):  # code: required, and text (checked above)
         return None
     if code in seen:
         errors.append(f"{where}: field 'code' is used twice in this file")
@@ -317,13 +350,20 @@ def _parse_rule(i: int, raw: object, seen: set[str], errors: list[str]) -> RuleS
         errors.append(f"{where}: field 'points' must be between -{MAX_POINTS} and {MAX_POINTS}, got {points!r}")
     max_quantity = raw.get("max_quantity")
     if max_quantity is not None:
-        if isinstance(max_quantity, bool) or not isinstance(max_quantity, int) \
-                or not 1 <= max_quantity <= MAX_QUANTITY_LIMIT:
-            errors.append(f"{where}: field 'max_quantity' must be a whole number from 1 to "
-                          f"{MAX_QUANTITY_LIMIT}, got {max_quantity!r}")
+        if (
+            isinstance(max_quantity, bool)
+            or not isinstance(max_quantity, int)
+            or not 1 <= max_quantity <= MAX_QUANTITY_LIMIT
+        ):
+            errors.append(
+                f"{where}: field 'max_quantity' must be a whole number from 1 to "
+                f"{MAX_QUANTITY_LIMIT}, got {max_quantity!r}"
+            )
         elif raw["per"] == "occasion" and max_quantity != 1:
-            errors.append(f"{where}: field 'max_quantity' must be 1 or left out for a per-occasion rule "
-                          f"(one line counts one occasion), got {max_quantity!r}")
+            errors.append(
+                f"{where}: field 'max_quantity' must be 1 or left out for a per-occasion rule "
+                f"(one line counts one occasion), got {max_quantity!r}"
+            )
     for key, allowed in (("per", PER), ("scope", SCOPES), ("evidence", EVIDENCE)):
         if raw[key] not in allowed:
             errors.append(f"{where}: field '{key}' must be one of {', '.join(allowed)}, got {_show(raw[key])}")
@@ -331,17 +371,26 @@ def _parse_rule(i: int, raw: object, seen: set[str], errors: list[str]) -> RuleS
     if isinstance(logged_by, str):
         logged_by = [logged_by]
     if not isinstance(logged_by, list) or not logged_by or any(r not in LOGGERS for r in logged_by):
-        errors.append(f"{where}: field 'logged_by' must list roles from {', '.join(LOGGERS)}, got {_show(raw['logged_by'])}")
+        errors.append(
+            f"{where}: field 'logged_by' must list roles from {', '.join(LOGGERS)}, got {_show(raw['logged_by'])}"
+        )
         logged_by = []
     caps = _parse_caps(where, raw.get("caps") or {}, points, errors)
     dates = _parse_dates(where, raw, errors)
     if len(errors) > before:
         return None
     return RuleSpec(
-        code=code, name=raw["name"].strip(), category=raw["category"].strip(), points=points,
-        per=raw["per"], unit=raw["unit"].strip(), scope=raw["scope"],
-        caps={p: caps[p] for p in CAP_PERIODS if p in caps}, evidence=raw["evidence"],
-        logged_by=tuple(logged_by), effective_from=dates["effective_from"],
+        code=code,
+        name=raw["name"].strip(),
+        category=raw["category"].strip(),
+        points=points,
+        per=raw["per"],
+        unit=raw["unit"].strip(),
+        scope=raw["scope"],
+        caps={p: caps[p] for p in CAP_PERIODS if p in caps},
+        evidence=raw["evidence"],
+        logged_by=tuple(logged_by),
+        effective_from=dates["effective_from"],
         effective_to=dates.get("effective_to"),
         max_quantity=max_quantity if raw["per"] == "unit" else None,
     )
@@ -386,8 +435,10 @@ class LoadReport:
         out = [f"added {c}" for c in self.added]
         out += [f"changed {c}" for c in self.changed]
         out += [f"retired {c}" for c in self.retired]
-        out.append(f"{len(self.added)} added, {len(self.changed)} changed, "
-                   f"{len(self.retired)} retired, {len(self.unchanged)} unchanged")
+        out.append(
+            f"{len(self.added)} added, {len(self.changed)} changed, "
+            f"{len(self.retired)} retired, {len(self.unchanged)} unchanged"
+        )
         return out
 
 
@@ -398,16 +449,30 @@ def rules_by_code(session: Session, village: Village) -> dict[str, Rule]:
 
 def _new_version(rule: Rule, spec: RuleSpec, number: int, note: str | None, by_id: int | None) -> RuleVersion:
     return RuleVersion(
-        rule=rule, version=number, name=spec.name, category=spec.category, points=spec.points,
-        per=spec.per, unit=spec.unit, scope=spec.scope, cap_day=spec.caps.get("day"),
-        cap_month=spec.caps.get("month"), cap_year=spec.caps.get("year"), evidence=spec.evidence,
-        logged_by=",".join(spec.logged_by), effective_from=spec.effective_from,
-        effective_to=spec.effective_to, max_quantity=spec.max_quantity, version_note=note, created_by_id=by_id,
+        rule=rule,
+        version=number,
+        name=spec.name,
+        category=spec.category,
+        points=spec.points,
+        per=spec.per,
+        unit=spec.unit,
+        scope=spec.scope,
+        cap_day=spec.caps.get("day"),
+        cap_month=spec.caps.get("month"),
+        cap_year=spec.caps.get("year"),
+        evidence=spec.evidence,
+        logged_by=",".join(spec.logged_by),
+        effective_from=spec.effective_from,
+        effective_to=spec.effective_to,
+        max_quantity=spec.max_quantity,
+        version_note=note,
+        created_by_id=by_id,
     )
 
 
-def apply_rulebook(session: Session, village: Village, book: RuleBook, *, by_id: int | None = None,
-                   dry_run: bool = False) -> LoadReport:
+def apply_rulebook(
+    session: Session, village: Village, book: RuleBook, *, by_id: int | None = None, dry_run: bool = False
+) -> LoadReport:
     """Create versions for new and changed rules. Validates everything before writing anything.
 
     The reserved special-award rule (SP-00) cannot be defined by a rule book, and no version may
@@ -416,8 +481,9 @@ def apply_rulebook(session: Session, village: Village, book: RuleBook, *, by_id:
     return _apply_rulebook(session, village, book, by_id=by_id, dry_run=dry_run)
 
 
-def _apply_rulebook(session: Session, village: Village, book: RuleBook, *, by_id: int | None, dry_run: bool,
-                    reserved: bool = False) -> LoadReport:
+def _apply_rulebook(
+    session: Session, village: Village, book: RuleBook, *, by_id: int | None, dry_run: bool, reserved: bool = False
+) -> LoadReport:
     existing = rules_by_code(session, village)
     report = LoadReport()
     errors: list[str] = []
@@ -425,8 +491,10 @@ def _apply_rulebook(session: Session, village: Village, book: RuleBook, *, by_id
     closed = closed_through(session, village)
     for spec in book.rules:
         if spec.code in RESERVED_CODES and not reserved:
-            errors.append(f"rule {spec.code}: field 'code' {spec.code} is reserved for special awards outside "
-                          "the rule book; give the rule another code")
+            errors.append(
+                f"rule {spec.code}: field 'code' {spec.code} is reserved for special awards outside "
+                "the rule book; give the rule another code"
+            )
             continue
         rule = existing.get(spec.code)
         if rule is None:
@@ -450,11 +518,15 @@ def _apply_rulebook(session: Session, village: Village, book: RuleBook, *, by_id
     for action, spec, rule in plan:
         if closed is None or reserved:
             continue
-        key, day = ("effective_to", spec.effective_to) if action == "retire" else ("effective_from", spec.effective_from)
+        key, day = (
+            ("effective_to", spec.effective_to) if action == "retire" else ("effective_from", spec.effective_from)
+        )
         if day is not None and day <= closed.end:
-            errors.append(f"rule {spec.code}: field '{key}' {day} is in or before {closed.month}, which is "
-                          f"closed; a {'new version' if action != 'retire' else 'retirement'} must date from "
-                          f"{closed.end + dt.timedelta(days=1)} or later")
+            errors.append(
+                f"rule {spec.code}: field '{key}' {day} is in or before {closed.month}, which is "
+                f"closed; a {'new version' if action != 'retire' else 'retirement'} must date from "
+                f"{closed.end + dt.timedelta(days=1)} or later"
+            )
     if errors:
         raise RuleBookError(errors)
     for action, spec, rule in plan:
@@ -466,7 +538,7 @@ def _apply_rulebook(session: Session, village: Village, book: RuleBook, *, by_id
                 session.add(_new_version(rule, spec, 1, book.version_note, by_id))
         elif action == "change":
             report.changed.append(spec.code)
-            assert rule is not None   # a change and a retirement are planned with their rule
+            assert rule is not None  # a change and a retirement are planned with their rule
             if not dry_run:
                 session.add(_new_version(rule, spec, rule.latest.version + 1, book.version_note, by_id))
         else:
@@ -478,8 +550,9 @@ def _apply_rulebook(session: Session, village: Village, book: RuleBook, *, by_id
     return report
 
 
-def load_rulebook_text(session: Session, village: Village, text: str, *, by_id: int | None = None,
-                       dry_run: bool = False) -> LoadReport:
+def load_rulebook_text(
+    session: Session, village: Village, text: str, *, by_id: int | None = None, dry_run: bool = False
+) -> LoadReport:
     return apply_rulebook(session, village, parse_rulebook(text), by_id=by_id, dry_run=dry_run)
 
 
@@ -493,8 +566,9 @@ def _flow_dict(dumper: Any, data: dict[str, Any]) -> Any:
 
 def export_rulebook(session: Session, village: Village) -> str:
     """The current rule book (latest version of each rule) in the format it loads from."""
-    rules = sorted((r for r in rules_by_code(session, village).values() if r.code not in RESERVED_CODES),
-                   key=lambda r: r.id)
+    rules = sorted(
+        (r for r in rules_by_code(session, village).values() if r.code not in RESERVED_CODES), key=lambda r: r.id
+    )
     notes = [r.latest.version_note for r in rules if r.latest.version_note]
     lines = ["# 积分细则 exported by pointsapp"]
     if notes:
@@ -502,8 +576,9 @@ def export_rulebook(session: Session, village: Village) -> str:
     lines.append("rules:")
     for rule in rules:
         d = rule.latest.spec().as_yaml_dict()
-        text = yaml.dump(d, Dumper=_FlowDumper, allow_unicode=True, default_flow_style=True,
-                         sort_keys=False, width=10_000).strip()
+        text = yaml.dump(
+            d, Dumper=_FlowDumper, allow_unicode=True, default_flow_style=True, sort_keys=False, width=10_000
+        ).strip()
         lines.append(f"  - {text}")
     return "\n".join(lines) + "\n"
 
@@ -514,16 +589,31 @@ _FlowDumper.add_representer(dict, _flow_dict)
 # A reserved rule for special awards outside the rule book: one point per unit, so the
 # quantity is the number of points; admin-only, so it always needs a second person to approve.
 SPECIAL_AWARD = RuleSpec(
-    code="SP-00", name="细则外特别奖励", category="特殊贡献", points=1, per="unit", unit="分",
-    scope="person", caps={}, evidence="document", logged_by=("admin",),
-    effective_from=dt.date(2000, 1, 1))
+    code="SP-00",
+    name="细则外特别奖励",
+    category="特殊贡献",
+    points=1,
+    per="unit",
+    unit="分",
+    scope="person",
+    caps={},
+    evidence="document",
+    logged_by=("admin",),
+    effective_from=dt.date(2000, 1, 1),
+)
 
 
 def special_award_rule(session: Session, village: Village, *, by_id: int | None = None) -> Rule:
     """The village's special-award rule, created on first use."""
     rule = rules_by_code(session, village).get(SPECIAL_AWARD.code)
     if rule is None:
-        _apply_rulebook(session, village, RuleBook([SPECIAL_AWARD], "细则外特别奖励（系统保留）"), by_id=by_id,
-                        dry_run=False, reserved=True)
+        _apply_rulebook(
+            session,
+            village,
+            RuleBook([SPECIAL_AWARD], "细则外特别奖励（系统保留）"),
+            by_id=by_id,
+            dry_run=False,
+            reserved=True,
+        )
         rule = rules_by_code(session, village)[SPECIAL_AWARD.code]
     return rule

@@ -11,6 +11,7 @@ Excel or WPS as the text the user typed, not as a formula that leaks the neighbo
   turn any string starting with ``=`` into one). The text itself is kept unchanged, so an
   exported roster imports back to the same values.
 """
+
 from __future__ import annotations
 
 import csv

@@ -4,6 +4,7 @@ Every posted entry also adds to running tallies (per villager, household and gro
 month, quarter, year and all time) in the same transaction, so boards read a few hundred
 pre-summed rows instead of grouping millions of entries, and can never be stale.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -14,7 +15,18 @@ from typing import Any, Literal
 from collections.abc import Iterable, Sequence
 
 from sqlalchemy import (
-    BigInteger, CheckConstraint, ForeignKey, Index, Integer, Select, String, bindparam, case, func, literal, select,
+    BigInteger,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    Select,
+    String,
+    bindparam,
+    case,
+    func,
+    literal,
+    select,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -30,16 +42,14 @@ _KIND_CODE = {"villager": "v", "household": "h", "group": "g"}
 
 class Tally(Base):
     __tablename__ = "tallies"
-    __table_args__ = (
-        CheckConstraint("kind IN ('v', 'h', 'g')", name="kind"),
-    )
+    __table_args__ = (CheckConstraint("kind IN ('v', 'h', 'g')", name="kind"),)
 
-    period: Mapped[str] = mapped_column(String(7), primary_key=True)   # 2026-11, 2026-Q4, 2026, all
-    kind: Mapped[str] = mapped_column(String(1), primary_key=True)     # v / h / g
+    period: Mapped[str] = mapped_column(String(7), primary_key=True)  # 2026-11, 2026-Q4, 2026, all
+    kind: Mapped[str] = mapped_column(String(1), primary_key=True)  # v / h / g
     subject_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     village_id: Mapped[int] = mapped_column(ForeignKey("villages.id"))
-    points: Mapped[int] = mapped_column(BigInteger, default=0)   # honour: awards, deductions, corrections
-    spent: Mapped[int] = mapped_column(BigInteger, default=0)    # redemptions and expiry (<= 0)
+    points: Mapped[int] = mapped_column(BigInteger, default=0)  # honour: awards, deductions, corrections
+    spent: Mapped[int] = mapped_column(BigInteger, default=0)  # redemptions and expiry (<= 0)
     # Earning entries (awards, deductions, corrections): what "took part" and "N entries" count.
     # Spending at the shop (redemptions, expiry) is in ``spent`` only: a household that only
     # redeemed in a month did not take part in it (migration 0007_tally_entries recounted).
@@ -61,8 +71,10 @@ def tally_deltas(entries: Iterable[LedgerEntry | dict[str, Any]]) -> dict[tuple[
     acc: dict[tuple[str, str, int], list[int]] = defaultdict(lambda: [0, 0, 0, 0])
     for e in entries:
         if not isinstance(e, dict):
-            e = {k: getattr(e, k) for k in ("kind", "points", "household_id", "group_id", "villager_id",
-                                             "occurred_on", "village_id")}
+            e = {
+                k: getattr(e, k)
+                for k in ("kind", "points", "household_id", "group_id", "villager_id", "occurred_on", "village_id")
+            }
         kind = getattr(e["kind"], "value", e["kind"])
         spends = kind in _SPENDS
         pts, spent = (0, e["points"]) if spends else (e["points"], 0)
@@ -103,7 +115,8 @@ _UNNEST_UPSERT = (
     "SELECT * FROM unnest(%s::varchar[], %s::varchar[], %s::integer[], %s::integer[], %s::bigint[], "
     "%s::bigint[], %s::integer[]) "
     "ON CONFLICT (period, kind, subject_id) DO UPDATE SET points = tallies.points + excluded.points, "
-    "spent = tallies.spent + excluded.spent, entries = tallies.entries + excluded.entries")
+    "spent = tallies.spent + excluded.spent, entries = tallies.entries + excluded.entries"
+)
 
 
 @functools.cache
@@ -112,12 +125,16 @@ def _upsert_stmt(dialect: str) -> Any:
     ins = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(Tally)
     return ins.on_conflict_do_update(
         index_elements=[t.c.period, t.c.kind, t.c.subject_id],
-        set_=dict(points=t.c.points + ins.excluded.points, spent=t.c.spent + ins.excluded.spent,
-                  entries=t.c.entries + ins.excluded.entries),
+        set_=dict(
+            points=t.c.points + ins.excluded.points,
+            spent=t.c.spent + ins.excluded.spent,
+            entries=t.c.entries + ins.excluded.entries,
+        ),
     )
 
 
 # --- balances -------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Balance:
@@ -129,14 +146,13 @@ class Balance:
         return asdict(self)
 
 
-def balance(session: Session, *, household: Household | None = None,
-            villager: Villager | None = None) -> Balance:
+def balance(session: Session, *, household: Household | None = None, villager: Villager | None = None) -> Balance:
     if (household is None) == (villager is None):
         raise ValueError("give exactly one of household or villager")
     if household is not None:
         code, sid = "h", household.id
     else:
-        assert villager is not None   # exactly one of them (checked above)
+        assert villager is not None  # exactly one of them (checked above)
         code, sid = "v", villager.id
     row = session.execute(
         select(Tally.points, Tally.spent).where(Tally.period == "all", Tally.kind == code, Tally.subject_id == sid)
@@ -144,17 +160,19 @@ def balance(session: Session, *, household: Household | None = None,
     honour, spent = (row.points, row.spent) if row else (0, 0)
     col = Submission.household_id if household else Submission.villager_id
     pending = session.execute(
-        select(func.coalesce(func.sum(Submission.points), 0))
-        .where(col == sid, Submission.status == SubmissionStatus.pending)
+        select(func.coalesce(func.sum(Submission.points), 0)).where(
+            col == sid, Submission.status == SubmissionStatus.pending
+        )
     ).scalar_one()
     return Balance(int(honour), int(honour + spent), int(pending))
 
 
 # --- leaderboards -----------------------------------------------------------------------
 
+
 @dataclass
 class BoardRow:
-    rank: int | None        # None: no points in the period, so not ranked (shown as "—", 未参与)
+    rank: int | None  # None: no points in the period, so not ranked (shown as "—", 未参与)
     id: int
     name: str
     group: str
@@ -163,7 +181,13 @@ class BoardRow:
     village: str | None = None
 
     def as_dict(self) -> dict[str, object]:
-        d: dict[str, object] = {"rank": self.rank, "id": self.id, "name": self.name, "group": self.group, "points": self.points}
+        d: dict[str, object] = {
+            "rank": self.rank,
+            "id": self.id,
+            "name": self.name,
+            "group": self.group,
+            "points": self.points,
+        }
         if self.per_head is not None:
             d["per_head"] = self.per_head
         if self.village is not None:
@@ -189,31 +213,41 @@ def _subjects(by: SubjectKind, village: Village | None, group: Group | None) -> 
 def _subjects_stmt(by: SubjectKind, in_village: bool, in_group: bool) -> Select[*tuple[Any, ...]]:
     """The statement behind :func:`_subjects`, built once; binds :village and :group."""
     if by == "villager":
-        q = (select(Villager.id, Villager.name, Group.name, Village.name, literal(1))
-             .join(Household, Villager.household_id == Household.id)
-             .join(Group, Household.group_id == Group.id)
-             .join(Village, Villager.village_id == Village.id)
-             .where(Villager.status == VillagerStatus.active))
+        q = (
+            select(Villager.id, Villager.name, Group.name, Village.name, literal(1))
+            .join(Household, Villager.household_id == Household.id)
+            .join(Group, Household.group_id == Group.id)
+            .join(Village, Villager.village_id == Village.id)
+            .where(Villager.status == VillagerStatus.active)
+        )
         scope_col = Villager.village_id
     elif by == "household":
         members = Villager.__table__.alias("m")
-        heads = (select(func.count()).where(members.c.household_id == Household.id,
-                                            members.c.status == VillagerStatus.active.value)
-                 .correlate(Household).scalar_subquery())
+        heads = (
+            select(func.count())
+            .where(members.c.household_id == Household.id, members.c.status == VillagerStatus.active.value)
+            .correlate(Household)
+            .scalar_subquery()
+        )
         head = Villager.__table__.alias("head")
-        q = (select(Household.id, func.coalesce(head.c.name, Household.number), Group.name, Village.name, heads)
-             .join(Group, Household.group_id == Group.id)
-             .join(Village, Household.village_id == Village.id)
-             .outerjoin(head, head.c.id == Household.head_id)
-             .where(Household.active.is_(True)))
+        q = (
+            select(Household.id, func.coalesce(head.c.name, Household.number), Group.name, Village.name, heads)
+            .join(Group, Household.group_id == Group.id)
+            .join(Village, Household.village_id == Village.id)
+            .outerjoin(head, head.c.id == Household.head_id)
+            .where(Household.active.is_(True))
+        )
         scope_col = Household.village_id
     else:
-        heads = (select(func.count()).select_from(Villager)
-                 .join(Household, Villager.household_id == Household.id)
-                 .where(Household.group_id == Group.id, Villager.status == VillagerStatus.active)
-                 .correlate(Group).scalar_subquery())
-        q = (select(Group.id, Group.name, Group.name, Village.name, heads)
-             .join(Village, Group.village_id == Village.id))
+        heads = (
+            select(func.count())
+            .select_from(Villager)
+            .join(Household, Villager.household_id == Household.id)
+            .where(Household.group_id == Group.id, Villager.status == VillagerStatus.active)
+            .correlate(Group)
+            .scalar_subquery()
+        )
+        q = select(Group.id, Group.name, Group.name, Village.name, heads).join(Village, Group.village_id == Village.id)
         scope_col = Group.village_id
     if in_village:
         q = q.where(scope_col == bindparam("village"))
@@ -233,8 +267,9 @@ def _params(village: Village | None, group: Group | None, **extra: object) -> di
 
 @functools.cache
 def _tally_stmt(in_village: bool) -> Select[*tuple[Any, ...]]:
-    q = select(Tally.subject_id, Tally.points).where(Tally.period == bindparam("period"),
-                                                     Tally.kind == bindparam("kind"))
+    q = select(Tally.subject_id, Tally.points).where(
+        Tally.period == bindparam("period"), Tally.kind == bindparam("kind")
+    )
     return q.where(Tally.village_id == bindparam("village")) if in_village else q
 
 
@@ -257,33 +292,46 @@ def _top_stmt(by: SubjectKind, in_village: bool, in_group: bool) -> Select[*tupl
     # runs on a connection) PostgreSQL keeps its plan instead of planning a five-table join on
     # every call (planning costs more than the index walk). Values come from parse_period and
     # fixed codes, and are rendered by the column types' literal processors.
-    q = (_subjects_stmt(by, in_village, in_group).add_columns(Tally.points.label("pts"))
-         .join(Tally, Tally.subject_id == sid_col)
-         .where(Tally.period == bindparam("period", type_=String(), literal_execute=True),
-                Tally.kind == bindparam("kind", type_=String(), literal_execute=True)))
+    q = (
+        _subjects_stmt(by, in_village, in_group)
+        .add_columns(Tally.points.label("pts"))
+        .join(Tally, Tally.subject_id == sid_col)
+        .where(
+            Tally.period == bindparam("period", type_=String(), literal_execute=True),
+            Tally.kind == bindparam("kind", type_=String(), literal_execute=True),
+        )
+    )
     if in_village:  # the index's village column, beside the subject's own
         q = q.where(Tally.village_id == bindparam("village"))
     return q.order_by(Tally.points.desc(), Tally.subject_id).limit(
-        bindparam("limit", type_=Integer(), literal_execute=True))
+        bindparam("limit", type_=Integer(), literal_execute=True)
+    )
 
 
-def _top_rows(session: Session, by: SubjectKind, key: str, village: Village | None,
-              group: Group | None, limit: int) -> Sequence[Sequence[Any]] | None:
+def _top_rows(
+    session: Session, by: SubjectKind, key: str, village: Village | None, group: Group | None, limit: int
+) -> Sequence[Sequence[Any]] | None:
     """Fast path for a top-N board: one query reading the tallies' rank index from the top.
 
     Returns None when it cannot answer alone (fewer than N active subjects with positive
     points), so the caller falls back to the full board, which also lists zeros and negatives.
     """
     params = _params(village, group, period=key, kind=_KIND_CODE[by], limit=limit)
-    rows = session.connection().execute(
-        _top_stmt(by, village is not None, group is not None), params).all()
+    rows = session.connection().execute(_top_stmt(by, village is not None, group is not None), params).all()
     if len(rows) < limit or rows[-1][5] <= 0:
         return None
     return rows
 
 
-def leaderboard(session: Session, by: SubjectKind, period: str, *, village: Village | None = None,
-                group: Group | None = None, limit: int | None = None) -> list[BoardRow]:
+def leaderboard(
+    session: Session,
+    by: SubjectKind,
+    period: str,
+    *,
+    village: Village | None = None,
+    group: Group | None = None,
+    limit: int | None = None,
+) -> list[BoardRow]:
     """Ranked standings of posted entries. ``village=None`` means county-wide (viewer role).
 
     Without a limit every active subject is listed, zeros included. Ties share a rank
@@ -307,46 +355,59 @@ def leaderboard(session: Session, by: SubjectKind, period: str, *, village: Vill
     ranks: list[int | None] = [*competition_ranks(scored), *([None] * (len(rows) - len(scored)))]
     vname = None if village is None else False
     if by == "villager":
-        return [BoardRow(rank, r[0], r[1], r[2], int(r[5]), None, r[3] if vname is None else None)
-                for rank, r in zip(ranks, rows)]
-    return [BoardRow(rank, r[0], r[1], r[2], int(r[5]), round(r[5] / r[4], 2) if r[4] else 0.0,
-                     r[3] if vname is None else None) for rank, r in zip(ranks, rows)]
+        return [
+            BoardRow(rank, r[0], r[1], r[2], int(r[5]), None, r[3] if vname is None else None)
+            for rank, r in zip(ranks, rows)
+        ]
+    return [
+        BoardRow(
+            rank, r[0], r[1], r[2], int(r[5]), round(r[5] / r[4], 2) if r[4] else 0.0, r[3] if vname is None else None
+        )
+        for rank, r in zip(ranks, rows)
+    ]
 
 
 @dataclass(frozen=True)
 class Standing:
     """One household's place on its board: points, rank (None: not ranked), ranked households, per head."""
+
     points: int
     rank: int | None
     of: int
     per_head: float | None
 
 
-def household_standing(session: Session, household: Household, period: str,
-                       group: Group | None = None) -> Standing:
+def household_standing(session: Session, household: Household, period: str, group: Group | None = None) -> Standing:
     """The household's place on the household board of its village (or of ``group``), in one
     window-function query. Same rules as :func:`leaderboard`: active households only; those with
     zero points are not ranked and not counted; ties share a rank (1, 2, 2, 4)."""
     key = parse_period(period).key
     pts = func.coalesce(Tally.points, 0)
-    scope = select(Household.id.label("id"), pts.label("pts")).outerjoin(
-        Tally, (Tally.subject_id == Household.id) & (Tally.period == key) & (Tally.kind == "h")).where(
-        Household.village_id == household.village_id, Household.active.is_(True))
+    scope = (
+        select(Household.id.label("id"), pts.label("pts"))
+        .outerjoin(Tally, (Tally.subject_id == Household.id) & (Tally.period == key) & (Tally.kind == "h"))
+        .where(Household.village_id == household.village_id, Household.active.is_(True))
+    )
     if group is not None:
         scope = scope.where(Household.group_id == group.id)
     s = scope.subquery("s")
     scored = s.c.pts != 0
     ranked = select(
-        s.c.id, s.c.pts,
+        s.c.id,
+        s.c.pts,
         func.rank().over(partition_by=scored, order_by=s.c.pts.desc()).label("rk"),
         func.sum(case((scored, 1), else_=0)).over().label("of"),
     ).subquery("r")
-    heads = (select(func.count()).select_from(Villager)
-             .where(Villager.household_id == ranked.c.id, Villager.status == VillagerStatus.active)
-             .scalar_subquery())
-    row = session.execute(select(ranked.c.pts, ranked.c.rk, ranked.c.of, heads)
-                          .where(ranked.c.id == household.id)).first()
-    if row is None:   # not an active household of this scope
+    heads = (
+        select(func.count())
+        .select_from(Villager)
+        .where(Villager.household_id == ranked.c.id, Villager.status == VillagerStatus.active)
+        .scalar_subquery()
+    )
+    row = session.execute(
+        select(ranked.c.pts, ranked.c.rk, ranked.c.of, heads).where(ranked.c.id == household.id)
+    ).first()
+    if row is None:  # not an active household of this scope
         return Standing(0, None, 0, None)
     points, rank, of, n = int(row[0]), int(row[1]), int(row[2] or 0), int(row[3])
     return Standing(points, rank if points != 0 else None, of, round(points / n, 2) if n else 0.0)
@@ -357,29 +418,41 @@ def household_standings(session: Session, household: Household, period: str) -> 
     (the group's rank is a window partitioned by group)."""
     key = parse_period(period).key
     pts = func.coalesce(Tally.points, 0)
-    s = select(Household.id.label("id"), Household.group_id.label("gid"), pts.label("pts")).outerjoin(
-        Tally, (Tally.subject_id == Household.id) & (Tally.period == key) & (Tally.kind == "h")).where(
-        Household.village_id == household.village_id, Household.active.is_(True)).subquery("s")
+    s = (
+        select(Household.id.label("id"), Household.group_id.label("gid"), pts.label("pts"))
+        .outerjoin(Tally, (Tally.subject_id == Household.id) & (Tally.period == key) & (Tally.kind == "h"))
+        .where(Household.village_id == household.village_id, Household.active.is_(True))
+        .subquery("s")
+    )
     scored = s.c.pts != 0
     counted = case((scored, 1), else_=0)
     ranked = select(
-        s.c.id, s.c.pts,
+        s.c.id,
+        s.c.pts,
         func.rank().over(partition_by=scored, order_by=s.c.pts.desc()).label("rk"),
         func.sum(counted).over().label("of"),
         func.rank().over(partition_by=(s.c.gid, scored), order_by=s.c.pts.desc()).label("grk"),
         func.sum(counted).over(partition_by=s.c.gid).label("gof"),
     ).subquery("r")
-    heads = (select(func.count()).select_from(Villager)
-             .where(Villager.household_id == ranked.c.id, Villager.status == VillagerStatus.active)
-             .scalar_subquery())
-    row = session.execute(select(ranked.c.pts, ranked.c.rk, ranked.c.of, ranked.c.grk, ranked.c.gof, heads)
-                          .where(ranked.c.id == household.id)).first()
-    if row is None:   # not an active household
+    heads = (
+        select(func.count())
+        .select_from(Villager)
+        .where(Villager.household_id == ranked.c.id, Villager.status == VillagerStatus.active)
+        .scalar_subquery()
+    )
+    row = session.execute(
+        select(ranked.c.pts, ranked.c.rk, ranked.c.of, ranked.c.grk, ranked.c.gof, heads).where(
+            ranked.c.id == household.id
+        )
+    ).first()
+    if row is None:  # not an active household
         return Standing(0, None, 0, None), Standing(0, None, 0, None)
     points, n = int(row[0]), int(row[5])
     per_head = round(points / n, 2) if n else 0.0
-    return (Standing(points, int(row[1]) if points != 0 else None, int(row[2] or 0), per_head),
-            Standing(points, int(row[3]) if points != 0 else None, int(row[4] or 0), per_head))
+    return (
+        Standing(points, int(row[1]) if points != 0 else None, int(row[2] or 0), per_head),
+        Standing(points, int(row[3]) if points != 0 else None, int(row[4] or 0), per_head),
+    )
 
 
 def board_month(session: Session, village: Village | None, today: dt.date) -> str:
@@ -397,10 +470,16 @@ def board_month(session: Session, village: Village | None, today: dt.date) -> st
 def month_participation(session: Session, village: Village, month: str) -> tuple[int, int]:
     """(households with at least one posted entry in the month, active households)."""
     key = parse_period(month).key
-    active = session.execute(select(func.count()).select_from(Household).where(
-        Household.village_id == village.id, Household.active.is_(True))).scalar_one()
-    took_part = session.execute(select(func.count()).select_from(Tally).where(
-        Tally.village_id == village.id, Tally.period == key, Tally.kind == "h", Tally.entries > 0)).scalar_one()
+    active = session.execute(
+        select(func.count())
+        .select_from(Household)
+        .where(Household.village_id == village.id, Household.active.is_(True))
+    ).scalar_one()
+    took_part = session.execute(
+        select(func.count())
+        .select_from(Tally)
+        .where(Tally.village_id == village.id, Tally.period == key, Tally.kind == "h", Tally.entries > 0)
+    ).scalar_one()
     return took_part, active
 
 
@@ -409,8 +488,15 @@ def rebuild_tallies(session: Session, village: Village | None = None) -> None:
     from sqlalchemy import delete
 
     d = delete(Tally)
-    q = select(LedgerEntry.kind, LedgerEntry.points, LedgerEntry.household_id, LedgerEntry.group_id,
-               LedgerEntry.villager_id, LedgerEntry.occurred_on, LedgerEntry.village_id)
+    q = select(
+        LedgerEntry.kind,
+        LedgerEntry.points,
+        LedgerEntry.household_id,
+        LedgerEntry.group_id,
+        LedgerEntry.villager_id,
+        LedgerEntry.occurred_on,
+        LedgerEntry.village_id,
+    )
     if village is not None:
         d = d.where(Tally.village_id == village.id)
         q = q.where(LedgerEntry.village_id == village.id)

@@ -8,6 +8,7 @@ faster); once the wait is over, the right password signs in and clears the count
 keyed by the user name as typed (lower-cased), whether or not the account exists, so the
 answers do not tell which accounts exist.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -21,7 +22,7 @@ from .db import Base, UTCDateTime, rowcount, utcnow
 FREE_FAILURES = 5
 BASE_DELAY = dt.timedelta(seconds=30)
 MAX_DELAY = dt.timedelta(minutes=15)
-FORGET_AFTER = dt.timedelta(hours=24)   # a failure this old no longer counts
+FORGET_AFTER = dt.timedelta(hours=24)  # a failure this old no longer counts
 
 
 class SignInThrottle(Base):
@@ -53,8 +54,11 @@ def _aware(value: dt.datetime | None) -> dt.datetime | None:
 def wait_seconds(session: Session, username: str, now: dt.datetime | None = None) -> int:
     """Seconds before this account may try again (0: it may try now)."""
     now = now or utcnow()
-    until = _aware(session.execute(select(SignInThrottle.blocked_until)
-                                   .where(SignInThrottle.key == throttle_key(username))).scalar_one_or_none())
+    until = _aware(
+        session.execute(
+            select(SignInThrottle.blocked_until).where(SignInThrottle.key == throttle_key(username))
+        ).scalar_one_or_none()
+    )
     if until is None or until <= now:
         return 0
     return max(1, int((until - now).total_seconds() + 0.999))
@@ -69,18 +73,23 @@ def record_failure(session: Session, username: str, now: dt.datetime | None = No
     stale = now - FORGET_AFTER
     for _attempt in range(3):
         # a failure after a quiet day starts the count again
-        session.execute(update(SignInThrottle).where(SignInThrottle.key == key,
-                                                     SignInThrottle.last_failure_at < stale)
-                        .values(failures=0, blocked_until=None))
-        done = session.execute(update(SignInThrottle).where(SignInThrottle.key == key)
-                               .values(failures=SignInThrottle.failures + 1, last_failure_at=now))
+        session.execute(
+            update(SignInThrottle)
+            .where(SignInThrottle.key == key, SignInThrottle.last_failure_at < stale)
+            .values(failures=0, blocked_until=None)
+        )
+        done = session.execute(
+            update(SignInThrottle)
+            .where(SignInThrottle.key == key)
+            .values(failures=SignInThrottle.failures + 1, last_failure_at=now)
+        )
         if rowcount(done):
             break
         try:
             with session.begin_nested():
                 session.add(SignInThrottle(key=key, failures=1, last_failure_at=now, blocked_until=None))
             break
-        except IntegrityError:   # another worker inserted it first: count on its row
+        except IntegrityError:  # another worker inserted it first: count on its row
             continue
     failures = session.execute(select(SignInThrottle.failures).where(SignInThrottle.key == key)).scalar_one()
     delay = delay_after(failures)

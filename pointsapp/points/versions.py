@@ -25,6 +25,7 @@ Writes that bypass the Session (``bulk_insert`` uses the driver directly) call
 :func:`touch_all`. Raw SQL typed into the database by hand is not seen: restart the web
 workers (or run ``pointsapp`` once: any commit that touches the village bumps it) after that.
 """
+
 from __future__ import annotations
 
 import functools
@@ -37,11 +38,12 @@ from sqlalchemy.orm import Mapped, ORMExecuteState, Session, mapped_column
 
 from .db import Base
 
-ALL = 0   # the row of installation-wide changes
+ALL = 0  # the row of installation-wide changes
 _KEY = "pointsapp_touched_villages"
 # Tables whose rows are never shown on a public page, or only through the ledger head.
-UNSEEN_TABLES = frozenset({"ledger_entries", "tallies", "audit_events", "sign_in_throttles", "capture_batches",
-                           "village_versions"})
+UNSEEN_TABLES = frozenset(
+    {"ledger_entries", "tallies", "audit_events", "sign_in_throttles", "capture_batches", "village_versions"}
+)
 
 
 class VillageVersion(Base):
@@ -122,9 +124,10 @@ def _bump(session: Session) -> None:
         return
     conn = session.connection()
     ins = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(VillageVersion)
-    stmt = ins.on_conflict_do_update(index_elements=[VillageVersion.village_id],
-                                     set_={"version": VillageVersion.version + 1})
-    for vid in sorted(touched):   # one order for every writer
+    stmt = ins.on_conflict_do_update(
+        index_elements=[VillageVersion.village_id], set_={"version": VillageVersion.version + 1}
+    )
+    for vid in sorted(touched):  # one order for every writer
         conn.execute(stmt, {"village_id": vid, "version": 1})
 
 
@@ -141,11 +144,12 @@ _households = table("households", column("id"), column("village_id"), column("ca
 @dataclass(frozen=True)
 class PageState:
     """What a village's public pages depend on in the database, read in one statement."""
+
     village_id: int
     timezone: str
     ledger_seq: int
     version: int
-    everyone: int                  # the installation-wide version
+    everyone: int  # the installation-wide version
     household_id: int | None = None
 
     @property
@@ -156,17 +160,28 @@ class PageState:
 @functools.cache
 def _state_stmt(by: str) -> Select[*tuple[Any, ...]]:
     mine = _versions.alias("mine")
-    everyone = (select(_versions.c.version).where(_versions.c.village_id == ALL).scalar_subquery())
-    cols = [_villages.c.id, _villages.c.timezone, _villages.c.ledger_seq, func.coalesce(mine.c.version, 0),
-            func.coalesce(everyone, 0)]
+    everyone = select(_versions.c.version).where(_versions.c.village_id == ALL).scalar_subquery()
+    cols = [
+        _villages.c.id,
+        _villages.c.timezone,
+        _villages.c.ledger_seq,
+        func.coalesce(mine.c.version, 0),
+        func.coalesce(everyone, 0),
+    ]
     if by == "token":
-        stmt = (select(*cols, _households.c.id).select_from(_households)
-                .join(_villages, _villages.c.id == _households.c.village_id)
-                .where(_households.c.card_token == bindparam("token"), _households.c.active.is_(True)))
+        stmt = (
+            select(*cols, _households.c.id)
+            .select_from(_households)
+            .join(_villages, _villages.c.id == _households.c.village_id)
+            .where(_households.c.card_token == bindparam("token"), _households.c.active.is_(True))
+        )
     else:
         stmt = select(*cols).select_from(_villages)
-        stmt = (stmt.where(_villages.c.id == bindparam("village")) if by == "village"
-                else stmt.order_by(_villages.c.id).limit(1))
+        stmt = (
+            stmt.where(_villages.c.id == bindparam("village"))
+            if by == "village"
+            else stmt.order_by(_villages.c.id).limit(1)
+        )
     return stmt.outerjoin(mine, mine.c.village_id == _villages.c.id)
 
 

@@ -7,6 +7,7 @@ fingerprint, so the next request renders a new file; the same data is never rend
 twice. Files live under ``<cache_dir>/<village id>/``; older files of the same chart and
 filters are removed when a new one is written.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -39,7 +40,7 @@ _locks_guard = threading.Lock()
 class ChartRequest:
     village: Village
     chart: str
-    period: str                 # a normalised period key
+    period: str  # a normalised period key
     group: Group | None = None
     size: str = "web"
 
@@ -57,9 +58,12 @@ def fingerprint(session: Session, req: ChartRequest) -> str:
     """Entries and points per covered period, from the group tallies (the same for a
     village-wide chart and its group filter, as a group's change shows in its row)."""
     keys = req.periods(req.village)
-    q = (select(Tally.period, func.sum(Tally.entries), func.sum(Tally.points))
-         .where(Tally.village_id == req.village.id, Tally.kind == "g", Tally.period.in_(keys))
-         .group_by(Tally.period).order_by(Tally.period))
+    q = (
+        select(Tally.period, func.sum(Tally.entries), func.sum(Tally.points))
+        .where(Tally.village_id == req.village.id, Tally.kind == "g", Tally.period.in_(keys))
+        .group_by(Tally.period)
+        .order_by(Tally.period)
+    )
     if req.group is not None:
         q = q.where(Tally.subject_id == req.group.id)
     text = ";".join(f"{p}:{n}:{s}" for p, n, s in session.execute(q))
@@ -69,7 +73,7 @@ def fingerprint(session: Session, req: ChartRequest) -> str:
 
 def _title(req: ChartRequest) -> str:
     where = req.village.name + (f" {req.group.name}" if req.group else "")
-    label = period_label(req.period, PRINT_LOCALE)    # chart images are in Chinese
+    label = period_label(req.period, PRINT_LOCALE)  # chart images are in Chinese
     return {
         "top_households": f"{where} {label} 积分前十名农户",
         "groups": f"{req.village.name} {label} 各村民小组积分",
@@ -85,7 +89,11 @@ def build_figure(session: Session, req: ChartRequest):
     title, v = _title(req), req.village
     if req.chart == "top_households":
         rows = leaderboard(session, "household", req.period, village=v, group=req.group)
-        data = [(f"{r.name}户（{r.group}）", r.points, r.rank) for r in rows if r.rank is not None and r.rank <= 10 and r.points > 0]
+        data = [
+            (f"{r.name}户（{r.group}）", r.points, r.rank)
+            for r in rows
+            if r.rank is not None and r.rank <= 10 and r.points > 0
+        ]
         return charts.top_households(data, title, req.size)
     if req.chart == "groups":
         rows = leaderboard(session, "group", req.period, village=v)
@@ -114,8 +122,9 @@ def chart_png(session: Session, req: ChartRequest, cache_dir: Path) -> tuple[Pat
     if req.chart not in CHART_NAMES:
         raise ValueError(f"unknown chart {req.chart!r}; expected one of {', '.join(CHART_NAMES)}")
     folder = Path(cache_dir) / str(req.village.id)
-    return cached_png(folder, req.stem, fingerprint(session, req), req.chart,
-                   lambda: charts.render_png(build_figure(session, req)))
+    return cached_png(
+        folder, req.stem, fingerprint(session, req), req.chart, lambda: charts.render_png(build_figure(session, req))
+    )
 
 
 def cached_png(folder: Path, stem: str, fp: str, counter: str, render) -> tuple[Path, bool]:

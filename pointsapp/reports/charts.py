@@ -24,6 +24,7 @@ sign); the caller masks names for public display. Labels this module adds itself
 Chinese. Fonts come from ``pointsapp.reports.fonts`` (shipped with the package), never
 from rcParams, so the output does not depend on the machine or on a matplotlibrc.
 """
+
 from __future__ import annotations
 
 import io
@@ -75,8 +76,18 @@ MIN_LABEL_SHARE = 0.035
 _PRIMARY = "#1f5f99"
 _ACCENT = "#d9822b"
 _NEGATIVE = "#8a8f98"
-_PALETTE = ("#1f5f99", "#d9822b", "#2e8b57", "#b03a2e", "#6c4f9c",
-            "#2a9d8f", "#c9a227", "#8c564b", "#4d7ea8", "#7f7f7f")
+_PALETTE = (
+    "#1f5f99",
+    "#d9822b",
+    "#2e8b57",
+    "#b03a2e",
+    "#6c4f9c",
+    "#2a9d8f",
+    "#c9a227",
+    "#8c564b",
+    "#4d7ea8",
+    "#7f7f7f",
+)
 _GRID = "#d9dde3"
 _TEXT = "#222222"
 _MUTED = "#666666"
@@ -87,9 +98,9 @@ class _Size:
     width_px: int
     height_px: int
     dpi: int
-    base_pt: float      # tick labels, value labels
-    title_pt: float     # the figure title
-    label_pt: float     # axis labels, legends, panel titles
+    base_pt: float  # tick labels, value labels
+    title_pt: float  # the figure title
+    label_pt: float  # axis labels, legends, panel titles
 
     @property
     def figsize(self) -> tuple[float, float]:
@@ -120,8 +131,8 @@ WEB_DISPLAY = (720, 480)
 PHONE_DISPLAY = (340, 280)
 
 
-
 # --------------------------------------------------------------------------- helpers
+
 
 def _size(size: str) -> _Size:
     try:
@@ -141,14 +152,21 @@ def _new_figure(spec: _Size) -> Figure:
 
 def _title(fig: Figure, spec: _Size, title: str) -> None:
     if title:
-        fig.suptitle(title, fontproperties=font_properties(spec.title_pt),
-                     color=_TEXT, parse_math=False)
+        fig.suptitle(title, fontproperties=font_properties(spec.title_pt), color=_TEXT, parse_math=False)
 
 
 def _empty(fig: Figure, spec: _Size, title: str) -> Figure:
     _title(fig, spec, title)
-    fig.text(0.5, 0.5, NO_DATA, ha="center", va="center", color=_MUTED,
-             fontproperties=font_properties(spec.title_pt * 1.6), parse_math=False)
+    fig.text(
+        0.5,
+        0.5,
+        NO_DATA,
+        ha="center",
+        va="center",
+        color=_MUTED,
+        fontproperties=font_properties(spec.title_pt * 1.6),
+        parse_math=False,
+    )
     return fig
 
 
@@ -157,8 +175,7 @@ def _style_axes(ax, spec: _Size, *, value_axis: str, tick_pt: float | None = Non
 
     ``tick_pt`` sizes the category labels; value ticks use the base size.
     """
-    ax.tick_params(labelfontfamily=register_fonts(), labelsize=tick_pt or spec.base_pt,
-                   colors=_TEXT, length=0)
+    ax.tick_params(labelfontfamily=register_fonts(), labelsize=tick_pt or spec.base_pt, colors=_TEXT, length=0)
     ax.tick_params(axis=value_axis, labelsize=spec.base_pt, length=4, color=_GRID)
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
@@ -236,8 +253,7 @@ def _bar_colors(values: Sequence[float], color: str) -> list[str]:
 
 
 def _bar_labels(ax, bars, labels: Sequence[str], spec: _Size, pt: float) -> None:
-    ax.bar_label(bars, labels=list(labels), padding=3,
-                 fontproperties=font_properties(pt), color=_TEXT)
+    ax.bar_label(bars, labels=list(labels), padding=3, fontproperties=font_properties(pt), color=_TEXT)
 
 
 def _pad_value_axis(ax, values: Sequence[float], axis: str, frac: float = 0.14) -> None:
@@ -255,7 +271,7 @@ def _month_ticks(ax, spec: _Size, labels: Sequence[str]) -> None:
     """Month labels on the x axis, slanted when they would not fit side by side."""
     pt = spec.base_pt
     widest = max((_text_px(s, spec, pt) for s in labels), default=0.0)
-    slanted = len(labels) * widest * 1.15 > 0.8 * spec.width_px   # the labels laid flat would touch
+    slanted = len(labels) * widest * 1.15 > 0.8 * spec.width_px  # the labels laid flat would touch
     ax.set_xticks(range(len(labels)), labels=list(labels), parse_math=False)
     ax.tick_params(axis="x", labelsize=pt, labelfontfamily=register_fonts())
     if slanted:
@@ -270,6 +286,7 @@ def _axes_height_px(spec: _Size, share: float = 0.72) -> float:
 
 
 # --------------------------------------------------------------------------- charts
+
 
 def rank_rows(rows: Sequence[tuple]) -> list[tuple[int, list[str], int]]:
     """``(name, points)`` or ``(name, points, rank)`` rows → ``(rank, names, points)`` per
@@ -289,7 +306,7 @@ def rank_rows(rows: Sequence[tuple]) -> list[tuple[int, list[str], int]]:
 
 
 def rank_label(rank: int, names: Sequence[str]) -> str:
-    """"第4名  向*明户" or, for a tie, "第4名  向*明户等3户（并列）"."""
+    """ "第4名  向*明户" or, for a tie, "第4名  向*明户等3户（并列）"."""
     who = names[0] if len(names) == 1 else _TIED.format(name=names[0], n=len(names))
     return f"{_RANK.format(rank=rank)}  {who}"
 
@@ -303,7 +320,7 @@ def top_households(rows: Sequence[tuple], title: str, size: str = "projector") -
     """
     spec = _size(size)
     fig = _new_figure(spec)
-    ranked = rank_rows(rows)[:max_rows(size)]
+    ranked = rank_rows(rows)[: max_rows(size)]
     if not ranked:
         return _empty(fig, spec, title)
     _title(fig, spec, title)
@@ -324,8 +341,7 @@ def top_households(rows: Sequence[tuple], title: str, size: str = "projector") -
     return fig
 
 
-def groups_compared(rows: Sequence[tuple[str, int, float]], title: str,
-                    size: str = "projector") -> Figure:
+def groups_compared(rows: Sequence[tuple[str, int, float]], title: str, size: str = "projector") -> Figure:
     """Two panels side by side: each group's total points and points per head.
 
     ``rows`` are ``(group name, total, per head)``, drawn top to bottom in the order
@@ -338,7 +354,7 @@ def groups_compared(rows: Sequence[tuple[str, int, float]], title: str,
         return _empty(fig, spec, title)
     _title(fig, spec, title)
     hidden = max(0, len(data) - max_rows(size))
-    data = data[:max_rows(size)]
+    data = data[: max_rows(size)]
     if hidden:
         _note(fig, spec, _MORE.format(n=hidden))
     names = [r[0] for r in data]
@@ -349,8 +365,7 @@ def groups_compared(rows: Sequence[tuple[str, int, float]], title: str,
     y = range(len(data))
     panels = (
         (ax_total, totals, _PRIMARY, _TOTAL, _POINTS, [_fmt_int(v) for v in totals], True),
-        (ax_head, per_head, _ACCENT, _PER_HEAD, _POINTS_PER_HEAD,
-         [_fmt_float(v) for v in per_head], False),
+        (ax_head, per_head, _ACCENT, _PER_HEAD, _POINTS_PER_HEAD, [_fmt_float(v) for v in per_head], False),
     )
     for ax, values, color, panel_title, xlabel, labels, integer in panels:
         bars = ax.barh(y, values, height=0.66, color=_bar_colors(values, color))
@@ -380,8 +395,8 @@ def by_category(rows: Sequence[tuple[str, int]], title: str, size: str = "projec
     _title(fig, spec, title)
     limit = max_rows(size)
     if len(data) > limit:
-        rest = data[limit - 1:]
-        data = data[:limit - 1] + [(_OTHERS.format(n=len(rest)), sum(p for _n, p in rest))]
+        rest = data[limit - 1 :]
+        data = data[: limit - 1] + [(_OTHERS.format(n=len(rest)), sum(p for _n, p in rest))]
     names = [r[0] for r in data]
     values = [r[1] for r in data]
     total = sum(values)
@@ -427,8 +442,12 @@ def _values_fit(spec: _Size, n: int, labels: Sequence[str], pt: float) -> bool:
     return widest < slot * 0.95
 
 
-def trend(rows: Sequence[tuple[str, int, float | None]], title: str,
-          size: str = "projector", note: str | None = PARTICIPATION_NOTE) -> Figure:
+def trend(
+    rows: Sequence[tuple[str, int, float | None]],
+    title: str,
+    size: str = "projector",
+    note: str | None = PARTICIPATION_NOTE,
+) -> Figure:
     """Monthly trend: points as bars (left axis), participation rate as a line (right).
 
     ``rows`` are ``(month label 'YYYY-MM', points, participation rate 0..1)`` in
@@ -462,13 +481,19 @@ def trend(rows: Sequence[tuple[str, int, float | None]], title: str,
         _note(fig, spec, note)
 
     ax_rate = ax.twinx()
-    (line,) = ax_rate.plot(list(x), rates, color=_ACCENT, linewidth=spec.base_pt * 0.18,
-                           marker="o", markersize=spec.base_pt * 0.5, label=_PARTICIPATION)
+    (line,) = ax_rate.plot(
+        list(x),
+        rates,
+        color=_ACCENT,
+        linewidth=spec.base_pt * 0.18,
+        marker="o",
+        markersize=spec.base_pt * 0.5,
+        label=_PARTICIPATION,
+    )
     finite = [r for r in rates if not math.isnan(r)]
     ax_rate.set_ylim(0, max(100.0, *finite) * 1.05 if finite else 105.0)
     ax_rate.yaxis.set_major_formatter(PercentFormatter(xmax=100, decimals=0))
-    ax_rate.tick_params(labelfontfamily=register_fonts(), labelsize=spec.base_pt,
-                        colors=_TEXT, length=4)
+    ax_rate.tick_params(labelfontfamily=register_fonts(), labelsize=spec.base_pt, colors=_TEXT, length=4)
     ax_rate.tick_params(axis="y", color=_GRID)
     for side in ("top", "left"):
         ax_rate.spines[side].set_visible(False)
@@ -477,9 +502,15 @@ def trend(rows: Sequence[tuple[str, int, float | None]], title: str,
     _fix_offset_text(ax_rate, spec)
     _axis_label(ax_rate, spec, "y", _PARTICIPATION)
 
-    ax.legend([bars, line], [_POINTS, _PARTICIPATION], loc="lower right",
-              bbox_to_anchor=(1.0, 1.0), ncols=2, frameon=False,
-              prop=font_properties(spec.base_pt))
+    ax.legend(
+        [bars, line],
+        [_POINTS, _PARTICIPATION],
+        loc="lower right",
+        bbox_to_anchor=(1.0, 1.0),
+        ncols=2,
+        frameon=False,
+        prop=font_properties(spec.base_pt),
+    )
     return fig
 
 
@@ -508,12 +539,17 @@ def household_year(rows: Sequence[tuple[str, int]], title: str, size: str = "pro
     if _values_fit(spec, len(data), values, spec.base_pt):
         _bar_labels(ax, bars, values, spec, spec.base_pt)
     _axis_label(ax, spec, "y", _POINTS)
-    ax.set_title(_YEAR_TOTAL.format(total=_fmt_int(sum(points))), loc="left",
-                 fontproperties=font_properties(spec.label_pt), color=_MUTED)
+    ax.set_title(
+        _YEAR_TOTAL.format(total=_fmt_int(sum(points))),
+        loc="left",
+        fontproperties=font_properties(spec.label_pt),
+        color=_MUTED,
+    )
     return fig
 
 
 # --------------------------------------------------------------------------- output
+
 
 def _agg_canvas(fig: Figure) -> FigureCanvasAgg:
     canvas = fig.canvas

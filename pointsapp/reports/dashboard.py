@@ -3,6 +3,7 @@
 Views parse the query string into ``Filters`` and hand them here; templates only loop
 over the values this module returns. Authorization is checked here too (deny by default).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -19,7 +20,16 @@ from ..points.notice import Notice
 from ..points.objections import Objection, ObjectionStatus
 from ..points.policy import allowed, require
 from ..points.periods import (
-    DEFAULT_TZ, local_today, month_key, month_range, parse_period, previous_month, previous_month_of, recent_months, recent_quarters, village_today,
+    DEFAULT_TZ,
+    local_today,
+    month_key,
+    month_range,
+    parse_period,
+    previous_month,
+    previous_month_of,
+    recent_months,
+    recent_quarters,
+    village_today,
     year_key,
 )
 from ..points.registry import Group, Household, StaffUser, Village, Villager, VillagerStatus
@@ -48,8 +58,16 @@ class Filters:
     show_all: bool = False
 
 
-def parse_filters(session: Session, village: Village | None, *, period: str | None, group: str | None,
-                  board: str | None = None, show_all: bool = False, now: dt.datetime | None = None) -> Filters:
+def parse_filters(
+    session: Session,
+    village: Village | None,
+    *,
+    period: str | None,
+    group: str | None,
+    board: str | None = None,
+    show_all: bool = False,
+    now: dt.datetime | None = None,
+) -> Filters:
     """Validate query values; raises BadFilter naming the parameter and value."""
     today = village_today(village, now)
     # Until the running month has posted points, the last finished month (not a board of zeros).
@@ -100,8 +118,13 @@ class Comparison:
 
 def _compare(label: str, this: float, last: float, fmt) -> Comparison:
     diff = this - last
-    return Comparison(label, fmt(this), fmt(last), ("+" if diff > 0 else "") + fmt(diff) if diff else "0",
-                      None if diff == 0 else diff > 0)
+    return Comparison(
+        label,
+        fmt(this),
+        fmt(last),
+        ("+" if diff > 0 else "") + fmt(diff) if diff else "0",
+        None if diff == 0 else diff > 0,
+    )
 
 
 @dataclass
@@ -120,8 +143,8 @@ class Dashboard:
     this_month: str
     last_month: str
     comparisons: list[Comparison]
-    to_date: bool             # True: the month so far against the same days of last month
-    group_month: str          # the month of the participation table
+    to_date: bool  # True: the month so far against the same days of last month
+    group_month: str  # the month of the participation table
     groups: list[dict]
     pending: int
     objections: int
@@ -135,8 +158,9 @@ class Dashboard:
     rules: list[tuple[str, str]] = field(default_factory=list)
 
 
-def staff_dashboard(session: Session, actor: StaffUser, village: Village, filters: Filters,
-                    now: dt.datetime | None = None) -> Dashboard:
+def staff_dashboard(
+    session: Session, actor: StaffUser, village: Village, filters: Filters, now: dt.datetime | None = None
+) -> Dashboard:
     require(actor, village, "reports.read")
     today = local_today(village.timezone, now)
     running = month_key(today)
@@ -159,18 +183,37 @@ def staff_dashboard(session: Session, actor: StaffUser, village: Village, filter
         _compare("points", a.points, b.points, _num),
         _compare("entries", a.entries, b.entries, _num),
         _compare("households_with_entries", a.households_with_entries, b.households_with_entries, _num),
-        Comparison("participation", _pct(a.participation), _pct(b.participation),
-                   _pct_change(a.participation, b.participation),
-                   None if a.participation == b.participation else (a.participation or 0) > (b.participation or 0)),
+        Comparison(
+            "participation",
+            _pct(a.participation),
+            _pct(b.participation),
+            _pct_change(a.participation, b.participation),
+            None if a.participation == b.participation else (a.participation or 0) > (b.participation or 0),
+        ),
         _compare("per_head", a.per_head, b.per_head, lambda v: f"{v:,.1f}"),
     ]
-    groups = [dict(name=g.name, households=g.households, took_part=g.took_part, rate=_pct(g.rate),
-                   width=round((g.rate or 0) * 100), points=_num(g.points), per_head=f"{g.per_head:.1f}")
-              for g in services.group_participation(session, village, this)]
+    groups = [
+        dict(
+            name=g.name,
+            households=g.households,
+            took_part=g.took_part,
+            rate=_pct(g.rate),
+            width=round((g.rate or 0) * 100),
+            points=_num(g.points),
+            per_head=f"{g.per_head:.1f}",
+        )
+        for g in services.group_participation(session, village, this)
+    ]
     count, objections = services.open_objection_list(session, village)
     f = filters
-    rows = leaderboard(session, f.board, f.period, village=village, group=f.group if f.board != "group" else None,
-                       limit=None if f.show_all else BOARD_CAP + 1)
+    rows = leaderboard(
+        session,
+        f.board,
+        f.period,
+        village=village,
+        group=f.group if f.board != "group" else None,
+        limit=None if f.show_all else BOARD_CAP + 1,
+    )
     capped = not f.show_all and len(rows) > BOARD_CAP
     total = len(rows)
     rows = rows[:BOARD_CAP] if capped else rows
@@ -181,10 +224,20 @@ def staff_dashboard(session: Session, actor: StaffUser, village: Village, filter
         charts = [c for c in charts if c not in services.NAMING_CHARTS]
     board = BoardView(f.board, rows, total, capped, f.board != "villager")
     return Dashboard(
-        village=village, filters=f, this_month=this_label, last_month=last_label, comparisons=comparisons,
-        to_date=to_date, group_month=period_label(this),
-        groups=groups, pending=services.pending_count(session, village), objections=count,
-        objection_list=objections, charts=charts, board=board, period_label=period_label(f.period),
+        village=village,
+        filters=f,
+        this_month=this_label,
+        last_month=last_label,
+        comparisons=comparisons,
+        to_date=to_date,
+        group_month=period_label(this),
+        groups=groups,
+        pending=services.pending_count(session, village),
+        objections=count,
+        objection_list=objections,
+        charts=charts,
+        board=board,
+        period_label=period_label(f.period),
         periods=period_choices(today),
         group_options=[(g.id, g.name) for g in services.groups_of(session, village)],
         pack_months=[(m, period_label(m)) for m in month_range(running, 12)[::-1]],
@@ -196,8 +249,7 @@ def _days_label(start: dt.date, end: dt.date) -> str:
     return f"{start:%Y-%m-%d}" if start == end else f"{start:%Y-%m-%d}–{end:%m-%d}"
 
 
-def _names_for_own_groups(actor: StaffUser, board: str, rows: list[BoardRow],
-                           objections: list[services.OpenObjection]):
+def _names_for_own_groups(actor: StaffUser, board: str, rows: list[BoardRow], objections: list[services.OpenObjection]):
     """Board rows outside the worker's groups, and objections, with masked names."""
     mine = {g.name for g in actor.groups}
     if board != "group":
@@ -215,17 +267,18 @@ def _pct_change(a: float | None, b: float | None) -> str:
 
 # --- county ---------------------------------------------------------------------------
 
+
 @dataclass
 class Health:
     """Whether a village is running the process: for ``month`` (last month, the one that should
     be under 公示 or closed by now), and its backlog today."""
 
     month: str
-    pending: int               # captures waiting for review (all months)
-    notice: str                # "none" | "open" | "ended"
+    pending: int  # captures waiting for review (all months)
+    notice: str  # "none" | "open" | "ended"
     notice_closes: dt.date | None
-    closed: bool               # the month is closed (结账)
-    objections: int            # open objections (all months)
+    closed: bool  # the month is closed (结账)
+    objections: int  # open objections (all months)
 
     @property
     def attention(self) -> bool:
@@ -260,8 +313,9 @@ class County:
     health_label: str = ""
 
 
-def county_dashboard(session: Session, actor: StaffUser, period: str, now: dt.datetime | None = None,
-                     tz: str = DEFAULT_TZ) -> County:
+def county_dashboard(
+    session: Session, actor: StaffUser, period: str, now: dt.datetime | None = None, tz: str = DEFAULT_TZ
+) -> County:
     """Villages compared by total and per-head points and participation (county viewers); ``tz`` is the
     installation's time zone (POINTSAPP_TIMEZONE), which says which month has just finished."""
     require(actor, None, "reports.read")
@@ -273,8 +327,18 @@ def county_dashboard(session: Session, actor: StaffUser, period: str, now: dt.da
     for r in rows:
         r.health = health.get(r.id)
     th, tp, tt = sum(r.households for r in rows), sum(r.villagers for r in rows), sum(r.took_part for r in rows)
-    return County(key, period_label(key), period_choices(today), rows, _num(sum(r.points for r in rows)),
-                  th, tp, _pct(tt / th if th else None), month, period_label(month))
+    return County(
+        key,
+        period_label(key),
+        period_choices(today),
+        rows,
+        _num(sum(r.points for r in rows)),
+        th,
+        tp,
+        _pct(tt / th if th else None),
+        month,
+        period_label(month),
+    )
 
 
 def county_health(session: Session, month: str, today: dt.date) -> dict[int, Health]:
@@ -283,15 +347,27 @@ def county_health(session: Session, month: str, today: dt.date) -> dict[int, Hea
     the number of villages (no authorization: callers check)."""
     key = parse_period(month).key
     villages = session.execute(select(Village.id)).scalars().all()
-    pending = dict(session.execute(
-        select(Submission.village_id, func.count()).where(Submission.status == SubmissionStatus.pending)
-        .group_by(Submission.village_id)).all())
-    notices = {vid: (opens, closes) for vid, opens, closes in session.execute(
-        select(Notice.village_id, Notice.opens_on, Notice.closes_on).where(Notice.month == key))}
+    pending = dict(
+        session.execute(
+            select(Submission.village_id, func.count())
+            .where(Submission.status == SubmissionStatus.pending)
+            .group_by(Submission.village_id)
+        ).all()
+    )
+    notices = {
+        vid: (opens, closes)
+        for vid, opens, closes in session.execute(
+            select(Notice.village_id, Notice.opens_on, Notice.closes_on).where(Notice.month == key)
+        )
+    }
     closed = set(session.execute(select(ClosedPeriod.village_id).where(ClosedPeriod.month == key)).scalars())
-    objections = dict(session.execute(
-        select(Objection.village_id, func.count()).where(Objection.status == ObjectionStatus.open.value)
-        .group_by(Objection.village_id)).all())
+    objections = dict(
+        session.execute(
+            select(Objection.village_id, func.count())
+            .where(Objection.status == ObjectionStatus.open.value)
+            .group_by(Objection.village_id)
+        ).all()
+    )
     out = {}
     for vid in villages:
         n = notices.get(vid)
@@ -304,22 +380,38 @@ def county_rows(session: Session, period: str) -> list[VillageRow]:
     """Every village's figures for the period, best per head first (no authorization: callers check)."""
     key = parse_period(period).key
     villages = session.execute(select(Village.id, Village.name).order_by(Village.name)).all()
-    households = dict(session.execute(select(Household.village_id, func.count()).where(
-        Household.active.is_(True)).group_by(Household.village_id)).all())
-    people = dict(session.execute(select(Villager.village_id, func.count()).where(
-        Villager.status == VillagerStatus.active).group_by(Villager.village_id)).all())
-    points = dict(session.execute(select(Tally.village_id, func.sum(Tally.points)).where(
-        Tally.period == key, Tally.kind == "g").group_by(Tally.village_id)).all())
-    took = dict(session.execute(select(Tally.village_id, func.count()).select_from(Tally)
-                                .join(Household, Household.id == Tally.subject_id)
-                                .where(Tally.period == key, Tally.kind == "h", Tally.entries > 0,
-                                       Household.active.is_(True))
-                                .group_by(Tally.village_id)).all())
+    households = dict(
+        session.execute(
+            select(Household.village_id, func.count()).where(Household.active.is_(True)).group_by(Household.village_id)
+        ).all()
+    )
+    people = dict(
+        session.execute(
+            select(Villager.village_id, func.count())
+            .where(Villager.status == VillagerStatus.active)
+            .group_by(Villager.village_id)
+        ).all()
+    )
+    points = dict(
+        session.execute(
+            select(Tally.village_id, func.sum(Tally.points))
+            .where(Tally.period == key, Tally.kind == "g")
+            .group_by(Tally.village_id)
+        ).all()
+    )
+    took = dict(
+        session.execute(
+            select(Tally.village_id, func.count())
+            .select_from(Tally)
+            .join(Household, Household.id == Tally.subject_id)
+            .where(Tally.period == key, Tally.kind == "h", Tally.entries > 0, Household.active.is_(True))
+            .group_by(Tally.village_id)
+        ).all()
+    )
     rows = []
     for vid, name in villages:
         h, p, pts, t = households.get(vid, 0), people.get(vid, 0), int(points.get(vid, 0) or 0), took.get(vid, 0)
-        rows.append(VillageRow(vid, name, h, p, pts, f"{pts / p:.1f}" if p else "0.0", t,
-                               _pct(t / h if h else None)))
+        rows.append(VillageRow(vid, name, h, p, pts, f"{pts / p:.1f}" if p else "0.0", t, _pct(t / h if h else None)))
     rows.sort(key=lambda r: (-(r.points / r.villagers if r.villagers else 0), r.name))
     for i, r in enumerate(rows, start=1):
         r.rank = i
@@ -328,13 +420,17 @@ def county_rows(session: Session, period: str) -> list[VillageRow]:
 
 # --- the county chart ---------------------------------------------------------------------
 
+
 def county_chart_png(session: Session, period: str, cache_dir: Path, size: str = "web") -> tuple[Path, bool]:
     """Villages compared (total and per head) for county viewers, cached like the others:
     the fingerprint is every village's entries and points in the period."""
     key = parse_period(period).key
     rows = session.execute(
         select(Tally.village_id, func.sum(Tally.entries), func.sum(Tally.points))
-        .where(Tally.period == key, Tally.kind == "g").group_by(Tally.village_id).order_by(Tally.village_id)).all()
+        .where(Tally.period == key, Tally.kind == "g")
+        .group_by(Tally.village_id)
+        .order_by(Tally.village_id)
+    ).all()
     villages = session.execute(select(Village.id, Village.name).order_by(Village.id)).all()
     stem = f"villages-{key}-{size}"
     text = ";".join(f"{v}:{n}:{s}" for v, n, s in rows) + "|" + ";".join(f"{i}:{n}" for i, n in villages)
@@ -342,11 +438,11 @@ def county_chart_png(session: Session, period: str, cache_dir: Path, size: str =
     def render() -> bytes:
         from .charts import groups_compared, render_png  # matplotlib only where a chart is drawn
 
-        data = [(r.name, r.points, r.points / r.villagers if r.villagers else 0.0)
-                for r in county_rows(session, key)]
+        data = [(r.name, r.points, r.points / r.villagers if r.villagers else 0.0) for r in county_rows(session, key)]
         if not any(p for _n, p, _h in data):
             data = []
         return render_png(groups_compared(data, f"各村积分对比 {period_label(key, PRINT_LOCALE)}", size))
 
-    return cached_png(Path(cache_dir) / "county", stem, hashlib.sha256(text.encode()).hexdigest()[:16],
-                   "villages", render)
+    return cached_png(
+        Path(cache_dir) / "county", stem, hashlib.sha256(text.encode()).hexdigest()[:16], "villages", render
+    )

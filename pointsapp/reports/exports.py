@@ -5,6 +5,7 @@ The ledger is read with the core's ``iter_entries`` (pages by seq), and names co
 small per-village lookups, so memory stays bounded however long the ledger is. CSV rows are
 yielded as text; the xlsx goes through openpyxl's write-only workbook into a temporary file.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -25,8 +26,28 @@ from ..points.registry import Group, Household, Village, Villager
 from ..points.rules import Rule, RuleVersion
 from ..web.labels import PRINT_LOCALE, kind_label
 
-LEDGER_HEADERS = ("村", "序号", "记录ID", "日期", "村民小组", "户号", "户主", "姓名", "规则编号", "事项", "类别",
-                  "类型", "数量", "申请积分", "积分", "封顶", "更正原记录", "备注", "登记时间", "哈希")
+LEDGER_HEADERS = (
+    "村",
+    "序号",
+    "记录ID",
+    "日期",
+    "村民小组",
+    "户号",
+    "户主",
+    "姓名",
+    "规则编号",
+    "事项",
+    "类别",
+    "类型",
+    "数量",
+    "申请积分",
+    "积分",
+    "封顶",
+    "更正原记录",
+    "备注",
+    "登记时间",
+    "哈希",
+)
 
 
 @dataclass
@@ -57,12 +78,21 @@ class _Lookups:
         self.groups = dict(session.execute(select(Group.id, Group.name).where(Group.village_id == village.id)).all())
         heads = dict(session.execute(select(Villager.id, Villager.name).where(Villager.village_id == village.id)).all())
         self.people = heads
-        self.households = {hid: (number, heads.get(head, f"#{number}")) for hid, number, head in session.execute(
-            select(Household.id, Household.number, Household.head_id).where(Household.village_id == village.id))}
+        self.households = {
+            hid: (number, heads.get(head, f"#{number}"))
+            for hid, number, head in session.execute(
+                select(Household.id, Household.number, Household.head_id).where(Household.village_id == village.id)
+            )
+        }
         self.rules = dict(session.execute(select(Rule.id, Rule.code).where(Rule.village_id == village.id)).all())
-        self.versions = {vid: (name, cat) for vid, name, cat in session.execute(
-            select(RuleVersion.id, RuleVersion.name, RuleVersion.category)
-            .join(Rule, Rule.id == RuleVersion.rule_id).where(Rule.village_id == village.id))}
+        self.versions = {
+            vid: (name, cat)
+            for vid, name, cat in session.execute(
+                select(RuleVersion.id, RuleVersion.name, RuleVersion.category)
+                .join(Rule, Rule.id == RuleVersion.rule_id)
+                .where(Rule.village_id == village.id)
+            )
+        }
         self._seq: dict[int, int] = {}
 
     def seq_of(self, entry_id: int | None) -> int | None:
@@ -70,7 +100,8 @@ class _Lookups:
             return None
         if entry_id not in self._seq:
             self._seq[entry_id] = self.session.execute(
-                select(LedgerEntry.seq).where(LedgerEntry.id == entry_id)).scalar_one_or_none()
+                select(LedgerEntry.seq).where(LedgerEntry.id == entry_id)
+            ).scalar_one_or_none()
         return self._seq[entry_id]
 
     def rule_id(self, code: str) -> int | None:
@@ -94,11 +125,28 @@ def ledger_rows(session: Session, villages: Iterable[Village], flt: LedgerFilter
             number, head = look.households.get(e.household_id, ("", ""))
             name, category = look.versions.get(e.rule_version_id, ("", ""))
             kind = getattr(e.kind, "value", e.kind)
-            yield (village.name, e.seq, e.id, e.occurred_on, look.groups.get(e.group_id, ""), number,
-                   head, look.people.get(e.villager_id, "") if e.villager_id else "",
-                   look.rules.get(e.rule_id, ""), name, category, kind_label(kind, PRINT_LOCALE), e.quantity,
-                   e.requested_points, e.points, "是" if e.capped else "", look.seq_of(e.corrects_id) or "",
-                   e.note or "", local_time(e.recorded_at, zone), e.hash)
+            yield (
+                village.name,
+                e.seq,
+                e.id,
+                e.occurred_on,
+                look.groups.get(e.group_id, ""),
+                number,
+                head,
+                look.people.get(e.villager_id, "") if e.villager_id else "",
+                look.rules.get(e.rule_id, ""),
+                name,
+                category,
+                kind_label(kind, PRINT_LOCALE),
+                e.quantity,
+                e.requested_points,
+                e.points,
+                "是" if e.capped else "",
+                look.seq_of(e.corrects_id) or "",
+                e.note or "",
+                local_time(e.recorded_at, zone),
+                e.hash,
+            )
 
 
 def local_time(at: dt.datetime | None, zone: str) -> dt.datetime | str:
@@ -111,7 +159,7 @@ def local_time(at: dt.datetime | None, zone: str) -> dt.datetime | str:
 def csv_stream(rows: Iterable[tuple], headers: tuple[str, ...], *, flush_every: int = 500) -> Iterator[str]:
     """CSV text in pieces (UTF-8 with BOM so Excel reads the Chinese)."""
     buf = io.StringIO()
-    writer = csv_writer(buf)   # text that looks like a formula is written as text
+    writer = csv_writer(buf)  # text that looks like a formula is written as text
     buf.write("\ufeff")
     writer.writerow(headers)
     for n, row in enumerate(rows, start=1):
@@ -131,7 +179,7 @@ def sheet_setup(ws, *, landscape: bool = True) -> None:
     """Print setup: A4, landscape, fit to one page wide, the header row repeated on every
     printed page. Call before the first row (write-only sheets write these first)."""
     ws.print_title_rows = "1:1"
-    ws.page_setup.paperSize = "9"   # A4
+    ws.page_setup.paperSize = "9"  # A4
     ws.page_setup.orientation = "landscape" if landscape else "portrait"
     ws.page_setup.fitToWidth = 1
     ws.page_setup.fitToHeight = 0
@@ -162,9 +210,15 @@ def typed_cell(ws, value):
     return value
 
 
-def xlsx_file(rows: Iterable[tuple], headers: tuple[str, ...], sheet: str, *,
-              text_columns: set[str] = frozenset(), widths: dict[str, int] | None = None,
-              total_of: set[str] = frozenset()) -> IO[bytes]:
+def xlsx_file(
+    rows: Iterable[tuple],
+    headers: tuple[str, ...],
+    sheet: str,
+    *,
+    text_columns: set[str] = frozenset(),
+    widths: dict[str, int] | None = None,
+    total_of: set[str] = frozenset(),
+) -> IO[bytes]:
     """Write rows to a write-only workbook in a temporary file; returns it opened at 0.
 
     Dates are real dates; ``total_of`` columns get a 合计 row (values, not formulas). The
@@ -203,8 +257,8 @@ def xlsx_file(rows: Iterable[tuple], headers: tuple[str, ...], sheet: str, *,
                 c = WriteOnlyCell(ws, value=str(values[i]))
                 c.number_format = "@"
                 values[i] = c
-        ws.append(xlsx_row(ws, values))   # text stays text, never a formula
-    set_autofilter(ws, len(headers), count)       # the 合计 row stays outside the filter
+        ws.append(xlsx_row(ws, values))  # text stays text, never a formula
+    set_autofilter(ws, len(headers), count)  # the 合计 row stays outside the filter
     if totals:
         last = []
         for i in range(len(headers)):
@@ -218,15 +272,29 @@ def xlsx_file(rows: Iterable[tuple], headers: tuple[str, ...], sheet: str, *,
     return fh
 
 
-LEDGER_WIDTHS = {"村": 10, "日期": 11, "村民小组": 10, "户主": 10, "姓名": 10, "事项": 28, "类别": 10,
-                 "备注": 24, "登记时间": 19, "哈希": 66}
+LEDGER_WIDTHS = {
+    "村": 10,
+    "日期": 11,
+    "村民小组": 10,
+    "户主": 10,
+    "姓名": 10,
+    "事项": 28,
+    "类别": 10,
+    "备注": 24,
+    "登记时间": 19,
+    "哈希": 66,
+}
 
 
 def ledger_xlsx(session: Session, villages: Iterable[Village], flt: LedgerFilter) -> IO[bytes]:
-    return xlsx_file(ledger_rows(session, villages, flt), LEDGER_HEADERS, "积分明细",
-                     text_columns={"户号", "规则编号", "哈希"}, widths=LEDGER_WIDTHS,
-                     total_of={"申请积分", "积分"})
-
+    return xlsx_file(
+        ledger_rows(session, villages, flt),
+        LEDGER_HEADERS,
+        "积分明细",
+        text_columns={"户号", "规则编号", "哈希"},
+        widths=LEDGER_WIDTHS,
+        total_of={"申请积分", "积分"},
+    )
 
 
 def entry_count(session: Session, village: Village, flt: LedgerFilter) -> int:

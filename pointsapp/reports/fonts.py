@@ -20,6 +20,7 @@ font. A character that no registered font has is drawn by matplotlib's Last Reso
 font as a box, with a "Glyph ... missing from font(s)" warning; ``missing_chars`` lets
 a caller find such characters beforehand.
 """
+
 from __future__ import annotations
 
 import threading

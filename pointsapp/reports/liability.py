@@ -1,5 +1,6 @@
 """The liability guard on the dashboards: redeemable points in circulation against the stock on
 hand and the year's points budget (values come from :mod:`pointsapp.points.shop.liability`)."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -18,13 +19,22 @@ def _row(li: Liability) -> dict:
     message = {
         "ok": _("Covered by the stock on hand."),
         "tight": _("The stock on hand does not cover the points households hold; buy goods from the budget."),
-        "short": _("Not covered: households hold more points than the stock and the rest of this year's budget can "
-                   "pay for."),
+        "short": _(
+            "Not covered: households hold more points than the stock and the rest of this year's budget can pay for."
+        ),
     }[li.level]
-    return {"village": li.village, "village_id": li.village_id, "outstanding": li.outstanding,
-            "stock_value": li.stock_value, "budget": li.budget if li.budget is not None else "—",
-            "budget_left": li.budget_left, "cover": li.cover, "level": li.level, "warn": li.warn,
-            "message": message}
+    return {
+        "village": li.village,
+        "village_id": li.village_id,
+        "outstanding": li.outstanding,
+        "stock_value": li.stock_value,
+        "budget": li.budget if li.budget is not None else "—",
+        "budget_left": li.budget_left,
+        "cover": li.cover,
+        "level": li.level,
+        "warn": li.warn,
+        "message": message,
+    }
 
 
 def village_liability(session: Session, actor: StaffUser, village: Village, now: dt.datetime | None = None) -> dict:

@@ -12,6 +12,7 @@ supplement): ``build_sheet`` pivots them with pandas, ``build_notice_pdf`` draws
 Households with no entry in the notice are not listed (a note says so). Names are masked
 (向*明) as on every public page; the 户号 lets a household find its line.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -36,13 +37,13 @@ from .services import OTHER_CATEGORY
 
 logging.getLogger("fontTools.subset").setLevel(logging.WARNING)
 
-DEDUCTIONS = kind_label(EntryKind.deduction, PRINT_LOCALE)      # 扣分
-CORRECTIONS = kind_label(EntryKind.correction, PRINT_LOCALE)    # 更正
-MAX_CATEGORY_COLUMNS = 9       # more categories fold into 其他
+DEDUCTIONS = kind_label(EntryKind.deduction, PRINT_LOCALE)  # 扣分
+CORRECTIONS = kind_label(EntryKind.correction, PRINT_LOCALE)  # 更正
+MAX_CATEGORY_COLUMNS = 9  # more categories fold into 其他
 FONT = "cjk"
-PT = 11.0                      # every text on the sheet is at least this size
+PT = 11.0  # every text on the sheet is at least this size
 TITLE_PT = 18.0
-ROW_H = 5.3                    # mm per table row at 11 pt
+ROW_H = 5.3  # mm per table row at 11 pt
 MARGIN = 12.0
 INK, MUTED, RED, RULE = (27, 27, 27), (90, 90, 90), (179, 38, 30), (190, 190, 190)
 SHADE = (243, 236, 226)
@@ -66,7 +67,7 @@ class NoticeLine:
 class HouseholdLine:
     number: str
     head: str
-    cells: dict[str, int]      # column → points (absent: none)
+    cells: dict[str, int]  # column → points (absent: none)
     total: int
     entries: int
 
@@ -81,7 +82,7 @@ class GroupBlock:
 
 @dataclass
 class NoticeSheet:
-    columns: list[str]          # categories, then 扣分 / 更正 when present
+    columns: list[str]  # categories, then 扣分 / 更正 when present
     groups: list[GroupBlock]
     total: int
     entries: int
@@ -109,49 +110,78 @@ def build_sheet(lines: Iterable[NoticeLine], *, mask: bool = True) -> NoticeShee
     rows = [ln for ln in lines if not EntryKind(ln.kind).spends]
     if not rows:
         return NoticeSheet([], [], 0, 0)
-    df = pd.DataFrame([{"go": ln.group_order, "group": ln.group, "hid": ln.household_id, "no": ln.household_no,
-                        "head": ln.head or "", "col": _column(ln), "points": ln.points} for ln in rows])
+    df = pd.DataFrame(
+        [
+            {
+                "go": ln.group_order,
+                "group": ln.group,
+                "hid": ln.household_id,
+                "no": ln.household_no,
+                "head": ln.head or "",
+                "col": _column(ln),
+                "points": ln.points,
+            }
+            for ln in rows
+        ]
+    )
     by_col = df.groupby("col")["points"].sum()
     cats = [c for c in by_col.sort_values(ascending=False).index if c not in (DEDUCTIONS, CORRECTIONS)]
     if len(cats) > MAX_CATEGORY_COLUMNS:
-        keep = set(cats[:MAX_CATEGORY_COLUMNS - 1])
+        keep = set(cats[: MAX_CATEGORY_COLUMNS - 1])
         df.loc[~df["col"].isin(keep | {DEDUCTIONS, CORRECTIONS}), "col"] = OTHER_CATEGORY
-        cats = cats[:MAX_CATEGORY_COLUMNS - 1] + [OTHER_CATEGORY]
+        cats = cats[: MAX_CATEGORY_COLUMNS - 1] + [OTHER_CATEGORY]
     columns = cats + [c for c in (DEDUCTIONS, CORRECTIONS) if c in by_col.index]
-    pivot = df.pivot_table(index=["go", "group", "hid", "no", "head"], columns="col", values="points",
-                           aggfunc="sum")
+    pivot = df.pivot_table(index=["go", "group", "hid", "no", "head"], columns="col", values="points", aggfunc="sum")
     counts = df.groupby("hid").size()
     groups: dict[tuple[int, str], list[HouseholdLine]] = {}
     for (go, group, hid, no, head), values in pivot.iterrows():
         cells = {c: int(values[c]) for c in columns if c in values.index and not pd.isna(values[c])}
         name = (mask_name(head) if mask else head) if head else f"{no}号户"
         groups.setdefault((go, group), []).append(
-            HouseholdLine(str(no), name, cells, sum(cells.values()), int(counts[hid])))
+            HouseholdLine(str(no), name, cells, sum(cells.values()), int(counts[hid]))
+        )
     blocks = []
     for (_go, group), households in sorted(groups.items(), key=lambda kv: kv[0]):
         households.sort(key=lambda h: _number_key(h.number))
-        blocks.append(GroupBlock(group, households, sum(h.total for h in households),
-                                 sum(h.entries for h in households)))
+        blocks.append(
+            GroupBlock(group, households, sum(h.total for h in households), sum(h.entries for h in households))
+        )
     return NoticeSheet(columns, blocks, sum(b.total for b in blocks), len(rows))
 
 
-def notice_lines(session: Session, village: Village, entry_ids: Sequence[int] | None = None, *,
-                 start: dt.date | None = None, end: dt.date | None = None) -> list[NoticeLine]:
+def notice_lines(
+    session: Session,
+    village: Village,
+    entry_ids: Sequence[int] | None = None,
+    *,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+) -> list[NoticeLine]:
     """The print's rows for the given entries (or the village's entries dated start..end)."""
     head = aliased(Villager)
-    q = (select(Group.sort_key, Group.name, Household.id, Household.number, head.name, RuleVersion.category,
-                LedgerEntry.kind, LedgerEntry.points)
-         .select_from(LedgerEntry)
-         .join(Household, Household.id == LedgerEntry.household_id)
-         .join(Group, Group.id == Household.group_id)
-         .outerjoin(head, head.id == Household.head_id)
-         .outerjoin(RuleVersion, RuleVersion.id == LedgerEntry.rule_version_id)
-         .where(LedgerEntry.village_id == village.id))
+    q = (
+        select(
+            Group.sort_key,
+            Group.name,
+            Household.id,
+            Household.number,
+            head.name,
+            RuleVersion.category,
+            LedgerEntry.kind,
+            LedgerEntry.points,
+        )
+        .select_from(LedgerEntry)
+        .join(Household, Household.id == LedgerEntry.household_id)
+        .join(Group, Group.id == Household.group_id)
+        .outerjoin(head, head.id == Household.head_id)
+        .outerjoin(RuleVersion, RuleVersion.id == LedgerEntry.rule_version_id)
+        .where(LedgerEntry.village_id == village.id)
+    )
     if entry_ids is not None:
         ids = list(entry_ids)
         out = []
         for i in range(0, len(ids), 900):  # stay under SQLite's bound-parameter limit
-            out += [NoticeLine(*r) for r in session.execute(q.where(LedgerEntry.id.in_(ids[i:i + 900])))]
+            out += [NoticeLine(*r) for r in session.execute(q.where(LedgerEntry.id.in_(ids[i : i + 900])))]
         return out
     if start is not None and end is not None:
         q = q.where(LedgerEntry.occurred_on.between(start, end))
@@ -160,14 +190,15 @@ def notice_lines(session: Session, village: Village, entry_ids: Sequence[int] | 
 
 # --- the PDF -----------------------------------------------------------------------------
 
+
 @dataclass
 class NoticeHeader:
     village: str
-    title: str                  # e.g. "2026年11月积分公示"
-    window: str                 # the objection window, in words
-    digest: str                 # "截至第 N 条" and the hash
+    title: str  # e.g. "2026年11月积分公示"
+    window: str  # the objection window, in words
+    digest: str  # "截至第 N 条" and the hash
     phone: str | None
-    issued: str                 # the date printed at the bottom
+    issued: str  # the date printed at the bottom
     notes: list[str] = field(default_factory=list)
 
 
@@ -191,8 +222,20 @@ def _characters(header: NoticeHeader, sheet: NoticeSheet) -> list[int] | None:
     except OSError:
         return None
     chars.update(chr(c) for c in range(0x20, 0x7F))
-    chars.update("".join([header.village, header.title, header.window, header.digest, header.phone or "",
-                          header.issued, *header.notes, *sheet.columns]))
+    chars.update(
+        "".join(
+            [
+                header.village,
+                header.title,
+                header.window,
+                header.digest,
+                header.phone or "",
+                header.issued,
+                *header.notes,
+                *sheet.columns,
+            ]
+        )
+    )
     for g in sheet.groups:
         chars.update(g.name)
         for h in g.households:
@@ -297,7 +340,7 @@ def build_notice_pdf(header: NoticeHeader, sheet: NoticeSheet, path: Path) -> in
     if not sheet.groups:
         doc.text(MARGIN, y + ROW_H, "本次公示没有积分记录。")
     for block in sheet.groups:
-        if y + 2 * ROW_H > bottom:          # a group title never ends a page
+        if y + 2 * ROW_H > bottom:  # a group title never ends a page
             y = new_page(False)
         title = f"{block.name}  {len(block.households)} 户  {block.entries} 条记录"
         y = row(y, [title, "", *[""] * len(sheet.columns), _fmt(block.total)], shade=True)
@@ -364,12 +407,20 @@ def _pieces(text: str) -> list[str]:
 
 # --- a month's notice ----------------------------------------------------------------------
 
+
 def _cn_date(day: dt.date) -> str:
     return f"{day.year}年{day.month}月{day.day}日"
 
 
-def month_notice_pdf(session: Session, village: Village, month: str, path: Path, *, number: int | None = None,
-                     now: dt.datetime | None = None) -> tuple[NoticeSheet, int]:
+def month_notice_pdf(
+    session: Session,
+    village: Village,
+    month: str,
+    path: Path,
+    *,
+    number: int | None = None,
+    now: dt.datetime | None = None,
+) -> tuple[NoticeSheet, int]:
     """The printed 公示 of a month: (sheet, pages).
 
     Once the month is published, the print is one notice exactly as it was published: the
@@ -384,8 +435,10 @@ def month_notice_pdf(session: Session, village: Village, month: str, path: Path,
     p = parse_month(month)
     notices = notices_of_month(session, village, p.key)
     title = f"{p.start.year}年{p.start.month}月积分公示"
-    notes = ["按村民小组和农户汇总本月已审核的积分记录（单位：分）；本月没有记录的农户不列出。"
-             "每条记录的明细可在本户积分卡上查看。"]
+    notes = [
+        "按村民小组和农户汇总本月已审核的积分记录（单位：分）；本月没有记录的农户不列出。"
+        "每条记录的明细可在本户积分卡上查看。"
+    ]
     if notices:
         chosen = [n for n in notices if n.number == (number or 1)]
         if not chosen:
@@ -394,12 +447,17 @@ def month_notice_pdf(session: Session, village: Village, month: str, path: Path,
         lines = notice_lines(session, village, [e.id for e in listed_entries(session, n)])
         if n.number > 1:
             title = f"{p.start.year}年{p.start.month}月积分补充公示（第{n.number - 1}次）"
-            notes = [f"列出{p.start.month}月公示发布之后入账的本月记录（单位：分），此前的公示不变。"
-                     "每条记录的明细可在本户积分卡上查看。"]
-        window = (f"公示期：{_cn_date(n.opens_on)}至{_cn_date(n.closes_on)}。对本户记录有异议的，"
-                  "请在公示期内扫描门牌上的积分卡二维码提出，或向村委会反映。")
-        seal = (f"公示核对码（{_cn_date(n.opens_on)}发布，{n.entry_count} 条记录，截至账本第 {n.head_seq} 条）："
-                f"{n.digest}")
+            notes = [
+                f"列出{p.start.month}月公示发布之后入账的本月记录（单位：分），此前的公示不变。"
+                "每条记录的明细可在本户积分卡上查看。"
+            ]
+        window = (
+            f"公示期：{_cn_date(n.opens_on)}至{_cn_date(n.closes_on)}。对本户记录有异议的，"
+            "请在公示期内扫描门牌上的积分卡二维码提出，或向村委会反映。"
+        )
+        seal = (
+            f"公示核对码（{_cn_date(n.opens_on)}发布，{n.entry_count} 条记录，截至账本第 {n.head_seq} 条）：{n.digest}"
+        )
     elif number not in (None, 1):
         raise LookupError(f"{p.key} has no notice number {number}")
     else:
@@ -408,8 +466,13 @@ def month_notice_pdf(session: Session, village: Village, month: str, path: Path,
         seal = "草稿：发布公示后才有核对码。"
     sheet = build_sheet(lines)
     header = NoticeHeader(
-        village=village.name, title=title, window=window, digest=seal,
-        phone=village.committee_phone, issued=f"打印日期：{_cn_date(local_today(village.timezone, now))}",
-        notes=notes)
+        village=village.name,
+        title=title,
+        window=window,
+        digest=seal,
+        phone=village.committee_phone,
+        issued=f"打印日期：{_cn_date(local_today(village.timezone, now))}",
+        notes=notes,
+    )
     pages = build_notice_pdf(header, sheet, path)
     return sheet, pages

@@ -19,6 +19,7 @@ better with points above zero (a tie at the edge can give more than N certificat
 
 What the pack shows is gathered in :mod:`.packdata`.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -38,6 +39,7 @@ from .workbook import build_workbook
 
 # --- charts -----------------------------------------------------------------------------
 
+
 def chart_figures(data: PackData, size: str = "projector") -> list[tuple[str, object]]:
     """(file stem, Figure) of the pack's charts, in order."""
     from . import charts  # matplotlib only where a chart is drawn
@@ -51,16 +53,14 @@ def chart_figures(data: PackData, size: str = "projector") -> list[tuple[str, ob
         ("1-top10", charts.top_households(top, f"{label} 积分前{data.top_n}名农户", size)),
         ("2-top10-public", charts.top_households(public, f"{label} 积分前{data.top_n}名农户", size)),
         ("3-groups", charts.groups_compared(groups, f"{label} 各村民小组积分", size)),
-        ("4-categories", charts.by_category([(c, p) for c, p, _n in data.categories],
-                                            f"{label} 各类别积分", size)),
+        ("4-categories", charts.by_category([(c, p) for c, p, _n in data.categories], f"{label} 各类别积分", size)),
         ("5-trend", charts.trend(trend, f"{data.village} 每月积分与参与率", size)),
         ("6-redeemed", charts.by_category(data.redeemed_items, f"{label} 积分超市各商品兑换积分", size)),
     ]
 
 
-
-
 # --- the pack ---------------------------------------------------------------------------
+
 
 @dataclass
 class PackResult:
@@ -71,7 +71,7 @@ class PackResult:
     pdf: Path
     xlsx: Path
     pdf_pages: int
-    sections: dict[str, int]     # PDF pages per section
+    sections: dict[str, int]  # PDF pages per section
     entries: int
     total_points: int
     certificates: int
@@ -84,11 +84,13 @@ class PackResult:
         return [*self.pngs, self.pdf, self.xlsx]
 
     def lines(self) -> list[str]:
-        head = (f"{self.village} {self.month}: no posted entries" if self.empty else
-                f"{self.village} {self.month}: {self.entries} entries, {self.total_points} points, "
-                f"{self.certificates} certificates")
-        return [head, *(f"  {p}" for p in self.files),
-                f"  PDF {self.pdf_pages} pages; built in {self.seconds:.1f} s"]
+        head = (
+            f"{self.village} {self.month}: no posted entries"
+            if self.empty
+            else f"{self.village} {self.month}: {self.entries} entries, {self.total_points} points, "
+            f"{self.certificates} certificates"
+        )
+        return [head, *(f"  {p}" for p in self.files), f"  PDF {self.pdf_pages} pages; built in {self.seconds:.1f} s"]
 
 
 class _NoBar:
@@ -116,8 +118,16 @@ def _progress_bar(progress, total: int, desc: str):
     return progress(total, desc)
 
 
-def build_monthly_pack(session: Session, village: Village, month: str, out_dir: Path, *,
-                       top_n: int | None = None, progress=None, now: dt.datetime | None = None) -> PackResult:
+def build_monthly_pack(
+    session: Session,
+    village: Village,
+    month: str,
+    out_dir: Path,
+    *,
+    top_n: int | None = None,
+    progress=None,
+    now: dt.datetime | None = None,
+) -> PackResult:
     """Write the ceremony pack of ``village`` for ``month`` (YYYY-MM) into ``out_dir``.
 
     Raises ValueError for a bad month or top_n. Reads only; the caller owns the session.
@@ -158,7 +168,18 @@ def build_monthly_pack(session: Session, village: Village, month: str, out_dir: 
     finally:
         bar.close()
     return PackResult(
-        village=village.name, month=key, out_dir=out_dir, pngs=[p for p, _b in pngs.values()],
-        pdf=pdf_path, xlsx=xlsx_path, pdf_pages=sum(sections.values()), sections=sections,
-        entries=len(data.entries), total_points=data.summary.points, certificates=sections["certificates"],
-        empty=data.empty, seconds=round(time.perf_counter() - start, 3), timings=timings)
+        village=village.name,
+        month=key,
+        out_dir=out_dir,
+        pngs=[p for p, _b in pngs.values()],
+        pdf=pdf_path,
+        xlsx=xlsx_path,
+        pdf_pages=sum(sections.values()),
+        sections=sections,
+        entries=len(data.entries),
+        total_points=data.summary.points,
+        certificates=sections["certificates"],
+        empty=data.empty,
+        seconds=round(time.perf_counter() - start, 3),
+        timings=timings,
+    )

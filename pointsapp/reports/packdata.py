@@ -4,6 +4,7 @@
 Kept apart from :mod:`.pack`, which builds the files, so that :mod:`.pdf` and :mod:`.workbook` import
 the data without importing the module that imports them.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -58,10 +59,10 @@ class PackData:
     top_n: int
     summary: Summary
     previous: Summary
-    households: list[BoardRow]          # every active household, ranked
+    households: list[BoardRow]  # every active household, ranked
     household_details: dict[int, tuple[str, str | None, int]]
     household_entries: dict[int, int]
-    villagers: list[BoardRow]           # top RANKING_ROWS villagers
+    villagers: list[BoardRow]  # top RANKING_ROWS villagers
     groups: list[BoardRow]
     group_participation: list[GroupParticipation]
     categories: list[tuple[str, int, int]]
@@ -74,9 +75,9 @@ class PackData:
     stock: list[StockRow] = field(default_factory=list)
     redeemed_items: list[tuple[str, int]] = field(default_factory=list)
     star_period: str = ""
-    stars: list[StarRow] = field(default_factory=list)   # households with at least one star
+    stars: list[StarRow] = field(default_factory=list)  # households with at least one star
     tiers: list[Tier] = field(default_factory=list)
-    certificate_date: dt.date | None = None     # the village's setting; None: the day of issue
+    certificate_date: dt.date | None = None  # the village's setting; None: the day of issue
     timezone: str = DEFAULT_TZ
     notice_sections: list[NoticeSection] = field(default_factory=list)
 
@@ -108,8 +109,10 @@ class PackData:
             return ["公示校验码：本月尚未发布公示（not published）"]
         out = []
         for n in d.notices:
-            out.append(f"{notice_name(n)}校验码（{date_label(n.opens_on)}发布，{n.entry_count} 条，"
-                       f"账本截至第 {n.head_seq} 条{'，已结账' if d.closed else ''}）：")
+            out.append(
+                f"{notice_name(n)}校验码（{date_label(n.opens_on)}发布，{n.entry_count} 条，"
+                f"账本截至第 {n.head_seq} 条{'，已结账' if d.closed else ''}）："
+            )
             out.append(n.digest)
         if d.unpublished:
             out.append(f"另有 {d.unpublished} 条本月记录在公示之后入账，等待补充公示。")
@@ -131,35 +134,55 @@ class PackData:
         return f"{name}户（{row.group}）"
 
 
-def notice_sections(session: Session, village: Village, month: str, seal: MonthSeal,
-                    entries: list[EntryRow]) -> list[NoticeSection]:
+def notice_sections(
+    session: Session, village: Village, month: str, seal: MonthSeal, entries: list[EntryRow]
+) -> list[NoticeSection]:
     """The 公示 part of the PDF: what each notice of the month published, as published (its
     frozen list, its check code, its window), then what no notice lists yet, clearly apart.
     Before the month is published: a draft of the month's entries (``entries``)."""
     label = period_label(month, PRINT_LOCALE)
     if not seal.notices:
-        draft = [e for e in entries if e.kind not in services.SPENDING]   # shop spending is never on a 公示
-        return [NoticeSection(f"{label} 积分公示（草稿）", "本月尚未发布公示：以下是本月已审核的记录，不是已发布的公示",
-                              ["公示校验码：本月尚未发布公示，发布后才有校验码。"], draft)]
+        draft = [e for e in entries if e.kind not in services.SPENDING]  # shop spending is never on a 公示
+        return [
+            NoticeSection(
+                f"{label} 积分公示（草稿）",
+                "本月尚未发布公示：以下是本月已审核的记录，不是已发布的公示",
+                ["公示校验码：本月尚未发布公示，发布后才有校验码。"],
+                draft,
+            )
+        ]
     out = []
     for n in seal.notices:
         rows = services.notice_entry_rows(session, village, n.id)
-        out.append(NoticeSection(
-            f"{label} 积分{notice_name(n)}", f"{date_label(n.opens_on)}发布的{notice_name(n)}所列记录，按账本顺序",
-            [f"{notice_name(n)}校验码（{n.entry_count} 条，账本截至第 {n.head_seq} 条）：", n.digest,
-             f"公示期：{date_label(n.opens_on)} 至 {date_label(n.closes_on)}，期间村民可对本户记录提出异议"],
-            rows, n))
+        out.append(
+            NoticeSection(
+                f"{label} 积分{notice_name(n)}",
+                f"{date_label(n.opens_on)}发布的{notice_name(n)}所列记录，按账本顺序",
+                [
+                    f"{notice_name(n)}校验码（{n.entry_count} 条，账本截至第 {n.head_seq} 条）：",
+                    n.digest,
+                    f"公示期：{date_label(n.opens_on)} 至 {date_label(n.closes_on)}，期间村民可对本户记录提出异议",
+                ],
+                rows,
+                n,
+            )
+        )
     if seal.unpublished:
         seqs = [e.seq for e in awaiting_notice(session, village, month)]
-        out.append(NoticeSection(
-            f"{label} 公示后入账、尚未公示的记录", "以下记录不在已发布的公示内，等待补充公示",
-            [f"共 {len(seqs)} 条：在公示发布之后审核入账（或更正本月记录），发布补充公示后才进入公示。"],
-            services.entry_rows_by_seq(session, village, seqs)))
+        out.append(
+            NoticeSection(
+                f"{label} 公示后入账、尚未公示的记录",
+                "以下记录不在已发布的公示内，等待补充公示",
+                [f"共 {len(seqs)} 条：在公示发布之后审核入账（或更正本月记录），发布补充公示后才进入公示。"],
+                services.entry_rows_by_seq(session, village, seqs),
+            )
+        )
     return out
 
 
-def gather(session: Session, village: Village, month: str, *, top_n: int | None = None,
-           now: dt.datetime | None = None) -> PackData:
+def gather(
+    session: Session, village: Village, month: str, *, top_n: int | None = None, now: dt.datetime | None = None
+) -> PackData:
     """``top_n`` defaults to the last rank of the village's award tiers."""
     p = parse_month(month)
     key = p.key
@@ -171,14 +194,18 @@ def gather(session: Session, village: Village, month: str, *, top_n: int | None 
     entries = services.month_entries(session, village, key)
     seal = month_seal(session, village, key)
     return PackData(
-        village=village.name, month=key, issued_on=local_today(village.timezone, now), top_n=top_n,
+        village=village.name,
+        month=key,
+        issued_on=local_today(village.timezone, now),
+        top_n=top_n,
         summary=services.summary(session, village, key),
         previous=services.summary(session, village, previous_month(key)),
         households=households,
         household_details=services.household_details(session, village),
         household_entries=services.tally_entries(session, village, key, "h"),
-        villagers=[r for r in leaderboard(session, "villager", key, village=village, limit=RANKING_ROWS)
-                   if r.points != 0],
+        villagers=[
+            r for r in leaderboard(session, "villager", key, village=village, limit=RANKING_ROWS) if r.points != 0
+        ],
         groups=groups,
         group_participation=services.group_participation(session, village, key),
         categories=services.category_totals(session, village, key),
@@ -192,7 +219,9 @@ def gather(session: Session, village: Village, month: str, *, top_n: int | None 
         redeemed_items=redeemed_by_item(session, village, p.start, p.end),
         star_period=stars_key,
         stars=[r for r in star_ratings(session, village, stars_key) if r.stars > 0],
-        tiers=tiers, certificate_date=village.certificate_date, timezone=village.timezone,
+        tiers=tiers,
+        certificate_date=village.certificate_date,
+        timezone=village.timezone,
         notice_sections=notice_sections(session, village, key, seal, entries),
     )
 

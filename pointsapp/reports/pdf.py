@@ -10,6 +10,7 @@ groups: each at least one page); one 奖状 per top-N household (landscape); the
 table per published notice of the month, then one for entries no notice lists yet (each
 at least one page).
 """
+
 from __future__ import annotations
 
 import io
@@ -41,9 +42,9 @@ RULE = (200, 200, 200)
 PORTRAIT_W, PORTRAIT_H = 210.0, 297.0
 MARGIN = 14.0
 ROW_H = 4.9
-TABLE_ROWS = 50            # rows per ranking page
-NOTICE_ROWS_FIRST = 44     # 公示 rows on its first page (below the digest and window)
-NOTICE_ROWS = 52           # 公示 rows on the following pages
+TABLE_ROWS = 50  # rows per ranking page
+NOTICE_ROWS_FIRST = 44  # 公示 rows on its first page (below the digest and window)
+NOTICE_ROWS = 52  # 公示 rows on the following pages
 
 
 def _ranked_households(data: PackData):
@@ -78,11 +79,10 @@ class _Doc(FPDF):
     def __init__(self, footer_text: str, characters: set[int] | None = None):
         super().__init__(format="A4", unit="mm")
         self.footer_text = footer_text
-        self.plain = False   # True on certificate pages: no footer (read as each page closes)
+        self.plain = False  # True on certificate pages: no footer (read as each page closes)
         self.set_auto_page_break(False)
         self.set_margins(MARGIN, MARGIN, MARGIN)
-        self.add_font(FONT, "", str(font_paths()[0]),
-                      unicode_range=sorted(characters) if characters else None)
+        self.add_font(FONT, "", str(font_paths()[0]), unicode_range=sorted(characters) if characters else None)
         self.set_font(FONT, size=10)
 
     def footer(self):
@@ -120,6 +120,7 @@ def _rate(v: float | None) -> str:
 
 # --- cover ------------------------------------------------------------------------------
 
+
 def _cover(doc: _Doc, data: PackData) -> None:
     doc.add_page(orientation="P")
     doc.set_fill_color(*RED)
@@ -135,14 +136,27 @@ def _cover(doc: _Doc, data: PackData) -> None:
     else:
         delta = s.points - prev.points
         lines = [
-            ("本月总积分", f"{_fmt(s.points)} 分", f"上月 {_fmt(prev.points)} 分（{'+' if delta >= 0 else '−'}{_fmt(abs(delta))}）"),
+            (
+                "本月总积分",
+                f"{_fmt(s.points)} 分",
+                f"上月 {_fmt(prev.points)} 分（{'+' if delta >= 0 else '−'}{_fmt(abs(delta))}）",
+            ),
             ("积分条目", f"{_fmt(s.entries)} 条", f"上月 {_fmt(prev.entries)} 条"),
-            ("参与农户", f"{s.households_with_entries} / {s.active_households} 户",
-             f"参与率 {_rate(s.participation)}（上月 {_rate(prev.participation)}）"),
+            (
+                "参与农户",
+                f"{s.households_with_entries} / {s.active_households} 户",
+                f"参与率 {_rate(s.participation)}（上月 {_rate(prev.participation)}）",
+            ),
             ("人均积分", f"{s.per_head:.1f} 分", f"按 {s.active_villagers} 名在册村民计"),
-            ("获奖农户", f"{len(data.top)} 户", "；".join(f"{t.name}：第{lo}至{t.up_to}名" if lo < t.up_to else
-                                                     f"{t.name}：第{t.up_to}名" for lo, t in data.tier_ranges)
-             + "（并列同奖）"),
+            (
+                "获奖农户",
+                f"{len(data.top)} 户",
+                "；".join(
+                    f"{t.name}：第{lo}至{t.up_to}名" if lo < t.up_to else f"{t.name}：第{t.up_to}名"
+                    for lo, t in data.tier_ranges
+                )
+                + "（并列同奖）",
+            ),
         ]
         y = 118
         for label, value, note in lines:
@@ -161,8 +175,12 @@ def _cover(doc: _Doc, data: PackData) -> None:
     doc.line(30, y + 4, doc.w - 30, y + 4)
     doc.set_font(FONT, size=10)
     p = data.pending
-    notes = [f"待审核：本月 {p.in_month} 条（{_fmt(p.in_month_points)} 分）尚未审核，不计入本材料。",
-             *data.seal_lines(), _window_line(data), f"生成日期：{date_label(data.issued_on)}"]
+    notes = [
+        f"待审核：本月 {p.in_month} 条（{_fmt(p.in_month_points)} 分）尚未审核，不计入本材料。",
+        *data.seal_lines(),
+        _window_line(data),
+        f"生成日期：{date_label(data.issued_on)}",
+    ]
     for i, note in enumerate(notes):
         doc.text(30, y + 14 + i * 7, doc.fit(note, doc.w - 60))
 
@@ -175,6 +193,7 @@ def _window_line(data: PackData) -> str:
 
 
 # --- charts -----------------------------------------------------------------------------
+
 
 def _as_jpeg(png: bytes) -> io.BytesIO:
     """Charts go in as JPEG (copied into the PDF as is): re-compressing an RGBA PNG costs
@@ -196,11 +215,22 @@ def _chart_pages(doc: _Doc, pngs: Sequence[bytes]) -> None:
 
 # --- tables -----------------------------------------------------------------------------
 
-def _table(doc: _Doc, title: str, subtitle: str, headers: Sequence[str], widths: Sequence[float],
-           right: set[int], rows: list[Sequence[str]], *, first: int, rest: int,
-           lead: Sequence[str] = ()) -> None:
+
+def _table(
+    doc: _Doc,
+    title: str,
+    subtitle: str,
+    headers: Sequence[str],
+    widths: Sequence[float],
+    right: set[int],
+    rows: list[Sequence[str]],
+    *,
+    first: int,
+    rest: int,
+    lead: Sequence[str] = (),
+) -> None:
     """Rows on as many portrait pages as needed; an empty list gives one page saying so."""
-    chunks = [rows[:first]] + [rows[i:i + rest] for i in range(first, len(rows), rest)]
+    chunks = [rows[:first]] + [rows[i : i + rest] for i in range(first, len(rows), rest)]
     for page_no, chunk in enumerate(chunks):
         doc.add_page(orientation="P")
         doc.plain = False
@@ -258,18 +288,45 @@ def _household_ranking(doc: _Doc, data: PackData) -> None:
     rows = []
     for r in _ranked_households(data):
         number, _house, members = data.household_details.get(r.id, ("", None, 0))
-        rows.append((_rank(r.rank), number, r.name, r.group, str(members), _fmt(r.points),
-                     f"{r.per_head or 0:.1f}", str(data.household_entries.get(r.id, 0))))
-    _table(doc, f"农户积分排行（前 {RANKING_ROWS} 户）", sub,
-           ("名次", "户号", "户主", "村民小组", "人数", "积分", "人均", "条目"),
-           (14, 18, 34, 34, 16, 24, 22, 20), {0, 4, 5, 6, 7}, rows, first=TABLE_ROWS, rest=TABLE_ROWS)
+        rows.append(
+            (
+                _rank(r.rank),
+                number,
+                r.name,
+                r.group,
+                str(members),
+                _fmt(r.points),
+                f"{r.per_head or 0:.1f}",
+                str(data.household_entries.get(r.id, 0)),
+            )
+        )
+    _table(
+        doc,
+        f"农户积分排行（前 {RANKING_ROWS} 户）",
+        sub,
+        ("名次", "户号", "户主", "村民小组", "人数", "积分", "人均", "条目"),
+        (14, 18, 34, 34, 16, 24, 22, 20),
+        {0, 4, 5, 6, 7},
+        rows,
+        first=TABLE_ROWS,
+        rest=TABLE_ROWS,
+    )
 
 
 def _villager_ranking(doc: _Doc, data: PackData) -> None:
     sub = _sub(data)
     rows = [(_rank(r.rank), r.name, r.group, _fmt(r.points)) for r in data.villagers]
-    _table(doc, f"村民个人积分排行（前 {RANKING_ROWS} 名）", sub, ("名次", "姓名", "村民小组", "积分"),
-           (16, 60, 60, 30), {0, 3}, rows, first=TABLE_ROWS, rest=TABLE_ROWS)
+    _table(
+        doc,
+        f"村民个人积分排行（前 {RANKING_ROWS} 名）",
+        sub,
+        ("名次", "姓名", "村民小组", "积分"),
+        (16, 60, 60, 30),
+        {0, 3},
+        rows,
+        first=TABLE_ROWS,
+        rest=TABLE_ROWS,
+    )
 
 
 def _group_ranking(doc: _Doc, data: PackData) -> None:
@@ -278,10 +335,27 @@ def _group_ranking(doc: _Doc, data: PackData) -> None:
     rows = []
     for r in data.groups:
         g = part.get(r.id)
-        rows.append((_rank(r.rank), r.name, _fmt(r.points), f"{r.per_head or 0:.2f}",
-                     f"{g.took_part}/{g.households}" if g else "", _rate(g.rate) if g else ""))
-    _table(doc, "村民小组积分汇总", sub, ("名次", "村民小组", "总积分", "人均积分", "参与户", "参与率"),
-           (16, 50, 30, 30, 30, 26), {0, 2, 3, 4, 5}, rows, first=TABLE_ROWS, rest=TABLE_ROWS)
+        rows.append(
+            (
+                _rank(r.rank),
+                r.name,
+                _fmt(r.points),
+                f"{r.per_head or 0:.2f}",
+                f"{g.took_part}/{g.households}" if g else "",
+                _rate(g.rate) if g else "",
+            )
+        )
+    _table(
+        doc,
+        "村民小组积分汇总",
+        sub,
+        ("名次", "村民小组", "总积分", "人均积分", "参与户", "参与率"),
+        (16, 50, 30, 30, 30, 26),
+        {0, 2, 3, 4, 5},
+        rows,
+        first=TABLE_ROWS,
+        rest=TABLE_ROWS,
+    )
 
 
 # --- certificates -----------------------------------------------------------------------
@@ -289,7 +363,7 @@ def _group_ranking(doc: _Doc, data: PackData) -> None:
 #: Characters a line must not start with (they go with the text before them).
 NO_LINE_START = set("，。、；：？！）》」』”’%％")
 CERT_BODY_PT = 24
-CERT_MARGIN_X = 46.0     # text block inset from the page edge (mm)
+CERT_MARGIN_X = 46.0  # text block inset from the page edge (mm)
 SEAL_BOX = (62.0, 52.0)  # width × height (mm) kept clear for the seal around the signature
 
 
@@ -326,25 +400,36 @@ def break_lines(atoms: Sequence[str], width: float, measure) -> list[str]:
 @dataclass
 class CertificateText:
     salutation: str
-    body: list[str]       # the paragraph, broken into lines
+    body: list[str]  # the paragraph, broken into lines
     tier: str
     closing: str
     committee: str
     date: str
-    kept: list[str]       # the parts that must not break (tests check them)
+    kept: list[str]  # the parts that must not break (tests check them)
 
 
-def certificate_text(doc: _Doc, data: PackData, name: str, points: int, tier: str,
-                     width: float) -> CertificateText:
+def certificate_text(doc: _Doc, data: PackData, name: str, points: int, tier: str, width: float) -> CertificateText:
     """The words of one 奖状, broken into lines ``width`` mm wide at CERT_BODY_PT."""
     month, pts = data.label, f"{_fmt(points)}分"
-    parts = [("\u3000\u3000", True), ("贵户在", False), (month, True), ("乡村治理积分评比中，以月度积分", False),
-             (pts, True), ("荣获", False)]
+    parts = [
+        ("\u3000\u3000", True),
+        ("贵户在", False),
+        (month, True),
+        ("乡村治理积分评比中，以月度积分", False),
+        (pts, True),
+        ("荣获", False),
+    ]
     doc.set_font(FONT, size=CERT_BODY_PT)
     body = break_lines(certificate_atoms(parts), width, doc.get_string_width)
-    return CertificateText(salutation=f"{name}户：", body=body, tier=tier,
-                           closing="\u3000\u3000特发此状，以资鼓励。", committee=f"{data.village}村民委员会",
-                           date=chinese_month(data.certificate_day), kept=[name, month, pts, tier])
+    return CertificateText(
+        salutation=f"{name}户：",
+        body=body,
+        tier=tier,
+        closing="\u3000\u3000特发此状，以资鼓励。",
+        committee=f"{data.village}村民委员会",
+        date=chinese_month(data.certificate_day),
+        kept=[name, month, pts, tier],
+    )
 
 
 def _bold_text(doc: _Doc, x: float, y: float, text: str, size: float, color=INK) -> None:
@@ -401,32 +486,62 @@ def _certificates(doc: _Doc, data: PackData) -> None:
 
 # --- 星级文明户 ---------------------------------------------------------------------------
 
+
 def _star_list(doc: _Doc, data: PackData) -> None:
     period = data.star_period
     label = period_label(period, PRINT_LOCALE)
     rows = [("★" * r.stars, r.name, r.group, _fmt(r.points)) for r in data.stars]
-    _table(doc, f"{data.village} {label} 星级文明户名单", f"按{label}积分评定，积分来自已审核记录",
-           ("星级", "户主", "村民小组", "积分"), (36, 60, 60, 30), {3}, rows, first=TABLE_ROWS, rest=TABLE_ROWS)
+    _table(
+        doc,
+        f"{data.village} {label} 星级文明户名单",
+        f"按{label}积分评定，积分来自已审核记录",
+        ("星级", "户主", "村民小组", "积分"),
+        (36, 60, 60, 30),
+        {3},
+        rows,
+        first=TABLE_ROWS,
+        rest=TABLE_ROWS,
+    )
 
 
 # --- 公示 -------------------------------------------------------------------------------
+
 
 def _notice(doc: _Doc, data: PackData) -> None:
     """Each notice of the month as it was published (its own list, check code and window), then
     the entries no notice lists yet under their own title: never one list mixing them."""
     widths = (15, 13, 18, 20, 20, 64, 14, 18)
-    doc.set_font(FONT, size=8.5)   # cut long rule names once, at the table's font size
+    doc.set_font(FONT, size=8.5)  # cut long rule names once, at the table's font size
     for sec in data.notice_sections:
         rows = []
         for e in sec.entries:
             note = f"更正 #{e.corrects_seq}" if e.corrects_seq else ("封顶" if e.capped else "")
-            rows.append((str(e.seq), f"{e.occurred_on:%m-%d}", e.group, e.head, e.villager or "（全户）",
-                         doc.fit(e.rule_name or e.kind_label, widths[5] - 2), _fmt(e.points), note))
+            rows.append(
+                (
+                    str(e.seq),
+                    f"{e.occurred_on:%m-%d}",
+                    e.group,
+                    e.head,
+                    e.villager or "（全户）",
+                    doc.fit(e.rule_name or e.kind_label, widths[5] - 2),
+                    _fmt(e.points),
+                    note,
+                )
+            )
         total = sum(e.points for e in sec.entries)
         lead = [*sec.lead, f"共 {len(rows)} 条记录，合计 {_fmt(total)} 分；更正记录注明原记录序号。"]
-        _table(doc, f"{data.village} {sec.title}", sec.subtitle,
-               ("序号", "日期", "小组", "户主", "姓名", "事项", "积分", "备注"), widths, {0, 6}, rows,
-               first=NOTICE_ROWS_FIRST, rest=NOTICE_ROWS, lead=lead)
+        _table(
+            doc,
+            f"{data.village} {sec.title}",
+            sec.subtitle,
+            ("序号", "日期", "小组", "户主", "姓名", "事项", "积分", "备注"),
+            widths,
+            {0, 6},
+            rows,
+            first=NOTICE_ROWS_FIRST,
+            rest=NOTICE_ROWS,
+            lead=lead,
+        )
         doc.set_font(FONT, size=8.5)
 
 

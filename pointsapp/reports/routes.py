@@ -1,6 +1,7 @@
 """Routes of the reports feature: dashboards, cached chart images, the ceremony pack
 download and the exports. Views are thin: parse → service (which checks authorization)
 → response."""
+
 from __future__ import annotations
 
 import io
@@ -11,8 +12,18 @@ import zipfile
 from pathlib import Path
 from urllib.parse import quote
 
-from flask import (Blueprint, Response, abort, current_app, redirect, render_template, request, send_file,
-                   stream_with_context, url_for)
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    stream_with_context,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -30,17 +41,29 @@ from . import exports, services
 from .cache import CHART_NAMES, ChartRequest, chart_png
 from .liability import county_liabilities, village_liability
 
-bp = Blueprint("reports", __name__, template_folder="templates", static_folder="static",
-               static_url_path="/reports/static")
+bp = Blueprint(
+    "reports", __name__, template_folder="templates", static_folder="static", static_url_path="/reports/static"
+)
 
-FIELD_LABELS = {"period": _l("Period"), "group": _l("Group"), "board": _l("Leaderboard"), "month": _l("Month"),
-                "rule": _l("Scoring rule"), "top": _l("Number of certificates"), "chart": _l("Chart")}
+FIELD_LABELS = {
+    "period": _l("Period"),
+    "group": _l("Group"),
+    "board": _l("Leaderboard"),
+    "month": _l("Month"),
+    "rule": _l("Scoring rule"),
+    "top": _l("Number of certificates"),
+    "chart": _l("Chart"),
+}
 
 
 def _bad(field: str, value: str, reason: str):
     """A 400 page naming the field and the value (never a traceback)."""
-    message = _("%(field)s: %(value)s is not valid. %(reason)s", field=FIELD_LABELS.get(field, field),
-                value=value, reason=reason)
+    message = _(
+        "%(field)s: %(value)s is not valid. %(reason)s",
+        field=FIELD_LABELS.get(field, field),
+        value=value,
+        reason=reason,
+    )
     return render_template("error.html", title=_("Bad request"), message=message, status=400), 400
 
 
@@ -57,9 +80,14 @@ def _reason(field: str) -> str:
 
 
 def _filters(village: Village | None):
-    return dash.parse_filters(db.session, village, period=request.args.get("period") or request.args.get("month"),
-                              group=request.args.get("group"), board=request.args.get("board"),
-                              show_all=request.args.get("all") == "1")
+    return dash.parse_filters(
+        db.session,
+        village,
+        period=request.args.get("period") or request.args.get("month"),
+        group=request.args.get("group"),
+        board=request.args.get("board"),
+        show_all=request.args.get("all") == "1",
+    )
 
 
 def _is_viewer() -> bool:
@@ -87,22 +115,38 @@ def dashboard():
         args["group"] = filters.group.id
     if _is_county():
         args["village"] = village.id
-    board_tabs = [(kind, label, url_for("reports.dashboard", board=kind, **args))
-                  for kind, label in (("household", _("By household")), ("villager", _("By villager")),
-                                      ("group", _("By group")))]
+    board_tabs = [
+        (kind, label, url_for("reports.dashboard", board=kind, **args))
+        for kind, label in (("household", _("By household")), ("villager", _("By villager")), ("group", _("By group")))
+    ]
     return render_template(
-        "reports/dashboard.html", d=view, args=args, viewer=_is_county(),
+        "reports/dashboard.html",
+        d=view,
+        args=args,
+        viewer=_is_county(),
         liability=village_liability(db.session, current_user, village),
         can_pack=allowed(current_user, village, "reports.pack"),
         can_roster=allowed(current_user, village, "village.admin"),
         can_export=allowed(current_user, village, "reports.export"),
-        labels={"points": _("Points"), "entries": _("Posted entries"), "households_with_entries": _("Households taking part"),
-                "participation": _("Participation"), "per_head": _("Points per head")},
-        chart_titles={"top_households": _("Top 10 households"), "groups": _("Groups compared: total and per head"),
-                      "categories": _("Points by category"), "trend": _("12-month trend of points and participation")},
+        labels={
+            "points": _("Points"),
+            "entries": _("Posted entries"),
+            "households_with_entries": _("Households taking part"),
+            "participation": _("Participation"),
+            "per_head": _("Points per head"),
+        },
+        chart_titles={
+            "top_households": _("Top 10 households"),
+            "groups": _("Groups compared: total and per head"),
+            "categories": _("Points by category"),
+            "trend": _("12-month trend of points and participation"),
+        },
         board_tabs=board_tabs,
-        board_name_label={"household": _("Household head"), "villager": _("Villager"), "group": _("Group")}[filters.board],
-        show_all_url=url_for("reports.dashboard", board=filters.board, all=1, **args))
+        board_name_label={"household": _("Household head"), "villager": _("Villager"), "group": _("Group")}[
+            filters.board
+        ],
+        show_all_url=url_for("reports.dashboard", board=filters.board, all=1, **args),
+    )
 
 
 @bp.get("/county")
@@ -110,7 +154,7 @@ def dashboard():
 def county():
     period = request.args.get("period")
     tz = current_app.config["POINTSAPP_TIMEZONE"]
-    try:   # by default the last finished month until some village has posted points in this one
+    try:  # by default the last finished month until some village has posted points in this one
         key = parse_period(period).key if period else board_month(db.session, None, local_today(tz))
     except ValueError:
         return _bad("period", period, _reason("period"))
@@ -178,8 +222,9 @@ def monthly_pack():
             for path in files:
                 zf.write(path, arcname=f"{village.name}-{key}/{path.name}")
     buf.seek(0)
-    return send_file(buf, mimetype="application/zip", as_attachment=True,
-                     download_name=f"{village.name}-{key}-ceremony-pack.zip")
+    return send_file(
+        buf, mimetype="application/zip", as_attachment=True, download_name=f"{village.name}-{key}-ceremony-pack.zip"
+    )
 
 
 def _pack_in_child_process(village: Village, month: str, top: str | None, out_dir: Path) -> list[Path]:
@@ -189,10 +234,23 @@ def _pack_in_child_process(village: Village, month: str, top: str | None, out_di
     import subprocess
     import sys
 
-    env = dict(os.environ, POINTSAPP_INSTANCE_PATH=current_app.instance_path,
-               POINTSAPP_DATABASE_URL=current_app.config["SQLALCHEMY_DATABASE_URI"])
-    cmd = [sys.executable, "-m", "pointsapp", "report", "monthly", month, "--village", village.name,
-           "--out", str(out_dir)] + (["--top", top] if top else [])
+    env = dict(
+        os.environ,
+        POINTSAPP_INSTANCE_PATH=current_app.instance_path,
+        POINTSAPP_DATABASE_URL=current_app.config["SQLALCHEMY_DATABASE_URI"],
+    )
+    cmd = [
+        sys.executable,
+        "-m",
+        "pointsapp",
+        "report",
+        "monthly",
+        month,
+        "--village",
+        village.name,
+        "--out",
+        str(out_dir),
+    ] + (["--top", top] if top else [])
     done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900)
     if done.returncode != 0:
         raise RuntimeError(f"the ceremony pack failed: {done.stderr[-2000:]}")
@@ -220,13 +278,17 @@ def notice_pdf(month: str):
             abort(404)
         body = path.read_bytes()
     suffix = f"补充公示{number - 1}" if number and number > 1 else "公示"
-    return send_file(io.BytesIO(body), mimetype="application/pdf", as_attachment=False,
-                     download_name=f"{village.name}-{key}-{suffix}.pdf")
+    return send_file(
+        io.BytesIO(body),
+        mimetype="application/pdf",
+        as_attachment=False,
+        download_name=f"{village.name}-{key}-{suffix}.pdf",
+    )
 
 
 def _export_villages() -> tuple[list[Village], str]:
     """The villages an export covers: the user's own, or for viewers one (?village=ID) or all."""
-    if _is_viewer() and not request.args.get("village"):   # a county-wide export: county accounts only
+    if _is_viewer() and not request.args.get("village"):  # a county-wide export: county accounts only
         require(current_user, None, "reports.export")
         villages = list(db.session.execute(select(Village).order_by(Village.name)).scalars())
         return villages, _("county")
@@ -272,15 +334,20 @@ def export_ledger(fmt: str):
         _attachment(resp.headers, name)
         return resp
     fh = exports.ledger_xlsx(db.session, villages, flt)
-    return send_file(fh, as_attachment=True, download_name=name,
-                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    return send_file(
+        fh,
+        as_attachment=True,
+        download_name=name,
+        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
 
 
 def _attachment(headers, name: str) -> None:
     """Content-Disposition as Flask's send_file writes it (an ASCII name plus filename*)."""
     simple = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii") or "export.csv"
-    headers.set("Content-Disposition", "attachment", filename=simple,
-                **{"filename*": f"UTF-8''{quote(name, safe='!#$&+^`|~')}"})
+    headers.set(
+        "Content-Disposition", "attachment", filename=simple, **{"filename*": f"UTF-8''{quote(name, safe='!#$&+^`|~')}"}
+    )
 
 
 @bp.get("/reports/export/roster.xlsx")
@@ -290,5 +357,9 @@ def export_roster():
     require(current_user, village, "reports.export")
     today = local_today(village.timezone)
     data = roster_export.export_roster(db.session, current_user, village, today=today, ip=request.remote_addr)
-    return send_file(io.BytesIO(data), as_attachment=True, download_name=f"{village.name}-roster-{today}.xlsx",
-                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    return send_file(
+        io.BytesIO(data),
+        as_attachment=True,
+        download_name=f"{village.name}-roster-{today}.xlsx",
+        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )

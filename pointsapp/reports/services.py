@@ -5,6 +5,7 @@ domain objects, so the ceremony pack runs from the CLI as well as from a view.
 Web callers check ``points.policy.require`` (``reports.read``, ``reports.export``,
 ``reports.pack``) first; the CLI, which is trusted, does not.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -29,6 +30,8 @@ from ..web.labels import PRINT_LOCALE, kind_label
 NAMING_CHARTS = frozenset({"top_households"})
 SPENDING = (EntryKind.redemption.value, EntryKind.expiry.value)
 OTHER_CATEGORY = "其他"
+
+
 def require_chart(actor: StaffUser | None, village: Village, name: str) -> None:
     """May ``actor`` see chart ``name`` of ``village``? (Reading reports, and every name if it names people.)"""
     require(actor, village, "reports.read")
@@ -37,6 +40,7 @@ def require_chart(actor: StaffUser | None, village: Village, name: str) -> None:
 
 
 # --- periods ----------------------------------------------------------------------------
+
 
 def this_month(village: Village, now: dt.datetime | None = None) -> str:
     return month_key(local_today(village.timezone, now))
@@ -53,6 +57,7 @@ def period_end_month(period: str, village: Village, now: dt.datetime | None = No
 
 
 # --- summaries --------------------------------------------------------------------------
+
 
 @dataclass
 class Summary:
@@ -74,10 +79,17 @@ class Summary:
 
 def active_counts(session: Session, village: Village, group: Group | None = None) -> tuple[int, int]:
     """(active households, active villagers) of a village or group."""
-    hq = select(func.count()).select_from(Household).where(
-        Household.village_id == village.id, Household.active.is_(True))
-    vq = (select(func.count()).select_from(Villager).join(Household, Villager.household_id == Household.id)
-          .where(Villager.village_id == village.id, Villager.status == VillagerStatus.active))
+    hq = (
+        select(func.count())
+        .select_from(Household)
+        .where(Household.village_id == village.id, Household.active.is_(True))
+    )
+    vq = (
+        select(func.count())
+        .select_from(Villager)
+        .join(Household, Villager.household_id == Household.id)
+        .where(Villager.village_id == village.id, Villager.status == VillagerStatus.active)
+    )
     if group is not None:
         hq = hq.where(Household.group_id == group.id)
         vq = vq.where(Household.group_id == group.id)
@@ -89,18 +101,25 @@ def summary_between(session: Session, village: Village, start: dt.date, end: dt.
     the month so far, or the same days of last month."""
     honour = LedgerEntry.kind.notin_([k.value for k in EntryKind if k.spends])
     points, entries, households = session.execute(
-        select(func.coalesce(func.sum(case((honour, LedgerEntry.points), else_=0)), 0), func.count(),
-               func.count(func.distinct(LedgerEntry.household_id)))
-        .where(LedgerEntry.village_id == village.id, LedgerEntry.occurred_on.between(start, end))).one()
+        select(
+            func.coalesce(func.sum(case((honour, LedgerEntry.points), else_=0)), 0),
+            func.count(),
+            func.count(func.distinct(LedgerEntry.household_id)),
+        ).where(LedgerEntry.village_id == village.id, LedgerEntry.occurred_on.between(start, end))
+    ).one()
     active, villagers = active_counts(session, village)
-    return Summary(f"{start.isoformat()}/{end.isoformat()}", int(points), int(entries), int(households), active,
-                   villagers)
+    return Summary(
+        f"{start.isoformat()}/{end.isoformat()}", int(points), int(entries), int(households), active, villagers
+    )
 
 
 def participating_households(session: Session, village: Village, period: str, group: Group | None = None) -> int:
     key = parse_period(period).key
-    q = select(func.count()).select_from(Tally).where(
-        Tally.village_id == village.id, Tally.period == key, Tally.kind == "h", Tally.entries > 0)
+    q = (
+        select(func.count())
+        .select_from(Tally)
+        .where(Tally.village_id == village.id, Tally.period == key, Tally.kind == "h", Tally.entries > 0)
+    )
     if group is not None:
         q = q.join(Household, Household.id == Tally.subject_id).where(Household.group_id == group.id)
     return session.execute(q).scalar_one()
@@ -110,7 +129,8 @@ def summary(session: Session, village: Village, period: str, group: Group | None
     """Honour points and entry count of a period (from the group tallies), and participation."""
     key = parse_period(period).key
     q = select(func.coalesce(func.sum(Tally.points), 0), func.coalesce(func.sum(Tally.entries), 0)).where(
-        Tally.village_id == village.id, Tally.period == key, Tally.kind == "g")
+        Tally.village_id == village.id, Tally.period == key, Tally.kind == "g"
+    )
     if group is not None:
         q = q.where(Tally.subject_id == group.id)
     points, entries = session.execute(q).one()
@@ -143,40 +163,68 @@ class GroupParticipation:
 def group_participation(session: Session, village: Village, period: str) -> list[GroupParticipation]:
     """Per group: active households, households with an entry in the period, people, points."""
     key = parse_period(period).key
-    groups = session.execute(select(Group.id, Group.name).where(Group.village_id == village.id)
-                             .order_by(Group.sort_key, Group.id)).all()
-    households = dict(session.execute(
-        select(Household.group_id, func.count()).where(Household.village_id == village.id,
-                                                        Household.active.is_(True))
-        .group_by(Household.group_id)).all())
-    people = dict(session.execute(
-        select(Household.group_id, func.count()).select_from(Villager)
-        .join(Household, Villager.household_id == Household.id)
-        .where(Villager.village_id == village.id, Villager.status == VillagerStatus.active)
-        .group_by(Household.group_id)).all())
-    took = dict(session.execute(
-        select(Household.group_id, func.count()).select_from(Tally)
-        .join(Household, Household.id == Tally.subject_id)
-        .where(Tally.village_id == village.id, Tally.period == key, Tally.kind == "h", Tally.entries > 0,
-               Household.active.is_(True))
-        .group_by(Household.group_id)).all())
-    points = dict(session.execute(
-        select(Tally.subject_id, Tally.points).where(Tally.village_id == village.id, Tally.period == key,
-                                                     Tally.kind == "g")).all())
-    return [GroupParticipation(gid, name, households.get(gid, 0), took.get(gid, 0), people.get(gid, 0),
-                               int(points.get(gid, 0))) for gid, name in groups]
+    groups = session.execute(
+        select(Group.id, Group.name).where(Group.village_id == village.id).order_by(Group.sort_key, Group.id)
+    ).all()
+    households = dict(
+        session.execute(
+            select(Household.group_id, func.count())
+            .where(Household.village_id == village.id, Household.active.is_(True))
+            .group_by(Household.group_id)
+        ).all()
+    )
+    people = dict(
+        session.execute(
+            select(Household.group_id, func.count())
+            .select_from(Villager)
+            .join(Household, Villager.household_id == Household.id)
+            .where(Villager.village_id == village.id, Villager.status == VillagerStatus.active)
+            .group_by(Household.group_id)
+        ).all()
+    )
+    took = dict(
+        session.execute(
+            select(Household.group_id, func.count())
+            .select_from(Tally)
+            .join(Household, Household.id == Tally.subject_id)
+            .where(
+                Tally.village_id == village.id,
+                Tally.period == key,
+                Tally.kind == "h",
+                Tally.entries > 0,
+                Household.active.is_(True),
+            )
+            .group_by(Household.group_id)
+        ).all()
+    )
+    points = dict(
+        session.execute(
+            select(Tally.subject_id, Tally.points).where(
+                Tally.village_id == village.id, Tally.period == key, Tally.kind == "g"
+            )
+        ).all()
+    )
+    return [
+        GroupParticipation(
+            gid, name, households.get(gid, 0), took.get(gid, 0), people.get(gid, 0), int(points.get(gid, 0))
+        )
+        for gid, name in groups
+    ]
 
 
-def category_totals(session: Session, village: Village, period: str,
-                    group: Group | None = None) -> list[tuple[str, int, int]]:
+def category_totals(
+    session: Session, village: Village, period: str, group: Group | None = None
+) -> list[tuple[str, int, int]]:
     """(category, honour points, entries) of the period's posted entries, biggest first."""
     p = parse_period(period)
     cat = func.coalesce(RuleVersion.category, OTHER_CATEGORY)
-    q = (select(cat.label("cat"), func.sum(LedgerEntry.points).label("pts"), func.count().label("n"))
-         .select_from(LedgerEntry)
-         .outerjoin(RuleVersion, RuleVersion.id == LedgerEntry.rule_version_id)
-         .where(LedgerEntry.village_id == village.id, LedgerEntry.kind.not_in(SPENDING))
-         .group_by(cat))
+    q = (
+        select(cat.label("cat"), func.sum(LedgerEntry.points).label("pts"), func.count().label("n"))
+        .select_from(LedgerEntry)
+        .outerjoin(RuleVersion, RuleVersion.id == LedgerEntry.rule_version_id)
+        .where(LedgerEntry.village_id == village.id, LedgerEntry.kind.not_in(SPENDING))
+        .group_by(cat)
+    )
     if p.start is not None:
         q = q.where(LedgerEntry.occurred_on.between(p.start, p.end))
     if group is not None:
@@ -193,13 +241,15 @@ BASE_CATEGORIES = ("基础分",)
 
 def first_entry_month(session: Session, village: Village) -> str | None:
     """The month of the village's first posted entry (None before the first)."""
-    first = session.execute(select(func.min(LedgerEntry.occurred_on)).where(
-        LedgerEntry.village_id == village.id)).scalar_one()
+    first = session.execute(
+        select(func.min(LedgerEntry.occurred_on)).where(LedgerEntry.village_id == village.id)
+    ).scalar_one()
     return month_key(first) if first else None
 
 
-def trend(session: Session, village: Village, end_month: str, months: int = 12,
-          group: Group | None = None) -> list[tuple[str, int, float | None]]:
+def trend(
+    session: Session, village: Village, end_month: str, months: int = 12, group: Group | None = None
+) -> list[tuple[str, int, float | None]]:
     """(month, points, participation) for up to ``months`` months to ``end_month``, from the
     village's first entry on (no months before it are shown).
 
@@ -214,14 +264,18 @@ def trend(session: Session, village: Village, end_month: str, months: int = 12,
     out = []
     for key in keys:
         p = parse_month(key)
-        q = (select(func.coalesce(func.sum(LedgerEntry.points), 0),
-                    func.count(func.distinct(LedgerEntry.household_id)))
-             .select_from(LedgerEntry)
-             .join(Household, Household.id == LedgerEntry.household_id)
-             .outerjoin(RuleVersion, RuleVersion.id == LedgerEntry.rule_version_id)
-             .where(LedgerEntry.village_id == village.id, LedgerEntry.occurred_on.between(p.start, p.end),
-                    LedgerEntry.kind.not_in(SPENDING),
-                    func.coalesce(RuleVersion.category, "").not_in(BASE_CATEGORIES)))
+        q = (
+            select(func.coalesce(func.sum(LedgerEntry.points), 0), func.count(func.distinct(LedgerEntry.household_id)))
+            .select_from(LedgerEntry)
+            .join(Household, Household.id == LedgerEntry.household_id)
+            .outerjoin(RuleVersion, RuleVersion.id == LedgerEntry.rule_version_id)
+            .where(
+                LedgerEntry.village_id == village.id,
+                LedgerEntry.occurred_on.between(p.start, p.end),
+                LedgerEntry.kind.not_in(SPENDING),
+                func.coalesce(RuleVersion.category, "").not_in(BASE_CATEGORIES),
+            )
+        )
         took_q = q.where(Household.active.is_(True))
         if group is not None:
             q = q.where(LedgerEntry.group_id == group.id)
@@ -233,6 +287,7 @@ def trend(session: Session, village: Village, end_month: str, months: int = 12,
 
 
 # --- the month's entries ----------------------------------------------------------------
+
 
 @dataclass
 class EntryRow:
@@ -263,7 +318,7 @@ class EntryRow:
 
     @property
     def kind_label(self) -> str:
-        return kind_label(self.kind, PRINT_LOCALE)     # the workbook and the pack are in Chinese
+        return kind_label(self.kind, PRINT_LOCALE)  # the workbook and the pack are in Chinese
 
     @property
     def person(self) -> str:
@@ -276,26 +331,46 @@ def _entry_query(village: Village):
     original = aliased(LedgerEntry)
     capturer = aliased(StaffUser)
     approver = aliased(StaffUser)
-    cols = (LedgerEntry.id, LedgerEntry.seq, LedgerEntry.occurred_on, LedgerEntry.kind, LedgerEntry.points,
-            LedgerEntry.requested_points, LedgerEntry.capped, LedgerEntry.quantity,
-            Group.name.label("group"), Household.number, Household.house_number,
-            func.coalesce(head.name, "#" + Household.number).label("head"), person.name.label("villager"),
-            Rule.code, RuleVersion.name.label("rule_name"), RuleVersion.category, LedgerEntry.note,
-            LedgerEntry.recorded_at, func.coalesce(capturer.display_name, capturer.username).label("cap"),
-            func.coalesce(approver.display_name, approver.username).label("appr"),
-            LedgerEntry.corrects_id, original.seq.label("oseq"), original.occurred_on.label("oon"),
-            LedgerEntry.hash)
-    return (select(*cols).select_from(LedgerEntry)
-            .join(Household, Household.id == LedgerEntry.household_id)
-            .join(Group, Group.id == LedgerEntry.group_id)
-            .outerjoin(head, head.id == Household.head_id)
-            .outerjoin(person, person.id == LedgerEntry.villager_id)
-            .outerjoin(Rule, Rule.id == LedgerEntry.rule_id)
-            .outerjoin(RuleVersion, RuleVersion.id == LedgerEntry.rule_version_id)
-            .outerjoin(original, original.id == LedgerEntry.corrects_id)
-            .outerjoin(capturer, capturer.id == LedgerEntry.captured_by_id)
-            .outerjoin(approver, approver.id == LedgerEntry.approved_by_id)
-            .where(LedgerEntry.village_id == village.id))
+    cols = (
+        LedgerEntry.id,
+        LedgerEntry.seq,
+        LedgerEntry.occurred_on,
+        LedgerEntry.kind,
+        LedgerEntry.points,
+        LedgerEntry.requested_points,
+        LedgerEntry.capped,
+        LedgerEntry.quantity,
+        Group.name.label("group"),
+        Household.number,
+        Household.house_number,
+        func.coalesce(head.name, "#" + Household.number).label("head"),
+        person.name.label("villager"),
+        Rule.code,
+        RuleVersion.name.label("rule_name"),
+        RuleVersion.category,
+        LedgerEntry.note,
+        LedgerEntry.recorded_at,
+        func.coalesce(capturer.display_name, capturer.username).label("cap"),
+        func.coalesce(approver.display_name, approver.username).label("appr"),
+        LedgerEntry.corrects_id,
+        original.seq.label("oseq"),
+        original.occurred_on.label("oon"),
+        LedgerEntry.hash,
+    )
+    return (
+        select(*cols)
+        .select_from(LedgerEntry)
+        .join(Household, Household.id == LedgerEntry.household_id)
+        .join(Group, Group.id == LedgerEntry.group_id)
+        .outerjoin(head, head.id == Household.head_id)
+        .outerjoin(person, person.id == LedgerEntry.villager_id)
+        .outerjoin(Rule, Rule.id == LedgerEntry.rule_id)
+        .outerjoin(RuleVersion, RuleVersion.id == LedgerEntry.rule_version_id)
+        .outerjoin(original, original.id == LedgerEntry.corrects_id)
+        .outerjoin(capturer, capturer.id == LedgerEntry.captured_by_id)
+        .outerjoin(approver, approver.id == LedgerEntry.approved_by_id)
+        .where(LedgerEntry.village_id == village.id)
+    )
 
 
 def month_entries(session: Session, village: Village, month: str) -> list[EntryRow]:
@@ -308,9 +383,12 @@ def month_entries(session: Session, village: Village, month: str) -> list[EntryR
 
 def notice_entry_rows(session: Session, village: Village, notice_id: int) -> list[EntryRow]:
     """The entries a published notice lists (its frozen list), in chain order, with names resolved."""
-    q = (_entry_query(village).join(NoticeEntry, and_(NoticeEntry.village_id == LedgerEntry.village_id,
-                                                      NoticeEntry.seq == LedgerEntry.seq))
-         .where(NoticeEntry.notice_id == notice_id).order_by(LedgerEntry.seq))
+    q = (
+        _entry_query(village)
+        .join(NoticeEntry, and_(NoticeEntry.village_id == LedgerEntry.village_id, NoticeEntry.seq == LedgerEntry.seq))
+        .where(NoticeEntry.notice_id == notice_id)
+        .order_by(LedgerEntry.seq)
+    )
     return [EntryRow(*r) for r in session.execute(q)]
 
 
@@ -318,12 +396,13 @@ def entry_rows_by_seq(session: Session, village: Village, seqs: list[int]) -> li
     """The village's entries at the given places in the chain, in chain order."""
     out: list[EntryRow] = []
     for i in range(0, len(seqs), 900):  # stay under SQLite's bound-parameter limit
-        q = _entry_query(village).where(LedgerEntry.seq.in_(seqs[i:i + 900]))
+        q = _entry_query(village).where(LedgerEntry.seq.in_(seqs[i : i + 900]))
         out += [EntryRow(*r) for r in session.execute(q)]
     return sorted(out, key=lambda e: e.seq)
 
 
 # --- pending work -----------------------------------------------------------------------
+
 
 @dataclass
 class Pending:
@@ -338,8 +417,11 @@ def pending(session: Session, village: Village, month: str) -> Pending:
     p = parse_month(month)
     base = (Submission.village_id == village.id, Submission.status == SubmissionStatus.pending)
     in_month = pending_in_month(session, village, p.key)
-    pts = session.execute(select(func.coalesce(func.sum(Submission.points), 0)).where(
-        *base, Submission.occurred_on.between(p.start, p.end))).scalar_one()
+    pts = session.execute(
+        select(func.coalesce(func.sum(Submission.points), 0)).where(
+            *base, Submission.occurred_on.between(p.start, p.end)
+        )
+    ).scalar_one()
     total = session.execute(select(func.count()).select_from(Submission).where(*base)).scalar_one()
     by_rule = session.execute(
         select(Rule.code, RuleVersion.name, func.count(), func.coalesce(func.sum(Submission.points), 0))
@@ -347,14 +429,18 @@ def pending(session: Session, village: Village, month: str) -> Pending:
         .outerjoin(Rule, Rule.id == Submission.rule_id)
         .outerjoin(RuleVersion, RuleVersion.id == Submission.rule_version_id)
         .where(*base, Submission.occurred_on.between(p.start, p.end))
-        .group_by(Rule.code, RuleVersion.name).order_by(Rule.code)).all()
-    return Pending(p.key, in_month, int(pts), total,
-                   [(c or "", n or "", int(k), int(s)) for c, n, k, s in by_rule])
+        .group_by(Rule.code, RuleVersion.name)
+        .order_by(Rule.code)
+    ).all()
+    return Pending(p.key, in_month, int(pts), total, [(c or "", n or "", int(k), int(s)) for c, n, k, s in by_rule])
 
 
 def pending_count(session: Session, village: Village) -> int:
-    return session.execute(select(func.count()).select_from(Submission).where(
-        Submission.village_id == village.id, Submission.status == SubmissionStatus.pending)).scalar_one()
+    return session.execute(
+        select(func.count())
+        .select_from(Submission)
+        .where(Submission.village_id == village.id, Submission.status == SubmissionStatus.pending)
+    ).scalar_one()
 
 
 @dataclass
@@ -362,7 +448,7 @@ class OpenObjection:
     id: int
     raised_at: dt.datetime
     household: str
-    entry_seq: int | None       # None: a missing entry (漏记)
+    entry_seq: int | None  # None: a missing entry (漏记)
     entry_on: dt.date | None
     points: int | None
     reason: str
@@ -374,40 +460,65 @@ def open_objection_list(session: Session, village: Village, limit: int = 5) -> t
     count = session.execute(select(func.count()).select_from(Objection).where(where)).scalar_one()
     head = aliased(Villager)
     rows = session.execute(
-        select(Objection.id, Objection.raised_at, func.coalesce(head.name, "#" + Household.number),
-               LedgerEntry.seq, LedgerEntry.occurred_on, LedgerEntry.points, Objection.reason)
+        select(
+            Objection.id,
+            Objection.raised_at,
+            func.coalesce(head.name, "#" + Household.number),
+            LedgerEntry.seq,
+            LedgerEntry.occurred_on,
+            LedgerEntry.points,
+            Objection.reason,
+        )
         .outerjoin(LedgerEntry, LedgerEntry.id == Objection.entry_id)
         .join(Household, Household.id == Objection.household_id)
         .outerjoin(head, head.id == Household.head_id)
-        .where(where).order_by(Objection.raised_at).limit(limit)).all()
+        .where(where)
+        .order_by(Objection.raised_at)
+        .limit(limit)
+    ).all()
     return count, [OpenObjection(*r) for r in rows]
 
 
 # --- registry helpers -------------------------------------------------------------------
 
+
 def household_details(session: Session, village: Village) -> dict[int, tuple[str, str | None, int]]:
     """{household id: (户号, 门牌号, active members)}."""
-    members = dict(session.execute(
-        select(Villager.household_id, func.count()).where(Villager.village_id == village.id,
-                                                          Villager.status == VillagerStatus.active)
-        .group_by(Villager.household_id)).all())
-    return {hid: (number, house, members.get(hid, 0)) for hid, number, house in session.execute(
-        select(Household.id, Household.number, Household.house_number).where(Household.village_id == village.id))}
+    members = dict(
+        session.execute(
+            select(Villager.household_id, func.count())
+            .where(Villager.village_id == village.id, Villager.status == VillagerStatus.active)
+            .group_by(Villager.household_id)
+        ).all()
+    )
+    return {
+        hid: (number, house, members.get(hid, 0))
+        for hid, number, house in session.execute(
+            select(Household.id, Household.number, Household.house_number).where(Household.village_id == village.id)
+        )
+    }
 
 
 def tally_entries(session: Session, village: Village, period: str, kind: str) -> dict[int, int]:
     key = parse_period(period).key
-    return dict(session.execute(select(Tally.subject_id, Tally.entries).where(
-        Tally.village_id == village.id, Tally.period == key, Tally.kind == kind)).all())
+    return dict(
+        session.execute(
+            select(Tally.subject_id, Tally.entries).where(
+                Tally.village_id == village.id, Tally.period == key, Tally.kind == kind
+            )
+        ).all()
+    )
 
 
 def groups_of(session: Session, village: Village) -> list[Group]:
-    return list(session.execute(select(Group).where(Group.village_id == village.id)
-                                .order_by(Group.sort_key, Group.id)).scalars())
+    return list(
+        session.execute(
+            select(Group).where(Group.village_id == village.id).order_by(Group.sort_key, Group.id)
+        ).scalars()
+    )
 
 
 def rules_of(session: Session, village: Village) -> list[tuple[str, str]]:
     """(code, latest name) of the village's rules, by code."""
     rules = session.execute(select(Rule).where(Rule.village_id == village.id).order_by(Rule.code)).scalars()
     return [(r.code, r.latest.name if r.versions else r.code) for r in rules]
-

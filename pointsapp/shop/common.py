@@ -1,4 +1,5 @@
 """Small helpers shared by the shop views."""
+
 from __future__ import annotations
 
 from flask import abort, url_for

@@ -1,4 +1,5 @@
 """Forms of the shop pages (Flask-WTF: every form carries a CSRF token)."""
+
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
@@ -10,6 +11,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 try:  # WTForms >= 3.3 deprecates tuple choices
     from wtforms.fields.choices import SelectChoice
 except ImportError:  # pragma: no cover - older WTForms
+
     def SelectChoice(value, label):  # type: ignore[no-redef]  # noqa: N802
         return (value, label)
 
@@ -28,9 +30,15 @@ class ItemForm(FlaskForm):
 class StockInForm(FlaskForm):
     item = SelectField(_l("Goods"), coerce=int, validators=[InputRequired()])
     qty = IntegerField(_l("Quantity"), validators=[InputRequired(), NumberRange(min=1, max=100_000)])
-    source = SelectField(_l("Source"), choices=[
-        SelectChoice("purchase", _l("Purchase")), SelectChoice("donation", _l("Donation (爱心捐赠)")),
-        SelectChoice("other", _l("Other"))], validators=[InputRequired()])
+    source = SelectField(
+        _l("Source"),
+        choices=[
+            SelectChoice("purchase", _l("Purchase")),
+            SelectChoice("donation", _l("Donation (爱心捐赠)")),
+            SelectChoice("other", _l("Other")),
+        ],
+        validators=[InputRequired()],
+    )
     donor = StringField(_l("Donor (for donations)"), validators=[Optional(), Length(max=100)])
     value = StringField(_l("Value in yuan (optional)"), validators=[Optional(), Length(max=20)])
     note = StringField(_l("Note"), validators=[Optional(), Length(max=200)])
@@ -51,10 +59,16 @@ class SettingsForm(FlaskForm):
     reset_month = IntegerField(_l("Month of the reset"), validators=[Optional(), NumberRange(min=1, max=12)])
     reset_day = IntegerField(_l("Day of the reset"), validators=[Optional(), NumberRange(min=1, max=31)])
     points_budget = IntegerField(_l("This year's points budget"), validators=[Optional(), NumberRange(min=0)])
-    star_period = SelectField(_l("Stars are given per"),
-                              choices=[SelectChoice("year", _l("Year")), SelectChoice("quarter", _l("Quarter"))])
-    star_mode = SelectField(_l("Bands by"), choices=[SelectChoice("points", _l("Points in the period")),
-                                                     SelectChoice("percent", _l("Top percentage of households"))])
+    star_period = SelectField(
+        _l("Stars are given per"), choices=[SelectChoice("year", _l("Year")), SelectChoice("quarter", _l("Quarter"))]
+    )
+    star_mode = SelectField(
+        _l("Bands by"),
+        choices=[
+            SelectChoice("points", _l("Points in the period")),
+            SelectChoice("percent", _l("Top percentage of households")),
+        ],
+    )
     bands = StringField(_l("Bands (stars:threshold, highest first)"), validators=[DataRequired(), Length(max=200)])
 
 

@@ -1,12 +1,17 @@
 """Labels of the shop's stored codes, translated."""
+
 from __future__ import annotations
 
 from flask_babel import gettext as _
 
 
 def movement_label(kind: str) -> str:
-    return {"in": _("Stock in"), "writeoff": _("Write-off"), "redeem": _("Redeemed"),
-            "return": _("Returned (cancelled)")}.get(kind, kind)
+    return {
+        "in": _("Stock in"),
+        "writeoff": _("Write-off"),
+        "redeem": _("Redeemed"),
+        "return": _("Returned (cancelled)"),
+    }.get(kind, kind)
 
 
 def source_label(source: str | None) -> str:

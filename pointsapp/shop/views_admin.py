@@ -1,5 +1,6 @@
 """Admin pages of the shop: the catalogue, the settings (reset day, budget, star bands), the
 yearly reset, and the printable 星级文明户 list and plaque sheet."""
+
 from __future__ import annotations
 
 import json
@@ -25,6 +26,7 @@ from .forms import ItemForm, ResetForm, SettingsForm
 from .labels import stars_text
 
 # --- catalogue -------------------------------------------------------------------------
+
 
 def _item_photo(form: ItemForm, village_id: int) -> str | None:
     """Check the uploaded photo (pixels, format) before anything is written, then store it as
@@ -61,9 +63,17 @@ def items():
     if form.validate_on_submit():
         try:
             photo = _item_photo(form, v.id)
-            item = add_item(db.session, v, current_user._get_current_object(), code=form.code.data,
-                            name=form.name.data, price=form.price.data, unit=form.unit.data, photo=photo,
-                            ip=request.remote_addr)
+            item = add_item(
+                db.session,
+                v,
+                current_user._get_current_object(),
+                code=form.code.data,
+                name=form.name.data,
+                price=form.price.data,
+                unit=form.unit.data,
+                photo=photo,
+                ip=request.remote_addr,
+            )
         except PhotoError:
             status = 400
         except Refused as exc:
@@ -74,8 +84,19 @@ def items():
             return redirect(url_for("shop.items"), code=303)
     elif request.method == "POST":
         status = 400
-    rows = [{"code": i.code, "name": i.name, "unit": i.unit, "price": i.price, "stock": i.stock, "active": i.active,
-             "url": url_for("shop.edit_item", item_id=i.id), "photo": photo_url(i)} for i in catalogue(db.session, v)]
+    rows = [
+        {
+            "code": i.code,
+            "name": i.name,
+            "unit": i.unit,
+            "price": i.price,
+            "stock": i.stock,
+            "active": i.active,
+            "url": url_for("shop.edit_item", item_id=i.id),
+            "photo": photo_url(i),
+        }
+        for i in catalogue(db.session, v)
+    ]
     return render_template("shop/items.html", form=form, rows=rows), status
 
 
@@ -94,9 +115,18 @@ def edit_item(item_id: int):
             photo = _item_photo(form, v.id)
             if photo is None and form.remove_photo.data:
                 photo = ""
-            update_item(db.session, v, current_user._get_current_object(), item, name=form.name.data,
-                        price=form.price.data, unit=form.unit.data, active=form.active.data, photo=photo,
-                        ip=request.remote_addr)
+            update_item(
+                db.session,
+                v,
+                current_user._get_current_object(),
+                item,
+                name=form.name.data,
+                price=form.price.data,
+                unit=form.unit.data,
+                active=form.active.data,
+                photo=photo,
+                ip=request.remote_addr,
+            )
         except PhotoError:
             status = 400
         except Refused as exc:
@@ -111,6 +141,7 @@ def edit_item(item_id: int):
 
 
 # --- settings --------------------------------------------------------------------------
+
 
 def bands_text(bands) -> str:
     return ", ".join(f"{s}:{t}" for s, t in bands)
@@ -147,11 +178,17 @@ def settings():
     status = 200
     if form.validate_on_submit():
         try:
-            save_settings(db.session, v, current_user._get_current_object(),
-                          reset_month=form.reset_month.data if form.reset_on.data else None,
-                          reset_day=form.reset_day.data if form.reset_on.data else None,
-                          points_budget=form.points_budget.data, star_period=form.star_period.data,
-                          star_mode=form.star_mode.data, bands=parse_bands_text(form.bands.data))
+            save_settings(
+                db.session,
+                v,
+                current_user._get_current_object(),
+                reset_month=form.reset_month.data if form.reset_on.data else None,
+                reset_day=form.reset_day.data if form.reset_on.data else None,
+                points_budget=form.points_budget.data,
+                star_period=form.star_period.data,
+                star_mode=form.star_mode.data,
+                bands=parse_bands_text(form.bands.data),
+            )
             if form.reset_on.data and (form.reset_month.data is None or form.reset_day.data is None):
                 raise Refused("bad_reset_day", "give the month and the day")
         except Refused as exc:
@@ -163,11 +200,17 @@ def settings():
     elif request.method == "POST":
         status = 400
     defaults = {mode: bands_text(b) for mode, b in DEFAULT_BANDS.items()}
-    return render_template("shop/settings.html", form=form, saved=current.saved, defaults=defaults,
-                           default_json=json.dumps(defaults, ensure_ascii=False)), status
+    return render_template(
+        "shop/settings.html",
+        form=form,
+        saved=current.saved,
+        defaults=defaults,
+        default_json=json.dumps(defaults, ensure_ascii=False),
+    ), status
 
 
 # --- the yearly reset ------------------------------------------------------------------
+
 
 @bp.route("/desk/reset", methods=["GET", "POST"])
 @permission_required("shop.manage")
@@ -186,11 +229,24 @@ def reset():
         if request.method == "POST" and form.validate_on_submit() and form.confirm.data:
             result = run_reset(db.session, v, year, current_user._get_current_object(), ip=request.remote_addr)
             if result.already is not None:
-                flash(_("The reset of %(year)s was already done on %(date)s; nothing changed.", year=year,
-                        date=fdate(result.already.occurred_on)), "success")
+                flash(
+                    _(
+                        "The reset of %(year)s was already done on %(date)s; nothing changed.",
+                        year=year,
+                        date=fdate(result.already.occurred_on),
+                    ),
+                    "success",
+                )
             else:
-                flash(_("Reset of %(year)s done: %(points)s points of %(households)s households cleared.", year=year,
-                        points=result.points, households=result.households), "success")
+                flash(
+                    _(
+                        "Reset of %(year)s done: %(points)s points of %(households)s households cleared.",
+                        year=year,
+                        points=result.points,
+                        households=result.households,
+                    ),
+                    "success",
+                )
             return redirect(url_for("shop.reset", year=year), code=303)
         if request.method == "POST" and not form.confirm.data:
             flash(_("Tick the box to confirm after checking the preview."), "error")
@@ -201,20 +257,43 @@ def reset():
         status = 400
     rows = []
     if preview is not None and preview.already is None:
-        heads = {h.id: h.head_name for h in db.session.query(Household).filter(
-            Household.id.in_([r.household_id for r in preview.rows]))} if preview.rows else {}
+        heads = (
+            {
+                h.id: h.head_name
+                for h in db.session.query(Household).filter(Household.id.in_([r.household_id for r in preview.rows]))
+            }
+            if preview.rows
+            else {}
+        )
         rows = [{"number": r.number, "head": heads.get(r.household_id, ""), "points": r.points} for r in preview.rows]
     return render_template(
-        "shop/reset.html", form=form, year=year, preview=preview, rows=rows, reset_on=settings_.reset_on,
+        "shop/reset.html",
+        form=form,
+        year=year,
+        preview=preview,
+        rows=rows,
+        reset_on=settings_.reset_on,
         due=fdate(settings_.reset_date(year)) if settings_.reset_on else None,
-        already=fdate(preview.already.occurred_on) if preview is not None and preview.already else None), status
+        already=fdate(preview.already.occurred_on) if preview is not None and preview.already else None,
+    ), status
 
 
 # --- stars -----------------------------------------------------------------------------
 
+
 def _star_rows(period: str) -> list[dict]:
-    return [{"household": r.household, "name": r.name, "group": r.group, "points": r.points, "stars": r.stars,
-             "stars_text": stars_text(r.stars)} for r in star_ratings(db.session, village(), period) if r.stars > 0]
+    return [
+        {
+            "household": r.household,
+            "name": r.name,
+            "group": r.group,
+            "points": r.points,
+            "stars": r.stars,
+            "stars_text": stars_text(r.stars),
+        }
+        for r in star_ratings(db.session, village(), period)
+        if r.stars > 0
+    ]
 
 
 def _period_arg() -> str:
@@ -230,8 +309,13 @@ def _period_arg() -> str:
 @permission_required("shop.redeem")
 def stars():
     period = _period_arg()
-    return render_template("shop/stars.html", period=period, rows=_star_rows(period), village=village(),
-                           plaques_url=url_for("shop.plaques", period=period))
+    return render_template(
+        "shop/stars.html",
+        period=period,
+        rows=_star_rows(period),
+        village=village(),
+        plaques_url=url_for("shop.plaques", period=period),
+    )
 
 
 @bp.get("/desk/stars/plaques")

@@ -1,4 +1,5 @@
 """The redemption desk: find the household, show it, redeem, print the 兑换单, cancel."""
+
 from __future__ import annotations
 
 import uuid
@@ -30,8 +31,16 @@ def desk():
     matches = find_households(db.session, v, query) if query else []
     if len(matches) == 1 and matches[0].how in ("card", "number"):
         return redirect(url_for("shop.household", household_id=matches[0].household_id), code=303)
-    rows = [{"url": url_for("shop.household", household_id=m.household_id), "number": m.number, "head": m.head,
-             "group": m.group, "members": "、".join(m.members)} for m in matches]
+    rows = [
+        {
+            "url": url_for("shop.household", household_id=m.household_id),
+            "number": m.number,
+            "head": m.head,
+            "group": m.group,
+            "members": "、".join(m.members),
+        }
+        for m in matches
+    ]
     return render_template("shop/desk.html", query=query, rows=rows, searched=bool(query), village=v)
 
 
@@ -42,8 +51,9 @@ def _household_or_404(household_id: int) -> Household:
     return household
 
 
-def _panel(household: Household, key: str | None = None, picked: dict[int, int] | None = None,
-           collector: int | None = None) -> dict:
+def _panel(
+    household: Household, key: str | None = None, picked: dict[int, int] | None = None, collector: int | None = None
+) -> dict:
     """Ready-made values of the household panel and the redeem form."""
     v, day = village(), today()
     bal = balance(db.session, household=household)
@@ -53,19 +63,48 @@ def _panel(household: Household, key: str | None = None, picked: dict[int, int] 
     items = [i for i in catalogue(db.session, v, active_only=True) if i.stock > 0]
     picked = picked or {}
     return {
-        "id": household.id, "number": household.number, "head": household.head_name,
-        "group": household.group.name, "redeemable": bal.redeemable, "honour": bal.honour,
-        "members": [{"id": m.id, "name": m.name, "relation": m.relation or "", "selected": m.id == collector}
-                    for m in members],
+        "id": household.id,
+        "number": household.number,
+        "head": household.head_name,
+        "group": household.group.name,
+        "redeemable": bal.redeemable,
+        "honour": bal.honour,
+        "members": [
+            {"id": m.id, "name": m.name, "relation": m.relation or "", "selected": m.id == collector} for m in members
+        ],
         "redeemed_this_year": sum(r.points for r in redemptions if not r.cancelled),
-        "redemptions": [{"number": r.number, "date": fdate(r.occurred_on), "points": r.points,
-                         "goods": "、".join(f"{ln.item.name}×{ln.qty}" for ln in r.lines),
-                         "cancelled": r.cancelled, "url": url_for("shop.receipt", redemption_id=r.id)}
-                        for r in redemptions],
-        "warning": _("Your household has %(points)s redeemable points that will be cleared on %(date)s.",
-                     points=warn.points, date=fdate(warn.due_on)) if warn else None,
-        "items": [{"id": i.id, "code": i.code, "name": i.name, "unit": i.unit, "price": i.price, "stock": i.stock,
-                   "qty": picked.get(i.id, 0), "affordable": i.price <= bal.redeemable, "photo": photo_url(i)} for i in items],
+        "redemptions": [
+            {
+                "number": r.number,
+                "date": fdate(r.occurred_on),
+                "points": r.points,
+                "goods": "、".join(f"{ln.item.name}×{ln.qty}" for ln in r.lines),
+                "cancelled": r.cancelled,
+                "url": url_for("shop.receipt", redemption_id=r.id),
+            }
+            for r in redemptions
+        ],
+        "warning": _(
+            "Your household has %(points)s redeemable points that will be cleared on %(date)s.",
+            points=warn.points,
+            date=fdate(warn.due_on),
+        )
+        if warn
+        else None,
+        "items": [
+            {
+                "id": i.id,
+                "code": i.code,
+                "name": i.name,
+                "unit": i.unit,
+                "price": i.price,
+                "stock": i.stock,
+                "qty": picked.get(i.id, 0),
+                "affordable": i.price <= bal.redeemable,
+                "photo": photo_url(i),
+            }
+            for i in items
+        ],
         "key": key or uuid.uuid4().hex,
         "year": day.year,
     }
@@ -116,8 +155,16 @@ def redeem(household_id: int):
         if collector is None:
             abort(400)
     try:
-        res = svc.redeem(db.session, actor=current_user._get_current_object(), village=village(), household=h,
-                         wants=wants, key=key, collector=collector, ip=request.remote_addr)
+        res = svc.redeem(
+            db.session,
+            actor=current_user._get_current_object(),
+            village=village(),
+            household=h,
+            wants=wants,
+            key=key,
+            collector=collector,
+            ip=request.remote_addr,
+        )
     except Refused as exc:
         refusal(exc)
         return render_template("shop/household.html", p=_panel(h, key, picked, collector_id)), 409
@@ -133,17 +180,31 @@ def _receipt(red) -> dict:
     household = red.household
     can = svc.can_cancel(current_user._get_current_object(), v, red)
     return {
-        "id": red.id, "number": red.number, "village": v.name, "household": household.number,
-        "head": household.head_name, "group": household.group.name,
-        "collector": red.collector_name or household.head_name, "clerk": red.clerk.display_name or red.clerk.username,
-        "at": ftime(red.at), "date": fdate(red.occurred_on), "points": red.points, "balance_after": red.balance_after,
-        "lines": [{"name": ln.item.name, "unit": ln.item.unit, "qty": ln.qty, "price": ln.price, "points": ln.points}
-                  for ln in red.lines],
-        "cancelled": red.cancelled, "cancelled_at": ftime(red.cancelled_at), "cancel_reason": red.cancel_reason,
+        "id": red.id,
+        "number": red.number,
+        "village": v.name,
+        "household": household.number,
+        "head": household.head_name,
+        "group": household.group.name,
+        "collector": red.collector_name or household.head_name,
+        "clerk": red.clerk.display_name or red.clerk.username,
+        "at": ftime(red.at),
+        "date": fdate(red.occurred_on),
+        "points": red.points,
+        "balance_after": red.balance_after,
+        "lines": [
+            {"name": ln.item.name, "unit": ln.item.unit, "qty": ln.qty, "price": ln.price, "points": ln.points}
+            for ln in red.lines
+        ],
+        "cancelled": red.cancelled,
+        "cancelled_at": ftime(red.cancelled_at),
+        "cancel_reason": red.cancel_reason,
         "cancelled_by": (red.cancelled_by.display_name or red.cancelled_by.username) if red.cancelled_by else None,
-        "can_cancel": can is None, "needs_reason": red.occurred_on != today(),
+        "can_cancel": can is None,
+        "needs_reason": red.occurred_on != today(),
         "cancel_hint": _("Only on the day of the redemption can a clerk cancel it; after that, ask an administrator.")
-        if can == "cancel_needs_admin" else None,
+        if can == "cancel_needs_admin"
+        else None,
         "entry_seq": red.entry.seq,
         "household_url": url_for("shop.household", household_id=household.id),
     }
@@ -170,13 +231,13 @@ def cancel(redemption_id: int):
     if not form.validate_on_submit():
         return render_template("shop/receipt.html", r=_receipt(red), form=form), 400
     try:
-        svc.cancel(db.session, red, current_user._get_current_object(), reason=form.reason.data,
-                   ip=request.remote_addr)
+        svc.cancel(db.session, red, current_user._get_current_object(), reason=form.reason.data, ip=request.remote_addr)
     except Refused as exc:
         refusal(exc)
         return redirect(url_for("shop.receipt", redemption_id=redemption_id), code=303)
-    flash(_("The redemption was cancelled: the points went back to the household and the goods back to stock."),
-          "success")
+    flash(
+        _("The redemption was cancelled: the points went back to the household and the goods back to stock."), "success"
+    )
     return redirect(url_for("shop.receipt", redemption_id=redemption_id), code=303)
 
 
@@ -193,9 +254,21 @@ def redemptions():
     except ValueError:
         flash(_("Please give the date as YYYY-MM-DD."), "error")
         day = today()
-    rows = [{"number": r.number, "household": r.household.number, "head": r.household.head_name,
-             "points": r.points, "cancelled": r.cancelled, "at": ftime(r.at),
-             "url": url_for("shop.receipt", redemption_id=r.id)}
-            for r in svc.redemptions_between(db.session, v, day, day)]
-    return render_template("shop/redemptions.html", rows=rows, day=day.isoformat(),
-                           total=sum(r["points"] for r in rows if not r["cancelled"]))
+    rows = [
+        {
+            "number": r.number,
+            "household": r.household.number,
+            "head": r.household.head_name,
+            "points": r.points,
+            "cancelled": r.cancelled,
+            "at": ftime(r.at),
+            "url": url_for("shop.receipt", redemption_id=r.id),
+        }
+        for r in svc.redemptions_between(db.session, v, day, day)
+    ]
+    return render_template(
+        "shop/redemptions.html",
+        rows=rows,
+        day=day.isoformat(),
+        total=sum(r["points"] for r in rows if not r["cancelled"]),
+    )

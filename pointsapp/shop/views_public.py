@@ -1,4 +1,5 @@
 """/shop: the public list of items and stock. No sign-in, no names."""
+
 from __future__ import annotations
 
 from flask import abort, render_template, request

@@ -1,4 +1,5 @@
 """Small helpers shared by the staff views."""
+
 from __future__ import annotations
 
 from flask import abort
@@ -35,4 +36,3 @@ def int_list(values) -> tuple[list[int], list[str]]:
         except (TypeError, ValueError):
             bad.append(str(raw)[:40])
     return ids, bad
-

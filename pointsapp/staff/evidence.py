@@ -3,6 +3,7 @@
 One place for the review queue (evidence beside each row) and the objection page (date, rule, who
 recorded it, the activity and its evidence).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -29,9 +30,9 @@ class Photo:
 @dataclass
 class Evidence:
     activity_id: int | None = None
-    activity: str = ""        # "清廉党课 · 2026-11-20 · 村部"
+    activity: str = ""  # "清廉党课 · 2026-11-20 · 村部"
     batch_id: int | None = None
-    batch: str = ""           # "11-20 09:31 · 小李"
+    batch: str = ""  # "11-20 09:31 · 小李"
     photos: list[Photo] = field(default_factory=list)
 
 
@@ -57,11 +58,28 @@ def evidence_for(session, village: Village, pairs) -> dict[tuple[int | None, int
     pairs = set(pairs)
     act_ids = {a for a, _b in pairs if a}
     batch_ids = {b for _a, b in pairs if b}
-    acts = {a.id: a for a in session.execute(select(Activity).where(
-        Activity.id.in_(act_ids), Activity.village_id == village.id)).scalars()} if act_ids else {}
-    batches = {b.id: b for b in session.execute(
-        select(CaptureBatch).where(CaptureBatch.id.in_(batch_ids), CaptureBatch.village_id == village.id)
-        .options(selectinload(CaptureBatch.actor))).scalars()} if batch_ids else {}
+    acts = (
+        {
+            a.id: a
+            for a in session.execute(
+                select(Activity).where(Activity.id.in_(act_ids), Activity.village_id == village.id)
+            ).scalars()
+        }
+        if act_ids
+        else {}
+    )
+    batches = (
+        {
+            b.id: b
+            for b in session.execute(
+                select(CaptureBatch)
+                .where(CaptureBatch.id.in_(batch_ids), CaptureBatch.village_id == village.id)
+                .options(selectinload(CaptureBatch.actor))
+            ).scalars()
+        }
+        if batch_ids
+        else {}
+    )
     instance = current_app.instance_path
     batch_photo = {bid: photo_path(instance, capture_photo_rel(village.id, bid)) is not None for bid in batches}
     out = {}
@@ -76,8 +94,9 @@ def evidence_for(session, village: Village, pairs) -> dict[tuple[int | None, int
         if b is not None:
             ev.batch_id, ev.batch = b.id, batch_text(b)
             if batch_photo.get(b.id):
-                ev.photos.append(Photo(_("Photo of the sign-in sheet or scene"),
-                                       url_for("staff.capture_photo", batch_id=b.id)))
+                ev.photos.append(
+                    Photo(_("Photo of the sign-in sheet or scene"), url_for("staff.capture_photo", batch_id=b.id))
+                )
         out[(aid, bid)] = ev
     return out
 
@@ -103,6 +122,12 @@ def entry_facts(session, village: Village, entry: LedgerEntry) -> EntryFacts:
     ev = evidence_for(session, village, [(aid, bid)])[(aid, bid)]
     captured_at = sub.captured_at if sub is not None else entry.recorded_at
     return EntryFacts(
-        occurred_on=entry.occurred_on, rule=f"{v.rule.code} {v.name}" if v else "", points=entry.points,
-        recorded_by=staff_name(entry.captured_by), recorded_at=format_datetime(captured_at, "yyyy-MM-dd HH:mm"),
-        approved_by=staff_name(entry.approved_by), note=entry.note or "", evidence=ev)
+        occurred_on=entry.occurred_on,
+        rule=f"{v.rule.code} {v.name}" if v else "",
+        points=entry.points,
+        recorded_by=staff_name(entry.captured_by),
+        recorded_at=format_datetime(captured_at, "yyyy-MM-dd HH:mm"),
+        approved_by=staff_name(entry.approved_by),
+        note=entry.note or "",
+        evidence=ev,
+    )

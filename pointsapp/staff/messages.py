@@ -2,6 +2,7 @@
 
 Refusal messages are not here: they live in the one catalog, ``pointsapp.web.refusals``.
 """
+
 from __future__ import annotations
 
 from flask_babel import gettext as _
@@ -17,4 +18,3 @@ def status_labels() -> dict[str, str]:
         "refused": _("Not recorded"),
         "rejected": _("Rejected"),
     }
-

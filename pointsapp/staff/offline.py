@@ -6,6 +6,7 @@ one-hour token age would refuse that replay ("the form has expired") and lose th
 POST therefore checks the token's signature and session binding but not its age. The idempotency key
 (one batch per key) and the signed-in session still guard it.
 """
+
 from __future__ import annotations
 
 import functools

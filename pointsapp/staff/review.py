@@ -1,4 +1,5 @@
 """Review queue services: filter pending captures, approve or reject them, manual awards."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -54,7 +55,9 @@ class QueueFilters:
                 try:
                     setattr(f, attr, dt.date.fromisoformat(raw))
                 except ValueError:
-                    errors.append(_("Filter %(field)s: %(value)r is not a date (YYYY-MM-DD).", field=name, value=raw[:20]))
+                    errors.append(
+                        _("Filter %(field)s: %(value)r is not a date (YYYY-MM-DD).", field=name, value=raw[:20])
+                    )
         return f, errors
 
 
@@ -105,49 +108,90 @@ def backlog(session, village: Village, actor: StaffUser, filters: QueueFilters) 
 
 def queue(session, village: Village, actor: StaffUser, filters: QueueFilters) -> list[QueueRow]:
     require(actor, village, "review")
-    q = (_pending(village, filters, Submission)
-         .options(selectinload(Submission.villager), selectinload(Submission.household).selectinload(Household.head),
-                  selectinload(Submission.household).selectinload(Household.group),
-                  selectinload(Submission.rule_version).selectinload(RuleVersion.rule),
-                  selectinload(Submission.captured_by))
-         .order_by(Submission.occurred_on, Submission.id).limit(QUEUE_LIMIT))
+    q = (
+        _pending(village, filters, Submission)
+        .options(
+            selectinload(Submission.villager),
+            selectinload(Submission.household).selectinload(Household.head),
+            selectinload(Submission.household).selectinload(Household.group),
+            selectinload(Submission.rule_version).selectinload(RuleVersion.rule),
+            selectinload(Submission.captured_by),
+        )
+        .order_by(Submission.occurred_on, Submission.id)
+        .limit(QUEUE_LIMIT)
+    )
     rows = []
-    why_not = {"maker_checker": _("You recorded this; another reviewer decides."),
-               "conflict_of_interest": _("Your own household; another reviewer decides.")}
+    why_not = {
+        "maker_checker": _("You recorded this; another reviewer decides."),
+        "conflict_of_interest": _("Your own household; another reviewer decides."),
+    }
     for sub in session.execute(q).scalars():
         code = review_refusal(actor, captured_by_id=sub.captured_by_id, household_id=sub.household_id)
         why = why_not[code] if code else ""
         v = sub.rule_version
-        rows.append(QueueRow(
-            sub.id, sub.occurred_on, subject_name(sub), sub.household.number if sub.household else "",
-            sub.household.group.name if sub.household else "", f"{v.rule.code} {v.name}" if v else "",
-            sub.points, sub.requested_points, sub.capped, sub.quantity, sub.note or "",
-            sub.captured_by.display_name or sub.captured_by.username, not why, why, sub.activity_id, sub.batch_id))
+        rows.append(
+            QueueRow(
+                sub.id,
+                sub.occurred_on,
+                subject_name(sub),
+                sub.household.number if sub.household else "",
+                sub.household.group.name if sub.household else "",
+                f"{v.rule.code} {v.name}" if v else "",
+                sub.points,
+                sub.requested_points,
+                sub.capped,
+                sub.quantity,
+                sub.note or "",
+                sub.captured_by.display_name or sub.captured_by.username,
+                not why,
+                why,
+                sub.activity_id,
+                sub.batch_id,
+            )
+        )
     return rows
 
 
 def filter_choices(session, village: Village) -> dict[str, list[tuple[int, str]]]:
-    groups = [(g.id, g.name) for g in session.execute(
-        select(Group).where(Group.village_id == village.id).order_by(Group.sort_key)).scalars()]
+    groups = [
+        (g.id, g.name)
+        for g in session.execute(select(Group).where(Group.village_id == village.id).order_by(Group.sort_key)).scalars()
+    ]
     rules = []
-    for r in session.execute(select(Rule).where(Rule.village_id == village.id)
-                             .options(selectinload(Rule.versions)).order_by(Rule.code)).scalars():
+    for r in session.execute(
+        select(Rule).where(Rule.village_id == village.id).options(selectinload(Rule.versions)).order_by(Rule.code)
+    ).scalars():
         rules.append((r.id, f"{r.code} {r.latest.name}"))
-    loggers = [(u.id, u.display_name or u.username) for u in session.execute(
-        select(StaffUser).where(StaffUser.village_id == village.id).order_by(StaffUser.username)).scalars()]
+    loggers = [
+        (u.id, u.display_name or u.username)
+        for u in session.execute(
+            select(StaffUser).where(StaffUser.village_id == village.id).order_by(StaffUser.username)
+        ).scalars()
+    ]
     waiting = (Submission.village_id == village.id, Submission.status == SubmissionStatus.pending)
-    activities = [(a.id, _("%(what)s (%(num)s waiting)", what=activity_text(a), num=n))
-                  for a, n in session.execute(
-                      select(Activity, func.count(Submission.id))
-                      .join(Submission, Submission.activity_id == Activity.id)
-                      .where(*waiting).group_by(Activity).order_by(Activity.held_on.desc(), Activity.id.desc())
-                      .limit(CHOICES_LIMIT)).all()]
-    batches = [(b.id, _("%(what)s (%(num)s waiting)", what=" · ".join(filter(None, [batch_text(b), b.label])), num=n))
-               for b, n in session.execute(
-                   select(CaptureBatch, func.count(Submission.id))
-                   .join(Submission, Submission.batch_id == CaptureBatch.id)
-                   .where(*waiting).options(selectinload(CaptureBatch.actor)).group_by(CaptureBatch)
-                   .order_by(CaptureBatch.id.desc()).limit(CHOICES_LIMIT)).all()]
+    activities = [
+        (a.id, _("%(what)s (%(num)s waiting)", what=activity_text(a), num=n))
+        for a, n in session.execute(
+            select(Activity, func.count(Submission.id))
+            .join(Submission, Submission.activity_id == Activity.id)
+            .where(*waiting)
+            .group_by(Activity)
+            .order_by(Activity.held_on.desc(), Activity.id.desc())
+            .limit(CHOICES_LIMIT)
+        ).all()
+    ]
+    batches = [
+        (b.id, _("%(what)s (%(num)s waiting)", what=" · ".join(filter(None, [batch_text(b), b.label])), num=n))
+        for b, n in session.execute(
+            select(CaptureBatch, func.count(Submission.id))
+            .join(Submission, Submission.batch_id == CaptureBatch.id)
+            .where(*waiting)
+            .options(selectinload(CaptureBatch.actor))
+            .group_by(CaptureBatch)
+            .order_by(CaptureBatch.id.desc())
+            .limit(CHOICES_LIMIT)
+        ).all()
+    ]
     return {"groups": groups, "rules": rules, "loggers": loggers, "activities": activities, "batches": batches}
 
 
@@ -162,14 +206,23 @@ def bulk_summary(session, village: Village, actor: StaffUser, ids: list[int]) ->
     """How the ticked captures split over capture batches (shown before a bulk approval)."""
     require(actor, village, "review")
     rows = session.execute(
-        select(CaptureBatch, func.count(Submission.id)).join(Submission, Submission.batch_id == CaptureBatch.id)
+        select(CaptureBatch, func.count(Submission.id))
+        .join(Submission, Submission.batch_id == CaptureBatch.id)
         .where(Submission.id.in_(ids), Submission.village_id == village.id)
-        .options(selectinload(CaptureBatch.actor)).group_by(CaptureBatch).order_by(CaptureBatch.id)).all()
-    acts = {a.id: a for a in session.execute(select(Activity).where(
-        Activity.id.in_([b.activity_id for b, _n in rows if b.activity_id]))).scalars()}
-    return [BatchShare(batch_text(b),
-                       activity_text(acts[b.activity_id]) if b.activity_id in acts else (b.label or ""), n)
-            for b, n in rows]
+        .options(selectinload(CaptureBatch.actor))
+        .group_by(CaptureBatch)
+        .order_by(CaptureBatch.id)
+    ).all()
+    acts = {
+        a.id: a
+        for a in session.execute(
+            select(Activity).where(Activity.id.in_([b.activity_id for b, _n in rows if b.activity_id]))
+        ).scalars()
+    }
+    return [
+        BatchShare(batch_text(b), activity_text(acts[b.activity_id]) if b.activity_id in acts else (b.label or ""), n)
+        for b, n in rows
+    ]
 
 
 @dataclass
@@ -180,7 +233,7 @@ class Decision:
 
 def _load(session, village: Village, ids: list[int]) -> tuple[list[Submission], list[str]]:
     subs, problems = [], []
-    for sid in dict.fromkeys(ids):     # a capture ticked twice is decided once
+    for sid in dict.fromkeys(ids):  # a capture ticked twice is decided once
         sub = in_village(session, Submission, sid, village)
         if sub is None:
             problems.append(_("Capture %(id)s: %(reason)s", id=sid, reason=refusal_text("not_found")))
@@ -189,8 +242,16 @@ def _load(session, village: Village, ids: list[int]) -> tuple[list[Submission], 
     return subs, problems
 
 
-def decide(session, village: Village, actor: StaffUser, ids: list[int], *, approve_them: bool,
-           reason: str | None = None, ip: str | None = None) -> Decision:
+def decide(
+    session,
+    village: Village,
+    actor: StaffUser,
+    ids: list[int],
+    *,
+    approve_them: bool,
+    reason: str | None = None,
+    ip: str | None = None,
+) -> Decision:
     """Approve or reject the chosen captures.
 
     Captures the actor may not decide (their own, their household's, no longer pending) are
@@ -215,37 +276,63 @@ def decide(session, village: Village, actor: StaffUser, ids: list[int], *, appro
         if approve_them:
             entries = approve(session, ok, actor)
             for sub, entry in zip(ok, entries):
-                audit.record(session, actor, "approve", village_id=village.id, target=f"submission {sub.id}",
-                             ip=ip, entry=entry.id, points=entry.points)
+                audit.record(
+                    session,
+                    actor,
+                    "approve",
+                    village_id=village.id,
+                    target=f"submission {sub.id}",
+                    ip=ip,
+                    entry=entry.id,
+                    points=entry.points,
+                )
         else:
             reject(session, ok, actor, reason)
             for sub in ok:
-                audit.record(session, actor, "reject", village_id=village.id, target=f"submission {sub.id}",
-                             ip=ip, reason=reason.strip())
+                audit.record(
+                    session,
+                    actor,
+                    "reject",
+                    village_id=village.id,
+                    target=f"submission {sub.id}",
+                    ip=ip,
+                    reason=reason.strip(),
+                )
     return Decision(len(ok), problems)
 
 
 # --- manual awards (two people: one proposes, another approves) --------------------------
 
+
 def award_rules(session, village: Village, actor: StaffUser, day: dt.date) -> list[RuleVersion]:
     """Rules whose logged_by is admin-only (special awards and deductions), in effect on ``day``."""
     require(actor, village, "award.propose")
-    rules = session.execute(select(Rule).where(Rule.village_id == village.id)
-                            .options(selectinload(Rule.versions)).order_by(Rule.code)).scalars()
-    return [v for r in rules if (v := r.version_on(day)) is not None and set(v.logged_by_roles) == {"admin"}
-            and r.code != SPECIAL_AWARD.code]
+    rules = session.execute(
+        select(Rule).where(Rule.village_id == village.id).options(selectinload(Rule.versions)).order_by(Rule.code)
+    ).scalars()
+    return [
+        v
+        for r in rules
+        if (v := r.version_on(day)) is not None and set(v.logged_by_roles) == {"admin"} and r.code != SPECIAL_AWARD.code
+    ]
 
 
 def award_subjects(session, village: Village) -> list[tuple[str, str]]:
     """Choices "p<id>" (a person) and "h<id>" (a household), by group and household."""
     out = []
     households = session.execute(
-        select(Household).where(Household.village_id == village.id, Household.active.is_(True))
+        select(Household)
+        .where(Household.village_id == village.id, Household.active.is_(True))
         .options(selectinload(Household.members), selectinload(Household.group), selectinload(Household.head))
-        .order_by(Household.group_id, Household.house_number, Household.number)).scalars()
+        .order_by(Household.group_id, Household.house_number, Household.number)
+    ).scalars()
     for h in households:
-        out.append((f"h{h.id}", _("%(group)s · household %(number)s (%(head)s)", group=h.group.name,
-                                  number=h.number, head=h.head_name)))
+        out.append(
+            (
+                f"h{h.id}",
+                _("%(group)s · household %(number)s (%(head)s)", group=h.group.name, number=h.number, head=h.head_name),
+            )
+        )
         for m in h.members:
             if m.status == VillagerStatus.active:
                 out.append((f"p{m.id}", f"  {h.group.name} · {h.number} · {m.name}"))
@@ -259,4 +346,3 @@ def parse_subject(value: str) -> tuple[int | None, int | None]:
         raise ValueError(value)
     n = int(value[1:])
     return (n, None) if value[0] == "p" else (None, n)
-

@@ -2,6 +2,7 @@
 
 The views live in ``views_*`` modules by concern; importing them registers their routes on ``bp``.
 """
+
 from . import nav, offline, views_auth, views_capture, views_notice, views_review  # noqa: F401
 from .blueprint import bp
 

@@ -3,6 +3,7 @@
 Like the core, these take domain objects, check authorization themselves (deny by default),
 flush, and leave the commit to the view.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -21,13 +22,22 @@ from ..points.ledger import CaptureBatch, Submission, SubmissionStatus
 from ..points.periods import local_today
 from ..points.pinyin import search_keys
 from ..points.policy import require
-from ..points.registry import Group, Household, Role, StaffUser, Village, Villager, VillagerStatus, get_in_village, in_village
+from ..points.registry import (
+    Group,
+    Household,
+    Role,
+    StaffUser,
+    Village,
+    Villager,
+    VillagerStatus,
+    get_in_village,
+    in_village,
+)
 from ..points.rules import Rule, RuleVersion
 from ..web.refusals import refusal_text
 from .messages import status_labels
 
 RECENT_DAYS = 14
-
 
 
 def today_of(village: Village) -> dt.date:
@@ -38,15 +48,19 @@ def visible_groups(session, village: Village, actor: StaffUser) -> list[Group]:
     """Grid workers see their own groups; reviewers and admins the whole village."""
     if Role(actor.role) == Role.grid_worker:
         return [g for g in actor.groups if g.village_id == village.id]
-    return list(session.execute(select(Group).where(Group.village_id == village.id)
-                                .order_by(Group.sort_key, Group.name)).scalars())
+    return list(
+        session.execute(
+            select(Group).where(Group.village_id == village.id).order_by(Group.sort_key, Group.name)
+        ).scalars()
+    )
 
 
 def loggable_rules(session, village: Village, actor: StaffUser, day: dt.date) -> list[RuleVersion]:
     """Rule versions in effect on ``day`` that the actor's role may record."""
     role = Role(actor.role).value
-    rules = session.execute(select(Rule).where(Rule.village_id == village.id)
-                            .options(selectinload(Rule.versions)).order_by(Rule.code)).scalars()
+    rules = session.execute(
+        select(Rule).where(Rule.village_id == village.id).options(selectinload(Rule.versions)).order_by(Rule.code)
+    ).scalars()
     out = [v for r in rules if (v := r.version_on(day)) is not None and role in v.logged_by_roles]
     return sorted(out, key=lambda v: (v.category, v.rule.code))
 
@@ -58,6 +72,7 @@ def rule_label(v: RuleVersion) -> str:
 
 
 # --- activities -------------------------------------------------------------------------
+
 
 @dataclass
 class ActivityRow:
@@ -75,32 +90,64 @@ def recent_activities(session, village: Village, actor: StaffUser, *, days: int 
     require(actor, village, "capture")
     today = today_of(village)
     group_ids = {g.id for g in visible_groups(session, village, actor)}
-    acts = session.execute(
-        select(Activity).where(Activity.village_id == village.id,
-                               Activity.held_on.between(today - dt.timedelta(days=days), today))
-        .options(selectinload(Activity.rule).selectinload(Rule.versions), selectinload(Activity.group))
-        .order_by(Activity.held_on.desc(), Activity.id.desc())).scalars().all()
+    acts = (
+        session.execute(
+            select(Activity)
+            .where(Activity.village_id == village.id, Activity.held_on.between(today - dt.timedelta(days=days), today))
+            .options(selectinload(Activity.rule).selectinload(Rule.versions), selectinload(Activity.group))
+            .order_by(Activity.held_on.desc(), Activity.id.desc())
+        )
+        .scalars()
+        .all()
+    )
     acts = [a for a in acts if a.group_id is None or a.group_id in group_ids]
-    counts = dict(session.execute(
-        select(Submission.activity_id, func.count()).where(
-            Submission.activity_id.in_([a.id for a in acts]), Submission.status.in_(LIVE))
-        .group_by(Submission.activity_id)).all()) if acts else {}
+    counts = (
+        dict(
+            session.execute(
+                select(Submission.activity_id, func.count())
+                .where(Submission.activity_id.in_([a.id for a in acts]), Submission.status.in_(LIVE))
+                .group_by(Submission.activity_id)
+            ).all()
+        )
+        if acts
+        else {}
+    )
     rows = []
     for a in acts:
         v = a.rule.version_on(a.held_on) or a.rule.latest
-        rows.append(ActivityRow(a.id, a.title, a.held_on, a.place or "", a.group.name if a.group else _("Whole village"),
-                                f"{a.rule.code} {v.name}", counts.get(a.id, 0), a.held_on == today))
+        rows.append(
+            ActivityRow(
+                a.id,
+                a.title,
+                a.held_on,
+                a.place or "",
+                a.group.name if a.group else _("Whole village"),
+                f"{a.rule.code} {v.name}",
+                counts.get(a.id, 0),
+                a.held_on == today,
+            )
+        )
     return rows
 
 
-def create_activity(session, village: Village, actor: StaffUser, *, rule_id: int, title: str | None,
-                    held_on: dt.date, place: str | None, group_id: int | None, photo: str | None = None,
-                    ip: str | None = None) -> Activity:
+def create_activity(
+    session,
+    village: Village,
+    actor: StaffUser,
+    *,
+    rule_id: int,
+    title: str | None,
+    held_on: dt.date,
+    place: str | None,
+    group_id: int | None,
+    photo: str | None = None,
+    ip: str | None = None,
+) -> Activity:
     require(actor, village, "capture")
     rule = in_village(session, Rule, rule_id, village)
     if rule is None:
         raise Refused("unknown_rule", "unknown rule")
-    date_bounds(session, village).check(held_on)   # not after today, not in or before a closed month
+    date_bounds(session, village).check(held_on)  # not after today, not in or before a closed month
     version = rule.version_on(held_on)
     if version is None:
         raise Refused("rule_not_in_effect", "rule not in effect")
@@ -114,20 +161,39 @@ def create_activity(session, village: Village, actor: StaffUser, *, rule_id: int
         group_id = own[0].id
     if group_id is not None and group_id not in groups:
         raise Refused("bad_group", "group not allowed")
-    activity = Activity(village_id=village.id, rule_id=rule.id, title=(title or "").strip() or version.name,
-                        held_on=held_on, place=(place or "").strip() or None, group_id=group_id,
-                        photo=photo, created_by_id=actor.id)
+    activity = Activity(
+        village_id=village.id,
+        rule_id=rule.id,
+        title=(title or "").strip() or version.name,
+        held_on=held_on,
+        place=(place or "").strip() or None,
+        group_id=group_id,
+        photo=photo,
+        created_by_id=actor.id,
+    )
     session.add(activity)
     session.flush()
-    audit.record(session, actor, "activity.create", village_id=village.id, target=f"activity {activity.id}",
-                 ip=ip, rule=rule.code, title=activity.title, held_on=held_on, group_id=group_id)
+    audit.record(
+        session,
+        actor,
+        "activity.create",
+        village_id=village.id,
+        target=f"activity {activity.id}",
+        ip=ip,
+        rule=rule.code,
+        title=activity.title,
+        held_on=held_on,
+        group_id=group_id,
+    )
     return activity
 
 
 def get_activity(session, village: Village, actor: StaffUser, activity_id: int) -> Activity:
     require(actor, village, "capture")
     activity = get_in_village(session, Activity, activity_id, village, "activity")
-    if activity.group_id is not None and activity.group_id not in {g.id for g in visible_groups(session, village, actor)}:
+    if activity.group_id is not None and activity.group_id not in {
+        g.id for g in visible_groups(session, village, actor)
+    }:
         raise Refused("outside_groups", "activity of another group")
     return activity
 
@@ -137,6 +203,7 @@ def activity_version(activity: Activity) -> RuleVersion:
 
 
 # --- the marking roster -----------------------------------------------------------------
+
 
 @dataclass
 class PersonView:
@@ -179,9 +246,16 @@ class GroupView:
     people: int = 0
 
 
-def roster(session, village: Village, actor: StaffUser, activity: Activity | None, *,
-           checked_people: set[int] = frozenset(), checked_households: set[int] = frozenset(),
-           quantities: dict[str, str] | None = None) -> list[GroupView]:
+def roster(
+    session,
+    village: Village,
+    actor: StaffUser,
+    activity: Activity | None,
+    *,
+    checked_people: set[int] = frozenset(),
+    checked_households: set[int] = frozenset(),
+    quantities: dict[str, str] | None = None,
+) -> list[GroupView]:
     """The actor's groups, by household, head first; with pinyin search keys and marks."""
     require(actor, village, "capture")
     quantities = quantities or {}
@@ -191,16 +265,27 @@ def roster(session, village: Village, actor: StaffUser, activity: Activity | Non
     recorded_people: set[int] = set()
     recorded_households: set[int] = set()
     if activity is not None:
-        for vid, hid in session.execute(select(Submission.villager_id, Submission.household_id).where(
-                Submission.activity_id == activity.id, Submission.status.in_(LIVE))):
+        for vid, hid in session.execute(
+            select(Submission.villager_id, Submission.household_id).where(
+                Submission.activity_id == activity.id, Submission.status.in_(LIVE)
+            )
+        ):
             if vid is not None:
                 recorded_people.add(vid)
             else:
                 recorded_households.add(hid)
-    households = session.execute(
-        select(Household).where(Household.group_id.in_([g.id for g in groups]), Household.active.is_(True))
-        .options(selectinload(Household.members), selectinload(Household.head))
-        .order_by(Household.group_id, Household.house_number, Household.number)).scalars().all() if groups else []
+    households = (
+        session.execute(
+            select(Household)
+            .where(Household.group_id.in_([g.id for g in groups]), Household.active.is_(True))
+            .options(selectinload(Household.members), selectinload(Household.head))
+            .order_by(Household.group_id, Household.house_number, Household.number)
+        )
+        .scalars()
+        .all()
+        if groups
+        else []
+    )
     by_group: dict[int, list[Household]] = {}
     for h in households:
         by_group.setdefault(h.group_id, []).append(h)
@@ -210,14 +295,29 @@ def roster(session, village: Village, actor: StaffUser, activity: Activity | Non
         for h in by_group.get(g.id, []):
             members = [m for m in h.members if m.status == VillagerStatus.active]
             members.sort(key=lambda m: (m.id != h.head_id, m.id))
-            hv = HouseholdView(h.id, h.number, h.head_name, " ".join(search_keys(m.name) for m in members),
-                               checked=h.id in checked_households, quantity=quantities.get(f"h{h.id}", ""),
-                               recorded=h.id in recorded_households, qr=card_hash(h.card_token))
+            hv = HouseholdView(
+                h.id,
+                h.number,
+                h.head_name,
+                " ".join(search_keys(m.name) for m in members),
+                checked=h.id in checked_households,
+                quantity=quantities.get(f"h{h.id}", ""),
+                recorded=h.id in recorded_households,
+                qr=card_hash(h.card_token),
+            )
             hv.keys = " ".join([h.head_name, *(m.name for m in members), hv.keys])
             for m in members:
-                hv.members.append(PersonView(m.id, m.name, m.relation or "", f"{m.name} {search_keys(m.name)}",
-                                             checked=m.id in checked_people, quantity=quantities.get(str(m.id), ""),
-                                             recorded=m.id in recorded_people))
+                hv.members.append(
+                    PersonView(
+                        m.id,
+                        m.name,
+                        m.relation or "",
+                        f"{m.name} {search_keys(m.name)}",
+                        checked=m.id in checked_people,
+                        quantity=quantities.get(str(m.id), ""),
+                        recorded=m.id in recorded_people,
+                    )
+                )
             gv.people += len(hv.members)
             gv.households.append(hv)
         out.append(gv)
@@ -239,9 +339,16 @@ def regulars(session, village: Village, activity: Activity) -> dict[int, int]:
     rows = session.execute(
         select(col, func.count(func.distinct(Submission.activity_id)))
         .join(Activity, Activity.id == Submission.activity_id)
-        .where(Activity.village_id == village.id, Activity.rule_id == activity.rule_id, Activity.id != activity.id,
-               Activity.held_on.between(since, activity.held_on), Submission.status.in_(LIVE), col.is_not(None))
-        .group_by(col)).all()
+        .where(
+            Activity.village_id == village.id,
+            Activity.rule_id == activity.rule_id,
+            Activity.id != activity.id,
+            Activity.held_on.between(since, activity.held_on),
+            Submission.status.in_(LIVE),
+            col.is_not(None),
+        )
+        .group_by(col)
+    ).all()
     return dict(rows)
 
 
@@ -317,8 +424,9 @@ def parse_marks(form, version: RuleVersion) -> tuple[set[int], set[int], dict[st
     return people, households, quantities, errors
 
 
-def build_lines(version: RuleVersion, people: set[int], households: set[int], quantities: dict[str, str],
-                names: dict[str, str]) -> tuple[list[Line], list[str]]:
+def build_lines(
+    version: RuleVersion, people: set[int], households: set[int], quantities: dict[str, str], names: dict[str, str]
+) -> tuple[list[Line], list[str]]:
     errors: list[str] = []
     lines: list[Line] = []
     if version.is_household:
@@ -332,12 +440,22 @@ def build_lines(version: RuleVersion, people: set[int], households: set[int], qu
                 try:
                     line.quantity = int(raw)
                 except ValueError:
-                    errors.append(_("Quantity for %(name)s: %(value)r is not a whole number.",
-                                    name=names.get(key, key), value=raw[:20]))
+                    errors.append(
+                        _(
+                            "Quantity for %(name)s: %(value)r is not a whole number.",
+                            name=names.get(key, key),
+                            value=raw[:20],
+                        )
+                    )
                     continue
                 if line.quantity < 1 or line.quantity > 1000:
-                    errors.append(_("Quantity for %(name)s must be between 1 and 1000, not %(value)s.",
-                                    name=names.get(key, key), value=line.quantity))
+                    errors.append(
+                        _(
+                            "Quantity for %(name)s must be between 1 and 1000, not %(value)s.",
+                            name=names.get(key, key),
+                            value=line.quantity,
+                        )
+                    )
                     continue
         lines.append(line)
     if not lines and not errors:
@@ -345,20 +463,51 @@ def build_lines(version: RuleVersion, people: set[int], households: set[int], qu
     return lines, errors
 
 
-def run_capture(session, village: Village, actor: StaffUser, *, lines: list[Line], key: str,
-                rule_code: str, occurred_on: dt.date, activity_id: int | None, note: str | None,
-                label: str | None = None, ip: str | None = None):
+def run_capture(
+    session,
+    village: Village,
+    actor: StaffUser,
+    *,
+    lines: list[Line],
+    key: str,
+    rule_code: str,
+    occurred_on: dt.date,
+    activity_id: int | None,
+    note: str | None,
+    label: str | None = None,
+    ip: str | None = None,
+):
     """One idempotent capture, audited unless it is a replay."""
     require(actor, village, "capture")
     for ln in lines:
         ln.note = (note or "").strip() or None
-    result = capture(session, actor=actor, village=village, lines=lines, key=key, rule_code=rule_code,
-                     occurred_on=occurred_on, source="web", label=label, activity_id=activity_id)
+    result = capture(
+        session,
+        actor=actor,
+        village=village,
+        lines=lines,
+        key=key,
+        rule_code=rule_code,
+        occurred_on=occurred_on,
+        source="web",
+        label=label,
+        activity_id=activity_id,
+    )
     if not result.replayed:
-        audit.record(session, actor, "capture", village_id=village.id, target=f"batch {result.batch_id}",
-                     ip=ip, rule=rule_code, activity_id=activity_id, occurred_on=occurred_on,
-                     lines=len(result.lines), pending=result.count("pending") + result.count("capped"),
-                     refused=result.count("refused") + result.count("duplicate"))
+        audit.record(
+            session,
+            actor,
+            "capture",
+            village_id=village.id,
+            target=f"batch {result.batch_id}",
+            ip=ip,
+            rule=rule_code,
+            activity_id=activity_id,
+            occurred_on=occurred_on,
+            lines=len(result.lines),
+            pending=result.count("pending") + result.count("capped"),
+            refused=result.count("refused") + result.count("duplicate"),
+        )
     return result
 
 
@@ -367,6 +516,7 @@ def already_captured(session, village: Village, key: str) -> CaptureBatch | None
 
 
 # --- results and history -----------------------------------------------------------------
+
 
 @dataclass
 class ResultRow:
@@ -392,8 +542,9 @@ def _status_of(sub: Submission) -> str:
 
 def _message_of(sub: Submission, status: str) -> str:
     if status == "capped":
-        return _("Cap reached: %(points)s of %(requested)s points count.", points=sub.points,
-                 requested=sub.requested_points)
+        return _(
+            "Cap reached: %(points)s of %(requested)s points count.", points=sub.points, requested=sub.requested_points
+        )
     if status == "rejected":
         return _("Rejected: %(reason)s", reason=sub.reason or "")
     if status in ("refused", "duplicate"):
@@ -430,9 +581,17 @@ def result_rows(batch: CaptureBatch) -> tuple[list[ResultRow], dict[str, int]]:
     for sub in batch.submissions:
         st = _status_of(sub)
         counts[st] = counts.get(st, 0) + 1
-        rows.append(ResultRow(subject_name(sub), sub.household.number if sub.household else "", st, labels[st],
-                              sub.points if st in ("pending", "capped", "posted") else 0,
-                              sub.requested_points, _message_of(sub, st)))
+        rows.append(
+            ResultRow(
+                subject_name(sub),
+                sub.household.number if sub.household else "",
+                st,
+                labels[st],
+                sub.points if st in ("pending", "capped", "posted") else 0,
+                sub.requested_points,
+                _message_of(sub, st),
+            )
+        )
     return rows, counts
 
 
@@ -451,17 +610,26 @@ class HistoryRow:
 def my_captures(session, village: Village, actor: StaffUser, *, limit: int = 200) -> list[HistoryRow]:
     require(actor, village, "capture")
     subs = session.execute(
-        select(Submission).where(Submission.captured_by_id == actor.id, Submission.village_id == village.id)
-        .options(selectinload(Submission.villager), selectinload(Submission.household).selectinload(Household.head),
-                 selectinload(Submission.rule_version).selectinload(RuleVersion.rule))
-        .order_by(Submission.captured_at.desc(), Submission.id.desc()).limit(limit)).scalars()
+        select(Submission)
+        .where(Submission.captured_by_id == actor.id, Submission.village_id == village.id)
+        .options(
+            selectinload(Submission.villager),
+            selectinload(Submission.household).selectinload(Household.head),
+            selectinload(Submission.rule_version).selectinload(RuleVersion.rule),
+        )
+        .order_by(Submission.captured_at.desc(), Submission.id.desc())
+        .limit(limit)
+    ).scalars()
     labels = status_labels()
     rows = []
     for sub in subs:
         st = _status_of(sub)
         rule = f"{sub.rule_version.rule.code} {sub.rule_version.name}" if sub.rule_version else ""
-        rows.append(HistoryRow(sub.occurred_on, subject_name(sub), rule, st, labels[st],
-                               sub.points, _message_of(sub, st), sub.batch_id))
+        rows.append(
+            HistoryRow(
+                sub.occurred_on, subject_name(sub), rule, st, labels[st], sub.points, _message_of(sub, st), sub.batch_id
+            )
+        )
     return rows
 
 

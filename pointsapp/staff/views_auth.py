@@ -1,4 +1,5 @@
 """Sign-in, sign-out, password change, the staff home and the viewer's village list."""
+
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, session, url_for
@@ -58,8 +59,13 @@ def login():
         username = form.username.data.strip()
         wait = throttle.wait_seconds(db.session, username)
         if wait:  # this account is backing off: the password is not even checked
-            flash(_("Too many wrong passwords for this account. Please wait %(minutes)s minute(s) and try again.",
-                    minutes=max(1, -(-wait // 60))), "error")
+            flash(
+                _(
+                    "Too many wrong passwords for this account. Please wait %(minutes)s minute(s) and try again.",
+                    minutes=max(1, -(-wait // 60)),
+                ),
+                "error",
+            )
             return render_template("staff/login.html", form=form), 429
         user = db.session.execute(select(StaffUser).where(StaffUser.username == username)).scalar_one_or_none()
         if user is None:
@@ -69,8 +75,9 @@ def login():
             ok = user.check_password(form.password.data) and user.active
         if ok and user.password_expired():
             audit.record(db.session, user, "login.expired", ip=request.remote_addr)
-            flash(_("This one-time password has expired. Please ask your village administrator for a new one."),
-                  "error")
+            flash(
+                _("This one-time password has expired. Please ask your village administrator for a new one."), "error"
+            )
             return render_template("staff/login.html", form=form), 200
         if ok:
             throttle.record_success(db.session, username)
@@ -82,8 +89,14 @@ def login():
             return redirect(_safe_next(form.next.data) or home_url(user))
         throttle.record_failure(db.session, username)
         # recorded in the account's village (if the account exists) so its admins see it
-        audit.record(db.session, None, "login.failed", village_id=user.village_id if user else None,
-                     ip=request.remote_addr, username=username[:64])
+        audit.record(
+            db.session,
+            None,
+            "login.failed",
+            village_id=user.village_id if user else None,
+            ip=request.remote_addr,
+            username=username[:64],
+        )
         flash(_("Wrong username or password."), "error")
         return render_template("staff/login.html", form=form), 200
     status = 400 if request.method == "POST" else 200
@@ -96,7 +109,7 @@ def logout():
     EmptyForm()  # the CSRF token is checked for every POST
     user = me()
     audit.record(db.session, user, "logout", ip=request.remote_addr)
-    end_session(user)   # ends this user's sessions and remember-me cookies everywhere
+    end_session(user)  # ends this user's sessions and remember-me cookies everywhere
     flash(_("You are signed out."), "success")
     return redirect(url_for("web.index"))
 
@@ -112,10 +125,10 @@ def change_password():
         elif form.new.data == form.current.data:
             form.new.errors.append(_("The new password must differ from the current one."))
         else:
-            user.set_password(form.new.data)   # rotates the session secret: other sessions end
+            user.set_password(form.new.data)  # rotates the session secret: other sessions end
             user.must_change_password = False
             audit.record(db.session, user, "password.change", ip=request.remote_addr)
-            session["_remember"] = "clear"       # the old remember-me cookie is dead; drop it
+            session["_remember"] = "clear"  # the old remember-me cookie is dead; drop it
             start_session(user, remember=False)  # this browser stays signed in
             flash(_("Your password was changed."), "success")
             return redirect(home_url(user))
@@ -127,7 +140,7 @@ def change_password():
 @staff_required
 def home():
     user = me()
-    if not allowed(user, user.village, "village.admin"):   # the desk page is the village admin's
+    if not allowed(user, user.village, "village.admin"):  # the desk page is the village admin's
         return redirect(home_url(user))
     links = [
         (url_for("staff.review"), _("Review queue")),
@@ -144,8 +157,12 @@ def home():
             links.append((url_for(endpoint), label))
         except BuildError:
             pass
-    return render_template("staff/home.html", links=links, user_name=user.display_name or user.username,
-                           role=role_labels()[Role(user.role).value])
+    return render_template(
+        "staff/home.html",
+        links=links,
+        user_name=user.display_name or user.username,
+        role=role_labels()[Role(user.role).value],
+    )
 
 
 @bp.get("/villages")
@@ -153,7 +170,7 @@ def home():
 def villages():
     rows = []
     query = select(Village).order_by(Village.name)
-    if me().village_id is not None:   # a village-bound account sees only its own village
+    if me().village_id is not None:  # a village-bound account sees only its own village
         query = query.where(Village.id == me().village_id)
     for v in db.session.execute(query).scalars():
         try:
@@ -161,5 +178,4 @@ def villages():
         except BuildError:
             url = None
         rows.append({"name": v.name, "county": v.county or "", "url": url})
-    return render_template("staff/villages.html", villages=rows,
-                           password_url=url_for("staff.change_password"))
+    return render_template("staff/villages.html", villages=rows, password_url=url_for("staff.change_password"))

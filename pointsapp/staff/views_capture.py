@@ -1,10 +1,20 @@
 """Grid worker capture: pick or create an activity, mark who was there, see the result."""
+
 from __future__ import annotations
 
 import uuid
 
 from flask import (
-    abort, current_app, flash, jsonify, make_response, redirect, render_template, request, send_file, url_for,
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
 )
 from flask_babel import format_datetime
 from flask_babel import gettext as _
@@ -29,9 +39,18 @@ def capture_start():
     rows = svc.recent_activities(db.session, v, user)
     # Today's capture pages (each with its roster) are kept on the phone for use without signal.
     keep = [url_for("staff.capture", activity_id=a.id) for a in rows if a.is_today]
-    resp = make_response(render_template(
-        "staff/capture_start.html", activities=rows, today=svc.today_of(v), new_url=url_for("staff.new_activity"),
-        mine_url=url_for("staff.my_captures"), keep=keep, user_id=user.id, sw_url=url_for("staff.service_worker")))
+    resp = make_response(
+        render_template(
+            "staff/capture_start.html",
+            activities=rows,
+            today=svc.today_of(v),
+            new_url=url_for("staff.new_activity"),
+            mine_url=url_for("staff.my_captures"),
+            keep=keep,
+            user_id=user.id,
+            sw_url=url_for("staff.service_worker"),
+        )
+    )
     resp.headers["Cache-Control"] = "no-store"
     return resp
 
@@ -64,9 +83,17 @@ def new_activity():
         else:
             try:
                 activity = svc.create_activity(
-                    db.session, v, user, rule_id=form.rule.data, title=form.title.data,
-                    held_on=form.held_on.data, place=form.place.data, group_id=form.group.data or None,
-                    photo=photo, ip=request.remote_addr)
+                    db.session,
+                    v,
+                    user,
+                    rule_id=form.rule.data,
+                    title=form.title.data,
+                    held_on=form.held_on.data,
+                    place=form.place.data,
+                    group_id=form.group.data or None,
+                    photo=photo,
+                    ip=request.remote_addr,
+                )
             except Refused as exc:
                 flash_refusal(exc)
             else:
@@ -85,23 +112,39 @@ def _activity_or_404(activity_id: int):
         abort(404)
 
 
-def _render_capture(activity, form, *, errors=(), people=frozenset(), households=frozenset(), quantities=None,
-                    status=200):
+def _render_capture(
+    activity, form, *, errors=(), people=frozenset(), households=frozenset(), quantities=None, status=200
+):
     v, user = village(), me()
     version = svc.activity_version(activity)
-    groups = svc.roster(db.session, v, user, activity, checked_people=people, checked_households=households,
-                        quantities=quantities)
+    groups = svc.roster(
+        db.session, v, user, activity, checked_people=people, checked_households=households, quantities=quantities
+    )
     total = sum(g.people for g in groups)
     top = svc.split_regulars(groups, svc.regulars(db.session, v, activity), household_rule=version.is_household)
-    resp = make_response(render_template(
-        "staff/capture.html", activity=activity, form=form, groups=groups, errors=errors, top=top,
-        user_id=user.id, sw_url=url_for("staff.service_worker"),
-        rule=svc.rule_label(version), per_unit=version.per == "unit", unit=version.unit, max_quantity=version.quantity_limit,
-        household_rule=version.is_household, place=activity.place or "",
-        group_name=activity.group.name if activity.group else _("Whole village"),
-        sheet_url=url_for("staff.sign_in_sheet", activity_id=activity.id),
-        photo_url=url_for("staff.activity_photo", activity_id=activity.id) if activity.photo else None,
-        total=total), status)
+    resp = make_response(
+        render_template(
+            "staff/capture.html",
+            activity=activity,
+            form=form,
+            groups=groups,
+            errors=errors,
+            top=top,
+            user_id=user.id,
+            sw_url=url_for("staff.service_worker"),
+            rule=svc.rule_label(version),
+            per_unit=version.per == "unit",
+            unit=version.unit,
+            max_quantity=version.quantity_limit,
+            household_rule=version.is_household,
+            place=activity.place or "",
+            group_name=activity.group.name if activity.group else _("Whole village"),
+            sheet_url=url_for("staff.sign_in_sheet", activity_id=activity.id),
+            photo_url=url_for("staff.activity_photo", activity_id=activity.id) if activity.photo else None,
+            total=total,
+        ),
+        status,
+    )
     # Always fetched afresh when online (Back shows who is recorded now); the service worker keeps
     # its own copy for offline use, and the page keeps unsent ticks in localStorage.
     resp.headers["Cache-Control"] = "no-store"
@@ -137,10 +180,16 @@ def capture(activity_id: int):
     earlier = svc.already_captured(db.session, v, key)
     if earlier is not None:
         if as_json:
-            return jsonify(ok=True, replayed=True, batch=earlier.id,
-                           url=url_for("staff.capture_result", batch_id=earlier.id))
-        flash(_("This capture was already saved at %(when)s; nothing was recorded twice.",
-                when=format_datetime(earlier.created_at, "HH:mm")), "success")
+            return jsonify(
+                ok=True, replayed=True, batch=earlier.id, url=url_for("staff.capture_result", batch_id=earlier.id)
+            )
+        flash(
+            _(
+                "This capture was already saved at %(when)s; nothing was recorded twice.",
+                when=format_datetime(earlier.created_at, "HH:mm"),
+            ),
+            "success",
+        )
         return redirect(url_for("staff.capture_result", batch_id=earlier.id), code=303)
     version = svc.activity_version(activity)
     people, households, quantities, errors = svc.parse_marks(request.form, version)
@@ -156,23 +205,37 @@ def capture(activity_id: int):
     if errors:
         if as_json:
             return _json_errors(errors, 400)
-        return _render_capture(activity, form, errors=errors, people=people, households=households,
-                               quantities=quantities, status=400)
+        return _render_capture(
+            activity, form, errors=errors, people=people, households=households, quantities=quantities, status=400
+        )
     try:
-        result = svc.run_capture(db.session, v, user, lines=lines, key=key, rule_code=activity.rule.code,
-                                 occurred_on=activity.held_on, activity_id=activity.id, note=form.note.data,
-                                 label=activity.title, ip=request.remote_addr)
+        result = svc.run_capture(
+            db.session,
+            v,
+            user,
+            lines=lines,
+            key=key,
+            rule_code=activity.rule.code,
+            occurred_on=activity.held_on,
+            activity_id=activity.id,
+            note=form.note.data,
+            label=activity.title,
+            ip=request.remote_addr,
+        )
     except Refused as exc:
         if as_json:
             return _json_errors([refusal_message(exc)], 409)
         flash_refusal(exc)
-        return _render_capture(activity, form, people=people, households=households, quantities=quantities,
-                               status=409)
+        return _render_capture(activity, form, people=people, households=households, quantities=quantities, status=409)
     if photo is not None and not result.replayed:
         store_photo(photo, current_app.instance_path, capture_photo_rel(v.id, result.batch_id))
     if as_json:
-        return jsonify(ok=True, replayed=result.replayed, batch=result.batch_id,
-                       url=url_for("staff.capture_result", batch_id=result.batch_id))
+        return jsonify(
+            ok=True,
+            replayed=result.replayed,
+            batch=result.batch_id,
+            url=url_for("staff.capture_result", batch_id=result.batch_id),
+        )
     if result.replayed:
         flash(_("This capture was already saved; nothing was recorded twice."), "success")
     return redirect(url_for("staff.capture_result", batch_id=result.batch_id), code=303)
@@ -185,11 +248,19 @@ def sign_in_sheet(activity_id: int):
     activity = _activity_or_404(activity_id)
     version = svc.activity_version(activity)
     groups = svc.roster(db.session, v, user, activity)
-    return render_template("staff/sheet.html", activity=activity, groups=groups, rule=svc.rule_label(version),
-                           village_name=v.name, household_rule=version.is_household,
-                           per_unit=version.per == "unit", unit=version.unit, max_quantity=version.quantity_limit,
-                           group_name=activity.group.name if activity.group else _("Whole village"),
-                           capture_url=url_for("staff.capture", activity_id=activity.id))
+    return render_template(
+        "staff/sheet.html",
+        activity=activity,
+        groups=groups,
+        rule=svc.rule_label(version),
+        village_name=v.name,
+        household_rule=version.is_household,
+        per_unit=version.per == "unit",
+        unit=version.unit,
+        max_quantity=version.quantity_limit,
+        group_name=activity.group.name if activity.group else _("Whole village"),
+        capture_url=url_for("staff.capture", activity_id=activity.id),
+    )
 
 
 @bp.get("/activities/<int:activity_id>/photo")
@@ -215,11 +286,16 @@ def capture_result(batch_id: int):
     has_photo = photo_path(current_app.instance_path, capture_photo_rel(v.id, batch.id)) is not None
     summary = {k: counts.get(k, 0) for k in ("pending", "capped", "duplicate", "refused", "posted", "rejected")}
     return render_template(
-        "staff/result.html", rows=rows, summary=summary, label=batch.label or "",
+        "staff/result.html",
+        rows=rows,
+        summary=summary,
+        label=batch.label or "",
         when=format_datetime(batch.created_at, "yyyy-MM-dd HH:mm"),
         again_url=url_for("staff.capture", activity_id=batch.activity_id) if batch.activity_id else None,
-        start_url=url_for("staff.capture_start"), mine_url=url_for("staff.my_captures"),
-        photo_urls=[url_for("staff.capture_photo", batch_id=batch.id)] if has_photo else [])
+        start_url=url_for("staff.capture_start"),
+        mine_url=url_for("staff.my_captures"),
+        photo_urls=[url_for("staff.capture_photo", batch_id=batch.id)] if has_photo else [],
+    )
 
 
 @bp.get("/capture/result/<int:batch_id>/photo")

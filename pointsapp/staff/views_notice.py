@@ -1,4 +1,5 @@
 """公示 (public notice), objections (异议) and month close, for staff."""
+
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
@@ -26,8 +27,9 @@ def notices():
     form.month.choices = [SelectChoice(m, m) for m in choices]
     last = last_finished_month(v)
     form.month.data = last if last in choices else (choices[0] if choices else None)
-    return render_template("staff/notices.html", rows=rows, form=form, notice_days=v.notice_days,
-                           running=rows[0].month if rows else "")
+    return render_template(
+        "staff/notices.html", rows=rows, form=form, notice_days=v.notice_days, running=rows[0].month if rows else ""
+    )
 
 
 @bp.post("/notices/publish")
@@ -49,8 +51,9 @@ def publish():
         flash_refusal(exc)
         return redirect(url_for("staff.notices"), code=303)
     if not form.confirm.data:
-        return render_template("staff/publish_confirm.html", form=form, plan=plan,
-                               preview_url=url_for("staff.notice", month=month))
+        return render_template(
+            "staff/publish_confirm.html", form=form, plan=plan, preview_url=url_for("staff.notice", month=month)
+        )
     try:
         n = psvc.publish(db.session, v, user, month, ip=request.remote_addr)
     except Refused as exc:
@@ -75,8 +78,12 @@ def _notice_view(month: str):
 @permission_required("notice.read")
 def notice(month: str):
     view = _notice_view(month)
-    return render_template("staff/notice.html", view=view, village_name=village().name,
-                           print_url=url_for("staff.notice_print", month=view.month))
+    return render_template(
+        "staff/notice.html",
+        view=view,
+        village_name=village().name,
+        print_url=url_for("staff.notice_print", month=view.month),
+    )
 
 
 @bp.get("/notices/<month>/print")
@@ -119,9 +126,16 @@ def new_objection():
         status = 409
     elif request.method == "POST":
         status = 400
-    return render_template("staff/objection_new.html", form=form, name=psvc.entry_name(entry),
-                           item=psvc.entry_item(entry), points=entry.points, household=entry.household.number,
-                           occurred_on=entry.occurred_on, facts=entry_facts(db.session, v, entry)), status
+    return render_template(
+        "staff/objection_new.html",
+        form=form,
+        name=psvc.entry_name(entry),
+        item=psvc.entry_item(entry),
+        points=entry.points,
+        household=entry.household.number,
+        occurred_on=entry.occurred_on,
+        facts=entry_facts(db.session, v, entry),
+    ), status
 
 
 @bp.route("/objections/<int:objection_id>", methods=["GET", "POST"])
@@ -137,8 +151,9 @@ def objection(objection_id: int):
     status = 200
     if form.validate_on_submit():
         try:
-            psvc.resolve(db.session, v, user, obj, form.answer.data, form.outcome.data == "correct",
-                         ip=request.remote_addr)
+            psvc.resolve(
+                db.session, v, user, obj, form.answer.data, form.outcome.data == "correct", ip=request.remote_addr
+            )
         except Refused as exc:
             flash_refusal(exc)
             status = 409
@@ -150,12 +165,19 @@ def objection(objection_id: int):
     row = psvc.objection_detail(obj)
     correction = None
     if obj.correction is not None:
-        correction = {"seq": obj.correction.seq, "points": obj.correction.points,
-                      "occurred_on": obj.correction.occurred_on}
-    return render_template("staff/objection.html", form=form, row=row, correction=correction,
-                           facts=entry_facts(db.session, v, obj.entry),
-                           resolved_by=(obj.resolved_by.display_name or obj.resolved_by.username)
-                           if obj.resolved_by else ""), status
+        correction = {
+            "seq": obj.correction.seq,
+            "points": obj.correction.points,
+            "occurred_on": obj.correction.occurred_on,
+        }
+    return render_template(
+        "staff/objection.html",
+        form=form,
+        row=row,
+        correction=correction,
+        facts=entry_facts(db.session, v, obj.entry),
+        resolved_by=(obj.resolved_by.display_name or obj.resolved_by.username) if obj.resolved_by else "",
+    ), status
 
 
 @bp.route("/close", methods=["GET", "POST"])
@@ -193,6 +215,10 @@ def close():
     view = psvc.close_view(db.session, v, user, month)
     form.month.data = view.month
     return render_template(
-        "staff/close.html", view=view, form=form, months=months,
+        "staff/close.html",
+        view=view,
+        form=form,
+        months=months,
         review_url=url_for("staff.review", **{"from": view.review_from.isoformat(), "to": view.review_to.isoformat()}),
-        notice_url=url_for("staff.notice", month=view.month))
+        notice_url=url_for("staff.notice", month=view.month),
+    )

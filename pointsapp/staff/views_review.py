@@ -1,4 +1,5 @@
 """Reviewer: the review queue (approve / reject) and two-person special awards."""
+
 from __future__ import annotations
 
 import uuid
@@ -31,10 +32,18 @@ def review():
     total = rsvc.backlog(db.session, v, user, filters)
     evidence = evidence_for(db.session, v, {(r.activity_id, r.batch_id) for r in rows})
     return render_template(
-        "staff/review.html", rows=rows, choices=rsvc.filter_choices(db.session, v), filters=filters,
-        form=DecisionForm(), decidable=sum(1 for r in rows if r.can_decide), total=total,
-        evidence=evidence, limit_reached=total > len(rows), here=request.full_path,
-        bulk_confirm=rsvc.BULK_CONFIRM)
+        "staff/review.html",
+        rows=rows,
+        choices=rsvc.filter_choices(db.session, v),
+        filters=filters,
+        form=DecisionForm(),
+        decidable=sum(1 for r in rows if r.can_decide),
+        total=total,
+        evidence=evidence,
+        limit_reached=total > len(rows),
+        here=request.full_path,
+        bulk_confirm=rsvc.BULK_CONFIRM,
+    )
 
 
 def _back():
@@ -62,17 +71,27 @@ def _decide(approve_them: bool):
     ids = list(dict.fromkeys(ids))
     if approve_them and len(ids) > rsvc.BULK_CONFIRM and request.form.get("confirm") != str(len(ids)):
         # Many rows at once: show what they are (by capture batch) and ask once more.
-        return render_template("staff/review_confirm.html", ids=ids, form=form, back=request.form.get("back") or "",
-                               shares=rsvc.bulk_summary(db.session, v, user, ids), limit=rsvc.BULK_CONFIRM)
+        return render_template(
+            "staff/review_confirm.html",
+            ids=ids,
+            form=form,
+            back=request.form.get("back") or "",
+            shares=rsvc.bulk_summary(db.session, v, user, ids),
+            limit=rsvc.BULK_CONFIRM,
+        )
     try:
-        decision = rsvc.decide(db.session, v, user, ids, approve_them=approve_them, reason=form.reason.data,
-                               ip=request.remote_addr)
+        decision = rsvc.decide(
+            db.session, v, user, ids, approve_them=approve_them, reason=form.reason.data, ip=request.remote_addr
+        )
     except Refused as exc:
         flash_refusal(exc)
         return _back()
     if decision.done:
-        msg = (ngettext("Approved %(num)s capture.", "Approved %(num)s captures.", decision.done) if approve_them
-               else ngettext("Rejected %(num)s capture.", "Rejected %(num)s captures.", decision.done))
+        msg = (
+            ngettext("Approved %(num)s capture.", "Approved %(num)s captures.", decision.done)
+            if approve_them
+            else ngettext("Rejected %(num)s capture.", "Rejected %(num)s captures.", decision.done)
+        )
         flash(msg, "success")
     for problem in decision.refused:
         flash(problem, "error")
@@ -102,7 +121,8 @@ def award():
     form = AwardForm()
     versions = rsvc.award_rules(db.session, v, user, today)
     form.rule.choices = [(ver.rule_id, svc.rule_label(ver)) for ver in versions] + [
-        (OUTSIDE_RULE_BOOK, _("Outside the rule book: the quantity is the number of points"))]
+        (OUTSIDE_RULE_BOOK, _("Outside the rule book: the quantity is the number of points"))
+    ]
     form.subject.choices = rsvc.award_subjects(db.session, v)
     if request.method == "GET":
         form.key.data = uuid.uuid4().hex
@@ -131,10 +151,19 @@ def award():
 
             line = Line(villager_id=villager_id, household_id=household_id, quantity=form.quantity.data)
             try:
-                result = svc.run_capture(db.session, v, user, lines=[line], key=form.key.data,
-                                         rule_code=version.rule.code, occurred_on=form.occurred_on.data,
-                                         activity_id=None, note=form.note.data, label=_("Special award"),
-                                         ip=request.remote_addr)
+                result = svc.run_capture(
+                    db.session,
+                    v,
+                    user,
+                    lines=[line],
+                    key=form.key.data,
+                    rule_code=version.rule.code,
+                    occurred_on=form.occurred_on.data,
+                    activity_id=None,
+                    note=form.note.data,
+                    label=_("Special award"),
+                    ip=request.remote_addr,
+                )
             except Refused as exc:
                 flash_refusal(exc)
             else:
@@ -145,4 +174,3 @@ def award():
         if error:
             flash(error, "error")
     return render_template("staff/award.html", form=form), 400
-

@@ -1,4 +1,5 @@
 """QR codes of card links (segno): inline SVG for printed cards, PNG for checks."""
+
 from __future__ import annotations
 
 import io

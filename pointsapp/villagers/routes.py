@@ -11,12 +11,20 @@ Rate limits (Flask-Limiter, per client address; override in the config):
 Behind a reverse proxy the client address must come from X-Forwarded-For (ProxyFix),
 or every visitor shares the proxy's limits.
 """
+
 from __future__ import annotations
 
 import datetime as dt
 
 from flask import (
-    Blueprint, abort, current_app, flash, redirect, render_template, request, url_for,
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
 )
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -51,11 +59,16 @@ def privacy_headers(response):
     """Villager pages are never indexed and never leak the card link as a referrer."""
     response.headers["X-Robots-Tag"] = "noindex, nofollow"
     response.headers["Referrer-Policy"] = "no-referrer"
-    if request.endpoint in ("villagers.object_entry", "villagers.report_missing", "villagers.cards",
-                            "villagers.passbook", "villagers.rotate"):
+    if request.endpoint in (
+        "villagers.object_entry",
+        "villagers.report_missing",
+        "villagers.cards",
+        "villagers.passbook",
+        "villagers.rotate",
+    ):
         response.headers["Cache-Control"] = "private, no-store"
     elif request.endpoint == "villagers.card" and "Cache-Control" not in response.headers:
-        response.headers["Cache-Control"] = "private, no-store"   # a wrong link, a refusal
+        response.headers["Cache-Control"] = "private, no-store"  # a wrong link, a refusal
     return response
 
 
@@ -75,6 +88,7 @@ def _page_key(state: PageState) -> tuple[tuple, dt.date]:
 
 
 # --- the household card page -----------------------------------------------------------
+
 
 def _card_key() -> str:
     """Card page views are limited per address and card, so one household reading its card
@@ -110,7 +124,7 @@ def card(token: str):
 
     def render() -> str:
         household = household_by_token(db.session, token)
-        if household is None:   # cannot happen within one transaction; never render someone else's
+        if household is None:  # cannot happen within one transaction; never render someone else's
             abort(404)
         village = db.session.get(Village, household.village_id)
         page = views.card_page(db.session, household, token, _page_arg(), today)
@@ -133,8 +147,7 @@ def object_entry(token: str):
         flash(_("Please choose an entry to object to."), "error")
         return redirect(back)
     try:
-        object_to_entry(db.session, household, entry_id, request.form.get("reason", ""),
-                        ip=request.remote_addr)
+        object_to_entry(db.session, household, entry_id, request.form.get("reason", ""), ip=request.remote_addr)
     except Refused as exc:
         flash_refusal(exc, villager=True)
         return redirect(back)
@@ -146,7 +159,7 @@ def object_entry(token: str):
 @public
 @limiter.limit(_config_limit("VILLAGERS_OBJECTION_RATE", "10/hour"), key_func=_card_key)
 def report_missing(token: str):
-    """"漏记了？": the household reports something that is not on its card."""
+    """ "漏记了？": the household reports something that is not on its card."""
     household = household_by_token(db.session, token)
     if household is None:
         return _bad_card()
@@ -172,6 +185,7 @@ def report_missing(token: str):
 
 
 # --- public pages ------------------------------------------------------------------------
+
 
 def _public_state() -> PageState | None:
     """The state of the village asked for (?village=ID: 404 if there is none), else of the first one."""
@@ -209,17 +223,24 @@ def _board(village: Village, villages: list[Village], today: dt.date) -> str:
         if period == "all":
             raise ValueError(raw)
     except ValueError:
-        problem = _("The period “%(value)s” is not a month (2026-11), quarter (2026-Q4) or year (2026); "
-                    "showing this month.", value=raw[:20])
+        problem = _(
+            "The period “%(value)s” is not a month (2026-11), quarter (2026-Q4) or year (2026); showing this month.",
+            value=raw[:20],
+        )
         period = month_key(today)
     group = q.group_of(db.session, village, request.args.get("group", type=int))
     show = request.args.get("show") if request.args.get("show") in ("households", "people") else "households"
     data = views.board_page(db.session, village, period, group, show, _page_arg())
     return render_template(
-        "villagers/board.html", b=data, village=village, problem=problem, nav_vid=village.id,
+        "villagers/board.html",
+        b=data,
+        village=village,
+        problem=problem,
+        nav_vid=village.id,
         stars=board_stars(db.session, village, today),
         villages=views.village_links("villagers.board", villages, village, period=period),
-        periods=views.period_links("villagers.board", today, period, village=village.id, show=show))
+        periods=views.period_links("villagers.board", today, period, village=village.id, show=show),
+    )
 
 
 @bp.get("/notice")
@@ -233,11 +254,22 @@ def notice():
     def render() -> str:
         village, villages = _village_and_list(state)
         group = q.group_of(db.session, village, request.args.get("group", type=int))
-        data = views.notice_page(db.session, village, _page_arg(), today, group,
-                                 notice_id=request.args.get("notice", type=int),
-                                 past_page=request.args.get("past", 1, type=int) or 1)
-        return render_template("villagers/notice.html", n=data, village=village, nav_vid=village.id,
-                               villages=views.village_links("villagers.notice", villages, village))
+        data = views.notice_page(
+            db.session,
+            village,
+            _page_arg(),
+            today,
+            group,
+            notice_id=request.args.get("notice", type=int),
+            past_page=request.args.get("past", 1, type=int) or 1,
+        )
+        return render_template(
+            "villagers/notice.html",
+            n=data,
+            village=village,
+            nav_vid=village.id,
+            villages=views.village_links("villagers.notice", villages, village),
+        )
 
     return pagecache.serve(key, render)
 
@@ -252,14 +284,19 @@ def rules():
 
     def render() -> str:
         village, villages = _village_and_list(state)
-        return render_template("villagers/rules.html", village=village, nav_vid=village.id,
-                               categories=views.rule_book(db.session, village, today),
-                               villages=views.village_links("villagers.rules", villages, village))
+        return render_template(
+            "villagers/rules.html",
+            village=village,
+            nav_vid=village.id,
+            categories=views.rule_book(db.session, village, today),
+            villages=views.village_links("villagers.rules", villages, village),
+        )
 
     return pagecache.serve(key, render)
 
 
 # --- printing (staff) --------------------------------------------------------------------
+
 
 def _base_url() -> str:
     return current_app.config.get("POINTSAPP_BASE_URL") or request.host_url
@@ -270,9 +307,12 @@ def _base_url_warning() -> str | None:
     into every QR code (for example 127.0.0.1): say so before anything is printed."""
     if current_app.config.get("POINTSAPP_BASE_URL"):
         return None
-    return _("The server's public address is not set (the POINTSAPP_BASE_URL setting), so these QR codes "
-             "carry the address this page was opened with: %(url)s. If villagers cannot open that address "
-             "on their phones, ask whoever runs the server to set it before printing.", url=request.host_url)
+    return _(
+        "The server's public address is not set (the POINTSAPP_BASE_URL setting), so these QR codes "
+        "carry the address this page was opened with: %(url)s. If villagers cannot open that address "
+        "on their phones, ask whoever runs the server to set it before printing.",
+        url=request.host_url,
+    )
 
 
 @bp.get("/cards")
@@ -297,17 +337,36 @@ def cards():
     if households is None:
         groups = [{"url": url_for("villagers.cards", group=g.id), "label": g.name} for g in village.groups]
         groups.append({"url": url_for("villagers.cards", group="all"), "label": _("All groups")})
-        rows = [{"label": f"{h.group.name} · {h.number} · {h.head_name}",
-                 "passbook": url_for("villagers.passbook", household_id=h.id),
-                 "card": url_for("villagers.cards", household=h.id),
-                 "rotate": url_for("villagers.rotate", household_id=h.id)}
-                for h in q.households_for_cards(db.session, village, None)]
-        return render_template("villagers/cards_index.html", village=village, nav_vid=village.id, staff_page=True,
-                               groups=groups, households=rows, base_url_warning=_base_url_warning())
-    sheets = views.card_sheets(households, village, _base_url(),
-                               stars=stars_by_household(db.session, village, _today(village)))
-    return render_template("villagers/cards.html", sheets=sheets, title=title, village=village,
-                           nav_vid=village.id, staff_page=True, base_url_warning=_base_url_warning())
+        rows = [
+            {
+                "label": f"{h.group.name} · {h.number} · {h.head_name}",
+                "passbook": url_for("villagers.passbook", household_id=h.id),
+                "card": url_for("villagers.cards", household=h.id),
+                "rotate": url_for("villagers.rotate", household_id=h.id),
+            }
+            for h in q.households_for_cards(db.session, village, None)
+        ]
+        return render_template(
+            "villagers/cards_index.html",
+            village=village,
+            nav_vid=village.id,
+            staff_page=True,
+            groups=groups,
+            households=rows,
+            base_url_warning=_base_url_warning(),
+        )
+    sheets = views.card_sheets(
+        households, village, _base_url(), stars=stars_by_household(db.session, village, _today(village))
+    )
+    return render_template(
+        "villagers/cards.html",
+        sheets=sheets,
+        title=title,
+        village=village,
+        nav_vid=village.id,
+        staff_page=True,
+        base_url_warning=_base_url_warning(),
+    )
 
 
 @bp.route("/cards/rotate/<int:household_id>", methods=["GET", "POST"])
@@ -322,12 +381,24 @@ def rotate(household_id: int):
         if request.method == "POST":
             flash(_("Tick the box to confirm that the old card should stop working."), "error")
         label = f"{household.group.name} · {household.number} · {household.head_name}"
-        return render_template("villagers/rotate_confirm.html", village=village, nav_vid=village.id, staff_page=True,
-                               label=label, action=url_for("villagers.rotate", household_id=household.id),
-                               back=url_for("villagers.cards")), 200 if request.method == "GET" else 400
+        return render_template(
+            "villagers/rotate_confirm.html",
+            village=village,
+            nav_vid=village.id,
+            staff_page=True,
+            label=label,
+            action=url_for("villagers.rotate", household_id=household.id),
+            back=url_for("villagers.cards"),
+        ), 200 if request.method == "GET" else 400
     rotate_card(db.session, household, current_user, ip=request.remote_addr)
-    flash(_("A new card link was issued for household %(number)s; the old card no longer works. "
-            "Print the new card below.", number=household.number), "success")
+    flash(
+        _(
+            "A new card link was issued for household %(number)s; the old card no longer works. "
+            "Print the new card below.",
+            number=household.number,
+        ),
+        "success",
+    )
     return redirect(url_for("villagers.cards", household=household.id))
 
 
@@ -341,5 +412,9 @@ def passbook(household_id: int):
     year = request.args.get("year", type=int) or _today(village).year
     if not 2000 <= year <= 2100:
         abort(404)
-    return render_template("villagers/passbook.html", b=views.passbook_page(db.session, household, year),
-                           nav_vid=village.id, staff_page=True)
+    return render_template(
+        "villagers/passbook.html",
+        b=views.passbook_page(db.session, household, year),
+        nav_vid=village.id,
+        staff_page=True,
+    )

@@ -3,6 +3,7 @@
 Flask-free: the CLI (``pointsapp household link|rotate-link``) and the views call these.
 Services check authorization themselves, flush, and never commit.
 """
+
 from __future__ import annotations
 
 import re
@@ -31,8 +32,9 @@ def card_url(base_url: str, household: Household) -> str:
     return base_url.rstrip("/") + card_path(household)
 
 
-def rotate_card(session: Session, household: Household, actor: StaffUser | None = None, *,
-                ip: str | None = None) -> str:
+def rotate_card(
+    session: Session, household: Household, actor: StaffUser | None = None, *, ip: str | None = None
+) -> str:
     """Issue a new card token (a lost card); the old link stops working at once. Audit-logged.
 
     ``actor=None`` is the command line (run by whoever administers the server); a web
@@ -42,8 +44,15 @@ def rotate_card(session: Session, household: Household, actor: StaffUser | None 
         village = session.get(Village, household.village_id)
         require(actor, village, "card.rotate")
     household.rotate_card()
-    record(session, actor, "household.rotate_card", village_id=household.village_id,
-           target=f"household {household.id}", ip=ip, number=household.number)
+    record(
+        session,
+        actor,
+        "household.rotate_card",
+        village_id=household.village_id,
+        target=f"household {household.id}",
+        ip=ip,
+        number=household.number,
+    )
     session.flush()
     return card_path(household)
 
@@ -57,13 +66,16 @@ def household_by_token(session: Session, token: str) -> Household | None:
     """The active household whose card token this is, or None (wrong, rotated or malformed)."""
     if not token_looks_valid(token):
         return None
-    return session.execute(select(Household).where(
-        Household.card_token == token, Household.active.is_(True))
-        .options(joinedload(Household.group).joinedload(Group.village))).scalar_one_or_none()
+    return session.execute(
+        select(Household)
+        .where(Household.card_token == token, Household.active.is_(True))
+        .options(joinedload(Household.group).joinedload(Group.village))
+    ).scalar_one_or_none()
 
 
-def object_to_entry(session: Session, household: Household, entry_id: int, reason: str, *,
-                    ip: str | None = None) -> Objection:
+def object_to_entry(
+    session: Session, household: Household, entry_id: int, reason: str, *, ip: str | None = None
+) -> Objection:
     """A household (through its card page) objects to one of its own entries.
 
     The core checks the notice window, ownership and the per-household daily limit.
@@ -72,21 +84,45 @@ def object_to_entry(session: Session, household: Household, entry_id: int, reaso
     if entry is None or entry.household_id != household.id:
         raise NotFound("entry", entry_id)
     objection = raise_objection(session, entry, household, reason)
-    record(session, None, "objection.raise", village_id=household.village_id,
-           target=f"entry {entry.id}", ip=ip, household=household.id, objection=objection.id)
+    record(
+        session,
+        None,
+        "objection.raise",
+        village_id=household.village_id,
+        target=f"entry {entry.id}",
+        ip=ip,
+        household=household.id,
+        objection=objection.id,
+    )
     session.flush()
     return objection
 
 
-def report_missing(session: Session, household: Household, reason: str, missing_on=None, *,
-                   ip: str | None = None) -> Objection:
-    """"漏记了？" from the card page: a report that names no entry."""
+def report_missing(
+    session: Session, household: Household, reason: str, missing_on=None, *, ip: str | None = None
+) -> Objection:
+    """ "漏记了？" from the card page: a report that names no entry."""
     objection = report_missing_entry(session, household, reason, missing_on=missing_on)
-    record(session, None, "objection.missing", village_id=household.village_id,
-           target=f"household {household.id}", ip=ip, objection=objection.id)
+    record(
+        session,
+        None,
+        "objection.missing",
+        village_id=household.village_id,
+        target=f"household {household.id}",
+        ip=ip,
+        objection=objection.id,
+    )
     session.flush()
     return objection
 
 
-__all__ = ["token_looks_valid", "card_path", "report_missing", "card_url", "rotate_card", "household_by_token",
-           "object_to_entry", "Refused"]
+__all__ = [
+    "token_looks_valid",
+    "card_path",
+    "report_missing",
+    "card_url",
+    "rotate_card",
+    "household_by_token",
+    "object_to_entry",
+    "Refused",
+]

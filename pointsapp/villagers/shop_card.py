@@ -3,6 +3,7 @@ its redemptions (card); the 星级文明户 on the board; stars on the printed Q
 
 Kept apart from ``views.py`` so that card and board layout can change without touching this.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -33,21 +34,44 @@ def stars_by_household(session: Session, village: Village, today: dt.date) -> di
 
 def card_shop(session: Session, village: Village, household: Household, redeemable: int, today: dt.date) -> dict:
     """Values for the card's shop partial."""
-    settings = get_settings(session, village)   # read once: a village without saved settings costs a query a call
+    settings = get_settings(session, village)  # read once: a village without saved settings costs a query a call
     period = star_period(settings, today)
     stars = next((r.stars for r in star_ratings(session, village, period, settings) if r.household == household.id), 0)
     warn = reset_warning(session, village, household, today, settings)
     items = catalogue(session, village, active_only=True, in_stock_only=True)
     redemptions = household_redemptions(session, household, limit=20, with_goods=True)
     return {
-        "stars": stars, "stars_text": "★" * stars, "star_period": period_label(period),
-        "warning": _("Your household has %(points)s redeemable points that will be cleared on %(date)s.",
-                     points=warn.points, date=format_date(warn.due_on, "MMMd")) if warn else None,
-        "items": [{"name": i.name, "price": i.price, "unit": i.unit, "stock": i.stock,
-                   "affordable": i.price <= redeemable, "how_many": redeemable // i.price} for i in items],
-        "redemptions": [{"number": r.number, "date": format_date(r.occurred_on, "medium"), "points": r.points,
-                         "goods": "、".join(f"{ln.item.name}×{ln.qty}" for ln in r.lines),
-                         "cancelled": r.cancelled} for r in redemptions],
+        "stars": stars,
+        "stars_text": "★" * stars,
+        "star_period": period_label(period),
+        "warning": _(
+            "Your household has %(points)s redeemable points that will be cleared on %(date)s.",
+            points=warn.points,
+            date=format_date(warn.due_on, "MMMd"),
+        )
+        if warn
+        else None,
+        "items": [
+            {
+                "name": i.name,
+                "price": i.price,
+                "unit": i.unit,
+                "stock": i.stock,
+                "affordable": i.price <= redeemable,
+                "how_many": redeemable // i.price,
+            }
+            for i in items
+        ],
+        "redemptions": [
+            {
+                "number": r.number,
+                "date": format_date(r.occurred_on, "medium"),
+                "points": r.points,
+                "goods": "、".join(f"{ln.item.name}×{ln.qty}" for ln in r.lines),
+                "cancelled": r.cancelled,
+            }
+            for r in redemptions
+        ],
     }
 
 
@@ -56,6 +80,16 @@ def board_stars(session: Session, village: Village, today: dt.date) -> dict:
     settings = get_settings(session, village)
     period = star_period(settings, today)
     rows = [r for r in star_ratings(session, village, period, settings) if r.stars > 0]
-    return {"period": period_label(period),
-            "rows": [{"stars": r.stars, "stars_text": "★" * r.stars, "name": mask_name(r.name), "group": r.group,
-                      "points": r.points} for r in rows]}
+    return {
+        "period": period_label(period),
+        "rows": [
+            {
+                "stars": r.stars,
+                "stars_text": "★" * r.stars,
+                "name": mask_name(r.name),
+                "group": r.group,
+                "points": r.points,
+            }
+            for r in rows
+        ],
+    }

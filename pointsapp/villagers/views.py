@@ -4,6 +4,7 @@ Templates only loop over what is prepared here (masked names, formatted dates, s
 labels), so the privacy rules live in one place: full names appear only in the card
 household's own page and in staff-only print pages.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -27,6 +28,7 @@ BOARD_PAGE = 100
 
 
 # --- small formatters -------------------------------------------------------------------
+
 
 def fdate(day: dt.date | dt.datetime | None) -> str:
     """A local date; a UTC datetime is shown in the configured time zone first."""
@@ -55,23 +57,31 @@ def rule_name(version, kind) -> str:
     return version.name if version is not None else kind_label(kind)
 
 
-def pager(endpoint: str, page: int, pages: int, anchor: str | None = None, newest_first: bool = False,
-          **args) -> dict | None:
+def pager(
+    endpoint: str, page: int, pages: int, anchor: str | None = None, newest_first: bool = False, **args
+) -> dict | None:
     if pages <= 1:
         return None
     link = lambda n: url_for(endpoint, page=n, _anchor=anchor, **args)  # noqa: E731
-    return {"text": _("Page %(page)s of %(pages)s", page=page, pages=pages),
-            "prev_label": _("Newer") if newest_first else _("Previous"),
-            "next_label": _("Older") if newest_first else _("Next"),
-            "prev_url": link(page - 1) if page > 1 else None,
-            "next_url": link(page + 1) if page < pages else None}
+    return {
+        "text": _("Page %(page)s of %(pages)s", page=page, pages=pages),
+        "prev_label": _("Newer") if newest_first else _("Previous"),
+        "next_label": _("Older") if newest_first else _("Next"),
+        "prev_url": link(page - 1) if page > 1 else None,
+        "next_url": link(page + 1) if page < pages else None,
+    }
 
 
 # --- rules in plain words ----------------------------------------------------------------
 
+
 def evidence_text(code: str) -> str:
-    labels = {"none": _("No proof needed"), "sign_in": _("Sign-in sheet"), "photo": _("Photo"),
-              "document": _("Document or certificate")}
+    labels = {
+        "none": _("No proof needed"),
+        "sign_in": _("Sign-in sheet"),
+        "photo": _("Photo"),
+        "document": _("Document or certificate"),
+    }
     return labels.get(code, code)
 
 
@@ -99,8 +109,14 @@ def scope_text(v) -> str:
 
 
 def rule_item(v) -> dict:
-    return {"name": v.name, "points": points_text(v), "caps": caps_text(v), "scope": scope_text(v),
-            "evidence": evidence_text(v.evidence), "negative": v.points < 0}
+    return {
+        "name": v.name,
+        "points": points_text(v),
+        "caps": caps_text(v),
+        "scope": scope_text(v),
+        "evidence": evidence_text(v.evidence),
+        "negative": v.points < 0,
+    }
 
 
 def rule_book(session, village: Village, today: dt.date) -> list[dict]:
@@ -111,6 +127,7 @@ def rule_book(session, village: Village, today: dt.date) -> list[dict]:
 
 
 # --- the household page ------------------------------------------------------------------
+
 
 def _person(row, household: Household) -> str:
     """Who an entry or a waiting capture is for, as the household's card says it."""
@@ -136,11 +153,18 @@ def _objection(obj) -> dict | None:
     if obj is None:
         return None
     status = ObjectionStatus(obj.status)
-    state = {ObjectionStatus.open: _("Waiting for an answer"),
-             ObjectionStatus.upheld: _("Answered: the entry stands"),
-             ObjectionStatus.corrected: _("Answered: the entry was corrected")}[status]
-    return {"date": fdate(obj.raised_at), "reason": obj.reason, "state": state,
-            "answer": obj.answer, "open": status == ObjectionStatus.open}
+    state = {
+        ObjectionStatus.open: _("Waiting for an answer"),
+        ObjectionStatus.upheld: _("Answered: the entry stands"),
+        ObjectionStatus.corrected: _("Answered: the entry was corrected"),
+    }[status]
+    return {
+        "date": fdate(obj.raised_at),
+        "reason": obj.reason,
+        "state": state,
+        "answer": obj.answer,
+        "open": status == ObjectionStatus.open,
+    }
 
 
 def _cap_note(points: int, requested: int, capped: bool) -> str | None:
@@ -159,38 +183,59 @@ def _history_items(hist: q.HistoryPage, household: Household, token: str, today:
         if e.corrects is not None:
             target = e.corrects
             correction = {
-                "url": url_for("villagers.card", token=token, page=hist.corrected_pages[target.id],
-                               _anchor=f"e{target.id}"),
-                "label": _("Corrects: %(item)s of %(date)s",
-                           item=rule_name(target.rule_version, target.kind), date=fdate(target.occurred_on)),
+                "url": url_for(
+                    "villagers.card", token=token, page=hist.corrected_pages[target.id], _anchor=f"e{target.id}"
+                ),
+                "label": _(
+                    "Corrects: %(item)s of %(date)s",
+                    item=rule_name(target.rule_version, target.kind),
+                    date=fdate(target.occurred_on),
+                ),
                 "reason": e.note,
             }
-        corrected_by = [{"url": url_for("villagers.card", token=token, page=hist.correction_pages[fix.id],
-                                        _anchor=f"e{fix.id}"),
-                         "label": _("Corrected on %(date)s (%(points)s)", date=fdate(fix.occurred_on),
-                                    points=signed(fix.points))}
-                        for fix in hist.corrected_by.get(e.id, [])]
-        items.append({
-            "anchor": f"e{e.id}", "corrected_by": corrected_by, "id": e.id, "date": fdate(e.occurred_on),
-            "rule": rule_name(e.rule_version, e.kind), "kind": kind_label(e.kind),
-            "person": _person(e, household), "points": signed(e.points), "negative": e.points < 0,
-            "cap_note": _cap_note(e.points, e.requested_points, e.capped),
-            "recorded_by": staff_name(e.captured_by), "approved_by": staff_name(e.approved_by),
-            "status": status, "correction": correction, "objection": obj,
-            "can_object": open_notice and not (obj and obj["open"]),
-        })
+        corrected_by = [
+            {
+                "url": url_for("villagers.card", token=token, page=hist.correction_pages[fix.id], _anchor=f"e{fix.id}"),
+                "label": _(
+                    "Corrected on %(date)s (%(points)s)", date=fdate(fix.occurred_on), points=signed(fix.points)
+                ),
+            }
+            for fix in hist.corrected_by.get(e.id, [])
+        ]
+        items.append(
+            {
+                "anchor": f"e{e.id}",
+                "corrected_by": corrected_by,
+                "id": e.id,
+                "date": fdate(e.occurred_on),
+                "rule": rule_name(e.rule_version, e.kind),
+                "kind": kind_label(e.kind),
+                "person": _person(e, household),
+                "points": signed(e.points),
+                "negative": e.points < 0,
+                "cap_note": _cap_note(e.points, e.requested_points, e.capped),
+                "recorded_by": staff_name(e.captured_by),
+                "approved_by": staff_name(e.approved_by),
+                "status": status,
+                "correction": correction,
+                "objection": obj,
+                "can_object": open_notice and not (obj and obj["open"]),
+            }
+        )
     return items
 
 
 def _standing(s: q.Standing) -> dict:
-    return {"points": signed(s.points) if s.points < 0 else str(s.points),
-            "rank": _("No. %(rank)s of %(of)s", rank=s.rank, of=s.of) if s.rank else "—",
-            "per_head": per_head_text(s.per_head)}
+    return {
+        "points": signed(s.points) if s.points < 0 else str(s.points),
+        "rank": _("No. %(rank)s of %(of)s", rank=s.rank, of=s.of) if s.rank else "—",
+        "per_head": per_head_text(s.per_head),
+    }
 
 
 def card_page(session, household: Household, token: str, page: int, today: dt.date) -> dict:
     village = session.get(Village, household.village_id)
-    month = board_month(session, village, today)   # last month until this one has posted points
+    month = board_month(session, village, today)  # last month until this one has posted points
     bal = balance(session, household=household)
     pending = q.pending_items(session, household)
     members = []
@@ -206,43 +251,60 @@ def card_page(session, household: Household, token: str, page: int, today: dt.da
             name = _("%(name)s (deceased)", name=m.name)
         members.append({"name": name, "month": signed(m.month), "all": signed(m.all_time)})
     hist = q.history(session, household, page)
-    rules = q.village_rules(session, village)   # held here so that the activities below reuse them
+    rules = q.village_rules(session, village)  # held here so that the activities below reuse them
     in_effect = q.rules_in_effect(session, village, today, rules)
     earn_rules = [rule_item(v) for v in in_effect if v.points > 0]
     deduct_rules = [rule_item(v) for v in in_effect if v.points < 0]
     activities = []
     for a in q.upcoming_activities(session, household, today, rules_loaded=True):
         v = a.rule.version_on(a.held_on)
-        activities.append({"date": fdate(a.held_on), "title": a.title, "place": a.place,
-                           "points": points_text(v) if v else ""})
+        activities.append(
+            {"date": fdate(a.held_on), "title": a.title, "place": a.place, "points": points_text(v) if v else ""}
+        )
     head = household.head
     standings = household_standings(session, household, month)
     return {
-        "village": village.name, "village_id": village.id, "group": household.group.name,
+        "village": village.name,
+        "village_id": village.id,
+        "group": household.group.name,
         "head": head.name if head else _("Household No. %(number)s", number=household.number),
         "number": household.number,
-        "redeemable": bal.redeemable, "honour": bal.honour,
+        "redeemable": bal.redeemable,
+        "honour": bal.honour,
         "month_label": period_label(month),
         "in_village": _standing(standings[0]),
         "in_group": _standing(standings[1]),
         "members": members,
-        "pending": [{"date": fdate(s.occurred_on), "rule": rule_name(s.rule_version, "award"),
-                     "person": _person(s, household),
-                     "points": signed(s.points), "cap_note": _cap_note(s.points, s.requested_points, s.capped),
-                     "recorded_by": staff_name(s.captured_by)} for s in pending],
+        "pending": [
+            {
+                "date": fdate(s.occurred_on),
+                "rule": rule_name(s.rule_version, "award"),
+                "person": _person(s, household),
+                "points": signed(s.points),
+                "cap_note": _cap_note(s.points, s.requested_points, s.capped),
+                "recorded_by": staff_name(s.captured_by),
+            }
+            for s in pending
+        ],
         "pending_points": signed(sum(s.points for s in pending)),
         "history": _history_items(hist, household, token, today),
         "notices": [notice_item(n, today) for n in notices_of_household(session, household, limit=6)],
         "history_total": hist.total,
-        "pager": pager("villagers.card", hist.page, hist.pages, anchor="history", newest_first=True,
-                       token=token),
+        "pager": pager("villagers.card", hist.page, hist.pages, anchor="history", newest_first=True, token=token),
         "page": hist.page,
         "activities": activities,
         "earn_rules": earn_rules,
         "deduct_rules": deduct_rules,
         "phone": village.committee_phone,
-        "missing": [{"date": fdate(o.raised_at), "day": fdate(o.missing_on) if o.missing_on else None,
-                     "reason": o.reason, **(_objection(o) or {})} for o in q.missing_reports(session, household)],
+        "missing": [
+            {
+                "date": fdate(o.raised_at),
+                "day": fdate(o.missing_on) if o.missing_on else None,
+                "reason": o.reason,
+                **(_objection(o) or {}),
+            }
+            for o in q.missing_reports(session, household)
+        ],
         "missing_from": fdate(today - dt.timedelta(days=MISSING_LOOKBACK_DAYS)),
         "today_iso": today.isoformat(),
         "min_iso": (today - dt.timedelta(days=MISSING_LOOKBACK_DAYS)).isoformat(),
@@ -259,18 +321,27 @@ def _shop_part(session, village: Village, household: Household, redeemable: int,
 
 # --- the public board --------------------------------------------------------------------
 
+
 def period_links(endpoint: str, today: dt.date, current: str, **args) -> list[dict]:
-    choices = [(month_key(today), _("This month")), (previous_month_of(today), _("Last month")),
-               (quarter_key(today), _("This quarter")), (year_key(today), _("This year"))]
-    return [{"url": url_for(endpoint, period=key, **args), "label": label, "current": key == current}
-            for key, label in choices]
+    choices = [
+        (month_key(today), _("This month")),
+        (previous_month_of(today), _("Last month")),
+        (quarter_key(today), _("This quarter")),
+        (year_key(today), _("This year")),
+    ]
+    return [
+        {"url": url_for(endpoint, period=key, **args), "label": label, "current": key == current}
+        for key, label in choices
+    ]
 
 
 def village_links(endpoint: str, villages: list[Village], current: Village, **args) -> list[dict]:
     if len(villages) < 2:
         return []
-    return [{"url": url_for(endpoint, village=v.id, **args), "label": v.name, "current": v.id == current.id}
-            for v in villages]
+    return [
+        {"url": url_for(endpoint, village=v.id, **args), "label": v.name, "current": v.id == current.id}
+        for v in villages
+    ]
 
 
 def _board_name(row, headless: dict[int, str]) -> str:
@@ -286,8 +357,16 @@ def board_rows(session, village: Village, by: str, period: str, group=None) -> l
     out = []
     for r in rows:
         name = r.name if by == "group" else (_board_name(r, headless) if by == "household" else mask_name(r.name))
-        out.append({"rank": r.rank if r.rank is not None else "—", "name": name, "group": r.group, "points": str(r.points),
-                    "per_head": per_head_text(r.per_head), "negative": r.points < 0})
+        out.append(
+            {
+                "rank": r.rank if r.rank is not None else "—",
+                "name": name,
+                "group": r.group,
+                "points": str(r.points),
+                "per_head": per_head_text(r.per_head),
+                "negative": r.points < 0,
+            }
+        )
     return out
 
 
@@ -303,32 +382,56 @@ def board_page(session, village: Village, period: str, group, show: str, page: i
     black = None
     if village.show_blacklist:
         headless = q.headless_households(session, village)
-        black = [{"name": _("Household No. %(number)s", number=r.number) if r.household_id in headless
-                  else mask_name(r.name), "group": r.group, "points": str(r.points)}
-                 for r in q.deductions_board(session, village, period)]
+        black = [
+            {
+                "name": _("Household No. %(number)s", number=r.number)
+                if r.household_id in headless
+                else mask_name(r.name),
+                "group": r.group,
+                "points": str(r.points),
+            }
+            for r in q.deductions_board(session, village, period)
+        ]
     args = {"village": village.id, "period": period}
-    scopes = [{"url": url_for("villagers.board", show=show, **args), "label": _("Whole village"),
-               "current": group is None}]
-    scopes += [{"url": url_for("villagers.board", show=show, group=g.id, **args), "label": g.name,
-                "current": group is not None and g.id == group.id} for g in village.groups]
+    scopes = [
+        {"url": url_for("villagers.board", show=show, **args), "label": _("Whole village"), "current": group is None}
+    ]
+    scopes += [
+        {
+            "url": url_for("villagers.board", show=show, group=g.id, **args),
+            "label": g.name,
+            "current": group is not None and g.id == group.id,
+        }
+        for g in village.groups
+    ]
     gargs = dict(args, **({"group": group.id} if group is not None else {}))
-    shows = [{"url": url_for("villagers.board", show=s, **gargs), "label": label, "current": s == show}
-             for s, label in (("households", _("By household")), ("people", _("By person")))]
+    shows = [
+        {"url": url_for("villagers.board", show=s, **gargs), "label": label, "current": s == show}
+        for s, label in (("households", _("By household")), ("people", _("By person")))
+    ]
     return {
-        "period_label": period_label(period), "red": red, "black": black,
+        "period_label": period_label(period),
+        "red": red,
+        "black": black,
         "groups": board_rows(session, village, "group", period),
-        "rows": rows[(page - 1) * BOARD_PAGE: page * BOARD_PAGE], "show": show,
-        "list_title": (_("By household") if show == "households" else _("By person")) + " · "
+        "rows": rows[(page - 1) * BOARD_PAGE : page * BOARD_PAGE],
+        "show": show,
+        "list_title": (_("By household") if show == "households" else _("By person"))
+        + " · "
         + (group.name if group is not None else _("Whole village")),
-        "scopes": scopes, "shows": shows,
-        "not_taking_part": (_("Not taking part (no points in this period, not ranked): %(n)s households", n=not_taking_part)
-                            if show == "households" else
-                            _("Not taking part (no points in this period, not ranked): %(n)s people", n=not_taking_part)),
+        "scopes": scopes,
+        "shows": shows,
+        "not_taking_part": (
+            _("Not taking part (no points in this period, not ranked): %(n)s households", n=not_taking_part)
+            if show == "households"
+            else _("Not taking part (no points in this period, not ranked): %(n)s people", n=not_taking_part)
+        ),
         "pager": pager("villagers.board", page, pages, anchor="list", show=show, **gargs),
     }
 
 
 # --- 公示 ---------------------------------------------------------------------------------
+
 
 def notice_title(n: Notice) -> str:
     if n.number == 1:
@@ -338,16 +441,24 @@ def notice_title(n: Notice) -> str:
 
 def notice_item(n: Notice, today: dt.date) -> dict:
     """One notice as a line of a list: title, window, whether open, link."""
-    return {"id": n.id, "title": notice_title(n), "opens": fdate(n.opens_on), "closes": fdate(n.closes_on),
-            "is_open": n.is_open(today), "entries": n.entry_count, "supplement": n.number > 1,
-            "url": url_for("villagers.notice", village=n.village_id, notice=n.id)}
+    return {
+        "id": n.id,
+        "title": notice_title(n),
+        "opens": fdate(n.opens_on),
+        "closes": fdate(n.closes_on),
+        "is_open": n.is_open(today),
+        "entries": n.entry_count,
+        "supplement": n.number > 1,
+        "url": url_for("villagers.notice", village=n.village_id, notice=n.id),
+    }
 
 
 PAST_NOTICES = 12
 
 
-def notice_page(session, village: Village, page: int, today: dt.date, group=None, notice_id: int | None = None,
-                past_page: int = 1) -> dict | None:
+def notice_page(
+    session, village: Village, page: int, today: dt.date, group=None, notice_id: int | None = None, past_page: int = 1
+) -> dict | None:
     """Every notice open for objections (newest first), one notice's entries, and the past notices."""
     open_now = open_notices(session, village, today)
     notice = None
@@ -362,63 +473,114 @@ def notice_page(session, village: Village, page: int, today: dt.date, group=None
     past = past_notices(session, village, today, limit=PAST_NOTICES + 1, offset=(past_page - 1) * PAST_NOTICES)
     args = {"village": village.id, "notice": notice.id}
     scopes = [{"url": url_for("villagers.notice", **args), "label": _("Whole village"), "current": group is None}]
-    scopes += [{"url": url_for("villagers.notice", group=g.id, **args), "label": g.name,
-                "current": group is not None and g.id == group.id} for g in village.groups]
+    scopes += [
+        {
+            "url": url_for("villagers.notice", group=g.id, **args),
+            "label": g.name,
+            "current": group is not None and g.id == group.id,
+        }
+        for g in village.groups
+    ]
     return {
-        "title": notice_title(notice), "month": period_label(notice.month), "supplement": notice.number > 1,
+        "title": notice_title(notice),
+        "month": period_label(notice.month),
+        "supplement": notice.number > 1,
         "phone": village.committee_phone,
-        "opens": fdate(notice.opens_on), "closes": fdate(notice.closes_on),
-        "is_open": notice.is_open(today), "published": fdate(notice.published_at),
-        "entry_count": notice.entry_count, "head_seq": notice.head_seq, "digest": notice.digest,
+        "opens": fdate(notice.opens_on),
+        "closes": fdate(notice.closes_on),
+        "is_open": notice.is_open(today),
+        "published": fdate(notice.published_at),
+        "entry_count": notice.entry_count,
+        "head_seq": notice.head_seq,
+        "digest": notice.digest,
         "open_notices": [notice_item(n, today) | {"current": n.id == notice.id} for n in open_now],
         "past": [notice_item(n, today) | {"current": n.id == notice.id} for n in past[:PAST_NOTICES]],
-        "past_more": url_for("villagers.notice", village=village.id, notice=notice.id, past=past_page + 1,
-                             _anchor="past") if len(past) > PAST_NOTICES else None,
-        "rows": [{"date": fdate(r.entry.occurred_on),
-                  "name": mask_name(r.person) if r.person else _("Household No. %(number)s", number=r.number),
-                  "group": r.group, "rule": rule_name(r.entry.rule_version, r.entry.kind),
-                  "kind": kind_label(r.entry.kind), "correction": r.entry.corrects_id is not None,
-                  "points": signed(r.entry.points), "negative": r.entry.points < 0} for r in rows],
+        "past_more": url_for(
+            "villagers.notice", village=village.id, notice=notice.id, past=past_page + 1, _anchor="past"
+        )
+        if len(past) > PAST_NOTICES
+        else None,
+        "rows": [
+            {
+                "date": fdate(r.entry.occurred_on),
+                "name": mask_name(r.person) if r.person else _("Household No. %(number)s", number=r.number),
+                "group": r.group,
+                "rule": rule_name(r.entry.rule_version, r.entry.kind),
+                "kind": kind_label(r.entry.kind),
+                "correction": r.entry.corrects_id is not None,
+                "points": signed(r.entry.points),
+                "negative": r.entry.points < 0,
+            }
+            for r in rows
+        ],
         "scopes": scopes,
-        "pager": pager("villagers.notice", page, pages, anchor="entries",
-                       **dict(args, **({"group": group.id} if group is not None else {}))),
+        "pager": pager(
+            "villagers.notice",
+            page,
+            pages,
+            anchor="entries",
+            **dict(args, **({"group": group.id} if group is not None else {})),
+        ),
     }
 
 
 # --- printing ------------------------------------------------------------------------------
 
-def card_sheets(households: list[Household], village: Village, base_url: str, per_page: int = 8,
-                stars: dict[int, int] | None = None) -> list[list[dict]]:
+
+def card_sheets(
+    households: list[Household], village: Village, base_url: str, per_page: int = 8, stars: dict[int, int] | None = None
+) -> list[list[dict]]:
     from .qr import card_qr_svg
     from .services import card_url
 
     cards = []
     for h in households:
         url = card_url(base_url, h)
-        cards.append({"village": village.name, "group": h.group.name, "phone": village.committee_phone,
-                      "head": h.head.name if h.head else _("Household No. %(number)s", number=h.number),
-                      "number": h.number, "url": url, "qr": Markup(card_qr_svg(url)),
-                      "stars": "★" * (stars or {}).get(h.id, 0)})
-    return [cards[i:i + per_page] for i in range(0, len(cards), per_page)]
+        cards.append(
+            {
+                "village": village.name,
+                "group": h.group.name,
+                "phone": village.committee_phone,
+                "head": h.head.name if h.head else _("Household No. %(number)s", number=h.number),
+                "number": h.number,
+                "url": url,
+                "qr": Markup(card_qr_svg(url)),
+                "stars": "★" * (stars or {}).get(h.id, 0),
+            }
+        )
+    return [cards[i : i + per_page] for i in range(0, len(cards), per_page)]
 
 
 def passbook_page(session, household: Household, year: int) -> dict:
     village = session.get(Village, household.village_id)
     opening_h, opening_r, lines = q.passbook(session, household, year)
-    rows = [{"date": fdate(ln.entry.occurred_on), "item": rule_name(ln.entry.rule_version, ln.entry.kind),
-             "person": ln.entry.villager.name if ln.entry.villager else _("Whole household"),
-             "points": signed(ln.entry.points), "honour": ln.honour, "redeemable": ln.redeemable,
-             "cap_note": _cap_note(ln.entry.points, ln.entry.requested_points, ln.entry.capped),
-             "note": ln.entry.note if ln.entry.corrects_id else None} for ln in lines]
+    rows = [
+        {
+            "date": fdate(ln.entry.occurred_on),
+            "item": rule_name(ln.entry.rule_version, ln.entry.kind),
+            "person": ln.entry.villager.name if ln.entry.villager else _("Whole household"),
+            "points": signed(ln.entry.points),
+            "honour": ln.honour,
+            "redeemable": ln.redeemable,
+            "cap_note": _cap_note(ln.entry.points, ln.entry.requested_points, ln.entry.capped),
+            "note": ln.entry.note if ln.entry.corrects_id else None,
+        }
+        for ln in lines
+    ]
     head = household.head
     return {
-        "village": village.name, "group": household.group.name, "number": household.number,
+        "village": village.name,
+        "group": household.group.name,
+        "number": household.number,
         "head": head.name if head else _("Household No. %(number)s", number=household.number),
-        "year": year, "opening_honour": opening_h, "opening_redeemable": opening_r,
+        "year": year,
+        "opening_honour": opening_h,
+        "opening_redeemable": opening_r,
         "closing_honour": lines[-1].honour if lines else opening_h,
         "closing_redeemable": lines[-1].redeemable if lines else opening_r,
         "rows": rows,
-        "prev_year": year - 1, "next_year": year + 1,
+        "prev_year": year - 1,
+        "next_year": year + 1,
         "prev_url": url_for("villagers.passbook", household_id=household.id, year=year - 1),
         "next_url": url_for("villagers.passbook", household_id=household.id, year=year + 1),
     }

@@ -8,6 +8,7 @@
   the embedded default (gunicorn without a proxy) is light too. Streamed responses (no Content-Length,
   e.g. the CSV exports) and ranges pass through untouched.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -17,9 +18,15 @@ import os
 from flask import current_app, request
 
 LONG_CACHE = 365 * 24 * 3600
-COMPRESSIBLE = ("text/", "application/javascript", "application/json", "image/svg+xml",
-                "application/manifest+json", "application/xml")
-MIN_SIZE = 500          # smaller bodies gain nothing from gzip
+COMPRESSIBLE = (
+    "text/",
+    "application/javascript",
+    "application/json",
+    "image/svg+xml",
+    "application/manifest+json",
+    "application/xml",
+)
+MIN_SIZE = 500  # smaller bodies gain nothing from gzip
 MAX_SIZE = 8 * 1024 * 1024  # larger ones are downloads; leave them alone
 _versions: dict[tuple[str, float, int], str] = {}
 

@@ -4,6 +4,7 @@ Views declare who may enter with :func:`permission_required` (an action of the o
 ``pointsapp.points.policy``); services check again themselves with the village, so hiding a button is
 never the only guard.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -31,6 +32,7 @@ login_manager.session_protection = "strong"
 # admin reset, deactivation) ends every session and remember-me cookie of the user; the
 # signed issue time gives each an absolute lifetime that the cookie cannot extend; the nonce
 # makes every sign-in's remember-me token new.
+
 
 def _signature(secret: str, message: str) -> str:
     return hmac.new(secret.encode(), message.encode(), hashlib.sha256).hexdigest()[:40]
@@ -124,9 +126,13 @@ def roles_required(*roles: Role | str):
 
 def role_labels() -> dict[str, str]:
     """The one translated name of each staff role (user lists, the role picker, the staff home page)."""
-    return {Role.admin.value: _("Admin (village committee)"), Role.reviewer.value: _("Reviewer (supervision committee)"),
-            Role.grid_worker.value: _("Grid worker"), Role.viewer.value: _("Viewer (read only)"),
-            Role.clerk.value: _("Clerk (points shop desk)")}
+    return {
+        Role.admin.value: _("Admin (village committee)"),
+        Role.reviewer.value: _("Reviewer (supervision committee)"),
+        Role.grid_worker.value: _("Grid worker"),
+        Role.viewer.value: _("Viewer (read only)"),
+        Role.clerk.value: _("Clerk (points shop desk)"),
+    }
 
 
 def permission_required(action: str):

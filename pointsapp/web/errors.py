@@ -1,4 +1,5 @@
 """Error pages: a clear message, never a traceback."""
+
 from __future__ import annotations
 
 import logging
@@ -33,14 +34,22 @@ def register_error_handlers(app) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(exc):
-        titles = {404: _("Not found"), 403: _("Not allowed"), 413: _("File too large"),
-                  429: _("Too many attempts"), 405: _("Not allowed"), 400: _("Bad request")}
-        messages = {404: _("This page does not exist or was moved."),
-                    403: _("You do not have permission for this."),
-                    413: _("The uploaded file is larger than allowed."),
-                    429: _("Please wait a little and try again."),
-                    405: _("This action is not available here."),
-                    400: _("The request could not be understood.")}
+        titles = {
+            404: _("Not found"),
+            403: _("Not allowed"),
+            413: _("File too large"),
+            429: _("Too many attempts"),
+            405: _("Not allowed"),
+            400: _("Bad request"),
+        }
+        messages = {
+            404: _("This page does not exist or was moved."),
+            403: _("You do not have permission for this."),
+            413: _("The uploaded file is larger than allowed."),
+            429: _("Please wait a little and try again."),
+            405: _("This action is not available here."),
+            400: _("The request could not be understood."),
+        }
         code = exc.code or 500
         return _page(code, titles.get(code, _("Error")), messages.get(code, _("Something went wrong.")))
 
@@ -48,5 +57,4 @@ def register_error_handlers(app) -> None:
     def unexpected(exc):
         discard()  # the session may be unusable until rolled back; the page below may read
         log.exception("unhandled error on %s %s", request.method, redact(request.path))
-        return _page(500, _("Something went wrong"),
-                     _("The error was logged. Nothing was saved; please try again."))
+        return _page(500, _("Something went wrong"), _("The error was logged. Nothing was saved; please try again."))

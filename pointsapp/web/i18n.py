@@ -1,4 +1,5 @@
 """Locale choice: Chinese (zh_Hans) by default, English on request, remembered in a cookie."""
+
 from __future__ import annotations
 
 from flask import has_request_context, request

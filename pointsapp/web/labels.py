@@ -4,6 +4,7 @@ Pages call these in the request's language. Documents that are printed or export
 Chinese only (the ceremony pack, chart images, the ledger workbook) pass ``locale="zh_Hans"``:
 the same labels, read from the same catalog (``pointsapp/translations``) without a request.
 """
+
 from __future__ import annotations
 
 import functools
@@ -54,8 +55,10 @@ def kind_label(kind: EntryKind | str, locale: str | None = None) -> str:
     except ValueError:
         return str(kind)
     return {
-        EntryKind.award: lambda: _("Award", locale), EntryKind.deduction: lambda: _("Deduction", locale),
-        EntryKind.correction: lambda: _("Correction", locale), EntryKind.redemption: lambda: _("Redeemed", locale),
+        EntryKind.award: lambda: _("Award", locale),
+        EntryKind.deduction: lambda: _("Deduction", locale),
+        EntryKind.correction: lambda: _("Correction", locale),
+        EntryKind.redemption: lambda: _("Redeemed", locale),
         EntryKind.expiry: lambda: _("Expired", locale),
     }[kind]()
 

@@ -18,6 +18,7 @@ where the token goes and the token is put in for each response, and the ETag inc
 session's CSRF secret (hashed), so one browser's copy never validates for another session.
 A page that shows a flashed message (after a form post) is rendered fresh and never cached.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -40,7 +41,7 @@ class Page:
     body: bytes
     status: int
     private: bool
-    gz: bytes | None = None     # gzipped body (public pages only: a private body differs per response)
+    gz: bytes | None = None  # gzipped body (public pages only: a private body differs per response)
 
     @property
     def size(self) -> int:
@@ -118,7 +119,7 @@ def _accepts_gzip() -> bool:
 def serve(key: Hashable, render: Callable[[], str], *, private: bool = False) -> Response:
     """The page for ``key``: 304, a cached copy, or ``render()`` (a template's HTML)."""
     cache_control = "private, no-cache" if private else "no-cache"
-    if "_flashes" in session:   # a message for this visitor only: never cached, never a 304
+    if "_flashes" in session:  # a message for this visitor only: never cached, never a 304
         resp = Response(render(), mimetype="text/html")
         resp.headers["Cache-Control"] = "private, no-store"
         return resp
@@ -126,7 +127,7 @@ def serve(key: Hashable, render: Callable[[], str], *, private: bool = False) ->
     if private:
         from flask_wtf.csrf import generate_csrf
 
-        token = generate_csrf()   # first: a new visitor's session gets its CSRF secret, which the ETag names
+        token = generate_csrf()  # first: a new visitor's session gets its CSRF secret, which the ETag names
     etag = _etag(key, private)
     if etag in request.if_none_match:
         resp = Response(status=304)
@@ -143,7 +144,7 @@ def serve(key: Hashable, render: Callable[[], str], *, private: bool = False) ->
         resp = Response(body, status=page.status, mimetype="text/html")
     elif page.gz is not None and _accepts_gzip():
         resp = Response(page.gz, status=page.status, mimetype="text/html")
-        resp.headers["Content-Encoding"] = "gzip"   # web.assets.Compress leaves it alone
+        resp.headers["Content-Encoding"] = "gzip"  # web.assets.Compress leaves it alone
         resp.set_etag(etag, weak=True)
         resp.headers["Cache-Control"] = cache_control
         return resp

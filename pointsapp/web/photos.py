@@ -4,6 +4,7 @@ re-encoded as JPEG.
 Photos are stored under ``<instance>/uploads/YYYY-MM/<random>.jpg``; the database keeps the
 path relative to ``uploads``.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -51,27 +52,44 @@ def prepare_photo(storage):
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            probe = Image.open(io.BytesIO(data))   # reads the header only
+            probe = Image.open(io.BytesIO(data))  # reads the header only
             fmt = probe.format
             limit = MAX_PIXELS if fmt in DRAFT_FORMATS else MAX_PIXELS_FULL_DECODE
             if probe.width * probe.height > limit:
-                raise PhotoError(_("The photo %(name)s has too many pixels (%(w)s × %(h)s). "
-                                   "Please send a smaller photo.",
-                                   name=storage.filename, w=probe.width, h=probe.height))
+                raise PhotoError(
+                    _(
+                        "The photo %(name)s has too many pixels (%(w)s × %(h)s). Please send a smaller photo.",
+                        name=storage.filename,
+                        w=probe.width,
+                        h=probe.height,
+                    )
+                )
             probe.verify()
             image = Image.open(io.BytesIO(data))
             if fmt in DRAFT_FORMATS:
-                image.draft("RGB", (MAX_SIDE, MAX_SIDE))   # decode at the smallest scale still >= MAX_SIDE
+                image.draft("RGB", (MAX_SIDE, MAX_SIDE))  # decode at the smallest scale still >= MAX_SIDE
             image.load()
     except PhotoError:
         raise
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError,
-            Image.DecompressionBombWarning):
-        raise PhotoError(_("The file %(name)s is not a picture. Please choose a JPEG or PNG photo.",
-                           name=storage.filename)) from None
+    except (
+        UnidentifiedImageError,
+        OSError,
+        SyntaxError,
+        ValueError,
+        Image.DecompressionBombError,
+        Image.DecompressionBombWarning,
+    ):
+        raise PhotoError(
+            _("The file %(name)s is not a picture. Please choose a JPEG or PNG photo.", name=storage.filename)
+        ) from None
     if fmt not in ALLOWED_FORMATS:
-        raise PhotoError(_("The file %(name)s is not a supported picture (%(fmt)s). Please choose a JPEG or PNG photo.",
-                           name=storage.filename, fmt=fmt or "?"))
+        raise PhotoError(
+            _(
+                "The file %(name)s is not a supported picture (%(fmt)s). Please choose a JPEG or PNG photo.",
+                name=storage.filename,
+                fmt=fmt or "?",
+            )
+        )
     try:
         from PIL import ImageOps
 

@@ -8,6 +8,7 @@ workers and restarts. It supports the fixed-window strategy (Flask-Limiter's def
 
 Importing this module registers the scheme with ``limits``.
 """
+
 from __future__ import annotations
 
 import os
@@ -34,8 +35,10 @@ class SQLiteStorage(Storage):
         self._pid = None
         os.makedirs(os.path.dirname(self.path) or ".", exist_ok=True)
         with self._connect() as conn:
-            conn.execute("CREATE TABLE IF NOT EXISTS counters (key TEXT PRIMARY KEY, count INTEGER NOT NULL, "
-                         "expires_at REAL NOT NULL)")
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS counters (key TEXT PRIMARY KEY, count INTEGER NOT NULL, "
+                "expires_at REAL NOT NULL)"
+            )
 
     @property
     def base_exceptions(self):
@@ -59,8 +62,10 @@ class SQLiteStorage(Storage):
             row = conn.execute("SELECT count, expires_at FROM counters WHERE key = ?", (key,)).fetchone()
             if row is None or row[1] <= now:
                 count = amount
-                conn.execute("INSERT OR REPLACE INTO counters (key, count, expires_at) VALUES (?, ?, ?)",
-                             (key, count, now + expiry))
+                conn.execute(
+                    "INSERT OR REPLACE INTO counters (key, count, expires_at) VALUES (?, ?, ?)",
+                    (key, count, now + expiry),
+                )
             else:
                 count = row[0] + amount
                 conn.execute("UPDATE counters SET count = ? WHERE key = ?", (count, key))
@@ -73,13 +78,19 @@ class SQLiteStorage(Storage):
         return count
 
     def get(self, key: str) -> int:
-        row = self._connect().execute("SELECT count FROM counters WHERE key = ? AND expires_at > ?",
-                                      (key, time.time())).fetchone()
+        row = (
+            self._connect()
+            .execute("SELECT count FROM counters WHERE key = ? AND expires_at > ?", (key, time.time()))
+            .fetchone()
+        )
         return int(row[0]) if row else 0
 
     def get_expiry(self, key: str) -> float:
-        row = self._connect().execute("SELECT expires_at FROM counters WHERE key = ? AND expires_at > ?",
-                                      (key, time.time())).fetchone()
+        row = (
+            self._connect()
+            .execute("SELECT expires_at FROM counters WHERE key = ? AND expires_at > ?", (key, time.time()))
+            .fetchone()
+        )
         return float(row[0]) if row else time.time()
 
     def check(self) -> bool:

@@ -4,6 +4,7 @@ A card link (``/h/<token>``) is the household's key: anyone who reads it from a 
 open the card and raise objections. The access log (:mod:`pointsapp.gunicorn_logging`) and the
 app's error log both write ``/h/…`` instead, through :func:`redact`.
 """
+
 from __future__ import annotations
 
 import re

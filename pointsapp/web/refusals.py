@@ -8,6 +8,7 @@ core's English sentence.
 Add a new refusal code here (with its Chinese translation in ``pointsapp/translations``)
 when you add it to a service.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
@@ -36,7 +37,9 @@ CATALOG: dict[str, Message] = {
     "conflict_of_interest": lambda p: _("Staff may not record or approve points for their own household."),
     "period_closed": lambda p: (
         _("%(month)s is closed: nothing can be dated in it or before it.", month=p["month"])
-        if p.get("month") else _("That month is closed; nothing more can be posted in it.")),
+        if p.get("month")
+        else _("That month is closed; nothing more can be posted in it.")
+    ),
     "bad_quantity": lambda p: _("The quantity must be a whole number of at least 1."),
     "duplicate": lambda p: _("Already recorded for this activity."),
     "bad_date": lambda p: _("A date is needed."),
@@ -46,14 +49,19 @@ CATALOG: dict[str, Message] = {
     "quantity_per_occasion": lambda p: _("This rule counts one occasion at a time: the quantity must be 1."),
     "quantity_too_large": lambda p: (
         _("This rule allows at most %(limit)s %(unit)s at a time.", limit=p["limit"], unit=p.get("unit") or "")
-        if p.get("limit") is not None else _("The quantity is more than this rule allows at a time.")),
-    "move_before_last": lambda p: _("This person last moved on %(last)s; a move cannot be dated earlier.",
-                                    last=p.get("last")),
+        if p.get("limit") is not None
+        else _("The quantity is more than this rule allows at a time.")
+    ),
+    "move_before_last": lambda p: _(
+        "This person last moved on %(last)s; a move cannot be dated earlier.", last=p.get("last")
+    ),
     "no_marks": lambda p: _("Nobody was marked. Tick at least one person or household."),
     "activity_cancelled": lambda p: _("This activity was cancelled."),
     "already_imported": lambda p: (
-        _("This score sheet was already imported by %(by)s; nothing was awarded again.", by=p["by"]) if p.get("by")
-        else _("This score sheet was already imported.")),
+        _("This score sheet was already imported by %(by)s; nothing was awarded again.", by=p["by"])
+        if p.get("by")
+        else _("This score sheet was already imported.")
+    ),
     # review and corrections
     "maker_checker": lambda p: _("You recorded this yourself; another reviewer must approve it."),
     "not_pending": lambda p: _("This capture has already been decided."),
@@ -67,35 +75,52 @@ CATALOG: dict[str, Message] = {
     "pending_left": lambda p: (
         _("%(count)s captures dated in this month still await review; review them first.", count=p["count"])
         if p.get("count") is not None
-        else _("Captures dated in this month still await review; review them first.")),
+        else _("Captures dated in this month still await review; review them first.")
+    ),
     "bad_window": lambda p: _("The objection window must be 0 to 30 days."),
     "bad_notice_days": lambda p: _("The objection window must be 0 to 30 days."),
     "month_running": lambda p: (
         _("%(month)s is still running; only a finished month can be published.", month=p["month"])
-        if p.get("month") else _("This month is still running; only a finished month can be published.")),
-    "nothing_new": lambda p: _("Nothing has been posted for this month since its last notice; there is nothing "
-                               "to publish."),
+        if p.get("month")
+        else _("This month is still running; only a finished month can be published.")
+    ),
+    "nothing_new": lambda p: _(
+        "Nothing has been posted for this month since its last notice; there is nothing to publish."
+    ),
     "not_published": lambda p: _("This month has not been published for public notice yet."),
     "notice_window_open": lambda p: (
-        _("The objection window of supplementary notice %(n)s runs until %(date)s.", n=int(p["notice"]) - 1,
-          date=p["until"]) if p.get("until") and int(p.get("notice") or 1) > 1
-        else _("The objection window runs until %(date)s.", date=p["until"]) if p.get("until")
-        else _("The objection window of this month's notice is still open.")),
+        _(
+            "The objection window of supplementary notice %(n)s runs until %(date)s.",
+            n=int(p["notice"]) - 1,
+            date=p["until"],
+        )
+        if p.get("until") and int(p.get("notice") or 1) > 1
+        else _("The objection window runs until %(date)s.", date=p["until"])
+        if p.get("until")
+        else _("The objection window of this month's notice is still open.")
+    ),
     "awaiting_supplement": lambda p: (
-        _("%(count)s entries of this month were posted after its notice; publish a supplementary notice first.",
-          count=p["count"]) if p.get("count")
-        else _("Entries of this month were posted after its notice; publish a supplementary notice first.")),
+        _(
+            "%(count)s entries of this month were posted after its notice; publish a supplementary notice first.",
+            count=p["count"],
+        )
+        if p.get("count")
+        else _("Entries of this month were posted after its notice; publish a supplementary notice first.")
+    ),
     "open_objections": lambda p: (
-        _("%(count)s objections on this month's entries are not answered yet.", count=p["count"]) if p.get("count")
-        else _("Objections on this month's entries are not answered yet.")),
+        _("%(count)s objections on this month's entries are not answered yet.", count=p["count"])
+        if p.get("count")
+        else _("Objections on this month's entries are not answered yet.")
+    ),
     "already_published": lambda p: _("This month has already been published for public notice."),
     "not_your_entry": lambda p: _("A household can object only to its own entries."),
     "notice_closed": lambda p: _("This entry is not under public notice now."),
     "too_many_objections": lambda p: _("At most 3 objections per household per day."),
     "already_objected": lambda p: _("An objection to this entry is already open."),
     "not_open": lambda p: _("This objection has already been resolved."),
-    "no_entry_to_correct": lambda p: _("This report names no entry: record the missing points through capture, "
-                                       "then answer it."),
+    "no_entry_to_correct": lambda p: _(
+        "This report names no entry: record the missing points through capture, then answer it."
+    ),
     "bad_missing_date": lambda p: _("Please choose a day within the last three months, or leave the day empty."),
     # village administration
     "bad_name": lambda p: _("Please enter a name of at most 50 characters."),
@@ -116,20 +141,31 @@ CATALOG: dict[str, Message] = {
     "self_deactivate": lambda p: _("You cannot deactivate your own account; ask another admin."),
     "bad_title": lambda p: _("Please enter a title of at most 200 characters."),
     "bad_committee_phone": lambda p: _("This is not a phone number: use digits, for example 0743-1234567."),
-    "bad_award_tiers": lambda p: _("Award tiers: “%(value)s” is not right. Write each tier as a name and the last "
-                                   "rank, separated by semicolons, for example 一等奖:3;二等奖:6;三等奖:10.",
-                                   value=p.get("value", "")),
+    "bad_award_tiers": lambda p: _(
+        "Award tiers: “%(value)s” is not right. Write each tier as a name and the last "
+        "rank, separated by semicolons, for example 一等奖:3;二等奖:6;三等奖:10.",
+        value=p.get("value", ""),
+    ),
     "bad_certificate_date": lambda p: _("Please enter a date such as 2026-12-01."),
     "activity_has_captures": lambda p: _("The date and group cannot change once people were recorded."),
-    "activity_has_pending": lambda p: _("%(n)s captures of this activity still await review: reject them first.",
-                                        n=p.get("count")),
-    "activity_has_entries": lambda p: _("%(n)s posted entries of this activity still count: reverse them with "
-                                        "corrections first.", n=p.get("count")),
+    "activity_has_pending": lambda p: _(
+        "%(n)s captures of this activity still await review: reject them first.", n=p.get("count")
+    ),
+    "activity_has_entries": lambda p: _(
+        "%(n)s posted entries of this activity still count: reverse them with corrections first.", n=p.get("count")
+    ),
     # 积分超市: catalogue, stock, redemption, the yearly reset, settings
-    "insufficient_points": lambda p: _("Not enough points: the household has %(have)s redeemable points, "
-                                       "these items cost %(want)s.", have=p.get("have"), want=p.get("want")),
-    "out_of_stock": lambda p: _("Not enough stock: %(item)s has only %(have)s left, %(want)s asked.",
-                                item=p.get("item"), have=p.get("have"), want=p.get("want")),
+    "insufficient_points": lambda p: _(
+        "Not enough points: the household has %(have)s redeemable points, these items cost %(want)s.",
+        have=p.get("have"),
+        want=p.get("want"),
+    ),
+    "out_of_stock": lambda p: _(
+        "Not enough stock: %(item)s has only %(have)s left, %(want)s asked.",
+        item=p.get("item"),
+        have=p.get("have"),
+        want=p.get("want"),
+    ),
     "unknown_item": lambda p: _("There is no item %(item)s in the shop.", item=p.get("item")),
     "item_inactive": lambda p: _("%(item)s is no longer offered.", item=p.get("item")),
     "item_exists": lambda p: _("An item with code %(item)s already exists.", item=p.get("item")),
@@ -137,8 +173,9 @@ CATALOG: dict[str, Message] = {
     "household_inactive": lambda p: _("This household is no longer active."),
     "bad_collector": lambda p: _("The person collecting must be a member of this household."),
     "already_cancelled": lambda p: _("This redemption is already cancelled."),
-    "cancel_needs_admin": lambda p: _("Only on the day of the redemption can a clerk cancel it; "
-                                      "after that, ask an administrator."),
+    "cancel_needs_admin": lambda p: _(
+        "Only on the day of the redemption can a clerk cancel it; after that, ask an administrator."
+    ),
     "donor_required": lambda p: _("A donation needs the donor's name."),
     "bad_donor": lambda p: _("The donor's name is at most 100 characters."),
     "bad_value": lambda p: _("The value must be an amount in yuan, such as 25 or 12.50."),
@@ -159,50 +196,87 @@ CATALOG: dict[str, Message] = {
     "row.bad_birth": lambda p: _("not a birth month like 1958-05 or 1958年5月") + f" ({p.get('detail')})",
     "row.bad_phone": lambda p: _("not a phone number: a mobile number has 11 digits") + f" ({p.get('detail')})",
     "row.head_mismatch": lambda p: _("is marked 户主 but the 户主姓名 column says %(name)s", name=p.get("name")),
-    "row.group_differs": lambda p: _("household %(number)s is in %(group)s on row %(row)s", number=p.get("number"),
-                                     group=p.get("group"), row=p.get("row")),
-    "row.head_differs": lambda p: _("household %(number)s has head %(name)s on row %(row)s", number=p.get("number"),
-                                    name=p.get("name"), row=p.get("row")),
-    "row.head_not_member": lambda p: _("the head of household %(number)s is not listed as a member",
-                                       number=p.get("number")),
-    "row.same_name_no_birth": lambda p: _("%(name)s is listed %(count)s times in household %(number)s: people of "
-                                          "the same name need their 出生年月 to tell them apart", name=p.get("name"),
-                                          count=p.get("count"), number=p.get("number")),
-    "row.two_heads": lambda p: _("household %(number)s has two heads named %(name)s (also row %(row)s)",
-                                 number=p.get("number"), name=p.get("name"), row=p.get("row")),
-    "row.head_leaves": lambda p: _("%(name)s is the head of household %(number)s, which this file does not list: "
-                                   "add household %(number)s with its new head (户主姓名), or move %(name)s on the "
-                                   "registry page", name=p.get("name"), number=p.get("number")),
-    "row.listed_twice": lambda p: _("listed twice in household %(number)s (also row %(row)s)",
-                                    number=p.get("number"), row=p.get("row")),
-    "file.missing_columns": lambda p: _("%(file)s: the column(s) %(names)s are missing", file=p.get("file"),
-                                        names=p.get("names")),
+    "row.group_differs": lambda p: _(
+        "household %(number)s is in %(group)s on row %(row)s",
+        number=p.get("number"),
+        group=p.get("group"),
+        row=p.get("row"),
+    ),
+    "row.head_differs": lambda p: _(
+        "household %(number)s has head %(name)s on row %(row)s",
+        number=p.get("number"),
+        name=p.get("name"),
+        row=p.get("row"),
+    ),
+    "row.head_not_member": lambda p: _(
+        "the head of household %(number)s is not listed as a member", number=p.get("number")
+    ),
+    "row.same_name_no_birth": lambda p: _(
+        "%(name)s is listed %(count)s times in household %(number)s: people of "
+        "the same name need their 出生年月 to tell them apart",
+        name=p.get("name"),
+        count=p.get("count"),
+        number=p.get("number"),
+    ),
+    "row.two_heads": lambda p: _(
+        "household %(number)s has two heads named %(name)s (also row %(row)s)",
+        number=p.get("number"),
+        name=p.get("name"),
+        row=p.get("row"),
+    ),
+    "row.head_leaves": lambda p: _(
+        "%(name)s is the head of household %(number)s, which this file does not list: "
+        "add household %(number)s with its new head (户主姓名), or move %(name)s on the "
+        "registry page",
+        name=p.get("name"),
+        number=p.get("number"),
+    ),
+    "row.listed_twice": lambda p: _(
+        "listed twice in household %(number)s (also row %(row)s)", number=p.get("number"), row=p.get("row")
+    ),
+    "file.missing_columns": lambda p: _(
+        "%(file)s: the column(s) %(names)s are missing", file=p.get("file"), names=p.get("names")
+    ),
     "file.no_data": lambda p: _("%(file)s: the file has no data", file=p.get("file")),
-    "file.bad_xlsx": lambda p: _("%(file)s: not a valid Excel or OpenDocument file; save it again from Excel, "
-                                 "WPS or LibreOffice", file=p.get("file")),
-    "file.bad_encoding": lambda p: _("%(file)s: the text cannot be read; save it as a UTF-8 CSV or an .xlsx file",
-                                     file=p.get("file")),
-    "file.too_large": lambda p: _("%(file)s: the sheet is too large: it has filled cells as far as %(row_cell)s "
-                                  "and %(column_cell)s. Delete what lies outside the table (or copy the table into "
-                                  "a new sheet), save, and upload again", file=p.get("file"),
-                                  row_cell=p.get("row_cell"), column_cell=p.get("column_cell")),
-    "file.unsupported_type": lambda p: _("%(file)s: this kind of file cannot be imported; use Excel (.xlsx, .xls), "
-                                         "OpenDocument (.ods) or .csv", file=p.get("file")),
-    "file.broken_csv": lambda p: _("%(file)s: the CSV file is damaged near line %(line)s", file=p.get("file"),
-                                   line=p.get("line")),
-    "cell.formula_without_value": lambda p: _("is a formula saved without its value: open the file in Excel or "
-                                              "WPS, save it, and upload it again (or paste the cells as values)"),
-    "cell.error_value": lambda p: _("is an error value (such as #N/A), not data: correct the cell and upload "
-                                    "again"),
+    "file.bad_xlsx": lambda p: _(
+        "%(file)s: not a valid Excel or OpenDocument file; save it again from Excel, WPS or LibreOffice",
+        file=p.get("file"),
+    ),
+    "file.bad_encoding": lambda p: _(
+        "%(file)s: the text cannot be read; save it as a UTF-8 CSV or an .xlsx file", file=p.get("file")
+    ),
+    "file.too_large": lambda p: _(
+        "%(file)s: the sheet is too large: it has filled cells as far as %(row_cell)s "
+        "and %(column_cell)s. Delete what lies outside the table (or copy the table into "
+        "a new sheet), save, and upload again",
+        file=p.get("file"),
+        row_cell=p.get("row_cell"),
+        column_cell=p.get("column_cell"),
+    ),
+    "file.unsupported_type": lambda p: _(
+        "%(file)s: this kind of file cannot be imported; use Excel (.xlsx, .xls), OpenDocument (.ods) or .csv",
+        file=p.get("file"),
+    ),
+    "file.broken_csv": lambda p: _(
+        "%(file)s: the CSV file is damaged near line %(line)s", file=p.get("file"), line=p.get("line")
+    ),
+    "cell.formula_without_value": lambda p: _(
+        "is a formula saved without its value: open the file in Excel or "
+        "WPS, save it, and upload it again (or paste the cells as values)"
+    ),
+    "cell.error_value": lambda p: _("is an error value (such as #N/A), not data: correct the cell and upload again"),
 }
 
 # Villagers read some refusals on their card page, where the village committee is the next step.
 VILLAGER: dict[str, Message] = {
     "reason_required": lambda p: _("Please say briefly what is wrong."),
-    "notice_closed": lambda p: _("This entry is not under public notice now, so it can no longer be objected to "
-                                 "here. Please ask the village committee."),
-    "too_many_objections": lambda p: _("A household can object at most 3 times a day. Please try again tomorrow "
-                                       "or ask the village committee."),
+    "notice_closed": lambda p: _(
+        "This entry is not under public notice now, so it can no longer be objected to "
+        "here. Please ask the village committee."
+    ),
+    "too_many_objections": lambda p: _(
+        "A household can object at most 3 times a day. Please try again tomorrow or ask the village committee."
+    ),
     "already_objected": lambda p: _("An objection to this entry is already waiting for an answer."),
     "not_your_entry": lambda p: _("This entry is not on your household's card."),
     "not_found": lambda p: _("This entry is not on your household's card."),

@@ -1,4 +1,5 @@
 """Home page, language switch and health check."""
+
 from __future__ import annotations
 
 from flask import Blueprint, current_app, make_response, redirect, render_template, request, url_for
@@ -26,8 +27,14 @@ def set_language(code: str):
     target = safe_next(request.args.get("next")) or url_for("web.index")
     resp = make_response(redirect(target))
     if code in LOCALES:
-        resp.set_cookie(COOKIE, code, max_age=365 * 24 * 3600, samesite="Lax", httponly=True,
-                        secure=bool(current_app.config.get("SESSION_COOKIE_SECURE")))
+        resp.set_cookie(
+            COOKIE,
+            code,
+            max_age=365 * 24 * 3600,
+            samesite="Lax",
+            httponly=True,
+            secure=bool(current_app.config.get("SESSION_COOKIE_SECURE")),
+        )
     return resp
 
 

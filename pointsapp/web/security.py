@@ -1,24 +1,27 @@
 """The web layer's security settings, each in one place: which redirect targets are safe,
 and the response headers every page gets (CSP, framing, sniffing, HSTS when configured).
 """
+
 from __future__ import annotations
 
 import unicodedata
 from urllib.parse import urlsplit
 
 # Pages a page may load from: only this site. No inline script or style, no framing.
-CSP = "; ".join((
-    "default-src 'self'",
-    "script-src 'self'",
-    "style-src 'self'",
-    "img-src 'self' data:",
-    "font-src 'self'",
-    "connect-src 'self'",
-    "object-src 'none'",
-    "base-uri 'self'",
-    "form-action 'self'",
-    "frame-ancestors 'none'",
-))
+CSP = "; ".join(
+    (
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "font-src 'self'",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    )
+)
 MAX_NEXT_LENGTH = 2000
 
 
@@ -43,8 +46,7 @@ def safe_next(target: object, *, refuse: tuple[str, ...] = ()) -> str | None:
         return None
     if parts.scheme or parts.netloc:
         return None
-    if any(target == p or target.startswith((p.rstrip("/") + "/", p + "?"))
-           for p in refuse if p):
+    if any(target == p or target.startswith((p.rstrip("/") + "/", p + "?")) for p in refuse if p):
         return None
     return target
 

@@ -7,6 +7,7 @@ back. A refusal shown to the user (:func:`pointsapp.web.refusals.flash_refusal`)
 never reaches a commit: the error handlers answer with a 4xx/5xx status, which rolls back.
 A failing commit propagates to the 500 handler, which rolls back and shows an error page.
 """
+
 from __future__ import annotations
 
 from flask import Flask, Response, g

@@ -1,4 +1,5 @@
 """Admin test fixtures: a signed-in admin client (through /login, like every test) and a second village."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -48,8 +49,7 @@ def post_entries(app, app_world, lines, rule="DJ-01", day=dt.date(2026, 11, 5), 
         grid = db.session.get(StaffUser, app_world["users"]["grid1"])
         rev = db.session.get(StaffUser, app_world["users"]["rev1"])
         village = db.session.get(Village, app_world["village"])
-        res = capture(db.session, actor=grid, village=village, lines=lines, key=key, rule_code=rule,
-                      occurred_on=day)
+        res = capture(db.session, actor=grid, village=village, lines=lines, key=key, rule_code=rule, occurred_on=day)
         subs = [db.session.get(Submission, ln.submission_id) for ln in res.lines if ln.status in ("pending", "capped")]
         entries = approve(db.session, subs, rev)
         db.session.commit()

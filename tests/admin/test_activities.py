@@ -1,5 +1,6 @@
 """Activities for admins: list, edit (date locked once people are recorded), cancel (only after
 pending captures are decided and posted entries are reversed through corrections)."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -23,8 +24,14 @@ def text(resp):
 def make_activity(app, app_world, title="清廉党课"):
     with app.app_context():
         rule = db.session.execute(select(Rule).where(Rule.code == "LJ-01")).scalar_one()
-        a = Activity(village_id=app_world["village"], rule_id=rule.id, title=title, held_on=DAY, place="村部",
-                     created_by_id=app_world["users"]["grid1"])
+        a = Activity(
+            village_id=app_world["village"],
+            rule_id=rule.id,
+            title=title,
+            held_on=DAY,
+            place="村部",
+            created_by_id=app_world["users"]["grid1"],
+        )
         db.session.add(a)
         db.session.commit()
         return a.id
@@ -33,9 +40,16 @@ def make_activity(app, app_world, title="清廉党课"):
 def record(app, app_world, aid, people):
     with app.app_context():
         grid = db.session.get(StaffUser, app_world["users"]["grid1"])
-        res = capture(db.session, actor=grid, village=db.session.get(Village, app_world["village"]),
-                      lines=[Line(villager_id=p) for p in people], key=f"a{aid}-{people}", rule_code="LJ-01",
-                      occurred_on=DAY, activity_id=aid)
+        res = capture(
+            db.session,
+            actor=grid,
+            village=db.session.get(Village, app_world["village"]),
+            lines=[Line(villager_id=p) for p in people],
+            key=f"a{aid}-{people}",
+            rule_code="LJ-01",
+            occurred_on=DAY,
+            activity_id=aid,
+        )
         db.session.commit()
         return [ln.submission_id for ln in res.lines]
 
@@ -46,8 +60,10 @@ def test_list_and_edit(admin, app_world, app):
     assert "清廉党课" in page and "LJ-01" in page
     assert admin.get("/admin/activities?month=garbage").status_code == 200
     assert admin.get(f"/admin/activities/{aid}").status_code == 200
-    resp = admin.post(f"/admin/activities/{aid}", data={"title": "清廉党课（第二讲）", "held_on": "2026-11-06",
-                                                         "place": "文化广场", "group": "None"})
+    resp = admin.post(
+        f"/admin/activities/{aid}",
+        data={"title": "清廉党课（第二讲）", "held_on": "2026-11-06", "place": "文化广场", "group": "None"},
+    )
     assert resp.status_code == 302
     with app.app_context():
         a = db.session.get(Activity, aid)
@@ -60,8 +76,9 @@ def test_date_is_locked_once_people_are_recorded(admin, app_world, app):
     record(app, app_world, aid, [app_world["people"][0][0]])
     resp = admin.post(f"/admin/activities/{aid}", data={"title": "清廉党课", "held_on": "2026-11-09", "group": "None"})
     assert resp.status_code == 400 and "日期" in text(resp)
-    resp = admin.post(f"/admin/activities/{aid}", data={"title": "新标题", "held_on": "2026-11-05", "group": "None",
-                                                         "place": "村部"})
+    resp = admin.post(
+        f"/admin/activities/{aid}", data={"title": "新标题", "held_on": "2026-11-05", "group": "None", "place": "村部"}
+    )
     assert resp.status_code == 302
 
 
@@ -79,8 +96,12 @@ def test_cancel_needs_reviewed_captures_and_reversed_entries(admin, app_world, a
     resp = admin.post(f"/admin/activities/{aid}/cancel", data={"reason": "下雨取消"})
     assert resp.status_code == 400 and "更正" in text(resp)
     with app.app_context():
-        correct(db.session, db.session.get(LedgerEntry, entry_id), db.session.get(StaffUser, app_world["users"]["rev1"]),
-                "活动取消")
+        correct(
+            db.session,
+            db.session.get(LedgerEntry, entry_id),
+            db.session.get(StaffUser, app_world["users"]["rev1"]),
+            "活动取消",
+        )
         db.session.commit()
     assert admin.post(f"/admin/activities/{aid}/cancel", data={"reason": ""}).status_code == 400
     assert admin.post(f"/admin/activities/{aid}/cancel", data={"reason": "下雨取消"}).status_code == 302

@@ -1,4 +1,5 @@
 """Audit log page (filters, paging, CSV) and village settings."""
+
 from __future__ import annotations
 
 import csv
@@ -24,7 +25,7 @@ def test_audit_log_lists_filters_and_exports(admin, app_world, app):
         db.session.commit()
     page = text(admin.get("/admin/audit"))
     assert "village.settings" in page and "user.reset_password" in page and "127.0.0.1" in page
-    assert "10.0.0.9" in page and "2026-01-15 10:00:00" in page       # local time (Asia/Shanghai)
+    assert "10.0.0.9" in page and "2026-01-15 10:00:00" in page  # local time (Asia/Shanghai)
     page = text(admin.get("/admin/audit?action=approve"))
     assert "10.0.0.9" in page and "village.settings" not in page.split('id="audit"')[1]
     page = text(admin.get(f"/admin/audit?user={app_world['users']['admin1']}"))
@@ -52,7 +53,7 @@ def test_audit_log_pages_and_stays_in_village(admin, app_world, app, other):
         db.session.commit()
     page = text(admin.get("/admin/audit"))
     assert "secret.action" not in page and "/admin/audit?page=2" in page
-    assert "/admin/audit?page=2" in text(admin.get("/admin/audit?page=3"))   # its "previous" link
+    assert "/admin/audit?page=2" in text(admin.get("/admin/audit?page=3"))  # its "previous" link
     assert "secret.action" not in text(admin.get("/admin/audit.csv"))
 
 

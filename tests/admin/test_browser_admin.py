@@ -1,5 +1,6 @@
 """Browser tests in real Chromium at desktop size: a rule edit with dry run and confirm, and a
 roster import with a bad row (the preview shows it; the fixed file is then imported)."""
+
 from __future__ import annotations
 
 import pytest
@@ -32,7 +33,7 @@ def test_rule_edit_with_dry_run_and_confirm(app, app_world, live_server, browser
     diff = page.locator("#diff")
     assert diff.is_visible()
     assert "8" in diff.inner_text() and "2026-12-01" in diff.inner_text()
-    with app.app_context():   # the dry run saved nothing
+    with app.app_context():  # the dry run saved nothing
         rule = db.session.execute(select(Rule).where(Rule.code == "DJ-01")).scalar_one()
         assert len(rule.versions) == 1
     screenshot(page, "admin-rule-dry-run")
@@ -71,7 +72,7 @@ def _count(app, village_id):
 
 def test_roster_import_with_a_bad_row(app, fresh, live_server, browser, tmp_path):
     bad_rows = [list(r) for r in GOOD]
-    bad_rows[1][6] = "X"          # Excel row 4: sex must be 男 or 女
+    bad_rows[1][6] = "X"  # Excel row 4: sex must be 男 or 女
     bad = tmp_path / "花名册.xlsx"
     bad.write_bytes(xlsx(bad_rows))
     good = tmp_path / "花名册-改正.xlsx"
@@ -113,8 +114,16 @@ def test_admin_pages_fit_a_small_phone(app, app_world, live_server, browser):
 
     page = new_page(browser, SMALL_PHONE)
     sign_in_page(page, live_server.url, "admin1")
-    for path in ("/admin/", "/admin/households", f"/admin/villagers/{app_world['people'][0][0]}",
-                 "/admin/rules", "/admin/rules/DJ-01/edit", "/admin/users", "/admin/audit", "/admin/roster"):
+    for path in (
+        "/admin/",
+        "/admin/households",
+        f"/admin/villagers/{app_world['people'][0][0]}",
+        "/admin/rules",
+        "/admin/rules/DJ-01/edit",
+        "/admin/users",
+        "/admin/audit",
+        "/admin/roster",
+    ):
         page.goto(f"{live_server.url}{path}")
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= 360, (path, width)

@@ -1,4 +1,5 @@
 """Registry pages: list/search, view, edit, add, move (balances unchanged), status; bad input; 404s."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -33,9 +34,9 @@ def test_households_filter_search_and_paging(admin, app_world):
         g2 = db.session.get(Household, app_world["households"][2]).group_id
     page = text(admin.get(f"/admin/households?group={g2}"))
     assert "贾生国" in page and "向明华" not in page
-    page = text(admin.get("/admin/households?q=䶮"))          # a rare character finds 贾德䶮's household
+    page = text(admin.get("/admin/households?q=䶮"))  # a rare character finds 贾德䶮's household
     assert "杨明𠮷" in page and "向明华" not in page
-    page = text(admin.get("/admin/households?q=2"))            # 户号
+    page = text(admin.get("/admin/households?q=2"))  # 户号
     assert "唐海娟" in page and "向明华" not in page
     # Nonsense parameters never break the page.
     assert admin.get("/admin/households?group=abc&page=-3&q=" + "x" * 500).status_code == 200
@@ -53,6 +54,7 @@ def test_household_and_villager_pages_show_phone_to_admin(admin, app_world):
 
 def test_viewer_reads_lists_without_phone_and_cannot_edit(client, app_world, app):
     from pointsapp.points.registry import Role, StaffUser
+
     with app.app_context():
         db.session.get(Villager, app_world["people"][0][0]).phone = "13800001234"
         u = StaffUser(username="county", role=Role.viewer, village_id=None)
@@ -64,7 +66,9 @@ def test_viewer_reads_lists_without_phone_and_cannot_edit(client, app_world, app
     resp = client.get(f"/admin/households?village={app_world['village']}")
     assert resp.status_code == 200 and "向明华" in text(resp) and "13800001234" not in text(resp)
     assert client.get(f"/admin/groups?village={app_world['village']}").status_code == 200
-    assert client.get(f"/admin/households/{app_world['households'][0]}?village={app_world['village']}").status_code == 403
+    assert (
+        client.get(f"/admin/households/{app_world['households'][0]}?village={app_world['village']}").status_code == 403
+    )
     assert client.post("/admin/groups", data={"name": "x"}).status_code == 403
 
 
@@ -73,16 +77,27 @@ def test_non_admin_roles_are_refused(client, app_world):
         login(client, app_world["users"][user])
         assert client.get("/admin/").status_code == 403
         assert client.get("/admin/households").status_code == 403
-        assert client.post(f"/admin/villagers/{app_world['people'][0][0]}/status",
-                           data={"status": "deceased"}).status_code == 403
+        assert (
+            client.post(f"/admin/villagers/{app_world['people'][0][0]}/status", data={"status": "deceased"}).status_code
+            == 403
+        )
 
 
 def test_edit_villager_and_make_head(admin, app_world, app):
     hid, (_v1, v2) = app_world["households"][0], app_world["people"][0]
     assert admin.get(f"/admin/villagers/{v2}/edit").status_code == 200
-    resp = admin.post(f"/admin/villagers/{v2}/edit", data={
-        "name": "谭高", "sex": "女", "birth_year": "1980", "birth_month": "5", "phone": "138 0000 1234",
-        "relation": "配偶", "make_head": "y"})
+    resp = admin.post(
+        f"/admin/villagers/{v2}/edit",
+        data={
+            "name": "谭高",
+            "sex": "女",
+            "birth_year": "1980",
+            "birth_month": "5",
+            "phone": "138 0000 1234",
+            "relation": "配偶",
+            "make_head": "y",
+        },
+    )
     assert resp.status_code == 302
     with app.app_context():
         p = db.session.get(Villager, v2)
@@ -111,8 +126,10 @@ def test_edit_villager_bad_input_is_a_clear_message(admin, app_world, app):
 
 def test_add_villager_to_household(admin, app_world, app):
     hid = app_world["households"][2]
-    resp = admin.post(f"/admin/households/{hid}/villagers/new",
-                      data={"name": "贾小明", "sex": "男", "birth_year": "2001", "birth_month": "3", "relation": "子"})
+    resp = admin.post(
+        f"/admin/households/{hid}/villagers/new",
+        data={"name": "贾小明", "sex": "男", "birth_year": "2001", "birth_month": "3", "relation": "子"},
+    )
     assert resp.status_code == 302
     with app.app_context():
         p = db.session.execute(select(Villager).where(Villager.name == "贾小明")).scalar_one()
@@ -131,15 +148,19 @@ def test_add_and_edit_household_and_group(admin, app_world, app):
     assert bad_group.status_code == 400
     hid = app_world["households"][1]
     members = app_world["people"][1]
-    resp = admin.post(f"/admin/households/{hid}/edit", data={
-        "group": gid, "number": "2", "house_number": "002A", "head": str(members[1]), "active": "y"})
+    resp = admin.post(
+        f"/admin/households/{hid}/edit",
+        data={"group": gid, "number": "2", "house_number": "002A", "head": str(members[1]), "active": "y"},
+    )
     assert resp.status_code == 302
     with app.app_context():
         h = db.session.get(Household, hid)
         assert h.house_number == "002A" and h.head_id == members[1]
     # A head from another household is refused.
-    resp = admin.post(f"/admin/households/{hid}/edit", data={
-        "group": gid, "number": "2", "head": str(app_world["people"][0][0]), "active": "y"})
+    resp = admin.post(
+        f"/admin/households/{hid}/edit",
+        data={"group": gid, "number": "2", "head": str(app_world["people"][0][0]), "active": "y"},
+    )
     assert resp.status_code == 400
     assert admin.post("/admin/groups", data={"name": "第三组", "sort_key": "3"}).status_code == 302
     assert admin.post("/admin/groups", data={"name": "第三组", "sort_key": "3"}).status_code == 400
@@ -150,14 +171,15 @@ def test_add_and_edit_household_and_group(admin, app_world, app):
 def test_move_villager_keeps_past_balances(admin, app_world, app):
     """Entries store the household at the time: after a move, both households' balances are unchanged."""
     h1, h3 = app_world["households"][0], app_world["households"][2]
-    mover = app_world["people"][0][1]   # 谭高, household 1
+    mover = app_world["people"][0][1]  # 谭高, household 1
     post_entries(app, app_world, [Line(villager_id=mover), Line(villager_id=app_world["people"][0][0])])
     with app.app_context():
         before = {h: balance(db.session, household=db.session.get(Household, h)) for h in (h1, h3)}
         person_before = balance(db.session, villager=db.session.get(Villager, mover))
         assert before[h1].honour == 10 and before[h3].honour == 0
-    resp = admin.post(f"/admin/villagers/{mover}/move",
-                      data={"to_number": "3", "moved_on": "2026-11-20", "relation": "儿媳"})
+    resp = admin.post(
+        f"/admin/villagers/{mover}/move", data={"to_number": "3", "moved_on": "2026-11-20", "relation": "儿媳"}
+    )
     assert resp.status_code == 302, text(resp)
     with app.app_context():
         p = db.session.get(Villager, mover)
@@ -178,7 +200,7 @@ def test_move_bad_input(admin, app_world, other):
     resp = admin.post(f"/admin/villagers/{mover}/move", data={"to_number": "77", "moved_on": "2026-11-20"})
     assert resp.status_code == 400 and "77" in text(resp)
     resp = admin.post(f"/admin/villagers/{mover}/move", data={"to_number": "1", "moved_on": "2026-11-20"})
-    assert resp.status_code == 400          # already there
+    assert resp.status_code == 400  # already there
     resp = admin.post(f"/admin/villagers/{mover}/move", data={"to_number": "3", "moved_on": "not a date"})
     assert resp.status_code == 400
     assert admin.get(f"/admin/villagers/{mover}/move").status_code == 200
@@ -196,15 +218,23 @@ def test_mark_moved_out_and_deceased(admin, app_world, app):
     assert resp.status_code == 200
     with app.app_context():
         assert db.session.get(Villager, vid).status == VillagerStatus.moved_out
-    assert "/delete" not in text(admin.get(f"/admin/villagers/{vid}"))   # no delete button
+    assert "/delete" not in text(admin.get(f"/admin/villagers/{vid}"))  # no delete button
 
 
 def test_unknown_and_other_village_ids_are_404(admin, app_world, other):
-    for url in ["/admin/households/999999", "/admin/villagers/999999", "/admin/households/999999/edit",
-                "/admin/groups/999999/edit", f"/admin/households/{other['household']}",
-                f"/admin/villagers/{other['villager']}", f"/admin/villagers/{other['villager']}/edit",
-                f"/admin/villagers/{other['villager']}/move", f"/admin/groups/{other['group']}/edit",
-                f"/admin/households/{other['household']}/villagers/new", "/admin/households/abc"]:
+    for url in [
+        "/admin/households/999999",
+        "/admin/villagers/999999",
+        "/admin/households/999999/edit",
+        "/admin/groups/999999/edit",
+        f"/admin/households/{other['household']}",
+        f"/admin/villagers/{other['villager']}",
+        f"/admin/villagers/{other['villager']}/edit",
+        f"/admin/villagers/{other['villager']}/move",
+        f"/admin/groups/{other['group']}/edit",
+        f"/admin/households/{other['household']}/villagers/new",
+        "/admin/households/abc",
+    ]:
         resp = admin.get(url)
         assert resp.status_code == 404, url
         assert "找不到页面" in text(resp)

@@ -1,4 +1,5 @@
 """Roster import in the browser (upload → dry-run preview → confirm) and the export round trip."""
+
 from __future__ import annotations
 
 import io
@@ -15,7 +16,19 @@ from pointsapp.points.registry import Household, Role, StaffUser, Village, Villa
 from tests.conftest import login
 from tests.samples import sample
 
-HEADER = ["序号", "村民小组", "户号", "户主姓名", "姓名", "与户主关系", "性别", "出生年月", "联系电话", "门牌号", "备注"]
+HEADER = [
+    "序号",
+    "村民小组",
+    "户号",
+    "户主姓名",
+    "姓名",
+    "与户主关系",
+    "性别",
+    "出生年月",
+    "联系电话",
+    "门牌号",
+    "备注",
+]
 
 
 def text(resp):
@@ -62,14 +75,15 @@ def fresh_admin(client, fresh):
 
 
 def upload(client, data: bytes, name="roster.xlsx"):
-    return client.post("/admin/roster", data={"file": (io.BytesIO(data), name)},
-                       content_type="multipart/form-data")
+    return client.post("/admin/roster", data={"file": (io.BytesIO(data), name)}, content_type="multipart/form-data")
 
 
 def counts(app, village_id):
     with app.app_context():
-        return (db.session.execute(select(func.count(Household.id)).where(Household.village_id == village_id)).scalar(),
-                db.session.execute(select(func.count(Villager.id)).where(Villager.village_id == village_id)).scalar())
+        return (
+            db.session.execute(select(func.count(Household.id)).where(Household.village_id == village_id)).scalar(),
+            db.session.execute(select(func.count(Villager.id)).where(Villager.village_id == village_id)).scalar(),
+        )
 
 
 def test_roster_page(admin):
@@ -82,9 +96,11 @@ def test_upload_preview_confirm(fresh_admin, fresh, app):
     assert resp.status_code == 302 and "/admin/roster/preview/" in resp.location
     page = text(fresh_admin.get(resp.location))
     assert "新增农户" in page and "张三" in page and 'id="confirm"' in page
-    assert counts(app, fresh["village"]) == (0, 0)          # the dry run wrote nothing
+    assert counts(app, fresh["village"]) == (0, 0)  # the dry run wrote nothing
     token = resp.location.rsplit("/", 1)[1]
-    stored = list((app.instance_path and __import__("pathlib").Path(app.instance_path) / "uploads" / "imports").glob(f"{token}.*"))
+    stored = list(
+        (app.instance_path and __import__("pathlib").Path(app.instance_path) / "uploads" / "imports").glob(f"{token}.*")
+    )
     assert {p.suffix for p in stored} == {".xlsx", ".json"}
     done = fresh_admin.post(f"/admin/roster/confirm/{token}")
     assert done.status_code == 302
@@ -106,13 +122,13 @@ def test_upload_preview_confirm(fresh_admin, fresh, app):
 
 def test_bad_row_is_listed_and_nothing_is_written(fresh_admin, fresh, app):
     rows = [list(r) for r in GOOD]
-    rows[1][6] = "X"            # row 4 in Excel: bad sex
-    rows[2][4] = None           # row 5: empty name
+    rows[1][6] = "X"  # row 4 in Excel: bad sex
+    rows[2][4] = None  # row 5: empty name
     resp = upload(fresh_admin, xlsx(rows))
     page = text(fresh_admin.get(resp.location))
     assert 'id="errors"' in page and 'id="confirm"' not in page
-    assert "<td class=\"num\">4</td><td>性别</td><td>X</td><td>须为“男”或“女”</td>" in page
-    assert "<td class=\"num\">5</td><td>姓名</td>" in page
+    assert '<td class="num">4</td><td>性别</td><td>X</td><td>须为“男”或“女”</td>' in page
+    assert '<td class="num">5</td><td>姓名</td>' in page
     token = resp.location.rsplit("/", 1)[1]
     done = fresh_admin.post(f"/admin/roster/confirm/{token}", follow_redirects=True)
     assert "未导入任何内容" in text(done)
@@ -124,12 +140,15 @@ def test_non_spreadsheet_uploads_get_a_clear_message(admin):
     assert resp.status_code == 400 and "只能导入" in text(resp)
 
 
-@pytest.mark.parametrize("data,name", [
-    (b"not a zip file at all", "roster.xlsx"),
-    (b"\xd0\xcf\x11\xe0 old excel", "roster.xls"),
-    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 600, "roster.xls"),
-    (b"PK\x03\x04 broken", "roster.ods"),
-])
+@pytest.mark.parametrize(
+    "data,name",
+    [
+        (b"not a zip file at all", "roster.xlsx"),
+        (b"\xd0\xcf\x11\xe0 old excel", "roster.xls"),
+        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 600, "roster.xls"),
+        (b"PK\x03\x04 broken", "roster.ods"),
+    ],
+)
 def test_broken_workbooks_are_named_in_the_preview(admin, data, name):
     """.xls and .ods are accepted uploads; a damaged one is reported in Chinese, nothing to confirm."""
     resp = upload(admin, data, name)
@@ -144,7 +163,7 @@ def test_missing_file_and_oversized_file(admin):
     big = b"PK" + b"0" * (5 * 1024 * 1024 + 10)
     resp = upload(admin, big)
     assert resp.status_code == 400 and "MB" in text(resp)
-    huge = b"PK" + b"0" * (9 * 1024 * 1024)      # beyond the app's request limit
+    huge = b"PK" + b"0" * (9 * 1024 * 1024)  # beyond the app's request limit
     resp = upload(admin, huge)
     assert resp.status_code == 413 and "文件" in text(resp)
 
@@ -180,11 +199,16 @@ def test_export_reimport_changes_nothing(fresh_admin, fresh, app):
     assert counts(app, fresh["village"]) == (529, 1582)
     # A move (of a household head) and a death, so the export has a moved person and a 备注 mark.
     with app.app_context():
-        h1 = db.session.execute(select(Household).where(Household.village_id == fresh["village"],
-                                                        Household.number == "1")).scalar_one()
+        h1 = db.session.execute(
+            select(Household).where(Household.village_id == fresh["village"], Household.number == "1")
+        ).scalar_one()
         head_id, other_id = h1.head_id, [m.id for m in h1.members if m.id != h1.head_id][0]
-    assert fresh_admin.post(f"/admin/villagers/{head_id}/move",
-                            data={"to_number": "2", "moved_on": "2026-11-20", "relation": "兄弟"}).status_code == 302
+    assert (
+        fresh_admin.post(
+            f"/admin/villagers/{head_id}/move", data={"to_number": "2", "moved_on": "2026-11-20", "relation": "兄弟"}
+        ).status_code
+        == 302
+    )
     assert fresh_admin.post(f"/admin/villagers/{other_id}/status", data={"status": "deceased"}).status_code == 302
     exported = fresh_admin.get("/admin/roster/export.xlsx")
     assert exported.status_code == 200

@@ -1,4 +1,5 @@
 """The admin services check the actor themselves (deny by default), whatever the view did."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -63,13 +64,16 @@ def test_services_refuse_objects_of_another_village(app, app_world, other):
         foreign_h = db.session.get(Household, other["household"])
         foreign_g = db.session.get(Group, other["group"])
         foreign_u = db.session.get(StaffUser, other["user"])
-        for call in (lambda: registry.set_status(db.session, admin, v, foreign, "deceased"),
-                     lambda: registry.update_villager(db.session, admin, v, foreign, registry.VillagerData(name="x")),
-                     lambda: registry.create_household(db.session, admin, v, foreign_g, "98", None),
-                     lambda: registry.add_villager(db.session, admin, v, foreign_h, registry.VillagerData(name="x")),
-                     lambda: users.reset_password(db.session, admin, v, foreign_u),
-                     lambda: users.create_user(db.session, admin, v, username="zz1", display_name=None,
-                                               role="grid_worker", groups=[foreign_g])):
+        for call in (
+            lambda: registry.set_status(db.session, admin, v, foreign, "deceased"),
+            lambda: registry.update_villager(db.session, admin, v, foreign, registry.VillagerData(name="x")),
+            lambda: registry.create_household(db.session, admin, v, foreign_g, "98", None),
+            lambda: registry.add_villager(db.session, admin, v, foreign_h, registry.VillagerData(name="x")),
+            lambda: users.reset_password(db.session, admin, v, foreign_u),
+            lambda: users.create_user(
+                db.session, admin, v, username="zz1", display_name=None, role="grid_worker", groups=[foreign_g]
+            ),
+        ):
             with pytest.raises(Refused) as exc:
                 call()
             assert exc.value.code == "not_found"

@@ -1,4 +1,5 @@
 """Staff users: list, create (one-time password), edit role/groups/villager link, reset, deactivate."""
+
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -23,9 +24,17 @@ def test_list_and_create_grid_worker(admin, app_world, app):
     assert "admin1" in page and "grid1" in page and "correct horse" not in page
     assert admin.get("/admin/users/new").status_code == 200
     g1 = group_ids(app)[0]
-    resp = admin.post("/admin/users/new", data={
-        "username": "grid2", "display_name": "网格员二", "role": "grid_worker", "groups": [str(g1)],
-        "villager_number": "2", "villager_name": "麻武"})
+    resp = admin.post(
+        "/admin/users/new",
+        data={
+            "username": "grid2",
+            "display_name": "网格员二",
+            "role": "grid_worker",
+            "groups": [str(g1)],
+            "villager_number": "2",
+            "villager_name": "麻武",
+        },
+    )
     assert resp.status_code == 200 and resp.headers["Cache-Control"] == "no-store"
     page = text(resp)
     password = page.split('id="one-time-password">')[1].split("<")[0]
@@ -56,7 +65,9 @@ def test_create_bad_input(admin, app_world, app, other):
         assert resp.status_code == status, (data, resp.status_code)
         assert needle in text(resp)
     with app.app_context():
-        assert db.session.execute(select(StaffUser).where(StaffUser.username.in_(["newgrid", "newrev"]))).first() is None
+        assert (
+            db.session.execute(select(StaffUser).where(StaffUser.username.in_(["newgrid", "newrev"]))).first() is None
+        )
     assert g1
 
 
@@ -64,8 +75,9 @@ def test_edit_role_and_groups(admin, app_world, app):
     uid = app_world["users"]["grid1"]
     g1, g2 = group_ids(app)[:2]
     assert admin.get(f"/admin/users/{uid}/edit").status_code == 200
-    resp = admin.post(f"/admin/users/{uid}/edit", data={"display_name": "网格员", "role": "grid_worker",
-                                                        "groups": [str(g1), str(g2)]})
+    resp = admin.post(
+        f"/admin/users/{uid}/edit", data={"display_name": "网格员", "role": "grid_worker", "groups": [str(g1), str(g2)]}
+    )
     assert resp.status_code == 302
     with app.app_context():
         assert db.session.get(StaffUser, uid).group_ids == {g1, g2}
@@ -99,7 +111,7 @@ def test_deactivate_signs_the_user_out_and_never_deletes(admin, app_world, app, 
         assert db.session.get(StaffUser, uid).active is False
     other = app.test_client()
     login(other, uid)
-    resp = other.get("/admin/")          # the user loader refuses an inactive account: back to sign-in
+    resp = other.get("/admin/")  # the user loader refuses an inactive account: back to sign-in
     assert resp.status_code == 302 and "/login" in resp.location
     assert admin.post(f"/admin/users/{uid}/activate").status_code == 302
     with app.app_context():

@@ -1,4 +1,5 @@
 """Core fixtures: a plain SQLAlchemy session, no Flask app."""
+
 import pytest
 from sqlalchemy.orm import Session
 

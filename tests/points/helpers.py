@@ -1,4 +1,5 @@
 """Small helpers for core tests."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -19,8 +20,16 @@ def cap(session, world, actor, rule, subjects, day=NOV, qty=1, key=None, **kw):
             lines.append(Line(villager_id=s.id, quantity=qty))
         else:
             lines.append(Line(household_id=s.id, quantity=qty))
-    return capture(session, actor=actor, village=world.village, rule_code=rule, occurred_on=day,
-                   lines=lines, key=key or world.key(), **kw)
+    return capture(
+        session,
+        actor=actor,
+        village=world.village,
+        rule_code=rule,
+        occurred_on=day,
+        lines=lines,
+        key=key or world.key(),
+        **kw,
+    )
 
 
 def subs(session, result):
@@ -28,8 +37,9 @@ def subs(session, result):
 
 
 def post(session, world, result, approver=None, **kw):
-    entries = approve(session, [s for s in subs(session, result) if s.status == "pending"],
-                      approver or world.reviewer, **kw)
+    entries = approve(
+        session, [s for s in subs(session, result) if s.status == "pending"], approver or world.reviewer, **kw
+    )
     session.commit()
     return entries
 

@@ -3,6 +3,7 @@
 Runs on the test database (PostgreSQL when POINTSAPP_TEST_DATABASE_URL is set, as in CI's second pass);
 read back with raw SQL.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -22,9 +23,18 @@ class Kind(enum.Enum):
 
 
 META = MetaData()
-SAMPLE = Table("bulk_sample", META, Column("id", Integer, primary_key=True), Column("body", Text),
-               Column("label", String(40)), Column("n", Integer), Column("flag", Boolean), Column("day", Date),
-               Column("at", DateTime(timezone=True)), Column("kind", String(20)))
+SAMPLE = Table(
+    "bulk_sample",
+    META,
+    Column("id", Integer, primary_key=True),
+    Column("body", Text),
+    Column("label", String(40)),
+    Column("n", Integer),
+    Column("flag", Boolean),
+    Column("day", Date),
+    Column("at", DateTime(timezone=True)),
+    Column("kind", String(20)),
+)
 COLUMNS = ("id", "body", "label", "n", "flag", "day", "at", "kind")
 
 # Text PostgreSQL can store (no NUL), with what COPY's text format must escape: tab, newline, CR,
@@ -38,7 +48,7 @@ def read_back(session: Session) -> list[tuple]:
     out = []
     for r in rows:
         at = r.at
-        if isinstance(at, str):                      # SQLite keeps the text it was given
+        if isinstance(at, str):  # SQLite keeps the text it was given
             at = dt.datetime.fromisoformat(at)
         if at is not None and at.tzinfo is None:
             at = at.replace(tzinfo=dt.timezone.utc)
@@ -53,8 +63,10 @@ def test_any_text_round_trips(engine, bodies):
     META.drop_all(engine)
     META.create_all(engine)
     at = dt.datetime(2026, 11, 30, 16, 30, tzinfo=dt.timezone.utc)
-    rows = [(i + 1, b, (b or "")[:40] or None, i - 3, i % 2 == 0, dt.date(2026, 12, 1), at, Kind.award)
-            for i, b in enumerate(bodies)]
+    rows = [
+        (i + 1, b, (b or "")[:40] or None, i - 3, i % 2 == 0, dt.date(2026, 12, 1), at, Kind.award)
+        for i, b in enumerate(bodies)
+    ]
     with Session(engine) as s:
         assert bulk_insert(s, SAMPLE, COLUMNS, rows) == len(rows)
         s.commit()
@@ -66,8 +78,10 @@ def test_enum_values_dates_and_nulls(engine):
     META.drop_all(engine)
     META.create_all(engine)
     local = dt.datetime(2026, 12, 1, 0, 30, tzinfo=dt.timezone(dt.timedelta(hours=8)))  # 2026-11-30 16:30 UTC
-    rows = [(1, None, None, None, None, None, None, None),
-            (2, "\\N", "x", 0, False, dt.date(2026, 1, 1), local, Kind.deduction)]
+    rows = [
+        (1, None, None, None, None, None, None, None),
+        (2, "\\N", "x", 0, False, dt.date(2026, 1, 1), local, Kind.deduction),
+    ]
     with Session(engine) as s:
         bulk_insert(s, SAMPLE, COLUMNS, rows)
         fix_sequences(s, [SAMPLE])

@@ -40,8 +40,15 @@ def test_year_cap_for_household_rule(world, session):
     house = world.households[1]
     first = cap(session, world, world.admin, "MY-01", [house], day=dt.date(2026, 3, 1)).lines[0]
     second = cap(session, world, world.admin, "MY-01", [house], day=dt.date(2026, 10, 1)).lines[0]
-    nxt = cap(session, world, world.admin, "MY-01", [house], day=dt.date(2027, 1, 5),   # captured that day
-              now=dt.datetime(2027, 1, 5, 4, 0, tzinfo=dt.timezone.utc)).lines[0]
+    nxt = cap(
+        session,
+        world,
+        world.admin,
+        "MY-01",
+        [house],
+        day=dt.date(2027, 1, 5),  # captured that day
+        now=dt.datetime(2027, 1, 5, 4, 0, tzinfo=dt.timezone.utc),
+    ).lines[0]
     assert (first.points, second.points, nxt.points) == (20, 0, 20)
 
 
@@ -96,9 +103,15 @@ def test_sixteen_concurrent_captures_never_exceed_the_cap(engine, world, session
     session.close()
 
     def work(s, i):
-        capture(s, actor=s.get(StaffUser, grid_id), village=s.get(Village, village_id), rule_code="ZY-02",
-                occurred_on=dt.date(2026, 11, 1 + i), lines=[Line(villager_id=person_id, quantity=3)],
-                key=f"thread-{i}")
+        capture(
+            s,
+            actor=s.get(StaffUser, grid_id),
+            village=s.get(Village, village_id),
+            rule_code="ZY-02",
+            occurred_on=dt.date(2026, 11, 1 + i),
+            lines=[Line(villager_id=person_id, quantity=3)],
+            key=f"thread-{i}",
+        )
 
     errors = _threads(engine, None, 16, work)
     assert errors == []
@@ -110,8 +123,15 @@ def test_sixteen_concurrent_captures_never_exceed_the_cap(engine, world, session
 
 def test_concurrent_approvals_post_each_capture_once(engine, world, session):
     people = [p.id for hh in world.people for p in hh if hh is not world.people[0]]
-    res = capture(session, actor=world.admin, village=world.village, rule_code="ZY-01",
-                  occurred_on=dt.date(2026, 11, 2), lines=[Line(villager_id=i) for i in people], key="batch")
+    res = capture(
+        session,
+        actor=world.admin,
+        village=world.village,
+        rule_code="ZY-01",
+        occurred_on=dt.date(2026, 11, 2),
+        lines=[Line(villager_id=i) for i in people],
+        key="batch",
+    )
     session.commit()
     sub_ids = [line.submission_id for line in res.lines]
     reviewer_id, village_id = world.reviewer.id, world.village.id
@@ -119,6 +139,7 @@ def test_concurrent_approvals_post_each_capture_once(engine, world, session):
 
     def work(s, i):
         from pointsapp.points.errors import Refused
+
         try:
             approve(s, [s.get(Submission, sid) for sid in sub_ids], s.get(StaffUser, reviewer_id))
         except Refused as exc:
@@ -128,5 +149,6 @@ def test_concurrent_approvals_post_each_capture_once(engine, world, session):
     with Session(engine) as s:
         assert s.execute(select(func.count()).select_from(LedgerEntry)).scalar_one() == len(sub_ids)
         from pointsapp.points.ledger import verify_chain
+
         assert verify_chain(s, s.get(Village, village_id)).ok
         assert sum(balance(s, villager=s.get(Villager, v)).honour for v in people) == 5 * len(people)

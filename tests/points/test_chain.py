@@ -11,8 +11,15 @@ from tests.points.helpers import entries, post, tamper
 @pytest.fixture
 def chained(world, session):
     people = [p for hh in world.people[:2] for p in hh]
-    res = capture(session, actor=world.grid, village=world.village, rule_code="ZY-01",
-                  occurred_on=dt.date(2026, 11, 3), lines=[Line(villager_id=p.id) for p in people], key="c")
+    res = capture(
+        session,
+        actor=world.grid,
+        village=world.village,
+        rule_code="ZY-01",
+        occurred_on=dt.date(2026, 11, 3),
+        lines=[Line(villager_id=p.id) for p in people],
+        key="c",
+    )
     post(session, world, res)
     assert verify_chain(session, world.village).ok
     return world
@@ -46,13 +53,19 @@ def test_deleting_the_last_entry_is_caught(chained, session):
 
 def test_insert_in_sql_is_caught(chained, session):
     last = entries(session)[-1]
-    cols = ("village_id, seq, kind, points, requested_points, capped, quantity, rule_id, rule_version_id, "
-            "villager_id, household_id, group_id, occurred_on, recorded_at, note, captured_by_id, approved_by_id, "
-            "prev_hash, hash")
-    session.execute(text(f"INSERT INTO ledger_entries ({cols}) SELECT village_id, seq + 1, kind, 100, 100, capped, "
-                         "quantity, rule_id, rule_version_id, villager_id, household_id, group_id, occurred_on, "
-                         f"recorded_at, note, captured_by_id, approved_by_id, hash, hash FROM ledger_entries WHERE id = :id"),
-                    {"id": last.id})
+    cols = (
+        "village_id, seq, kind, points, requested_points, capped, quantity, rule_id, rule_version_id, "
+        "villager_id, household_id, group_id, occurred_on, recorded_at, note, captured_by_id, approved_by_id, "
+        "prev_hash, hash"
+    )
+    session.execute(
+        text(
+            f"INSERT INTO ledger_entries ({cols}) SELECT village_id, seq + 1, kind, 100, 100, capped, "
+            "quantity, rule_id, rule_version_id, villager_id, household_id, group_id, occurred_on, "
+            f"recorded_at, note, captured_by_id, approved_by_id, hash, hash FROM ledger_entries WHERE id = :id"
+        ),
+        {"id": last.id},
+    )
     session.commit()
     res = _verify(session, chained)
     assert not res.ok and res.bad_seq == last.seq + 1 and "content does not match" in res.problem

@@ -26,13 +26,14 @@ def test_demo_village_has_the_articles_shape_and_a_valid_ledger(engine):
     s = Session(engine)
     result = build_demo(s, villages=1, months=3, seed=1, now=NOW)
     s.commit()
+
     def count(model):
         return s.execute(select(func.count()).select_from(model)).scalar_one()
 
     assert (count(Village), count(Group), count(Household), count(Villager)) == (1, 10, 529, 1582)
     village = s.execute(select(Village)).scalar_one()
     assert village.name == "龙天坪村" and verify_chain(s, village).ok
-    assert village.committee_phone    # the demo shows where the committee's phone appears
+    assert village.committee_phone  # the demo shows where the committee's phone appears
     assert result.entries > 5000 and result.pending > 0
     # every entry stands on an approved capture; what is left waits for review
     statuses = dict(s.execute(select(Submission.status, func.count()).group_by(Submission.status)).all())
@@ -64,8 +65,9 @@ def test_demo_is_deterministic_for_a_seed(tmp_path):
     heads = [s.execute(select(Village.ledger_head)).scalar_one() for s in (s1, s2, s3)]
     assert heads[0] == heads[1] != heads[2]
     v1, v2 = (s.execute(select(Village)).scalar_one() for s in (s1, s2))
-    assert [r.as_dict() for r in leaderboard(s1, "household", "2026-11", village=v1)] == \
-           [r.as_dict() for r in leaderboard(s2, "household", "2026-11", village=v2)]
+    assert [r.as_dict() for r in leaderboard(s1, "household", "2026-11", village=v1)] == [
+        r.as_dict() for r in leaderboard(s2, "household", "2026-11", village=v2)
+    ]
     for s, e in ((s1, e1), (s2, e2), (s3, e3)):
         s.close()
         e.dispose()

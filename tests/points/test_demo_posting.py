@@ -1,6 +1,7 @@
 """The demo posts through the one posting path: on a small seed, the demo's ledger equals what
 capture plus approval of the same lines, one line at a time, gives (same entries, points, caps and
 tallies), both chains verify, and the caps hold (checked with raw SQL against the rule book)."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -34,8 +35,16 @@ def _line_by_line(session, rng, village, today, first_month, households, rules, 
             logger = session.get(StaffUser, step.logger_id)
             for line in step.lines:
                 key += 1
-                res = capture(session, actor=logger, village=village, lines=[line], rule_code=step.code,
-                              occurred_on=step.day, key=f"one-{key}", now=at)
+                res = capture(
+                    session,
+                    actor=logger,
+                    village=village,
+                    lines=[line],
+                    rule_code=step.code,
+                    occurred_on=step.day,
+                    key=f"one-{key}",
+                    now=at,
+                )
                 sub = session.get(Submission, res.lines[0].submission_id)
                 if step.approve and sub.status == SubmissionStatus.pending:
                     approve(session, [sub], staff["reviewer"], now=at)
@@ -47,16 +56,21 @@ def _line_by_line(session, rng, village, today, first_month, households, rules, 
 
 def _tight_caps(load):
     """The demo's rule book with lower monthly caps, so that a small village hits them."""
+
     def wrapped(session, village, text_):
-        text_ = text_.replace("code: DJ-01, name: 参加党日活动或村民议事会, category: 党建引领, points: 5, per: occasion, "
-                              "unit: 次, scope: person, caps: {month: 10}",
-                              "code: DJ-01, name: 参加党日活动或村民议事会, category: 党建引领, points: 5, per: occasion, "
-                              "unit: 次, scope: person, caps: {month: 3}")
-        text_ = text_.replace("caps: {month: 20}, evidence: sign_in, logged_by: [grid_worker, admin], effective_from: "
-                              "2026-01-01}", "caps: {month: 7}, evidence: sign_in, logged_by: [grid_worker, admin], "
-                              "effective_from: 2026-01-01}")
+        text_ = text_.replace(
+            "code: DJ-01, name: 参加党日活动或村民议事会, category: 党建引领, points: 5, per: occasion, "
+            "unit: 次, scope: person, caps: {month: 10}",
+            "code: DJ-01, name: 参加党日活动或村民议事会, category: 党建引领, points: 5, per: occasion, "
+            "unit: 次, scope: person, caps: {month: 3}",
+        )
+        text_ = text_.replace(
+            "caps: {month: 20}, evidence: sign_in, logged_by: [grid_worker, admin], effective_from: 2026-01-01}",
+            "caps: {month: 7}, evidence: sign_in, logged_by: [grid_worker, admin], effective_from: 2026-01-01}",
+        )
         assert "caps: {month: 3}" in text_ and "caps: {month: 7}" in text_
         return load(session, village, text_)
+
     return wrapped
 
 
@@ -71,9 +85,11 @@ def _build(engine, monkeypatch, line_by_line=False):
     return session
 
 
-ENTRIES = ("SELECT r.code, e.kind, e.villager_id, e.household_id, e.group_id, CAST(e.occurred_on AS TEXT), e.quantity, "
-           "e.requested_points, e.points, e.capped, e.captured_by_id, e.approved_by_id "
-           "FROM ledger_entries e JOIN rules r ON r.id = e.rule_id ORDER BY e.seq")
+ENTRIES = (
+    "SELECT r.code, e.kind, e.villager_id, e.household_id, e.group_id, CAST(e.occurred_on AS TEXT), e.quantity, "
+    "e.requested_points, e.points, e.capped, e.captured_by_id, e.approved_by_id "
+    "FROM ledger_entries e JOIN rules r ON r.id = e.rule_id ORDER BY e.seq"
+)
 
 
 def _sqlite(tmp_path, name):
@@ -103,13 +119,17 @@ def test_demo_equals_capture_and_approval_line_by_line(engine, tmp_path, monkeyp
     assert sorted(s1.execute(text(closed)).scalars()) == sorted(s2.execute(text(closed)).scalars())
     # every award and deduction stands on an approved capture by someone other than its approver
     # (the shop's redemptions are posted by the shop's own services)
-    orphans = s1.execute(text(
-        "SELECT count(*) FROM ledger_entries e LEFT JOIN submissions s ON s.id = e.submission_id "
-        "WHERE e.kind IN ('award', 'deduction') "
-        "AND (s.id IS NULL OR s.status != 'approved' OR e.captured_by_id = e.approved_by_id)")).scalar_one()
+    orphans = s1.execute(
+        text(
+            "SELECT count(*) FROM ledger_entries e LEFT JOIN submissions s ON s.id = e.submission_id "
+            "WHERE e.kind IN ('award', 'deduction') "
+            "AND (s.id IS NULL OR s.status != 'approved' OR e.captured_by_id = e.approved_by_id)"
+        )
+    ).scalar_one()
     assert orphans == 0
-    assert s1.execute(text("SELECT count(*) FROM ledger_entries WHERE kind IN ('award', 'deduction')")).scalar_one() \
-        == len(rows1)
+    assert s1.execute(
+        text("SELECT count(*) FROM ledger_entries WHERE kind IN ('award', 'deduction')")
+    ).scalar_one() == len(rows1)
     s1.close()
     s2.close()
     e2.dispose()
@@ -118,17 +138,20 @@ def test_demo_equals_capture_and_approval_line_by_line(engine, tmp_path, monkeyp
 def test_demo_caps_hold_per_subject_and_month(engine, monkeypatch):
     """Raw SQL: awards (and pending captures) of each capped rule never pass its monthly cap."""
     s = _build(engine, monkeypatch)
-    over = s.execute(text(
-        "SELECT r.code, x.subject, x.month, x.total, v.cap_month FROM ("
-        "  SELECT rule_id, subject, month, sum(points) AS total, max(rule_version_id) AS version FROM ("
-        "    SELECT rule_id, coalesce(villager_id, -household_id) AS subject, "
-        "           substr(CAST(occurred_on AS TEXT), 1, 7) AS month, points, rule_version_id "
-        "    FROM ledger_entries WHERE kind = 'award' UNION ALL "
-        "    SELECT rule_id, coalesce(villager_id, -household_id), substr(CAST(occurred_on AS TEXT), 1, 7), "
-        "           points, rule_version_id FROM submissions WHERE status = 'pending') AS u "
-        "  GROUP BY rule_id, subject, month) AS x "
-        "JOIN rule_versions v ON v.id = x.version JOIN rules r ON r.id = x.rule_id "
-        "WHERE v.cap_month IS NOT NULL AND x.total > v.cap_month")).all()
+    over = s.execute(
+        text(
+            "SELECT r.code, x.subject, x.month, x.total, v.cap_month FROM ("
+            "  SELECT rule_id, subject, month, sum(points) AS total, max(rule_version_id) AS version FROM ("
+            "    SELECT rule_id, coalesce(villager_id, -household_id) AS subject, "
+            "           substr(CAST(occurred_on AS TEXT), 1, 7) AS month, points, rule_version_id "
+            "    FROM ledger_entries WHERE kind = 'award' UNION ALL "
+            "    SELECT rule_id, coalesce(villager_id, -household_id), substr(CAST(occurred_on AS TEXT), 1, 7), "
+            "           points, rule_version_id FROM submissions WHERE status = 'pending') AS u "
+            "  GROUP BY rule_id, subject, month) AS x "
+            "JOIN rule_versions v ON v.id = x.version JOIN rules r ON r.id = x.rule_id "
+            "WHERE v.cap_month IS NOT NULL AND x.total > v.cap_month"
+        )
+    ).all()
     assert over == []
     assert s.execute(text("SELECT count(*) FROM ledger_entries WHERE capped")).scalar_one() > 0
     s.close()

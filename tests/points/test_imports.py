@@ -76,8 +76,8 @@ def test_updated_roster_adds_reports_and_detects_a_move(village, session, tmp_pa
     wb = openpyxl.load_workbook(ROSTER)
     rows = [list(r) for r in wb.active.iter_rows(min_row=3, max_row=1584, values_only=True)]
     header = [c.value for c in wb.active[2]]
-    dropped = rows.pop(5)            # 欧阳兰宏 (household 2) leaves the roster
-    mover = rows.pop(1)               # 谭高 marries into household 3
+    dropped = rows.pop(5)  # 欧阳兰宏 (household 2) leaves the roster
+    mover = rows.pop(1)  # 谭高 marries into household 3
     mover[1], mover[2], mover[3], mover[5] = rows[5][1], rows[5][2], rows[5][3], "儿媳"
     rows.insert(6, mover)
     rows.append([9999, "第十组", 530, "新户主", "新户主", "户主", "男", "1990-01", None, "530", None])
@@ -94,9 +94,11 @@ def test_roster_errors_name_every_bad_row_and_write_nothing(session, tmp_path):
     session.add(v)
     session.flush()
     header = ["村民小组", "户号", "户主", "姓名", "与户主关系", "性别", "出生年月", "手机号", "门牌号"]
-    rows = [["第一组", 1, "张三", "张三", "户主", "男", "1960.03", "138 0000 1234", "001"],
-            ["第一组", 1, "张三", "李四", "配偶", "X", "1962年13月", "12ab", "001"],
-            ["第二组", 2, "王五", "", "户主", "男", None, None, "002"]]
+    rows = [
+        ["第一组", 1, "张三", "张三", "户主", "男", "1960.03", "138 0000 1234", "001"],
+        ["第一组", 1, "张三", "李四", "配偶", "X", "1962年13月", "12ab", "001"],
+        ["第二组", 2, "王五", "", "户主", "男", None, None, "002"],
+    ]
     with pytest.raises(ImportErrors) as info:
         import_roster(session, v, read_table(_write_xlsx(tmp_path / "bad.xlsx", rows, header), ROSTER_COLUMNS))
     text = str(info.value)
@@ -106,8 +108,9 @@ def test_roster_errors_name_every_bad_row_and_write_nothing(session, tmp_path):
 
 
 def test_shared_score_sheet_imports_and_caps_are_reported(village, session):
-    report = import_scores(session, village, read_table(SCORES, SCORE_COLUMNS), by=_user(session, "xmh"),
-                           approve_as=_user(session, "pdg"))
+    report = import_scores(
+        session, village, read_table(SCORES, SCORE_COLUMNS), by=_user(session, "xmh"), approve_as=_user(session, "pdg")
+    )
     session.commit()
     assert report.rows == 240 and report.posted == 240
     assert report.capped and report.capped[0].startswith("row ")
@@ -131,7 +134,9 @@ def test_gbk_csv_score_sheet_loads_and_counts_as_the_same_sheet(village, session
     with path.open("w", encoding="gbk", newline="") as fh:
         w = csv.writer(fh)
         for row in wb.active.iter_rows(values_only=True):
-            w.writerow(["" if v is None else (v.strftime("%Y/%m/%d") if isinstance(v, dt.datetime) else v) for v in row])
+            w.writerow(
+                ["" if v is None else (v.strftime("%Y/%m/%d") if isinstance(v, dt.datetime) else v) for v in row]
+            )
     table = read_table(path, SCORE_COLUMNS)
     assert table.encoding == "gb18030"
     report = import_scores(session, village, table, by=_user(session, "xmh"), dry_run=True)
@@ -143,13 +148,19 @@ def test_gbk_csv_score_sheet_loads_and_counts_as_the_same_sheet(village, session
 
 def test_bad_score_rows_are_all_named_and_nothing_is_written(village, session, tmp_path):
     header = ["日期", "村民小组", "姓名", "细则编号", "积分项目", "数量", "记录人", "备注"]
-    rows = [[dt.datetime(2026, 11, 3), "第一组", "唐海娟", "DJ-01", None, None, "向明华", None],
-            [dt.datetime(2026, 11, 3), None, "鲁光", "DJ-01", None, None, None, None],
-            ["not a date", "第一组", "唐海娟", "DJ-01", None, None, None, None],
-            [dt.datetime(2026, 11, 3), "第一组", "没有这人", "XX-99", None, 1.5, None, None]]
+    rows = [
+        [dt.datetime(2026, 11, 3), "第一组", "唐海娟", "DJ-01", None, None, "向明华", None],
+        [dt.datetime(2026, 11, 3), None, "鲁光", "DJ-01", None, None, None, None],
+        ["not a date", "第一组", "唐海娟", "DJ-01", None, None, None, None],
+        [dt.datetime(2026, 11, 3), "第一组", "没有这人", "XX-99", None, 1.5, None, None],
+    ]
     with pytest.raises(ImportErrors) as info:
-        import_scores(session, village, read_table(_write_xlsx(tmp_path / "s.xlsx", rows, header), SCORE_COLUMNS),
-                      by=_user(session, "xmh"))
+        import_scores(
+            session,
+            village,
+            read_table(_write_xlsx(tmp_path / "s.xlsx", rows, header), SCORE_COLUMNS),
+            by=_user(session, "xmh"),
+        )
     errs = {(e.row, e.column) for e in info.value.errors}
     assert (4, "姓名") in errs and (5, "日期") in errs and {(6, "姓名"), (6, "细则编号"), (6, "数量")} <= errs
     ambiguous = next(e for e in info.value.errors if e.row == 4)
@@ -159,19 +170,30 @@ def test_bad_score_rows_are_all_named_and_nothing_is_written(village, session, t
 
 def test_refused_rows_fail_the_whole_import(village, session, tmp_path):
     header = ["日期", "村民小组", "姓名", "细则编号"]
-    rows = [[dt.datetime(2026, 11, 3), "第一组", "唐海娟", "DJ-01"],
-            [dt.datetime(2026, 11, 3), "第一组", "唐海娟", "BZ-03"]]  # admin-only rule, logged by a grid worker
+    rows = [
+        [dt.datetime(2026, 11, 3), "第一组", "唐海娟", "DJ-01"],
+        [dt.datetime(2026, 11, 3), "第一组", "唐海娟", "BZ-03"],
+    ]  # admin-only rule, logged by a grid worker
     with pytest.raises(ImportErrors) as info:
-        import_scores(session, village, read_table(_write_xlsx(tmp_path / "s.xlsx", rows, header), SCORE_COLUMNS),
-                      by=_user(session, "xmh"))
+        import_scores(
+            session,
+            village,
+            read_table(_write_xlsx(tmp_path / "s.xlsx", rows, header), SCORE_COLUMNS),
+            by=_user(session, "xmh"),
+        )
     assert [e.row for e in info.value.errors] == [4]
     assert _count(session, Submission) == 0
 
 
 def test_approve_as_must_be_someone_else(village, session):
     with pytest.raises(Refused, match="different person"):
-        import_scores(session, village, read_table(SCORES, SCORE_COLUMNS), by=_user(session, "pdg"),
-                      approve_as=_user(session, "pdg"))
+        import_scores(
+            session,
+            village,
+            read_table(SCORES, SCORE_COLUMNS),
+            by=_user(session, "pdg"),
+            approve_as=_user(session, "pdg"),
+        )
 
 
 def test_row_errors_show_dates_as_typed_not_as_python():
@@ -179,7 +201,9 @@ def test_row_errors_show_dates_as_typed_not_as_python():
 
     from pointsapp.points.imports.errors import RowError
 
-    assert str(RowError(4, "日期", dt.date(2099, 6, 15), "is in the future")) == \
-        "row 4, column 日期, value 2099-06-15: is in the future"
+    assert (
+        str(RowError(4, "日期", dt.date(2099, 6, 15), "is in the future"))
+        == "row 4, column 日期, value 2099-06-15: is in the future"
+    )
     assert str(RowError(4, "日期", dt.datetime(2099, 6, 15), "x")) == "row 4, column 日期, value 2099-06-15: x"
     assert str(RowError(5, "数量", "=1+2", "x")) == "row 5, column 数量, value '=1+2': x"

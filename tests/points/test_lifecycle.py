@@ -3,6 +3,7 @@
 The clock is set explicitly: most steps happen on the 1st of December, the first day the
 November notice can be published.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -25,7 +26,7 @@ def at(y, m, d, hour=10):
     return dt.datetime(y, m, d, hour, tzinfo=SH).astimezone(dt.UTC)
 
 
-DEC1 = at(2026, 12, 1, 0)      # the very start of 1 December
+DEC1 = at(2026, 12, 1, 0)  # the very start of 1 December
 NOV20 = at(2026, 11, 20)
 
 
@@ -36,10 +37,18 @@ def award(session, world, person, day=dt.date(2026, 11, 5), now=NOV20):
 
 def raw_notice(session, notice_id):
     """The stored notice and its list, byte for byte, read with raw SQL."""
-    row = session.execute(text("SELECT month, number, kind, head_seq, head_hash, entry_count, digest, opens_on, "
-                               "closes_on FROM notices WHERE id = :id"), {"id": notice_id}).one()
-    seqs = session.execute(text("SELECT seq FROM notice_entries WHERE notice_id = :id ORDER BY seq"),
-                           {"id": notice_id}).scalars().all()
+    row = session.execute(
+        text(
+            "SELECT month, number, kind, head_seq, head_hash, entry_count, digest, opens_on, "
+            "closes_on FROM notices WHERE id = :id"
+        ),
+        {"id": notice_id},
+    ).one()
+    seqs = (
+        session.execute(text("SELECT seq FROM notice_entries WHERE notice_id = :id ORDER BY seq"), {"id": notice_id})
+        .scalars()
+        .all()
+    )
     return tuple(row), seqs
 
 
@@ -56,7 +65,12 @@ def test_publishing_the_running_month_is_refused_with_the_reason(world, session)
     n = publish_notice(session, world.village, "2026-11", world.reviewer, now=DEC1)
     session.commit()
     assert (n.kind, n.number, n.entry_count, n.opens_on, n.closes_on) == (
-        "main", 1, 1, dt.date(2026, 12, 1), dt.date(2026, 12, 7))
+        "main",
+        1,
+        1,
+        dt.date(2026, 12, 1),
+        dt.date(2026, 12, 7),
+    )
 
 
 def test_closing_during_the_window_or_with_an_open_objection_is_refused(world, session):
@@ -82,8 +96,9 @@ def test_closing_during_the_window_or_with_an_open_objection_is_refused(world, s
     resolve_objection(session, obj, world.reviewer, "签到表上有您", correct_entry=False, now=at(2026, 12, 8))
     closed = close_month(session, world.village, "2026-11", world.admin, now=at(2026, 12, 8))
     session.commit()
-    head = session.execute(text("SELECT ledger_seq, ledger_head FROM villages WHERE id = :v"),
-                           {"v": world.village.id}).one()
+    head = session.execute(
+        text("SELECT ledger_seq, ledger_head FROM villages WHERE id = :v"), {"v": world.village.id}
+    ).one()
     assert (closed.head_seq, closed.head_hash) == tuple(head)
 
 
@@ -105,7 +120,7 @@ def test_a_late_approval_gets_a_supplement_and_the_first_notice_never_changes(wo
     before = raw_notice(session, main.id)
     assert before[1] == [first.seq]
 
-    late = post(session, world, late_capture, now=at(2026, 12, 2))[0]     # approved after the notice
+    late = post(session, world, late_capture, now=at(2026, 12, 2))[0]  # approved after the notice
     dec = award(session, world, world.people[1][1], day=dt.date(2026, 12, 2), now=at(2026, 12, 2))
     assert raw_notice(session, main.id) == before
     with pytest.raises(Refused) as info:
@@ -121,7 +136,7 @@ def test_a_late_approval_gets_a_supplement_and_the_first_notice_never_changes(wo
     _row, listed = raw_notice(session, sup.id)
     assert listed == [late.seq] and dec.seq not in listed
     assert sup.digest != main.digest and (sup.opens_on, sup.closes_on) == (dt.date(2026, 12, 3), dt.date(2026, 12, 9))
-    with pytest.raises(Refused) as info:   # nothing new since
+    with pytest.raises(Refused) as info:  # nothing new since
         publish_notice(session, world.village, "2026-11", world.reviewer, now=at(2026, 12, 4))
     assert info.value.code == "nothing_new"
     session.rollback()
@@ -204,7 +219,7 @@ def test_two_reviewers_resolving_one_objection_at_once_exactly_one_wins(world, s
         with Session(engine, expire_on_commit=False) as s:
             obj = s.get(Objection, obj_id)
             actor = s.get(StaffUser, ids[name])
-            _ = (obj.status, obj.entry.points, actor.role)   # both have read it as open
+            _ = (obj.status, obj.entry.points, actor.role)  # both have read it as open
             s.commit()
             barrier.wait()
             try:
@@ -215,15 +230,18 @@ def test_two_reviewers_resolving_one_objection_at_once_exactly_one_wins(world, s
                 s.rollback()
                 outcomes[name] = exc.code
 
-    threads = [threading.Thread(target=reviewer, args=("rev1", False)),
-               threading.Thread(target=reviewer, args=("rev2", True))]
+    threads = [
+        threading.Thread(target=reviewer, args=("rev1", False)),
+        threading.Thread(target=reviewer, args=("rev2", True)),
+    ]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     assert sorted(outcomes.values()) == ["not_open", "won"], outcomes
-    row = session.execute(text("SELECT status, answer, correction_id FROM objections WHERE id = :id"),
-                          {"id": obj_id}).one()
+    row = session.execute(
+        text("SELECT status, answer, correction_id FROM objections WHERE id = :id"), {"id": obj_id}
+    ).one()
     corrections = session.execute(text("SELECT COUNT(*) FROM ledger_entries WHERE kind = 'correction'")).scalar_one()
     winner = "rev1" if outcomes["rev1"] == "won" else "rev2"
     assert row.answer == f"answer by {winner}"
@@ -244,8 +262,14 @@ def test_a_stale_objection_is_refused_not_overwritten(world, session, engine):
         actor = stale.get(StaffUser, rev2)
         _ = (obj.status, obj.entry.points)
         stale.commit()
-        resolve_objection(session, session.get(Objection, obj_id), world.reviewer, "签到表上有您",
-                          correct_entry=False, now=at(2026, 12, 3))
+        resolve_objection(
+            session,
+            session.get(Objection, obj_id),
+            world.reviewer,
+            "签到表上有您",
+            correct_entry=False,
+            now=at(2026, 12, 3),
+        )
         session.commit()
         with pytest.raises(Refused) as info:
             resolve_objection(stale, obj, actor, "改掉", correct_entry=True, now=at(2026, 12, 3))
@@ -258,11 +282,12 @@ def test_nobody_upholds_an_objection_about_their_own_household(world, session):
     from pointsapp.points.objections import Objection
 
     obj_id = _objected(world, session)
-    world.reviewer.villager_id = world.people[0][1].id    # a member of the objecting household
+    world.reviewer.villager_id = world.people[0][1].id  # a member of the objecting household
     session.commit()
     with pytest.raises(Refused) as info:
-        resolve_objection(session, session.get(Objection, obj_id), world.reviewer, "没问题", correct_entry=False,
-                          now=at(2026, 12, 3))
+        resolve_objection(
+            session, session.get(Objection, obj_id), world.reviewer, "没问题", correct_entry=False, now=at(2026, 12, 3)
+        )
     assert info.value.code == "conflict_of_interest"
 
 
@@ -271,7 +296,12 @@ def test_the_database_allows_one_open_objection_per_entry(world, session):
 
     obj_id = _objected(world, session)
     with pytest.raises(IntegrityError):
-        session.execute(text("INSERT INTO objections (village_id, entry_id, household_id, reason, raised_at, status) "
-                             "SELECT village_id, entry_id, household_id, 'again', raised_at, 'open' FROM objections "
-                             "WHERE id = :id"), {"id": obj_id})
+        session.execute(
+            text(
+                "INSERT INTO objections (village_id, entry_id, household_id, reason, raised_at, status) "
+                "SELECT village_id, entry_id, household_id, 'again', raised_at, 'open' FROM objections "
+                "WHERE id = :id"
+            ),
+            {"id": obj_id},
+        )
     session.rollback()

@@ -1,6 +1,7 @@
 """Months and local days: month arithmetic and the time-zone helpers of points/periods.py, at the
 edges where a UTC instant and the village's date disagree. Oracles are written out by hand
 (fixed offsets of the zones in winter) or computed by counting months independently."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -13,14 +14,14 @@ from pointsapp.points import periods
 from pointsapp.points.objections import OBJECTIONS_PER_HOUSEHOLD_PER_DAY, Objection, report_missing_entry
 from pointsapp.points.errors import Refused
 
-EDGE = dt.datetime(2026, 11, 30, 16, 30, tzinfo=dt.timezone.utc)   # 00:30 on 1 December in Shanghai
+EDGE = dt.datetime(2026, 11, 30, 16, 30, tzinfo=dt.timezone.utc)  # 00:30 on 1 December in Shanghai
 
 
 def test_the_edge_of_a_month_in_shanghai_and_elsewhere():
     shanghai, berlin = SimpleNamespace(timezone="Asia/Shanghai"), SimpleNamespace(timezone="Europe/Berlin")
     assert periods.village_today(shanghai, EDGE) == dt.date(2026, 12, 1)
-    assert periods.village_today(berlin, EDGE) == dt.date(2026, 11, 30)       # 17:30 in Berlin
-    assert periods.village_today(None, EDGE) == dt.date(2026, 12, 1)          # the default zone
+    assert periods.village_today(berlin, EDGE) == dt.date(2026, 11, 30)  # 17:30 in Berlin
+    assert periods.village_today(None, EDGE) == dt.date(2026, 12, 1)  # the default zone
     assert periods.village_today(SimpleNamespace(timezone=""), EDGE) == dt.date(2026, 12, 1)
     assert periods.local_today("Asia/Shanghai", EDGE.replace(tzinfo=None)) == dt.date(2026, 12, 1)  # naive = UTC
     assert periods.month_key(periods.village_today(shanghai, EDGE)) == "2026-12"
@@ -30,8 +31,12 @@ def test_the_edge_of_a_month_in_shanghai_and_elsewhere():
 
 def test_local_midnight_and_local_time():
     utc = dt.timezone.utc
-    assert periods.local_midnight_utc(dt.date(2026, 12, 1), "Asia/Shanghai") == dt.datetime(2026, 11, 30, 16, tzinfo=utc)
-    assert periods.local_midnight_utc(dt.date(2026, 12, 1), "Europe/Berlin") == dt.datetime(2026, 11, 30, 23, tzinfo=utc)
+    assert periods.local_midnight_utc(dt.date(2026, 12, 1), "Asia/Shanghai") == dt.datetime(
+        2026, 11, 30, 16, tzinfo=utc
+    )
+    assert periods.local_midnight_utc(dt.date(2026, 12, 1), "Europe/Berlin") == dt.datetime(
+        2026, 11, 30, 23, tzinfo=utc
+    )
     assert periods.local_month_end_utc("2026-11", "Asia/Shanghai") == dt.datetime(2026, 11, 30, 16, tzinfo=utc)
     local = periods.local_time(EDGE.replace(tzinfo=None), "Asia/Shanghai")
     assert (local.date(), local.hour, local.minute) == (dt.date(2026, 12, 1), 0, 30)
@@ -63,8 +68,7 @@ def test_recent_months_are_consecutive_and_end_at_the_day(day, count):
     keys = periods.recent_months(day, count)
     assert keys[0] == f"{day.year:04d}-{day.month:02d}" and len(keys) == len(set(keys)) == count
     starts = [periods.parse_month(k).start for k in keys]
-    assert all(later - dt.timedelta(days=1) == periods.parse_month(k).end
-               for later, k in zip(starts, keys[1:]))
+    assert all(later - dt.timedelta(days=1) == periods.parse_month(k).end for later, k in zip(starts, keys[1:]))
 
 
 @pytest.mark.parametrize("zone,allowed", [("Asia/Shanghai", False), ("Europe/Berlin", True)])

@@ -1,4 +1,5 @@
 """The one name-masking rule (pointsapp.points.names), tested directly."""
+
 from __future__ import annotations
 
 import pytest
@@ -10,11 +11,24 @@ from pointsapp.points.names import mask_name
 NAME_CHARS = st.sampled_from(list("向晓明欧阳兰宏谭高麻杨𠮷䶮贾德") + list("AbcXyz"))
 
 
-@pytest.mark.parametrize("name,masked", [
-    ("向晓明", "向*明"), ("欧阳兰宏", "欧*宏"), ("向明", "向*"), ("麻", "麻*"), ("杨明𠮷", "杨*𠮷"),
-    ("贾德䶮", "贾*䶮"), ("司马相如", "司*如"), ("阿卜杜·热合曼", "阿*曼"), ("Maria Lopez", "M*z"),
-    (" 向 晓明 ", "向*明"), ("", ""), (None, ""), ("   ", ""),
-])
+@pytest.mark.parametrize(
+    "name,masked",
+    [
+        ("向晓明", "向*明"),
+        ("欧阳兰宏", "欧*宏"),
+        ("向明", "向*"),
+        ("麻", "麻*"),
+        ("杨明𠮷", "杨*𠮷"),
+        ("贾德䶮", "贾*䶮"),
+        ("司马相如", "司*如"),
+        ("阿卜杜·热合曼", "阿*曼"),
+        ("Maria Lopez", "M*z"),
+        (" 向 晓明 ", "向*明"),
+        ("", ""),
+        (None, ""),
+        ("   ", ""),
+    ],
+)
 def test_examples(name, masked):
     assert mask_name(name) == masked
 

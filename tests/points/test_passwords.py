@@ -1,4 +1,5 @@
 """The core's password hashes are werkzeug's format: each side verifies the other's."""
+
 from __future__ import annotations
 
 import pytest

@@ -36,10 +36,14 @@ def test_close_refused_while_captures_wait_then_locks_the_month(world, session):
     closed = close_period(session, world.village, "2026-11", world.admin, now=DEC_NOW)
     session.commit()
     # Oracle in raw SQL: the close records the chain's head at that moment, which is the last entry's.
-    head = session.execute(text("SELECT seq, hash FROM ledger_entries WHERE village_id = :v ORDER BY seq DESC LIMIT 1"),
-                           {"v": world.village.id}).one()
-    stored = session.execute(text("SELECT head_seq, head_hash FROM closed_periods WHERE village_id = :v "
-                                  "AND month = '2026-11'"), {"v": world.village.id}).one()
+    head = session.execute(
+        text("SELECT seq, hash FROM ledger_entries WHERE village_id = :v ORDER BY seq DESC LIMIT 1"),
+        {"v": world.village.id},
+    ).one()
+    stored = session.execute(
+        text("SELECT head_seq, head_hash FROM closed_periods WHERE village_id = :v AND month = '2026-11'"),
+        {"v": world.village.id},
+    ).one()
     assert head.seq >= 1 and tuple(stored) == tuple(head) == (closed.head_seq, closed.head_hash)
     late = cap(session, world, world.grid, "ZY-01", [p], day=dt.date(2026, 11, 21), now=DEC_NOW)
     assert late.lines[0].code == "period_closed"
@@ -50,12 +54,14 @@ def test_cannot_approve_into_a_closed_month(world, session):
     post(session, world, a)
     b = cap(session, world, world.grid, "ZY-01", [world.people[0][1]], day=dt.date(2026, 10, 21))
     from pointsapp.points.capture import reject
+
     reject(session, subs(session, b), world.reviewer, "test")
     close_period(session, world.village, "2026-10", world.admin, now=DEC_NOW)
     # A stale pending capture that slipped in before the close (simulated) is refused at approval.
     sub = subs(session, b)[0]
     sub.status = "pending"
     from pointsapp.points.capture import approve
+
     with pytest.raises(Refused) as info:
         approve(session, [sub], world.reviewer, now=DEC_NOW)
     assert info.value.code == "period_closed"

@@ -1,4 +1,5 @@
 """The one authorization policy: deny by default, village-bound vs county accounts, maker-checker."""
+
 from __future__ import annotations
 
 import pytest
@@ -43,8 +44,8 @@ def test_county_wide_reads_are_for_county_accounts_only(world, other):
     for action in ("reports.read", "reports.export", "registry.read"):
         assert allowed(county, None, action) and allowed(county, other, action), action
         assert allowed(local_viewer, world.village, action), action
-        assert not allowed(local_viewer, None, action), action      # the county leak
-        assert not allowed(local_viewer, other, action), action     # nor another village
+        assert not allowed(local_viewer, None, action), action  # the county leak
+        assert not allowed(local_viewer, other, action), action  # nor another village
     with pytest.raises(Refused, match="only county accounts"):
         require(local_viewer, None, "reports.read")
 

@@ -4,6 +4,7 @@ like the .xlsx; formulas without a saved value are refused with row and column; 
 The .xls and .ods files are converted in the test from the .xlsx (tests/samples.py: xlwt and odfpy),
 for the generated samples and, when present, the shared ones.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -40,8 +41,9 @@ def source(request) -> str:
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
-@pytest.mark.parametrize("name,columns", [("roster-longtianping.xlsx", ROSTER_COLUMNS),
-                                          ("scores-2026-11.xlsx", SCORE_COLUMNS)])
+@pytest.mark.parametrize(
+    "name,columns", [("roster-longtianping.xlsx", ROSTER_COLUMNS), ("scores-2026-11.xlsx", SCORE_COLUMNS)]
+)
 def test_xls_and_ods_read_like_the_xlsx(source, fmt, name, columns, tmp_path):
     xlsx = sample_in(source, name)
     other = convert(xlsx, fmt, tmp_path)
@@ -118,9 +120,9 @@ def _scores_with_formula(path: Path, formula: str = "=1+2") -> Path:
     ws.append(["积分登记表"])
     ws.append(HEADER)
     ws.append([dt.datetime(2026, 11, 3), "第一组", "唐海娟", "ZY-02", 2])
-    ws.append([dt.datetime(2026, 11, 4), "第一组", "唐海娟", "ZY-02", formula])   # row 4: a formula
+    ws.append([dt.datetime(2026, 11, 4), "第一组", "唐海娟", "ZY-02", formula])  # row 4: a formula
     ws.append([dt.datetime(2026, 11, 5), "第一组", "唐海娟", "ZY-02", None])
-    ws.append(["登记人：向明华", None, None, "=2+2"])                          # formula in the footer
+    ws.append(["登记人：向明华", None, None, "=2+2"])  # formula in the footer
     wb.save(path)
     return path
 
@@ -134,7 +136,9 @@ def _set_cached(xlsx: Path, ref: str, value: str) -> Path:
             data = src.read(item)
             if item.filename == "xl/worksheets/sheet1.xml":
                 xml = data.decode()
-                xml, n = re.subn(rf'(<c r="{ref}"[^>]*>)<f>([^<]*)</f><v\s*/?>(</v>)?', rf"\1<f>\2</f><v>{value}</v>", xml)
+                xml, n = re.subn(
+                    rf'(<c r="{ref}"[^>]*>)<f>([^<]*)</f><v\s*/?>(</v>)?', rf"\1<f>\2</f><v>{value}</v>", xml
+                )
                 assert n == 1, xml[:2000]
                 data = xml.encode()
             out.writestr(item, data)
@@ -146,7 +150,7 @@ def test_formula_without_a_saved_value_is_refused_naming_row_and_column(tmp_path
     path = _scores_with_formula(tmp_path / "s.xlsx")
     with pytest.raises(UnreadableCells) as info:
         read_table(path, SCORE_COLUMNS)
-    (error,) = info.value.errors     # only the data row: the footer's formula is not data
+    (error,) = info.value.errors  # only the data row: the footer's formula is not data
     assert (error.row, error.column, error.value) == (4, "数量", "=1+2")
     assert "formula" in error.reason and "row 4, column 数量" in str(info.value)
     # callers that handle either kind of error get it
@@ -242,6 +246,7 @@ def test_formula_rows_write_nothing(session, tmp_path):
 # Renamed files and odd workbooks
 # ------------------------------------------------------------------------------------------
 
+
 def test_an_xls_renamed_to_xlsx_is_read_by_its_content(tmp_path):
     xls = convert(sample("scores-2026-11.xlsx"), "xls", tmp_path)
     renamed = tmp_path / "scores.xlsx"
@@ -255,14 +260,14 @@ def test_a_text_na_is_a_name_not_a_missing_value(tmp_path):
     ws.append(["村民小组", "户号", "户主", "姓名", "备注"])
     ws.append(["第一组", 1, "NA", "NA", "None"])
     ws.append(["第一组", 1, "NA", "#N/A", "null"])
-    ws["D3"].data_type = "s"          # typed as text, not Excel's error value
+    ws["D3"].data_type = "s"  # typed as text, not Excel's error value
     wb.save(tmp_path / "r.xlsx")
     table = read_table(tmp_path / "r.xlsx", ROSTER_COLUMNS)
     assert [(r.values["name"], r.values["note"]) for r in table.rows] == [("NA", "None"), ("#N/A", "null")]
 
 
 def test_an_error_value_in_a_data_cell_is_refused(tmp_path):
-    path = _scores_with_formula(tmp_path / "s.xlsx", "#DIV/0!")      # openpyxl stores it as an error value
+    path = _scores_with_formula(tmp_path / "s.xlsx", "#DIV/0!")  # openpyxl stores it as an error value
     with pytest.raises(UnreadableCells) as info:
         read_table(path, SCORE_COLUMNS)
     assert [(e.row, e.column, e.value) for e in info.value.errors] == [(4, "数量", "#DIV/0!")]
@@ -282,27 +287,33 @@ def test_a_zip_that_is_not_a_workbook(tmp_path):
 # Signature footers under a roster
 # ------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("footer", [
-    [["制表人：张三", None, "审核：李四", None, "2026年1月5日"]],
-    [["制表：张三", "审核：李四"]],
-    [["制表人 张三", None, "审核人 李四"]],
-    [["制表人：村委会"], ["2026年1月5日"]],
-    [["制表人：村委会", None, None, None, dt.datetime(2026, 1, 5)]],
-    [["村委会（盖章）", None, None, "2026-01-05"]],
-])
+
+@pytest.mark.parametrize(
+    "footer",
+    [
+        [["制表人：张三", None, "审核：李四", None, "2026年1月5日"]],
+        [["制表：张三", "审核：李四"]],
+        [["制表人 张三", None, "审核人 李四"]],
+        [["制表人：村委会"], ["2026年1月5日"]],
+        [["制表人：村委会", None, None, None, dt.datetime(2026, 1, 5)]],
+        [["村委会（盖章）", None, None, "2026-01-05"]],
+    ],
+)
 def test_roster_signature_footers_are_skipped(session, tmp_path, footer):
     wb = openpyxl.Workbook()
     ws = wb.active
     ws.append(["村民小组", "户号", "户主姓名", "姓名", "备注"])
     ws.append(["第一组", 1, "张三", "张三", None])
-    ws.append(["第一组", 1, "张三", "王 五", "审核人：李四"])      # data, though a cell looks like a signature
+    ws.append(["第一组", 1, "张三", "王 五", "审核人：李四"])  # data, though a cell looks like a signature
     ws.append([])
     for row in footer:
         ws.append(row)
     wb.save(tmp_path / "r.xlsx")
     table = read_table(tmp_path / "r.xlsx", ROSTER_COLUMNS)
     assert [r.number for r in table.rows] == [2, 3]
-    assert [(s.number, s.reason) for s in table.skipped] == [(4, "empty")] + [(5 + i, "footer") for i in range(len(footer))]
+    assert [(s.number, s.reason) for s in table.skipped] == [(4, "empty")] + [
+        (5 + i, "footer") for i in range(len(footer))
+    ]
     v = Village(name="新村")
     session.add(v)
     session.flush()

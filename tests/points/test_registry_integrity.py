@@ -2,6 +2,7 @@
 birth date, the roster round trip, and moves that count from their date.
 
 Oracles are raw SQL over the tables, not the code under test."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -24,7 +25,19 @@ from pointsapp.points.registry import Household, Role, StaffUser, Village, Villa
 from pointsapp.points.rules import load_rulebook_text
 from tests.samples import ROSTER_NAME, SOURCES, sample_in
 
-HEADER = ["序号", "村民小组", "户号", "户主姓名", "姓名", "与户主关系", "性别", "出生年月", "联系电话", "门牌号", "备注"]
+HEADER = [
+    "序号",
+    "村民小组",
+    "户号",
+    "户主姓名",
+    "姓名",
+    "与户主关系",
+    "性别",
+    "出生年月",
+    "联系电话",
+    "门牌号",
+    "备注",
+]
 NOW = dt.datetime(2026, 11, 26, 4, 0, tzinfo=dt.timezone.utc)
 RULES = """rules:
   - {code: DJ-01, name: 参加党日活动, category: 党建引领, points: 5, per: occasion, unit: 次, scope: person,
@@ -53,20 +66,28 @@ def snapshot(session, village_id: int) -> dict:
     q = lambda sql: sorted(tuple(r) for r in session.execute(text(sql), {"v": village_id}).all())  # noqa: E731
     return {
         "groups": q("SELECT id, name, sort_key FROM groups WHERE village_id = :v"),
-        "households": q("SELECT id, group_id, number, house_number, head_id, active FROM households "
-                        "WHERE village_id = :v"),
-        "villagers": q("SELECT id, household_id, name, sex, birth_year, birth_month, phone, relation, status "
-                       "FROM villagers WHERE village_id = :v"),
-        "moves": q("SELECT m.id FROM household_moves m JOIN villagers p ON p.id = m.villager_id "
-                   "WHERE p.village_id = :v"),
+        "households": q(
+            "SELECT id, group_id, number, house_number, head_id, active FROM households WHERE village_id = :v"
+        ),
+        "villagers": q(
+            "SELECT id, household_id, name, sex, birth_year, birth_month, phone, relation, status "
+            "FROM villagers WHERE village_id = :v"
+        ),
+        "moves": q(
+            "SELECT m.id FROM household_moves m JOIN villagers p ON p.id = m.villager_id WHERE p.village_id = :v"
+        ),
     }
 
 
 def misplaced_heads(session, village_id: int) -> list:
     """Households whose head does not live in them (raw SQL)."""
-    return session.execute(text(
-        "SELECT h.number, p.name FROM households h JOIN villagers p ON p.id = h.head_id "
-        "WHERE h.village_id = :v AND p.household_id <> h.id"), {"v": village_id}).all()
+    return session.execute(
+        text(
+            "SELECT h.number, p.name FROM households h JOIN villagers p ON p.id = h.head_id "
+            "WHERE h.village_id = :v AND p.household_id <> h.id"
+        ),
+        {"v": village_id},
+    ).all()
 
 
 @pytest.fixture
@@ -89,11 +110,17 @@ FAMILIES = [
 def test_same_name_people_in_one_household_are_told_apart_by_birth_date(session, village):
     load(session, village, FAMILIES)
     session.commit()
-    rows = session.execute(text(
-        "SELECT p.name, p.birth_year, p.birth_month, p.relation, h.head_id = p.id FROM villagers p "
-        "JOIN households h ON h.id = p.household_id WHERE h.number = '1' ORDER BY p.birth_year")).all()
-    assert [tuple(r) for r in rows] == [("滕文", 1956, 3, "户主", 1), ("李秀", 1958, None, "配偶", 0),
-                                        ("滕文", 1976, 8, "子", 0)]
+    rows = session.execute(
+        text(
+            "SELECT p.name, p.birth_year, p.birth_month, p.relation, h.head_id = p.id FROM villagers p "
+            "JOIN households h ON h.id = p.household_id WHERE h.number = '1' ORDER BY p.birth_year"
+        )
+    ).all()
+    assert [tuple(r) for r in rows] == [
+        ("滕文", 1956, 3, "户主", 1),
+        ("李秀", 1958, None, "配偶", 0),
+        ("滕文", 1976, 8, "子", 0),
+    ]
     # Again, listed the other way round: each row finds its own person, nothing changes.
     before = snapshot(session, village.id)
     again = load(session, village, [FAMILIES[1], FAMILIES[0], *FAMILIES[2:]])
@@ -129,17 +156,19 @@ def test_a_head_who_moves_by_import_leaves_a_new_head_behind(session, village):
     # 王五 (head of 2) marries into household 1; household 2 now names 赵兰 as its head.
     moved = [r for r in FAMILIES if r[1] != "2"] + [
         ["第一组", "1", "滕文", "王五", "女婿", "男", "1970.01", None, "001", None],
-        ["第一组", "2", "赵兰", "赵兰", "户主", "女", "1972-02", None, "002", None]]
+        ["第一组", "2", "赵兰", "赵兰", "户主", "女", "1972-02", None, "002", None],
+    ]
     report = load(session, village, moved)
     session.commit()
     assert len(report.moved) == 1 and "王五" in report.moved[0]
     assert any("户主 王五 → 赵兰" in u for u in report.updated)
     assert misplaced_heads(session, village.id) == []
-    heads = dict(session.execute(text(
-        "SELECT h.number, p.name FROM households h JOIN villagers p ON p.id = h.head_id")).all())
+    heads = dict(
+        session.execute(text("SELECT h.number, p.name FROM households h JOIN villagers p ON p.id = h.head_id")).all()
+    )
     assert heads == {"1": "滕文", "2": "赵兰"}
     move = session.execute(text("SELECT moved_on FROM household_moves")).scalar_one()
-    assert str(move)[:10] == "2026-11-26"   # the village's today by default
+    assert str(move)[:10] == "2026-11-26"  # the village's today by default
     # The same file again changes nothing.
     assert load(session, village, moved).changes == 0
 
@@ -155,7 +184,7 @@ def test_a_head_moving_out_of_a_household_the_file_omits_is_refused_naming_it(se
     [err] = info.value.errors
     assert err.row == 6 and "head of household 2" in err.reason
     with pytest.raises(ImportErrors):
-        load(session, village, partial, dry_run=True)    # the preview says so too
+        load(session, village, partial, dry_run=True)  # the preview says so too
     session.rollback()
     assert snapshot(session, village.id) == before
 
@@ -168,10 +197,10 @@ def test_admin_move_and_import_move_share_one_head_rule(session, village):
     move_villager(session, village, head, h2, dt.date(2026, 11, 20), relation="兄弟", now=NOW)
     session.commit()
     assert misplaced_heads(session, village.id) == []
-    new_head = session.execute(text(
-        "SELECT p.name, p.birth_year FROM households h JOIN villagers p ON p.id = h.head_id WHERE h.number = '1'"
-    )).one()
-    assert tuple(new_head) == ("滕文", 1976)     # the next active member, not the one who left
+    new_head = session.execute(
+        text("SELECT p.name, p.birth_year FROM households h JOIN villagers p ON p.id = h.head_id WHERE h.number = '1'")
+    ).one()
+    assert tuple(new_head) == ("滕文", 1976)  # the next active member, not the one who left
     # A move cannot be dated after the village's today, nor before the person's last move.
     with pytest.raises(Refused) as info:
         move_villager(session, village, head, h1, dt.date(2026, 11, 27), now=NOW)
@@ -212,13 +241,18 @@ def test_roster_round_trip_on_the_demo_village(engine):
     session.commit()
     village = session.execute(select(Village)).scalar_one()
     admin = session.execute(select(StaffUser).where(StaffUser.username == "admin")).scalar_one()
-    twins = session.execute(text(
-        "SELECT count(*) FROM (SELECT household_id, name FROM villagers GROUP BY household_id, name "
-        "HAVING count(*) > 1) t")).scalar_one()
-    assert twins > 0      # the demo has same-name people in one household (滕文 born 1976 and 1956)
+    twins = session.execute(
+        text(
+            "SELECT count(*) FROM (SELECT household_id, name FROM villagers GROUP BY household_id, name "
+            "HAVING count(*) > 1) t"
+        )
+    ).scalar_one()
+    assert twins > 0  # the demo has same-name people in one household (滕文 born 1976 and 1956)
     # A head moves and another person dies, so the export has both shapes.
-    h1, h2 = (session.execute(select(Household).where(Household.village_id == village.id,
-                                                      Household.number == n)).scalar_one() for n in ("1", "2"))
+    h1, h2 = (
+        session.execute(select(Household).where(Household.village_id == village.id, Household.number == n)).scalar_one()
+        for n in ("1", "2")
+    )
     move_villager(session, village, h1.head, h2, dt.date(2026, 11, 20), relation="兄弟", now=NOW)
     session.commit()
     _round_trip(session, village, admin)
@@ -254,17 +288,27 @@ def test_a_move_counts_from_its_date(session, village):
     old_id = mover.household_id
     move_villager(session, village, mover, h1, dt.date(2026, 11, 15), now=NOW)
     session.commit()
-    res = capture(session, actor=grid, village=village, rule_code="DJ-01", key="k1", now=NOW,
-                  lines=[Line(villager_id=mover.id, occurred_on=dt.date(2026, 11, 10), ref="before"),
-                         Line(villager_id=mover.id, occurred_on=dt.date(2026, 11, 15), ref="on"),
-                         Line(villager_id=mover.id, occurred_on=dt.date(2026, 11, 20), ref="after")])
+    res = capture(
+        session,
+        actor=grid,
+        village=village,
+        rule_code="DJ-01",
+        key="k1",
+        now=NOW,
+        lines=[
+            Line(villager_id=mover.id, occurred_on=dt.date(2026, 11, 10), ref="before"),
+            Line(villager_id=mover.id, occurred_on=dt.date(2026, 11, 15), ref="on"),
+            Line(villager_id=mover.id, occurred_on=dt.date(2026, 11, 20), ref="after"),
+        ],
+    )
     approve(session, list(res_subs(session, res)), rev, now=NOW)
     session.commit()
-    credited = session.execute(text(
-        "SELECT occurred_on, household_id FROM ledger_entries ORDER BY occurred_on")).all()
+    credited = session.execute(text("SELECT occurred_on, household_id FROM ledger_entries ORDER BY occurred_on")).all()
     assert [r[1] for r in credited] == [old_id, h1.id, h1.id]
-    assert session.execute(text("SELECT status FROM villagers WHERE id = :i"), {"i": mover.id}).scalar_one() \
+    assert (
+        session.execute(text("SELECT status FROM villagers WHERE id = :i"), {"i": mover.id}).scalar_one()
         == VillagerStatus.active.value
+    )
 
 
 def res_subs(session, res):

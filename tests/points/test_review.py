@@ -28,11 +28,17 @@ def test_conflict_guard_refuses_own_household_at_capture_and_at_review(world, se
     assert info.value.code == "conflict_of_interest"
 
 
-@pytest.mark.parametrize("case, code", [
-    ("role", "role_not_allowed"), ("outside", "outside_groups"), ("inactive", "inactive_villager"),
-    ("not_in_effect", "rule_not_in_effect"), ("household_for_person_rule", "needs_person"),
-    ("quantity", "bad_quantity"),
-])
+@pytest.mark.parametrize(
+    "case, code",
+    [
+        ("role", "role_not_allowed"),
+        ("outside", "outside_groups"),
+        ("inactive", "inactive_villager"),
+        ("not_in_effect", "rule_not_in_effect"),
+        ("household_for_person_rule", "needs_person"),
+        ("quantity", "bad_quantity"),
+    ],
+)
 def test_refusals_have_clear_reasons(world, session, case, code):
     p = world.people[1][1]
     rule, subject, day, qty = "ZY-01", p, NOV, 1

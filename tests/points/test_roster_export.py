@@ -1,6 +1,7 @@
 """The one roster export (points/imports/roster_export.py) re-imports cleanly, holds no formula,
 and a move gives the same registry whether made on the admin's page or through a roster file.
 Oracles: raw SQL snapshots of the registry, and cell types read back with openpyxl."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -22,15 +23,21 @@ MOVED_ON = dt.date(2026, 11, 20)
 def snapshot(session, village_id: int) -> dict:
     q = lambda sql: [tuple(r) for r in session.execute(text(sql), {"v": village_id}).all()]  # noqa: E731
     return {
-        "households": q("SELECT h.number, h.house_number, g.name, hv.name FROM households h "
-                        "JOIN groups g ON g.id = h.group_id LEFT JOIN villagers hv ON hv.id = h.head_id "
-                        "WHERE h.village_id = :v ORDER BY h.number"),
-        "villagers": q("SELECT v.id, v.name, h.number, v.relation, v.sex, v.birth_year, v.birth_month, v.phone, "
-                       "v.status FROM villagers v JOIN households h ON h.id = v.household_id "
-                       "WHERE v.village_id = :v ORDER BY v.id"),
-        "moves": q("SELECT m.villager_id, f.number, t.number, m.moved_on FROM household_moves m "
-                   "JOIN households f ON f.id = m.from_household_id JOIN households t ON t.id = m.to_household_id "
-                   "JOIN villagers v ON v.id = m.villager_id WHERE v.village_id = :v ORDER BY m.id"),
+        "households": q(
+            "SELECT h.number, h.house_number, g.name, hv.name FROM households h "
+            "JOIN groups g ON g.id = h.group_id LEFT JOIN villagers hv ON hv.id = h.head_id "
+            "WHERE h.village_id = :v ORDER BY h.number"
+        ),
+        "villagers": q(
+            "SELECT v.id, v.name, h.number, v.relation, v.sex, v.birth_year, v.birth_month, v.phone, "
+            "v.status FROM villagers v JOIN households h ON h.id = v.household_id "
+            "WHERE v.village_id = :v ORDER BY v.id"
+        ),
+        "moves": q(
+            "SELECT m.villager_id, f.number, t.number, m.moved_on FROM household_moves m "
+            "JOIN households f ON f.id = m.from_household_id JOIN households t ON t.id = m.to_household_id "
+            "JOIN villagers v ON v.id = m.villager_id WHERE v.village_id = :v ORDER BY m.id"
+        ),
     }
 
 
@@ -41,7 +48,7 @@ def _details(session, world):
         person.birth_year, person.birth_month = 1950 + i, i % 12 + 1
         person.sex = "男" if i % 2 else "女"
         person.phone = f"1390731{i:04d}"
-    world.people[1][2].name = "=HYPERLINK(\"http://evil.example/\",\"x\")"
+    world.people[1][2].name = '=HYPERLINK("http://evil.example/","x")'
     world.people[3][1].status = VillagerStatus.deceased
     session.flush()
 
@@ -71,15 +78,24 @@ def test_export_reimports_without_a_change_and_holds_no_formula(session, world):
 def _move_by_roster(session, world, person: Villager, to_number: str, relation: str) -> None:
     """Edit the exported roster as a clerk would: the person's row goes to the other household;
     the old household's rows name its next head (its first remaining active member, by SQL)."""
-    source = session.execute(text("SELECT h.number FROM households h JOIN villagers v ON v.household_id = h.id "
-                                  "WHERE v.id = :p"), {"p": person.id}).scalar_one()
-    next_head = session.execute(text(
-        "SELECT name FROM villagers WHERE household_id = (SELECT household_id FROM villagers WHERE id = :p) "
-        "AND id != :p AND status = 'active' ORDER BY id LIMIT 1"), {"p": person.id}).scalar_one()
-    to_group, to_head, to_house = session.execute(text(
-        "SELECT g.name, v.name, h.house_number FROM households h JOIN villagers v ON v.id = h.head_id "
-        "JOIN groups g ON g.id = h.group_id WHERE h.village_id = :v AND h.number = :n"),
-        {"v": world.village.id, "n": to_number}).one()
+    source = session.execute(
+        text("SELECT h.number FROM households h JOIN villagers v ON v.household_id = h.id WHERE v.id = :p"),
+        {"p": person.id},
+    ).scalar_one()
+    next_head = session.execute(
+        text(
+            "SELECT name FROM villagers WHERE household_id = (SELECT household_id FROM villagers WHERE id = :p) "
+            "AND id != :p AND status = 'active' ORDER BY id LIMIT 1"
+        ),
+        {"p": person.id},
+    ).scalar_one()
+    to_group, to_head, to_house = session.execute(
+        text(
+            "SELECT g.name, v.name, h.house_number FROM households h JOIN villagers v ON v.id = h.head_id "
+            "JOIN groups g ON g.id = h.group_id WHERE h.village_id = :v AND h.number = :n"
+        ),
+        {"v": world.village.id, "n": to_number},
+    ).one()
     rows = []
     for row in roster_rows(session, world.village):
         row = list(row)
@@ -89,15 +105,20 @@ def _move_by_roster(session, world, person: Villager, to_number: str, relation: 
             row[3] = next_head
         rows.append(tuple(row))
     data = roster_workbook(world.village, rows, title_date="2026-12-01")
-    import_roster(session, world.village, read_table(data, ROSTER_COLUMNS, filename="r.xlsx"),
-                  moved_on=MOVED_ON, actor_id=world.admin.id)
+    import_roster(
+        session,
+        world.village,
+        read_table(data, ROSTER_COLUMNS, filename="r.xlsx"),
+        moved_on=MOVED_ON,
+        actor_id=world.admin.id,
+    )
 
 
 def test_a_head_moved_by_admin_or_by_roster_gives_the_same_registry(session, world):
     _details(session, world)
     session.commit()
-    person = world.people[1][0]               # 唐海娟, head of household 2
-    to = world.households[3]                  # household 4
+    person = world.people[1][0]  # 唐海娟, head of household 2
+    to = world.households[3]  # household 4
     results = []
     for path in ("admin", "roster"):
         nested = session.begin_nested()

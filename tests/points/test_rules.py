@@ -5,7 +5,12 @@ import yaml
 from sqlalchemy import func, select
 
 from pointsapp.points.rules import (
-    Rule, RuleBookError, RuleVersion, export_rulebook, load_rulebook_text, parse_rulebook,
+    Rule,
+    RuleBookError,
+    RuleVersion,
+    export_rulebook,
+    load_rulebook_text,
+    parse_rulebook,
 )
 from pointsapp.points.registry import Village
 from pointsapp.points.standings import balance
@@ -70,11 +75,18 @@ def test_version_two_applies_from_its_date_and_never_rescores(world, session):
     report = load_rulebook_text(session, world.village, _bump(8, "2026-12-01"))
     session.commit()
     assert report.changed == ["DJ-01"]
-    assert balance(session, villager=person).honour == 5          # version 1 entry unchanged
+    assert balance(session, villager=person).honour == 5  # version 1 entry unchanged
     before = cap(session, world, world.grid, "DJ-01", [world.people[0][1]], day=dt.date(2026, 11, 30))
     # Dated 2 December, captured that day (nothing can be dated after the village's today).
-    after = cap(session, world, world.grid, "DJ-01", [person], day=dt.date(2026, 12, 2),
-                now=dt.datetime(2026, 12, 2, 4, 0, tzinfo=dt.timezone.utc))
+    after = cap(
+        session,
+        world,
+        world.grid,
+        "DJ-01",
+        [person],
+        day=dt.date(2026, 12, 2),
+        now=dt.datetime(2026, 12, 2, 4, 0, tzinfo=dt.timezone.utc),
+    )
     assert before.lines[0].points == 5 and after.lines[0].points == 8
     entries = post(session, world, after)
     assert entries[0].rule_version.version == 2 and entries[0].points == 8

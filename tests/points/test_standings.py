@@ -14,8 +14,15 @@ def test_competition_ranking():
 
 
 def _award(session, world, people, rule="ZY-01", day=dt.date(2026, 11, 4), qty=1):
-    res = capture(session, actor=world.admin, village=world.village, rule_code=rule, occurred_on=day,
-                  lines=[Line(villager_id=p.id, quantity=qty) for p in people], key=world.key())
+    res = capture(
+        session,
+        actor=world.admin,
+        village=world.village,
+        rule_code=rule,
+        occurred_on=day,
+        lines=[Line(villager_id=p.id, quantity=qty) for p in people],
+        key=world.key(),
+    )
     return post(session, world, res)
 
 
@@ -31,7 +38,7 @@ def test_boards_rank_ties_stably_and_list_zeros(world, session):
 
 
 def test_household_and_group_boards_have_per_head(world, session):
-    _award(session, world, world.people[1])   # household 2 has 3 people: 15 points
+    _award(session, world, world.people[1])  # household 2 has 3 people: 15 points
     _award(session, world, world.people[3][:1])  # household 4: 5 points, 2 people
     hh = {r.id: r for r in leaderboard(session, "household", "2026-Q4", village=world.village)}
     h2, h4 = hh[world.households[1].id], hh[world.households[3].id]
@@ -45,10 +52,18 @@ def test_periods_month_quarter_year_all(world, session):
     p = world.people[0][0]
     _award(session, world, [p], day=dt.date(2026, 9, 30))
     _award(session, world, [p], day=dt.date(2026, 10, 1))
+
     def pts(period):
         return {r.id: r.points for r in leaderboard(session, "villager", period, village=world.village)}[p.id]
 
-    assert (pts("2026-09"), pts("2026-10"), pts("2026-Q3"), pts("2026-Q4"), pts("2026"), pts("all")) == (5, 5, 5, 5, 10, 10)
+    assert (pts("2026-09"), pts("2026-10"), pts("2026-Q3"), pts("2026-Q4"), pts("2026"), pts("all")) == (
+        5,
+        5,
+        5,
+        5,
+        10,
+        10,
+    )
 
 
 def test_only_posted_entries_count_and_pending_is_shown_apart(world, session):
@@ -84,8 +99,9 @@ def ledger_oracle(session) -> list[tuple]:
     counts for its villager, household and group in its month, quarter, year and "all"; redemptions
     and expiries are spent, everything else is honour."""
     acc: dict[tuple, list[int]] = defaultdict(lambda: [0, 0, 0])
-    rows = session.execute(text("SELECT kind, points, villager_id, household_id, group_id, occurred_on "
-                                "FROM ledger_entries"))
+    rows = session.execute(
+        text("SELECT kind, points, villager_id, household_id, group_id, occurred_on FROM ledger_entries")
+    )
     for kind, points, villager, household, group, day in rows:
         day = dt.date.fromisoformat(day) if isinstance(day, str) else day
         periods = (f"{day.year}-{day.month:02d}", f"{day.year}-Q{(day.month - 1) // 3 + 1}", str(day.year), "all")
@@ -99,14 +115,15 @@ def ledger_oracle(session) -> list[tuple]:
 
 
 def stored_tallies(session) -> list[tuple]:
-    return sorted(tuple(r) for r in session.execute(text(
-        "SELECT period, kind, subject_id, points, spent, entries FROM tallies")))
+    return sorted(
+        tuple(r) for r in session.execute(text("SELECT period, kind, subject_id, points, spent, entries FROM tallies"))
+    )
 
 
 def test_tallies_equal_the_ledger_summed_in_sql_rows(world, session):
     _award(session, world, world.people[0] + world.people[1])
     _award(session, world, [world.people[2][0]], rule="ZY-02", qty=2, day=dt.date(2026, 12, 1))
-    _award(session, world, [world.people[0][0]], rule="ZF-01", day=dt.date(2026, 9, 30))   # a deduction
+    _award(session, world, [world.people[0][0]], rule="ZF-01", day=dt.date(2026, 9, 30))  # a deduction
     expected = ledger_oracle(session)
     assert len(expected) > 10 and any(r[3] < 0 for r in expected)
     assert stored_tallies(session) == expected
@@ -126,28 +143,42 @@ def test_household_standing_is_one_ranked_query_that_matches_raw_rows(world, ses
     rnd = random.Random(12)
     groups = [world.g1, world.g2]
     for n in range(40):
-        h = Household(village_id=world.village.id, group_id=groups[n % 2].id, number=f"x{n}",
-                      active=n % 13 != 5)
+        h = Household(village_id=world.village.id, group_id=groups[n % 2].id, number=f"x{n}", active=n % 13 != 5)
         session.add(h)
         session.flush()
         for i in range(rnd.randint(0, 3)):
-            session.add(Villager(village_id=world.village.id, household_id=h.id, name=f"人{n}{i}",
-                                 status="active" if i != 2 else "moved_out"))
+            session.add(
+                Villager(
+                    village_id=world.village.id,
+                    household_id=h.id,
+                    name=f"人{n}{i}",
+                    status="active" if i != 2 else "moved_out",
+                )
+            )
     session.flush()
-    hids = list(session.execute(text("SELECT id FROM households WHERE village_id = :v"),
-                                {"v": world.village.id}).scalars())
+    hids = list(
+        session.execute(text("SELECT id FROM households WHERE village_id = :v"), {"v": world.village.id}).scalars()
+    )
     for hid in hids:
         pts = rnd.choice([0, 0, 5, 5, 5, 10, 12, -3, -3, 20])
-        if pts or rnd.random() < 0.5:   # a zero tally row, or no row at all
-            session.execute(text("INSERT INTO tallies (period, kind, subject_id, village_id, points, spent, entries) "
-                                 "VALUES ('2026-11', 'h', :h, :v, :p, 0, 1)"),
-                            {"h": hid, "v": world.village.id, "p": pts})
+        if pts or rnd.random() < 0.5:  # a zero tally row, or no row at all
+            session.execute(
+                text(
+                    "INSERT INTO tallies (period, kind, subject_id, village_id, points, spent, entries) "
+                    "VALUES ('2026-11', 'h', :h, :v, :p, 0, 1)"
+                ),
+                {"h": hid, "v": world.village.id, "p": pts},
+            )
     session.flush()
-    raw = session.execute(text(
-        "SELECT h.id, h.group_id, h.active, COALESCE(t.points, 0), "
-        "(SELECT COUNT(*) FROM villagers m WHERE m.household_id = h.id AND m.status = 'active') "
-        "FROM households h LEFT JOIN tallies t ON t.subject_id = h.id AND t.period = '2026-11' AND t.kind = 'h' "
-        "WHERE h.village_id = :v"), {"v": world.village.id}).all()
+    raw = session.execute(
+        text(
+            "SELECT h.id, h.group_id, h.active, COALESCE(t.points, 0), "
+            "(SELECT COUNT(*) FROM villagers m WHERE m.household_id = h.id AND m.status = 'active') "
+            "FROM households h LEFT JOIN tallies t ON t.subject_id = h.id AND t.period = '2026-11' AND t.kind = 'h' "
+            "WHERE h.village_id = :v"
+        ),
+        {"v": world.village.id},
+    ).all()
 
     def oracle(hid, group_id=None):
         scope = [r for r in raw if r[2] and (group_id is None or r[1] == group_id)]
@@ -167,11 +198,11 @@ def test_household_standing_is_one_ranked_query_that_matches_raw_rows(world, ses
         group = world.g1 if h.group_id == world.g1.id else world.g2
         in_group = household_standing(session, h, "2026-11", group=group)
         assert (in_group.points, in_group.rank, in_group.of, in_group.per_head) == oracle(hid, h.group_id)
-        both = household_standings(session, h, "2026-11")   # the card's one query for both places
+        both = household_standings(session, h, "2026-11")  # the card's one query for both places
         assert [(s.points, s.rank, s.of, s.per_head) for s in both] == [oracle(hid), oracle(hid, h.group_id)]
         if h.active:
             assert got.rank == board[hid].rank and got.points == board[hid].points
         seen_tie |= got.rank is not None and sum(1 for r in board.values() if r.rank == got.rank) > 1
         seen_negative |= got.points < 0
         seen_zero |= h.active and got.rank is None
-    assert seen_tie and seen_negative and seen_zero   # the data covers the edges
+    assert seen_tie and seen_negative and seen_zero  # the data covers the edges

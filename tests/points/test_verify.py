@@ -1,6 +1,7 @@
 """``ledger verify`` beyond the chain walk (issue 10): notices, closed heads, tallies, anchors,
 rows outside the chain, appended rows, swapped ids. Each tampering is done in raw SQL, the
 way someone with database access would, and each problem must be named for what happened."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -48,8 +49,9 @@ def _verify(session, world, anchors=None):
 
 
 def _notice(session, world, month):
-    return session.execute(select(Notice).where(Notice.village_id == world.village.id, Notice.month == month,
-                                                Notice.number == 1)).scalar_one()
+    return session.execute(
+        select(Notice).where(Notice.village_id == world.village.id, Notice.month == month, Notice.number == 1)
+    ).scalar_one()
 
 
 def test_an_edited_notice_list_is_caught(published, session):
@@ -62,8 +64,14 @@ def test_an_edited_notice_list_is_caught(published, session):
 def test_a_swapped_notice_entry_is_caught_by_its_digest(published, session):
     n = _notice(session, published, "2026-11")
     dec_seq = session.execute(text("SELECT MAX(seq) FROM ledger_entries")).scalar_one()
-    tamper(session, ["DELETE FROM notice_entries WHERE notice_id <> :n AND seq = :d",
-                     "UPDATE notice_entries SET seq = :d WHERE notice_id = :n AND seq = 2"], {"n": n.id, "d": dec_seq})
+    tamper(
+        session,
+        [
+            "DELETE FROM notice_entries WHERE notice_id <> :n AND seq = :d",
+            "UPDATE notice_entries SET seq = :d WHERE notice_id = :n AND seq = 2",
+        ],
+        {"n": n.id, "d": dec_seq},
+    )
     res = _verify(session, published)
     assert any("notice 2026-11" in p and "digest no longer matches" in p for p in res.problems), res.problems
 
@@ -78,8 +86,11 @@ def _rewrite_chain(session, world, seq_to_change: int, new_points: int):
     """Rewrite the whole chain from ``seq_to_change`` with recomputed hashes, digests, heads and
     tallies: everything inside the database stays consistent."""
     session.expire_all()
-    rows = session.execute(select(LedgerEntry).where(LedgerEntry.village_id == world.village.id)
-                           .order_by(LedgerEntry.seq)).scalars().all()
+    rows = (
+        session.execute(select(LedgerEntry).where(LedgerEntry.village_id == world.village.id).order_by(LedgerEntry.seq))
+        .scalars()
+        .all()
+    )
     prev = GENESIS
     updates = []
     for e in rows:
@@ -90,20 +101,32 @@ def _rewrite_chain(session, world, seq_to_change: int, new_points: int):
         updates.append({"id": e.id, "p": fields["points"], "prev": prev, "h": h})
         prev = h
     for u in updates:
-        tamper(session, "UPDATE ledger_entries SET points = :p, requested_points = :p, prev_hash = :prev, hash = :h "
-               "WHERE id = :id", u)
+        tamper(
+            session,
+            "UPDATE ledger_entries SET points = :p, requested_points = :p, prev_hash = :prev, hash = :h WHERE id = :id",
+            u,
+        )
     tamper(session, "UPDATE villages SET ledger_head = :h WHERE id = :v", {"h": prev, "v": world.village.id})
     hashes = {e.seq: u["h"] for e, u in zip(rows, updates)}
     for n in session.execute(select(Notice)).scalars().all():
-        seqs = session.execute(text("SELECT seq FROM notice_entries WHERE notice_id = :n ORDER BY seq"),
-                               {"n": n.id}).scalars().all()
+        seqs = (
+            session.execute(text("SELECT seq FROM notice_entries WHERE notice_id = :n ORDER BY seq"), {"n": n.id})
+            .scalars()
+            .all()
+        )
         head_hash = hashes.get(n.head_seq, GENESIS)
         digest = notice_digest(n.village_id, n.month, n.number, n.head_seq, head_hash, [(s, hashes[s]) for s in seqs])
-        tamper(session, "UPDATE notices SET head_hash = :hh, digest = :d WHERE id = :n",
-               {"hh": head_hash, "d": digest, "n": n.id})
-    for seq, in session.execute(text("SELECT head_seq FROM closed_periods")).all():
-        tamper(session, "UPDATE closed_periods SET head_hash = :h WHERE head_seq = :s",
-               {"h": hashes.get(seq, GENESIS), "s": seq})
+        tamper(
+            session,
+            "UPDATE notices SET head_hash = :hh, digest = :d WHERE id = :n",
+            {"hh": head_hash, "d": digest, "n": n.id},
+        )
+    for (seq,) in session.execute(text("SELECT head_seq FROM closed_periods")).all():
+        tamper(
+            session,
+            "UPDATE closed_periods SET head_hash = :h WHERE head_seq = :s",
+            {"h": hashes.get(seq, GENESIS), "s": seq},
+        )
     rebuild_tallies(session, session.get(Village, world.village.id))
     session.commit()
 
@@ -113,7 +136,7 @@ def test_a_full_chain_rewrite_passes_alone_but_not_against_earlier_anchors(publi
     anchors_file.write_text(json.dumps(export_anchors(session, [published.village]), ensure_ascii=False))
     session.rollback()
     _rewrite_chain(session, published, seq_to_change=2, new_points=50)
-    assert _verify(session, published).ok   # consistent inside the database: only the anchors tell
+    assert _verify(session, published).ok  # consistent inside the database: only the anchors tell
     res = _verify(session, published, anchors=json.loads(anchors_file.read_text()))
     assert not res.ok
     assert any("notice 2026-11" in p and "rewritten" in p for p in res.problems), res.problems
@@ -124,16 +147,22 @@ def test_an_out_of_band_append_is_named_as_such(published, session):
     v = session.get(Village, published.village.id)
     last = session.execute(select(LedgerEntry).where(LedgerEntry.seq == v.ledger_seq)).scalar_one()
     fields = {k: getattr(last, k) for k in HASHED_FIELDS}
-    fields.update(seq=last.seq + 1, points=500, requested_points=500, submission_id=None,
-                  recorded_at=dt.datetime(2027, 1, 2, tzinfo=dt.UTC))
+    fields.update(
+        seq=last.seq + 1,
+        points=500,
+        requested_points=500,
+        submission_id=None,
+        recorded_at=dt.datetime(2027, 1, 2, tzinfo=dt.UTC),
+    )
     h = entry_hash(v.ledger_head, fields)
     cols = [k for k in HASHED_FIELDS] + ["prev_hash", "hash"]
     params = dict(fields, prev_hash=v.ledger_head, hash=h)
     params["kind"] = getattr(params["kind"], "value", params["kind"])
-    if session.get_bind().dialect.name == "sqlite":   # as the app stores it: naive UTC text
+    if session.get_bind().dialect.name == "sqlite":  # as the app stores it: naive UTC text
         params["recorded_at"] = "2027-01-02 00:00:00.000000"
-    tamper(session, f"INSERT INTO ledger_entries ({', '.join(cols)}) VALUES ({', '.join(':' + c for c in cols)})",
-           params)
+    tamper(
+        session, f"INSERT INTO ledger_entries ({', '.join(cols)}) VALUES ({', '.join(':' + c for c in cols)})", params
+    )
     res = _verify(session, published)
     assert not res.ok and "appended out of band" in res.problem and "deleted" not in res.problem
     assert res.bad_seq == last.seq + 1
@@ -141,11 +170,17 @@ def test_an_out_of_band_append_is_named_as_such(published, session):
 
 def _forge_below_one(session, world):
     src = session.execute(select(LedgerEntry.id).order_by(LedgerEntry.seq).limit(1)).scalar_one()
-    cols = ("village_id, kind, points, requested_points, capped, quantity, rule_id, rule_version_id, "
-            "villager_id, household_id, group_id, occurred_on, recorded_at, note, captured_by_id, approved_by_id")
-    return [f"INSERT INTO ledger_entries (seq, {cols}, prev_hash, hash) SELECT {seq}, "
-            + cols.replace("points, requested_points", f"{pts}, {pts}") + f", '{'0' * 64}', '{'1' * 64}' "
-            f"FROM ledger_entries WHERE id = {src}" for seq, pts in ((0, 500), (-1, 300))]
+    cols = (
+        "village_id, kind, points, requested_points, capped, quantity, rule_id, rule_version_id, "
+        "villager_id, household_id, group_id, occurred_on, recorded_at, note, captured_by_id, approved_by_id"
+    )
+    return [
+        f"INSERT INTO ledger_entries (seq, {cols}, prev_hash, hash) SELECT {seq}, "
+        + cols.replace("points, requested_points", f"{pts}, {pts}")
+        + f", '{'0' * 64}', '{'1' * 64}' "
+        f"FROM ledger_entries WHERE id = {src}"
+        for seq, pts in ((0, 500), (-1, 300))
+    ]
 
 
 def test_the_database_refuses_rows_below_seq_one(published, session):
@@ -165,8 +200,11 @@ def test_rows_below_seq_one_are_counted_and_named(published, session):
 
 def test_an_edited_tally_is_named_by_household_and_period(published, session):
     h = published.households[0]
-    tamper(session, "UPDATE tallies SET points = points + 1000 WHERE kind = 'h' AND subject_id = :h AND period = 'all'",
-           {"h": h.id})
+    tamper(
+        session,
+        "UPDATE tallies SET points = points + 1000 WHERE kind = 'h' AND subject_id = :h AND period = 'all'",
+        {"h": h.id},
+    )
     res = _verify(session, published)
     assert not res.ok
     assert f"household {h.id}, period all" in res.problem and "sum to" in res.problem
@@ -174,9 +212,16 @@ def test_an_edited_tally_is_named_by_household_and_period(published, session):
 
 def test_swapping_two_entries_ids_is_caught(published, session):
     rows = session.execute(select(LedgerEntry.id, LedgerEntry.seq).order_by(LedgerEntry.seq)).all()
-    a, b = rows[0].id, rows[1].id     # rows[0] was corrected (the correction points at its seq)
-    tamper(session, ["UPDATE ledger_entries SET id = -99 WHERE id = :a", "UPDATE ledger_entries SET id = :a WHERE id = :b",
-                     "UPDATE ledger_entries SET id = :b WHERE id = -99"], {"a": a, "b": b})
+    a, b = rows[0].id, rows[1].id  # rows[0] was corrected (the correction points at its seq)
+    tamper(
+        session,
+        [
+            "UPDATE ledger_entries SET id = -99 WHERE id = :a",
+            "UPDATE ledger_entries SET id = :a WHERE id = :b",
+            "UPDATE ledger_entries SET id = :b WHERE id = -99",
+        ],
+        {"a": a, "b": b},
+    )
     res = _verify(session, published)
     assert not res.ok and any("entry ids were changed" in p for p in res.problems), res.problems
 
@@ -186,8 +231,11 @@ def test_postgresql_refuses_a_raw_update_of_the_ledger(published, session):
         pytest.skip("the append-only trigger is PostgreSQL's")
     from sqlalchemy.exc import DBAPIError
 
-    for stmt in ("UPDATE ledger_entries SET points = points + 1", "DELETE FROM ledger_entries",
-                 "TRUNCATE ledger_entries CASCADE"):
+    for stmt in (
+        "UPDATE ledger_entries SET points = points + 1",
+        "DELETE FROM ledger_entries",
+        "TRUNCATE ledger_entries CASCADE",
+    ):
         with pytest.raises(DBAPIError, match="append-only"):
             session.execute(text(stmt))
         session.rollback()

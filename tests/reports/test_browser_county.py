@@ -1,4 +1,5 @@
 """The county page at 360 px: the process-health table scrolls inside its box, the page does not."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,4 +1,5 @@
 """The staff dashboard in real Chromium at desktop size, with a screenshot kept."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -20,8 +21,17 @@ def test_dashboard_at_desktop_size(app, app_world, live_server, browser):
         p, h = app_world["people"], app_world["households"]
         today = dt.datetime.now(dt.timezone.utc)
         day = (today + dt.timedelta(hours=8)).date()
-        post(db.session, v, [(p[0][0], "DJ-01", day, 1), (p[1][0], "ZY-01", day, 1),
-                             (("h", h[2]), "WM-02", day, 1), (p[3][1], "LJ-01", day, 1)], now=today)
+        post(
+            db.session,
+            v,
+            [
+                (p[0][0], "DJ-01", day, 1),
+                (p[1][0], "ZY-01", day, 1),
+                (("h", h[2]), "WM-02", day, 1),
+                (p[3][1], "LJ-01", day, 1),
+            ],
+            now=today,
+        )
         db.session.commit()
     page = new_page(browser, viewport=DESKTOP, user_agent=UA)
     sign_in_page(page, live_server.url, "admin1")
@@ -33,7 +43,8 @@ def test_dashboard_at_desktop_size(app, app_world, live_server, browser):
         images.nth(i).scroll_into_view_if_needed()
     page.wait_for_function(
         "() => [...document.querySelectorAll('.charts img')].every(i => i.complete && i.naturalWidth === 1440)",
-        timeout=60_000)
+        timeout=60_000,
+    )
     assert page.locator("[data-testid=board] tbody tr").count() == 4
     # drawn at the size shown: 720 CSS px wide on a desktop, at 2x pixel density
     assert page.evaluate("[...document.querySelectorAll('.charts img')].map(i => i.clientWidth)") == [720] * 4
@@ -46,7 +57,8 @@ def test_dashboard_at_desktop_size(app, app_world, live_server, browser):
     page.evaluate("window.scrollTo(0, 0)")
     page.wait_for_function(
         "() => [...document.querySelectorAll('.charts img')].every(i => i.complete && i.naturalWidth === 1440)",
-        timeout=60_000)
+        timeout=60_000,
+    )
     path = screenshot(page, "reports-dashboard")
     assert path.stat().st_size > 20_000
     page.context.close()
@@ -63,11 +75,14 @@ def test_dashboard_at_desktop_size(app, app_world, live_server, browser):
         phone.locator(".charts img").nth(i).scroll_into_view_if_needed()
     phone.wait_for_function(
         "() => [...document.querySelectorAll('.charts img')].every(i => i.complete && i.naturalWidth === 680)",
-        timeout=60_000)
-    assert all("size=phone" in src for src in phone.evaluate(
-        "[...document.querySelectorAll('.charts img')].map(i => i.currentSrc)"))
+        timeout=60_000,
+    )
+    assert all(
+        "size=phone" in src
+        for src in phone.evaluate("[...document.querySelectorAll('.charts img')].map(i => i.currentSrc)")
+    )
     shown = phone.evaluate("[...document.querySelectorAll('.charts img')].map(i => i.clientWidth)")
-    assert all(300 <= w <= 340 for w in shown), shown       # about half the drawn pixels: 2x density
+    assert all(300 <= w <= 340 for w in shown), shown  # about half the drawn pixels: 2x density
     phone.evaluate("window.scrollTo(0, 0)")
     screenshot(phone, "hall-dashboard-360")
     phone.context.close()

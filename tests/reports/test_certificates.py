@@ -1,5 +1,6 @@
 """奖状 a family would frame: tiers set by the village (ties share a tier), a Chinese-numeral
 date the admin sets, bold title, and no name, number or month broken across lines."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -21,7 +22,14 @@ def test_chinese_numeral_dates():
     assert awards.chinese_date(dt.date(2030, 10, 31)) == "二〇三〇年十月三十一日"
     assert awards.chinese_date(dt.date(2027, 1, 20)) == "二〇二七年一月二十日"
     assert [awards.chinese_number(n) for n in (1, 10, 11, 19, 20, 21, 30)] == [
-        "一", "十", "十一", "十九", "二十", "二十一", "三十"]
+        "一",
+        "十",
+        "十一",
+        "十九",
+        "二十",
+        "二十一",
+        "三十",
+    ]
 
 
 def test_award_tiers_parse_and_refuse_bad_text():
@@ -30,7 +38,13 @@ def test_award_tiers_parse_and_refuse_bad_text():
     tiers = awards.parse_tiers("一等奖:1\n二等奖 3；三等奖:6")
     assert [(t.name, t.up_to) for t in tiers] == [("一等奖", 1), ("二等奖", 3), ("三等奖", 6)]
     assert [awards.tier_for(r, tiers).name if awards.tier_for(r, tiers) else None for r in (1, 2, 3, 4, 6, 7)] == [
-        "一等奖", "二等奖", "二等奖", "三等奖", "三等奖", None]
+        "一等奖",
+        "二等奖",
+        "二等奖",
+        "三等奖",
+        "三等奖",
+        None,
+    ]
     for bad in ("一等奖", "一等奖:3;二等奖:2", "一等奖:0", "一等奖:500"):
         with pytest.raises(Refused) as exc:
             awards.parse_tiers(bad)
@@ -67,12 +81,18 @@ def test_no_kept_part_breaks_across_lines(session, world, doc, width, points):
 def ranked_world(session, world):
     """Four households: 10, 10, 5, 5 points in November 2026 (two ties)."""
     p = world.people
-    post(session, world.village, [(p[0][0], "DJ-01", dt.date(2026, 11, 2), 1),
-                                  (p[0][1], "DJ-01", dt.date(2026, 11, 2), 1),
-                                  (p[1][0], "DJ-01", dt.date(2026, 11, 3), 1),
-                                  (p[1][1], "DJ-01", dt.date(2026, 11, 3), 1),
-                                  (p[2][0], "DJ-01", dt.date(2026, 11, 4), 1),
-                                  (p[3][0], "DJ-01", dt.date(2026, 11, 4), 1)])
+    post(
+        session,
+        world.village,
+        [
+            (p[0][0], "DJ-01", dt.date(2026, 11, 2), 1),
+            (p[0][1], "DJ-01", dt.date(2026, 11, 2), 1),
+            (p[1][0], "DJ-01", dt.date(2026, 11, 3), 1),
+            (p[1][1], "DJ-01", dt.date(2026, 11, 3), 1),
+            (p[2][0], "DJ-01", dt.date(2026, 11, 4), 1),
+            (p[3][0], "DJ-01", dt.date(2026, 11, 4), 1),
+        ],
+    )
     session.commit()
 
 
@@ -89,15 +109,23 @@ def test_certificates_follow_the_village_tiers_and_date(session, world, tmp_path
     # ranks 1, 1, 3, 3: two 一等奖 (tied at 1) and two 二等奖 (tied at 3)
     assert result.certificates == 4
     reader = PdfReader(result.pdf)
-    first = 1 + result.sections["charts"] + result.sections["households"] + result.sections["villagers"] + result.sections["groups"]
+    first = (
+        1
+        + result.sections["charts"]
+        + result.sections["households"]
+        + result.sections["villagers"]
+        + result.sections["groups"]
+    )
     pages = [page_text(reader, first + i) for i in range(4)]
     tiers = sorted("一等奖" if "一等奖" in t else "二等奖" for t in pages)
     assert tiers == ["一等奖", "一等奖", "二等奖", "二等奖"]
     for text in pages:
         lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
         flat = "".join(lines)
-        assert ("贵户在2026年11月乡村治理积分评比中，以月度积分10分荣获" in flat
-                or "贵户在2026年11月乡村治理积分评比中，以月度积分5分荣获" in flat), text
+        assert (
+            "贵户在2026年11月乡村治理积分评比中，以月度积分10分荣获" in flat
+            or "贵户在2026年11月乡村治理积分评比中，以月度积分5分荣获" in flat
+        ), text
         # the points and the month each sit whole on one line
         assert any("10分" in ln or "5分" in ln for ln in lines) and any("2026年11月" in ln for ln in lines)
         assert "二〇二六年十二月" in lines
@@ -118,17 +146,35 @@ def test_certificate_page_keeps_the_seal_area_clear(session, world, tmp_path):
     session.commit()
     result = build_monthly_pack(session, world.village, "2026-11", tmp_path, progress=False)
     assert result.certificates == 2
-    first = 1 + result.sections["charts"] + result.sections["households"] + result.sections["villagers"] + result.sections["groups"]
-    out = subprocess.run(["pdftotext", "-bbox", "-f", str(first + 1), "-l", str(first + 1), str(result.pdf), "-"],
-                         capture_output=True, text=True, check=True).stdout
+    first = (
+        1
+        + result.sections["charts"]
+        + result.sections["households"]
+        + result.sections["villagers"]
+        + result.sections["groups"]
+    )
+    out = subprocess.run(
+        ["pdftotext", "-bbox", "-f", str(first + 1), "-l", str(first + 1), str(result.pdf), "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     import re
-    words = [(float(a), float(b), float(c), float(d), w) for a, b, c, d, w in re.findall(
-        r'xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">([^<]*)<', out)]
+
+    words = [
+        (float(a), float(b), float(c), float(d), w)
+        for a, b, c, d, w in re.findall(
+            r'xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">([^<]*)<', out
+        )
+    ]
     page_w, page_h = 297 * 72 / 25.4, 210 * 72 / 25.4
     box_w, box_h = (v * 72 / 25.4 for v in pdfmod.SEAL_BOX)
     right = page_w - pdfmod.CERT_MARGIN_X * 72 / 25.4
     x0, y0 = right - box_w, page_h - 25 * 72 / 25.4 - box_h
     inside = [w for a, b, c, d, w in words if c > x0 and a < right + 1 and d > y0 and b < page_h - 25 * 72 / 25.4]
-    assert inside and set(inside) <= {"龙天坪村村民委员会", "二〇二六年十二月", awards.chinese_month(
-        dt.date.today())} | {awards.chinese_month(dt.date(2026, m, 1)) for m in range(1, 13)}, inside
+    assert inside and set(inside) <= {
+        "龙天坪村村民委员会",
+        "二〇二六年十二月",
+        awards.chinese_month(dt.date.today()),
+    } | {awards.chinese_month(dt.date(2026, m, 1)) for m in range(1, 13)}, inside
     assert any("积分示范户" in w for _a, _b, _c, _d, w in words)

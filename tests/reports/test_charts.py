@@ -1,5 +1,6 @@
 """Charts: real CJK glyphs (including rare name characters), exact pixel sizes, empty
 data, no pyplot, and no dependence on matplotlib's font cache. No Flask app needed."""
+
 from __future__ import annotations
 
 import ast
@@ -19,18 +20,41 @@ from pointsapp.reports import charts, fonts
 REPO = Path(__file__).resolve().parents[2]
 
 # 䶮 is CJK Ext A (U+4DAE), 𠮷 is CJK Ext B (U+20BB7, outside the BMP).
-HOUSEHOLDS = [("杨明𠮷", 117), ("贾德䶮", 128), ("欧阳兰宏", 96), ("张三", 88), ("李四", 75),
-              ("王五", 60), ("赵六", 52), ("钱七", 40), ("孙八", 21), ("周九", -5)]
-GROUPS = [("第一村民小组（贾德䶮）", 1520, 38.0), ("第二村民小组（杨明𠮷）", 1310, 41.25),
-          ("第三村民小组", 980, 29.7), ("第四村民小组", -15, -0.5)]
-CATEGORIES = [("党建引领", 820), ("廉洁教育", 410), ("政策宣传", 365), ("人居环境", 1210),
-              ("乡风文明", 640), ("平安建设", 280)]
-TREND = [(f"2024-{m:02d}", p, r) for m, p, r in zip(
-    range(1, 13),
-    [320, 410, 380, 455, 500, 470, 390, 520, 610, 580, 640, -20],
-    [0.42, 0.48, None, 0.51, 0.55, 0.53, 0.47, 0.58, 0.63, 0.61, 0.66, 1.0])]
-HOUSEHOLD_YEAR = [(f"2024-{m:02d}", p) for m, p in zip(
-    range(1, 13), [5, 8, 0, 12, 6, -3, 9, 10, 4, 7, 11, 15])]
+HOUSEHOLDS = [
+    ("杨明𠮷", 117),
+    ("贾德䶮", 128),
+    ("欧阳兰宏", 96),
+    ("张三", 88),
+    ("李四", 75),
+    ("王五", 60),
+    ("赵六", 52),
+    ("钱七", 40),
+    ("孙八", 21),
+    ("周九", -5),
+]
+GROUPS = [
+    ("第一村民小组（贾德䶮）", 1520, 38.0),
+    ("第二村民小组（杨明𠮷）", 1310, 41.25),
+    ("第三村民小组", 980, 29.7),
+    ("第四村民小组", -15, -0.5),
+]
+CATEGORIES = [
+    ("党建引领", 820),
+    ("廉洁教育", 410),
+    ("政策宣传", 365),
+    ("人居环境", 1210),
+    ("乡风文明", 640),
+    ("平安建设", 280),
+]
+TREND = [
+    (f"2024-{m:02d}", p, r)
+    for m, p, r in zip(
+        range(1, 13),
+        [320, 410, 380, 455, 500, 470, 390, 520, 610, 580, 640, -20],
+        [0.42, 0.48, None, 0.51, 0.55, 0.53, 0.47, 0.58, 0.63, 0.61, 0.66, 1.0],
+    )
+]
+HOUSEHOLD_YEAR = [(f"2024-{m:02d}", p) for m, p in zip(range(1, 13), [5, 8, 0, 12, 6, -3, 9, 10, 4, 7, 11, 15])]
 
 CHARTS = {
     "top_households": (charts.top_households, HOUSEHOLDS, "积分排行榜 贾德䶮 杨明𠮷 欧阳兰宏"),
@@ -86,8 +110,7 @@ def test_missing_glyph_warning_is_detected():
     U+30000) does raise matplotlib's warning and is reported by missing_chars."""
     absent = "\U00030000"
     assert fonts.missing_chars(f"贾德䶮杨明𠮷{absent}") == [absent]
-    _png, caught = render_recording_warnings(
-        lambda: charts.top_households([(f"王{absent}", 3)], "测试", "projector"))
+    _png, caught = render_recording_warnings(lambda: charts.top_households([(f"王{absent}", 3)], "测试", "projector"))
     assert glyph_warnings(caught)
 
 
@@ -197,11 +220,15 @@ def test_no_pyplot_and_no_font_cache_needed(tmp_path):
     """)
     config_dir = tmp_path / "mplconfig"
     config_dir.mkdir()
-    env = dict(os.environ, MPLCONFIGDIR=str(config_dir),
-               PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])))
+    env = dict(
+        os.environ,
+        MPLCONFIGDIR=str(config_dir),
+        PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
+    )
     env.pop("MPLBACKEND", None)
-    result = subprocess.run([sys.executable, "-c", script], cwd=REPO, env=env,
-                            capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=REPO, env=env, capture_output=True, text=True, timeout=300
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("OK")
 

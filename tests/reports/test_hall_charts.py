@@ -1,6 +1,7 @@
 """Charts that read from the back of a hall: every label at least 3.5 % of the image height,
 rank numbers with ties noted, at most one bar per rank, no months before the first entry
 and no annual base points in the trend."""
+
 from __future__ import annotations
 
 import pytest
@@ -24,21 +25,30 @@ def smallest_label_share(fig) -> tuple[float, str]:
 
 
 # a top 10 with ties: 3 at rank 2, 15 at rank 8 (29 households, as seen in the hall)
-TIED = ([("甲户", 90, 1)] + [(f"乙{i}户", 80, 2) for i in range(3)] + [(f"丙{i}户", 70 - i, 5 + i) for i in range(3)]
-        + [(f"丁{i}户", 50, 8) for i in range(15)] + [(f"戊{i}户", 40, 23) for i in range(7)])
+TIED = (
+    [("甲户", 90, 1)]
+    + [(f"乙{i}户", 80, 2) for i in range(3)]
+    + [(f"丙{i}户", 70 - i, 5 + i) for i in range(3)]
+    + [(f"丁{i}户", 50, 8) for i in range(15)]
+    + [(f"戊{i}户", 40, 23) for i in range(7)]
+)
 MANY_GROUPS = [(f"第{i}组", 100 * i, i / 3) for i in range(1, 40)]
 MANY_CATEGORIES = [(f"类别{i}", 500 - i) for i in range(25)]
 TREND = [(f"2026-{m:02d}", 300 + m * 10, 0.4) for m in range(1, 13)]
 
 
 @pytest.mark.parametrize("size", SIZES)
-@pytest.mark.parametrize("build", [
-    lambda size: charts.top_households(TIED, "积分前十名农户", size),
-    lambda size: charts.groups_compared(MANY_GROUPS, "各村民小组积分", size),
-    lambda size: charts.by_category(MANY_CATEGORIES, "各类别积分", size),
-    lambda size: charts.trend(TREND, "每月积分与参与率", size),
-    lambda size: charts.household_year([(k, p) for k, p, _r in TREND], "全年", size),
-], ids=["top", "groups", "categories", "trend", "household_year"])
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda size: charts.top_households(TIED, "积分前十名农户", size),
+        lambda size: charts.groups_compared(MANY_GROUPS, "各村民小组积分", size),
+        lambda size: charts.by_category(MANY_CATEGORIES, "各类别积分", size),
+        lambda size: charts.trend(TREND, "每月积分与参与率", size),
+        lambda size: charts.household_year([(k, p) for k, p, _r in TREND], "全年", size),
+    ],
+    ids=["top", "groups", "categories", "trend", "household_year"],
+)
 def test_every_label_is_at_least_3_5_percent_of_the_height(build, size):
     fig = build(size)
     share, label = smallest_label_share(fig)
@@ -53,15 +63,24 @@ def test_top_chart_has_one_bar_per_rank_with_ties_noted():
     ax = fig.axes[0]
     labels = [t.get_text() for t in ax.get_yticklabels()]
     # ranks 1, 2 (3 tied), 5, 6, 7, 8 (15 tied): six bars, not 22
-    assert labels == ["第1名  甲户", "第2名  乙0户等3户（并列）", "第5名  丙0户", "第6名  丙1户",
-                      "第7名  丙2户", "第8名  丁0户等15户（并列）"]
+    assert labels == [
+        "第1名  甲户",
+        "第2名  乙0户等3户（并列）",
+        "第5名  丙0户",
+        "第6名  丙1户",
+        "第7名  丙2户",
+        "第8名  丁0户等15户（并列）",
+    ]
     assert len(ax.patches) == 6
     assert any("含并列" in t.get_text() for t in visible_texts(fig))
 
 
 def test_ranks_are_computed_when_not_given():
     assert charts.rank_rows([("a", 5), ("b", 9), ("c", 5), ("d", 1)]) == [
-        (1, ["b"], 9), (2, ["a", "c"], 5), (4, ["d"], 1)]
+        (1, ["b"], 9),
+        (2, ["a", "c"], 5),
+        (4, ["d"], 1),
+    ]
 
 
 def test_bars_are_capped_so_labels_stay_large():
@@ -93,7 +112,7 @@ def test_web_charts_are_drawn_for_their_display_box():
     w, h = charts.PHONE_DISPLAY
     spec = charts.SIZES["phone"]
     assert (spec.width_px, spec.height_px) == (2 * w, 2 * h) and w <= 360 - 20
-    assert spec.base_pt * spec.dpi / 72 / 2 >= 11.5     # labels about 12 CSS px on a phone
+    assert spec.base_pt * spec.dpi / 72 / 2 >= 11.5  # labels about 12 CSS px on a phone
 
 
 def test_trend_leaves_out_base_points_and_months_before_the_first_entry(session, world):
@@ -108,20 +127,38 @@ def test_trend_leaves_out_base_points_and_months_before_the_first_entry(session,
 
     p, h = world.people, world.households
     jan = dt.datetime(2026, 1, 20, 4, 0, tzinfo=dt.timezone.utc)
-    post(session, world.village, [(("h", hh.id), "JC-01", dt.date(2026, 1, 2), 1) for hh in h],
-         by="admin1", approver="rev1", now=jan)                                   # base points only in January
+    post(
+        session,
+        world.village,
+        [(("h", hh.id), "JC-01", dt.date(2026, 1, 2), 1) for hh in h],
+        by="admin1",
+        approver="rev1",
+        now=jan,
+    )  # base points only in January
     post(session, world.village, [(p[0][0], "DJ-01", dt.date(2026, 3, 5), 1)], now=jan.replace(month=3))
-    post(session, world.village, [(p[1][0], "DJ-01", dt.date(2026, 4, 5), 1),
-                                  (p[2][0], "ZY-01", dt.date(2026, 4, 6), 1)], now=jan.replace(month=4))
+    post(
+        session,
+        world.village,
+        [(p[1][0], "DJ-01", dt.date(2026, 4, 5), 1), (p[2][0], "ZY-01", dt.date(2026, 4, 6), 1)],
+        now=jan.replace(month=4),
+    )
     session.commit()
     rows = services.trend(session, world.village, "2026-04")
-    assert [m for m, _p, _r in rows] == ["2026-01", "2026-02", "2026-03", "2026-04"]   # not from 2025-05
-    raw = {m: (int(pts or 0), n) for m, pts, n in session.execute(text(
-        "SELECT substr(CAST(e.occurred_on AS TEXT), 1, 7) AS m, SUM(e.points), COUNT(DISTINCT e.household_id) "
-        "FROM ledger_entries e JOIN rule_versions v ON v.id = e.rule_version_id "
-        "WHERE e.village_id = :v AND v.category != '基础分' GROUP BY m"), {"v": world.village.id})}
-    active = session.execute(text("SELECT COUNT(*) FROM households WHERE village_id = :v AND active"),
-                             {"v": world.village.id}).scalar()
+    assert [m for m, _p, _r in rows] == ["2026-01", "2026-02", "2026-03", "2026-04"]  # not from 2025-05
+    raw = {
+        m: (int(pts or 0), n)
+        for m, pts, n in session.execute(
+            text(
+                "SELECT substr(CAST(e.occurred_on AS TEXT), 1, 7) AS m, SUM(e.points), COUNT(DISTINCT e.household_id) "
+                "FROM ledger_entries e JOIN rule_versions v ON v.id = e.rule_version_id "
+                "WHERE e.village_id = :v AND v.category != '基础分' GROUP BY m"
+            ),
+            {"v": world.village.id},
+        )
+    }
+    active = session.execute(
+        text("SELECT COUNT(*) FROM households WHERE village_id = :v AND active"), {"v": world.village.id}
+    ).scalar()
     assert rows == [(m, raw.get(m, (0, 0))[0], raw.get(m, (0, 0))[1] / active) for m, _p, _r in rows]
-    assert rows[0] == ("2026-01", 0, 0.0)        # January's base points do not count, nor make it 100 %
+    assert rows[0] == ("2026-01", 0, 0.0)  # January's base points do not count, nor make it 100 %
     assert services.trend(session, world.village, "2025-12") == []

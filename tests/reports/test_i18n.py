@@ -1,4 +1,5 @@
 """The reports pages in Chinese and in English (catalog completeness: tests/test_i18n.py)."""
+
 from __future__ import annotations
 
 

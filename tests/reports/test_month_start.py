@@ -3,6 +3,7 @@ until the running month has posted points; households with no points are not ran
 dashboard compares the month so far with the same days of last month.
 
 The clock is set to 1 December 2026, 10:00 in Shanghai. Oracles are raw SQL sums."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -20,15 +21,22 @@ NOV20 = dt.datetime(2026, 11, 20, 4, 0, tzinfo=dt.timezone.utc)
 
 
 def _sum(start: str, end: str) -> int:
-    return int(db.session.execute(text(
-        "SELECT coalesce(sum(points), 0) FROM ledger_entries WHERE occurred_on BETWEEN :a AND :b"),
-        {"a": start, "b": end}).scalar_one())
+    return int(
+        db.session.execute(
+            text("SELECT coalesce(sum(points), 0) FROM ledger_entries WHERE occurred_on BETWEEN :a AND :b"),
+            {"a": start, "b": end},
+        ).scalar_one()
+    )
 
 
 def _households_with_points(month_start: str, month_end: str) -> dict[int, int]:
-    rows = db.session.execute(text(
-        "SELECT household_id, sum(points) FROM ledger_entries WHERE occurred_on BETWEEN :a AND :b "
-        "GROUP BY household_id HAVING sum(points) <> 0"), {"a": month_start, "b": month_end}).all()
+    rows = db.session.execute(
+        text(
+            "SELECT household_id, sum(points) FROM ledger_entries WHERE occurred_on BETWEEN :a AND :b "
+            "GROUP BY household_id HAVING sum(points) <> 0"
+        ),
+        {"a": month_start, "b": month_end},
+    ).all()
     return {hid: int(p) for hid, p in rows}
 
 
@@ -36,10 +44,22 @@ def _setup(app, app_world):
     with app.app_context():
         v = db.session.get(Village, app_world["village"])
         p = app_world["people"]
-        post(db.session, v, [(p[0][0], "DJ-01", dt.date(2026, 11, 1), 1), (p[0][1], "ZY-01", dt.date(2026, 11, 2), 1),
-                             (p[2][0], "DJ-01", dt.date(2026, 11, 5), 1)], now=NOV20)
-        post(db.session, v, [(p[1][0], "DJ-01", dt.date(2026, 10, 1), 1), (p[1][1], "DJ-01", dt.date(2026, 10, 9), 1)],
-             now=NOV20)
+        post(
+            db.session,
+            v,
+            [
+                (p[0][0], "DJ-01", dt.date(2026, 11, 1), 1),
+                (p[0][1], "ZY-01", dt.date(2026, 11, 2), 1),
+                (p[2][0], "DJ-01", dt.date(2026, 11, 5), 1),
+            ],
+            now=NOV20,
+        )
+        post(
+            db.session,
+            v,
+            [(p[1][0], "DJ-01", dt.date(2026, 10, 1), 1), (p[1][1], "DJ-01", dt.date(2026, 10, 9), 1)],
+            now=NOV20,
+        )
         db.session.commit()
 
 
@@ -53,7 +73,10 @@ def test_dashboard_on_day_one_shows_last_month_then_compares_same_days(app, app_
         assert f.period == "2026-11" and not d.to_date
         assert (d.this_month, d.last_month) == ("2026-11", "2026-10")
         points = {c.label: c for c in d.comparisons}["points"]
-        assert (points.this, points.last) == (str(_sum("2026-11-01", "2026-11-30")), str(_sum("2026-10-01", "2026-10-31")))
+        assert (points.this, points.last) == (
+            str(_sum("2026-11-01", "2026-11-30")),
+            str(_sum("2026-10-01", "2026-10-31")),
+        )
         # Households without points in November are listed last, unranked.
         nov = _households_with_points("2026-11-01", "2026-11-30")
         ranks = {r.id: r.rank for r in d.board.rows}
@@ -69,9 +92,11 @@ def test_dashboard_on_day_one_shows_last_month_then_compares_same_days(app, app_
         assert f.period == "2026-12" and d.to_date
         assert (d.this_month, d.last_month) == ("2026-12-01", "2026-11-01")
         c = {c.label: c for c in d.comparisons}
-        assert (c["points"].this, c["points"].last) == (str(_sum("2026-12-01", "2026-12-01")),
-                                                         str(_sum("2026-11-01", "2026-11-01")))
-        assert _sum("2026-11-01", "2026-11-01") != _sum("2026-11-01", "2026-11-30")   # not the whole month
+        assert (c["points"].this, c["points"].last) == (
+            str(_sum("2026-12-01", "2026-12-01")),
+            str(_sum("2026-11-01", "2026-11-01")),
+        )
+        assert _sum("2026-11-01", "2026-11-01") != _sum("2026-11-01", "2026-11-30")  # not the whole month
         assert (c["households_with_entries"].this, c["households_with_entries"].last) == ("1", "1")
 
 
@@ -87,15 +112,15 @@ def test_card_and_board_on_day_one(app, app_world, client, monkeypatch):
         page = client.get(f"/h/{tokens[hid]}").get_data(as_text=True)
         assert "2026年11月" in page or "2026-11" in page
         rank = re.search(r'id="rank-village">([^<]*)<', page).group(1)
-        assert rank.endswith(f"（共{len(nov)}户）"), rank          # ranked among households with points
+        assert rank.endswith(f"（共{len(nov)}户）"), rank  # ranked among households with points
     for hid in unranked:
         page = client.get(f"/h/{tokens[hid]}").get_data(as_text=True)
         assert re.search(r'id="rank-village">([^<]*)<', page).group(1) == "—"
     board = client.get(f"/board?village={app_world['village']}").get_data(as_text=True)
-    table = board[board.index('id="board-table"'):]
+    table = board[board.index('id="board-table"') :]
     cells = re.findall(r'<tr><td class="num">([^<]*)</td>', table)
-    assert all(c.isdigit() for c in cells[:len(ranked)]) and cells[0] == "1"
-    assert cells[len(ranked):] == ["—"] * len(unranked)
+    assert all(c.isdigit() for c in cells[: len(ranked)]) and cells[0] == "1"
+    assert cells[len(ranked) :] == ["—"] * len(unranked)
     assert f"未参与（本期没有积分，不排名）：{len(unranked)} 户" in board
 
 

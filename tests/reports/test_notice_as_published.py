@@ -1,6 +1,7 @@
 """The ceremony PDF's 公示 and the A4 board print show a notice exactly as it was published:
 its frozen list (notice_entries), its own check code; an entry approved after publication is
 never mixed into it, but printed apart (and in the supplement once that is published)."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -21,19 +22,27 @@ LATER = NOW + dt.timedelta(hours=2)
 
 def listed(session, notice_id) -> list[int]:
     """The oracle: the notice's list as stored, by raw SQL."""
-    return [r[0] for r in session.execute(sql("SELECT seq FROM notice_entries WHERE notice_id = :n ORDER BY seq"),
-                                          {"n": notice_id})]
+    return [
+        r[0]
+        for r in session.execute(
+            sql("SELECT seq FROM notice_entries WHERE notice_id = :n ORDER BY seq"), {"n": notice_id}
+        )
+    ]
 
 
 def notice_part(result) -> list[str]:
     pages = pdf_pages(result.pdf)
-    return pages[len(pages) - result.sections["notice"]:]
+    return pages[len(pages) - result.sections["notice"] :]
 
 
 def test_a_late_entry_is_not_printed_as_part_of_the_published_notice(session, world, tmp_path):
     p = world.people
-    early = post(session, world.village, [(p[0][0], "DJ-01", dt.date(2026, 10, 10), 1),
-                                          (p[2][0], "ZC-01", dt.date(2026, 10, 11), 1)], now=OCT)
+    early = post(
+        session,
+        world.village,
+        [(p[0][0], "DJ-01", dt.date(2026, 10, 10), 1), (p[2][0], "ZC-01", dt.date(2026, 10, 11), 1)],
+        now=OCT,
+    )
     main = publish_notice(session, world.village, "2026-10", world.reviewer, days=7, now=NOW)
     # approved after the 公示 was published, dated in its month
     (late,) = post(session, world.village, [(p[1][0], "DJ-01", dt.date(2026, 10, 15), 1)], now=LATER)
@@ -91,12 +100,23 @@ def test_the_draft_notice_of_an_unpublished_month_leaves_shop_spending_out(sessi
     from tests.shop.helpers import stocked
 
     p = world.people
-    post(session, world.village, [(p[0][0], "DJ-01", dt.date(2026, 10, 10), 1),
-                                  (p[0][1], "DJ-01", dt.date(2026, 10, 11), 1)], now=OCT)
+    post(
+        session,
+        world.village,
+        [(p[0][0], "DJ-01", dt.date(2026, 10, 10), 1), (p[0][1], "DJ-01", dt.date(2026, 10, 11), 1)],
+        now=OCT,
+    )
     stocked(session, world)
     clerk = world.user("clerk9", "clerk")
-    red = redeem(session, actor=clerk, village=world.village, household=world.households[0],
-                 wants=[Want(1, code="SOAP")], key="oct", now=OCT).redemption
+    red = redeem(
+        session,
+        actor=clerk,
+        village=world.village,
+        household=world.households[0],
+        wants=[Want(1, code="SOAP")],
+        key="oct",
+        now=OCT,
+    ).redemption
     session.commit()
     data = gather(session, world.village, "2026-10", now=NOW)
     (draft,) = data.notice_sections

@@ -4,6 +4,7 @@ SLOW: builds the demo once for the module (about 5-10 s) on its own SQLite file,
 builds packs from it. Prints the pack's build time (wall and CPU); asserts only a loose
 sanity bound, as the machine may be shared.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -76,9 +77,11 @@ def pack(demo, last_month, tmp_path_factory):
         result = build_monthly_pack(s, village, last_month, out, progress=False)
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
         data = gather(s, village, last_month)
-    print(f"\nceremony pack {result.village} {result.month}: {result.entries} entries, "
-          f"{result.pdf_pages} PDF pages, {wall:.2f} s wall, {cpu:.2f} s CPU "
-          f"(load average {os.getloadavg()[0]:.1f}); steps {result.timings}")
+    print(
+        f"\nceremony pack {result.village} {result.month}: {result.entries} entries, "
+        f"{result.pdf_pages} PDF pages, {wall:.2f} s wall, {cpu:.2f} s CPU "
+        f"(load average {os.getloadavg()[0]:.1f}); steps {result.timings}"
+    )
     return result, data
 
 
@@ -90,9 +93,10 @@ def test_pack_time_is_printed_and_sane(pack):
 
 def test_files_are_all_there_and_pngs_are_projector_size(pack):
     result, _data = pack
-    assert [p.name for p in result.pngs] == [f"{result.month}-{s}.png" for s in
-                                             ("1-top10", "2-top10-public", "3-groups", "4-categories", "5-trend",
-                                              "6-redeemed")]
+    assert [p.name for p in result.pngs] == [
+        f"{result.month}-{s}.png"
+        for s in ("1-top10", "2-top10-public", "3-groups", "4-categories", "5-trend", "6-redeemed")
+    ]
     for path in result.pngs:
         assert png_size(path) == PNG_SIZE, path
     assert result.pdf.read_bytes().startswith(b"%PDF")
@@ -103,10 +107,12 @@ def test_pdf_page_count_is_computed_from_the_parts(pack):
     result, data = pack
     ranked = [r for r in data.households[:RANKING_ROWS] if r.points != 0]
     top = [r for r in data.households if r.rank is not None and r.rank <= 10 and r.points > 0]
-    notice = sum(1 + max(0, math.ceil((len(sec.entries) - pdfmod.NOTICE_ROWS_FIRST) / pdfmod.NOTICE_ROWS))
-                 for sec in data.notice_sections)
+    notice = sum(
+        1 + max(0, math.ceil((len(sec.entries) - pdfmod.NOTICE_ROWS_FIRST) / pdfmod.NOTICE_ROWS))
+        for sec in data.notice_sections
+    )
     stars = max(1, math.ceil(len(data.stars) / pdfmod.TABLE_ROWS))
-    expected = (1 + 5 + math.ceil(len(ranked) / pdfmod.TABLE_ROWS) + 1 + 1 + len(top) + stars + notice)
+    expected = 1 + 5 + math.ceil(len(ranked) / pdfmod.TABLE_ROWS) + 1 + 1 + len(top) + stars + notice
     assert len(PdfReader(result.pdf).pages) == expected == result.pdf_pages
     assert result.certificates == len(top) >= 10  # ties at rank 10 share the award
     assert sum(result.sections.values()) == expected and result.sections["certificates"] == len(top)
@@ -139,7 +145,7 @@ def test_pdf_text_has_the_ceremony_content(pack):
     notice_first = pages[result.pdf_pages - result.sections["notice"]]
     flat = notice_first.replace("\n", "")
     assert "积分公示" in notice_first and data.digest.published
-    assert all(n.digest in flat for n in data.digest.notices)     # each notice's check code, as published
+    assert all(n.digest in flat for n in data.digest.notices)  # each notice's check code, as published
     everything = "".join(pages)
     assert "䶮" in everything and "𠮷" in everything  # rare name characters survive in the 公示 list
 
@@ -159,14 +165,26 @@ def test_workbook_totals_equal_the_leaderboard(pack, demo):
     after = dt.date(year + month // 12, month % 12 + 1, 1)
     spend = "('redemption', 'expiry')"
     with engine.connect() as conn:
-        households = dict(conn.execute(text(
-            "SELECT h.number, COALESCE(SUM(e.points), 0) FROM households h LEFT JOIN ledger_entries e "
-            f"ON e.household_id = h.id AND e.occurred_on >= :first AND e.occurred_on < :after AND e.kind NOT IN {spend} "
-            "WHERE h.village_id = :v GROUP BY h.id, h.number"), {"v": vid, "first": first, "after": after}).all())
-        group_points = dict(conn.execute(text(
-            "SELECT g.name, COALESCE(SUM(e.points), 0) FROM groups g LEFT JOIN ledger_entries e "
-            f"ON e.group_id = g.id AND e.occurred_on >= :first AND e.occurred_on < :after AND e.kind NOT IN {spend} "
-            "WHERE g.village_id = :v GROUP BY g.id, g.name"), {"v": vid, "first": first, "after": after}).all())
+        households = dict(
+            conn.execute(
+                text(
+                    "SELECT h.number, COALESCE(SUM(e.points), 0) FROM households h LEFT JOIN ledger_entries e "
+                    f"ON e.household_id = h.id AND e.occurred_on >= :first AND e.occurred_on < :after AND e.kind NOT IN {spend} "
+                    "WHERE h.village_id = :v GROUP BY h.id, h.number"
+                ),
+                {"v": vid, "first": first, "after": after},
+            ).all()
+        )
+        group_points = dict(
+            conn.execute(
+                text(
+                    "SELECT g.name, COALESCE(SUM(e.points), 0) FROM groups g LEFT JOIN ledger_entries e "
+                    f"ON e.group_id = g.id AND e.occurred_on >= :first AND e.occurred_on < :after AND e.kind NOT IN {spend} "
+                    "WHERE g.village_id = :v GROUP BY g.id, g.name"
+                ),
+                {"v": vid, "first": first, "after": after},
+            ).all()
+        )
     assert {r[1]: r[6] for r in body} == households and len(body) == len(households)
     # competition ranking (1, 2, 2, 4) over the households with points: one more than the number of scored
     # households with more points; a household with zero points is not ranked and comes last
@@ -184,7 +202,7 @@ def test_workbook_totals_equal_the_leaderboard(pack, demo):
     assert sum(r[points_col] for r in detail[1:-1]) == sum(group_points.values()) == result.total_points
     assert detail[-1][points_col] == result.total_points
     day = detail[1][detail[0].index("日期")]
-    assert isinstance(day, dt.datetime) and day.strftime("%Y-%m") == result.month     # a real date
+    assert isinstance(day, dt.datetime) and day.strftime("%Y-%m") == result.month  # a real date
     cats = list(wb["分类统计"].iter_rows(values_only=True))[1:]
     assert cats[-1][0] == "合计" and cats[-1][2] == result.total_points
     assert sum(r[2] for r in cats[:-1]) == result.total_points

@@ -1,4 +1,5 @@
 """The ceremony pack on the small test village: a correction, ties, pending work (masking: tests/villagers/test_masking.py)."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -23,8 +24,12 @@ def rows(path, sheet):
 
 def test_a_correction_counts_in_the_month_it_was_posted_and_links_to_the_original(session, world, tmp_path):
     p = world.people
-    (original, _other) = post(session, world.village, [(p[0][0], "DJ-01", dt.date(2026, 10, 10), 1),
-                                                       (p[2][0], "ZC-01", dt.date(2026, 10, 11), 1)], now=OCT)
+    (original, _other) = post(
+        session,
+        world.village,
+        [(p[0][0], "DJ-01", dt.date(2026, 10, 10), 1), (p[2][0], "ZC-01", dt.date(2026, 10, 11), 1)],
+        now=OCT,
+    )
     fix = correct(session, original, world.reviewer, "记错了人", now=NOW)  # posted 2026-11-20
     session.commit()
     assert fix.occurred_on == dt.date(2026, 11, 20)
@@ -42,11 +47,16 @@ def test_a_correction_counts_in_the_month_it_was_posted_and_links_to_the_origina
     assert row["备注"] == "记错了人"
     # totals follow the ledger in each month (summed by SQL, by the head's name)
     for result, first, after in ((october, "2026-10-01", "2026-11-01"), (november, "2026-11-01", "2026-12-01")):
-        ledger = dict(session.execute(sql(
-            "SELECT v.name, COALESCE(SUM(e.points), 0) FROM households h JOIN villagers v ON v.id = h.head_id "
-            "LEFT JOIN ledger_entries e ON e.household_id = h.id AND e.occurred_on >= :first "
-            "AND e.occurred_on < :after WHERE h.village_id = :v GROUP BY h.id, v.name"),
-            {"v": world.village.id, "first": dt.date.fromisoformat(first), "after": dt.date.fromisoformat(after)}).all())
+        ledger = dict(
+            session.execute(
+                sql(
+                    "SELECT v.name, COALESCE(SUM(e.points), 0) FROM households h JOIN villagers v ON v.id = h.head_id "
+                    "LEFT JOIN ledger_entries e ON e.household_id = h.id AND e.occurred_on >= :first "
+                    "AND e.occurred_on < :after WHERE h.village_id = :v GROUP BY h.id, v.name"
+                ),
+                {"v": world.village.id, "first": dt.date.fromisoformat(first), "after": dt.date.fromisoformat(after)},
+            ).all()
+        )
         sheet = {r["户主"]: r["积分"] for r in rows(result.xlsx, "户积分")}
         assert sheet == ledger
     assert {r["户主"]: r["积分"] for r in rows(november.xlsx, "户积分")}["向明华"] == -5
@@ -57,15 +67,21 @@ def test_a_correction_counts_in_the_month_it_was_posted_and_links_to_the_origina
 
 def test_ties_share_a_rank_and_each_gets_a_certificate(session, world, tmp_path):
     p = world.people
-    post(session, world.village, [(p[0][0], "DJ-01", dt.date(2026, 11, 2), 1),
-                                  (p[1][0], "DJ-01", dt.date(2026, 11, 2), 1),
-                                  (p[2][0], "DJ-01", dt.date(2026, 11, 2), 1)])
+    post(
+        session,
+        world.village,
+        [
+            (p[0][0], "DJ-01", dt.date(2026, 11, 2), 1),
+            (p[1][0], "DJ-01", dt.date(2026, 11, 2), 1),
+            (p[2][0], "DJ-01", dt.date(2026, 11, 2), 1),
+        ],
+    )
     session.commit()
     result = build_monthly_pack(session, world.village, "2026-11", tmp_path, top_n=1, progress=False)
     assert result.certificates == 3  # three households tie for first place
     assert result.sections["certificates"] == 3
     sheet = rows(result.xlsx, "户积分")
-    assert [r["名次"] for r in sheet] == [1, 1, 1, None]   # no points: not ranked (empty cell)
+    assert [r["名次"] for r in sheet] == [1, 1, 1, None]  # no points: not ranked (empty cell)
 
 
 def test_pending_and_notice_are_reported(session, world, tmp_path):
@@ -73,8 +89,16 @@ def test_pending_and_notice_are_reported(session, world, tmp_path):
 
     p = world.people
     post(session, world.village, [(p[0][0], "DJ-01", dt.date(2026, 10, 2), 1)], now=OCT)
-    capture(session, actor=world.grid, village=world.village, key="pending-1", rule_code="ZY-01",
-            occurred_on=dt.date(2026, 10, 3), lines=[Line(villager_id=p[1][0].id)], now=OCT)
+    capture(
+        session,
+        actor=world.grid,
+        village=world.village,
+        key="pending-1",
+        rule_code="ZY-01",
+        occurred_on=dt.date(2026, 10, 3),
+        lines=[Line(villager_id=p[1][0].id)],
+        now=OCT,
+    )
     notice = publish_notice(session, world.village, "2026-10", world.reviewer, days=7, now=NOW)
     session.commit()
     result = build_monthly_pack(session, world.village, "2026-10", tmp_path, progress=False)
@@ -90,4 +114,3 @@ def test_unpublished_month_says_not_published(session, world, tmp_path):
     result = build_monthly_pack(session, world.village, "2026-09", tmp_path, progress=False)
     text = pdf_text(result.pdf)
     assert "本月尚未发布公示" in text and result.empty
-

@@ -1,4 +1,5 @@
 """Dashboards, cached chart images, the pack download and the exports, through the test client."""
+
 from __future__ import annotations
 
 import csv
@@ -26,8 +27,16 @@ def seeded(app, app_world):
         v = db.session.get(Village, app_world["village"])
         p = app_world["people"]
         h = app_world["households"]
-        post(db.session, v, [(p[0][0], "DJ-01", dt.date(2026, 11, 3), 1), (p[1][0], "ZY-01", dt.date(2026, 11, 4), 1),
-                             (("h", h[2]), "WM-02", dt.date(2026, 11, 5), 1), (p[3][1], "LJ-01", dt.date(2026, 11, 6), 1)])
+        post(
+            db.session,
+            v,
+            [
+                (p[0][0], "DJ-01", dt.date(2026, 11, 3), 1),
+                (p[1][0], "ZY-01", dt.date(2026, 11, 4), 1),
+                (("h", h[2]), "WM-02", dt.date(2026, 11, 5), 1),
+                (p[3][1], "LJ-01", dt.date(2026, 11, 6), 1),
+            ],
+        )
         post(db.session, v, [(p[0][1], "DJ-01", dt.date(2026, 10, 3), 1), (p[3][0], "ZC-01", dt.date(2026, 10, 9), 1)])
         viewer = StaffUser(username="county1", role=Role.viewer, village_id=None)
         viewer.set_password("correct horse 1")
@@ -42,8 +51,12 @@ def seeded(app, app_world):
         db.session.flush()
         db.session.add(Villager(village_id=other.id, household_id=hh.id, name="田青山", relation="户主"))
         db.session.commit()
-        ids = dict(app_world, viewer=viewer.id, other=other.id,
-                   groups=[g.id for g in db.session.get(Village, app_world["village"]).groups])
+        ids = dict(
+            app_world,
+            viewer=viewer.id,
+            other=other.id,
+            groups=[g.id for g in db.session.get(Village, app_world["village"]).groups],
+        )
     return ids
 
 
@@ -55,6 +68,7 @@ def as_user(client, ids, username):
 
 
 # --- charts and their cache -------------------------------------------------------------
+
 
 def test_chart_is_rendered_once_per_data_and_again_after_a_posting(app, client, seeded):
     as_user(client, seeded, "admin1")
@@ -101,8 +115,9 @@ def test_filters_are_separate_cache_entries(client, seeded):
     assert sum(cache.RENDERS.values()) == before + 11
 
 
-@pytest.mark.parametrize("query,field", [("period=2026-13", "2026-13"), ("period=soon", "soon"),
-                                         ("group=abc", "abc"), ("group=999", "999")])
+@pytest.mark.parametrize(
+    "query,field", [("period=2026-13", "2026-13"), ("period=soon", "soon"), ("group=abc", "abc"), ("group=999", "999")]
+)
 def test_bad_filters_get_a_clear_400(client, seeded, query, field):
     as_user(client, seeded, "admin1")
     for url in (f"/reports/chart/trend.png?{query}", f"/dashboard?{query}"):
@@ -119,11 +134,19 @@ def test_unknown_chart_is_a_400_and_month_is_an_alias_of_period(client, seeded):
 
 # --- dashboards --------------------------------------------------------------------------
 
+
 def test_staff_dashboard_shows_the_month_groups_and_board(client, seeded):
     as_user(client, seeded, "admin1")
     page = client.get("/dashboard?period=2026-11").get_data(as_text=True)
-    for text in ("第一组", "第二组", "向明华", 'data-testid="pending"', 'data-testid="objections"',
-                 "/reports/chart/trend.png?period=2026-11", "/reports/monthly"):
+    for text in (
+        "第一组",
+        "第二组",
+        "向明华",
+        'data-testid="pending"',
+        'data-testid="objections"',
+        "/reports/chart/trend.png?period=2026-11",
+        "/reports/monthly",
+    ):
         assert text in page, text
     villagers = client.get("/dashboard?period=2026-11&board=villager").get_data(as_text=True)
     assert "贾德䶮" in villagers  # rare characters as given
@@ -148,7 +171,7 @@ def test_board_is_capped_with_a_show_all_link(app, client, seeded, monkeypatch):
     page = client.get("/dashboard?period=2026-11&board=villager").get_data(as_text=True)
     assert "all=1" in page
     full = client.get("/dashboard?period=2026-11&board=villager&all=1").get_data(as_text=True)
-    assert "all=1" not in full and full.count("<tr><td class=\"num\">") > page.count("<tr><td class=\"num\">")
+    assert "all=1" not in full and full.count('<tr><td class="num">') > page.count('<tr><td class="num">')
 
 
 def test_county_viewer_compares_villages_and_opens_each(client, seeded):
@@ -186,13 +209,20 @@ def test_county_page_is_for_viewers_only(client, seeded):
 
 
 def test_signed_out_users_are_sent_to_sign_in(client, seeded):
-    for url in ("/dashboard", "/county", "/reports/chart/trend.png", "/reports/monthly",
-                "/reports/export/ledger.csv", "/reports/export/roster.xlsx"):
+    for url in (
+        "/dashboard",
+        "/county",
+        "/reports/chart/trend.png",
+        "/reports/monthly",
+        "/reports/export/ledger.csv",
+        "/reports/export/roster.xlsx",
+    ):
         resp = client.get(url)
         assert resp.status_code == 302 and "/login" in resp.headers["Location"], url
 
 
 # --- the pack download -------------------------------------------------------------------
+
 
 def test_admin_downloads_the_pack_as_a_zip(client, seeded):
     as_user(client, seeded, "admin1")
@@ -212,6 +242,7 @@ def test_only_admins_download_the_pack(client, seeded, username):
 
 
 # --- exports -----------------------------------------------------------------------------
+
 
 def read_csv(resp) -> list[dict]:
     text = resp.get_data(as_text=True)
@@ -248,7 +279,7 @@ def test_ledger_xlsx_matches_the_csv(client, seeded):
     rows = list(wb.active.iter_rows(values_only=True))
     assert rows[0][:3] == ("村", "序号", "记录ID") and len(rows) == 1 + 4 + 1
     assert isinstance(rows[1][5], str)  # 户号 as text
-    assert isinstance(rows[1][3], dt.datetime) and rows[1][3].month == 11       # a real date
+    assert isinstance(rows[1][3], dt.datetime) and rows[1][3].month == 11  # a real date
     points = rows[0].index("积分")
     assert rows[-1][0] == "合计" and rows[-1][points] == sum(r[points] for r in rows[1:-1])
     recorded = rows[0].index("登记时间")
@@ -263,7 +294,6 @@ def test_viewer_exports_read_only_county_wide_or_one_village(client, seeded):
     one = read_csv(client.get(f"/reports/export/ledger.csv?village={seeded['other']}"))
     assert one == []
     assert client.get("/reports/export/roster.xlsx").status_code == 403  # phones stay in the village
-
 
 
 def test_a_village_viewer_never_reads_the_county(app, client, seeded):
@@ -283,6 +313,7 @@ def test_a_village_viewer_never_reads_the_county(app, client, seeded):
     rows = read_csv(client.get(f"/reports/export/ledger.csv?village={seeded['other']}"))
     assert len(rows) == 6 and {r["村"] for r in rows} == {"龙天坪村"}
 
+
 @pytest.mark.parametrize("username", ["rev1", "grid1"])
 def test_other_roles_cannot_export(client, seeded, username):
     as_user(client, seeded, username)
@@ -296,9 +327,22 @@ def test_roster_export_uses_the_import_template(client, seeded):
     wb = load_workbook(io.BytesIO(resp.data))
     ws = wb.active
     rows = list(ws.iter_rows(values_only=True))
-    assert rows[0][0].startswith("龙天坪村村民花名册（") and rows[0][0].endswith("导出）")   # title row, as villages keep it
-    assert rows[1] == ("序号", "村民小组", "户号", "户主姓名", "姓名", "与户主关系", "性别", "出生年月", "联系电话",
-                       "门牌号", "备注")
+    assert rows[0][0].startswith("龙天坪村村民花名册（") and rows[0][0].endswith(
+        "导出）"
+    )  # title row, as villages keep it
+    assert rows[1] == (
+        "序号",
+        "村民小组",
+        "户号",
+        "户主姓名",
+        "姓名",
+        "与户主关系",
+        "性别",
+        "出生年月",
+        "联系电话",
+        "门牌号",
+        "备注",
+    )
     assert len(rows) == 2 + 8
     assert rows[2][1:5] == ("第一组", "1", "向明华", "向明华")
     assert ws.cell(row=3, column=10).value == "001" and ws.cell(row=3, column=10).number_format == "@"

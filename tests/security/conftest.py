@@ -1,5 +1,6 @@
 """Fixtures of the security suite: two villages with posted entries, a county viewer and a
 viewer bound to the first village, and helpers to sign in through the real /login page."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -29,10 +30,26 @@ rules:
 """
 
 
-def post(session, village: Village, grid: StaffUser, rev: StaffUser, people: list[int], *, key: str,
-         note: str | None = None, day: dt.date = DAY) -> list[int]:
-    res = capture(session, actor=grid, village=village, key=key, rule_code="DJ-01", occurred_on=day,
-                  lines=[Line(villager_id=p, note=note) if note else Line(villager_id=p) for p in people])
+def post(
+    session,
+    village: Village,
+    grid: StaffUser,
+    rev: StaffUser,
+    people: list[int],
+    *,
+    key: str,
+    note: str | None = None,
+    day: dt.date = DAY,
+) -> list[int]:
+    res = capture(
+        session,
+        actor=grid,
+        village=village,
+        key=key,
+        rule_code="DJ-01",
+        occurred_on=day,
+        lines=[Line(villager_id=p, note=note) if note else Line(villager_id=p) for p in people],
+    )
     subs = [session.get(Submission, ln.submission_id) for ln in res.lines if ln.status in ("pending", "capped")]
     return [e.id for e in approve(session, subs, rev)]
 

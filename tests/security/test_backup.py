@@ -2,6 +2,7 @@
 into a fresh database, and identical boards, balances and chain heads; a backup whose chain
 does not verify is refused. Runs on SQLite, and on PostgreSQL when
 POINTSAPP_TEST_DATABASE_URL is set (the restore goes to a second database beside it)."""
+
 from __future__ import annotations
 
 import io
@@ -85,8 +86,15 @@ def _capture_loop(url, vid, people, grid_id, rev_id, stop: threading.Event, erro
         while not stop.is_set() and n < 200:
             with Session(eng) as s:
                 village = s.get(Village, vid)
-                res = capture(s, actor=s.get(StaffUser, grid_id), village=village, key=f"c{vid}-{n}",
-                              rule_code="DJ-01", occurred_on=DAY, lines=[Line(villager_id=people[n % len(people)])])
+                res = capture(
+                    s,
+                    actor=s.get(StaffUser, grid_id),
+                    village=village,
+                    key=f"c{vid}-{n}",
+                    rule_code="DJ-01",
+                    occurred_on=DAY,
+                    lines=[Line(villager_id=people[n % len(people)])],
+                )
                 subs = [s.get(Submission, ln.submission_id) for ln in res.lines if ln.status == "pending"]
                 approve(s, subs, s.get(StaffUser, rev_id))
                 s.commit()
@@ -101,8 +109,13 @@ def _capture_loop(url, vid, people, grid_id, rev_id, stop: threading.Event, erro
 def _raw_sums(url, vid, upto_seq) -> dict[int, int]:
     eng = create_engine(url)
     with eng.connect() as conn:
-        rows = conn.execute(text("SELECT household_id, SUM(points) FROM ledger_entries WHERE village_id = :v "
-                                 "AND seq <= :s GROUP BY household_id"), {"v": vid, "s": upto_seq}).all()
+        rows = conn.execute(
+            text(
+                "SELECT household_id, SUM(points) FROM ledger_entries WHERE village_id = :v "
+                "AND seq <= :s GROUP BY household_id"
+            ),
+            {"v": vid, "s": upto_seq},
+        ).all()
     eng.dispose()
     return {h: int(p) for h, p in rows}
 
@@ -128,8 +141,9 @@ def test_backup_during_captures_restores_identical(db_url, target_url, tmp_path)
     _cli(db_url, tmp_path / "instance", "init-db")
     ids = _populate(db_url)
     stop, errors, counts = threading.Event(), [], {vid: [0] for vid in ids}
-    threads = [threading.Thread(target=_capture_loop, args=(db_url, vid, *ids[vid], stop, errors, counts[vid]))
-               for vid in ids]
+    threads = [
+        threading.Thread(target=_capture_loop, args=(db_url, vid, *ids[vid], stop, errors, counts[vid])) for vid in ids
+    ]
     for t in threads:
         t.start()
     while min(c[0] for c in counts.values()) < 5 and not errors:
@@ -154,8 +168,13 @@ def test_backup_during_captures_restores_identical(db_url, target_url, tmp_path)
         for vid, head in heads.items():
             assert head["seq"] > 0
             # the manifest's head is exactly the source's entry at that seq
-            assert conn.execute(text("SELECT hash FROM ledger_entries WHERE village_id = :v AND seq = :s"),
-                                {"v": vid, "s": head["seq"]}).scalar_one() == head["head"]
+            assert (
+                conn.execute(
+                    text("SELECT hash FROM ledger_entries WHERE village_id = :v AND seq = :s"),
+                    {"v": vid, "s": head["seq"]},
+                ).scalar_one()
+                == head["head"]
+            )
     src.dispose()
 
     _cli(target_url, tmp_path / "instance2", "restore", file)
@@ -164,7 +183,7 @@ def test_backup_during_captures_restores_identical(db_url, target_url, tmp_path)
         for vid, head in heads.items():
             village = s.get(Village, vid)
             assert (village.ledger_seq, village.ledger_head) == (head["seq"], head["head"])
-            expected = _raw_sums(db_url, vid, head["seq"])      # the source, cut at the manifest's seq
+            expected = _raw_sums(db_url, vid, head["seq"])  # the source, cut at the manifest's seq
             assert _raw_sums(target_url, vid, 10**9) == expected
             board = {r.id: r.points for r in leaderboard(s, "household", "all", village=village) if r.points}
             assert board == expected
@@ -216,7 +235,7 @@ def test_restore_refuses_a_tampered_backup_and_a_non_empty_target(db_url, target
     import os
 
     target = make_url(target_url).database
-    if os.path.exists(target):   # nothing was restored
+    if os.path.exists(target):  # nothing was restored
         eng = create_engine(target_url)
         with eng.connect() as c:
             assert c.execute(text("SELECT name FROM sqlite_master WHERE type = 'table'")).all() == []

@@ -1,6 +1,7 @@
 """The CSP (no inline script or style) keeps every page working, in real Chromium at phone size:
 no CSP violation and no script error on the pages of each role, the print buttons and the
 review page's "tick all" still work, and the dashboard's bars keep their widths."""
+
 from __future__ import annotations
 
 import pytest
@@ -19,11 +20,22 @@ pytestmark = pytest.mark.browser
 
 def _watch(page) -> list[str]:
     problems: list[str] = []
-    page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}")
-            if (m.type == "error" and "Failed to load resource" not in m.text)
-            or "Content Security Policy" in m.text else None)
-    page.on("response", lambda r: problems.append(f"{r.status} for {r.url}")
-            if r.status >= 400 and not r.url.endswith("/favicon.ico") else None)
+    page.on(
+        "console",
+        lambda m: (
+            problems.append(f"console {m.type}: {m.text}")
+            if (m.type == "error" and "Failed to load resource" not in m.text) or "Content Security Policy" in m.text
+            else None
+        ),
+    )
+    page.on(
+        "response",
+        lambda r: (
+            problems.append(f"{r.status} for {r.url}")
+            if r.status >= 400 and not r.url.endswith("/favicon.ico")
+            else None
+        ),
+    )
     page.on("pageerror", lambda e: problems.append(f"script error: {e}"))
     return problems
 
@@ -50,17 +62,38 @@ def test_pages_work_under_the_csp(app, world, live_server, browser):
     with app.app_context():
         village = db.session.get(Village, world["village"])
         grid = db.session.get(StaffUser, world["users"]["grid1"])
-        capture(db.session, actor=grid, village=village, key="csp",
-                lines=[Line(villager_id=p) for p in world["people"][0]], rule_code="LJ-01", occurred_on=today())
+        capture(
+            db.session,
+            actor=grid,
+            village=village,
+            key="csp",
+            lines=[Line(villager_id=p) for p in world["people"][0]],
+            rule_code="LJ-01",
+            occurred_on=today(),
+        )
         token = db.session.execute(select(Household.card_token)).scalars().first()
         db.session.commit()
     base = live_server.url
     month = month_key(today())
     pages = {
         None: ["/", "/board", "/rules", "/notice", f"/h/{token}", "/login"],
-        "admin1": ["/staff", "/dashboard", "/admin/", "/admin/users", "/admin/rules", "/admin/households",
-                   "/cards", f"/cards/passbook/{world['households'][0]}", "/review", f"/activities/{aid}/capture",
-                   f"/activities/{aid}/sheet", "/notices", "/close", "/awards/new", "/admin/audit"],
+        "admin1": [
+            "/staff",
+            "/dashboard",
+            "/admin/",
+            "/admin/users",
+            "/admin/rules",
+            "/admin/households",
+            "/cards",
+            f"/cards/passbook/{world['households'][0]}",
+            "/review",
+            f"/activities/{aid}/capture",
+            f"/activities/{aid}/sheet",
+            "/notices",
+            "/close",
+            "/awards/new",
+            "/admin/audit",
+        ],
         "rev1": ["/review", "/objections"],
         "grid1": ["/capture", f"/activities/{aid}/capture", "/capture/mine", "/dashboard"],
     }

@@ -2,6 +2,7 @@
 
 County-wide reads are for county accounts only (``village_id IS NULL``); a village-bound
 viewer stays in its village everywhere. The oracle is raw SQL over ledger_entries."""
+
 from __future__ import annotations
 
 import csv
@@ -19,8 +20,11 @@ REFUSED = (403, 404)
 
 def _hashes(app, village_id: int) -> set[str]:
     with app.app_context():
-        return set(db.session.execute(text("SELECT hash FROM ledger_entries WHERE village_id = :v"),
-                                      {"v": village_id}).scalars())
+        return set(
+            db.session.execute(
+                text("SELECT hash FROM ledger_entries WHERE village_id = :v"), {"v": village_id}
+            ).scalars()
+        )
 
 
 @pytest.fixture
@@ -38,8 +42,10 @@ def test_village_viewer_cannot_open_county_pages(vview, url):
 def test_village_viewer_ledger_export_holds_only_its_village(app, vview, two_villages, fmt):
     own, other = _hashes(app, two_villages["village"]), _hashes(app, two_villages["village2"])
     assert own and other
-    for url in (f"/reports/export/ledger.{fmt}?period=2026-11",
-                f"/reports/export/ledger.{fmt}?period=2026-11&village={two_villages['village2']}"):
+    for url in (
+        f"/reports/export/ledger.{fmt}?period=2026-11",
+        f"/reports/export/ledger.{fmt}?period=2026-11&village={two_villages['village2']}",
+    ):
         resp = vview.get(url)
         body = resp.get_data()
         if resp.status_code in REFUSED:
@@ -52,7 +58,7 @@ def test_village_viewer_ledger_export_holds_only_its_village(app, vview, two_vil
         else:
             ws = load_workbook(io.BytesIO(body), read_only=True).active
             rows = list(ws.iter_rows(min_row=2, values_only=True))
-            assert rows and rows[-1][0] == "合计"      # the workbook ends with its totals row
+            assert rows and rows[-1][0] == "合计"  # the workbook ends with its totals row
             rows = rows[:-1]
             found = {r[-1] for r in rows}
             villages = {r[0] for r in rows}

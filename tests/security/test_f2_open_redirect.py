@@ -3,6 +3,7 @@ and a newline gave a 500, on sign-in and on the language switch.
 
 The oracle does what a browser does with a Location header (drops tabs and newlines, reads a
 backslash as a slash, resolves against the page) and checks the result stays on the site."""
+
 from __future__ import annotations
 
 from urllib.parse import quote, urljoin, urlsplit
@@ -15,9 +16,23 @@ from pointsapp.web.security import safe_next
 from tests.security.conftest import sign_in
 
 SITE = "http://localhost/"
-ATTACKS = ["/\t/evil.example", "/\n/evil.example", "/\r\n/evil.example", "//evil.example", "/\\evil.example",
-           "\\\\evil.example", "https://evil.example/", "/\t\\evil.example", " //evil.example", "/%09/evil.example",
-           "\t//evil.example", "/\x00/evil.example", "/\u3000/evil.example", "javascript:alert(1)", "/\x0b/evil.example"]
+ATTACKS = [
+    "/\t/evil.example",
+    "/\n/evil.example",
+    "/\r\n/evil.example",
+    "//evil.example",
+    "/\\evil.example",
+    "\\\\evil.example",
+    "https://evil.example/",
+    "/\t\\evil.example",
+    " //evil.example",
+    "/%09/evil.example",
+    "\t//evil.example",
+    "/\x00/evil.example",
+    "/\u3000/evil.example",
+    "javascript:alert(1)",
+    "/\x0b/evil.example",
+]
 
 
 def browser_target(location: str) -> str:
@@ -55,12 +70,16 @@ def test_a_plain_next_still_works(client, app_world):
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.one_of(
-    st.text(),
-    st.text(alphabet=st.sampled_from(list("/\\\t\n\r \x00:.@%?#evilx\u3000\u200b\ufeff")), max_size=24),
-    st.builds(lambda a, b: a + b, st.sampled_from(["/", "//", "/\t/", "\\", "/\\"]), st.text(max_size=30)),
-    st.integers(), st.none(), st.binary(),
-))
+@given(
+    st.one_of(
+        st.text(),
+        st.text(alphabet=st.sampled_from(list("/\\\t\n\r \x00:.@%?#evilx\u3000\u200b\ufeff")), max_size=24),
+        st.builds(lambda a, b: a + b, st.sampled_from(["/", "//", "/\t/", "\\", "/\\"]), st.text(max_size=30)),
+        st.integers(),
+        st.none(),
+        st.binary(),
+    )
+)
 def test_safe_next_property(target):
     """Whatever comes in: None, or a path that a browser resolves to this site."""
     result = safe_next(target)

@@ -3,6 +3,7 @@
 A copied session cookie or remember-me cookie must stop working after sign-out, a password
 change and an admin reset; the remember token must be new on every sign-in and expire on the
 server; a session must end after its absolute lifetime however active it is."""
+
 from __future__ import annotations
 
 import time
@@ -39,8 +40,9 @@ def _signed_in(client) -> bool:
 
 def _secret(app, username):
     with app.app_context():
-        return db.session.execute(text("SELECT session_secret FROM staff_users WHERE username = :u"),
-                                  {"u": username}).scalar_one()
+        return db.session.execute(
+            text("SELECT session_secret FROM staff_users WHERE username = :u"), {"u": username}
+        ).scalar_one()
 
 
 def test_copied_cookies_die_at_sign_out(app, client, app_world):
@@ -91,7 +93,7 @@ def test_remember_token_expires_on_the_server(app, client, app_world, monkeypatc
     assert sign_in(client, "grid1", remember="y").status_code == 302
     only_remember = _copy(app, client, REMEMBER)
     assert _signed_in(only_remember)
-    later = time.time() + 31 * 24 * 3600   # past REMEMBER_COOKIE_DURATION (30 days)
+    later = time.time() + 31 * 24 * 3600  # past REMEMBER_COOKIE_DURATION (30 days)
     monkeypatch.setattr("pointsapp.web.auth.time.time", lambda: later)
     assert not _signed_in(_copy(app, client, REMEMBER))
 
@@ -99,7 +101,7 @@ def test_remember_token_expires_on_the_server(app, client, app_world, monkeypatc
 def test_session_has_an_absolute_lifetime(app, client, app_world, monkeypatch):
     assert sign_in(client, "grid1").status_code == 302
     start = time.time()
-    for hours in (1, 6, 11):   # active all day: the cookie slides, the session does not
+    for hours in (1, 6, 11):  # active all day: the cookie slides, the session does not
         monkeypatch.setattr("pointsapp.web.auth.time.time", lambda h=hours: start + h * 3600)
         assert _signed_in(client)
     monkeypatch.setattr("pointsapp.web.auth.time.time", lambda: start + 13 * 3600)
@@ -127,7 +129,9 @@ def test_tampered_tokens_are_refused(app, app_world, flip):
         token = session_token(user, remember=False)
         assert load_user(token) is not None
         uid, kind, issued, nonce, sig = token.split(".")
-        bad = {"id": f"{admin}.{kind}.{issued}.{nonce}.{sig}",
-               "sig": f"{uid}.{kind}.{issued}.{nonce}.{sig[::-1]}",
-               "time": f"{uid}.{kind}.{int(issued) + 3600}.{nonce}.{sig}"}[flip]
+        bad = {
+            "id": f"{admin}.{kind}.{issued}.{nonce}.{sig}",
+            "sig": f"{uid}.{kind}.{issued}.{nonce}.{sig[::-1]}",
+            "time": f"{uid}.{kind}.{int(issued) + 3600}.{nonce}.{sig}",
+        }[flip]
         assert load_user(bad) is None

@@ -3,6 +3,7 @@ CSV and xlsx, the roster exports and the ceremony workbook.
 
 Every export is opened as a spreadsheet program would: the CSV cell must not start with a
 formula character, and no xlsx cell may be a formula (no ``<f>`` element in the sheet XML)."""
+
 from __future__ import annotations
 
 import csv
@@ -59,7 +60,7 @@ def _assert_csv_safe(body: bytes, must_contain: list[str]):
     cells = _csv_cells(body)
     live = [c for c in cells if c.startswith(FORMULA_START) and not re.fullmatch(r"-?\d+", c)]
     assert not live, f"cells a spreadsheet would evaluate: {live[:5]}"
-    for text_ in must_contain:   # the text is still there, made inert
+    for text_ in must_contain:  # the text is still there, made inert
         assert any(c.endswith(text_) for c in cells), text_
 
 

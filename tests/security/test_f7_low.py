@@ -1,6 +1,7 @@
 """Finding 7 (low): headers, cookie flags, grid workers' view of names, failed sign-ins without
 a village, 8-character passwords, one-time passwords that never expired, card tokens in the
 access log."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -19,6 +20,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 # --- headers -----------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("url", ["/", "/login", "/board", "/rules", "/nope", "/healthz"])
 def test_every_response_has_the_security_headers(client, app_world, url):
     resp = client.get(url)
@@ -30,7 +32,7 @@ def test_every_response_has_the_security_headers(client, app_world, url):
     assert directives.get("object-src") == "object-src 'none'"
     assert resp.headers.get("X-Content-Type-Options") == "nosniff"
     assert resp.headers.get("X-Frame-Options") == "DENY"
-    assert "Strict-Transport-Security" not in resp.headers   # only when configured (HTTPS)
+    assert "Strict-Transport-Security" not in resp.headers  # only when configured (HTTPS)
 
 
 def test_staff_pages_cannot_be_framed(client, app_world):
@@ -72,14 +74,30 @@ def test_templates_have_no_inline_script_or_style():
 
 # --- grid workers' view of names -----------------------------------------------------------
 
+
 def test_grid_worker_dashboard_masks_other_groups(app, client, two_villages):
     with app.app_context():
-        other_group = db.session.execute(text(
-            "SELECT v.name FROM villagers v JOIN households h ON h.id = v.household_id JOIN groups g ON g.id = h.group_id "
-            "WHERE g.name = '第二组'")).scalars().all()
-        own_group = db.session.execute(text(
-            "SELECT v.name FROM villagers v JOIN households h ON h.id = v.household_id JOIN groups g ON g.id = h.group_id "
-            "WHERE g.name = '第一组' AND g.village_id = :v"), {"v": two_villages["village"]}).scalars().all()
+        other_group = (
+            db.session.execute(
+                text(
+                    "SELECT v.name FROM villagers v JOIN households h ON h.id = v.household_id JOIN groups g ON g.id = h.group_id "
+                    "WHERE g.name = '第二组'"
+                )
+            )
+            .scalars()
+            .all()
+        )
+        own_group = (
+            db.session.execute(
+                text(
+                    "SELECT v.name FROM villagers v JOIN households h ON h.id = v.household_id JOIN groups g ON g.id = h.group_id "
+                    "WHERE g.name = '第一组' AND g.village_id = :v"
+                ),
+                {"v": two_villages["village"]},
+            )
+            .scalars()
+            .all()
+        )
     assert other_group and own_group
     assert sign_in(client, "grid1").status_code == 302
     for board in ("household", "villager"):
@@ -97,6 +115,7 @@ def test_grid_worker_dashboard_masks_other_groups(app, client, two_villages):
 
 # --- failed sign-ins are seen by the village's admins ---------------------------------------
 
+
 def test_failed_sign_in_is_recorded_in_the_users_village(app, client, app_world):
     sign_in(client, "grid1", "wrong password!")
     with app.app_context():
@@ -104,11 +123,13 @@ def test_failed_sign_in_is_recorded_in_the_users_village(app, client, app_world)
     assert row.village_id == app_world["village"]
     admin = app.test_client()
     sign_in(admin, "admin1")
-    assert "login.failed" in admin.get("/admin/audit").get_data(as_text=True) or \
-        "登录失败" in admin.get("/admin/audit").get_data(as_text=True)
+    assert "login.failed" in admin.get("/admin/audit").get_data(as_text=True) or "登录失败" in admin.get(
+        "/admin/audit"
+    ).get_data(as_text=True)
 
 
 # --- passwords -----------------------------------------------------------------------------
+
 
 def test_minimum_password_length_is_12(app, client, app_world):
     assert MIN_PASSWORD_LENGTH == 12
@@ -128,8 +149,9 @@ def test_one_time_passwords_expire(app, app_world, monkeypatch):
     uid = user_id(app, "grid1")
     page = admin.post(f"/admin/users/{uid}/reset-password", follow_redirects=True).get_data(as_text=True)
     with app.app_context():
-        expires = db.session.execute(text("SELECT password_expires_at FROM staff_users WHERE id = :u"),
-                                     {"u": uid}).scalar_one()
+        expires = db.session.execute(
+            text("SELECT password_expires_at FROM staff_users WHERE id = :u"), {"u": uid}
+        ).scalar_one()
     assert expires is not None
     otp = re.search(r'class="password"[^>]*>\s*([A-Za-z0-9]{12})\s*<', page)
     assert otp, "the one-time password is shown once"
@@ -144,18 +166,22 @@ def test_one_time_passwords_expire(app, app_world, monkeypatch):
 
 # --- the access log --------------------------------------------------------------------------
 
+
 def test_access_log_never_holds_card_tokens():
     from pointsapp.gunicorn_logging import redact
 
-    assert redact('GET /h/AbC_-123xyz?page=2 HTTP/1.1') == "GET /h/…?page=2 HTTP/1.1"
+    assert redact("GET /h/AbC_-123xyz?page=2 HTTP/1.1") == "GET /h/…?page=2 HTTP/1.1"
     assert redact("/h/AbC_-123xyz/objection") == "/h/…/objection"
     # a scanned card URL typed into the desk's search box arrives percent-encoded in the query
-    assert redact("GET /desk?q=http%3A%2F%2F192.168.1.5%2Fh%2FiRObc2IDN83LeBSX-_9z&x=1 HTTP/1.1") == \
-        "GET /desk?q=http%3A%2F%2F192.168.1.5%2Fh%2F…&x=1 HTTP/1.1"
-    assert redact("GET /desk?q=http%3a%2f%2fhost%2fh%2fAbC HTTP/1.1") == "GET /desk?q=http%3a%2f%2fhost%2fh%2f… HTTP/1.1"
+    assert (
+        redact("GET /desk?q=http%3A%2F%2F192.168.1.5%2Fh%2FiRObc2IDN83LeBSX-_9z&x=1 HTTP/1.1")
+        == "GET /desk?q=http%3A%2F%2F192.168.1.5%2Fh%2F…&x=1 HTTP/1.1"
+    )
+    assert (
+        redact("GET /desk?q=http%3a%2f%2fhost%2fh%2fAbC HTTP/1.1") == "GET /desk?q=http%3a%2f%2fhost%2fh%2f… HTTP/1.1"
+    )
     serve = (REPO / "scripts" / "serve").read_text()
     assert "--logger-class pointsapp.gunicorn_logging.RedactingLogger" in serve
-
 
 
 def test_error_log_never_holds_card_tokens(client, app_world, monkeypatch, caplog):

@@ -2,6 +2,7 @@
 rate-limit storage (a SQLite file every worker shares) and once with Redis. The login limit,
 the per-account backoff and the card-token limit must mean what they say across workers; a
 valid card link still opens after guesses; the access log holds no card token."""
+
 from __future__ import annotations
 
 import http.cookiejar
@@ -33,7 +34,7 @@ from pointsapp.points.registry import (
 )
 from tests.security.conftest import PASSWORD
 
-PORTS = {"embedded": 5121, "redis": 5122}   # the security helper's range
+PORTS = {"embedded": 5121, "redis": 5122}  # the security helper's range
 REDIS = "redis://127.0.0.1:6379/3"
 BIN = Path(sys.executable).parent
 
@@ -77,22 +78,45 @@ def _prepare(tmp_path) -> tuple[str, Path, str]:
         s.commit()
         token = h.card_token
     eng.dispose()
-    (instance / "config.py").write_text('RATELIMIT_ENABLED = True\nVILLAGERS_BAD_TOKEN_RATE = "5/hour"\n'
-                                        'VILLAGERS_CARD_RATE = "300/minute"\n')
+    (instance / "config.py").write_text(
+        'RATELIMIT_ENABLED = True\nVILLAGERS_BAD_TOKEN_RATE = "5/hour"\nVILLAGERS_CARD_RATE = "300/minute"\n'
+    )
     return url, instance, token
 
 
 class Server:
     def __init__(self, instance: Path, url: str, port: int, extra_env: dict):
         self.port, self.log = port, instance / "access.log"
-        env = {**os.environ, "POINTSAPP_DATABASE_URL": url, "POINTSAPP_INSTANCE_PATH": str(instance),
-               "POINTSAPP_SECRET_KEY": uuid.uuid4().hex, **extra_env}
+        env = {
+            **os.environ,
+            "POINTSAPP_DATABASE_URL": url,
+            "POINTSAPP_INSTANCE_PATH": str(instance),
+            "POINTSAPP_SECRET_KEY": uuid.uuid4().hex,
+            **extra_env,
+        }
         self.proc = subprocess.Popen(
-            [str(BIN / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", "2", "--threads", "1",
-             "--access-logfile", str(self.log), "--access-logformat", '%(p)s "%(r)s" %(s)s',
-             "--logger-class", "pointsapp.gunicorn_logging.RedactingLogger", "wsgi:app"],
-            cwd=Path(__file__).resolve().parents[2], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-            start_new_session=True)
+            [
+                str(BIN / "gunicorn"),
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--workers",
+                "2",
+                "--threads",
+                "1",
+                "--access-logfile",
+                str(self.log),
+                "--access-logformat",
+                '%(p)s "%(r)s" %(s)s',
+                "--logger-class",
+                "pointsapp.gunicorn_logging.RedactingLogger",
+                "wsgi:app",
+            ],
+            cwd=Path(__file__).resolve().parents[2],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
         deadline = time.time() + 60
         while time.time() < deadline:
             try:
@@ -102,7 +126,7 @@ class Server:
                 if self.proc.poll() is not None:
                     raise RuntimeError(self.proc.stderr.read().decode()[-3000:]) from None
                 time.sleep(0.3)
-        for _ in range(20):   # both workers up
+        for _ in range(20):  # both workers up
             self.get("/healthz")
 
     def url(self, path):
@@ -157,7 +181,7 @@ def test_two_workers_share_every_limit(tmp_path, storage):
             fh.write(f'RATELIMIT_KEY_PREFIX = "{prefix}"\n')
     server = Server(instance, url, PORTS[storage], extra)
     try:
-        with ThreadPoolExecutor(2) as pool:   # two at a time: both workers answer
+        with ThreadPoolExecutor(2) as pool:  # two at a time: both workers answer
             # per account (in the database): 5 wrong passwords, then even the right one waits
             codes = list(pool.map(lambda i: login(server, "grid1", "wrong password!"), range(5)))
             assert codes == [200] * 5
@@ -179,7 +203,7 @@ def test_two_workers_share_every_limit(tmp_path, storage):
     finally:
         server.stop()
         if storage == "redis":
-            keys = list(redis_client.scan_iter(f"*{prefix}*"))   # limits adds its own "LIMITS:" prefix
+            keys = list(redis_client.scan_iter(f"*{prefix}*"))  # limits adds its own "LIMITS:" prefix
             for key in keys:
                 redis_client.delete(key)
             assert keys, "the counters should have been kept in Redis"

@@ -2,6 +2,7 @@
 huge numbers, wrong types) to the roster and score importers, the rule-book loader and every
 staff form. Each answer is a clear error or a success: never an unhandled exception, never a
 500. (The ``next`` checks have theirs in test_f2_open_redirect.py.)"""
+
 from __future__ import annotations
 
 import csv
@@ -31,13 +32,46 @@ from tests.security.conftest import sign_in
 REPO = Path(__file__).resolve().parents[2]
 SETTINGS = dict(deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
 
-ODD = st.sampled_from(["", " ", "\x00", "\t", "\r\n", "\u200b", "\ufeff", "\u202e", "𠮷", "䶮", "＝1+1", "=1+1",
-                       "@SUM(A1)", "-0", "1e309", "9" * 40, "NaN", "inf", "1958年13月", "2026-02-30", "00000",
-                       "户主", "男", "女", "第一组", "DJ-01", "'", '"', "\\", "../../etc/passwd", "<script>"])
+ODD = st.sampled_from(
+    [
+        "",
+        " ",
+        "\x00",
+        "\t",
+        "\r\n",
+        "\u200b",
+        "\ufeff",
+        "\u202e",
+        "𠮷",
+        "䶮",
+        "＝1+1",
+        "=1+1",
+        "@SUM(A1)",
+        "-0",
+        "1e309",
+        "9" * 40,
+        "NaN",
+        "inf",
+        "1958年13月",
+        "2026-02-30",
+        "00000",
+        "户主",
+        "男",
+        "女",
+        "第一组",
+        "DJ-01",
+        "'",
+        '"',
+        "\\",
+        "../../etc/passwd",
+        "<script>",
+    ]
+)
 TEXT = st.one_of(ODD, st.text(max_size=30), st.text(alphabet=st.characters(max_codepoint=0x2FFFF), max_size=12))
-NUMBERS = st.one_of(st.integers(min_value=-10**30, max_value=10**30), st.floats(allow_nan=True, allow_infinity=True))
-CELL = st.one_of(TEXT, NUMBERS, st.booleans(), st.none(),
-                 st.dates(min_value=dt.date(1900, 1, 1), max_value=dt.date(2100, 1, 1)))
+NUMBERS = st.one_of(st.integers(min_value=-(10**30), max_value=10**30), st.floats(allow_nan=True, allow_infinity=True))
+CELL = st.one_of(
+    TEXT, NUMBERS, st.booleans(), st.none(), st.dates(min_value=dt.date(1900, 1, 1), max_value=dt.date(2100, 1, 1))
+)
 
 
 def _csv(header: list[str], rows: list[list]) -> bytes:
@@ -57,7 +91,7 @@ def _xlsx(header: list[str], rows: list[list]) -> bytes:
         clean = []
         for v in r:
             if isinstance(v, str):
-                v = re.sub(r"[\x00-\x08\x0b\x0c\x0e-\x1f]", "", v)   # openpyxl itself refuses these
+                v = re.sub(r"[\x00-\x08\x0b\x0c\x0e-\x1f]", "", v)  # openpyxl itself refuses these
             if isinstance(v, float) and (math.isnan(v) or v in (float("inf"), float("-inf"))):
                 v = str(v)
             clean.append(v)
@@ -69,9 +103,11 @@ def _xlsx(header: list[str], rows: list[list]) -> bytes:
 
 def _table_strategy(columns):
     names = [c.spellings[0] for c in columns]
-    return st.tuples(st.sampled_from(["csv", "xlsx"]),
-                     st.lists(st.lists(CELL, min_size=len(names), max_size=len(names)), min_size=1, max_size=6),
-                     st.just(names))
+    return st.tuples(
+        st.sampled_from(["csv", "xlsx"]),
+        st.lists(st.lists(CELL, min_size=len(names), max_size=len(names)), min_size=1, max_size=6),
+        st.just(names),
+    )
 
 
 @pytest.fixture
@@ -122,20 +158,40 @@ def test_score_importer_property(village_session):
     check()
 
 
-FIELDS = ["code", "name", "category", "points", "per", "unit", "scope", "caps", "evidence", "logged_by",
-          "effective_from", "effective_to", "bogus"]
-VALUE = st.recursive(CELL, lambda inner: st.one_of(st.lists(inner, max_size=3),
-                                                    st.dictionaries(st.sampled_from(["day", "month", "x", "1"]), inner,
-                                                                    max_size=3)), max_leaves=6)
+FIELDS = [
+    "code",
+    "name",
+    "category",
+    "points",
+    "per",
+    "unit",
+    "scope",
+    "caps",
+    "evidence",
+    "logged_by",
+    "effective_from",
+    "effective_to",
+    "bogus",
+]
+VALUE = st.recursive(
+    CELL,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3), st.dictionaries(st.sampled_from(["day", "month", "x", "1"]), inner, max_size=3)
+    ),
+    max_leaves=6,
+)
 
 
 @settings(max_examples=200, **SETTINGS)
-@given(st.one_of(
-    st.lists(st.dictionaries(st.sampled_from(FIELDS), VALUE, max_size=13), max_size=4).map(
-        lambda rules: yaml.safe_dump({"rules": rules}, allow_unicode=True, default_flow_style=None)),
-    st.text(max_size=200),
-    st.text(alphabet=st.sampled_from(list("&*ab:[]{},-\n |>!?%@`'\"")), max_size=80),
-))
+@given(
+    st.one_of(
+        st.lists(st.dictionaries(st.sampled_from(FIELDS), VALUE, max_size=13), max_size=4).map(
+            lambda rules: yaml.safe_dump({"rules": rules}, allow_unicode=True, default_flow_style=None)
+        ),
+        st.text(max_size=200),
+        st.text(alphabet=st.sampled_from(list("&*ab:[]{},-\n |>!?%@`'\"")), max_size=80),
+    )
+)
 def test_rule_book_loader_property(doc):
     try:
         book = parse_rulebook(doc)
@@ -178,8 +234,10 @@ def test_every_staff_form_property(app, app_world):
 
     with app.app_context():
         world = dict(app_world)
-        world["rules"] = {r.code: r.id for r in db.session.execute(select(__import__(
-            "pointsapp.points.rules", fromlist=["Rule"]).Rule)).scalars()}
+        world["rules"] = {
+            r.code: r.id
+            for r in db.session.execute(select(__import__("pointsapp.points.rules", fromlist=["Rule"]).Rule)).scalars()
+        }
     aid = make_activity(app, world)
     urls = _staff_posts(app, {"activity_id": aid, "objection_id": 1, "month": "2026-11", "batch_id": 1})
     names = _form_names()
@@ -188,13 +246,17 @@ def test_every_staff_form_property(app, app_world):
     for who in ("admin1", "grid1", "rev1"):
         clients[who] = app.test_client()
         assert sign_in(clients[who], who).status_code == 302
-    http_text = TEXT.map(lambda t: t.encode("utf-8", "ignore").decode())   # what a browser can send
-    form_value = st.one_of(http_text, NUMBERS.map(str), st.sampled_from([str(p) for ps in app_world["people"] for p in ps]))
+    http_text = TEXT.map(lambda t: t.encode("utf-8", "ignore").decode())  # what a browser can send
+    form_value = st.one_of(
+        http_text, NUMBERS.map(str), st.sampled_from([str(p) for ps in app_world["people"] for p in ps])
+    )
 
     @settings(max_examples=150, **SETTINGS)
-    @given(st.sampled_from(urls), st.sampled_from(sorted(clients)),
-           st.dictionaries(st.sampled_from(names), st.one_of(form_value, st.lists(form_value, max_size=4)),
-                           max_size=8))
+    @given(
+        st.sampled_from(urls),
+        st.sampled_from(sorted(clients)),
+        st.dictionaries(st.sampled_from(names), st.one_of(form_value, st.lists(form_value, max_size=4)), max_size=8),
+    )
     def check(url, who, data):
         resp = clients[who].post(url, data=data)
         assert resp.status_code < 500, f"{url} as {who} with {data!r}: {resp.status_code}"
@@ -202,5 +264,5 @@ def test_every_staff_form_property(app, app_world):
         assert "Traceback" not in body
 
     check()
-    for who, c in clients.items():   # the property run never signed anyone out by accident
+    for who, c in clients.items():  # the property run never signed anyone out by accident
         assert c.get("/staff").status_code in (200, 302)

@@ -4,6 +4,7 @@ XFD1 and A2000 took the roster preview from 133 MB to 657 MB, and A200000 ended 
 Each refusal names the far cells, happens without pandas/calamine being called, and (measured in a child
 process) costs no more memory than reading a normal roster.
 """
+
 from __future__ import annotations
 
 import io
@@ -50,7 +51,7 @@ def no_reader(monkeypatch):
 @pytest.mark.parametrize("last_row", [2000, 200_000])
 def test_far_cells_in_an_xlsx_are_refused_before_reading(tmp_path, no_reader, last_row):
     path = far_xlsx(tmp_path / "roster.xlsx", last_row)
-    assert path.stat().st_size < 6000            # a few KB on disk
+    assert path.stat().st_size < 6000  # a few KB on disk
     with pytest.raises(ReadError) as info:
         read_table(path, ROSTER_COLUMNS)
     err = info.value
@@ -80,8 +81,8 @@ def test_far_cells_in_an_xls_are_refused(tmp_path, no_reader):
     ws = book.add_sheet("花名册")
     for c, h in enumerate(["村民小组", "户号", "户主姓名", "姓名"]):
         ws.write(0, c, h)
-    ws.write(0, 255, "x")            # IV1, the last .xls column
-    ws.write(65535, 0, "y")          # A65536, the last .xls row
+    ws.write(0, 255, "x")  # IV1, the last .xls column
+    ws.write(65535, 0, "y")  # A65536, the last .xls row
     path = tmp_path / "roster.xls"
     book.save(str(path))
     with pytest.raises(ReadError, match=r"cell IV1.*cell A65536|cell A65536.*cell IV1") as info:
@@ -99,14 +100,15 @@ def test_repeated_rows_in_an_ods_are_counted(tmp_path, no_reader):
         '<office:body><office:spreadsheet><table:table table:name="花名册">'
         '<table:table-row><table:table-cell office:value-type="string"><text:p>村民小组</text:p></table:table-cell>'
         '<table:table-cell table:number-columns-repeated="300" office:value-type="string"><text:p>x</text:p>'
-        '</table:table-cell></table:table-row>'
+        "</table:table-cell></table:table-row>"
         '<table:table-row table:number-rows-repeated="200000"><table:table-cell/></table:table-row>'
         '<table:table-row><table:table-cell office:value-type="string"><text:p>y</text:p></table:table-cell>'
-        '</table:table-row>'
+        "</table:table-row>"
         # what LibreOffice writes after every sheet: empty rows and cells to the end; never counted
         '<table:table-row table:number-rows-repeated="1048000"><table:table-cell '
         'table:number-columns-repeated="1024"/></table:table-row>'
-        '</table:table></office:spreadsheet></office:body></office:document-content>')
+        "</table:table></office:spreadsheet></office:body></office:document-content>"
+    )
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
         z.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet")
@@ -180,9 +182,11 @@ def test_refusal_costs_no_memory(tmp_path):
     """In a child process (the parent's memory high-water mark would hide it): refusing the 200,000-row
     attack file grows the peak by less than 20 MB (calamine would have built a 200,000 x 16,384 grid:
     about 100 GB); the real roster still reads."""
+
     def run(path: Path) -> dict:
-        proc = subprocess.run([sys.executable, "-c", CHILD, str(path)], cwd=REPO, capture_output=True,
-                              text=True, timeout=300, check=True)
+        proc = subprocess.run(
+            [sys.executable, "-c", CHILD, str(path)], cwd=REPO, capture_output=True, text=True, timeout=300, check=True
+        )
         return json.loads(proc.stdout.strip().splitlines()[-1])
 
     attack = run(far_xlsx(tmp_path / "roster.xlsx", 200_000))
@@ -197,8 +201,9 @@ def test_the_roster_preview_says_the_sheet_is_too_large(app, client, app_world, 
 
     assert login(client, "admin1").status_code == 302
     data = far_xlsx(tmp_path / "roster.xlsx", 200_000).read_bytes()
-    resp = client.post("/admin/roster", data={"file": (io.BytesIO(data), "roster.xlsx")},
-                       content_type="multipart/form-data")
+    resp = client.post(
+        "/admin/roster", data={"file": (io.BytesIO(data), "roster.xlsx")}, content_type="multipart/form-data"
+    )
     assert resp.status_code == 302, resp.get_data(as_text=True)[:2000]
     page = client.get(resp.location)
     body = page.get_data(as_text=True)

@@ -1,4 +1,5 @@
 """Core fixtures for the shop tests: a plain SQLAlchemy session, no Flask app."""
+
 import pytest
 from sqlalchemy.orm import Session
 

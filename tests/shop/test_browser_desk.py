@@ -1,5 +1,6 @@
 """The desk in real Chromium at phone size: scan (type) a card link, redeem two items, print the
 receipt, try to overspend and see the refusal. Screenshots go to test-output/screenshots/."""
+
 from __future__ import annotations
 
 from sqlalchemy import text
@@ -23,7 +24,7 @@ def test_clerk_redeems_at_the_desk_on_a_phone(app, app_world, live_server, brows
     page.fill("#password", PASSWORD)
     with page.expect_navigation():
         page.locator("main form button[type=submit]").click()
-    assert page.url.endswith("/desk")                       # a clerk lands on the desk
+    assert page.url.endswith("/desk")  # a clerk lands on the desk
     # The scan field has the focus: a scanner types the card link and presses Enter.
     assert page.evaluate("document.activeElement.id") == "q"
     screenshot(page, "shop-desk-phone")

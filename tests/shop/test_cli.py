@@ -1,4 +1,5 @@
 """The shop's command-line contract, and stars: CLI == card == board."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -29,6 +30,7 @@ def run(db_url, tmp_path):
         else:
             assert res.exit_code != 0, f"{args} should fail: {res.output}"
         return res
+
     return call
 
 
@@ -40,16 +42,35 @@ def _sql(app, q, **p):
 def test_items_stock_and_redeem_from_the_command_line(app, app_world, run):
     w = shop_world(app, app_world, stock=())
     run("shop", "item", "add", "OIL", "--name", "食用油", "--price", 30, "--unit", "桶")
-    run("shop", "stock", "in", "OIL", 2, "--source", "donation", "--by", "clerk1", "--donor", "爱心超市",
-        "--value", "119.80")
+    run(
+        "shop",
+        "stock",
+        "in",
+        "OIL",
+        2,
+        "--source",
+        "donation",
+        "--by",
+        "clerk1",
+        "--donor",
+        "爱心超市",
+        "--value",
+        "119.80",
+    )
     rows = json.loads(run("shop", "item", "list", "--json").output)
     assert rows == [{"code": "OIL", "name": "食用油", "price": 30, "stock": 2}]
-    hid = w["households"][0]                        # 60 points
-    out = json.loads(run("redeem", "--household", hid, "--item", "OIL", "--qty", 1, "--by", "clerk1",
-                         "--key", "cli-1", "--json").output)
+    hid = w["households"][0]  # 60 points
+    out = json.loads(
+        run(
+            "redeem", "--household", hid, "--item", "OIL", "--qty", 1, "--by", "clerk1", "--key", "cli-1", "--json"
+        ).output
+    )
     assert (out["points"], out["balance_after"], out["replayed"]) == (30, 30, False)
-    again = json.loads(run("redeem", "--household", hid, "--item", "OIL", "--qty", 1, "--by", "clerk1",
-                           "--key", "cli-1", "--json").output)
+    again = json.loads(
+        run(
+            "redeem", "--household", hid, "--item", "OIL", "--qty", 1, "--by", "clerk1", "--key", "cli-1", "--json"
+        ).output
+    )
     assert again["replayed"] and again["receipt"] == out["receipt"]
     bal = json.loads(run("balance", "--household", hid, "--json").output)
     assert (bal["redeemable"], bal["honour"], bal["redeemed"]) == (30, 60, 30)
@@ -73,20 +94,37 @@ def test_reset_from_the_command_line(app, app_world, run):
         village = s.get(Village, w["village"])
         # The example rule book starts in 2026: last year's points are posted through the ledger's writer.
         village = lock_village(s, village)
-        entries = [append_entry(s, village, kind=EntryKind.award, points=20, household_id=h.id, group_id=h.group_id,
-                                occurred_on=dt.date(2025, 12, 15),
-                                recorded_at=dt.datetime(2025, 12, 15, 4, tzinfo=dt.timezone.utc),
-                                note="2025 award") for h in (s.get(Household, i) for i in w["households"][:2])]
+        entries = [
+            append_entry(
+                s,
+                village,
+                kind=EntryKind.award,
+                points=20,
+                household_id=h.id,
+                group_id=h.group_id,
+                occurred_on=dt.date(2025, 12, 15),
+                recorded_at=dt.datetime(2025, 12, 15, 4, tzinfo=dt.timezone.utc),
+                note="2025 award",
+            )
+            for h in (s.get(Household, i) for i in w["households"][:2])
+        ]
         s.flush()
         apply_tallies(s, entries)
         s.commit()
     res = run("reset-redeemable", 2025, "--by", "admin1", ok=False)
     assert "reset is off" in res.output
     with app.app_context():
-        save_settings(db.session, db.session.get(Village, w["village"]),
-                      db.session.get(StaffUser, w["users"]["admin1"]),
-                      reset_month=1, reset_day=10, points_budget=None, star_period="year", star_mode="points",
-                      bands=DEFAULT_BANDS["points"])
+        save_settings(
+            db.session,
+            db.session.get(Village, w["village"]),
+            db.session.get(StaffUser, w["users"]["admin1"]),
+            reset_month=1,
+            reset_day=10,
+            points_budget=None,
+            star_period="year",
+            star_mode="points",
+            bands=DEFAULT_BANDS["points"],
+        )
         db.session.commit()
     before = _sql(app, "SELECT count(*) FROM ledger_entries")
     out = run("reset-redeemable", 2025, "--by", "admin1", "--dry-run").output
@@ -106,11 +144,22 @@ def test_stars_from_the_cli_equal_the_card_and_the_board(app, app_world, run, cl
     assert [r["stars"] for r in rows] == [5, 3, 1, 0]
     assert {r["household"] for r in rows} == set(w["households"])
     board = client.get("/board").get_data(as_text=True)
-    table = board[board.index('id="stars-table"'):]
-    shown = re.findall(r'<td class="stars">(★+)</td><td class="name">([^<]+)</td><td>([^<]*)</td>'
-                       r'<td class="num pts">(-?\d+)</td>', table)
-    expected = [("★" * r["stars"], r["name"][0] + "*" + (r["name"][-1] if len(r["name"]) > 2 else ""), r["group"],
-                 str(r["points"])) for r in rows if r["stars"]]
+    table = board[board.index('id="stars-table"') :]
+    shown = re.findall(
+        r'<td class="stars">(★+)</td><td class="name">([^<]+)</td><td>([^<]*)</td>'
+        r'<td class="num pts">(-?\d+)</td>',
+        table,
+    )
+    expected = [
+        (
+            "★" * r["stars"],
+            r["name"][0] + "*" + (r["name"][-1] if len(r["name"]) > 2 else ""),
+            r["group"],
+            str(r["points"]),
+        )
+        for r in rows
+        if r["stars"]
+    ]
     assert shown == expected
     for r, token in zip(sorted(rows, key=lambda r: r["household"]), w["tokens"]):
         page = client.get(f"/h/{token}").get_data(as_text=True)
@@ -135,17 +184,23 @@ def test_cancel_a_redemption_from_the_command_line(app, app_world, run):
     w = shop_world(app, app_world, stock=())
     run("shop", "item", "add", "OIL", "--name", "食用油", "--price", 30, "--unit", "桶")
     run("shop", "stock", "in", "OIL", 2, "--source", "purchase", "--by", "clerk1")
-    hid = w["households"][0]                        # 60 points
-    first = json.loads(run("redeem", "--household", hid, "--item", "OIL", "--qty", 1, "--by", "clerk1",
-                           "--json").output)
-    second = json.loads(run("redeem", "--household", hid, "--item", "OIL", "--qty", 1, "--by", "clerk1",
-                            "--json").output)
+    hid = w["households"][0]  # 60 points
+    first = json.loads(
+        run("redeem", "--household", hid, "--item", "OIL", "--qty", 1, "--by", "clerk1", "--json").output
+    )
+    second = json.loads(
+        run("redeem", "--household", hid, "--item", "OIL", "--qty", 1, "--by", "clerk1", "--json").output
+    )
 
     def state():
         """The oracle, straight from the tables: household points, stock on hand, redemption entries."""
-        return _sql(app, "SELECT (SELECT sum(points) FROM ledger_entries WHERE household_id = :h), "
-                         "(SELECT sum(qty) FROM stock_movements), "
-                         "(SELECT count(*) FROM ledger_entries WHERE kind = 'redemption')", h=hid)[0]
+        return _sql(
+            app,
+            "SELECT (SELECT sum(points) FROM ledger_entries WHERE household_id = :h), "
+            "(SELECT sum(qty) FROM stock_movements), "
+            "(SELECT count(*) FROM ledger_entries WHERE kind = 'redemption')",
+            h=hid,
+        )[0]
 
     assert tuple(state()) == (0, 0, 2)
     res = run("shop", "cancel", "2026-x", "--by", "clerk1", ok=False)
@@ -155,11 +210,15 @@ def test_cancel_a_redemption_from_the_command_line(app, app_world, run):
     assert (out["cancelled"], out["replayed"], out["points"]) == (True, False, 30)
     assert tuple(state()) == (30, 1, 3)
     # the reversing entry points at the seq of the redemption it reverses
-    assert _sql(app, "SELECT corrects_seq, points FROM ledger_entries WHERE seq = :s AND village_id = :v",
-                s=out["entry_seq"], v=w["village"]) == [(first["entry_seq"], 30)]
+    assert _sql(
+        app,
+        "SELECT corrects_seq, points FROM ledger_entries WHERE seq = :s AND village_id = :v",
+        s=out["entry_seq"],
+        v=w["village"],
+    ) == [(first["entry_seq"], 30)]
     again = json.loads(run("shop", "cancel", first["receipt"], "--by", "clerk1", "--json").output)
     assert again["replayed"] and again["entry_seq"] == out["entry_seq"]
-    assert tuple(state()) == (30, 1, 3)                                       # nothing more written
+    assert tuple(state()) == (30, 1, 3)  # nothing more written
     # the next day: a clerk is refused; an admin needs a reason
     set_clock(dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=1))
     try:

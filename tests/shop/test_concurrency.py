@@ -3,6 +3,7 @@
 Run on PostgreSQL with POINTSAPP_TEST_DATABASE_URL set; the village row lock (SELECT ... FOR
 UPDATE) serialises the writers there, BEGIN IMMEDIATE on SQLite.
 """
+
 import threading
 
 from sqlalchemy import text
@@ -44,15 +45,22 @@ def _race(engine, n, work):
 
 def test_sixteen_desks_redeem_the_last_five_exactly_five_succeed(engine, world, session):
     homes = more_households(session, world, 12) + list(world.households)
-    give(session, world, homes)          # 20 points each
+    give(session, world, homes)  # 20 points each
     item = stocked(session, world, code="OIL", name="食用油", price=15, qty=5, unit="桶")
     ids = [h.id for h in homes]
     village_id, clerk_id, item_id = world.village.id, world.clerk.id, item.id
     session.close()
 
     def work(s, i):
-        redeem(s, actor=s.get(StaffUser, clerk_id), village=s.get(Village, village_id),
-               household=s.get(Household, ids[i]), wants=[Want(1, item_id=item_id)], key=f"desk-{i}", now=NOW)
+        redeem(
+            s,
+            actor=s.get(StaffUser, clerk_id),
+            village=s.get(Village, village_id),
+            household=s.get(Household, ids[i]),
+            wants=[Want(1, item_id=item_id)],
+            key=f"desk-{i}",
+            now=NOW,
+        )
 
     ok, refused, errors = _race(engine, 16, work)
     assert errors == []
@@ -67,7 +75,7 @@ def test_sixteen_desks_redeem_the_last_five_exactly_five_succeed(engine, world, 
 
 def test_one_household_at_sixteen_desks_spends_once(engine, world, session):
     h = world.households[2]
-    give(session, world, [h])            # 20 points: covers one redemption of 15
+    give(session, world, [h])  # 20 points: covers one redemption of 15
     item = stocked(session, world, code="OIL", name="食用油", price=15, qty=50, unit="桶")
     hid, village_id, clerk_id, item_id = h.id, world.village.id, world.clerk.id, item.id
     admin_id = world.admin.id
@@ -75,8 +83,15 @@ def test_one_household_at_sixteen_desks_spends_once(engine, world, session):
 
     def work(s, i):
         actor = s.get(StaffUser, clerk_id if i % 2 else admin_id)
-        redeem(s, actor=actor, village=s.get(Village, village_id), household=s.get(Household, hid),
-               wants=[Want(1, item_id=item_id)], key=f"tap-{i}", now=NOW)
+        redeem(
+            s,
+            actor=actor,
+            village=s.get(Village, village_id),
+            household=s.get(Household, hid),
+            wants=[Want(1, item_id=item_id)],
+            key=f"tap-{i}",
+            now=NOW,
+        )
 
     ok, refused, errors = _race(engine, 16, work)
     assert errors == []
@@ -96,8 +111,15 @@ def test_sixteen_replays_of_one_key_at_once_redeem_once(engine, world, session):
     seen = []
 
     def work(s, i):
-        res = redeem(s, actor=s.get(StaffUser, clerk_id), village=s.get(Village, village_id),
-                     household=s.get(Household, hid), wants=[Want(1, item_id=item_id)], key="double-tap", now=NOW)
+        res = redeem(
+            s,
+            actor=s.get(StaffUser, clerk_id),
+            village=s.get(Village, village_id),
+            household=s.get(Household, hid),
+            wants=[Want(1, item_id=item_id)],
+            key="double-tap",
+            now=NOW,
+        )
         seen.append((res.redemption.id, res.replayed))
 
     ok, refused, errors = _race(engine, 16, work)

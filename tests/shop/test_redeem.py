@@ -1,4 +1,5 @@
 """Catalogue, stock and redemption in the core (no app): refusals, idempotency, cancellation."""
+
 import datetime as dt
 
 import pytest
@@ -14,8 +15,16 @@ from tests.shop.helpers import NOW, counts, give, raw_honour, raw_redeemable, ra
 
 
 def _redeem(session, world, household, wants, key="r1", actor=None, now=NOW, **kw):
-    res = redeem(session, actor=actor or world.clerk, village=world.village, household=household,
-                 wants=wants, key=key, now=now, **kw)
+    res = redeem(
+        session,
+        actor=actor or world.clerk,
+        village=world.village,
+        household=household,
+        wants=wants,
+        key=key,
+        now=now,
+        **kw,
+    )
     session.commit()
     return res
 
@@ -39,7 +48,7 @@ def test_stock_is_the_sum_of_movements_and_write_offs_never_go_below_zero(world,
     assert exc.value.code == "donor_required"
     with pytest.raises(Refused) as exc:
         add_item(session, world.village, world.clerk, code="X", name="x", price=1)
-    assert exc.value.code == "not_allowed"   # only admins manage the catalogue
+    assert exc.value.code == "not_allowed"  # only admins manage the catalogue
     with pytest.raises(Refused) as exc:
         stock_in(session, world.village, world.grid, item, 1, source="purchase", now=NOW)
     assert exc.value.code == "not_allowed"
@@ -47,11 +56,10 @@ def test_stock_is_the_sum_of_movements_and_write_offs_never_go_below_zero(world,
 
 def test_a_redemption_posts_one_entry_linked_to_lines_and_movements(world, session):
     h = world.households[0]
-    give(session, world, [h], times=3)   # 60 points
+    give(session, world, [h], times=3)  # 60 points
     soap, rice = stocked(session, world), stocked(session, world, code="RICE", name="大米", price=25, unit="袋")
     seq_before = world.village.ledger_seq
-    res = _redeem(session, world, h, [Want(2, code="SOAP"), Want(1, item_id=rice.id)],
-                  collector=world.people[0][1])
+    res = _redeem(session, world, h, [Want(2, code="SOAP"), Want(1, item_id=rice.id)], collector=world.people[0][1])
     red = res.redemption
     assert not res.replayed and red.points == 45 and red.balance_after == 15 and red.number == "2026-00001"
     new = session.execute(select(LedgerEntry).where(LedgerEntry.seq > seq_before)).scalars().all()
@@ -63,7 +71,7 @@ def test_a_redemption_posts_one_entry_linked_to_lines_and_movements(world, sessi
     assert all(ln.movement.redemption_id == red.id and ln.movement.qty == -ln.qty for ln in red.lines)
     assert raw_stock(session, soap.id) == 8 and raw_stock(session, rice.id) == 9
     assert raw_redeemable(session, h.id) == 15 == balance(session, household=h).redeemable
-    assert raw_honour(session, h.id) == 60 == balance(session, household=h).honour   # honour untouched
+    assert raw_honour(session, h.id) == 60 == balance(session, household=h).honour  # honour untouched
     assert redeemed_in_year(session, h.id, 2026) == 45
     assert red.collector_name == world.people[0][1].name
     assert verify_chain(session, world.village).ok
@@ -72,7 +80,7 @@ def test_a_redemption_posts_one_entry_linked_to_lines_and_movements(world, sessi
 @pytest.mark.parametrize("case", ["points", "stock", "role", "inactive", "other_village_member"])
 def test_refusals_write_nothing(world, session, case):
     h = world.households[0]
-    give(session, world, [h])    # 20 points
+    give(session, world, [h])  # 20 points
     stocked(session, world, qty=2)
     before = counts(session)
     wants, actor, kw = [Want(1, code="SOAP")], world.clerk, {}
@@ -92,10 +100,13 @@ def test_refusals_write_nothing(world, session, case):
     with pytest.raises(Refused) as exc:
         redeem(session, actor=actor, village=world.village, household=h, wants=wants, key="x", now=NOW, **kw)
     session.rollback()
-    expected = {"points": ("insufficient_points", "has 20 redeemable points; these items cost 510"),
-                "stock": ("out_of_stock", "香皂: only 2 块 left, 3 asked"),
-                "role": ("not_allowed", "grid_worker"), "inactive": ("item_inactive", "香皂"),
-                "other_village_member": ("bad_collector", world.people[1][0].name)}[case]
+    expected = {
+        "points": ("insufficient_points", "has 20 redeemable points; these items cost 510"),
+        "stock": ("out_of_stock", "香皂: only 2 块 left, 3 asked"),
+        "role": ("not_allowed", "grid_worker"),
+        "inactive": ("item_inactive", "香皂"),
+        "other_village_member": ("bad_collector", world.people[1][0].name),
+    }[case]
     assert exc.value.code == expected[0] and expected[1] in exc.value.message
     assert counts(session) == before
 
@@ -122,7 +133,7 @@ def test_cancellation_returns_stock_and_points_and_the_chain_verifies(world, ses
     red = _redeem(session, world, h, [Want(3, code="SOAP")]).redemption
     assert verify_chain(session, world.village).ok
     assert (raw_stock(session, item.id), raw_redeemable(session, h.id)) == (2, 10)
-    entry = cancel(session, red, world.clerk, now=NOW + dt.timedelta(hours=2))   # same day: a clerk may
+    entry = cancel(session, red, world.clerk, now=NOW + dt.timedelta(hours=2))  # same day: a clerk may
     session.commit()
     assert verify_chain(session, world.village).ok
     assert (EntryKind(entry.kind), entry.points, entry.corrects_id) == (EntryKind.redemption, 30, red.entry_id)
@@ -135,8 +146,9 @@ def test_cancellation_returns_stock_and_points_and_the_chain_verifies(world, ses
     session.rollback()
     assert exc.value.code == "already_cancelled"
     assert redeemed_in_year(session, h.id, 2026) == 0
-    audit = session.execute(text(
-        "SELECT action FROM audit_events WHERE action LIKE 'shop.%' ORDER BY id")).scalars().all()
+    audit = (
+        session.execute(text("SELECT action FROM audit_events WHERE action LIKE 'shop.%' ORDER BY id")).scalars().all()
+    )
     assert audit[-2:] == ["shop.redeem", "shop.cancel"]
 
 

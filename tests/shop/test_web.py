@@ -1,4 +1,5 @@
 """The desk, receipts, stock, settings, reset and /shop pages through the app."""
+
 import re
 
 from sqlalchemy import text
@@ -22,13 +23,17 @@ def test_scanned_card_link_opens_the_household_and_redeems_once(app, client, app
     page = client.get(f"/desk/h/{hid}").get_data(as_text=True)
     assert 'id="desk-redeemable">60<' in page and "向明华" in page and "谭高" in page
     key = re.search(r'name="key" value="([0-9a-f]+)"', page)[1]
-    form = {"key": key, f"qty-{w['items']['SOAP']}": "2", f"qty-{w['items']['RICE']}": "1",
-            "collector": str(w["people"][0][1])}
+    form = {
+        "key": key,
+        f"qty-{w['items']['SOAP']}": "2",
+        f"qty-{w['items']['RICE']}": "1",
+        "collector": str(w["people"][0][1]),
+    }
     r = client.post(f"/desk/h/{hid}/redeem", data=form)
     assert r.status_code == 303
     receipt = client.get(r.headers["Location"]).get_data(as_text=True)
     assert 'id="receipt-points">45<' in receipt and 'id="receipt-balance">15<' in receipt and "谭高" in receipt
-    again = client.post(f"/desk/h/{hid}/redeem", data=form)       # a double tap
+    again = client.post(f"/desk/h/{hid}/redeem", data=form)  # a double tap
     assert again.status_code == 303 and again.headers["Location"] == r.headers["Location"]
     assert _sql(app, "SELECT count(*), sum(points) FROM redemptions") == [(1, 45)]
     assert _sql(app, "SELECT sum(points) FROM ledger_entries WHERE household_id = :h", h=hid) == [(15,)]
@@ -37,7 +42,7 @@ def test_scanned_card_link_opens_the_household_and_redeems_once(app, client, app
 def test_overspending_is_refused_with_a_clear_message_and_nothing_written(app, client, app_world):
     w = shop_world(app, app_world)
     login(client, "clerk1")
-    hid = w["households"][1]                     # 20 points
+    hid = w["households"][1]  # 20 points
     before = _sql(app, "SELECT (SELECT count(*) FROM ledger_entries), (SELECT count(*) FROM stock_movements)")
     r = client.post(f"/desk/h/{hid}/redeem", data={"key": "k-over", f"qty-{w['items']['RICE']}": "1"})
     assert r.status_code == 409
@@ -73,8 +78,10 @@ def test_stock_in_and_write_off_pages(app, client, app_world):
     w = shop_world(app, app_world)
     login(client, "clerk1")
     soap = w["items"]["SOAP"]
-    r = client.post("/desk/stock/in", data={"in-item": soap, "in-qty": 4, "in-source": "donation",
-                                             "in-donor": "王老板", "in-value": "38.50"})
+    r = client.post(
+        "/desk/stock/in",
+        data={"in-item": soap, "in-qty": 4, "in-source": "donation", "in-donor": "王老板", "in-value": "38.50"},
+    )
     assert r.status_code == 303
     r = client.post("/desk/stock/writeoff", data={"off-item": soap, "off-qty": 20, "off-reason": "受潮"})
     assert r.status_code == 400 and "9" in r.get_data(as_text=True)
@@ -101,21 +108,45 @@ def test_item_photo_is_checked_re_encoded_and_served_locally(app, client, app_wo
 
     shop_world(app, app_world, stock=())
     login(client, "admin1")
-    bomb = client.post("/desk/items", data={"code": "OIL", "name": "食用油", "unit": "桶", "price": "30",
-                                             "photo": (io.BytesIO(png_bomb()), "oil.png")},
-                       content_type="multipart/form-data")
+    bomb = client.post(
+        "/desk/items",
+        data={
+            "code": "OIL",
+            "name": "食用油",
+            "unit": "桶",
+            "price": "30",
+            "photo": (io.BytesIO(png_bomb()), "oil.png"),
+        },
+        content_type="multipart/form-data",
+    )
     assert bomb.status_code == 400 and "7745" in bomb.get_data(as_text=True)
-    junk = client.post("/desk/items", data={"code": "OIL", "name": "食用油", "unit": "桶", "price": "30",
-                                             "photo": (io.BytesIO(b"not a picture"), "oil.jpg")},
-                       content_type="multipart/form-data")
+    junk = client.post(
+        "/desk/items",
+        data={
+            "code": "OIL",
+            "name": "食用油",
+            "unit": "桶",
+            "price": "30",
+            "photo": (io.BytesIO(b"not a picture"), "oil.jpg"),
+        },
+        content_type="multipart/form-data",
+    )
     assert junk.status_code == 400 and "不是图片" in junk.get_data(as_text=True)
-    assert _sql(app, "SELECT count(*) FROM shop_items") == [(0,)]              # nothing half-written
+    assert _sql(app, "SELECT count(*) FROM shop_items") == [(0,)]  # nothing half-written
 
     png = io.BytesIO()
     Image.new("RGBA", (2400, 1200), (200, 30, 30, 255)).save(png, "PNG")
-    r = client.post("/desk/items", data={"code": "OIL", "name": "食用油", "unit": "桶", "price": "30",
-                                          "photo": (io.BytesIO(png.getvalue()), "oil.png")},
-                    content_type="multipart/form-data")
+    r = client.post(
+        "/desk/items",
+        data={
+            "code": "OIL",
+            "name": "食用油",
+            "unit": "桶",
+            "price": "30",
+            "photo": (io.BytesIO(png.getvalue()), "oil.png"),
+        },
+        content_type="multipart/form-data",
+    )
     assert r.status_code == 303
     ((item_id, rel),) = _sql(app, "SELECT id, photo FROM shop_items WHERE code = 'OIL'")
     stored = Path(app.instance_path) / "uploads" / rel
@@ -124,7 +155,7 @@ def test_item_photo_is_checked_re_encoded_and_served_locally(app, client, app_wo
         assert im.format == "JPEG" and max(im.size) <= 1600
 
     client.post("/logout")
-    page = client.get("/shop").get_data(as_text=True)                       # public, no sign-in
+    page = client.get("/shop").get_data(as_text=True)  # public, no sign-in
     src = re.search(r'<img class="item-photo" src="([^"]+)"', page)[1]
     assert src.startswith(f"/shop/photo/{item_id}.jpg")
     photo = client.get(src)
@@ -135,9 +166,11 @@ def test_item_photo_is_checked_re_encoded_and_served_locally(app, client, app_wo
     login(client, "admin1")
     edit = client.get(f"/desk/items/{item_id}").get_data(as_text=True)
     assert 'id="item-photo"' in edit and 'enctype="multipart/form-data"' in edit
-    r = client.post(f"/desk/items/{item_id}", data={"code": "OIL", "name": "食用油", "unit": "桶", "price": "30",
-                                                     "active": "y", "remove_photo": "y"},
-                    content_type="multipart/form-data")
+    r = client.post(
+        f"/desk/items/{item_id}",
+        data={"code": "OIL", "name": "食用油", "unit": "桶", "price": "30", "active": "y", "remove_photo": "y"},
+        content_type="multipart/form-data",
+    )
     assert r.status_code == 303
     assert _sql(app, "SELECT photo FROM shop_items WHERE id = :i", i=item_id) == [(None,)]
     assert client.get(src).status_code == 404
@@ -157,14 +190,18 @@ def test_a_clerk_signs_in_changes_the_password_and_signs_out(app, client, app_wo
     new = "clerk new password 1"
     r = client.post("/password", data={"current": PASSWORD, "new": new, "repeat": new})
     assert r.status_code == 302 and r.headers["Location"].endswith("/desk")
-    assert client.get("/desk").status_code == 200                       # still signed in here
+    assert client.get("/desk").status_code == 200  # still signed in here
     r = client.post("/logout")
     assert r.status_code == 302
-    assert client.get("/desk").status_code == 302                       # signed out: to the login page
-    assert login(client, "clerk1").status_code == 200                   # the old password is dead
+    assert client.get("/desk").status_code == 302  # signed out: to the login page
+    assert login(client, "clerk1").status_code == 200  # the old password is dead
     assert login(client, "clerk1", new).status_code == 302
-    actions = [a for (a,) in _sql(app, "SELECT action FROM audit_events WHERE actor_id = :u ORDER BY id",
-                                  u=app_world["users"]["clerk1"])]
+    actions = [
+        a
+        for (a,) in _sql(
+            app, "SELECT action FROM audit_events WHERE actor_id = :u ORDER BY id", u=app_world["users"]["clerk1"]
+        )
+    ]
     assert "password.change" in actions and "logout" in actions
 
 
@@ -175,11 +212,17 @@ def test_redemption_history_names_the_goods_on_the_desk_and_the_card(app, client
     hid = w["households"][0]
     page = client.get(f"/desk/h/{hid}").get_data(as_text=True)
     key = re.search(r'name="key" value="([0-9a-f]+)"', page)[1]
-    client.post(f"/desk/h/{hid}/redeem", data={"key": key, f"qty-{w['items']['SOAP']}": "2",
-                                                f"qty-{w['items']['RICE']}": "1"})
+    client.post(
+        f"/desk/h/{hid}/redeem", data={"key": key, f"qty-{w['items']['SOAP']}": "2", f"qty-{w['items']['RICE']}": "1"}
+    )
     names = dict(_sql(app, "SELECT code, name FROM shop_items"))
-    want = f"{names['SOAP']}×2、{names['RICE']}×1" if w["items"]["SOAP"] < w["items"]["RICE"] else \
-        f"{names['RICE']}×1、{names['SOAP']}×2"
-    for page in (client.get(f"/desk/h/{hid}").get_data(as_text=True),
-                 client.get(f"/h/{w['tokens'][0]}").get_data(as_text=True)):
+    want = (
+        f"{names['SOAP']}×2、{names['RICE']}×1"
+        if w["items"]["SOAP"] < w["items"]["RICE"]
+        else f"{names['RICE']}×1、{names['SOAP']}×2"
+    )
+    for page in (
+        client.get(f"/desk/h/{hid}").get_data(as_text=True),
+        client.get(f"/h/{w['tokens'][0]}").get_data(as_text=True),
+    ):
         assert want in page and "built-in method" not in page

@@ -1,4 +1,5 @@
 """Set-up for the shop's page tests: the app's small village plus a clerk, points and stock."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -36,8 +37,15 @@ def shop_world(app, app_world, points=(60, 20, 0, 0), stock=STOCK):
         day = today()
         for hid, pts in zip(app_world["households"], points):
             for _ in range(pts // 20):
-                res = capture(s, actor=admin, village=village, rule_code="YF-01", occurred_on=day,
-                              lines=[Line(household_id=hid)], key=f"give-{hid}-{_}")
+                res = capture(
+                    s,
+                    actor=admin,
+                    village=village,
+                    rule_code="YF-01",
+                    occurred_on=day,
+                    lines=[Line(household_id=hid)],
+                    key=f"give-{hid}-{_}",
+                )
                 approve(s, [s.get(Submission, ln.submission_id) for ln in res.lines], rev)
         items = {}
         for code, name, price, qty, unit in stock:
@@ -47,6 +55,10 @@ def shop_world(app, app_world, points=(60, 20, 0, 0), stock=STOCK):
         s.commit()
         app_world["users"]["clerk1"] = clerk.id
         app_world["items"] = items
-        app_world["tokens"] = [t for (t,) in s.execute(select(Household.card_token).where(
-            Household.id.in_(app_world["households"])).order_by(Household.id))]
+        app_world["tokens"] = [
+            t
+            for (t,) in s.execute(
+                select(Household.card_token).where(Household.id.in_(app_world["households"])).order_by(Household.id)
+            )
+        ]
     return app_world

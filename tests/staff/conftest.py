@@ -1,4 +1,5 @@
 """Fixtures for the staff feature's tests."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -41,9 +42,15 @@ def make_activity(app, world, code="LJ-01", *, by="grid1", group_index=0, held_o
         from pointsapp.points.registry import Group
 
         groups = db.session.execute(select(Group).order_by(Group.sort_key)).scalars().all()
-        a = Activity(village_id=world["village"], rule_id=world["rules"][code], title=title or f"活动 {code}",
-                     held_on=held_on or today(), place="村部", group_id=groups[group_index].id if group_index is not None else None,
-                     created_by_id=world["users"][by])
+        a = Activity(
+            village_id=world["village"],
+            rule_id=world["rules"][code],
+            title=title or f"活动 {code}",
+            held_on=held_on or today(),
+            place="村部",
+            group_id=groups[group_index].id if group_index is not None else None,
+            created_by_id=world["users"][by],
+        )
         db.session.add(a)
         db.session.commit()
         return a.id
@@ -62,14 +69,19 @@ def add_people(app, world, count: int, *, group_index: int = 0, per_household: i
         hh_no = 100
         while n < count:
             hh_no += 1
-            h = Household(village_id=world["village"], group_id=group.id, number=str(hh_no), house_number=f"{hh_no:03d}")
+            h = Household(
+                village_id=world["village"], group_id=group.id, number=str(hh_no), house_number=f"{hh_no:03d}"
+            )
             db.session.add(h)
             db.session.flush()
             members = []
             for i in range(min(per_household, count - n)):
-                v = Villager(village_id=world["village"], household_id=h.id,
-                             name=names[(n // len(given)) % len(names)] + given[n % len(given)] + ("" if i else ""),
-                             relation="户主" if i == 0 else "家属")
+                v = Villager(
+                    village_id=world["village"],
+                    household_id=h.id,
+                    name=names[(n // len(given)) % len(names)] + given[n % len(given)] + ("" if i else ""),
+                    relation="户主" if i == 0 else "家属",
+                )
                 db.session.add(v)
                 members.append(v)
                 n += 1

@@ -1,4 +1,5 @@
 """Sign-in, sign-out, password change, role homes, rate limiting."""
+
 from __future__ import annotations
 
 import pytest
@@ -19,8 +20,9 @@ def test_login_page_in_chinese(client):
     assert "登录" in page and "用户名" in page and "密码" in page
 
 
-@pytest.mark.parametrize("username, home", [
-    ("grid1", "/capture"), ("rev1", "/review"), ("admin1", "/staff"), ("view1", "/villages")])
+@pytest.mark.parametrize(
+    "username, home", [("grid1", "/capture"), ("rev1", "/review"), ("admin1", "/staff"), ("view1", "/villages")]
+)
 def test_login_redirects_to_role_home(client, world, username, home):
     resp = login(client, username)
     assert resp.status_code == 302
@@ -104,14 +106,15 @@ def test_must_change_password_flow(app, client, world):
     assert 'action="/logout"' in client.get("/password").get_data(as_text=True)
     short = client.post("/password", data={"current": "correct horse 1", "new": "short", "repeat": "short"})
     assert short.status_code == 400 and "至少 12" in short.get_data(as_text=True)
-    differ = client.post("/password", data={"current": "correct horse 1", "new": "new password 1",
-                                            "repeat": "new password 2"})
+    differ = client.post(
+        "/password", data={"current": "correct horse 1", "new": "new password 1", "repeat": "new password 2"}
+    )
     assert differ.status_code == 400 and "不一致" in differ.get_data(as_text=True)
-    wrong = client.post("/password", data={"current": "nope nope", "new": "new password 1",
-                                           "repeat": "new password 1"})
+    wrong = client.post("/password", data={"current": "nope nope", "new": "new password 1", "repeat": "new password 1"})
     assert wrong.status_code == 400 and "当前密码不正确" in wrong.get_data(as_text=True)
-    ok = client.post("/password", data={"current": "correct horse 1", "new": "new password 1",
-                                        "repeat": "new password 1"})
+    ok = client.post(
+        "/password", data={"current": "correct horse 1", "new": "new password 1", "repeat": "new password 1"}
+    )
     assert ok.status_code == 302
     assert client.get("/capture").status_code == 200
     client.post("/logout")
@@ -154,7 +157,7 @@ def limited_app(db_url, tmp_path, monkeypatch):
 
 def test_failed_logins_are_rate_limited(limited_app):
     client = limited_app.test_client()
-    for i in range(10):   # ten names: the per-account backoff (5 failures) stays out of this test
+    for i in range(10):  # ten names: the per-account backoff (5 failures) stays out of this test
         assert client.post("/login", data={"username": f"grid{i}", "password": "wrong"}).status_code == 200
     resp = client.post("/login", data={"username": "grid1", "password": "correct horse 1"})
     assert resp.status_code == 429

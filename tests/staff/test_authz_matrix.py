@@ -6,6 +6,7 @@ A new route fails here until a row is added for it by hand. Denied = 302 to /log
 anonymous, 403 (or 404) for a signed-in user; allowed = neither 403 nor a login redirect (and
 never a server error). ``vviewer`` is a viewer bound to the village (no county pages).
 """
+
 from __future__ import annotations
 
 import pytest
@@ -21,64 +22,131 @@ from tests.conftest import login
 from tests.staff.conftest import make_activity, today, last_month_day
 
 ANY = "anonymous admin reviewer grid_worker viewer vviewer clerk"
-STAFF = "admin reviewer grid_worker viewer vviewer"   # report readers
-ACCOUNTS = STAFF + " clerk"                           # every signed-in account
+STAFF = "admin reviewer grid_worker viewer vviewer"  # report readers
+ACCOUNTS = STAFF + " clerk"  # every signed-in account
 
 # endpoint -> who may use it. Written by hand; do not generate it from the code.
 EXPECTED: dict[str, str] = {
     # public pages (villagers, sign-in, language, health)
-    "web.index": ANY, "web.set_language": ANY, "web.healthz": ANY, "staff.login": ANY,
+    "web.index": ANY,
+    "web.set_language": ANY,
+    "web.healthz": ANY,
+    "staff.login": ANY,
     "staff.service_worker": ANY,
-    "villagers.board": ANY, "villagers.card": ANY, "villagers.notice": ANY, "villagers.object_entry": ANY,
+    "villagers.board": ANY,
+    "villagers.card": ANY,
+    "villagers.notice": ANY,
+    "villagers.object_entry": ANY,
     "villagers.report_missing": ANY,
     "villagers.rules": ANY,
     # every signed-in account
-    "staff.logout": ACCOUNTS, "staff.change_password": ACCOUNTS, "staff.home": ACCOUNTS,
+    "staff.logout": ACCOUNTS,
+    "staff.change_password": ACCOUNTS,
+    "staff.home": ACCOUNTS,
     # capture (grid workers, reviewers, admins)
-    "staff.capture_start": "admin reviewer grid_worker", "staff.capture": "admin reviewer grid_worker",
-    "staff.new_activity": "admin reviewer grid_worker", "staff.sign_in_sheet": "admin reviewer grid_worker",
-    "staff.activity_photo": "admin reviewer grid_worker", "staff.capture_result": "admin reviewer grid_worker",
-    "staff.capture_photo": "admin reviewer grid_worker", "staff.my_captures": "admin reviewer grid_worker",
+    "staff.capture_start": "admin reviewer grid_worker",
+    "staff.capture": "admin reviewer grid_worker",
+    "staff.new_activity": "admin reviewer grid_worker",
+    "staff.sign_in_sheet": "admin reviewer grid_worker",
+    "staff.activity_photo": "admin reviewer grid_worker",
+    "staff.capture_result": "admin reviewer grid_worker",
+    "staff.capture_photo": "admin reviewer grid_worker",
+    "staff.my_captures": "admin reviewer grid_worker",
     # review, public notice, objections (reviewers and admins)
-    "staff.review": "admin reviewer", "staff.approve": "admin reviewer", "staff.reject": "admin reviewer",
-    "staff.notices": "admin reviewer", "staff.notice": "admin reviewer", "staff.notice_print": "admin reviewer",
-    "staff.publish": "admin reviewer", "staff.objections": "admin reviewer", "staff.objection": "admin reviewer",
-    "staff.new_objection": "admin reviewer", "reports.notice_pdf": "admin reviewer",
+    "staff.review": "admin reviewer",
+    "staff.approve": "admin reviewer",
+    "staff.reject": "admin reviewer",
+    "staff.notices": "admin reviewer",
+    "staff.notice": "admin reviewer",
+    "staff.notice_print": "admin reviewer",
+    "staff.publish": "admin reviewer",
+    "staff.objections": "admin reviewer",
+    "staff.objection": "admin reviewer",
+    "staff.new_objection": "admin reviewer",
+    "reports.notice_pdf": "admin reviewer",
     # admins only
-    "staff.award": "admin", "staff.close": "admin",
-    "villagers.cards": "admin", "villagers.passbook": "admin", "villagers.rotate": "admin",
-    "admin.home": "admin", "admin.activities": "admin", "admin.activity_cancel": "admin",
-    "admin.activity_edit": "admin", "admin.audit_csv": "admin", "admin.audit_log": "admin",
-    "admin.group_create": "admin", "admin.group_edit": "admin", "admin.household": "admin",
-    "admin.household_edit": "admin", "admin.household_new": "admin", "admin.roster_cancel": "admin",
-    "admin.roster_confirm": "admin", "admin.roster_export": "admin", "admin.roster_page": "admin",
-    "admin.roster_preview": "admin", "admin.roster_upload": "admin", "admin.rule": "admin",
-    "admin.rule_edit": "admin", "admin.rules": "admin", "admin.rules_export": "admin",
-    "admin.rules_upload": "admin", "admin.rules_upload_confirm": "admin", "admin.rules_upload_preview": "admin",
-    "admin.settings": "admin", "admin.user_activate": "admin", "admin.user_deactivate": "admin",
-    "admin.user_edit": "admin", "admin.user_new": "admin", "admin.user_reset_password": "admin",
-    "admin.users": "admin", "admin.villager": "admin", "admin.villager_edit": "admin",
-    "admin.villager_move": "admin", "admin.villager_new": "admin", "admin.villager_status": "admin",
-    "reports.export_roster": "admin", "reports.monthly_pack": "admin",
+    "staff.award": "admin",
+    "staff.close": "admin",
+    "villagers.cards": "admin",
+    "villagers.passbook": "admin",
+    "villagers.rotate": "admin",
+    "admin.home": "admin",
+    "admin.activities": "admin",
+    "admin.activity_cancel": "admin",
+    "admin.activity_edit": "admin",
+    "admin.audit_csv": "admin",
+    "admin.audit_log": "admin",
+    "admin.group_create": "admin",
+    "admin.group_edit": "admin",
+    "admin.household": "admin",
+    "admin.household_edit": "admin",
+    "admin.household_new": "admin",
+    "admin.roster_cancel": "admin",
+    "admin.roster_confirm": "admin",
+    "admin.roster_export": "admin",
+    "admin.roster_page": "admin",
+    "admin.roster_preview": "admin",
+    "admin.roster_upload": "admin",
+    "admin.rule": "admin",
+    "admin.rule_edit": "admin",
+    "admin.rules": "admin",
+    "admin.rules_export": "admin",
+    "admin.rules_upload": "admin",
+    "admin.rules_upload_confirm": "admin",
+    "admin.rules_upload_preview": "admin",
+    "admin.settings": "admin",
+    "admin.user_activate": "admin",
+    "admin.user_deactivate": "admin",
+    "admin.user_edit": "admin",
+    "admin.user_new": "admin",
+    "admin.user_reset_password": "admin",
+    "admin.users": "admin",
+    "admin.villager": "admin",
+    "admin.villager_edit": "admin",
+    "admin.villager_move": "admin",
+    "admin.villager_new": "admin",
+    "admin.villager_status": "admin",
+    "reports.export_roster": "admin",
+    "reports.monthly_pack": "admin",
     # read-only registry lists and the village list: admins and viewers
-    "admin.groups": "admin viewer vviewer", "admin.households": "admin viewer vviewer",
+    "admin.groups": "admin viewer vviewer",
+    "admin.households": "admin viewer vviewer",
     "staff.villages": "admin viewer vviewer",
     # reports
-    "reports.dashboard": STAFF, "reports.chart": STAFF,
+    "reports.dashboard": STAFF,
+    "reports.chart": STAFF,
     "reports.export_ledger": "admin viewer vviewer",
     # county-wide pages: county accounts only (a village-bound viewer is refused)
-    "reports.county": "viewer", "reports.county_chart": "viewer",
+    "reports.county": "viewer",
+    "reports.county_chart": "viewer",
     # 积分超市: the public list; the desk (clerks, and admins, who can do all a clerk can); the shop's admin pages
-    "shop.public_shop": ANY, "shop.item_photo": ANY,
-    "shop.desk": "admin clerk", "shop.household": "admin clerk", "shop.redeem": "admin clerk",
-    "shop.receipt": "admin clerk", "shop.cancel": "admin clerk", "shop.redemptions": "admin clerk",
-    "shop.stock": "admin clerk", "shop.stock_in_post": "admin clerk", "shop.write_off_post": "admin clerk",
-    "shop.stars": "admin clerk", "shop.plaques": "admin clerk",
-    "shop.items": "admin", "shop.edit_item": "admin", "shop.settings": "admin", "shop.reset": "admin",
+    "shop.public_shop": ANY,
+    "shop.item_photo": ANY,
+    "shop.desk": "admin clerk",
+    "shop.household": "admin clerk",
+    "shop.redeem": "admin clerk",
+    "shop.receipt": "admin clerk",
+    "shop.cancel": "admin clerk",
+    "shop.redemptions": "admin clerk",
+    "shop.stock": "admin clerk",
+    "shop.stock_in_post": "admin clerk",
+    "shop.write_off_post": "admin clerk",
+    "shop.stars": "admin clerk",
+    "shop.plaques": "admin clerk",
+    "shop.items": "admin",
+    "shop.edit_item": "admin",
+    "shop.settings": "admin",
+    "shop.reset": "admin",
 }
 
-ROLE_USERS = {"admin": "admin1", "reviewer": "rev1", "grid_worker": "grid1", "viewer": "view1",
-              "vviewer": "vview1", "clerk": "clerk1"}
+ROLE_USERS = {
+    "admin": "admin1",
+    "reviewer": "rev1",
+    "grid_worker": "grid1",
+    "viewer": "view1",
+    "vviewer": "vview1",
+    "clerk": "clerk1",
+}
 SKIP_ENDPOINTS = {"static"}  # Flask's own static files: no view function of ours
 
 
@@ -87,15 +155,20 @@ def _is_static(endpoint: str) -> bool:
 
 
 def test_every_view_declares_allowed_roles(app):
-    missing = [ep for ep, view in app.view_functions.items()
-               if not _is_static(ep) and not getattr(view, "allowed_roles", None)]
+    missing = [
+        ep for ep, view in app.view_functions.items() if not _is_static(ep) and not getattr(view, "allowed_roles", None)
+    ]
     assert not missing, f"views without @roles_required/@public: {missing}"
 
 
 def test_every_endpoint_has_a_hand_written_row(app):
     endpoints = {ep for ep in app.view_functions if not _is_static(ep)}
-    assert not endpoints - set(EXPECTED), f"add these endpoints to EXPECTED by hand: {sorted(endpoints - set(EXPECTED))}"
-    assert not set(EXPECTED) - endpoints, f"EXPECTED lists endpoints that no longer exist: {sorted(set(EXPECTED) - endpoints)}"
+    assert not endpoints - set(EXPECTED), (
+        f"add these endpoints to EXPECTED by hand: {sorted(endpoints - set(EXPECTED))}"
+    )
+    assert not set(EXPECTED) - endpoints, (
+        f"EXPECTED lists endpoints that no longer exist: {sorted(set(EXPECTED) - endpoints)}"
+    )
 
 
 @pytest.fixture
@@ -106,14 +179,21 @@ def ids(app, world):
         village = db.session.get(Village, world["village"])
         grid = db.session.get(StaffUser, world["users"]["grid1"])
         rev = db.session.get(StaffUser, world["users"]["rev1"])
-        res = capture(db.session, actor=grid, village=village, key="matrix",
-                      lines=[Line(villager_id=p) for p in world["people"][0]], rule_code="LJ-01",
-                      occurred_on=last_month_day(), activity_id=aid)
+        res = capture(
+            db.session,
+            actor=grid,
+            village=village,
+            key="matrix",
+            lines=[Line(villager_id=p) for p in world["people"][0]],
+            rule_code="LJ-01",
+            occurred_on=last_month_day(),
+            activity_id=aid,
+        )
         entries = approve(db.session, [db.session.get(Submission, res.lines[0].submission_id)], rev)
         publish_notice(db.session, village, month_key(last_month_day()), rev)
         household = db.session.get(Household, world["households"][0])
         obj = raise_objection(db.session, entries[0], household, "matrix")
-        vview = StaffUser(username="vview1", role=Role.viewer, village_id=village.id)   # a village-bound viewer
+        vview = StaffUser(username="vview1", role=Role.viewer, village_id=village.id)  # a village-bound viewer
         vview.set_password("correct horse 1")
         db.session.add(vview)
         spare = StaffUser(username="spare", role=Role.grid_worker, village_id=village.id)  # a target for user pages
@@ -124,13 +204,26 @@ def ids(app, world):
         db.session.add(clerk)
         db.session.commit()
         values = {
-            "activity_id": aid, "batch_id": res.batch_id, "entry_id": entries[0].id, "objection_id": obj.id,
-            "submission_id": res.lines[1].submission_id, "household_id": household.id,
-            "villager_id": world["people"][0][0], "person_id": world["people"][0][0],
-            "group_id": household.group_id, "village_id": village.id, "village": village.id,
-            "user_id": spare.id, "rule_id": world["rules"]["LJ-01"],
-            "month": month_key(today()), "period": month_key(today()), "code": "LJ-01", "rule_code": "LJ-01",
-            "token": household.card_token, "card_token": household.card_token, "lang": "en",
+            "activity_id": aid,
+            "batch_id": res.batch_id,
+            "entry_id": entries[0].id,
+            "objection_id": obj.id,
+            "submission_id": res.lines[1].submission_id,
+            "household_id": household.id,
+            "villager_id": world["people"][0][0],
+            "person_id": world["people"][0][0],
+            "group_id": household.group_id,
+            "village_id": village.id,
+            "village": village.id,
+            "user_id": spare.id,
+            "rule_id": world["rules"]["LJ-01"],
+            "month": month_key(today()),
+            "period": month_key(today()),
+            "code": "LJ-01",
+            "rule_code": "LJ-01",
+            "token": household.card_token,
+            "card_token": household.card_token,
+            "lang": "en",
         }
     return values
 

@@ -2,6 +2,7 @@
 
 Every step is checked against the database with raw SQL, never through the app's own services.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -75,28 +76,45 @@ def big_group(app, world, people: int = 150, per_household: int = 3) -> list[int
     """Fill grid1's group (第一组, 5 people) up to ``people`` with unique names; returns all its person ids."""
     with app.app_context():
         group = db.session.execute(select(Group).order_by(Group.sort_key)).scalars().first()
-        existing = db.session.execute(select(Villager.id).join(Household, Villager.household_id == Household.id)
-                                      .where(Household.group_id == group.id)).scalars().all()
+        existing = (
+            db.session.execute(
+                select(Villager.id)
+                .join(Household, Villager.household_id == Household.id)
+                .where(Household.group_id == group.id)
+            )
+            .scalars()
+            .all()
+        )
         n, hh_no = len(existing), 200
         while n < people:
             hh_no += 1
-            h = Household(village_id=world["village"], group_id=group.id, number=str(hh_no),
-                          house_number=f"{hh_no:03d}")
+            h = Household(
+                village_id=world["village"], group_id=group.id, number=str(hh_no), house_number=f"{hh_no:03d}"
+            )
             db.session.add(h)
             db.session.flush()
             members = []
             for i in range(min(per_household, people - n)):
                 name = SURNAMES[n % len(SURNAMES)] + GIVEN[(n // len(SURNAMES)) % len(GIVEN)]
-                v = Villager(village_id=world["village"], household_id=h.id, name=name,
-                             relation="户主" if i == 0 else "家属")
+                v = Villager(
+                    village_id=world["village"], household_id=h.id, name=name, relation="户主" if i == 0 else "家属"
+                )
                 db.session.add(v)
                 members.append(v)
                 n += 1
             db.session.flush()
             h.head_id = members[0].id
         db.session.commit()
-        ids = db.session.execute(select(Villager.id).join(Household, Villager.household_id == Household.id)
-                                 .where(Household.group_id == group.id).order_by(Villager.id)).scalars().all()
+        ids = (
+            db.session.execute(
+                select(Villager.id)
+                .join(Household, Villager.household_id == Household.id)
+                .where(Household.group_id == group.id)
+                .order_by(Villager.id)
+            )
+            .scalars()
+            .all()
+        )
     assert len(ids) == people
     return list(ids)
 
@@ -111,6 +129,7 @@ def _png_bytes() -> bytes:
 
 # --- 1. the dead signal ---------------------------------------------------------------------
 
+
 def test_offline_capture_queues_survives_reload_and_syncs_once(app, world, signal, browser):
     people = big_group(app, world, 30)
     aid = make_activity(app, world, title="清廉党课")
@@ -119,18 +138,24 @@ def test_offline_capture_queues_survives_reload_and_syncs_once(app, world, signa
     sign_in_page(page, signal.url, "grid1")
     assert page.url.endswith("/capture")
     # The start page has the worker's phone keep today's capture pages (each with its roster).
-    page.wait_for_function(f"() => caches.open('pa-pages-v1').then(c => c.match('/activities/{aid}/capture'))"
-                           ".then(r => !!r)", timeout=20000)
+    page.wait_for_function(
+        f"() => caches.open('pa-pages-v1').then(c => c.match('/activities/{aid}/capture')).then(r => !!r)",
+        timeout=20000,
+    )
 
     # 1. Open the capture page (with signal); the service worker keeps it for later.
     page.goto(f"{signal.url}/activities/{aid}/capture")
-    page.wait_for_function("() => navigator.serviceWorker.ready.then(r => r.active.state === 'activated')", timeout=20000)
-    page.wait_for_function("() => caches.open('pa-pages-v1').then(c => c.match(location.pathname)).then(r => !!r)",
-                           timeout=20000)
+    page.wait_for_function(
+        "() => navigator.serviceWorker.ready.then(r => r.active.state === 'activated')", timeout=20000
+    )
+    page.wait_for_function(
+        "() => caches.open('pa-pages-v1').then(c => c.match(location.pathname)).then(r => !!r)", timeout=20000
+    )
     page.wait_for_function("() => caches.keys().then(k => k.some(n => n.startsWith('pa-static-')))", timeout=20000)
     # Chromium on Linux has no BarcodeDetector: the bundled QR decoder is kept too, for scanning offline.
-    page.wait_for_function("() => caches.match(document.querySelector('form.capture-form').dataset.qrLib).then(r => !!r)",
-                           timeout=20000)
+    page.wait_for_function(
+        "() => caches.match(document.querySelector('form.capture-form').dataset.qrLib).then(r => !!r)", timeout=20000
+    )
     screenshot(page, "courtyard-1-open")
 
     # 2. Go offline: the server is unreachable and the browser says so.
@@ -144,8 +169,9 @@ def test_offline_capture_queues_survives_reload_and_syncs_once(app, world, signa
         marks.nth(i).click()
     assert page.locator("#marked-count").inner_text() == "10"
     page.locator("summary").click()  # a photo of the sign-in sheet goes with the batch
-    page.set_input_files("input[name=photo]", files=[{"name": "sheet.png", "mimeType": "image/png",
-                                                       "buffer": _png_bytes()}])
+    page.set_input_files(
+        "input[name=photo]", files=[{"name": "sheet.png", "mimeType": "image/png", "buffer": _png_bytes()}]
+    )
     page.locator("#submit-capture").click()
     status = page.locator("#sync")
     status.wait_for(state="visible")
@@ -179,8 +205,13 @@ def test_offline_capture_queues_survives_reload_and_syncs_once(app, world, signa
     ctx.set_offline(False)
     page.wait_for_function("() => document.querySelectorAll('b.tag.queued').length === 0", timeout=30000)
     status.wait_for(state="hidden")
-    rows = sql(app, "SELECT s.villager_id FROM submissions s JOIN capture_batches b ON b.id = s.batch_id "
-                    "WHERE s.activity_id = :a AND b.key = :k AND s.status = 'pending'", a=aid, k=key)
+    rows = sql(
+        app,
+        "SELECT s.villager_id FROM submissions s JOIN capture_batches b ON b.id = s.batch_id "
+        "WHERE s.activity_id = :a AND b.key = :k AND s.status = 'pending'",
+        a=aid,
+        k=key,
+    )
     ticked = sorted(int(v) for v in queued[0]["p"])
     assert sorted(r[0] for r in rows) == ticked and set(ticked) <= set(people)
     assert sql(app, "SELECT count(*) FROM capture_batches WHERE key = :k", k=key) == [(1,)]
@@ -225,8 +256,11 @@ def test_a_capture_token_hours_old_still_submits(app, world, signal, browser, mo
         m.setattr(flask_wtf.csrf, "URLSafeTimedSerializer", OldTokens)
         page.goto(f"{signal.url}/activities/{aid}/capture")  # its token signed 5 hours ago
     token = page.locator("form.capture-form input[name=csrf_token]").input_value()
-    other_form = page.evaluate("t => fetch('/logout', {method: 'POST', redirect: 'manual', body: new URLSearchParams("
-                               "{csrf_token: t}), credentials: 'same-origin'}).then(r => r.status)", token)
+    other_form = page.evaluate(
+        "t => fetch('/logout', {method: 'POST', redirect: 'manual', body: new URLSearchParams("
+        "{csrf_token: t}), credentials: 'same-origin'}).then(r => r.status)",
+        token,
+    )
     assert other_form == 400  # any other form refuses a token this old ("the form has expired")
     page.locator("label.mark:has(input[name=p])").first.click()
     page.locator("#submit-capture").click()
@@ -235,6 +269,7 @@ def test_a_capture_token_hours_old_still_submits(app, world, signal, browser, mo
 
 
 # --- 2. thirty of a 150-person group --------------------------------------------------------
+
 
 def test_thirty_of_150_in_at_most_40_taps_and_3_screens(app, world, signal, browser):
     people = big_group(app, world, 150)
@@ -245,8 +280,16 @@ def test_thirty_of_150_in_at_most_40_taps_and_3_screens(app, world, signal, brow
         village = db.session.get(Village, world["village"])
         grid = db.session.get(StaffUser, world["users"]["grid1"])
         for aid_old, (held, key) in zip(olds, earlier, strict=True):
-            capture(db.session, actor=grid, village=village, key=key, rule_code="LJ-01", occurred_on=held,
-                    activity_id=aid_old, lines=[Line(villager_id=p) for p in regulars])
+            capture(
+                db.session,
+                actor=grid,
+                village=village,
+                key=key,
+                rule_code="LJ-01",
+                occurred_on=held,
+                activity_id=aid_old,
+                lines=[Line(villager_id=p) for p in regulars],
+            )
         db.session.commit()
     came = regulars[:26] + [p for p in people if p not in regulars][40:44]  # 26 regulars + 4 others
     aid = make_activity(app, world, title="清廉党课")
@@ -291,6 +334,7 @@ def test_thirty_of_150_in_at_most_40_taps_and_3_screens(app, world, signal, brow
 
 # --- 3. weight on a slow link ---------------------------------------------------------------
 
+
 def test_capture_page_weight_and_cold_load_on_a_slow_link(app, world, signal, browser):
     big_group(app, world, 150)
     aid = make_activity(app, world, title="清廉党课")
@@ -305,8 +349,10 @@ def test_capture_page_weight_and_cold_load_on_a_slow_link(app, world, signal, br
     cdp.send("Network.enable")
     cdp.send("Network.clearBrowserCache")
     cdp.send("Network.setCacheDisabled", {"cacheDisabled": True})
-    cdp.send("Network.emulateNetworkConditions", {"offline": False, "latency": 800,
-                                                  "downloadThroughput": 100_000 / 8, "uploadThroughput": 100_000 / 8})
+    cdp.send(
+        "Network.emulateNetworkConditions",
+        {"offline": False, "latency": 800, "downloadThroughput": 100_000 / 8, "uploadThroughput": 100_000 / 8},
+    )
     urls, sizes, encodings = {}, {}, {}
 
     def received(e):
@@ -319,19 +365,23 @@ def test_capture_page_weight_and_cold_load_on_a_slow_link(app, world, signal, br
     started = time.monotonic()
     page.goto(f"{signal.url}/activities/{aid}/capture", wait_until="load", timeout=60000)
     cold = time.monotonic() - started
-    timing = page.evaluate("(() => { const n = performance.getEntriesByType('navigation')[0];"
-                           " return {load: n.loadEventEnd, dcl: n.domContentLoadedEventEnd, html: n.encodedBodySize,"
-                           " decoded: n.decodedBodySize}; })()")
+    timing = page.evaluate(
+        "(() => { const n = performance.getEntriesByType('navigation')[0];"
+        " return {load: n.loadEventEnd, dcl: n.domContentLoadedEventEnd, html: n.encodedBodySize,"
+        " decoded: n.decodedBodySize}; })()"
+    )
     page.wait_for_timeout(500)
     loaded = {urls[r]: (sizes.get(r, 0), encodings.get(r, "")) for r in urls if r in sizes}
     path = f"/activities/{aid}/capture"
     lines = [f"  {size:>7,} B  {enc or 'identity':8} {u.replace(signal.url, '')}" for u, (size, enc) in loaded.items()]
     first_load = {u: v for u, v in loaded.items() if "/capture/sw.js" not in u}
     total = sum(size for size, _enc in first_load.values())
-    report = (f"capture page, 150 people, cold on 100 kbit/s + 800 ms: load event {timing['load'] / 1000:.2f} s "
-              f"(DOMContentLoaded {timing['dcl'] / 1000:.2f} s, wall {cold:.2f} s); HTML {timing['html']:,} B "
-              f"gzipped of {timing['decoded']:,} B; all requests {total:,} B on the wire; "
-              f"server render without throttling {server_s:.2f} s\n" + "\n".join(lines))
+    report = (
+        f"capture page, 150 people, cold on 100 kbit/s + 800 ms: load event {timing['load'] / 1000:.2f} s "
+        f"(DOMContentLoaded {timing['dcl'] / 1000:.2f} s, wall {cold:.2f} s); HTML {timing['html']:,} B "
+        f"gzipped of {timing['decoded']:,} B; all requests {total:,} B on the wire; "
+        f"server render without throttling {server_s:.2f} s\n" + "\n".join(lines)
+    )
     print("\n" + report)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     (SCREENSHOTS.parent / "capture-weight.txt").write_text(report + "\n")
@@ -344,6 +394,7 @@ def test_capture_page_weight_and_cold_load_on_a_slow_link(app, world, signal, br
 
 
 # --- 4. scanning a household card ---------------------------------------------------------
+
 
 def _y4m(png: bytes, path) -> None:
     """A one-frame Y4M video (Chromium's fake camera loops it) showing the QR code on white."""
@@ -372,9 +423,16 @@ def test_scanning_a_household_card_ticks_the_household(app, world, signal, brows
     video = tmp_path / "card.y4m"
     _y4m(buf.getvalue(), video)
     if True:  # a browser of its own: the fake camera is a launch option
-        b = browser.browser_type.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-            f"--use-file-for-fake-video-capture={video}"])
+        b = browser.browser_type.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--use-fake-ui-for-media-stream",
+                "--use-fake-device-for-media-stream",
+                f"--use-file-for-fake-video-capture={video}",
+            ],
+        )
         try:
             ctx = b.new_context(viewport=PHONE_390, locale="zh-CN", permissions=["camera"], bypass_csp=True)
             page = ctx.new_page()
@@ -383,10 +441,14 @@ def test_scanning_a_household_card_ticks_the_household(app, world, signal, brows
             assert not page.locator(f"input[name=h][value='{h1}']").is_checked()
             detector = page.evaluate("'BarcodeDetector' in window")
             page.locator("#scan").click()
-            page.wait_for_function(f"() => document.querySelector(\"input[name=h][value='{h1}']\").checked", timeout=20000)
+            page.wait_for_function(
+                f"() => document.querySelector(\"input[name=h][value='{h1}']\").checked", timeout=20000
+            )
             used_bundled = page.evaluate("typeof window.jsQR === 'function'")
-            print(f"\nscanned with {'the bundled jsQR' if used_bundled else 'BarcodeDetector'}"
-                  f" (BarcodeDetector present: {detector})")
+            print(
+                f"\nscanned with {'the bundled jsQR' if used_bundled else 'BarcodeDetector'}"
+                f" (BarcodeDetector present: {detector})"
+            )
             assert "向明华" in page.locator("#scan-msg").inner_text()
             screenshot(page, "courtyard-scan")
             page.locator("#scan-stop").click()
@@ -398,6 +460,7 @@ def test_scanning_a_household_card_ticks_the_household(app, world, signal, brows
 
 
 # --- 5. hours tick the person ---------------------------------------------------------------
+
 
 def test_typing_hours_ticks_the_person(app, world, signal, browser):
     aid = make_activity(app, world, "ZY-02")  # points per hour
@@ -445,9 +508,16 @@ def test_whole_household_includes_its_members_listed_at_the_top(app, world, sign
     held = today() - dt.timedelta(days=4)
     old = make_activity(app, world, held_on=held, title="上次党课")
     with app.app_context():
-        capture(db.session, actor=db.session.get(StaffUser, world["users"]["grid1"]),
-                village=db.session.get(Village, world["village"]), key="k-came", rule_code="LJ-01",
-                occurred_on=held, activity_id=old, lines=[Line(villager_id=member)])
+        capture(
+            db.session,
+            actor=db.session.get(StaffUser, world["users"]["grid1"]),
+            village=db.session.get(Village, world["village"]),
+            key="k-came",
+            rule_code="LJ-01",
+            occurred_on=held,
+            activity_id=old,
+            lines=[Line(villager_id=member)],
+        )
         db.session.commit()
     aid = make_activity(app, world, title="清廉党课")
     page = new_page(browser, PHONE_360)
@@ -475,8 +545,10 @@ def test_a_queued_batch_the_server_refuses_gives_the_ticks_back(app, world, sign
     page.locator("#submit-capture").click()
     page.locator("b.tag.queued").first.wait_for()
     with app.app_context():  # meanwhile the activity is cancelled at the office
-        db.session.execute(text("UPDATE activities SET cancelled_at = CURRENT_TIMESTAMP, cancel_reason = 'x' "
-                                "WHERE id = :a"), {"a": aid})
+        db.session.execute(
+            text("UPDATE activities SET cancelled_at = CURRENT_TIMESTAMP, cancel_reason = 'x' WHERE id = :a"),
+            {"a": aid},
+        )
         db.session.commit()
     signal.on()
     page.wait_for_function("() => document.querySelectorAll('b.tag.queued').length === 0", timeout=40000)

@@ -1,4 +1,5 @@
 """Browser tests in real Chromium: the grid worker on a phone, the reviewer on a desktop."""
+
 from __future__ import annotations
 
 import pytest
@@ -33,8 +34,13 @@ def test_grid_worker_captures_30_people_on_a_phone(app, world, live_server, brow
     aid = make_activity(app, world, title="清廉党课")
     with app.app_context():
         g1 = db.session.execute(select(Group).order_by(Group.sort_key)).scalars().first()
-        people = list(db.session.execute(select(Villager.id).join(Household, Villager.household_id == Household.id)
-                                         .where(Household.group_id == g1.id)).scalars())
+        people = list(
+            db.session.execute(
+                select(Villager.id)
+                .join(Household, Villager.household_id == Household.id)
+                .where(Household.group_id == g1.id)
+            ).scalars()
+        )
     assert len(people) == 31
     page = new_page(browser, PHONE)
     tap = Taps()
@@ -79,12 +85,20 @@ def test_grid_worker_captures_30_people_on_a_phone(app, world, live_server, brow
     with app.app_context():
         from pointsapp.points.ledger import CaptureBatch
 
-        assert db.session.execute(select(func.count()).select_from(CaptureBatch)
-                                  .where(CaptureBatch.key == key)).scalar_one() == 1
+        assert (
+            db.session.execute(
+                select(func.count()).select_from(CaptureBatch).where(CaptureBatch.key == key)
+            ).scalar_one()
+            == 1
+        )
     with app.app_context():
-        counts = dict(db.session.execute(
-            select(Submission.villager_id, func.count()).where(Submission.status.in_(LIVE))
-            .group_by(Submission.villager_id)).all())
+        counts = dict(
+            db.session.execute(
+                select(Submission.villager_id, func.count())
+                .where(Submission.status.in_(LIVE))
+                .group_by(Submission.villager_id)
+            ).all()
+        )
     assert {p: counts.get(p, 0) for p in people} == dict.fromkeys(people, 1)
     page.goto(result_url)
     assert page.locator("tr[data-status=pending]").count() == 30
@@ -128,9 +142,15 @@ def test_reviewer_approves_publishes_and_corrects_on_a_desktop(app, world, live_
     with app.app_context():
         village = db.session.get(Village, world["village"])
         grid = db.session.get(StaffUser, world["users"]["grid1"])
-        capture(db.session, actor=grid, village=village, key="desk",
-                lines=[Line(villager_id=p) for p in world["people"][0] + world["people"][1]],
-                rule_code="LJ-01", occurred_on=last_month_day())
+        capture(
+            db.session,
+            actor=grid,
+            village=village,
+            key="desk",
+            lines=[Line(villager_id=p) for p in world["people"][0] + world["people"][1]],
+            rule_code="LJ-01",
+            occurred_on=last_month_day(),
+        )
         db.session.commit()
     page = new_page(browser, DESKTOP)
     sign_in_page(page, live_server.url, "rev1")

@@ -1,4 +1,5 @@
 """Grid worker capture: activities, marking, idempotency, results, refusals, history."""
+
 from __future__ import annotations
 
 import re
@@ -27,8 +28,11 @@ def _group1(app):
 
 def _live(app, villager_id=None):
     with app.app_context():
-        q = select(func.count()).select_from(Submission).where(
-            Submission.status.in_([SubmissionStatus.pending, SubmissionStatus.approved]))
+        q = (
+            select(func.count())
+            .select_from(Submission)
+            .where(Submission.status.in_([SubmissionStatus.pending, SubmissionStatus.approved]))
+        )
         if villager_id is not None:
             q = q.where(Submission.villager_id == villager_id)
         return db.session.execute(q).scalar_one()
@@ -41,8 +45,16 @@ def test_activity_list_and_create_on_the_spot(app, client, world):
     form = client.get("/activities/new").get_data(as_text=True)
     assert "LJ-01" in form and "BZ-03" not in form  # admin-only rules are not offered to grid workers
     assert today().isoformat() in form
-    resp = client.post("/activities/new", data={"rule": world["rules"]["LJ-01"], "title": "", "held_on": today().isoformat(),
-                                                 "place": "村部会议室", "group": _group1(app)})
+    resp = client.post(
+        "/activities/new",
+        data={
+            "rule": world["rules"]["LJ-01"],
+            "title": "",
+            "held_on": today().isoformat(),
+            "place": "村部会议室",
+            "group": _group1(app),
+        },
+    )
     assert resp.status_code == 303, resp.get_data(as_text=True)
     with app.app_context():
         a = db.session.execute(select(Activity)).scalar_one()
@@ -55,7 +67,9 @@ def test_activity_list_and_create_on_the_spot(app, client, world):
 def test_activity_form_errors_are_clear(app, client, world):
     login(client, "grid1")
     g = _group1(app)
-    resp = client.post("/activities/new", data={"rule": world["rules"]["BZ-03"], "held_on": today().isoformat(), "group": g})
+    resp = client.post(
+        "/activities/new", data={"rule": world["rules"]["BZ-03"], "held_on": today().isoformat(), "group": g}
+    )
     assert resp.status_code == 400
     resp = client.post("/activities/new", data={"rule": world["rules"]["LJ-01"], "held_on": "yesterday", "group": g})
     assert resp.status_code == 400 and "YYYY-MM-DD" in resp.get_data(as_text=True)
@@ -112,8 +126,10 @@ def test_refusals_are_explained_in_chinese(app, client, world):
         db.session.get(Villager, moved).status = VillagerStatus.moved_out
         db.session.commit()
     login(client, "grid1")
-    resp = client.post(f"/activities/{aid}/capture", data={"key": "k-refusals", "p": [str(outsider), str(moved),
-                                                                                      str(world["people"][0][0])]})
+    resp = client.post(
+        f"/activities/{aid}/capture",
+        data={"key": "k-refusals", "p": [str(outsider), str(moved), str(world["people"][0][0])]},
+    )
     page = client.get(resp.headers["Location"]).get_data(as_text=True)
     assert "该户不在您负责的小组" in page
     assert "此人已迁出或已去世" in page
@@ -142,8 +158,9 @@ def test_per_unit_rule_quantities_and_caps(app, client, world):
     assert f'name="q-{a}"' in page
     resp = client.post(f"/activities/{aid}/capture", data={"key": "kq", "p": [str(a), str(b)], f"q-{a}": "abc"})
     assert resp.status_code == 400 and "向明华 的数量 &#39;abc&#39; 不是整数" in resp.get_data(as_text=True)
-    resp = client.post(f"/activities/{aid}/capture", data={"key": "kq", "p": [str(a), str(b)], f"q-{a}": "5",
-                                                           f"q-{b}": "2"})
+    resp = client.post(
+        f"/activities/{aid}/capture", data={"key": "kq", "p": [str(a), str(b)], f"q-{a}": "5", f"q-{b}": "2"}
+    )
     page = client.get(resp.headers["Location"]).get_data(as_text=True)
     assert "已达上限：10 分中计 8 分" in page
     with app.app_context():
@@ -210,8 +227,9 @@ def test_hours_typed_without_a_tick_still_count(app, client, world):
     resp = client.post(f"/activities/{aid}/capture", data={"key": "k-hours", f"q-{a}": "3", f"q-{b}": ""})
     assert resp.status_code == 303
     with app.app_context():
-        rows = db.session.execute(text("SELECT villager_id, quantity FROM submissions WHERE activity_id = :a"),
-                                  {"a": aid}).all()
+        rows = db.session.execute(
+            text("SELECT villager_id, quantity FROM submissions WHERE activity_id = :a"), {"a": aid}
+        ).all()
     assert rows == [(a, 3)]
 
 
@@ -221,13 +239,19 @@ def test_regular_households_are_listed_first_for_a_household_rule(app, client, w
     from pointsapp.points.capture import Line, capture
     from pointsapp.points.registry import StaffUser, Village
 
-
     h_first, h_second = world["households"][0], world["households"][1]
     old = make_activity(app, world, "WM-02", held_on=today() - dt.timedelta(days=5))
     with app.app_context():
-        capture(db.session, actor=db.session.get(StaffUser, world["users"]["grid1"]),
-                village=db.session.get(Village, world["village"]), key="k-old-wm", rule_code="WM-02",
-                occurred_on=today() - dt.timedelta(days=5), activity_id=old, lines=[Line(household_id=h_second)])
+        capture(
+            db.session,
+            actor=db.session.get(StaffUser, world["users"]["grid1"]),
+            village=db.session.get(Village, world["village"]),
+            key="k-old-wm",
+            rule_code="WM-02",
+            occurred_on=today() - dt.timedelta(days=5),
+            activity_id=old,
+            lines=[Line(household_id=h_second)],
+        )
         db.session.commit()
     aid = make_activity(app, world, "WM-02")
     login(client, "grid1")
@@ -247,12 +271,15 @@ def test_too_many_hours_says_the_rules_limit_on_the_result_page(app, client, wor
     login(client, "grid1")
     page = client.get(f"/activities/{aid}/capture").get_data(as_text=True)
     assert re.search(rf'name="q-{p1}"[^>]*max="12"|max="12"[^>]*name="q-{p1}"', page), "the input allows 1000"
-    r = client.post(f"/activities/{aid}/capture", data={"key": _key(page), "p": [str(p1)], f"q-{p1}": "20",
-                                                        f"q-{p2}": "3"})
+    r = client.post(
+        f"/activities/{aid}/capture", data={"key": _key(page), "p": [str(p1)], f"q-{p1}": "20", f"q-{p2}": "3"}
+    )
     result = client.get(r.headers["Location"]).get_data(as_text=True)
     assert "这一项每条最多记 12 小时。" in result and "None" not in result
     with app.app_context():
-        rows = db.session.execute(select(Submission.villager_id, Submission.status, Submission.quantity)
-                                  .order_by(Submission.villager_id)).all()
+        rows = db.session.execute(
+            select(Submission.villager_id, Submission.status, Submission.quantity).order_by(Submission.villager_id)
+        ).all()
     assert sorted((v, str(getattr(s, "value", s)), q) for v, s, q in rows) == sorted(
-        [(p1, "refused", 20), (p2, "pending", 3)])
+        [(p1, "refused", 20), (p2, "pending", 3)]
+    )

@@ -1,4 +1,5 @@
 """CSRF: every POST route refuses a request without a token (400), signed in or not."""
+
 from __future__ import annotations
 
 import re
@@ -29,8 +30,12 @@ def _post_urls(app):
         for rule in app.url_map.iter_rules():
             if "POST" not in rule.methods:
                 continue
-            args = {name: (1 if type(rule._converters[name]).__name__ in ("IntegerConverter", "NumberConverter")
-                           else "2026-11") for name in rule.arguments}
+            args = {
+                name: (
+                    1 if type(rule._converters[name]).__name__ in ("IntegerConverter", "NumberConverter") else "2026-11"
+                )
+                for name in rule.arguments
+            }
             urls.append(url_for(rule.endpoint, **args))
     return urls
 

@@ -1,4 +1,5 @@
 """Evidence photos: only images, resized to at most 1600 px, stored as JPEG; clear errors."""
+
 from __future__ import annotations
 
 import io
@@ -25,14 +26,20 @@ def _activity_data(world, app, photo):
 
     with app.app_context():
         g = db.session.execute(select(Group.id).order_by(Group.sort_key)).scalars().first()
-    return {"rule": world["rules"]["LJ-01"], "held_on": today().isoformat(), "group": g, "title": "清廉党课",
-            "photo": photo}
+    return {
+        "rule": world["rules"]["LJ-01"],
+        "held_on": today().isoformat(),
+        "group": g,
+        "title": "清廉党课",
+        "photo": photo,
+    }
 
 
 def test_activity_photo_is_resized_and_reencoded(app, client, world):
     login(client, "grid1")
-    resp = client.post("/activities/new", data=_activity_data(world, app, (_png(), "scene.png")),
-                       content_type="multipart/form-data")
+    resp = client.post(
+        "/activities/new", data=_activity_data(world, app, (_png(), "scene.png")), content_type="multipart/form-data"
+    )
     assert resp.status_code == 303
     with app.app_context():
         a = db.session.execute(select(Activity)).scalar_one()
@@ -53,16 +60,20 @@ def test_non_image_is_refused_with_a_clear_message(app, client, world):
     with app.app_context():
         assert db.session.execute(select(Activity)).first() is None
     truncated = _png(50, 50).getvalue()[:60]
-    resp = client.post("/activities/new", data=_activity_data(world, app, (io.BytesIO(truncated), "x.png")),
-                       content_type="multipart/form-data")
+    resp = client.post(
+        "/activities/new",
+        data=_activity_data(world, app, (io.BytesIO(truncated), "x.png")),
+        content_type="multipart/form-data",
+    )
     assert resp.status_code == 400 and "不是图片" in resp.get_data(as_text=True)
 
 
 def test_oversized_upload_gets_a_clear_413(app, client, world):
     login(client, "grid1")
     big = io.BytesIO(b"\xff" * (8 * 1024 * 1024 + 10))
-    resp = client.post("/activities/new", data=_activity_data(world, app, (big, "huge.jpg")),
-                       content_type="multipart/form-data")
+    resp = client.post(
+        "/activities/new", data=_activity_data(world, app, (big, "huge.jpg")), content_type="multipart/form-data"
+    )
     assert resp.status_code == 413
     assert "照片超过 8 MB" in resp.get_data(as_text=True)
 
@@ -70,9 +81,11 @@ def test_oversized_upload_gets_a_clear_413(app, client, world):
 def test_capture_with_photo(app, client, world):
     aid = make_activity(app, world)
     login(client, "grid1")
-    resp = client.post(f"/activities/{aid}/capture", data={"key": "kp", "p": [str(world["people"][0][0])],
-                                                           "photo": (_png(800, 600), "sheet.png")},
-                       content_type="multipart/form-data")
+    resp = client.post(
+        f"/activities/{aid}/capture",
+        data={"key": "kp", "p": [str(world["people"][0][0])], "photo": (_png(800, 600), "sheet.png")},
+        content_type="multipart/form-data",
+    )
     assert resp.status_code == 303
     result_url = resp.headers["Location"]
     page = client.get(result_url).get_data(as_text=True)
@@ -82,8 +95,10 @@ def test_capture_with_photo(app, client, world):
     with Image.open(io.BytesIO(got.data)) as img:
         assert img.format == "JPEG" and img.size == (800, 600)
     # A bad photo keeps the marks and records nothing.
-    resp = client.post(f"/activities/{aid}/capture", data={"key": "kp2", "p": [str(world["people"][0][1])],
-                                                           "photo": (io.BytesIO(b"hello"), "a.gif")},
-                       content_type="multipart/form-data")
+    resp = client.post(
+        f"/activities/{aid}/capture",
+        data={"key": "kp2", "p": [str(world["people"][0][1])], "photo": (io.BytesIO(b"hello"), "a.gif")},
+        content_type="multipart/form-data",
+    )
     assert resp.status_code == 400 and "不是图片" in resp.get_data(as_text=True)
     assert 'value="kp2"' in resp.get_data(as_text=True)

@@ -1,4 +1,5 @@
 """Review queue, two-person special awards, 公示, objections and month close."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -22,8 +23,15 @@ def _capture(app, world, people, *, by="grid1", code="LJ-01", day=None, key=None
     with app.app_context():
         actor = db.session.get(StaffUser, world["users"][by])
         village = db.session.get(Village, world["village"])
-        res = capture(db.session, actor=actor, village=village, lines=[Line(villager_id=p) for p in people],
-                      key=key or f"k-{by}-{code}-{people}-{day}", rule_code=code, occurred_on=day or today())
+        res = capture(
+            db.session,
+            actor=actor,
+            village=village,
+            lines=[Line(villager_id=p) for p in people],
+            key=key or f"k-{by}-{code}-{people}-{day}",
+            rule_code=code,
+            occurred_on=day or today(),
+        )
         db.session.commit()
         return [ln.submission_id for ln in res.lines]
 
@@ -96,8 +104,14 @@ def test_special_award_needs_two_people(app, client, world):
     page = client.get("/awards/new").get_data(as_text=True)
     assert "BZ-03" in page and "ZF-01" in page and "LJ-01" not in page
     key = re.search(r'<input[^>]*name="key"[^>]*value="([0-9a-f]+)"', page).group(1)
-    data = {"key": key, "rule": world["rules"]["BZ-03"], "subject": f"p{world['people'][0][0]}",
-            "occurred_on": today().isoformat(), "quantity": "1", "note": "救起落水儿童，镇政府通报"}
+    data = {
+        "key": key,
+        "rule": world["rules"]["BZ-03"],
+        "subject": f"p{world['people'][0][0]}",
+        "occurred_on": today().isoformat(),
+        "quantity": "1",
+        "note": "救起落水儿童，镇政府通报",
+    }
     resp = client.post("/awards/new", data=data)
     assert resp.status_code == 303
     assert "待审核" in client.get(resp.headers["Location"]).get_data(as_text=True)
@@ -127,8 +141,14 @@ def test_special_award_outside_the_rule_book(app, client, world):
     page = client.get("/awards/new").get_data(as_text=True)
     assert "细则之外" in page
     key = re.search(r'<input[^>]*name="key"[^>]*value="([0-9a-f]+)"', page).group(1)
-    data = {"key": key, "rule": "0", "subject": f"p{world['people'][1][1]}", "occurred_on": today().isoformat(),
-            "quantity": "30", "note": "抗洪抢险中连续值守三昼夜，镇政府表扬"}
+    data = {
+        "key": key,
+        "rule": "0",
+        "subject": f"p{world['people'][1][1]}",
+        "occurred_on": today().isoformat(),
+        "quantity": "30",
+        "note": "抗洪抢险中连续值守三昼夜，镇政府表扬",
+    }
     resp = client.post("/awards/new", data=data)
     assert resp.status_code == 303
     with app.app_context():
@@ -163,7 +183,7 @@ def test_publish_notice_and_print(app, client, world):
     page = client.get("/notices").get_data(as_text=True)
     assert month in page and "发布前核对" in page
     assert re.search(rf'<option selected value="{month}">|<option value="{month}" selected', page)
-    assert f'value="{month_key(today())}"' not in page          # the running month is not offered
+    assert f'value="{month_key(today())}"' not in page  # the running month is not offered
     step1 = client.post("/notices/publish", data={"month": month})  # first a confirmation step
     assert step1.status_code == 200 and "公示后不能再修改" in step1.get_data(as_text=True)
     with app.app_context():
@@ -177,7 +197,7 @@ def test_publish_notice_and_print(app, client, world):
         assert (n.closes_on - n.opens_on).days == 6
     sheet = client.get(f"/notices/{month}/print").get_data(as_text=True)
     assert "积分公示" in sheet and n.digest in sheet and str(n.opens_on) in sheet and str(n.closes_on) in sheet
-    assert "向*华" in sheet and "向明华" not in sheet     # posted on the board: names masked like every public page
+    assert "向*华" in sheet and "向明华" not in sheet  # posted on the board: names masked like every public page
     again = client.post("/notices/publish", data={"month": month, "confirm": "y"})
     assert "没有新入账的记录" in client.get(again.headers["Location"]).get_data(as_text=True)
     running = client.post("/notices/publish", data={"month": month_key(today()), "confirm": "y"})
@@ -195,8 +215,12 @@ def _published(app, world):
     from pointsapp.points.notice import publish_notice
 
     with app.app_context():
-        publish_notice(db.session, db.session.get(Village, world["village"]), month_key(last_month_day()),
-                       db.session.get(StaffUser, world["users"]["rev1"]))
+        publish_notice(
+            db.session,
+            db.session.get(Village, world["village"]),
+            month_key(last_month_day()),
+            db.session.get(StaffUser, world["users"]["rev1"]),
+        )
         db.session.commit()
     return entries
 
@@ -261,12 +285,12 @@ def test_month_close_shows_open_work_and_refuses_while_pending(app, client, worl
         from pointsapp.points.notice import publish_notice
 
         village = db.session.get(Village, world["village"])
-        village.notice_days = 0      # a village that posts on paper: no window to wait for
+        village.notice_days = 0  # a village that posts on paper: no window to wait for
         publish_notice(db.session, village, month, db.session.get(StaffUser, world["users"]["rev1"]))
         db.session.commit()
     page = client.get(f"/close?month={month}").get_data(as_text=True)
     assert 'id="blockers"' not in page and 'name="confirm"' in page
-    resp = client.post("/close", data={"month": month})           # the box is not ticked
+    resp = client.post("/close", data={"month": month})  # the box is not ticked
     assert "请勾选" in client.get(resp.headers["Location"]).get_data(as_text=True)
     with app.app_context():
         assert db.session.execute(select(ClosedPeriod)).first() is None
@@ -274,7 +298,9 @@ def test_month_close_shows_open_work_and_refuses_while_pending(app, client, worl
     assert "已结账" in client.get(resp.headers["Location"]).get_data(as_text=True)
     this_month = client.post("/close", data={"month": month_key(today())})
     assert "该月尚未结束" in client.get(this_month.headers["Location"]).get_data(as_text=True)
-    assert "不是月份" in client.get(client.post("/close", data={"month": "x"}).headers["Location"]).get_data(as_text=True)
+    assert "不是月份" in client.get(client.post("/close", data={"month": "x"}).headers["Location"]).get_data(
+        as_text=True
+    )
     client.post("/logout")
     login(client, "rev1")
     assert client.get("/close").status_code == 403
@@ -287,7 +313,10 @@ def test_close_blocker_names_the_supplement_whose_window_is_open(app):
 
     with app.test_request_context(headers={"Accept-Language": "zh-CN"}):
         params = {"until": dt.date(2026, 12, 9), "month": "2026-11", "count": 0}
-        assert refusal_text("notice_window_open", {**params, "notice": 2}) == "第 1 次补充公示的异议期到 2026-12-09 才结束。"
+        assert (
+            refusal_text("notice_window_open", {**params, "notice": 2})
+            == "第 1 次补充公示的异议期到 2026-12-09 才结束。"
+        )
         assert refusal_text("notice_window_open", {**params, "notice": 1}) == "异议期到 2026-12-09 才结束。"
 
 

@@ -1,5 +1,6 @@
 """Review by activity: filters by activity and capture batch, evidence beside each row, the true backlog,
 a confirmation before a bulk approval of more than 50; an objection shows what the entry is."""
+
 from __future__ import annotations
 
 import io
@@ -81,7 +82,7 @@ def test_count_is_the_true_backlog_not_the_display_cap(app, client, world, monke
     client.post("/logout")
     login(client, "rev1")
     page = client.get("/review").get_data(as_text=True)
-    (true_count,), = _sql(app, "SELECT count(*) FROM submissions WHERE status = 'pending'")
+    ((true_count,),) = _sql(app, "SELECT count(*) FROM submissions WHERE status = 'pending'")
     assert true_count == 5 and len(_row_ids(page)) == 4
     assert f"按此筛选共 {true_count} 条待审核" in page and "只显示最早的 4 条" in page
 
@@ -135,11 +136,11 @@ def test_objection_shows_date_rule_recorder_activity_and_evidence(app, client, w
     batch = _submit(client, aid, [person], "kobj", photo=True)
     client.post("/logout")
     login(client, "rev1")
-    (sid,), = _sql(app, "SELECT id FROM submissions WHERE batch_id = :b", b=batch)
+    ((sid,),) = _sql(app, "SELECT id FROM submissions WHERE batch_id = :b", b=batch)
     assert client.post("/review/approve", data={"sub": [str(sid)]}).status_code == 303
-    (entry_id, occurred_on), = _sql(app, "SELECT id, occurred_on FROM ledger_entries WHERE submission_id = :s", s=sid)
-    (grid_name,), = _sql(app, "SELECT coalesce(display_name, username) FROM staff_users WHERE username = 'grid1'")
-    (rev_name,), = _sql(app, "SELECT coalesce(display_name, username) FROM staff_users WHERE username = 'rev1'")
+    ((entry_id, occurred_on),) = _sql(app, "SELECT id, occurred_on FROM ledger_entries WHERE submission_id = :s", s=sid)
+    ((grid_name,),) = _sql(app, "SELECT coalesce(display_name, username) FROM staff_users WHERE username = 'grid1'")
+    ((rev_name,),) = _sql(app, "SELECT coalesce(display_name, username) FROM staff_users WHERE username = 'rev1'")
     from pointsapp.points.notice import publish_notice
     from pointsapp.points.registry import StaffUser, Village
     from tests.staff.conftest import today
@@ -154,8 +155,12 @@ def test_objection_shows_date_rule_recorder_activity_and_evidence(app, client, w
     set_clock(dt.datetime.combine(next_month, dt.time(2), tzinfo=dt.UTC))
     request.addfinalizer(lambda: set_clock(None))
     with app.app_context():
-        publish_notice(db.session, db.session.get(Village, world["village"]), str(occurred_on)[:7],
-                       db.session.get(StaffUser, world["users"]["rev1"]))
+        publish_notice(
+            db.session,
+            db.session.get(Village, world["village"]),
+            str(occurred_on)[:7],
+            db.session.get(StaffUser, world["users"]["rev1"]),
+        )
         db.session.commit()
     new = client.get(f"/objections/new?entry={entry_id}").get_data(as_text=True)
     assert "清廉党课" in new and grid_name in new
@@ -163,8 +168,8 @@ def test_objection_shows_date_rule_recorder_activity_and_evidence(app, client, w
     assert resp.status_code == 303
     page = client.get(resp.headers["Location"]).get_data(as_text=True)
     facts = re.search(r'<dl class="facts" id="entry-facts">(.*?)</dl>', page, re.S).group(1)
-    assert str(occurred_on)[:10] in facts                      # the day, not just the month
-    assert "LJ-01" in facts                                     # the rule
-    assert grid_name in facts and rev_name in facts             # who recorded and who approved it
-    assert "清廉党课" in facts and "村部" in facts               # the activity
-    assert f'src="/capture/result/{batch}/photo"' in facts      # its evidence
+    assert str(occurred_on)[:10] in facts  # the day, not just the month
+    assert "LJ-01" in facts  # the rule
+    assert grid_name in facts and rev_name in facts  # who recorded and who approved it
+    assert "清廉党课" in facts and "村部" in facts  # the activity
+    assert f'src="/capture/result/{batch}/photo"' in facts  # its evidence

@@ -1,4 +1,5 @@
 """Duplicate ids in one approve request are answered, never a 500 (issue 10, section 10)."""
+
 from __future__ import annotations
 
 from sqlalchemy import text
@@ -15,8 +16,12 @@ def test_duplicate_ids_in_one_approve_request_post_once(app, client, world):
     assert resp.status_code == 303
     assert _status(app, sids[0]) == "approved"
     with app.app_context():
-        assert db.session.execute(text("SELECT count(*) FROM ledger_entries WHERE submission_id = :s"),
-                                  {"s": sids[0]}).scalar_one() == 1
+        assert (
+            db.session.execute(
+                text("SELECT count(*) FROM ledger_entries WHERE submission_id = :s"), {"s": sids[0]}
+            ).scalar_one()
+            == 1
+        )
         assert db.session.execute(text("SELECT count(*) FROM audit_events WHERE action = 'approve'")).scalar_one() == 1
     assert "已审核通过 1 条记录" in client.get("/review").get_data(as_text=True)
 

@@ -1,6 +1,7 @@
 """Fixtures of the villagers feature: a village with posted, capped, corrected, pending and
 noticed entries, all made through the core services (capture + approve by two people,
 correct, publish_notice). Staff pages are signed in with ``tests.conftest.login``."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -26,10 +27,10 @@ class Scene:
     households: list[int]
     tokens: list[str]
     people: list[list[int]]
-    names: dict[int, list[str]]          # household id -> its members' full names
+    names: dict[int, list[str]]  # household id -> its members' full names
     phones: list[str]
     users: dict[str, int]
-    entries: dict[str, int] = field(default_factory=dict)   # label -> ledger entry id
+    entries: dict[str, int] = field(default_factory=dict)  # label -> ledger entry id
     pending: list[int] = field(default_factory=list)
 
 
@@ -68,25 +69,38 @@ def build_scene(session) -> Scene:
     e["h0_yard"] = _post(session, w, w.grid, "WM-02", last_month, [Line(household_id=h0.id)], w.reviewer)[0]
     e["h0_last_month"] = _post(session, w, w.grid, "ZY-01", last_month, [Line(villager_id=tg.id)], w.reviewer)[0]
     e["h0_last_month_2"] = _post(session, w, w.grid, "ZY-01", last_month, [Line(villager_id=xmh.id)], w.reviewer)[0]
-    e["h0_running"] = tg_entries[0]       # this month's: not published yet
+    e["h0_running"] = tg_entries[0]  # this month's: not published yet
     pending = _post(session, w, w.grid, "LJ-01", today, [Line(villager_id=xmh.id)], None)
     e["h1_dj"] = _post(session, w, w.grid, "DJ-01", last_month, [Line(villager_id=thj.id)], w.reviewer)[0]
     e["h1_mess"] = _post(session, w, w.grid, "WM-03", day, [Line(household_id=h1.id)], w.reviewer)[0]
     e["h1_fix"] = correct(session, e["h1_mess"], w.reviewer, "劝导后已整改，撤销扣分")
     e["h2_zc"] = _post(session, w, w.admin, "ZC-01", last_month, [Line(villager_id=jsg.id)], w.reviewer)[0]
-    rule = session.execute(select(Rule).where(
-        Rule.village_id == w.village.id, Rule.code == "ZY-01")).scalar_one()
-    session.add(Activity(village_id=w.village.id, rule_id=rule.id, title="清扫村道",
-                         held_on=today + dt.timedelta(days=2), place="村委会门口", created_by_id=w.admin.id))
+    rule = session.execute(select(Rule).where(Rule.village_id == w.village.id, Rule.code == "ZY-01")).scalar_one()
+    session.add(
+        Activity(
+            village_id=w.village.id,
+            rule_id=rule.id,
+            title="清扫村道",
+            held_on=today + dt.timedelta(days=2),
+            place="村委会门口",
+            created_by_id=w.admin.id,
+        )
+    )
     publish_notice(session, w.village, month_key(last_month), w.reviewer)
     session.commit()
     return Scene(
-        village=w.village.id, month=month_key(today), today=today, notice_month=month_key(last_month),
-        households=[h.id for h in w.households], tokens=[h.card_token for h in w.households],
+        village=w.village.id,
+        month=month_key(today),
+        today=today,
+        notice_month=month_key(last_month),
+        households=[h.id for h in w.households],
+        tokens=[h.card_token for h in w.households],
         people=[[p.id for p in ps] for ps in w.people],
         names={h.id: [p.name for p in ps] for h, ps in zip(w.households, w.people)},
-        phones=phones, users={u.username: u.id for u in (w.admin, w.admin2, w.reviewer, w.reviewer2, w.grid)},
-        entries={k: v.id for k, v in e.items()}, pending=[s.id for s in pending],
+        phones=phones,
+        users={u.username: u.id for u in (w.admin, w.admin2, w.reviewer, w.reviewer2, w.grid)},
+        entries={k: v.id for k, v in e.items()},
+        pending=[s.id for s in pending],
     )
 
 

@@ -1,6 +1,7 @@
 """Villager pages in real Chromium at phone sizes with WeChat's user agent, JavaScript off:
 the card page (balance, objecting), the board, the 公示, a printed card sheet, and the
 phone budgets (printed)."""
+
 from __future__ import annotations
 
 import gzip
@@ -24,8 +25,9 @@ TAPPABLE = "main a, main button, main summary, main input:not([type=hidden]), ma
 
 
 def phone_page(browser, viewport, js=False):
-    ctx = browser.new_context(viewport=viewport, user_agent=WECHAT_UA, locale="zh-CN",
-                              device_scale_factor=1, java_script_enabled=js)
+    ctx = browser.new_context(
+        viewport=viewport, user_agent=WECHAT_UA, locale="zh-CN", device_scale_factor=1, java_script_enabled=js
+    )
     page = ctx.new_page()
     page.requests = []
     page.on("request", lambda req: page.requests.append(req.url))
@@ -37,17 +39,29 @@ def check_phone_budgets(page, server_url: str, name: str, width: int) -> dict:
     hosts = {urlparse(u).netloc for u in page.requests if not u.startswith(("data:", "about:"))}
     font = page.evaluate("parseFloat(getComputedStyle(document.body).fontSize)")
     scroll = page.evaluate("document.scrollingElement.scrollWidth")
-    small = page.evaluate("""(sel) => [...document.querySelectorAll(sel)].filter(el => {
+    small = page.evaluate(
+        """(sel) => [...document.querySelectorAll(sel)].filter(el => {
         const r = el.getBoundingClientRect(); const s = getComputedStyle(el);
         return r.width > 0 && r.height > 0 && s.visibility !== 'hidden' && (r.height < 44 || r.width < 44);
       }).map(el => el.tagName + ' ' + (el.textContent || el.name || '').trim().slice(0, 20) + ' '
              + Math.round(el.getBoundingClientRect().width) + 'x' + Math.round(el.getBoundingClientRect().height))""",
-                          TAPPABLE)
-    taps = page.evaluate("""(sel) => Math.min(...[...document.querySelectorAll(sel)].map(el => el.getBoundingClientRect())
-        .filter(r => r.width > 0 && r.height > 0).map(r => Math.min(r.width, r.height)))""", TAPPABLE)
-    figures = {"page": name, "width": width, "other_hosts": sorted(hosts - {urlparse(server_url).netloc}),
-               "requests": len(page.requests), "base_font_px": font, "scroll_width": scroll,
-               "smallest_tap_px": round(taps, 1), "too_small": small}
+        TAPPABLE,
+    )
+    taps = page.evaluate(
+        """(sel) => Math.min(...[...document.querySelectorAll(sel)].map(el => el.getBoundingClientRect())
+        .filter(r => r.width > 0 && r.height > 0).map(r => Math.min(r.width, r.height)))""",
+        TAPPABLE,
+    )
+    figures = {
+        "page": name,
+        "width": width,
+        "other_hosts": sorted(hosts - {urlparse(server_url).netloc}),
+        "requests": len(page.requests),
+        "base_font_px": font,
+        "scroll_width": scroll,
+        "smallest_tap_px": round(taps, 1),
+        "too_small": small,
+    }
     print(f"\nphone budget {figures}")
     assert figures["other_hosts"] == []
     assert font >= 18
@@ -107,9 +121,13 @@ def test_board_names_masked(app, live_server, browser, scene, size):
     text = page.inner_text("main")
     with app.app_context():
         rows = leaderboard(db.session, "household", scene.month, village=db.session.get(Village, scene.village))
-    shown = [[c.inner_text().strip() for c in tr.query_selector_all("td")][:4]
-             for tr in page.query_selector_all("#board-table tbody tr")]
-    assert shown == [[str(r.rank) if r.rank is not None else "—", mask_name(r.name), r.group, str(r.points)] for r in rows]
+    shown = [
+        [c.inner_text().strip() for c in tr.query_selector_all("td")][:4]
+        for tr in page.query_selector_all("#board-table tbody tr")
+    ]
+    assert shown == [
+        [str(r.rank) if r.rank is not None else "—", mask_name(r.name), r.group, str(r.points)] for r in rows
+    ]
     assert "红榜" in text and "向*华" in text and "向明华" not in text
     page.click("#list .pick a:has-text('个人')")
     screenshot(page, f"villager-board-people-{size}")
@@ -143,8 +161,9 @@ def test_printed_card_sheet_qr_codes_decode(app, live_server, browser, scene):
 
     with app.app_context():
         group_id = db.session.get(Household, scene.households[0]).group_id
-        db.session.add_all([Household(village_id=scene.village, group_id=group_id, number=f"2{i:02d}")
-                            for i in range(10)])
+        db.session.add_all(
+            [Household(village_id=scene.village, group_id=group_id, number=f"2{i:02d}") for i in range(10)]
+        )
         db.session.commit()
         tokens = db.session.execute(select(Household.card_token)).scalars().all()
     ctx = browser.new_context(viewport={"width": 900, "height": 1200}, device_scale_factor=2, locale="zh-CN")
@@ -168,7 +187,7 @@ def test_printed_card_sheet_qr_codes_decode(app, live_server, browser, scene):
         pypdf = None
     if pypdf is not None:
         pages = pypdf.PdfReader(str(pdf)).pages
-        assert len(pages) == 2 and round(float(pages[0].mediabox.height)) == 842   # two A4 sheets
+        assert len(pages) == 2 and round(float(pages[0].mediabox.height)) == 842  # two A4 sheets
     print(f"\nprinted card sheet: {len(found)} QR codes decoded to their card links, 2 A4 pages")
     page.emulate_media(media="screen")
     page.goto(f"{live_server.url}/cards/passbook/{scene.households[0]}")
@@ -187,8 +206,7 @@ def test_page_weight_budget_in_a_big_village(app, client, scene):
             h = Household(village_id=scene.village, group_id=first.group_id, number=f"9{n:03d}")
             db.session.add(h)
             db.session.flush()
-            people = [Villager(village_id=scene.village, household_id=h.id, name=f"龙{n:03d}{k}")
-                      for k in range(3)]
+            people = [Villager(village_id=scene.village, household_id=h.id, name=f"龙{n:03d}{k}") for k in range(3)]
             db.session.add_all(people)
             db.session.flush()
             h.head_id = people[0].id

@@ -1,4 +1,5 @@
 """Printable household cards (QR codes) and passbooks, for people without smartphones."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -38,9 +39,14 @@ def _login_admin(client, scene):
 def test_card_sheet_has_eight_cards_a_page_with_links(app, client, scene):
     app.config["POINTSAPP_BASE_URL"] = "https://points.example.cn/"
     with app.app_context():
-        for i in range(10):   # 14 households: two A4 pages
-            db.session.add(Household(village_id=scene.village, group_id=db.session.get(
-                Household, scene.households[0]).group_id, number=f"1{i:02d}"))
+        for i in range(10):  # 14 households: two A4 pages
+            db.session.add(
+                Household(
+                    village_id=scene.village,
+                    group_id=db.session.get(Household, scene.households[0]).group_id,
+                    number=f"1{i:02d}",
+                )
+            )
         db.session.commit()
         tokens = db.session.execute(select(Household.card_token)).scalars().all()
     _login_admin(client, scene)
@@ -65,10 +71,10 @@ def test_card_sheet_uses_the_request_host_without_base_url(app, client, scene):
 def test_admin_rotates_a_lost_card(app, client, scene):
     _login_admin(client, scene)
     index = client.get("/cards").get_data(as_text=True)
-    assert f'href="/cards/rotate/{scene.households[0]}"' in index      # a link to a confirm page, not a button
+    assert f'href="/cards/rotate/{scene.households[0]}"' in index  # a link to a confirm page, not a button
     confirm = client.get(f"/cards/rotate/{scene.households[0]}")
     assert confirm.status_code == 200 and 'name="confirm"' in confirm.get_data(as_text=True)
-    assert "门上" in confirm.get_data(as_text=True)                        # says the glued card stops working
+    assert "门上" in confirm.get_data(as_text=True)  # says the glued card stops working
     unticked = client.post(f"/cards/rotate/{scene.households[0]}")
     assert unticked.status_code == 400 and client.get(f"/h/{scene.tokens[0]}").status_code == 200
     resp = client.post(f"/cards/rotate/{scene.households[0]}", data={"confirm": "y"})
@@ -89,13 +95,25 @@ def test_passbook_running_balances(app, client, scene):
         bal = balance(db.session, household=db.session.get(Household, scene.households[0]))
     assert f'id="closing-honour">{bal.honour}<' in html and f'id="closing-redeemable">{bal.redeemable}<' in html
     body = re.search(r"<tbody>(.*)</tbody>", html, re.S).group(1)
-    honours = [int(re.findall(r'<td class="num">(-?\d+)</td>', tr)[-2])
-               for tr in re.findall(r"<tr>(.*?)</tr>", body, re.S)[1:-1]]
-    points = [int(p) for p in re.findall(r'<td class="num">([+-]?\d+)</td><td class="num">-?\d+</td><td class="num">-?\d+</td></tr>', body)]
+    honours = [
+        int(re.findall(r'<td class="num">(-?\d+)</td>', tr)[-2])
+        for tr in re.findall(r"<tr>(.*?)</tr>", body, re.S)[1:-1]
+    ]
+    points = [
+        int(p)
+        for p in re.findall(
+            r'<td class="num">([+-]?\d+)</td><td class="num">-?\d+</td><td class="num">-?\d+</td></tr>', body
+        )
+    ]
     with app.app_context():
-        in_year = db.session.execute(select(func.count()).select_from(LedgerEntry).where(
-            LedgerEntry.household_id == scene.households[0],
-            LedgerEntry.occurred_on.between(dt.date(year, 1, 1), dt.date(year, 12, 31)))).scalar_one()
+        in_year = db.session.execute(
+            select(func.count())
+            .select_from(LedgerEntry)
+            .where(
+                LedgerEntry.household_id == scene.households[0],
+                LedgerEntry.occurred_on.between(dt.date(year, 1, 1), dt.date(year, 12, 31)),
+            )
+        ).scalar_one()
     assert len(honours) == in_year >= 2 and honours[-1] == bal.honour
     running = 0
     for p, h in zip(points, honours):

@@ -1,4 +1,5 @@
 """The villagers' pages agree with the command line (issue 4, consistency)."""
+
 from __future__ import annotations
 
 import json
@@ -31,10 +32,20 @@ def test_board_equals_cli_leaderboard(client, scene, db_url, tmp_path):
         masked = row["name"][0] + "*" + (row["name"][-1] if len(row["name"]) > 2 else "")
         assert masked in page and row["name"] not in page
     # The full household table, row by row: rank, masked name, group, points, per head.
-    table = page[page.index('id="board-table"'):]
-    shown = re.findall(r'<tr><td class="num">(\d+|—)</td><td class="name">([^<]+)</td><td>([^<]*)</td>'
-                       r'<td class="num pts[^"]*">(-?\d+)</td><td class="num">([\d.]+)</td></tr>', table)
-    expected = [(str(r["rank"]) if r["rank"] is not None else "—", r["name"][0] + "*" + (r["name"][-1] if len(r["name"]) > 2 else ""), r["group"],
-                 str(r["points"])) for r in rows]
+    table = page[page.index('id="board-table"') :]
+    shown = re.findall(
+        r'<tr><td class="num">(\d+|—)</td><td class="name">([^<]+)</td><td>([^<]*)</td>'
+        r'<td class="num pts[^"]*">(-?\d+)</td><td class="num">([\d.]+)</td></tr>',
+        table,
+    )
+    expected = [
+        (
+            str(r["rank"]) if r["rank"] is not None else "—",
+            r["name"][0] + "*" + (r["name"][-1] if len(r["name"]) > 2 else ""),
+            r["group"],
+            str(r["points"]),
+        )
+        for r in rows
+    ]
     assert [s[:4] for s in shown] == expected
     assert [float(s[4]) for s in shown] == [r["per_head"] for r in rows]

@@ -1,5 +1,6 @@
 """The card at 360 px in Chromium (WeChat's user agent, no JavaScript): the headline, the
 committee phone, reporting a missing entry, the language switch in the footer."""
+
 from __future__ import annotations
 
 import pytest
@@ -23,7 +24,7 @@ def test_card_headline_phone_and_missing_entry_at_360(app, live_server, browser,
     headline = page.locator("#balance")
     size = page.evaluate("parseFloat(getComputedStyle(document.querySelector('.headline-number')).fontSize)")
     assert size >= 40 and headline.is_visible()
-    assert page.locator("#balance").bounding_box()["y"] < SMALL_PHONE["height"]   # above the fold
+    assert page.locator("#balance").bounding_box()["y"] < SMALL_PHONE["height"]  # above the fold
     assert "0743-5551234" in page.inner_text("#phone")
     assert page.locator("footer a.lang").is_visible() and page.locator("header a.lang").count() == 0
     check_phone_budgets(page, live_server.url, "card-hall", SMALL_PHONE["width"])

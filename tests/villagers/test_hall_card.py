@@ -2,6 +2,7 @@
 and 荣誉, "漏记了？" (an objection naming no entry), the committee phone on the card, the
 notice and the printed cards, the deduction rules, the language switch in the footer, the
 admin link to /cards and the warning when POINTSAPP_BASE_URL is unset."""
+
 from __future__ import annotations
 
 import re
@@ -25,7 +26,7 @@ def test_card_has_one_headline_number_and_explains_both_balances(app, client, sc
     with app.app_context():
         bal = balance(db.session, household=db.session.get(Household, scene.households[0]))
     headline = html.split('id="balance"', 1)[1].split("</section>", 1)[0]
-    assert len(re.findall(r'class="big[^"]*"', headline)) == 1          # one big number
+    assert len(re.findall(r'class="big[^"]*"', headline)) == 1  # one big number
     assert re.search(rf'id="redeemable">{bal.redeemable}<', headline)
     assert re.search(rf'id="honour">{bal.honour}<', headline)
     explains = re.findall(r'<p class="explain">(.*?)</p>', headline, re.S)
@@ -45,7 +46,7 @@ def test_card_lists_deduction_rules_from_the_rule_book(app, client, scene):
 
 def test_committee_phone_on_card_notice_and_printed_cards(app, client, scene):
     for url in (f"/h/{scene.tokens[0]}", f"/notice?village={scene.village}"):
-        assert 'id="phone"' not in html_of(client.get(url))        # not set: nothing shown
+        assert 'id="phone"' not in html_of(client.get(url))  # not set: nothing shown
     with app.app_context():
         db.session.get(Village, scene.village).committee_phone = "0743-5551234"
         db.session.commit()
@@ -62,8 +63,9 @@ def test_missing_entry_report(app, client, scene):
     resp = client.post(f"/h/{token}/missing", data={"reason": "11月3日参加了清扫村道，没有记分", "day": ""})
     assert resp.status_code == 302 and resp.headers["Location"].endswith("#missing")
     with app.app_context():
-        rows = db.session.execute(text(
-            "SELECT entry_id, household_id, status, reason, missing_on FROM objections")).all()
+        rows = db.session.execute(
+            text("SELECT entry_id, household_id, status, reason, missing_on FROM objections")
+        ).all()
     assert rows == [(None, scene.households[2], "open", "11月3日参加了清扫村道，没有记分", None)]
     page = html_of(client.get(f"/h/{token}"))
     missing = page.split('id="missing"', 1)[1].split("</section>", 1)[0]

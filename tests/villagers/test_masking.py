@@ -3,6 +3,7 @@
 The oracle is independent of pointsapp.points.names: names come from raw SQL and the
 expected mask is written out here (first character, one *, last character if there are
 three or more)."""
+
 from __future__ import annotations
 
 import re
@@ -21,10 +22,12 @@ def _rename_and_read(app, scene) -> dict[str, str]:
     """Give one head a compound surname and one member a one-character name; return
     every villager's full name -> expected mask (raw SQL)."""
     with app.app_context():
-        head = db.session.execute(sql("SELECT head_id FROM households WHERE id = :h"),
-                                  {"h": scene.households[0]}).scalar_one()
-        other = db.session.execute(sql("SELECT id FROM villagers WHERE household_id = :h "
-                                       "ORDER BY id LIMIT 1"), {"h": scene.households[1] }).scalar_one()
+        head = db.session.execute(
+            sql("SELECT head_id FROM households WHERE id = :h"), {"h": scene.households[0]}
+        ).scalar_one()
+        other = db.session.execute(
+            sql("SELECT id FROM villagers WHERE household_id = :h ORDER BY id LIMIT 1"), {"h": scene.households[1]}
+        ).scalar_one()
         db.session.execute(sql("UPDATE villagers SET name = '欧阳兰宏' WHERE id = :i"), {"i": head})
         db.session.execute(sql("UPDATE villagers SET name = '麻' WHERE id = :i"), {"i": other})
         db.session.commit()
@@ -41,8 +44,12 @@ def test_public_pages_show_only_masked_names(app, client, scene):
     assert masks["欧阳兰宏"] == "欧*宏"
     allowed = set(masks.values())
     seen: dict[str, list[str]] = {}
-    for url in (f"/board?period={scene.month}&show=households", f"/board?period={scene.month}&show=people",
-                f"/board?period={scene.today.year}&show=people", "/notice"):
+    for url in (
+        f"/board?period={scene.month}&show=households",
+        f"/board?period={scene.month}&show=people",
+        f"/board?period={scene.today.year}&show=people",
+        "/notice",
+    ):
         html = client.get(url).get_data(as_text=True)
         for full in masks:
             if len(full) > 1:
@@ -73,8 +80,9 @@ def test_pack_public_chart_masks_the_top_households(app, scene):
     masks = _rename_and_read(app, scene)
     with app.app_context():
         data = gather(db.session, db.session.get(Village, scene.village), scene.month, top_n=10)
-        heads = dict(db.session.execute(sql(
-            "SELECT h.id, v.name FROM households h JOIN villagers v ON v.id = h.head_id")).all())
+        heads = dict(
+            db.session.execute(sql("SELECT h.id, v.name FROM households h JOIN villagers v ON v.id = h.head_id")).all()
+        )
         labels = [PackData.household_label(r, masked=True) for r in data.top]
         rows = list(data.top)
     assert rows

@@ -3,6 +3,7 @@ browser has, a cached render that is never stale, and few SQL statements per pag
 
 Oracles: the database itself (a posting, a rename, a rule change made through the ORM and committed must
 show on the very next GET), and SQL statements counted at the driver (``before_cursor_execute``)."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -32,14 +33,22 @@ def text(resp) -> str:
 PAGES = ["/h/{token}", "/board", "/notice", "/rules"]
 
 
-def _post_award(app, sc, villager_id: int, rule: str = "BZ-01", key: str = "k-extra",
-                day: dt.date | None = None) -> int:
+def _post_award(
+    app, sc, villager_id: int, rule: str = "BZ-01", key: str = "k-extra", day: dt.date | None = None
+) -> int:
     """Capture (admin) and approve (reviewer) one entry through the core: the one posting path."""
     with app.app_context():
         s = db.session
         admin, rev = s.get(StaffUser, sc.users["admin1"]), s.get(StaffUser, sc.users["rev1"])
-        res = capture(s, actor=admin, village=s.get(Village, sc.village), rule_code=rule,
-                      occurred_on=day or sc.today, lines=[Line(villager_id=villager_id)], key=key)
+        res = capture(
+            s,
+            actor=admin,
+            village=s.get(Village, sc.village),
+            rule_code=rule,
+            occurred_on=day or sc.today,
+            lines=[Line(villager_id=villager_id)],
+            key=key,
+        )
         entry = approve(s, [s.get(Submission, ln.submission_id) for ln in res.lines], rev)[0]
         s.commit()
         return entry.id
@@ -47,23 +56,24 @@ def _post_award(app, sc, villager_id: int, rule: str = "BZ-01", key: str = "k-ex
 
 # --- never stale --------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("url", ["/h/{token}", "/board"])
 def test_points_show_the_moment_they_post(app, client, scene, url):
     url = url.format(token=scene.tokens[0])
     first = client.get(url)
     assert first.status_code == 200 and first.headers["ETag"]
     assert client.get(url, headers={"If-None-Match": first.headers["ETag"]}).status_code == 304
-    again = client.get(url)                                      # served from the cache: same page
+    again = client.get(url)  # served from the cache: same page
     assert again.headers["ETag"] == first.headers["ETag"] and text(again) == text(first)
 
-    _post_award(app, scene, scene.people[0][0])                  # 县级表彰 +15 for 向明华
+    _post_award(app, scene, scene.people[0][0])  # 县级表彰 +15 for 向明华
     with app.app_context():
         total = balance(db.session, household=db.session.get(Household, scene.households[0])).honour
     after = client.get(url, headers={"If-None-Match": first.headers["ETag"]})
     assert after.status_code == 200 and after.headers["ETag"] != first.headers["ETag"]
     assert text(after) != text(first)
     if url.startswith("/h/"):
-        assert text(after).count("获县级表彰") == text(first).count("获县级表彰") + 1   # the history line
+        assert text(after).count("获县级表彰") == text(first).count("获县级表彰") + 1  # the history line
         assert re.search(rf">\s*{total}\s*<", text(after)) and not re.search(rf">\s*{total}\s*<", text(first))
     else:
         assert f">{total}<" in text(after).replace(" ", "")
@@ -76,7 +86,7 @@ def test_changes_outside_the_ledger_show_at_once(app, client, scene):
     pages = {u: text(client.get(u.format(token=token))) for u in PAGES}
     with app.app_context():
         s = db.session
-        s.get(Villager, scene.people[0][0]).name = "向改名"        # the head of household 0
+        s.get(Villager, scene.people[0][0]).name = "向改名"  # the head of household 0
         s.commit()
     assert "向*名" in text(client.get("/board")) and "向*名" not in pages["/board"]
     assert "向改名" in text(client.get(f"/h/{token}"))
@@ -89,10 +99,17 @@ def test_changes_outside_the_ledger_show_at_once(app, client, scene):
     with app.app_context():
         s = db.session
         admin = s.get(StaffUser, scene.users["admin1"])
-        capture(s, actor=admin, village=s.get(Village, scene.village), rule_code="BZ-02", occurred_on=scene.today,
-                lines=[Line(villager_id=scene.people[0][1])], key="pending-new")
+        capture(
+            s,
+            actor=admin,
+            village=s.get(Village, scene.village),
+            rule_code="BZ-02",
+            occurred_on=scene.today,
+            lines=[Line(villager_id=scene.people[0][1])],
+            key="pending-new",
+        )
         s.commit()
-    assert "获省级及以上表彰" in text(client.get(f"/h/{token}"))     # pending, shown on the card
+    assert "获省级及以上表彰" in text(client.get(f"/h/{token}"))  # pending, shown on the card
     before = text(client.get("/notice"))
     _post_award(app, scene, scene.people[2][0], day=dt.date.fromisoformat(scene.notice_month + "-03"))
     with app.app_context():
@@ -126,6 +143,7 @@ def test_locale_and_query_make_their_own_pages(client, scene):
 
 # --- the card is private -----------------------------------------------------------------
 
+
 def test_card_is_private_and_never_served_for_another_token(app, client, scene):
     a, b = client.get(f"/h/{scene.tokens[0]}"), client.get(f"/h/{scene.tokens[1]}")
     assert a.headers["Cache-Control"] == "private, no-cache" == b.headers["Cache-Control"]
@@ -152,13 +170,13 @@ def test_cached_card_carries_each_sessions_csrf_token(tmp_path, monkeypatch):
     token, entry = sc.tokens[0], sc.entries["h0_dj"]
     one, two = app.test_client(), app.test_client()
     page_one = one.get(f"/h/{token}").get_data(as_text=True)
-    page_two = two.get(f"/h/{token}").get_data(as_text=True)                       # from the cache, with two's token
+    page_two = two.get(f"/h/{token}").get_data(as_text=True)  # from the cache, with two's token
     assert "\x00" not in page_one + page_two
     tok = [re.search(r'name="csrf_token" value="([^"]+)"', p).group(1) for p in (page_one, page_two)]
     assert tok[0] != tok[1]
     resp = two.post(f"/h/{token}/objection", data={"entry": entry, "reason": "不对", "csrf_token": tok[1]})
     assert resp.status_code == 302
-    flashed = two.get(f"/h/{token}")                               # the thank-you: fresh, never cached
+    flashed = two.get(f"/h/{token}")  # the thank-you: fresh, never cached
     assert "Your objection was recorded" in text(flashed) or "异议" in text(flashed)
     assert flashed.headers["Cache-Control"] == "private, no-store" and "ETag" not in flashed.headers
     assert two.get(f"/h/{token}").headers["Cache-Control"] == "private, no-cache"
@@ -168,6 +186,7 @@ def test_cached_card_carries_each_sessions_csrf_token(tmp_path, monkeypatch):
 
 
 # --- SQL statements per page --------------------------------------------------------------
+
 
 @contextmanager
 def counting(app):
@@ -224,16 +243,30 @@ def _seed(app, sc, n: int) -> None:
                 lines = [Line(villager_id=p) for p in people[: min(len(people), n - made)]]
                 if not lines:
                     break
-                res = capture(s, actor=admin, village=village, rule_code="BZ-01", occurred_on=when,
-                              lines=lines, key=f"seed-{n}-{day}-{when}")
+                res = capture(
+                    s,
+                    actor=admin,
+                    village=village,
+                    rule_code="BZ-01",
+                    occurred_on=when,
+                    lines=lines,
+                    key=f"seed-{n}-{day}-{when}",
+                )
                 entries = approve(s, [s.get(Submission, ln.submission_id) for ln in res.lines], rev)
                 made += len(entries)
             day += 1
         correct(s, entries[0], rev, "seed correction")
         publish_notice(s, village, sc.notice_month, rev)
         # posted after the notice: the staff 公示 page lists them as not published yet
-        res = capture(s, actor=admin, village=village, rule_code="BZ-01", occurred_on=last + dt.timedelta(days=27),
-                      lines=[Line(villager_id=p) for p in people][: max(1, n // 20)], key=f"seed-{n}-late")
+        res = capture(
+            s,
+            actor=admin,
+            village=village,
+            rule_code="BZ-01",
+            occurred_on=last + dt.timedelta(days=27),
+            lines=[Line(villager_id=p) for p in people][: max(1, n // 20)],
+            key=f"seed-{n}-late",
+        )
         approve(s, [s.get(Submission, ln.submission_id) for ln in res.lines], rev)
         s.commit()
 
@@ -286,7 +319,7 @@ def test_statements_per_public_page_do_not_grow_with_entries(tmp_path, monkeypat
     and no more than RENDER_CEILING."""
     small, large = [_count_pages(app, sc) for app, sc in seeded_apps(db_url, tmp_path, monkeypatch)]
     for url in PAGES:
-        assert large[url][0] >= small[url][0] + 80, url           # 3N: the village has more entries
+        assert large[url][0] >= small[url][0] + 80, url  # 3N: the village has more entries
         assert large[url][1] == small[url][1], (url, small[url], large[url])
         assert large[url][1] <= RENDER_CEILING[url], (url, large[url], RENDER_CEILING[url])
         assert small[url][2] <= 6 and large[url][2] <= 6, (url, small[url], large[url])

@@ -1,4 +1,5 @@
 """Villager pages through the test client: card page, objections, board, notice, rules."""
+
 from __future__ import annotations
 
 import re
@@ -29,8 +30,10 @@ def strip_tags(html: str) -> str:
 
 def table_rows(html: str, table_id: str) -> list[list[str]]:
     body = re.search(rf'<table[^>]*id="{table_id}".*?<tbody>(.*?)</tbody>', html, re.S).group(1)
-    return [[strip_tags(c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", tr, re.S)]
-            for tr in re.findall(r"<tr>(.*?)</tr>", body, re.S)]
+    return [
+        [strip_tags(c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", tr, re.S)]
+        for tr in re.findall(r"<tr>(.*?)</tr>", body, re.S)
+    ]
 
 
 def test_card_page_shows_balance_standing_members_history(app, client, scene):
@@ -46,16 +49,18 @@ def test_card_page_shows_balance_standing_members_history(app, client, scene):
     assert re.search(rf'id="honour">{bal.honour}<', html)
     assert re.search(rf'id="month-points">{mine.points}<', html)
     assert f"第{mine.rank}名" in html and per_head_text(mine.per_head) in html
-    print(f"\ncard page: honour {bal.honour}, redeemable {bal.redeemable}, pending {bal.pending}, "
-          f"month {mine.points} (rank {mine.rank})")
-    assert bal.pending == 3 and "待审核" in html           # the LJ-01 capture not yet approved
-    assert "已达上限" in html                               # the third DJ-01 hit the monthly cap
-    assert "向明华" in html and "谭高" in html             # own members by full name
-    assert "监委会老周" in html and "网格员小李" in html     # who approved / recorded
-    assert "公示中，截至" in html                           # this month's entries are under notice
-    assert "公示后生效" in html or "待公示" in html          # last month's entry has no notice yet
-    assert "清扫村道" in html                               # an upcoming activity
-    assert 'id="star-rating"' in html                       # the place kept for the rewards issue
+    print(
+        f"\ncard page: honour {bal.honour}, redeemable {bal.redeemable}, pending {bal.pending}, "
+        f"month {mine.points} (rank {mine.rank})"
+    )
+    assert bal.pending == 3 and "待审核" in html  # the LJ-01 capture not yet approved
+    assert "已达上限" in html  # the third DJ-01 hit the monthly cap
+    assert "向明华" in html and "谭高" in html  # own members by full name
+    assert "监委会老周" in html and "网格员小李" in html  # who approved / recorded
+    assert "公示中，截至" in html  # this month's entries are under notice
+    assert "公示后生效" in html or "待公示" in html  # last month's entry has no notice yet
+    assert "清扫村道" in html  # an upcoming activity
+    assert 'id="star-rating"' in html  # the place kept for the rewards issue
 
 
 def test_card_page_links_correction_to_the_corrected_entry(client, scene):
@@ -70,8 +75,12 @@ def test_card_history_is_paged_newest_first(app, client, scene):
     html = text(client.get(f"/h/{scene.tokens[0]}"))
     ids = [int(i) for i in re.findall(r'<li class="vbox" id="e(\d+)"', html)]
     with app.app_context():
-        entries = {e.id: e for e in db.session.execute(select(LedgerEntry).where(
-            LedgerEntry.household_id == scene.households[0])).scalars()}
+        entries = {
+            e.id: e
+            for e in db.session.execute(
+                select(LedgerEntry).where(LedgerEntry.household_id == scene.households[0])
+            ).scalars()
+        }
     keys = [(entries[i].occurred_on, entries[i].seq) for i in ids]
     assert keys == sorted(keys, reverse=True) and len(ids) == len(entries)
     from pointsapp.villagers.queries import history
@@ -92,9 +101,11 @@ def test_wrong_and_rotated_tokens_are_404(app, client, scene):
         path = rotate_card(db.session, h)
         db.session.commit()
         assert path == card_path(h) and path.startswith("/h/") and path != f"/h/{old}"
-        assert len(h.card_token) >= 32         # 192 random bits
+        assert len(h.card_token) >= 32  # 192 random bits
         assert household_by_token(db.session, old) is None
-        events = db.session.execute(select(AuditEvent).where(AuditEvent.action == "household.rotate_card")).scalars().all()
+        events = (
+            db.session.execute(select(AuditEvent).where(AuditEvent.action == "household.rotate_card")).scalars().all()
+        )
         assert len(events) == 1 and events[0].target == f"household {h.id}" and old not in (events[0].detail or "")
     resp = client.get(f"/h/{old}")
     assert resp.status_code == 404 and "卡片" in text(resp)
@@ -143,8 +154,9 @@ def test_objection_answer_shows_on_the_card(app, client, scene):
     client.post(f"/h/{token}/objection", data={"entry": entry, "reason": "检查那天家里没人"})
     with app.app_context():
         obj = db.session.execute(select(Objection)).scalar_one()
-        resolve_objection(db.session, obj, db.session.get(StaffUser, scene.users["rev2"]),
-                          "经核实，检查记录属实", correct_entry=False)
+        resolve_objection(
+            db.session, obj, db.session.get(StaffUser, scene.users["rev2"]), "经核实，检查记录属实", correct_entry=False
+        )
         db.session.commit()
     html = text(client.get(f"/h/{token}"))
     assert "经核实，检查记录属实" in html and "维持原记录" in html
@@ -152,16 +164,19 @@ def test_objection_answer_shows_on_the_card(app, client, scene):
 
 def test_objection_refusals_are_clear(app, client, scene):
     token = scene.tokens[0]
-    resp = client.post(f"/h/{token}/objection", data={"entry": scene.entries["h0_dj"], "reason": "  "},
-                       follow_redirects=True)
+    resp = client.post(
+        f"/h/{token}/objection", data={"entry": scene.entries["h0_dj"], "reason": "  "}, follow_redirects=True
+    )
     assert "请简要说明" in text(resp)
     # another household's entry
-    resp = client.post(f"/h/{token}/objection", data={"entry": scene.entries["h1_dj"], "reason": "x"},
-                       follow_redirects=True)
+    resp = client.post(
+        f"/h/{token}/objection", data={"entry": scene.entries["h1_dj"], "reason": "x"}, follow_redirects=True
+    )
     assert resp.status_code == 200 and "不是本户" in text(resp)
     # this month's entry is not published yet
-    resp = client.post(f"/h/{token}/objection", data={"entry": scene.entries["h0_running"], "reason": "x"},
-                       follow_redirects=True)
+    resp = client.post(
+        f"/h/{token}/objection", data={"entry": scene.entries["h0_running"], "reason": "x"}, follow_redirects=True
+    )
     assert "不在公示期" in text(resp)
     with app.app_context():
         assert db.session.execute(select(Objection)).first() is None
@@ -170,9 +185,15 @@ def test_objection_refusals_are_clear(app, client, scene):
 def test_objections_are_limited_per_household_per_day(app, client, scene):
     token = scene.tokens[0]
     with app.app_context():
-        ids = [e.id for e in db.session.execute(select(LedgerEntry).where(
-            LedgerEntry.household_id == scene.households[0],
-            LedgerEntry.occurred_on < scene.today.replace(day=1))).scalars()]
+        ids = [
+            e.id
+            for e in db.session.execute(
+                select(LedgerEntry).where(
+                    LedgerEntry.household_id == scene.households[0],
+                    LedgerEntry.occurred_on < scene.today.replace(day=1),
+                )
+            ).scalars()
+        ]
     assert len(ids) >= 4
     for i in ids[:3]:
         client.post(f"/h/{token}/objection", data={"entry": i, "reason": "不对"})
@@ -186,8 +207,7 @@ def test_objection_form_needs_csrf_token(tmp_path, monkeypatch):
     from tests.conftest import make_app
     from tests.villagers.conftest import build_scene
 
-    app = make_app(f"sqlite:///{tmp_path}/limited.db", tmp_path / "instance2", monkeypatch,
-                   WTF_CSRF_ENABLED=True)
+    app = make_app(f"sqlite:///{tmp_path}/limited.db", tmp_path / "instance2", monkeypatch, WTF_CSRF_ENABLED=True)
     with app.app_context():
         sc = build_scene(db.session)
     client = app.test_client()
@@ -205,8 +225,9 @@ def test_objection_form_needs_csrf_token(tmp_path, monkeypatch):
 
 # --- the public board ------------------------------------------------------------------
 
+
 def _rank(rank):
-    return "—" if rank is None else str(rank)     # no points: not ranked
+    return "—" if rank is None else str(rank)  # no points: not ranked
 
 
 def _expected(rows, by, headless=()):
@@ -231,8 +252,9 @@ def test_board_equals_core_leaderboard(app, client, scene, period_of, show):
         rows = leaderboard(db.session, by, period, village=v)
         groups = leaderboard(db.session, "group", period, village=v)
     assert table_rows(html, "board-table") == _expected(rows, by)
-    assert table_rows(html, "group-table") == [[_rank(g.rank), g.name, str(g.points), per_head_text(g.per_head)]
-                                               for g in groups]
+    assert table_rows(html, "group-table") == [
+        [_rank(g.rank), g.name, str(g.points), per_head_text(g.per_head)] for g in groups
+    ]
     if show == "households" and period_of == "month":
         print("\nboard households", period, table_rows(html, "board-table"))
 
@@ -258,16 +280,26 @@ def test_board_red_list_and_black_list(app, client, scene):
         from pointsapp.points.capture import Line, approve, capture
         from pointsapp.points.ledger import Submission
         from pointsapp.points.registry import StaffUser
-        res = capture(db.session, actor=db.session.get(StaffUser, scene.users["grid1"]), village=v,
-                      rule_code="WM-03", occurred_on=scene.today, key="black-1",
-                      lines=[Line(household_id=scene.households[0])])
-        approve(db.session, [db.session.get(Submission, res.lines[0].submission_id)],
-                db.session.get(StaffUser, scene.users["rev1"]))
+
+        res = capture(
+            db.session,
+            actor=db.session.get(StaffUser, scene.users["grid1"]),
+            village=v,
+            rule_code="WM-03",
+            occurred_on=scene.today,
+            key="black-1",
+            lines=[Line(household_id=scene.households[0])],
+        )
+        approve(
+            db.session,
+            [db.session.get(Submission, res.lines[0].submission_id)],
+            db.session.get(StaffUser, scene.users["rev1"]),
+        )
         db.session.commit()
     html = text(client.get("/board"))
     black = re.search(r'<section id="black">(.*?)</section>', html, re.S).group(1)
     assert "向*华" in black and "-10" in black
-    assert "唐*娟" not in black            # household 2's deduction was corrected away
+    assert "唐*娟" not in black  # household 2's deduction was corrected away
 
 
 def test_board_bad_period_is_explained(client, scene):
@@ -278,20 +310,27 @@ def test_board_bad_period_is_explained(client, scene):
 
 # --- 公示 and rules ------------------------------------------------------------------------
 
+
 def test_notice_shows_entries_masked_window_and_digest(app, client, scene):
     html = text(client.get("/notice"))
     with app.app_context():
         v = db.session.get(Village, scene.village)
         n = current_notice(db.session, v)
-        listed = db.session.execute(text_sql("SELECT COUNT(*) FROM notice_entries WHERE notice_id = :n"),
-                                    {"n": n.id}).scalar_one()
-        dated = len(db.session.execute(select(LedgerEntry).where(
-            LedgerEntry.village_id == v.id, LedgerEntry.occurred_on < scene.today.replace(day=1))).all())
+        listed = db.session.execute(
+            text_sql("SELECT COUNT(*) FROM notice_entries WHERE notice_id = :n"), {"n": n.id}
+        ).scalar_one()
+        dated = len(
+            db.session.execute(
+                select(LedgerEntry).where(
+                    LedgerEntry.village_id == v.id, LedgerEntry.occurred_on < scene.today.replace(day=1)
+                )
+            ).all()
+        )
     assert n.month == scene.notice_month and listed == dated == n.entry_count
     assert f'id="notice-digest">{n.digest}<' in html and 'id="open-list"' in html
-    assert "异议" in html and "扫描" in html                 # how to object
+    assert "异议" in html and "扫描" in html  # how to object
     assert "向*华" in html and "向明华" not in html
-    assert html.count('<li class="vbox">') == listed            # its entries (the open list marks it current)
+    assert html.count('<li class="vbox">') == listed  # its entries (the open list marks it current)
     print(f"\n/notice: {listed} entries, digest {n.digest[:16]}…")
 
 
@@ -331,7 +370,7 @@ def test_former_member_is_not_named_on_the_old_household_card(app, client, scene
     from pointsapp.points.registry import Villager
 
     with app.app_context():
-        v = db.session.get(Villager, scene.people[0][1])      # 谭高 moves to household 3
+        v = db.session.get(Villager, scene.people[0][1])  # 谭高 moves to household 3
         v.household_id = scene.households[2]
         db.session.commit()
     html = text(client.get(f"/h/{scene.tokens[0]}"))
@@ -346,19 +385,30 @@ def test_card_history_pager_links(app, client, scene):
 
     with app.app_context():
         v = db.session.get(Village, scene.village)
-        res = capture(db.session, actor=db.session.get(StaffUser, scene.users["admin1"]), village=v,
-                      rule_code="ZC-02", occurred_on=scene.today, key="many",
-                      lines=[Line(villager_id=scene.people[2][0])] * 22)
-        approve(db.session, [db.session.get(Submission, ln.submission_id) for ln in res.lines],
-                db.session.get(StaffUser, scene.users["rev1"]))
+        res = capture(
+            db.session,
+            actor=db.session.get(StaffUser, scene.users["admin1"]),
+            village=v,
+            rule_code="ZC-02",
+            occurred_on=scene.today,
+            key="many",
+            lines=[Line(villager_id=scene.people[2][0])] * 22,
+        )
+        approve(
+            db.session,
+            [db.session.get(Submission, ln.submission_id) for ln in res.lines],
+            db.session.get(StaffUser, scene.users["rev1"]),
+        )
         db.session.commit()
     html = text(client.get(f"/h/{scene.tokens[2]}"))
     assert html.count('<li class="vbox" id="e') == 20 and "第 1 页，共 2 页" in html
     assert f'href="/h/{scene.tokens[2]}?page=2#history"' in html and "较早" in html
     html2 = text(client.get(f"/h/{scene.tokens[2]}?page=2"))
     assert html2.count('<li class="vbox" id="e') == 3 and "较新" in html2
-    past = client.get(f"/h/{scene.tokens[2]}?page=99")   # past the last page: the last page
-    assert past.status_code == 200 and text(past).count('<li class="vbox" id="e') == 3 and "第 2 页，共 2 页" in text(past)
+    past = client.get(f"/h/{scene.tokens[2]}?page=99")  # past the last page: the last page
+    assert (
+        past.status_code == 200 and text(past).count('<li class="vbox" id="e') == 3 and "第 2 页，共 2 页" in text(past)
+    )
 
 
 def test_pages_before_anything_happened(app, client):
@@ -409,8 +459,13 @@ def test_corrected_objection_shows_answer_and_correction(app, client, scene):
     client.post(f"/h/{token}/objection", data={"entry": entry, "reason": "我那天没去"})
     with app.app_context():
         obj = db.session.execute(select(Objection)).scalar_one()
-        resolve_objection(db.session, obj, db.session.get(StaffUser, scene.users["rev2"]),
-                          "核实签到表，确实未参加", correct_entry=True)
+        resolve_objection(
+            db.session,
+            obj,
+            db.session.get(StaffUser, scene.users["rev2"]),
+            "核实签到表，确实未参加",
+            correct_entry=True,
+        )
         db.session.commit()
         bal = balance(db.session, household=db.session.get(Household, scene.households[2]))
     html = text(client.get(f"/h/{token}"))

@@ -1,4 +1,5 @@
 """Privacy: what a visitor without a login can see, and how guessing card links is throttled."""
+
 from __future__ import annotations
 
 import re
@@ -40,7 +41,7 @@ def test_public_pages_show_no_other_full_names_and_no_phones(app, client, scene)
         group_ids = db.session.execute(select(Group.id)).scalars().all()
     phones = [p.phone for p in people if p.phone]
     assert len(phones) == len(people) >= 8
-    pages: dict[str, tuple[str, int | None]] = {}   # url -> (html, household id of the card or None)
+    pages: dict[str, tuple[str, int | None]] = {}  # url -> (html, household id of the card or None)
     seen: set[str] = set()
     queue = [(u, None) for u in _public_urls(scene, group_ids)]
     queue += [(f"/h/{t}", h) for t, h in zip(scene.tokens, scene.households)]
@@ -81,9 +82,14 @@ def test_guessing_card_links_is_throttled(tmp_path, monkeypatch):
     from tests.conftest import make_app
     from tests.villagers.conftest import build_scene
 
-    app = make_app(f"sqlite:///{tmp_path}/limited.db", tmp_path / "instance2", monkeypatch,
-                   RATELIMIT_ENABLED=True, VILLAGERS_BAD_TOKEN_RATE="5/hour",
-                   VILLAGERS_CARD_RATE="30/minute")
+    app = make_app(
+        f"sqlite:///{tmp_path}/limited.db",
+        tmp_path / "instance2",
+        monkeypatch,
+        RATELIMIT_ENABLED=True,
+        VILLAGERS_BAD_TOKEN_RATE="5/hour",
+        VILLAGERS_CARD_RATE="30/minute",
+    )
     try:
         with app.app_context():
             sc = build_scene(db.session)
@@ -99,8 +105,9 @@ def test_guessing_card_links_is_throttled(tmp_path, monkeypatch):
         resp = other.get(f"/h/{sc.tokens[0]}", environ_base={"REMOTE_ADDR": "10.0.0.9"})
         assert resp.status_code == 200
         # the general per-address limit on card pages
-        codes = [other.get(f"/h/{sc.tokens[1]}", environ_base={"REMOTE_ADDR": "10.0.0.10"}).status_code
-                 for _ in range(32)]
+        codes = [
+            other.get(f"/h/{sc.tokens[1]}", environ_base={"REMOTE_ADDR": "10.0.0.10"}).status_code for _ in range(32)
+        ]
         assert codes.count(200) == 30 and codes[-1] == 429
     finally:
         with app.app_context():
@@ -112,14 +119,21 @@ def test_objection_posts_are_rate_limited(tmp_path, monkeypatch):
     from tests.conftest import make_app
     from tests.villagers.conftest import build_scene
 
-    app = make_app(f"sqlite:///{tmp_path}/limited.db", tmp_path / "instance2", monkeypatch,
-                   RATELIMIT_ENABLED=True, VILLAGERS_OBJECTION_RATE="2/hour")
+    app = make_app(
+        f"sqlite:///{tmp_path}/limited.db",
+        tmp_path / "instance2",
+        monkeypatch,
+        RATELIMIT_ENABLED=True,
+        VILLAGERS_OBJECTION_RATE="2/hour",
+    )
     try:
         with app.app_context():
             sc = build_scene(db.session)
         client = app.test_client()
-        codes = [client.post(f"/h/{sc.tokens[0]}/objection", data={"entry": sc.entries["h0_dj"], "reason": "x"}).status_code
-                 for _ in range(3)]
+        codes = [
+            client.post(f"/h/{sc.tokens[0]}/objection", data={"entry": sc.entries["h0_dj"], "reason": "x"}).status_code
+            for _ in range(3)
+        ]
         assert codes == [302, 302, 429]
     finally:
         with app.app_context():

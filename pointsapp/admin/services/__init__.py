@@ -1,6 +1,7 @@
 """Services of the admin feature. Framework-free: they take a session and domain objects,
 check the actor against the policy (``points.policy``, deny by default), write an audit event for every change,
 flush, and leave the commit to the caller."""
+
 from __future__ import annotations
 
 from sqlalchemy.orm import Session
@@ -9,8 +10,9 @@ from ...points.audit import record
 from ...points.registry import StaffUser, Village
 
 
-def audit(session: Session, actor: StaffUser, village: Village, action: str, target: str | None,
-          ip: str | None, **detail) -> None:
+def audit(
+    session: Session, actor: StaffUser, village: Village, action: str, target: str | None, ip: str | None, **detail
+) -> None:
     record(session, actor, action, village_id=village.id, target=target, ip=ip, **detail)
 
 
@@ -19,9 +21,17 @@ def changes_of(obj: object, new: dict[str, object]) -> dict[str, list[object]]:
     return {k: [getattr(obj, k), v] for k, v in new.items() if getattr(obj, k) != v}
 
 
-def save_changes(session: Session, actor: StaffUser, village: Village, obj: object, new: dict[str, object],
-                 action: str, target: str, ip: str | None,
-                 changes: dict[str, list[object]] | None = None) -> dict[str, list[object]]:
+def save_changes(
+    session: Session,
+    actor: StaffUser,
+    village: Village,
+    obj: object,
+    new: dict[str, object],
+    action: str,
+    target: str,
+    ip: str | None,
+    changes: dict[str, list[object]] | None = None,
+) -> dict[str, list[object]]:
     """Set ``new`` on ``obj``, flush, and record one audit event with what changed (none when nothing did).
     ``changes``: already worked out with :func:`changes_of` (before checks that depend on them)."""
     changes = changes_of(obj, new) if changes is None else changes
@@ -31,4 +41,3 @@ def save_changes(session: Session, actor: StaffUser, village: Village, obj: obje
     if changes:
         audit(session, actor, village, action, target, ip, changes=changes)
     return changes
-

@@ -1,4 +1,5 @@
 """Reading the audit log (filters, pages, CSV) and the village settings."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -55,8 +56,11 @@ def _query(village: Village, f: AuditFilter):
 
 
 def actions_of(session: Session, village: Village) -> list[str]:
-    return list(session.execute(select(AuditEvent.action).where(AuditEvent.village_id == village.id)
-                                .distinct().order_by(AuditEvent.action)).scalars())
+    return list(
+        session.execute(
+            select(AuditEvent.action).where(AuditEvent.village_id == village.id).distinct().order_by(AuditEvent.action)
+        ).scalars()
+    )
 
 
 def _local(village: Village, at: dt.datetime) -> str:
@@ -70,26 +74,35 @@ def _detail(text: str | None) -> str:
         data = json.loads(text)
     except ValueError:
         return text
-    return "; ".join(f"{k}: {json.dumps(v, ensure_ascii=False) if not isinstance(v, str) else v}"
-                     for k, v in data.items())
+    return "; ".join(
+        f"{k}: {json.dumps(v, ensure_ascii=False) if not isinstance(v, str) else v}" for k, v in data.items()
+    )
 
 
 def _row(village: Village, e: AuditEvent) -> dict:
     who = e.actor.username if e.actor else "—"
-    return {"at": _local(village, e.at), "user": who, "action": e.action, "target": e.target or "",
-            "detail": _detail(e.detail), "ip": e.ip or ""}
+    return {
+        "at": _local(village, e.at),
+        "user": who,
+        "action": e.action,
+        "target": e.target or "",
+        "detail": _detail(e.detail),
+        "ip": e.ip or "",
+    }
 
 
-def events(session: Session, actor: StaffUser, village: Village, f: AuditFilter, page: int = 1,
-           per_page: int = PER_PAGE) -> tuple[list[dict], int, int, int]:
+def events(
+    session: Session, actor: StaffUser, village: Village, f: AuditFilter, page: int = 1, per_page: int = PER_PAGE
+) -> tuple[list[dict], int, int, int]:
     """(rows, total, page, pages), newest first."""
     require(actor, village, "village.admin")
     stmt = _query(village, f)
     total = session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
     pages = max(1, -(-total // per_page))
     page = min(max(1, page), pages)
-    rows = session.execute(stmt.order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
-                           .offset((page - 1) * per_page).limit(per_page)).scalars()
+    rows = session.execute(
+        stmt.order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).offset((page - 1) * per_page).limit(per_page)
+    ).scalars()
     return [_row(village, e) for e in rows], total, page, pages
 
 
@@ -100,7 +113,7 @@ def events_csv(session: Session, actor: StaffUser, village: Village, f: AuditFil
 
     def generate() -> Iterator[str]:
         buf = io.StringIO()
-        writer = csv_writer(buf)   # text that looks like a formula is written as text
+        writer = csv_writer(buf)  # text that looks like a formula is written as text
         buf.write("\ufeff")
         writer.writerow(CSV_HEADER)
         for n, e in enumerate(session.execute(stmt).scalars(), start=1):
@@ -121,9 +134,18 @@ _UNCHANGED: object = object()
 PHONE_RE = re.compile(r"[0-9][0-9 \-]{5,18}[0-9]")
 
 
-def update_settings(session: Session, actor: StaffUser, village: Village, *, notice_days: int,
-                    show_blacklist: bool, committee_phone=_UNCHANGED, award_tiers=_UNCHANGED,
-                    certificate_date=_UNCHANGED, ip: str | None = None) -> dict:
+def update_settings(
+    session: Session,
+    actor: StaffUser,
+    village: Village,
+    *,
+    notice_days: int,
+    show_blacklist: bool,
+    committee_phone=_UNCHANGED,
+    award_tiers=_UNCHANGED,
+    certificate_date=_UNCHANGED,
+    ip: str | None = None,
+) -> dict:
     """Save the village settings; settings not passed keep their value."""
     require(actor, village, "village.admin")
     if isinstance(notice_days, bool) or not isinstance(notice_days, int) or not 0 <= notice_days <= 30:

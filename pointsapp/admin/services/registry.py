@@ -4,6 +4,7 @@ Nothing that has ledger entries or submissions is ever deleted; people leave by 
 moved out or deceased, and a move between households is recorded as a HouseholdMove. Entries
 keep the household they were credited to at the time, so a move never changes past balances.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -17,7 +18,13 @@ from ...points.errors import Refused
 from ...points.imports.values import normalize_phone
 from ...points.periods import village_today
 from ...points.registry import (
-    Group, Household, HouseholdMove, StaffUser, Village, Villager, VillagerStatus,
+    Group,
+    Household,
+    HouseholdMove,
+    StaffUser,
+    Village,
+    Villager,
+    VillagerStatus,
 )
 from ...points.policy import require
 from . import audit, changes_of, save_changes
@@ -62,6 +69,7 @@ class VillagerData:
 
 # --- reading ------------------------------------------------------------------------------
 
+
 @dataclass
 class HouseholdRow:
     id: int
@@ -91,25 +99,52 @@ class Page:
 
 
 def groups_of(session: Session, village: Village) -> list[Group]:
-    return list(session.execute(
-        select(Group).where(Group.village_id == village.id).order_by(Group.sort_key, Group.id)).scalars())
+    return list(
+        session.execute(
+            select(Group).where(Group.village_id == village.id).order_by(Group.sort_key, Group.id)
+        ).scalars()
+    )
 
 
 def group_counts(session: Session, actor: StaffUser, village: Village) -> list[dict]:
     require(actor, village, "registry.read")
-    households = dict(session.execute(
-        select(Household.group_id, func.count(Household.id)).where(Household.village_id == village.id)
-        .group_by(Household.group_id)).all())
-    people = dict(session.execute(
-        select(Household.group_id, func.count(Villager.id)).join(Villager, Villager.household_id == Household.id)
-        .where(Household.village_id == village.id, Villager.status == VillagerStatus.active)
-        .group_by(Household.group_id)).all())
-    return [{"id": g.id, "name": g.name, "sort_key": g.sort_key, "households": households.get(g.id, 0),
-             "people": people.get(g.id, 0)} for g in groups_of(session, village)]
+    households = dict(
+        session.execute(
+            select(Household.group_id, func.count(Household.id))
+            .where(Household.village_id == village.id)
+            .group_by(Household.group_id)
+        ).all()
+    )
+    people = dict(
+        session.execute(
+            select(Household.group_id, func.count(Villager.id))
+            .join(Villager, Villager.household_id == Household.id)
+            .where(Household.village_id == village.id, Villager.status == VillagerStatus.active)
+            .group_by(Household.group_id)
+        ).all()
+    )
+    return [
+        {
+            "id": g.id,
+            "name": g.name,
+            "sort_key": g.sort_key,
+            "households": households.get(g.id, 0),
+            "people": people.get(g.id, 0),
+        }
+        for g in groups_of(session, village)
+    ]
 
 
-def list_households(session: Session, actor: StaffUser, village: Village, *, group_id: int | None = None,
-                    q: str | None = None, page: int = 1, per_page: int = PER_PAGE) -> Page:
+def list_households(
+    session: Session,
+    actor: StaffUser,
+    village: Village,
+    *,
+    group_id: int | None = None,
+    q: str | None = None,
+    page: int = 1,
+    per_page: int = PER_PAGE,
+) -> Page:
     """Households of the village, by group then 户号; ``q`` matches a member's name or the 户号."""
     require(actor, village, "registry.read")
     stmt = select(Household).join(Group, Group.id == Household.group_id).where(Household.village_id == village.id)
@@ -117,8 +152,9 @@ def list_households(session: Session, actor: StaffUser, village: Village, *, gro
         stmt = stmt.where(Household.group_id == group_id)
     q = (q or "").strip()
     if q:
-        by_name = select(Villager.household_id).where(Villager.village_id == village.id,
-                                                      Villager.name.contains(q, autoescape=True))
+        by_name = select(Villager.household_id).where(
+            Villager.village_id == village.id, Villager.name.contains(q, autoescape=True)
+        )
         stmt = stmt.where(or_(Household.number == q, Household.house_number == q, Household.id.in_(by_name)))
     total = session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
     pages = max(1, -(-total // per_page))
@@ -127,33 +163,62 @@ def list_households(session: Session, actor: StaffUser, village: Village, *, gro
     rows = session.execute(
         stmt.options(selectinload(Household.members), selectinload(Household.head), selectinload(Household.group))
         .order_by(Group.sort_key, Group.id, func.length(Household.number), Household.number)
-        .offset((page - 1) * per_page).limit(per_page)).scalars()
-    items = [HouseholdRow(h.id, h.number, h.house_number, h.group.name, h.head_name,
-                          [m.name for m in h.members if m.status == VillagerStatus.active], h.active)
-             for h in rows]
+        .offset((page - 1) * per_page)
+        .limit(per_page)
+    ).scalars()
+    items = [
+        HouseholdRow(
+            h.id,
+            h.number,
+            h.house_number,
+            h.group.name,
+            h.head_name,
+            [m.name for m in h.members if m.status == VillagerStatus.active],
+            h.active,
+        )
+        for h in rows
+    ]
     return Page(items, total, page, pages)
 
 
 def moves_of(session: Session, villager: Villager) -> list[dict]:
     rows = session.execute(
-        select(HouseholdMove).where(HouseholdMove.villager_id == villager.id).order_by(HouseholdMove.id)).scalars()
+        select(HouseholdMove).where(HouseholdMove.villager_id == villager.id).order_by(HouseholdMove.id)
+    ).scalars()
     out = []
     for m in rows:
         src, dst = session.get(Household, m.from_household_id), session.get(Household, m.to_household_id)
-        out.append({"moved_on": m.moved_on, "from_number": src.number, "from_head": src.head_name,
-                    "to_number": dst.number, "to_head": dst.head_name})
+        out.append(
+            {
+                "moved_on": m.moved_on,
+                "from_number": src.number,
+                "from_head": src.head_name,
+                "to_number": dst.number,
+                "to_head": dst.head_name,
+            }
+        )
     return out
 
 
 def find_household(session: Session, village: Village, number: str) -> Household | None:
-    return session.execute(select(Household).where(
-        Household.village_id == village.id, Household.number == number.strip())).scalar_one_or_none()
+    return session.execute(
+        select(Household).where(Household.village_id == village.id, Household.number == number.strip())
+    ).scalar_one_or_none()
 
 
 # --- groups -------------------------------------------------------------------------------
 
-def save_group(session: Session, actor: StaffUser, village: Village, name: str, sort_key: int,
-               *, group: Group | None = None, ip: str | None = None) -> Group:
+
+def save_group(
+    session: Session,
+    actor: StaffUser,
+    village: Village,
+    name: str,
+    sort_key: int,
+    *,
+    group: Group | None = None,
+    ip: str | None = None,
+) -> Group:
     require(actor, village, "village.admin")
     name = (name or "").strip()
     if not name or len(name) > 50:
@@ -172,12 +237,21 @@ def save_group(session: Session, actor: StaffUser, village: Village, name: str, 
         before = {"name": group.name, "sort_key": group.sort_key}
         group.name, group.sort_key = name, sort_key
         session.flush()
-        audit(session, actor, village, "group.update", f"group {group.id}", ip, before=before,
-              after={"name": name, "sort_key": sort_key})
+        audit(
+            session,
+            actor,
+            village,
+            "group.update",
+            f"group {group.id}",
+            ip,
+            before=before,
+            after={"name": name, "sort_key": sort_key},
+        )
     return group
 
 
 # --- households ---------------------------------------------------------------------------
+
 
 def _check_number(session: Session, village: Village, number: str, household: Household | None) -> str:
     number = (number or "").strip()
@@ -185,72 +259,138 @@ def _check_number(session: Session, village: Village, number: str, household: Ho
         raise Refused("bad_number", "a household number (户号) of 1 to 20 characters is needed", field="number")
     clash = find_household(session, village, number)
     if clash is not None and (household is None or clash.id != household.id):
-        raise Refused("duplicate_number", f"户号 {number} is already used by the household of {clash.head_name}",
-                      field="number")
+        raise Refused(
+            "duplicate_number", f"户号 {number} is already used by the household of {clash.head_name}", field="number"
+        )
     return number
 
 
-def create_household(session: Session, actor: StaffUser, village: Village, group: Group, number: str,
-                     house_number: str | None, *, ip: str | None = None) -> Household:
+def create_household(
+    session: Session,
+    actor: StaffUser,
+    village: Village,
+    group: Group,
+    number: str,
+    house_number: str | None,
+    *,
+    ip: str | None = None,
+) -> Household:
     require(actor, village, "village.admin")
     if group.village_id != village.id:
         raise Refused("not_found", "no such group in this village")
     number = _check_number(session, village, number, None)
-    h = Household(village_id=village.id, group_id=group.id, number=number,
-                  house_number=(house_number or "").strip() or None)
+    h = Household(
+        village_id=village.id, group_id=group.id, number=number, house_number=(house_number or "").strip() or None
+    )
     session.add(h)
     session.flush()
     audit(session, actor, village, "household.create", f"household {h.id}", ip, number=number, group=group.name)
     return h
 
 
-def update_household(session: Session, actor: StaffUser, village: Village, household: Household, *,
-                     number: str, house_number: str | None, group: Group, head: Villager | None,
-                     active: bool = True, ip: str | None = None) -> dict:
+def update_household(
+    session: Session,
+    actor: StaffUser,
+    village: Village,
+    household: Household,
+    *,
+    number: str,
+    house_number: str | None,
+    group: Group,
+    head: Villager | None,
+    active: bool = True,
+    ip: str | None = None,
+) -> dict:
     require(actor, village, "village.admin")
     if household.village_id != village.id or group.village_id != village.id:
         raise Refused("not_found", "no such household or group in this village")
     if head is not None and head.household_id != household.id:
         raise Refused("bad_head", f"{head.name} is not a member of this household", field="head")
     number = _check_number(session, village, number, household)
-    new = {"number": number, "house_number": (house_number or "").strip() or None, "group_id": group.id,
-           "head_id": head.id if head else None, "active": bool(active)}
+    new = {
+        "number": number,
+        "house_number": (house_number or "").strip() or None,
+        "group_id": group.id,
+        "head_id": head.id if head else None,
+        "active": bool(active),
+    }
     return save_changes(session, actor, village, household, new, "household.update", f"household {household.id}", ip)
 
 
 # --- villagers ----------------------------------------------------------------------------
+
 
 def _audit_fields(changes: dict) -> dict:
     """Phone numbers stay out of the audit detail: only the fact that one changed is logged."""
     return {k: (["…", "…"] if k == "phone" else v) for k, v in changes.items()}
 
 
-def add_villager(session: Session, actor: StaffUser, village: Village, household: Household, data: VillagerData,
-                 *, make_head: bool = False, ip: str | None = None) -> Villager:
+def add_villager(
+    session: Session,
+    actor: StaffUser,
+    village: Village,
+    household: Household,
+    data: VillagerData,
+    *,
+    make_head: bool = False,
+    ip: str | None = None,
+) -> Villager:
     require(actor, village, "village.admin")
     if household.village_id != village.id:
         raise Refused("not_found", "no such household in this village")
     d = data.cleaned(village_today(village))
-    v = Villager(village_id=village.id, household_id=household.id, name=d.name, sex=d.sex, birth_year=d.birth_year,
-                 birth_month=d.birth_month, phone=d.phone, relation=d.relation, status=VillagerStatus.active)
+    v = Villager(
+        village_id=village.id,
+        household_id=household.id,
+        name=d.name,
+        sex=d.sex,
+        birth_year=d.birth_year,
+        birth_month=d.birth_month,
+        phone=d.phone,
+        relation=d.relation,
+        status=VillagerStatus.active,
+    )
     session.add(v)
     session.flush()
     if make_head or household.head_id is None:
         moves.set_head(household, v)
     session.flush()
-    audit(session, actor, village, "villager.create", f"villager {v.id}", ip, name=d.name,
-          household=household.number, head=household.head_id == v.id)
+    audit(
+        session,
+        actor,
+        village,
+        "villager.create",
+        f"villager {v.id}",
+        ip,
+        name=d.name,
+        household=household.number,
+        head=household.head_id == v.id,
+    )
     return v
 
 
-def update_villager(session: Session, actor: StaffUser, village: Village, villager: Villager, data: VillagerData,
-                    *, make_head: bool = False, ip: str | None = None) -> dict:
+def update_villager(
+    session: Session,
+    actor: StaffUser,
+    village: Village,
+    villager: Villager,
+    data: VillagerData,
+    *,
+    make_head: bool = False,
+    ip: str | None = None,
+) -> dict:
     require(actor, village, "village.admin")
     if villager.village_id != village.id:
         raise Refused("not_found", "no such villager in this village")
     d = data.cleaned(village_today(village))
-    new = {"name": d.name, "sex": d.sex, "birth_year": d.birth_year, "birth_month": d.birth_month,
-           "phone": d.phone, "relation": d.relation}
+    new = {
+        "name": d.name,
+        "sex": d.sex,
+        "birth_year": d.birth_year,
+        "birth_month": d.birth_month,
+        "phone": d.phone,
+        "relation": d.relation,
+    }
     changes = changes_of(villager, new)
     for k, v in new.items():
         setattr(villager, k, v)
@@ -260,13 +400,13 @@ def update_villager(session: Session, actor: StaffUser, village: Village, villag
         moves.set_head(household, villager)
     session.flush()
     if changes:
-        audit(session, actor, village, "villager.update", f"villager {villager.id}", ip,
-              changes=_audit_fields(changes))
+        audit(session, actor, village, "villager.update", f"villager {villager.id}", ip, changes=_audit_fields(changes))
     return changes
 
 
-def set_status(session: Session, actor: StaffUser, village: Village, villager: Villager, status: str,
-               *, ip: str | None = None) -> None:
+def set_status(
+    session: Session, actor: StaffUser, village: Village, villager: Villager, status: str, *, ip: str | None = None
+) -> None:
     require(actor, village, "village.admin")
     if villager.village_id != village.id:
         raise Refused("not_found", "no such villager in this village")
@@ -281,18 +421,47 @@ def set_status(session: Session, actor: StaffUser, village: Village, villager: V
     if new != VillagerStatus.active and villager.household.head_id == villager.id:
         moves.reassign_head(villager.household, leaving=villager)
     session.flush()
-    audit(session, actor, village, "villager.status", f"villager {villager.id}", ip, name=villager.name,
-          before=old.value, after=new.value)
+    audit(
+        session,
+        actor,
+        village,
+        "villager.status",
+        f"villager {villager.id}",
+        ip,
+        name=villager.name,
+        before=old.value,
+        after=new.value,
+    )
 
 
-def move_villager(session: Session, actor: StaffUser, village: Village, villager: Villager, to: Household,
-                  moved_on: dt.date, *, relation: str | None = None, make_head: bool = False,
-                  ip: str | None = None) -> HouseholdMove:
+def move_villager(
+    session: Session,
+    actor: StaffUser,
+    village: Village,
+    villager: Villager,
+    to: Household,
+    moved_on: dt.date,
+    *,
+    relation: str | None = None,
+    make_head: bool = False,
+    ip: str | None = None,
+) -> HouseholdMove:
     """Move a person to another household. Past entries stay with the old household."""
     require(actor, village, "village.admin")
     source = villager.household
-    move = moves.move_villager(session, village, villager, to, moved_on, relation=relation, make_head=make_head,
-                               recorded_by_id=actor.id)
-    audit(session, actor, village, "villager.move", f"villager {villager.id}", ip, name=villager.name,
-          from_household=source.number, to_household=to.number, moved_on=moved_on)
+    move = moves.move_villager(
+        session, village, villager, to, moved_on, relation=relation, make_head=make_head, recorded_by_id=actor.id
+    )
+    audit(
+        session,
+        actor,
+        village,
+        "villager.move",
+        f"villager {villager.id}",
+        ip,
+        name=villager.name,
+        from_household=source.number,
+        to_household=to.number,
+        moved_on=moved_on,
+    )
     return move

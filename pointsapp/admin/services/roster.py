@@ -3,6 +3,7 @@
 The import itself is the core's :func:`pointsapp.points.imports.roster.import_roster`; the export
 (in the same template) is :func:`pointsapp.points.imports.roster_export.export_roster`.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -28,7 +29,7 @@ class PreviewRow:
     household_no: str
     head_name: str
     name: str
-    outcome: str            # new_household, new_villager, moved, updated, unchanged, unmatched, error, ok
+    outcome: str  # new_household, new_villager, moved, updated, unchanged, unmatched, error, ok
     errors: list[RowError] = field(default_factory=list)
 
 
@@ -66,7 +67,7 @@ def preview(session: Session, actor: StaffUser, village: Village, data: bytes, f
     result = Preview(filename)
     try:
         table = read_table(data, ROSTER_COLUMNS, filename=filename)
-    except ImportErrors as exc:   # cells the reader refuses (a formula saved without its value), by row
+    except ImportErrors as exc:  # cells the reader refuses (a formula saved without its value), by row
         result.errors = sorted(exc.errors, key=lambda e: (e.row is None, e.row or 0))
         return result
     except ReadError as exc:
@@ -94,8 +95,17 @@ def preview(session: Session, actor: StaffUser, village: Village, data: bytes, f
             outcome = report.outcomes.get(r.number, "unmatched")
             if outcome == "new":
                 outcome = "new_household" if hno not in existing else "new_villager"
-        result.rows.append(PreviewRow(r.number, _text(v.get("group")), hno, _text(v.get("head_name")),
-                                      _text(v.get("name")), outcome, by_row.get(r.number, [])))
+        result.rows.append(
+            PreviewRow(
+                r.number,
+                _text(v.get("group")),
+                hno,
+                _text(v.get("head_name")),
+                _text(v.get("name")),
+                outcome,
+                by_row.get(r.number, []),
+            )
+        )
     return result
 
 
@@ -106,15 +116,26 @@ def _text(value) -> str:
         return str(value)
 
 
-def confirm(session: Session, actor: StaffUser, village: Village, data: bytes, filename: str, *,
-            ip: str | None = None) -> RosterReport:
+def confirm(
+    session: Session, actor: StaffUser, village: Village, data: bytes, filename: str, *, ip: str | None = None
+) -> RosterReport:
     """Import for real. Raises ReadError or ImportErrors, with nothing written."""
     require(actor, village, "village.admin")
     table = read_table(data, ROSTER_COLUMNS, filename=filename)
     report = import_roster(session, village, table, dry_run=False, actor_id=actor.id)
-    audit(session, actor, village, "import.roster", filename, ip, rows=report.rows,
-          groups_added=len(report.groups_added), households_added=report.households_added,
-          villagers_added=report.villagers_added, updated=len(report.updated), moved=len(report.moved),
-          unmatched=len(report.unmatched))
+    audit(
+        session,
+        actor,
+        village,
+        "import.roster",
+        filename,
+        ip,
+        rows=report.rows,
+        groups_added=len(report.groups_added),
+        households_added=report.households_added,
+        villagers_added=report.villagers_added,
+        updated=len(report.updated),
+        moved=len(report.moved),
+        unmatched=len(report.unmatched),
+    )
     return report
-

@@ -1,6 +1,7 @@
 """The rule book for admins: a table by category, version history, a change with a dry run
 (old → new values, and who would have gained or lost in the last closed month), and the YAML
 upload/download. Every change goes through the core's apply_rulebook, which versions it."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -15,14 +16,33 @@ from ...points.ledger import ClosedPeriod, EntryKind, LedgerEntry
 from ...points.periods import cap_window, parse_month, previous_month_of
 from ...points.registry import Household, StaffUser, Village
 from ...points.rules import (
-    LoadReport, Rule, RuleBook, RuleSpec, RuleVersion, apply_rulebook, export_rulebook, parse_rulebook,
+    LoadReport,
+    Rule,
+    RuleBook,
+    RuleSpec,
+    RuleVersion,
+    apply_rulebook,
+    export_rulebook,
+    parse_rulebook,
     rules_by_code,
 )
 from ...points.policy import require
 from . import audit
 
-DIFF_FIELDS = ("name", "category", "points", "per", "unit", "scope", "caps", "evidence", "logged_by",
-               "max_quantity", "effective_from", "effective_to")
+DIFF_FIELDS = (
+    "name",
+    "category",
+    "points",
+    "per",
+    "unit",
+    "scope",
+    "caps",
+    "evidence",
+    "logged_by",
+    "max_quantity",
+    "effective_from",
+    "effective_to",
+)
 
 
 def _row(rule: Rule) -> dict:
@@ -56,10 +76,20 @@ def history(rule: Rule) -> list[dict]:
 
 def _row_of_version(v: RuleVersion) -> dict:
     """Raw values (caps as a dict, logged_by as a tuple); the view puts them into words."""
-    return {"name": v.name, "category": v.category, "points": v.points, "per": v.per, "unit": v.unit,
-            "scope": str(getattr(v.scope, "value", v.scope)), "caps": v.caps, "evidence": v.evidence,
-            "logged_by": v.logged_by_roles, "since": v.effective_from, "until": v.effective_to,
-            "max_quantity": v.max_quantity}
+    return {
+        "name": v.name,
+        "category": v.category,
+        "points": v.points,
+        "per": v.per,
+        "unit": v.unit,
+        "scope": str(getattr(v.scope, "value", v.scope)),
+        "caps": v.caps,
+        "evidence": v.evidence,
+        "logged_by": v.logged_by_roles,
+        "since": v.effective_from,
+        "until": v.effective_to,
+        "max_quantity": v.max_quantity,
+    }
 
 
 def _comparable(spec: RuleSpec, name: str):
@@ -73,8 +103,11 @@ def _comparable(spec: RuleSpec, name: str):
 
 def spec_diff(old: RuleSpec, new: RuleSpec) -> list[dict]:
     """[{field, old, new}] for every field that differs (raw values)."""
-    return [{"field": f, "old": getattr(old, f), "new": getattr(new, f)}
-            for f in DIFF_FIELDS if _comparable(old, f) != _comparable(new, f)]
+    return [
+        {"field": f, "old": getattr(old, f), "new": getattr(new, f)}
+        for f in DIFF_FIELDS
+        if _comparable(old, f) != _comparable(new, f)
+    ]
 
 
 def build_spec(fields: dict) -> RuleBook:
@@ -89,8 +122,16 @@ def build_spec(fields: dict) -> RuleBook:
     return parse_rulebook(yaml.safe_dump(doc, allow_unicode=True, sort_keys=False))
 
 
-def change_rule(session: Session, actor: StaffUser, village: Village, rule: Rule, book: RuleBook, *,
-                dry_run: bool, ip: str | None = None) -> LoadReport:
+def change_rule(
+    session: Session,
+    actor: StaffUser,
+    village: Village,
+    rule: Rule,
+    book: RuleBook,
+    *,
+    dry_run: bool,
+    ip: str | None = None,
+) -> LoadReport:
     """A new version of one rule (through the core). Dry run writes nothing."""
     require(actor, village, "village.admin")
     if rule.village_id != village.id or len(book.rules) != 1 or book.rules[0].code != rule.code:
@@ -99,21 +140,47 @@ def change_rule(session: Session, actor: StaffUser, village: Village, rule: Rule
     report = apply_rulebook(session, village, book, by_id=actor.id, dry_run=dry_run)
     if not dry_run and (report.changed or report.retired):
         session.refresh(rule, ["versions"])
-        audit(session, actor, village, "rule.change", f"rule {rule.code}", ip, code=rule.code,
-              version=rule.latest.version, effective_from=book.rules[0].effective_from,
-              changes={d["field"]: [str(d["old"]), str(d["new"])] for d in spec_diff(old, book.rules[0])},
-              note=book.version_note)
+        audit(
+            session,
+            actor,
+            village,
+            "rule.change",
+            f"rule {rule.code}",
+            ip,
+            code=rule.code,
+            version=rule.latest.version,
+            effective_from=book.rules[0].effective_from,
+            changes={d["field"]: [str(d["old"]), str(d["new"])] for d in spec_diff(old, book.rules[0])},
+            note=book.version_note,
+        )
     return report
 
 
-def load_book(session: Session, actor: StaffUser, village: Village, text: str, *, dry_run: bool,
-              filename: str | None = None, ip: str | None = None) -> LoadReport:
+def load_book(
+    session: Session,
+    actor: StaffUser,
+    village: Village,
+    text: str,
+    *,
+    dry_run: bool,
+    filename: str | None = None,
+    ip: str | None = None,
+) -> LoadReport:
     """Apply a whole uploaded YAML rule book; raises RuleBookError listing every problem."""
     require(actor, village, "village.admin")
     report = apply_rulebook(session, village, parse_rulebook(text), by_id=actor.id, dry_run=dry_run)
     if not dry_run and (report.added or report.changed or report.retired):
-        audit(session, actor, village, "rule.upload", filename, ip, added=report.added, changed=report.changed,
-              retired=report.retired)
+        audit(
+            session,
+            actor,
+            village,
+            "rule.upload",
+            filename,
+            ip,
+            added=report.added,
+            changed=report.changed,
+            retired=report.retired,
+        )
     return report
 
 
@@ -124,12 +191,13 @@ def export_book(session: Session, actor: StaffUser, village: Village) -> str:
 
 # --- what the change would have done to the last closed month ------------------------------
 
+
 @dataclass
 class Impact:
     month: str | None
     closed: bool
     entries: int = 0
-    rows: list[dict] = field(default_factory=list)   # households whose total would differ
+    rows: list[dict] = field(default_factory=list)  # households whose total would differ
     old_total: int = 0
     new_total: int = 0
 
@@ -143,8 +211,12 @@ class Impact:
 
 
 def _last_month(session: Session, village: Village, today: dt.date) -> tuple[str, bool]:
-    closed = session.execute(select(ClosedPeriod.month).where(ClosedPeriod.village_id == village.id)
-                             .order_by(ClosedPeriod.month.desc()).limit(1)).scalar()
+    closed = session.execute(
+        select(ClosedPeriod.month)
+        .where(ClosedPeriod.village_id == village.id)
+        .order_by(ClosedPeriod.month.desc())
+        .limit(1)
+    ).scalar()
     if closed:
         return closed, True
     return previous_month_of(today), False
@@ -156,11 +228,18 @@ def impact(session: Session, village: Village, rule: Rule, new: RuleSpec, today:
     order the entries were posted; a year cap counts what the subject already had earlier that year."""
     month, closed = _last_month(session, village, today)
     period = parse_month(month)
-    entries = list(session.execute(
-        select(LedgerEntry).where(LedgerEntry.village_id == village.id, LedgerEntry.rule_id == rule.id,
-                                  LedgerEntry.kind.in_([EntryKind.award, EntryKind.deduction]),
-                                  LedgerEntry.occurred_on.between(period.start, period.end))
-        .order_by(LedgerEntry.occurred_on, LedgerEntry.seq)).scalars())
+    entries = list(
+        session.execute(
+            select(LedgerEntry)
+            .where(
+                LedgerEntry.village_id == village.id,
+                LedgerEntry.rule_id == rule.id,
+                LedgerEntry.kind.in_([EntryKind.award, EntryKind.deduction]),
+                LedgerEntry.occurred_on.between(period.start, period.end),
+            )
+            .order_by(LedgerEntry.occurred_on, LedgerEntry.seq)
+        ).scalars()
+    )
     result = Impact(month, closed, len(entries))
     if not entries:
         return result
@@ -169,9 +248,14 @@ def impact(session: Session, village: Village, rule: Rule, new: RuleSpec, today:
     used: dict[tuple, int] = defaultdict(int)
     if "year" in caps:
         lo, _ = cap_window("year", period.start)
-        for e in session.execute(select(LedgerEntry).where(
-                LedgerEntry.village_id == village.id, LedgerEntry.rule_id == rule.id,
-                LedgerEntry.occurred_on >= lo, LedgerEntry.occurred_on < period.start)).scalars():
+        for e in session.execute(
+            select(LedgerEntry).where(
+                LedgerEntry.village_id == village.id,
+                LedgerEntry.rule_id == rule.id,
+                LedgerEntry.occurred_on >= lo,
+                LedgerEntry.occurred_on < period.start,
+            )
+        ).scalars():
             subject = e.household_id if household_scope or e.villager_id is None else e.villager_id
             used[("year", lo, subject)] += e.points
     old_by: dict[int, int] = defaultdict(int)
@@ -188,15 +272,22 @@ def impact(session: Session, village: Village, rule: Rule, new: RuleSpec, today:
             for k in keys:
                 used[k] += granted
         new_by[e.household_id] += granted
-    households = {h.id: h for h in session.execute(
-        select(Household).where(Household.id.in_(set(old_by)))).scalars()}
+    households = {h.id: h for h in session.execute(select(Household).where(Household.id.in_(set(old_by)))).scalars()}
     for hid in old_by:
         h = households[hid]
         delta = new_by[hid] - old_by[hid]
         result.old_total += old_by[hid]
         result.new_total += new_by[hid]
         if delta:
-            result.rows.append({"number": h.number, "head": h.head_name, "group": h.group.name,
-                                "old": old_by[hid], "new": new_by[hid], "delta": delta})
+            result.rows.append(
+                {
+                    "number": h.number,
+                    "head": h.head_name,
+                    "group": h.group.name,
+                    "old": old_by[hid],
+                    "new": new_by[hid],
+                    "delta": delta,
+                }
+            )
     result.rows.sort(key=lambda r: (-r["delta"], r["number"]))
     return result

@@ -3,6 +3,7 @@
 Each error carries a stable ``code`` with ``params`` (translated by the web's refusal catalog)
 and an English ``reason`` for the command line and logs.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -11,8 +12,8 @@ from dataclasses import dataclass, field
 
 @dataclass(frozen=True)
 class RowError:
-    row: int | None       # the row number the user sees in the file
-    column: str | None    # the header text as written in the file
+    row: int | None  # the row number the user sees in the file
+    column: str | None  # the header text as written in the file
     value: object
     reason: str
     code: str | None = None

@@ -17,6 +17,7 @@ rather than read as an empty cell; a formula with a saved value gives that value
 
 Framework-free: no Flask, no SQLAlchemy, no pandas types in the results.
 """
+
 from __future__ import annotations
 
 import csv
@@ -54,32 +55,32 @@ HEADER_SEARCH_ROWS = 20
 class Column:
     """One canonical field of a file layout."""
 
-    key: str                      # canonical key, e.g. "head_name"
-    spellings: tuple[str, ...]    # accepted header texts, e.g. ("户主姓名", "户主"); the first names it in errors
+    key: str  # canonical key, e.g. "head_name"
+    spellings: tuple[str, ...]  # accepted header texts, e.g. ("户主姓名", "户主"); the first names it in errors
     required: bool = True
 
 
 @dataclass(frozen=True)
 class SheetRow:
-    number: int                   # the row number the user sees (Excel row; CSV line, 1-based)
-    values: dict[str, object]     # canonical key -> cleaned cell value; every declared column has a key
-                                  # (None when the cell is empty or an optional column is absent)
+    number: int  # the row number the user sees (Excel row; CSV line, 1-based)
+    values: dict[str, object]  # canonical key -> cleaned cell value; every declared column has a key
+    # (None when the cell is empty or an optional column is absent)
 
 
 @dataclass
 class Skipped:
     number: int
-    reason: str                   # "title", "empty" or "footer"
-    text: str                     # the row's non-empty cells joined by a space, for the report
+    reason: str  # "title", "empty" or "footer"
+    text: str  # the row's non-empty cells joined by a space, for the report
 
 
 @dataclass
 class Table:
     rows: list[SheetRow]
     header_row: int
-    columns: dict[str, str]       # canonical key -> header text found (only columns present in the file)
+    columns: dict[str, str]  # canonical key -> header text found (only columns present in the file)
     skipped: list[Skipped]
-    encoding: str | None          # CSV: the detected encoding; None for Excel files
+    encoding: str | None  # CSV: the detected encoding; None for Excel files
 
 
 class ReadError(ValueError):
@@ -137,16 +138,24 @@ def _clean(value: object) -> object:
         if value.is_integer() and abs(value) < 2**53:
             return int(value)
         return float(value)
-    if isinstance(value, dt.datetime):   # also pandas.Timestamp, a datetime subclass
+    if isinstance(value, dt.datetime):  # also pandas.Timestamp, a datetime subclass
         if value.tzinfo is None and value.time() == _MIDNIGHT:
             return dt.date(value.year, value.month, value.day)
-        return dt.datetime(value.year, value.month, value.day, value.hour, value.minute,
-                           value.second, value.microsecond, tzinfo=value.tzinfo)
+        return dt.datetime(
+            value.year,
+            value.month,
+            value.day,
+            value.hour,
+            value.minute,
+            value.second,
+            value.microsecond,
+            tzinfo=value.tzinfo,
+        )
     if isinstance(value, dt.date):
         return dt.date(value.year, value.month, value.day)
     if isinstance(value, (dt.time, dt.timedelta)):
         return value
-    item = getattr(value, "item", None)      # numpy scalars
+    item = getattr(value, "item", None)  # numpy scalars
     if callable(item):
         try:
             return _clean(item())
@@ -206,14 +215,20 @@ def _load(source: str | Path | bytes, filename: str | None) -> tuple[str, str, b
         except IsADirectoryError:
             raise ReadError(f"{name}: is a folder, not a file", code="file.not_found", file=name) from None
         except OSError as exc:
-            raise ReadError(f"{name}: cannot open the file ({exc.strerror or exc})",
-                            code="file.not_found", file=name) from None
+            raise ReadError(
+                f"{name}: cannot open the file ({exc.strerror or exc})", code="file.not_found", file=name
+            ) from None
     ext = Path(name).suffix.lower()
     if ext in _SPREADSHEETS or ext in _CSV_EXTENSIONS:
         return name, ext, data
     shown = ext or "(no extension)"
-    raise ReadError(f"{name}: unsupported file type {shown}; use an Excel file (.xlsx or .xls), "
-                    "an OpenDocument .ods file or a .csv file", code="file.unsupported_type", file=name, ext=shown)
+    raise ReadError(
+        f"{name}: unsupported file type {shown}; use an Excel file (.xlsx or .xls), "
+        "an OpenDocument .ods file or a .csv file",
+        code="file.unsupported_type",
+        file=name,
+        ext=shown,
+    )
 
 
 _CFB_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -231,16 +246,25 @@ def _kind(name: str, ext: str, data: bytes) -> str:
             with zipfile.ZipFile(io.BytesIO(data)) as book:
                 names = set(book.namelist())
         except (zipfile.BadZipFile, ValueError, OSError) as exc:
-            raise ReadError(f"{name}: not a valid {ext} file ({exc})", code="file.bad_xlsx",
-                            file=name, ext=ext) from None
+            raise ReadError(
+                f"{name}: not a valid {ext} file ({exc})", code="file.bad_xlsx", file=name, ext=ext
+            ) from None
         if "xl/workbook.xml" in names:
             return "xlsx"
         if "content.xml" in names:
             return "ods"
-        raise ReadError(f"{name}: not a valid {ext} file (a zip package, but not a spreadsheet)",
-                        code="file.bad_xlsx", file=name, ext=ext)
-    raise ReadError(f"{name}: not a valid {ext} file (not an Excel or OpenDocument workbook)",
-                    code="file.bad_xlsx", file=name, ext=ext)
+        raise ReadError(
+            f"{name}: not a valid {ext} file (a zip package, but not a spreadsheet)",
+            code="file.bad_xlsx",
+            file=name,
+            ext=ext,
+        )
+    raise ReadError(
+        f"{name}: not a valid {ext} file (not an Excel or OpenDocument workbook)",
+        code="file.bad_xlsx",
+        file=name,
+        ext=ext,
+    )
 
 
 def _too_large(name: str, rows: int, columns: int, row_cell: str | None, column_cell: str | None) -> None:
@@ -252,8 +276,16 @@ def _too_large(name: str, rows: int, columns: int, row_cell: str | None, column_
         f"and column {columns:,} (cell {column_cell}), {rows * columns:,} cells in all; at most "
         f"{MAX_ROWS:,} rows, {MAX_COLUMNS:,} columns and {MAX_CELLS:,} cells are read. Delete what lies "
         "outside the table (or copy the table into a new sheet) and save the file again",
-        code="file.too_large", file=name, rows=rows, columns=columns, row_cell=row_cell, column_cell=column_cell,
-        max_rows=MAX_ROWS, max_columns=MAX_COLUMNS, max_cells=MAX_CELLS)
+        code="file.too_large",
+        file=name,
+        rows=rows,
+        columns=columns,
+        row_cell=row_cell,
+        column_cell=column_cell,
+        max_rows=MAX_ROWS,
+        max_columns=MAX_COLUMNS,
+        max_cells=MAX_CELLS,
+    )
 
 
 def _excel_rows(name: str, ext: str, data: bytes) -> tuple[list[list[object]], dict[tuple[int, int], FormulaCell]]:
@@ -266,20 +298,20 @@ def _excel_rows(name: str, ext: str, data: bytes) -> tuple[list[list[object]], d
     try:
         measured = scan(kind, data)
     except ScanError as exc:
-        raise ReadError(f"{name}: not a valid {ext} file ({exc})", code="file.bad_xlsx",
-                        file=name, ext=ext) from None
-    _too_large(name, measured.rows, measured.columns, measured.farthest_row_cell,
-               measured.farthest_column_cell)
+        raise ReadError(f"{name}: not a valid {ext} file ({exc})", code="file.bad_xlsx", file=name, ext=ext) from None
+    _too_large(name, measured.rows, measured.columns, measured.farthest_row_cell, measured.farthest_column_cell)
     if measured.rows == 0:
         return [], {}
     import pandas as pd  # deferred: importing pandas costs time that CSV-only callers need not pay
 
     try:
-        frame = pd.read_excel(io.BytesIO(data), sheet_name=0, header=None, dtype=object,
-                              engine="calamine", na_filter=False)
+        frame = pd.read_excel(
+            io.BytesIO(data), sheet_name=0, header=None, dtype=object, engine="calamine", na_filter=False
+        )
     except Exception as exc:  # damaged workbooks surface as many different exception types
-        raise ReadError(f"{name}: cannot read the workbook ({type(exc).__name__}: {exc})",
-                        code="file.bad_xlsx", file=name, ext=ext) from None
+        raise ReadError(
+            f"{name}: cannot read the workbook ({type(exc).__name__}: {exc})", code="file.bad_xlsx", file=name, ext=ext
+        ) from None
     rows = [list(r) for r in frame.itertuples(index=False, name=None)]
     return rows, measured.formulas
 
@@ -298,8 +330,11 @@ def _decode(name: str, data: bytes) -> tuple[str, str]:
     try:
         return data.decode(encoding), encoding
     except UnicodeDecodeError as exc:
-        raise ReadError(f"{name}: cannot decode the text (not UTF-8 and not GB18030/GBK; "
-                        f"bad bytes at position {exc.start})", code="file.bad_encoding", file=name) from None
+        raise ReadError(
+            f"{name}: cannot decode the text (not UTF-8 and not GB18030/GBK; bad bytes at position {exc.start})",
+            code="file.bad_encoding",
+            file=name,
+        ) from None
 
 
 def _sniff_delimiter(text: str) -> str:
@@ -329,8 +364,12 @@ def _csv_rows(name: str, data: bytes) -> tuple[list[list[object]], list[int], st
             width = max(len(r) for r in rows)
             _too_large(name, len(rows), width, cell_name(len(rows) - 1, 0), cell_name(0, width - 1))
     except csv.Error as exc:
-        raise ReadError(f"{name}: broken CSV near line {reader.line_num} ({exc})",
-                        code="file.broken_csv", file=name, line=reader.line_num) from None
+        raise ReadError(
+            f"{name}: broken CSV near line {reader.line_num} ({exc})",
+            code="file.broken_csv",
+            file=name,
+            line=reader.line_num,
+        ) from None
     width = max((len(r) for r in rows), default=0)
     if width:
         widest = max(range(len(rows)), key=lambda i: len(rows[i]))
@@ -384,20 +423,52 @@ def _match_header(cells: Sequence[object], columns: Sequence[Column]) -> dict[st
     return found
 
 
-_FOOTER_WORDS = ("制表", "填表", "登记人", "审核", "审批", "复核", "核对", "记录人", "负责人", "经办",
-                 "统计人", "签字", "签名", "盖章", "合计", "总计", "小计")
-_SIGN_LABEL_ENDINGS = ("人", "签字", "签名", "盖章", "日期", "时间", "单位", "合计", "总计", "小计",
-                       "注", "说明", "附注")
+_FOOTER_WORDS = (
+    "制表",
+    "填表",
+    "登记人",
+    "审核",
+    "审批",
+    "复核",
+    "核对",
+    "记录人",
+    "负责人",
+    "经办",
+    "统计人",
+    "签字",
+    "签名",
+    "盖章",
+    "合计",
+    "总计",
+    "小计",
+)
+_SIGN_LABEL_ENDINGS = (
+    "人",
+    "签字",
+    "签名",
+    "盖章",
+    "日期",
+    "时间",
+    "单位",
+    "合计",
+    "总计",
+    "小计",
+    "注",
+    "说明",
+    "附注",
+)
 _TOTAL = re.compile(r"^(合计|总计|小计)")
 _DATE_TEXT = re.compile(
     r"^\d{4}\s*年(\s*\d{1,2}\s*月(\s*\d{1,2}\s*[日号])?)?$"
-    r"|^\d{4}([-/.])\d{1,2}(\3\d{1,2})?$")
+    r"|^\d{4}([-/.])\d{1,2}(\3\d{1,2})?$"
+)
 _NUMBER_TEXT = re.compile(r"^[-+]?\d[\d,]*(\.\d+)?$")
 
 
 def _is_sign_label(label: str) -> bool:
-    return 0 < len(label) <= 10 and (label.endswith(_SIGN_LABEL_ENDINGS) or bool(_TOTAL.match(label))
-                                     or any(word in label for word in _FOOTER_WORDS))
+    return 0 < len(label) <= 10 and (
+        label.endswith(_SIGN_LABEL_ENDINGS) or bool(_TOTAL.match(label)) or any(word in label for word in _FOOTER_WORDS)
+    )
 
 
 def _is_signature(value: object) -> bool:
@@ -409,7 +480,7 @@ def _is_signature(value: object) -> bool:
         return True
     if ":" in text:
         return _is_sign_label(_ALL_SPACE.sub("", text.split(":", 1)[0]))
-    parts = text.split(None, 1)         # 制表人 张三: a label, a space, a name
+    parts = text.split(None, 1)  # 制表人 张三: a label, a space, a name
     return len(parts) == 2 and _is_sign_label(parts[0]) and any(w in parts[0] for w in _FOOTER_WORDS)
 
 
@@ -432,13 +503,13 @@ def _is_footer(cells: Sequence[object]) -> bool:
     if not filled:
         return False
     first = filled[0]
-    if isinstance(first, str) and _TOTAL.match(first):        # 合计 … 240
+    if isinstance(first, str) and _TOTAL.match(first):  # 合计 … 240
         return all(_is_signature(v) or _is_date_like(v) or _is_number(v) for v in filled[1:])
-    if any(_is_signature(v) for v in filled):                  # 制表人：村委会 … 2026年1月
+    if any(_is_signature(v) for v in filled):  # 制表人：村委会 … 2026年1月
         return all(_is_signature(v) or _is_date_like(v) for v in filled)
-    if all(_is_date_like(v) for v in filled):                  # the date under the signatures
+    if all(_is_date_like(v) for v in filled):  # the date under the signatures
         return True
-    if len(filled) == 1 and isinstance(first, str):            # 制表人 村委会 (no colon)
+    if len(filled) == 1 and isinstance(first, str):  # 制表人 村委会 (no colon)
         return any(word in first for word in _FOOTER_WORDS)
     return False
 
@@ -446,6 +517,7 @@ def _is_footer(cells: Sequence[object]) -> bool:
 # --------------------------------------------------------------------------------------------
 # read_table
 # --------------------------------------------------------------------------------------------
+
 
 def read_table(source: str | Path | bytes, columns: Sequence[Column], filename: str | None = None) -> Table:
     """Read an ``.xlsx``, ``.xls`` or ``.ods`` (first sheet) or ``.csv`` file into canonical rows.
@@ -519,9 +591,15 @@ def read_table(source: str | Path | bytes, columns: Sequence[Column], filename: 
     )
 
 
-def _refuse_uncomputed(rows: list[list[object]], numbers: list[int], header: list[object],
-                       positions: list[tuple[str, int]], formulas: dict[tuple[int, int], FormulaCell],
-                       first: int, stop: int) -> None:
+def _refuse_uncomputed(
+    rows: list[list[object]],
+    numbers: list[int],
+    header: list[object],
+    positions: list[tuple[str, int]],
+    formulas: dict[tuple[int, int], FormulaCell],
+    first: int,
+    stop: int,
+) -> None:
     """Raise UnreadableCells for formulas without a saved value, and error values (#N/A, #DIV/0!), in the
     data rows' recognised columns.
 
@@ -533,20 +611,33 @@ def _refuse_uncomputed(rows: list[list[object]], numbers: list[int], header: lis
             if cell is None:
                 continue
             if cell.error is not None:
-                errors.append(RowError(numbers[i], _display(header[index]), cell.error,
-                                       "is an error value, not data; correct the cell and import again"))
+                errors.append(
+                    RowError(
+                        numbers[i],
+                        _display(header[index]),
+                        cell.error,
+                        "is an error value, not data; correct the cell and import again",
+                    )
+                )
             elif cell.cached is False or (cell.cached is None and rows[i][index] is None):
-                errors.append(RowError(numbers[i], _display(header[index]), cell.formula or None,
-                                       "is a formula saved without its value; open the file in Excel or WPS, "
-                                       "save it, and import it again (or paste the cells as values)"))
+                errors.append(
+                    RowError(
+                        numbers[i],
+                        _display(header[index]),
+                        cell.formula or None,
+                        "is a formula saved without its value; open the file in Excel or WPS, "
+                        "save it, and import it again (or paste the cells as values)",
+                    )
+                )
     if errors:
         raise UnreadableCells(errors)
 
 
-def _find_header(name: str, rows: list[list[object]], numbers: list[int],
-                 columns: Sequence[Column]) -> tuple[int, dict[str, int]]:
+def _find_header(
+    name: str, rows: list[list[object]], numbers: list[int], columns: Sequence[Column]
+) -> tuple[int, dict[str, int]]:
     required = [c for c in columns if c.required]
-    best: tuple[int, int] | None = None          # (number of required columns found, row index)
+    best: tuple[int, int] | None = None  # (number of required columns found, row index)
     for i, cells in enumerate(rows[:HEADER_SEARCH_ROWS]):
         if not any(v is not None for v in cells):
             continue
@@ -567,8 +658,13 @@ def _find_header(name: str, rows: list[list[object]], numbers: list[int],
         where = f"header row looks like row {numbers[best[1]]}"
     names = ", ".join(_spell(c) for c in missing)
     plural = "s" if len(missing) > 1 else ""
-    raise ReadError(f"{name}: missing column{plural} {names} ({where})", code="file.missing_columns", file=name,
-                    names=names, columns=[c.spellings[0] if c.spellings else c.key for c in missing])
+    raise ReadError(
+        f"{name}: missing column{plural} {names} ({where})",
+        code="file.missing_columns",
+        file=name,
+        names=names,
+        columns=[c.spellings[0] if c.spellings else c.key for c in missing],
+    )
 
 
 def _spell(column: Column) -> str:

@@ -5,6 +5,7 @@ households and people, updates changed details, recognises a person who moved to
 household (same name, sex and birth month, gone from the old one), and reports people in
 the registry the file no longer lists. It never duplicates or deletes anyone.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -81,20 +82,23 @@ class RosterReport:
     updated: list[str] = field(default_factory=list)
     moved: list[str] = field(default_factory=list)
     unchanged: int = 0
-    unmatched: list[str] = field(default_factory=list)      # file rows that could not be matched
-    not_in_file: list[str] = field(default_factory=list)    # registry people the file no longer lists
+    unmatched: list[str] = field(default_factory=list)  # file rows that could not be matched
+    not_in_file: list[str] = field(default_factory=list)  # registry people the file no longer lists
     skipped: list[str] = field(default_factory=list)
     outcomes: dict[int, str] = field(default_factory=dict)  # row -> new / updated / unchanged / moved / unmatched
 
     @property
     def changes(self) -> int:
-        return (len(self.groups_added) + self.households_added + self.villagers_added
-                + len(self.updated) + len(self.moved))
+        return (
+            len(self.groups_added) + self.households_added + self.villagers_added + len(self.updated) + len(self.moved)
+        )
 
     def lines(self) -> list[str]:
-        out = [f"{'would add' if self.dry_run else 'added'}: {len(self.groups_added)} groups, "
-               f"{self.households_added} households, {self.villagers_added} villagers",
-               f"updated: {len(self.updated)}, moved: {len(self.moved)}, unchanged: {self.unchanged}"]
+        out = [
+            f"{'would add' if self.dry_run else 'added'}: {len(self.groups_added)} groups, "
+            f"{self.households_added} households, {self.villagers_added} villagers",
+            f"updated: {len(self.updated)}, moved: {len(self.moved)}, unchanged: {self.unchanged}",
+        ]
         out += [f"  updated {u}" for u in self.updated]
         out += [f"  moved {m}" for m in self.moved]
         out += [f"cannot match: {u}" for u in self.unmatched]
@@ -118,12 +122,18 @@ def _parse_rows(table: Table) -> tuple[list[PersonRow], list[RowError]]:
     for r in table.rows:
         v = r.values
         bad = len(errors)
-        def err(key: str, code: str, reason: str, value: object = None, **params: object) -> None:
-            errors.append(RowError(r.number, col.get(key, key), v.get(key) if value is None else value, reason,
-                                   code, params))
 
-        group, hno, head, name = (as_text(v["group"]), as_text(v["household_no"]),
-                                  as_text(v["head_name"]), as_text(v["name"]))
+        def err(key: str, code: str, reason: str, value: object = None, **params: object) -> None:
+            errors.append(
+                RowError(r.number, col.get(key, key), v.get(key) if value is None else value, reason, code, params)
+            )
+
+        group, hno, head, name = (
+            as_text(v["group"]),
+            as_text(v["household_no"]),
+            as_text(v["head_name"]),
+            as_text(v["name"]),
+        )
         for key, val in (("group", group), ("household_no", hno), ("head_name", head), ("name", name)):
             if not val:
                 err(key, "row.empty", "is empty")
@@ -147,8 +157,20 @@ def _parse_rows(table: Table) -> tuple[list[PersonRow], list[RowError]]:
         if len(errors) > bad:
             continue
         assert group and hno and head and name
-        people.append(PersonRow(r.number, group, hno.lstrip("0") or "0", head, name, relation,
-                                SEXES.get(sex) if sex else None, birth, phone, as_text(v.get("house_number"))))
+        people.append(
+            PersonRow(
+                r.number,
+                group,
+                hno.lstrip("0") or "0",
+                head,
+                name,
+                relation,
+                SEXES.get(sex) if sex else None,
+                birth,
+                phone,
+                as_text(v.get("house_number")),
+            )
+        )
     # A household's rows must agree with each other.
     by_house: dict[str, list[PersonRow]] = defaultdict(list)
     for p in people:
@@ -165,13 +187,27 @@ def _household_errors(hno: str, rows: list[PersonRow], col: dict[str, str]) -> l
     first = rows[0]
     for p in rows[1:]:
         if p.group != first.group:
-            errors.append(RowError(p.row, col.get("group"), p.group,
-                          f"household {hno} is in {first.group} on row {first.row}", "row.group_differs",
-                          {"number": hno, "group": first.group, "row": first.row}))
+            errors.append(
+                RowError(
+                    p.row,
+                    col.get("group"),
+                    p.group,
+                    f"household {hno} is in {first.group} on row {first.row}",
+                    "row.group_differs",
+                    {"number": hno, "group": first.group, "row": first.row},
+                )
+            )
         if p.head_name != first.head_name:
-            errors.append(RowError(p.row, col.get("head_name"), p.head_name,
-                          f"household {hno} has head {first.head_name} on row {first.row}", "row.head_differs",
-                          {"number": hno, "name": first.head_name, "row": first.row}))
+            errors.append(
+                RowError(
+                    p.row,
+                    col.get("head_name"),
+                    p.head_name,
+                    f"household {hno} has head {first.head_name} on row {first.row}",
+                    "row.head_differs",
+                    {"number": hno, "name": first.head_name, "row": first.row},
+                )
+            )
     # Two people of one name in one household are told apart by their birth date.
     seen: dict[tuple[str, tuple[int | None, int | None]], int] = {}
     named: dict[str, list[PersonRow]] = defaultdict(list)
@@ -181,34 +217,67 @@ def _household_errors(hno: str, rows: list[PersonRow], col: dict[str, str]) -> l
         twins = named[p.name]
         same = (p.name, p.birth_key)
         if len(twins) > 1 and p.birth is None:
-            errors.append(RowError(p.row, col.get("birth", col.get("name")), None,
-                          f"{p.name} is listed {len(twins)} times in household {hno}; "
-                          "people of the same name need their 出生年月 to tell them apart",
-                          "row.same_name_no_birth", {"name": p.name, "number": hno, "count": len(twins)}))
+            errors.append(
+                RowError(
+                    p.row,
+                    col.get("birth", col.get("name")),
+                    None,
+                    f"{p.name} is listed {len(twins)} times in household {hno}; "
+                    "people of the same name need their 出生年月 to tell them apart",
+                    "row.same_name_no_birth",
+                    {"name": p.name, "number": hno, "count": len(twins)},
+                )
+            )
         elif same in seen:
-            errors.append(RowError(p.row, col.get("name"), p.name,
-                          f"listed twice in household {hno} (also row {seen[same]}, {_birth_text(p.birth)})",
-                          "row.listed_twice", {"number": hno, "row": seen[same]}))
+            errors.append(
+                RowError(
+                    p.row,
+                    col.get("name"),
+                    p.name,
+                    f"listed twice in household {hno} (also row {seen[same]}, {_birth_text(p.birth)})",
+                    "row.listed_twice",
+                    {"number": hno, "row": seen[same]},
+                )
+            )
         seen.setdefault(same, p.row)
     # The head: the member named in 户主姓名 (the one marked 户主 if two share the name).
     candidates = named.get(first.head_name, [])
     marked = [p for p in candidates if p.relation == HEAD_RELATION]
     if not candidates:
-        errors.append(RowError(first.row, col.get("head_name"), first.head_name,
-                      f"the head of household {hno} is not listed as a member", "row.head_not_member",
-                      {"number": hno}))
+        errors.append(
+            RowError(
+                first.row,
+                col.get("head_name"),
+                first.head_name,
+                f"the head of household {hno} is not listed as a member",
+                "row.head_not_member",
+                {"number": hno},
+            )
+        )
     elif len(marked) > 1:
-        errors.append(RowError(marked[1].row, col.get("relation"), HEAD_RELATION,
-                      f"household {hno} has two heads named {first.head_name} (also row {marked[0].row})",
-                      "row.two_heads", {"number": hno, "name": first.head_name, "row": marked[0].row}))
+        errors.append(
+            RowError(
+                marked[1].row,
+                col.get("relation"),
+                HEAD_RELATION,
+                f"household {hno} has two heads named {first.head_name} (also row {marked[0].row})",
+                "row.two_heads",
+                {"number": hno, "name": first.head_name, "row": marked[0].row},
+            )
+        )
     else:
         (marked or candidates)[0].is_head = True
     return errors
 
 
 def _details(p: PersonRow) -> dict[str, object]:
-    return {"sex": p.sex, "birth_year": p.birth[0] if p.birth else None,
-            "birth_month": p.birth[1] if p.birth else None, "phone": p.phone, "relation": p.relation}
+    return {
+        "sex": p.sex,
+        "birth_year": p.birth[0] if p.birth else None,
+        "birth_month": p.birth[1] if p.birth else None,
+        "phone": p.phone,
+        "relation": p.relation,
+    }
 
 
 def _pair(rows: list[PersonRow], members: dict[str, list[Villager]]) -> list[tuple[PersonRow, Villager | None]]:
@@ -241,33 +310,34 @@ class _Plan:
     """What the file changes, worked out before anything is written."""
 
     new_groups: list[str] = field(default_factory=list)
-    new_households: dict[str, PersonRow] = field(default_factory=dict)            # 户号 -> first row
-    house_numbers: dict[int, str] = field(default_factory=dict)                    # household id -> 门牌号
+    new_households: dict[str, PersonRow] = field(default_factory=dict)  # 户号 -> first row
+    house_numbers: dict[int, str] = field(default_factory=dict)  # household id -> 门牌号
     updates: list[tuple[Villager, dict[str, object]]] = field(default_factory=list)
-    moves: list[tuple[PersonRow, Villager, str]] = field(default_factory=list)     # row, person, to 户号
-    new_people: list[tuple[PersonRow, str]] = field(default_factory=list)          # row, 户号
-    heads: dict[str, PersonRow] = field(default_factory=dict)                      # 户号 -> head row
+    moves: list[tuple[PersonRow, Villager, str]] = field(default_factory=list)  # row, person, to 户号
+    new_people: list[tuple[PersonRow, str]] = field(default_factory=list)  # row, 户号
+    heads: dict[str, PersonRow] = field(default_factory=dict)  # 户号 -> head row
     person_of_row: dict[int, Villager] = field(default_factory=dict)
-    listed: set[str] = field(default_factory=set)       # 户号 the file lists and that were matched (or are new)
-    in_file: set[int] = field(default_factory=set)      # registry people the file lists where they are
-    moved_ids: set[int] = field(default_factory=set)    # registry people the file lists in another household
+    listed: set[str] = field(default_factory=set)  # 户号 the file lists and that were matched (or are new)
+    in_file: set[int] = field(default_factory=set)  # registry people the file lists where they are
+    moved_ids: set[int] = field(default_factory=set)  # registry people the file lists in another household
 
 
 @dataclass
 class _Registry:
     """The village as the registry has it before the import."""
 
-    groups: dict[str, Group]                           # name -> group
-    households: dict[str, Household]                   # 户号 -> household
+    groups: dict[str, Group]  # name -> group
+    households: dict[str, Household]  # 户号 -> household
     villagers: list[Villager]
-    members: dict[int, dict[str, list[Villager]]]      # household id -> name -> people
-    numbers: dict[int, str]                            # household id -> 户号
+    members: dict[int, dict[str, list[Villager]]]  # household id -> name -> people
+    numbers: dict[int, str]  # household id -> 户号
 
     @classmethod
     def of(cls, session: Session, village: Village) -> _Registry:
         groups = {g.name: g for g in session.execute(select(Group).where(Group.village_id == village.id)).scalars()}
-        households = {h.number: h for h in session.execute(
-            select(Household).where(Household.village_id == village.id)).scalars()}
+        households = {
+            h.number: h for h in session.execute(select(Household).where(Household.village_id == village.id)).scalars()
+        }
         villagers = list(session.execute(select(Villager).where(Villager.village_id == village.id)).scalars())
         members: dict[int, dict[str, list[Villager]]] = defaultdict(lambda: defaultdict(list))
         for v in sorted(villagers, key=lambda v: v.id):
@@ -278,9 +348,16 @@ class _Registry:
         return self.numbers.get(household_id, "?")
 
 
-def import_roster(session: Session, village: Village, table: Table, *, dry_run: bool = False,
-                  moved_on: dt.date | None = None, actor_id: int | None = None,
-                  now: dt.datetime | None = None) -> RosterReport:
+def import_roster(
+    session: Session,
+    village: Village,
+    table: Table,
+    *,
+    dry_run: bool = False,
+    moved_on: dt.date | None = None,
+    actor_id: int | None = None,
+    now: dt.datetime | None = None,
+) -> RosterReport:
     """Apply a roster to the village. Raises ImportErrors (nothing written) if any row is bad.
 
     People who move are moved by :func:`pointsapp.points.moves.move_villager` from ``moved_on``
@@ -292,8 +369,9 @@ def import_roster(session: Session, village: Village, table: Table, *, dry_run: 
     if errors:
         raise ImportErrors(errors)
     moved_on = moved_on or local_today(village.timezone, now)
-    report = RosterReport(dry_run=dry_run, rows=len(people),
-                          skipped=[f"row {s.number} ({s.reason}): {s.text}" for s in table.skipped])
+    report = RosterReport(
+        dry_run=dry_run, rows=len(people), skipped=[f"row {s.number} ({s.reason}): {s.text}" for s in table.skipped]
+    )
     reg = _Registry.of(session, village)
     plan = _Plan()
     rows_by_house: dict[str, list[PersonRow]] = defaultdict(list)
@@ -308,17 +386,28 @@ def import_roster(session: Session, village: Village, table: Table, *, dry_run: 
     _report_heads(session, reg, plan, report)
     report.groups_added = list(plan.new_groups)
     report.households_added = len(plan.new_households)
-    report.not_in_file = [f"{v.name} (household {reg.number_of(v.household_id)})"
-                          for v in gone if v.id not in plan.moved_ids]
+    report.not_in_file = [
+        f"{v.name} (household {reg.number_of(v.household_id)})" for v in gone if v.id not in plan.moved_ids
+    ]
     if not dry_run:
         with session.begin_nested():
-            _apply(session, village, plan, reg.households, reg.groups, plan.listed, moved_on=moved_on,
-                   actor_id=actor_id, now=now)
+            _apply(
+                session,
+                village,
+                plan,
+                reg.households,
+                reg.groups,
+                plan.listed,
+                moved_on=moved_on,
+                actor_id=actor_id,
+                now=now,
+            )
     return report
 
 
-def _plan_household(session: Session, reg: _Registry, plan: _Plan, report: RosterReport, hno: str,
-                    rows: list[PersonRow]) -> None:
+def _plan_household(
+    session: Session, reg: _Registry, plan: _Plan, report: RosterReport, hno: str, rows: list[PersonRow]
+) -> None:
     """One household of the file: new, or matched with the registry's (its people updated, added or
     left for the move check), or unmatched (its group or people differ: nothing of it changes)."""
     first = rows[0]
@@ -340,7 +429,8 @@ def _plan_household(session: Session, reg: _Registry, plan: _Plan, report: Roste
         report.unmatched.append(
             f"rows {rows[0].row}-{rows[-1].row}: household {hno} is "
             f"{hgroup.name if hgroup else '?'}/{head.name if head else '?'} "
-            f"in the registry but {first.group}/{first.head_name} in the file")
+            f"in the registry but {first.group}/{first.head_name} in the file"
+        )
         for p in rows:
             report.outcomes[p.row] = "unmatched"
         return
@@ -356,8 +446,10 @@ def _plan_household(session: Session, reg: _Registry, plan: _Plan, report: Roste
         plan.person_of_row[p.row] = existing
         changes = {k: val for k, val in _details(p).items() if val is not None and getattr(existing, k) != val}
         if changes:
-            report.updated.append(f"row {p.row} {p.name}: " + ", ".join(
-                f"{k} {getattr(existing, k)} → {val}" for k, val in changes.items()))
+            report.updated.append(
+                f"row {p.row} {p.name}: "
+                + ", ".join(f"{k} {getattr(existing, k)} → {val}" for k, val in changes.items())
+            )
             report.outcomes[p.row] = "updated"
             plan.updates.append((existing, changes))
         else:
@@ -377,9 +469,15 @@ def _plan_moves(reg: _Registry, plan: _Plan, report: RosterReport) -> list[Villa
     for p, hno in plan.new_people:
         sex, (year, month) = p.sex, (p.birth or (None, None))
         target = reg.households.get(hno)
-        candidates = [v for v in index.get((p.name, sex, year, month), [])
-                      if v.id not in plan.moved_ids and (target is None or target.id != v.household_id)
-                      ] if year else []
+        candidates = (
+            [
+                v
+                for v in index.get((p.name, sex, year, month), [])
+                if v.id not in plan.moved_ids and (target is None or target.id != v.household_id)
+            ]
+            if year
+            else []
+        )
         if len(candidates) == 1:
             v = candidates[0]
             plan.moved_ids.add(v.id)
@@ -402,14 +500,25 @@ def _heads_left_behind(reg: _Registry, plan: _Plan, col: dict[str, str]) -> list
         source = next((h for h in reg.households.values() if h.id == v.household_id), None)
         if source is None or source.head_id != v.id or source.number in plan.listed:
             continue
-        left = [m for ms in reg.members.get(source.id, {}).values() for m in ms
-                if m.status == VillagerStatus.active and m.id not in plan.moved_ids]
+        left = [
+            m
+            for ms in reg.members.get(source.id, {}).values()
+            for m in ms
+            if m.status == VillagerStatus.active and m.id not in plan.moved_ids
+        ]
         if left:
-            errors.append(RowError(
-                p.row, col.get("name"), p.name,
-                f"{p.name} is the head of household {source.number}, which this file does not list; "
-                f"add household {source.number} with its new head (户主姓名) to the file, "
-                f"or move {p.name} on the registry page", "row.head_leaves", {"name": p.name, "number": source.number}))
+            errors.append(
+                RowError(
+                    p.row,
+                    col.get("name"),
+                    p.name,
+                    f"{p.name} is the head of household {source.number}, which this file does not list; "
+                    f"add household {source.number} with its new head (户主姓名) to the file, "
+                    f"or move {p.name} on the registry page",
+                    "row.head_leaves",
+                    {"name": p.name, "number": source.number},
+                )
+            )
     return errors
 
 
@@ -424,16 +533,26 @@ def _report_heads(session: Session, reg: _Registry, plan: _Plan, report: RosterR
             report.updated.append(f"household {hno}: 户主 {old.name if old else '—'} → {head_row.name}")
 
 
-def _apply(session: Session, village: Village, plan: _Plan, households: dict[str, Household],
-           groups: dict[str, Group], listed: set[str], *, moved_on: dt.date, actor_id: int | None,
-           now: dt.datetime | None) -> None:
+def _apply(
+    session: Session,
+    village: Village,
+    plan: _Plan,
+    households: dict[str, Household],
+    groups: dict[str, Group],
+    listed: set[str],
+    *,
+    moved_on: dt.date,
+    actor_id: int | None,
+    now: dt.datetime | None,
+) -> None:
     for name in plan.new_groups:
         groups[name] = Group(village_id=village.id, name=name, sort_key=group_sort_key(name))
         session.add(groups[name])
     session.flush()
     for hno, first in plan.new_households.items():
-        households[hno] = Household(village_id=village.id, group_id=groups[first.group].id, number=hno,
-                                    house_number=first.house_number)
+        households[hno] = Household(
+            village_id=village.id, group_id=groups[first.group].id, number=hno, house_number=first.house_number
+        )
         session.add(households[hno])
     for house in households.values():
         if house.id in plan.house_numbers:
@@ -443,8 +562,9 @@ def _apply(session: Session, village: Village, plan: _Plan, households: dict[str
             setattr(person, k, val)
     session.flush()
     for p, person, hno in plan.moves:
-        move_villager(session, village, person, households[hno], moved_on, relation=p.relation,
-                      recorded_by_id=actor_id, now=now)
+        move_villager(
+            session, village, person, households[hno], moved_on, relation=p.relation, recorded_by_id=actor_id, now=now
+        )
     for p, hno in plan.new_people:
         person = Villager(village_id=village.id, household_id=households[hno].id, name=p.name, **_details(p))
         session.add(person)

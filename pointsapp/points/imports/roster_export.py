@@ -7,6 +7,7 @@ sits above the header, as in the rosters villages keep. Every cell goes through
 ``points/spreadsheets.py``, so a name typed as ``=...`` stays text. The file holds phone numbers:
 the export is refused to anyone but the village's admins, and audited.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -20,8 +21,19 @@ from ..policy import require
 from ..registry import Group, Household, StaffUser, Village, Villager, VillagerStatus
 from ..spreadsheets import text_only
 
-ROSTER_HEADERS = ("序号", "村民小组", "户号", "户主姓名", "姓名", "与户主关系", "性别", "出生年月", "联系电话",
-                  "门牌号", "备注")
+ROSTER_HEADERS = (
+    "序号",
+    "村民小组",
+    "户号",
+    "户主姓名",
+    "姓名",
+    "与户主关系",
+    "性别",
+    "出生年月",
+    "联系电话",
+    "门牌号",
+    "备注",
+)
 #: Columns written as text cells: keeps "001" and long phone numbers as they are.
 TEXT_HEADERS = ("户号", "出生年月", "联系电话", "门牌号")
 STATUS_NOTE = {VillagerStatus.moved_out: "迁出", VillagerStatus.deceased: "已故"}
@@ -40,18 +52,38 @@ def birth_text(year: int | None, month: int | None) -> str | None:
 def roster_rows(session: Session, village: Village) -> list[Row]:
     """One row of ROSTER_HEADERS per person: by group, 户号 (numerically), head first."""
     rows = session.execute(
-        select(Villager, Household, Group).join(Household, Household.id == Villager.household_id)
-        .join(Group, Group.id == Household.group_id).where(Villager.village_id == village.id)
-        .order_by(Group.sort_key, Group.id, func.length(Household.number), Household.number, Villager.id)).all()
-    heads = dict(session.execute(
-        select(Household.id, Villager.name).join(Villager, Villager.id == Household.head_id)
-        .where(Household.village_id == village.id)).all())
-    people = sorted(rows, key=lambda t: (t[2].sort_key, t[2].id, len(t[1].number), t[1].number,
-                                          t[1].head_id != t[0].id, t[0].id))
-    return [(n, g.name, h.number, heads.get(h.id, ""), v.name, v.relation, v.sex,
-             birth_text(v.birth_year, v.birth_month), v.phone, h.house_number,
-             STATUS_NOTE.get(VillagerStatus(v.status)))
-            for n, (v, h, g) in enumerate(people, start=1)]
+        select(Villager, Household, Group)
+        .join(Household, Household.id == Villager.household_id)
+        .join(Group, Group.id == Household.group_id)
+        .where(Villager.village_id == village.id)
+        .order_by(Group.sort_key, Group.id, func.length(Household.number), Household.number, Villager.id)
+    ).all()
+    heads = dict(
+        session.execute(
+            select(Household.id, Villager.name)
+            .join(Villager, Villager.id == Household.head_id)
+            .where(Household.village_id == village.id)
+        ).all()
+    )
+    people = sorted(
+        rows, key=lambda t: (t[2].sort_key, t[2].id, len(t[1].number), t[1].number, t[1].head_id != t[0].id, t[0].id)
+    )
+    return [
+        (
+            n,
+            g.name,
+            h.number,
+            heads.get(h.id, ""),
+            v.name,
+            v.relation,
+            v.sex,
+            birth_text(v.birth_year, v.birth_month),
+            v.phone,
+            h.house_number,
+            STATUS_NOTE.get(VillagerStatus(v.status)),
+        )
+        for n, (v, h, g) in enumerate(people, start=1)
+    ]
 
 
 def roster_workbook(village: Village, rows: list[Row], *, title_date: str) -> bytes:
@@ -75,7 +107,7 @@ def roster_workbook(village: Village, rows: list[Row], *, title_date: str) -> by
         for cell in cells:
             if cell.column - 1 in text_columns:
                 cell.number_format = "@"
-    text_only(sheet)       # a name typed as =... is text, never a live formula
+    text_only(sheet)  # a name typed as =... is text, never a live formula
     for i, width in enumerate(WIDTHS):
         sheet.column_dimensions[chr(ord("A") + i)].width = width
     sheet.freeze_panes = "A3"
@@ -84,8 +116,9 @@ def roster_workbook(village: Village, rows: list[Row], *, title_date: str) -> by
     return buf.getvalue()
 
 
-def export_roster(session: Session, actor: StaffUser, village: Village, *, today: dt.date,
-                  ip: str | None = None) -> bytes:
+def export_roster(
+    session: Session, actor: StaffUser, village: Village, *, today: dt.date, ip: str | None = None
+) -> bytes:
     """The village's roster as .xlsx, for an admin of the village; the export is audited."""
     require(actor, village, "village.admin")
     rows = roster_rows(session, village)

@@ -3,6 +3,7 @@
 The whole sheet is one capture with an idempotency key derived from its content, so the
 same sheet imported twice awards nothing the second time, whatever the file format.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -49,7 +50,7 @@ class ScoreReport:
     points: int = 0
     capped: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
-    already: list[str] = field(default_factory=list)   # rows that match entries recorded before
+    already: list[str] = field(default_factory=list)  # rows that match entries recorded before
     batch_id: int | None = None
 
     def lines(self) -> list[str]:
@@ -69,7 +70,8 @@ def _people_index(session: Session, village: Village) -> People:
         select(Villager, Group.name, Household.number)
         .join(Household, Villager.household_id == Household.id)
         .join(Group, Household.group_id == Group.id)
-        .where(Villager.village_id == village.id)).all()
+        .where(Villager.village_id == village.id)
+    ).all()
     index: People = defaultdict(list)
     for v, gname, hno in rows:
         index[v.name].append((v, gname, hno))
@@ -86,37 +88,44 @@ def sheet_key(lines: list[Line]) -> str:
 
 def _already_imported(session: Session, village: Village, key: str) -> None:
     if (first := find_batch(session, village, key)) is not None:
-        raise Refused("already_imported",
-                      f"this score sheet was already imported on {first.created_at:%Y-%m-%d %H:%M} UTC "
-                      f"by {first.actor.username}; nothing was awarded again",
-                      at=first.created_at, by=first.actor.username)
+        raise Refused(
+            "already_imported",
+            f"this score sheet was already imported on {first.created_at:%Y-%m-%d %H:%M} UTC "
+            f"by {first.actor.username}; nothing was awarded again",
+            at=first.created_at,
+            by=first.actor.username,
+        )
 
 
 def _matches(session: Session, village: Village, lines: list[Line], rules: dict[str, Rule]) -> list[str]:
     """Rows that match an entry already posted or waiting for review: same day, rule, subject, quantity."""
     if not lines:
         return []
-    days = [ln.occurred_on for ln in lines if ln.occurred_on is not None]   # every parsed line has its day
+    days = [ln.occurred_on for ln in lines if ln.occurred_on is not None]  # every parsed line has its day
     lo, hi = min(days), max(days)
     rule_ids = {rules[ln.rule_code].id for ln in lines if ln.rule_code in rules}
     found: dict[tuple[dt.date, int | None, int | None, int], str] = {}
-    for model, status, label in ((LedgerEntry, LedgerEntry.kind.in_((EntryKind.award, EntryKind.deduction)),
-                                  "posted"),
-                                 (Submission, Submission.status == SubmissionStatus.pending, "waiting for review")):
-        for day, rid, vid, hid, qty in session.execute(select(
-                model.occurred_on, model.rule_id, model.villager_id, model.household_id, model.quantity).where(
-                model.village_id == village.id, model.rule_id.in_(rule_ids), model.occurred_on.between(lo, hi),
-                status)):
+    for model, status, label in (
+        (LedgerEntry, LedgerEntry.kind.in_((EntryKind.award, EntryKind.deduction)), "posted"),
+        (Submission, Submission.status == SubmissionStatus.pending, "waiting for review"),
+    ):
+        for day, rid, vid, hid, qty in session.execute(
+            select(model.occurred_on, model.rule_id, model.villager_id, model.household_id, model.quantity).where(
+                model.village_id == village.id, model.rule_id.in_(rule_ids), model.occurred_on.between(lo, hi), status
+            )
+        ):
             found.setdefault((day, rid, vid, qty), label)
             if hid is not None:
                 found.setdefault((day, rid, -hid, qty), label)
-    villagers = {v.id: v for v in session.execute(select(Villager).where(
-        Villager.id.in_({ln.villager_id for ln in lines}))).scalars()}
+    villagers = {
+        v.id: v
+        for v in session.execute(select(Villager).where(Villager.id.in_({ln.villager_id for ln in lines}))).scalars()
+    }
     residence = Residence(session, villagers.values())
     out = []
     for ln in lines:
         rule = rules.get(ln.rule_code or "")
-        if rule is None or ln.occurred_on is None:   # not so for a parsed line
+        if rule is None or ln.occurred_on is None:  # not so for a parsed line
             continue
         version = rule.version_on(ln.occurred_on)
         person = villagers.get(ln.villager_id) if ln.villager_id is not None else None
@@ -125,12 +134,14 @@ def _matches(session: Session, village: Village, lines: list[Line], rules: dict[
             subject = -residence.household_on(person.id, ln.occurred_on)
         state = found.get((ln.occurred_on, rule.id, subject, ln.quantity))
         if state:
-            out.append(f"{ln.ref}: {ln.occurred_on} {ln.rule_code} × {ln.quantity} for "
-                       f"{person.name if person is not None else '?'} is already {state}")
+            out.append(
+                f"{ln.ref}: {ln.occurred_on} {ln.rule_code} × {ln.quantity} for "
+                f"{person.name if person is not None else '?'} is already {state}"
+            )
     return out
 
 
-People = dict[str, list[tuple[Villager, str, str]]]   # name -> (villager, group name, 户号)
+People = dict[str, list[tuple[Villager, str, str]]]  # name -> (villager, group name, 户号)
 
 
 def _person(err: Callable[..., None], people: People, name: str | None, group: str | None) -> Villager | None:
@@ -143,23 +154,34 @@ def _person(err: Callable[..., None], people: People, name: str | None, group: s
         in_group = [c for c in found if c[1] == group]
         if not in_group and found:
             elsewhere = ", ".join(sorted({c[1] for c in found}))
-            err("name", "row.not_in_group", f"no {name} in {group}; found in {elsewhere}", name=name,
-                group=group, found=elsewhere)
+            err(
+                "name",
+                "row.not_in_group",
+                f"no {name} in {group}; found in {elsewhere}",
+                name=name,
+                group=group,
+                found=elsewhere,
+            )
         found = in_group
     if not found and not (group and people.get(name)):
-        err("name", "row.no_villager", f"no villager named {name}" + (f" in {group}" if group else ""),
-            name=name)
+        err("name", "row.no_villager", f"no villager named {name}" + (f" in {group}" if group else ""), name=name)
     elif len(found) > 1:
         cands = "; ".join(f"{c[0].name} ({c[1]}, 户号 {c[2]})" for c in found)
-        err("name", "row.ambiguous", f"{name} is ambiguous: {cands}; add the 村民小组 column value",
-            name=name, candidates=cands)
+        err(
+            "name",
+            "row.ambiguous",
+            f"{name} is ambiguous: {cands}; add the 村民小组 column value",
+            name=name,
+            candidates=cands,
+        )
     elif found:
         return found[0][0]
     return None
 
 
-def _parse_row(r: SheetRow, col: dict[str, str], bounds: DateBounds, rules: dict[str, Rule], people: People,
-               errors: list[RowError]) -> Line | None:
+def _parse_row(
+    r: SheetRow, col: dict[str, str], bounds: DateBounds, rules: dict[str, Rule], people: People, errors: list[RowError]
+) -> Line | None:
     """One row as a capture line, or None after adding its errors (every error of the row, not the first)."""
     v = r.values
 
@@ -185,29 +207,41 @@ def _parse_row(r: SheetRow, col: dict[str, str], bounds: DateBounds, rules: dict
         else:
             err("rule_code", "unknown_rule", "is not a rule in this village's rule book", rule=code)
     elif day is not None and (version := rule.version_on(day)) is None:
-        err("rule_code", "rule_not_in_effect", f"rule {code} is not in effect on {day}", rule=code,
-            day=day.isoformat())
+        err("rule_code", "rule_not_in_effect", f"rule {code} is not in effect on {day}", rule=code, day=day.isoformat())
     try:
         qty = parse_quantity(v.get("quantity"))
     except ValueError as exc:
         err("quantity", "row.bad_quantity", str(exc), detail=str(exc))
         qty = 1
     else:
-        if rule is not None and version is not None and (refused := quantity_refusal(
-                version.quantity_limit, version.per, version.unit, rule.code, qty)) is not None:
+        if (
+            rule is not None
+            and version is not None
+            and (refused := quantity_refusal(version.quantity_limit, version.per, version.unit, rule.code, qty))
+            is not None
+        ):
             err("quantity", refused.code, refused.message, **refused.params)
     person = _person(err, people, as_text(v["name"]), as_text(v.get("group")))
     if len(errors) > bad or person is None or day is None:
         return None
     recorder = as_text(v.get("recorder"))
     note = "; ".join(x for x in (as_text(v.get("note")), f"记录人 {recorder}" if recorder else None) if x)
-    return Line(villager_id=person.id, quantity=qty, note=note or None, ref=f"row {r.number}", rule_code=code,
-                occurred_on=day)
+    return Line(
+        villager_id=person.id, quantity=qty, note=note or None, ref=f"row {r.number}", rule_code=code, occurred_on=day
+    )
 
 
-def import_scores(session: Session, village: Village, table: Table, *, by: StaffUser,
-                  approve_as: StaffUser | None = None, dry_run: bool = False,
-                  filename: str | None = None, now: dt.datetime | None = None) -> ScoreReport:
+def import_scores(
+    session: Session,
+    village: Village,
+    table: Table,
+    *,
+    by: StaffUser,
+    approve_as: StaffUser | None = None,
+    dry_run: bool = False,
+    filename: str | None = None,
+    now: dt.datetime | None = None,
+) -> ScoreReport:
     """Validate every row, then capture them all in one idempotent call (and approve them)."""
     if approve_as is not None:
         if approve_as.id == by.id:
@@ -238,10 +272,18 @@ def import_scores(session: Session, village: Village, table: Table, *, by: Staff
     session.flush()
     inner = Session(bind=session.connection(), join_transaction_mode="create_savepoint")
     try:
-        report = _capture_sheet(inner, inner.get_one(Village, village.id), lines, key, skipped,
-                                by=inner.get_one(StaffUser, by.id),
-                                approve_as=inner.get(StaffUser, approve_as.id) if approve_as else None,
-                                dry_run=dry_run, filename=filename, now=now)
+        report = _capture_sheet(
+            inner,
+            inner.get_one(Village, village.id),
+            lines,
+            key,
+            skipped,
+            by=inner.get_one(StaffUser, by.id),
+            approve_as=inner.get(StaffUser, approve_as.id) if approve_as else None,
+            dry_run=dry_run,
+            filename=filename,
+            now=now,
+        )
         report.already = already
         if dry_run:
             inner.rollback()
@@ -253,28 +295,56 @@ def import_scores(session: Session, village: Village, table: Table, *, by: Staff
     return report
 
 
-def _capture_sheet(session: Session, village: Village, lines: list[Line], key: str, skipped: list[str], *,
-                   by: StaffUser, approve_as: StaffUser | None, dry_run: bool, filename: str | None,
-                   now: dt.datetime | None) -> ScoreReport:
-    result: CaptureResult = capture(session, actor=by, village=village, lines=lines, key=key,
-                                    source="import", label=filename, now=now)
+def _capture_sheet(
+    session: Session,
+    village: Village,
+    lines: list[Line],
+    key: str,
+    skipped: list[str],
+    *,
+    by: StaffUser,
+    approve_as: StaffUser | None,
+    dry_run: bool,
+    filename: str | None,
+    now: dt.datetime | None,
+) -> ScoreReport:
+    result: CaptureResult = capture(
+        session, actor=by, village=village, lines=lines, key=key, source="import", label=filename, now=now
+    )
     if result.replayed:
         # Another import of the same sheet committed while this one was being read: say so,
         # and leave its captures (and their review) alone.
         _already_imported(session, village, key)
     refused = [lr for lr in result.lines if lr.status in ("refused", "duplicate")]
     if refused:
-        raise ImportErrors([RowError(int(lr.ref.split()[1]) if lr.ref else None, None, None, lr.message or lr.code or "", lr.code,
-                                     lr.params) for lr in refused])
+        raise ImportErrors(
+            [
+                RowError(
+                    int(lr.ref.split()[1]) if lr.ref else None,
+                    None,
+                    None,
+                    lr.message or lr.code or "",
+                    lr.code,
+                    lr.params,
+                )
+                for lr in refused
+            ]
+        )
     report = ScoreReport(dry_run=dry_run, rows=len(lines), batch_id=result.batch_id, skipped=skipped)
     for lr in result.lines:
         report.points += lr.points
         if lr.status == "capped":
             report.capped.append(f"{lr.ref}: {lr.points} of {lr.requested} points count")
     if approve_as is not None:
-        subs = session.execute(select(Submission).where(
-            Submission.batch_id == result.batch_id, Submission.status == SubmissionStatus.pending)
-            .order_by(Submission.line_no)).scalars().all()
+        subs = (
+            session.execute(
+                select(Submission)
+                .where(Submission.batch_id == result.batch_id, Submission.status == SubmissionStatus.pending)
+                .order_by(Submission.line_no)
+            )
+            .scalars()
+            .all()
+        )
         approve(session, subs, approve_as, now=now)
         report.posted = len(subs)
     else:

@@ -19,6 +19,7 @@ Three formats, each scanned from its own structure:
 
 Framework-free, standard library only.
 """
+
 from __future__ import annotations
 
 import posixpath
@@ -43,18 +44,18 @@ class ScanError(ValueError):
 class FormulaCell:
     """A cell whose value a reader cannot be trusted to give: a formula, or an error value."""
 
-    formula: str              # as written, e.g. "=1+2" (empty when the format does not keep it)
-    cached: bool | None       # True: a value was saved with it; False: none was; None: cannot tell
+    formula: str  # as written, e.g. "=1+2" (empty when the format does not keep it)
+    cached: bool | None  # True: a value was saved with it; False: none was; None: cannot tell
     error: str | None = None  # an error value such as "#N/A" or "#DIV/0!" (readers give it as empty)
 
 
 @dataclass
 class SheetScan:
-    sheet: str | None = None                  # the first sheet's name
-    rows: int = 0                             # 1-based index of the last row with a filled cell
-    columns: int = 0                          # 1-based index of the last column with a filled cell
-    farthest_row_cell: str | None = None      # a filled cell in the last row, e.g. "A200000"
-    farthest_column_cell: str | None = None   # a filled cell in the last column, e.g. "XFD1"
+    sheet: str | None = None  # the first sheet's name
+    rows: int = 0  # 1-based index of the last row with a filled cell
+    columns: int = 0  # 1-based index of the last column with a filled cell
+    farthest_row_cell: str | None = None  # a filled cell in the last row, e.g. "A200000"
+    farthest_column_cell: str | None = None  # a filled cell in the last column, e.g. "XFD1"
     formulas: dict[tuple[int, int], FormulaCell] = field(default_factory=dict)  # (row, col), 0-based
 
     def see(self, row: int, col: int) -> None:
@@ -107,6 +108,7 @@ def scan(kind: str, data: bytes) -> SheetScan:
 # XML helpers
 # --------------------------------------------------------------------------------------------
 
+
 def _local(name: str) -> str:
     return name.rsplit(":", 1)[-1]
 
@@ -129,8 +131,7 @@ def _member(book: zipfile.ZipFile, name: str) -> zipfile.ZipInfo:
     except KeyError:
         raise ScanError(f"the part {name} is missing") from None
     if info.file_size > MAX_PART_BYTES:
-        raise ScanError(f"the part {name} unpacks to {info.file_size:,} bytes "
-                        f"(at most {MAX_PART_BYTES:,} are read)")
+        raise ScanError(f"the part {name} unpacks to {info.file_size:,} bytes (at most {MAX_PART_BYTES:,} are read)")
     return info
 
 
@@ -167,6 +168,7 @@ def _open_zip(data: bytes) -> zipfile.ZipFile:
 # .xlsx
 # --------------------------------------------------------------------------------------------
 
+
 def _first_xlsx_sheet(book: zipfile.ZipFile) -> tuple[str | None, str]:
     """(sheet name, part name) of the first sheet listed in the workbook."""
     rels_target = {}
@@ -194,7 +196,7 @@ def _scan_xlsx(data: bytes) -> SheetScan:
         if "xl/workbook.xml" not in book.namelist():
             raise ScanError("not an Excel workbook (no xl/workbook.xml)")
         sheet, part = _first_xlsx_sheet(book)
-        for extra in ("xl/sharedStrings.xml",):   # read whole by every reader: bound it too
+        for extra in ("xl/sharedStrings.xml",):  # read whole by every reader: bound it too
             if extra in book.namelist():
                 _member(book, extra)
         result = SheetScan(sheet=sheet)
@@ -266,7 +268,8 @@ class _XlsxCells:
                 self.result.see(self.row, self.col)
                 if self.error_value:
                     self.result.formulas[(self.row, self.col)] = FormulaCell(
-                        self.formula or "", True, "".join(self.value or ()) or "#VALUE!")
+                        self.formula or "", True, "".join(self.value or ()) or "#VALUE!"
+                    )
                 elif self.formula is not None:
                     # openpyxl and other writers that compute nothing save an empty <v/>; an empty
                     # string result is saved as t="str" with an empty <v>.
@@ -277,6 +280,7 @@ class _XlsxCells:
 # --------------------------------------------------------------------------------------------
 # .ods
 # --------------------------------------------------------------------------------------------
+
 
 def _scan_ods(data: bytes) -> SheetScan:
     with _open_zip(data) as book:
@@ -311,11 +315,11 @@ def _repeat(attrs: dict[str, str], key: str) -> int:
 class _OdsCells:
     def __init__(self, result: SheetScan):
         self.result = result
-        self.depth = 0          # nesting of table:table (sub-tables are not sheets)
+        self.depth = 0  # nesting of table:table (sub-tables are not sheets)
         self.row = 0
         self.row_repeat = 1
         self.col = 0
-        self.cell: tuple[int, dict[str, str]] | None = None   # (column repeat, attributes)
+        self.cell: tuple[int, dict[str, str]] | None = None  # (column repeat, attributes)
         self.cell_filled = False
 
     def start(self, tag: str, attrs: dict[str, str]) -> None:
@@ -379,13 +383,13 @@ def _cfb_stream(data: bytes, wanted: tuple[str, ...]) -> bytes:
     size = 1 << sector_shift
     n_fat, first_dir = struct.unpack_from("<II", data, 0x2C)
     mini_cutoff, first_minifat, n_minifat, first_difat, n_difat = struct.unpack_from("<IIIII", data, 0x38)
-    total = (len(data) - size + size - 1) // size      # sectors after the header
+    total = (len(data) - size + size - 1) // size  # sectors after the header
 
     def sector(n: int) -> bytes:
         start = (n + 1) * size
         if start >= len(data):
             raise ScanError("a sector lies outside the file")
-        return data[start:start + size].ljust(size, b"\0")   # the last sector may be short
+        return data[start : start + size].ljust(size, b"\0")  # the last sector may be short
 
     fat_sectors = [s for s in struct.unpack_from("<109I", data, 0x4C) if s != _FREE]
     d, seen = first_difat, 0
@@ -417,9 +421,9 @@ def _cfb_stream(data: bytes, wanted: tuple[str, ...]) -> bytes:
     directory = b"".join(sector(n) for n in chain(first_dir, fat, total))
     entries: list[tuple[str, int, int, int]] = []
     for off in range(0, len(directory) - 127, 128):
-        raw = directory[off:off + 128]
+        raw = directory[off : off + 128]
         name_len = struct.unpack_from("<H", raw, 0x40)[0]
-        name = raw[:max(0, min(name_len, 64) - 2)].decode("utf-16-le", "replace")
+        name = raw[: max(0, min(name_len, 64) - 2)].decode("utf-16-le", "replace")
         kind = raw[0x42]
         start, length = struct.unpack_from("<IQ", raw, 0x74)
         if size == 512:
@@ -437,7 +441,7 @@ def _cfb_stream(data: bytes, wanted: tuple[str, ...]) -> bytes:
         minifat: list[int] = []
         for n in chain(first_minifat, fat, total)[:n_minifat]:
             minifat.extend(struct.unpack(f"<{size // 4}I", sector(n)))
-        blob = b"".join(ministream[m * 64:(m + 1) * 64] for m in chain(start, minifat, len(minifat)))
+        blob = b"".join(ministream[m * 64 : (m + 1) * 64] for m in chain(start, minifat, len(minifat)))
         return blob[:length]
     if any(e[0] == "EncryptedPackage" for e in entries):
         raise ScanError("the workbook is protected by a password; save it without one")
@@ -445,20 +449,35 @@ def _cfb_stream(data: bytes, wanted: tuple[str, ...]) -> bytes:
 
 
 _BOF, _EOF, _BOUNDSHEET, _CONTINUE = 0x0809, 0x000A, 0x0085, 0x003C
-_SINGLE_CELLS = {0x0203, 0x027E, 0x00FD, 0x0204, 0x0205, 0x00D6, 0x0006}  # NUMBER RK LABELSST LABEL BOOLERR RSTRING FORMULA
+_SINGLE_CELLS = {
+    0x0203,
+    0x027E,
+    0x00FD,
+    0x0204,
+    0x0205,
+    0x00D6,
+    0x0006,
+}  # NUMBER RK LABELSST LABEL BOOLERR RSTRING FORMULA
 _MULRK = 0x00BD
 _FORMULA = 0x0006
 _FILEPASS = 0x002F
 _BOOLERR = 0x0205
-_XLS_ERRORS = {0x00: "#NULL!", 0x07: "#DIV/0!", 0x0F: "#VALUE!", 0x17: "#REF!", 0x1D: "#NAME?",
-               0x24: "#NUM!", 0x2A: "#N/A"}
+_XLS_ERRORS = {
+    0x00: "#NULL!",
+    0x07: "#DIV/0!",
+    0x0F: "#VALUE!",
+    0x17: "#REF!",
+    0x1D: "#NAME?",
+    0x24: "#NUM!",
+    0x2A: "#N/A",
+}
 
 
 def _records(stream: bytes, pos: int) -> Iterator[tuple[int, bytes]]:
     n = len(stream)
     while pos + 4 <= n:
         rtype, length = struct.unpack_from("<HH", stream, pos)
-        yield rtype, stream[pos + 4:pos + 4 + length]
+        yield rtype, stream[pos + 4 : pos + 4 + length]
         pos += 4 + length
 
 
@@ -471,7 +490,7 @@ def _scan_xls(data: bytes) -> SheetScan:
         if rtype == _BOUNDSHEET and len(body) >= 8 and first is None:
             offset = struct.unpack_from("<I", body, 0)[0]
             cch, flags = body[6], body[7]
-            raw = body[8:8 + cch * (2 if flags & 1 else 1)]
+            raw = body[8 : 8 + cch * (2 if flags & 1 else 1)]
             name = raw.decode("utf-16-le" if flags & 1 else "latin-1", "replace")
             first = (offset, name)
         if rtype == _EOF:

@@ -3,6 +3,7 @@
 Each parser raises ValueError with a readable English reason that names the bad value; the
 importers report it with the row and column. Framework-free.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -35,7 +36,7 @@ _PHONE_CHARS = re.compile(r"^[\d\s\-()+.]+$")
 
 
 def normalize_phone(v: object) -> str | None:
-    """"138 0000 1234", 13800001234, "+86 138-0000-1234" -> "13800001234"; "0743 1234567" -> "0743-1234567"."""
+    """ "138 0000 1234", 13800001234, "+86 138-0000-1234" -> "13800001234"; "0743 1234567" -> "0743-1234567"."""
     value = _clean(v)
     if value is None:
         return None
@@ -54,9 +55,11 @@ def normalize_phone(v: object) -> str | None:
     if not text:
         return None
     if _SCIENTIFIC.match(text):
-        raise ValueError(f"not a phone number: {v!r} (written in scientific notation, so digits were "
-                         "lost; format the column as text and type the number again)")
-    text = _WHOLE_DECIMAL.sub(r"\1", text)        # "13800001234.0" from a float column
+        raise ValueError(
+            f"not a phone number: {v!r} (written in scientific notation, so digits were "
+            "lost; format the column as text and type the number again)"
+        )
+    text = _WHOLE_DECIMAL.sub(r"\1", text)  # "13800001234.0" from a float column
     if not _PHONE_CHARS.match(text):
         raise ValueError(f"not a phone number: {v!r} (only digits, spaces, dashes and brackets are allowed)")
     digits = re.sub(r"\D", "", text)
@@ -64,14 +67,14 @@ def normalize_phone(v: object) -> str | None:
     if international:
         for prefix in ("0086", "86"):
             if digits.startswith(prefix):
-                digits = digits[len(prefix):]
+                digits = digits[len(prefix) :]
                 break
         else:
             raise ValueError(f"not a Chinese phone number: {v!r} (country code is not +86)")
         if not (len(digits) == 11 and digits.startswith("1")) and not digits.startswith("0"):
-            digits = "0" + digits            # +86 743 1234567 -> 0743 1234567, +86 10 … -> 010 …
+            digits = "0" + digits  # +86 743 1234567 -> 0743 1234567, +86 10 … -> 010 …
     elif len(digits) == 13 and digits.startswith("861"):
-        digits = digits[2:]                  # 86-138-0000-1234
+        digits = digits[2:]  # 86-138-0000-1234
     if len(digits) == 11 and digits.startswith("1"):
         return digits
     if digits.startswith("0"):
@@ -79,20 +82,22 @@ def normalize_phone(v: object) -> str | None:
         area, local = digits[:area_len], digits[area_len:]
         if len(local) in (7, 8) and local[0] != "0":
             return f"{area}-{local}"
-    raise ValueError(f"not a phone number: {v!r} (wrong number of digits: a mobile number has 11, "
-                     "a landline an area code plus 7 or 8)")
+    raise ValueError(
+        f"not a phone number: {v!r} (wrong number of digits: a mobile number has 11, "
+        "a landline an area code plus 7 or 8)"
+    )
 
 
 _YM_PATTERNS = (
-    re.compile(r"^(\d{4})\s*[-/.]\s*(\d{1,2})$"),                     # 1958.05, 1958-05, 1958/5
-    re.compile(r"^(\d{4})\s*年\s*(\d{1,2})\s*月?份?$"),               # 1958年5月
-    re.compile(r"^(\d{4})(\d{2})$"),                                   # 195805
+    re.compile(r"^(\d{4})\s*[-/.]\s*(\d{1,2})$"),  # 1958.05, 1958-05, 1958/5
+    re.compile(r"^(\d{4})\s*年\s*(\d{1,2})\s*月?份?$"),  # 1958年5月
+    re.compile(r"^(\d{4})(\d{2})$"),  # 195805
 )
 _TIME_SUFFIX = r"(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?"
 _DATE_PATTERNS = (
     re.compile(rf"^(\d{{4}})\s*([-/.])\s*(\d{{1,2}})\s*\2\s*(\d{{1,2}}){_TIME_SUFFIX}$"),  # 2026-11-05
-    re.compile(r"^(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*[日号]?$"),                 # 2026年11月5日
-    re.compile(r"^(\d{4})()(\d{2})(\d{2})$"),                                             # 20261105
+    re.compile(r"^(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*[日号]?$"),  # 2026年11月5日
+    re.compile(r"^(\d{4})()(\d{2})(\d{2})$"),  # 20261105
 )
 _YEARS = range(1900, 2101)
 _EXCEL_EPOCH = dt.date(1899, 12, 30)
@@ -148,7 +153,7 @@ def parse_year_month(v: object) -> tuple[int, int] | None:
         whole, _, frac = f"{value:.2f}".partition(".")
         month = int(frac)
         if month > 12 and frac.endswith("0"):
-            month = int(frac[0])             # 1958.5 -> May
+            month = int(frac[0])  # 1958.5 -> May
         year = int(whole)
     elif isinstance(value, int):
         if 1000 <= value <= 9999:

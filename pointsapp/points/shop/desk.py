@@ -1,5 +1,6 @@
 """Finding a household at the desk: a scanned card link, a household number, or a name in
 characters or pinyin (xmh, xiangminghua)."""
+
 from __future__ import annotations
 
 import functools
@@ -27,7 +28,7 @@ class Match:
     head: str
     group: str
     members: tuple[str, ...]
-    how: str          # card, number, name
+    how: str  # card, number, name
 
 
 def card_token(text: str) -> str | None:
@@ -43,20 +44,30 @@ def find_households(session: Session, village: Village, query: str) -> list[Matc
     query = (query or "").strip()
     if not query:
         return []
-    homes = {h.id: h for h in session.execute(select(Household).where(
-        Household.village_id == village.id, Household.active.is_(True))).scalars()}
+    homes = {
+        h.id: h
+        for h in session.execute(
+            select(Household).where(Household.village_id == village.id, Household.active.is_(True))
+        ).scalars()
+    }
     if (token := card_token(query)) is not None:
         found = [h for h in homes.values() if h.card_token == token]
         if found or _CARD.search(query):
             return _matches(session, found, "card")
     q = query.lower()
     by_number = [h for h in homes.values() if h.number == query or (h.house_number or "") == query]
-    people = session.execute(select(Villager.household_id, Villager.name).where(
-        Villager.village_id == village.id, Villager.status == VillagerStatus.active)).all()
+    people = session.execute(
+        select(Villager.household_id, Villager.name).where(
+            Villager.village_id == village.id, Villager.status == VillagerStatus.active
+        )
+    ).all()
     hits: list[int] = []
     for hid, name in people:
-        if hid in homes and hid not in hits and (q in name.lower() or any(
-                k.startswith(q) for k in _keys(name).split())):
+        if (
+            hid in homes
+            and hid not in hits
+            and (q in name.lower() or any(k.startswith(q) for k in _keys(name).split()))
+        ):
             hits.append(hid)
     ordered = by_number + [homes[h] for h in hits if homes[h] not in by_number]
     return _matches(session, ordered[:MAX_MATCHES], "number" if by_number else "name")
@@ -65,8 +76,7 @@ def find_households(session: Session, village: Village, query: str) -> list[Matc
 def _matches(session: Session, homes: list[Household], how: str) -> list[Match]:
     if not homes:
         return []
-    groups = dict(session.execute(select(Group.id, Group.name).where(
-        Group.id.in_({h.group_id for h in homes}))).all())
+    groups = dict(session.execute(select(Group.id, Group.name).where(Group.id.in_({h.group_id for h in homes}))).all())
     out = []
     for h in homes:
         members = tuple(m.name for m in h.members if m.status == VillagerStatus.active)

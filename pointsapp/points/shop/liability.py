@@ -4,6 +4,7 @@ Outstanding = the sum of every household's positive redeemable balance. It is se
 the value of the stock on hand (at its points price, 1 point ≈ 1 yuan) and what is left of
 the year's points budget after this year's purchases.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -22,11 +23,11 @@ from .settings import get_settings
 class Liability:
     village_id: int
     village: str
-    outstanding: int     # redeemable points held by households
-    stock_value: int     # stock on hand at its points price
-    budget: int | None   # the year's points budget (None: not set)
-    bought: int          # this year's purchases, in yuan (= points)
-    level: str           # ok / tight (stock alone does not cover) / short (nothing covers)
+    outstanding: int  # redeemable points held by households
+    stock_value: int  # stock on hand at its points price
+    budget: int | None  # the year's points budget (None: not set)
+    bought: int  # this year's purchases, in yuan (= points)
+    level: str  # ok / tight (stock alone does not cover) / short (nothing covers)
 
     @property
     def budget_left(self) -> int:
@@ -46,9 +47,16 @@ class Liability:
         return self.level == "short"
 
     def as_dict(self) -> dict[str, object]:
-        return {"village": self.village, "outstanding": self.outstanding, "stock_value": self.stock_value,
-                "budget": self.budget, "bought": self.bought, "budget_left": self.budget_left,
-                "cover": self.cover, "level": self.level}
+        return {
+            "village": self.village,
+            "outstanding": self.outstanding,
+            "stock_value": self.stock_value,
+            "budget": self.budget,
+            "bought": self.bought,
+            "budget_left": self.budget_left,
+            "cover": self.cover,
+            "level": self.level,
+        }
 
 
 def _level(outstanding: int, stock_value: int, cover: int) -> str:
@@ -59,19 +67,28 @@ def _level(outstanding: int, stock_value: int, cover: int) -> str:
 
 def outstanding_by_village(session: Session, village_ids: list[int] | None = None) -> dict[int, int]:
     per_household = Tally.points + Tally.spent
-    q = (select(Tally.village_id, func.coalesce(func.sum(per_household), 0))
-         .where(Tally.period == "all", Tally.kind == "h", per_household > 0).group_by(Tally.village_id))
+    q = (
+        select(Tally.village_id, func.coalesce(func.sum(per_household), 0))
+        .where(Tally.period == "all", Tally.kind == "h", per_household > 0)
+        .group_by(Tally.village_id)
+    )
     if village_ids is not None:
         q = q.where(Tally.village_id.in_(village_ids))
     return {vid: int(n) for vid, n in session.execute(q)}
 
 
 def stock_value_by_village(session: Session, village_ids: list[int] | None = None) -> dict[int, int]:
-    per_item = (select(StockMovement.item_id, func.sum(StockMovement.qty).label("qty"))
-                .group_by(StockMovement.item_id).subquery())
-    q = (select(ShopItem.village_id, func.coalesce(func.sum(per_item.c.qty * ShopItem.price), 0))
-         .join(per_item, per_item.c.item_id == ShopItem.id)
-         .where(ShopItem.active.is_(True)).group_by(ShopItem.village_id))
+    per_item = (
+        select(StockMovement.item_id, func.sum(StockMovement.qty).label("qty"))
+        .group_by(StockMovement.item_id)
+        .subquery()
+    )
+    q = (
+        select(ShopItem.village_id, func.coalesce(func.sum(per_item.c.qty * ShopItem.price), 0))
+        .join(per_item, per_item.c.item_id == ShopItem.id)
+        .where(ShopItem.active.is_(True))
+        .group_by(ShopItem.village_id)
+    )
     if village_ids is not None:
         q = q.where(ShopItem.village_id.in_(village_ids))
     return {vid: int(n) for vid, n in session.execute(q)}
@@ -79,10 +96,14 @@ def stock_value_by_village(session: Session, village_ids: list[int] | None = Non
 
 def bought_by_village(session: Session, year: int, village_ids: list[int] | None = None) -> dict[int, int]:
     """This year's purchases in whole yuan (value_fen / 100, rounded up)."""
-    q = (select(StockMovement.village_id, func.coalesce(func.sum(StockMovement.value_fen), 0))
-         .where(StockMovement.source == StockSource.purchase.value,
-                StockMovement.occurred_on.between(dt.date(year, 1, 1), dt.date(year, 12, 31)))
-         .group_by(StockMovement.village_id))
+    q = (
+        select(StockMovement.village_id, func.coalesce(func.sum(StockMovement.value_fen), 0))
+        .where(
+            StockMovement.source == StockSource.purchase.value,
+            StockMovement.occurred_on.between(dt.date(year, 1, 1), dt.date(year, 12, 31)),
+        )
+        .group_by(StockMovement.village_id)
+    )
     if village_ids is not None:
         q = q.where(StockMovement.village_id.in_(village_ids))
     return {vid: -(-int(fen or 0) // 100) for vid, fen in session.execute(q)}

@@ -5,6 +5,7 @@ written under the village lock (see :func:`pointsapp.points.ledger.lock_village`
 lock that serialises the village's ledger writers, so stock and balances are checked and
 changed by one writer at a time.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -29,10 +30,10 @@ from ..registry import Household, StaffUser, Villager
 
 
 class MovementKind(str, enum.Enum):
-    stock_in = "in"          # 入库: purchase, donation (爱心捐赠) or other
-    write_off = "writeoff"   # 报损, with a reason
-    redeem = "redeem"        # handed out at the desk (negative)
-    returned = "return"      # back on the shelf when a redemption is cancelled (positive)
+    stock_in = "in"  # 入库: purchase, donation (爱心捐赠) or other
+    write_off = "writeoff"  # 报损, with a reason
+    redeem = "redeem"  # handed out at the desk (negative)
+    returned = "return"  # back on the shelf when a redemption is cancelled (positive)
 
 
 class StockSource(str, enum.Enum):
@@ -79,14 +80,14 @@ class StockMovement(Base):
     item_id: Mapped[int] = mapped_column(ForeignKey("shop_items.id"))
     kind: Mapped[str] = mapped_column(String(16))
     qty: Mapped[int] = mapped_column(Integer)
-    source: Mapped[str | None] = mapped_column(String(16))    # stock in: purchase / donation / other
-    donor: Mapped[str | None] = mapped_column(String(100))    # 爱心捐赠: who gave it
-    value_fen: Mapped[int | None] = mapped_column(Integer)    # stock in: its value, in fen (0.01 yuan)
-    reason: Mapped[str | None] = mapped_column(Text)          # write-off reason, or a note
+    source: Mapped[str | None] = mapped_column(String(16))  # stock in: purchase / donation / other
+    donor: Mapped[str | None] = mapped_column(String(100))  # 爱心捐赠: who gave it
+    value_fen: Mapped[int | None] = mapped_column(Integer)  # stock in: its value, in fen (0.01 yuan)
+    reason: Mapped[str | None] = mapped_column(Text)  # write-off reason, or a note
     redemption_id: Mapped[int | None] = mapped_column(ForeignKey("redemptions.id"), index=True)
     actor_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"))
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
-    occurred_on: Mapped[dt.date] = mapped_column(Date)        # local date
+    occurred_on: Mapped[dt.date] = mapped_column(Date)  # local date
 
     item: Mapped[ShopItem] = relationship()
     actor: Mapped[StaffUser] = relationship()
@@ -134,8 +135,7 @@ class Redemption(Base):
     cancelled_by: Mapped[StaffUser | None] = relationship(foreign_keys=[cancelled_by_id])
     entry: Mapped[LedgerEntry] = relationship(foreign_keys=[entry_id])
     cancel_entry: Mapped[LedgerEntry | None] = relationship(foreign_keys=[cancel_entry_id])
-    lines: Mapped[list[RedemptionLine]] = relationship(back_populates="redemption",
-                                                       order_by="RedemptionLine.id")
+    lines: Mapped[list[RedemptionLine]] = relationship(back_populates="redemption", order_by="RedemptionLine.id")
 
     @property
     def number(self) -> str:
@@ -158,7 +158,7 @@ class RedemptionLine(Base):
     redemption_id: Mapped[int] = mapped_column(ForeignKey("redemptions.id"), index=True)
     item_id: Mapped[int] = mapped_column(ForeignKey("shop_items.id"), index=True)
     qty: Mapped[int] = mapped_column(Integer)
-    price: Mapped[int] = mapped_column(Integer)   # the item's price at the time
+    price: Mapped[int] = mapped_column(Integer)  # the item's price at the time
     points: Mapped[int] = mapped_column(Integer)
     movement_id: Mapped[int] = mapped_column(ForeignKey("stock_movements.id"), unique=True)
 
@@ -173,12 +173,12 @@ class ShopSettings(Base):
     __tablename__ = "shop_settings"
 
     village_id: Mapped[int] = mapped_column(ForeignKey("villages.id"), primary_key=True)
-    reset_month: Mapped[int | None] = mapped_column(Integer)   # None: no yearly reset
+    reset_month: Mapped[int | None] = mapped_column(Integer)  # None: no yearly reset
     reset_day: Mapped[int | None] = mapped_column(Integer)
     points_budget: Mapped[int | None] = mapped_column(Integer)  # the year's points budget
-    star_period: Mapped[str] = mapped_column(String(8), default="year")   # year / quarter
-    star_mode: Mapped[str] = mapped_column(String(8), default="points")   # points / percent
-    star_bands: Mapped[str] = mapped_column(Text)   # JSON: [[5, 300], [4, 200], ...]
+    star_period: Mapped[str] = mapped_column(String(8), default="year")  # year / quarter
+    star_mode: Mapped[str] = mapped_column(String(8), default="points")  # points / percent
+    star_bands: Mapped[str] = mapped_column(Text)  # JSON: [[5, 300], [4, 200], ...]
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
 
@@ -196,7 +196,7 @@ class RedeemableReset(Base):
     run_by_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"))
     occurred_on: Mapped[dt.date] = mapped_column(Date)
     households: Mapped[int] = mapped_column(Integer)
-    points: Mapped[int] = mapped_column(Integer)   # total expired (positive)
+    points: Mapped[int] = mapped_column(Integer)  # total expired (positive)
 
     run_by: Mapped[StaffUser] = relationship()
 

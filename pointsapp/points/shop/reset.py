@@ -6,6 +6,7 @@ year, after what it spent since (spending takes the oldest points first), and ne
 its redeemable balance today. It posts one ``expiry`` entry per household through the same
 writer as every other entry, and a year resets once: a second run changes nothing.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -34,7 +35,7 @@ class ResetRow:
     household_id: int
     number: str
     group_id: int
-    points: int       # what lapses (positive)
+    points: int  # what lapses (positive)
 
 
 @dataclass
@@ -43,7 +44,7 @@ class ResetResult:
     due_on: dt.date | None
     rows: list[ResetRow] = field(default_factory=list)
     dry_run: bool = True
-    already: RedeemableReset | None = None   # the year was reset before: nothing was written
+    already: RedeemableReset | None = None  # the year was reset before: nothing was written
 
     @property
     def households(self) -> int:
@@ -54,15 +55,17 @@ class ResetResult:
         return sum(r.points for r in self.rows) if self.already is None else self.already.points
 
 
-def expiring(session: Session, village: Village, year: int,
-             household_ids: list[int] | None = None) -> dict[int, int]:
+def expiring(session: Session, village: Village, year: int, household_ids: list[int] | None = None) -> dict[int, int]:
     """{household id: points that the reset of ``year`` would clear now}, households > 0 only."""
     end = dt.date(year, 12, 31)
     e = LedgerEntry
     old = func.sum(case((e.occurred_on <= end, e.points), else_=0))
     spent_since = func.sum(case(((e.occurred_on > end) & e.kind.in_(SPENDS), e.points), else_=0))
-    q = (select(e.household_id, old, spent_since, func.sum(e.points))
-         .where(e.village_id == village.id).group_by(e.household_id))
+    q = (
+        select(e.household_id, old, spent_since, func.sum(e.points))
+        .where(e.village_id == village.id)
+        .group_by(e.household_id)
+    )
     if household_ids is not None:
         q = q.where(e.household_id.in_(household_ids))
     out = {}
@@ -74,12 +77,21 @@ def expiring(session: Session, village: Village, year: int,
 
 
 def find_reset(session: Session, village: Village, year: int) -> RedeemableReset | None:
-    return session.execute(select(RedeemableReset).where(
-        RedeemableReset.village_id == village.id, RedeemableReset.year == year)).scalar_one_or_none()
+    return session.execute(
+        select(RedeemableReset).where(RedeemableReset.village_id == village.id, RedeemableReset.year == year)
+    ).scalar_one_or_none()
 
 
-def run_reset(session: Session, village: Village, year: int, actor: StaffUser, *, dry_run: bool = False,
-              now: dt.datetime | None = None, ip: str | None = None) -> ResetResult:
+def run_reset(
+    session: Session,
+    village: Village,
+    year: int,
+    actor: StaffUser,
+    *,
+    dry_run: bool = False,
+    now: dt.datetime | None = None,
+    ip: str | None = None,
+) -> ResetResult:
     """Preview (``dry_run``) or post the reset of ``year``. Idempotent per village and year."""
     require(actor, village, "shop.manage")
     if not 2000 <= year <= 2100:
@@ -96,24 +108,42 @@ def run_reset(session: Session, village: Village, year: int, actor: StaffUser, *
     if due is None:
         raise Refused("reset_off", "the yearly reset is off for this village; set its day in the shop settings first")
     if today < due:
-        raise Refused("reset_not_due", f"the reset of {year} is due on {due.isoformat()}, not before",
-                      due=due.isoformat())
+        raise Refused(
+            "reset_not_due", f"the reset of {year} is due on {due.isoformat()}, not before", due=due.isoformat()
+        )
     village = lock_village(session, village)
     if (done := find_reset(session, village, year)) is not None:
         return ResetResult(year, due, [], False, done)
     if is_closed(session, village, today):
         raise Refused("period_closed", f"{month_key(today)} is closed; nothing can be posted in it")
     rows = _rows(session, village, year)
-    run = RedeemableReset(village_id=village.id, year=year, run_at=now, run_by_id=actor.id, occurred_on=today,
-                          households=len(rows), points=sum(r.points for r in rows))
+    run = RedeemableReset(
+        village_id=village.id,
+        year=year,
+        run_at=now,
+        run_by_id=actor.id,
+        occurred_on=today,
+        households=len(rows),
+        points=sum(r.points for r in rows),
+    )
     session.add(run)
     session.flush()
     entries = []
     for r in rows:
         entry = append_entry(
-            session, village, kind=EntryKind.expiry, points=-r.points, requested_points=-r.points, quantity=1,
-            household_id=r.household_id, group_id=r.group_id, occurred_on=today, recorded_at=now,
-            note=f"{year}年度可兑换积分清零", captured_by_id=actor.id, approved_by_id=actor.id,
+            session,
+            village,
+            kind=EntryKind.expiry,
+            points=-r.points,
+            requested_points=-r.points,
+            quantity=1,
+            household_id=r.household_id,
+            group_id=r.group_id,
+            occurred_on=today,
+            recorded_at=now,
+            note=f"{year}年度可兑换积分清零",
+            captured_by_id=actor.id,
+            approved_by_id=actor.id,
         )
         entries.append((r, entry))
     session.flush()
@@ -121,8 +151,16 @@ def run_reset(session: Session, village: Village, year: int, actor: StaffUser, *
         session.add(ResetLine(reset_id=run.id, household_id=r.household_id, entry_id=entry.id, points=r.points))
     apply_tallies(session, [e for _, e in entries])
     session.flush()
-    audit.record(session, actor, "shop.reset", village_id=village.id, target=f"reset {year}", ip=ip,
-                 households=run.households, points=run.points)
+    audit.record(
+        session,
+        actor,
+        "shop.reset",
+        village_id=village.id,
+        target=f"reset {year}",
+        ip=ip,
+        households=run.households,
+        points=run.points,
+    )
     return ResetResult(year, due, rows, False)
 
 
@@ -130,10 +168,12 @@ def _rows(session: Session, village: Village, year: int) -> list[ResetRow]:
     lapse = expiring(session, village, year)
     if not lapse:
         return []
-    homes = session.execute(select(Household.id, Household.number, Household.group_id).where(
-        Household.id.in_(list(lapse)))).all()
-    return sorted((ResetRow(h.id, h.number, h.group_id, lapse[h.id]) for h in homes),
-                  key=lambda r: (r.group_id, r.number))
+    homes = session.execute(
+        select(Household.id, Household.number, Household.group_id).where(Household.id.in_(list(lapse)))
+    ).all()
+    return sorted(
+        (ResetRow(h.id, h.number, h.group_id, lapse[h.id]) for h in homes), key=lambda r: (r.group_id, r.number)
+    )
 
 
 @dataclass(frozen=True)
@@ -143,8 +183,9 @@ class ResetWarning:
     year: int
 
 
-def upcoming_reset(session: Session, village: Village, today: dt.date,
-                   settings: Settings | None = None) -> tuple[int, dt.date] | None:
+def upcoming_reset(
+    session: Session, village: Village, today: dt.date, settings: Settings | None = None
+) -> tuple[int, dt.date] | None:
     """(year, due date) of the next reset not yet run, when it falls within the warning window."""
     settings = settings or get_settings(session, village)
     if not settings.reset_on:
@@ -160,8 +201,9 @@ def upcoming_reset(session: Session, village: Village, today: dt.date,
     return None
 
 
-def reset_warning(session: Session, village: Village, household: Household, today: dt.date,
-                  settings: Settings | None = None) -> ResetWarning | None:
+def reset_warning(
+    session: Session, village: Village, household: Household, today: dt.date, settings: Settings | None = None
+) -> ResetWarning | None:
     """The card's warning: 您户有 N 分可兑换积分将于 M月D日 清零 (within the warning window)."""
     upcoming = upcoming_reset(session, village, today, settings)
     if upcoming is None:

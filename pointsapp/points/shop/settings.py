@@ -3,6 +3,7 @@
 A village that never saved its settings uses :data:`DEFAULT_BANDS` (points over the year), so
 stars appear without any configuration; the settings page shows these defaults.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -23,7 +24,7 @@ DEFAULT_BANDS: dict[str, list[tuple[int, int]]] = {
 }
 STAR_PERIODS = ("year", "quarter")
 STAR_MODES = ("points", "percent")
-RESET_WARN_DAYS = 60   # the card warns this many days before the reset
+RESET_WARN_DAYS = 60  # the card warns this many days before the reset
 
 
 @dataclass(frozen=True)
@@ -90,13 +91,29 @@ def get_settings(session: Session, village: Village) -> Settings:
     row = session.get(ShopSettings, village.id)
     if row is None:
         return Settings()
-    return Settings(row.reset_month, row.reset_day, row.points_budget, row.star_period, row.star_mode,
-                    tuple(tuple(b) for b in json.loads(row.star_bands)), True)
+    return Settings(
+        row.reset_month,
+        row.reset_day,
+        row.points_budget,
+        row.star_period,
+        row.star_mode,
+        tuple(tuple(b) for b in json.loads(row.star_bands)),
+        True,
+    )
 
 
-def save_settings(session: Session, village: Village, actor: StaffUser, *, reset_month: int | None,
-                  reset_day: int | None, points_budget: int | None, star_period: str, star_mode: str,
-                  bands: str | list[list[int]]) -> Settings:
+def save_settings(
+    session: Session,
+    village: Village,
+    actor: StaffUser,
+    *,
+    reset_month: int | None,
+    reset_day: int | None,
+    points_budget: int | None,
+    star_period: str,
+    star_mode: str,
+    bands: str | list[list[int]],
+) -> Settings:
     """Validate and store the settings (the caller checks the ``shop.manage`` permission)."""
     if (reset_month is None) != (reset_day is None):
         raise Refused("bad_reset_day", "give both the month and the day of the reset, or neither")
@@ -104,7 +121,7 @@ def save_settings(session: Session, village: Village, actor: StaffUser, *, reset
         if not 1 <= reset_month <= 12:
             raise Refused("bad_reset_day", f"month {reset_month} is not 1-12")
         try:
-            dt.date(2024, reset_month, reset_day)   # a leap year allows 29 February
+            dt.date(2024, reset_month, reset_day)  # a leap year allows 29 February
         except ValueError:
             raise Refused("bad_reset_day", f"{reset_month}-{reset_day} is not a day of the year") from None
     if points_budget is not None and points_budget < 0:

@@ -4,6 +4,7 @@ A household's stars for a quarter or a year come from its honour points in that 
 running tallies of its posted entries, as on the board), by the village's bands: either point
 thresholds (★★★★★ ≥ 300) or the top N% of households. Households with no points get no star.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -25,11 +26,16 @@ class StarRow:
     group: str
     points: int
     stars: int
-    rank: int | None    # None: no points, not ranked
+    rank: int | None  # None: no points, not ranked
 
     def as_dict(self) -> dict[str, object]:
-        return {"household": self.household, "name": self.name, "group": self.group,
-                "points": self.points, "stars": self.stars}
+        return {
+            "household": self.household,
+            "name": self.name,
+            "group": self.group,
+            "points": self.points,
+            "stars": self.stars,
+        }
 
 
 def star_period(settings: Settings, today: dt.date) -> str:
@@ -48,7 +54,7 @@ def stars_for(points: int, rank: int | None, ranked: int, settings: Settings) ->
     """Stars of one household: ``rank`` among ``ranked`` households with points."""
     if points <= 0 or rank is None:
         return 0
-    for stars, threshold in settings.bands:   # highest band first
+    for stars, threshold in settings.bands:  # highest band first
         if settings.star_mode == "percent":
             if rank <= math.ceil(ranked * threshold / 100):
                 return stars
@@ -57,15 +63,15 @@ def stars_for(points: int, rank: int | None, ranked: int, settings: Settings) ->
     return 0
 
 
-def star_ratings(session: Session, village: Village, period: str,
-                 settings: Settings | None = None) -> list[StarRow]:
+def star_ratings(session: Session, village: Village, period: str, settings: Settings | None = None) -> list[StarRow]:
     """Every active household of the village with its points and stars, best first."""
     key = check_period(period)
     settings = settings or get_settings(session, village)
     board = leaderboard(session, "household", key, village=village)
     ranked = sum(1 for r in board if r.points > 0)
-    return [StarRow(r.id, r.name, r.group, r.points, stars_for(r.points, r.rank, ranked, settings), r.rank)
-            for r in board]
+    return [
+        StarRow(r.id, r.name, r.group, r.points, stars_for(r.points, r.rank, ranked, settings), r.rank) for r in board
+    ]
 
 
 def stars_of(session: Session, village: Village, household_id: int, period: str) -> int:

@@ -2,6 +2,7 @@
 
 Stock on hand is the sum of an item's movements, read under the village lock by every writer.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -21,13 +22,12 @@ from ..policy import require
 from ..registry import StaffUser, Village
 from .models import MovementKind, ShopItem, StockMovement, StockSource
 
-MAX_QTY = 100_000          # one stock-in or write-off
-MAX_PRICE = 1_000_000      # points
+MAX_QTY = 100_000  # one stock-in or write-off
+MAX_PRICE = 1_000_000  # points
 CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$")
 
 
-def on_hand(session: Session, item_ids: list[int] | None = None, *,
-            village: Village | None = None) -> dict[int, int]:
+def on_hand(session: Session, item_ids: list[int] | None = None, *, village: Village | None = None) -> dict[int, int]:
     """{item id: stock on hand} from the movements (items with no movement are left out)."""
     q = select(StockMovement.item_id, func.sum(StockMovement.qty)).group_by(StockMovement.item_id)
     if item_ids is not None:
@@ -54,23 +54,35 @@ class ItemRow:
         return {"code": self.code, "name": self.name, "price": self.price, "stock": self.stock}
 
 
-def catalogue(session: Session, village: Village, *, active_only: bool = False,
-              in_stock_only: bool = False) -> list[ItemRow]:
+def catalogue(
+    session: Session, village: Village, *, active_only: bool = False, in_stock_only: bool = False
+) -> list[ItemRow]:
     """The village's items with their stock, by code."""
-    moved = (select(StockMovement.item_id.label("item_id"), func.sum(StockMovement.qty).label("qty"))
-             .where(StockMovement.village_id == village.id).group_by(StockMovement.item_id).subquery())
-    q = (select(ShopItem, moved.c.qty).outerjoin(moved, moved.c.item_id == ShopItem.id)   # one statement
-         .where(ShopItem.village_id == village.id).order_by(ShopItem.code))
+    moved = (
+        select(StockMovement.item_id.label("item_id"), func.sum(StockMovement.qty).label("qty"))
+        .where(StockMovement.village_id == village.id)
+        .group_by(StockMovement.item_id)
+        .subquery()
+    )
+    q = (
+        select(ShopItem, moved.c.qty)
+        .outerjoin(moved, moved.c.item_id == ShopItem.id)  # one statement
+        .where(ShopItem.village_id == village.id)
+        .order_by(ShopItem.code)
+    )
     if active_only:
         q = q.where(ShopItem.active.is_(True))
-    rows = [ItemRow(i.id, i.code, i.name, i.unit, i.price, int(n or 0), i.active, i.photo)
-            for i, n in session.execute(q).all()]
+    rows = [
+        ItemRow(i.id, i.code, i.name, i.unit, i.price, int(n or 0), i.active, i.photo)
+        for i, n in session.execute(q).all()
+    ]
     return [r for r in rows if r.stock > 0] if in_stock_only else rows
 
 
 def find_item(session: Session, village: Village, code: str) -> ShopItem:
-    item = session.execute(select(ShopItem).where(
-        ShopItem.village_id == village.id, ShopItem.code == (code or "").strip())).scalar_one_or_none()
+    item = session.execute(
+        select(ShopItem).where(ShopItem.village_id == village.id, ShopItem.code == (code or "").strip())
+    ).scalar_one_or_none()
     if item is None:
         raise Refused("unknown_item", f"no item {code!r} in this village's shop", item=code)
     return item
@@ -87,8 +99,18 @@ def _check_item_fields(name: str, price: int, unit: str) -> tuple[str, str]:
     return name, unit
 
 
-def add_item(session: Session, village: Village, actor: StaffUser | None, *, code: str, name: str, price: int,
-             unit: str = "件", photo: str | None = None, ip: str | None = None) -> ShopItem:
+def add_item(
+    session: Session,
+    village: Village,
+    actor: StaffUser | None,
+    *,
+    code: str,
+    name: str,
+    price: int,
+    unit: str = "件",
+    photo: str | None = None,
+    ip: str | None = None,
+) -> ShopItem:
     """Add an item. ``actor=None`` is the command line, run by the server's administrator."""
     if actor is not None:
         require(actor, village, "shop.manage")
@@ -101,14 +123,33 @@ def add_item(session: Session, village: Village, actor: StaffUser | None, *, cod
     item = ShopItem(village_id=village.id, code=code, name=name, unit=unit, price=price, active=True, photo=photo)
     session.add(item)
     session.flush()
-    audit.record(session, actor, "shop.item.add", village_id=village.id, target=f"item {code}", ip=ip,
-                 name=name, price=price, unit=unit)
+    audit.record(
+        session,
+        actor,
+        "shop.item.add",
+        village_id=village.id,
+        target=f"item {code}",
+        ip=ip,
+        name=name,
+        price=price,
+        unit=unit,
+    )
     return item
 
 
-def update_item(session: Session, village: Village, actor: StaffUser, item: ShopItem, *, name: str,
-                price: int, unit: str, active: bool, photo: str | None = None,
-                ip: str | None = None) -> ShopItem:
+def update_item(
+    session: Session,
+    village: Village,
+    actor: StaffUser,
+    item: ShopItem,
+    *,
+    name: str,
+    price: int,
+    unit: str,
+    active: bool,
+    photo: str | None = None,
+    ip: str | None = None,
+) -> ShopItem:
     """Change an item. A new price applies to later redemptions; receipts keep theirs."""
     require(actor, village, "shop.manage")
     if item.village_id != village.id:
@@ -116,12 +157,19 @@ def update_item(session: Session, village: Village, actor: StaffUser, item: Shop
     name, unit = _check_item_fields(name, price, unit)
     before = {"name": item.name, "price": item.price, "unit": item.unit, "active": item.active, "photo": item.photo}
     item.name, item.price, item.unit, item.active = name, price, unit, bool(active)
-    if photo is not None:      # "" removes the photo; None keeps it
+    if photo is not None:  # "" removes the photo; None keeps it
         item.photo = photo or None
     session.flush()
-    audit.record(session, actor, "shop.item.edit", village_id=village.id, target=f"item {item.code}", ip=ip,
-                 before=before, after={"name": name, "price": price, "unit": unit, "active": bool(active),
-                                       "photo": item.photo})
+    audit.record(
+        session,
+        actor,
+        "shop.item.edit",
+        village_id=village.id,
+        target=f"item {item.code}",
+        ip=ip,
+        before=before,
+        after={"name": name, "price": price, "unit": unit, "active": bool(active), "photo": item.photo},
+    )
     return item
 
 
@@ -145,9 +193,20 @@ def _check_qty(qty: int) -> None:
         raise Refused("bad_quantity", f"quantity must be a whole number from 1 to {MAX_QTY}, got {qty!r}")
 
 
-def stock_in(session: Session, village: Village, actor: StaffUser, item: ShopItem, qty: int, *,
-             source: str, donor: str | None = None, value_fen: int | None = None, note: str | None = None,
-             now: dt.datetime | None = None, ip: str | None = None) -> StockMovement:
+def stock_in(
+    session: Session,
+    village: Village,
+    actor: StaffUser,
+    item: ShopItem,
+    qty: int,
+    *,
+    source: str,
+    donor: str | None = None,
+    value_fen: int | None = None,
+    note: str | None = None,
+    now: dt.datetime | None = None,
+    ip: str | None = None,
+) -> StockMovement:
     """入库: goods bought, donated (爱心捐赠, with the donor) or from elsewhere."""
     require(actor, village, "shop.stock")
     if item.village_id != village.id:
@@ -166,18 +225,47 @@ def stock_in(session: Session, village: Village, actor: StaffUser, item: ShopIte
         raise Refused("bad_value", "the value cannot be negative")
     village = lock_village(session, village)
     now = now or utcnow()
-    mv = StockMovement(village_id=village.id, item_id=item.id, kind=MovementKind.stock_in.value, qty=qty,
-                       source=src.value, donor=donor, value_fen=value_fen, reason=(note or "").strip() or None,
-                       actor_id=actor.id, at=now, occurred_on=local_today(village.timezone, now))
+    mv = StockMovement(
+        village_id=village.id,
+        item_id=item.id,
+        kind=MovementKind.stock_in.value,
+        qty=qty,
+        source=src.value,
+        donor=donor,
+        value_fen=value_fen,
+        reason=(note or "").strip() or None,
+        actor_id=actor.id,
+        at=now,
+        occurred_on=local_today(village.timezone, now),
+    )
     session.add(mv)
     session.flush()
-    audit.record(session, actor, "shop.stock.in", village_id=village.id, target=f"item {item.code}", ip=ip,
-                 qty=qty, source=src.value, donor=donor, value_fen=value_fen)
+    audit.record(
+        session,
+        actor,
+        "shop.stock.in",
+        village_id=village.id,
+        target=f"item {item.code}",
+        ip=ip,
+        qty=qty,
+        source=src.value,
+        donor=donor,
+        value_fen=value_fen,
+    )
     return mv
 
 
-def write_off(session: Session, village: Village, actor: StaffUser, item: ShopItem, qty: int, *,
-              reason: str, now: dt.datetime | None = None, ip: str | None = None) -> StockMovement:
+def write_off(
+    session: Session,
+    village: Village,
+    actor: StaffUser,
+    item: ShopItem,
+    qty: int,
+    *,
+    reason: str,
+    now: dt.datetime | None = None,
+    ip: str | None = None,
+) -> StockMovement:
     """报损: goods spoilt, broken or lost. Never below zero stock."""
     require(actor, village, "shop.stock")
     if item.village_id != village.id:
@@ -188,21 +276,47 @@ def write_off(session: Session, village: Village, actor: StaffUser, item: ShopIt
     village = lock_village(session, village)
     have = on_hand(session, [item.id]).get(item.id, 0)
     if qty > have:
-        raise Refused("out_of_stock", f"{item.name}: only {have} {item.unit} in stock, cannot write off {qty}",
-                      item=item.name, have=have, want=qty)
+        raise Refused(
+            "out_of_stock",
+            f"{item.name}: only {have} {item.unit} in stock, cannot write off {qty}",
+            item=item.name,
+            have=have,
+            want=qty,
+        )
     now = now or utcnow()
-    mv = StockMovement(village_id=village.id, item_id=item.id, kind=MovementKind.write_off.value, qty=-qty,
-                       reason=reason.strip(), actor_id=actor.id, at=now,
-                       occurred_on=local_today(village.timezone, now))
+    mv = StockMovement(
+        village_id=village.id,
+        item_id=item.id,
+        kind=MovementKind.write_off.value,
+        qty=-qty,
+        reason=reason.strip(),
+        actor_id=actor.id,
+        at=now,
+        occurred_on=local_today(village.timezone, now),
+    )
     session.add(mv)
     session.flush()
-    audit.record(session, actor, "shop.stock.writeoff", village_id=village.id, target=f"item {item.code}",
-                 ip=ip, qty=qty, reason=reason.strip())
+    audit.record(
+        session,
+        actor,
+        "shop.stock.writeoff",
+        village_id=village.id,
+        target=f"item {item.code}",
+        ip=ip,
+        qty=qty,
+        reason=reason.strip(),
+    )
     return mv
 
 
-def movements(session: Session, village: Village, *, start: dt.date | None = None,
-              end: dt.date | None = None, item: ShopItem | None = None) -> list[StockMovement]:
+def movements(
+    session: Session,
+    village: Village,
+    *,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+    item: ShopItem | None = None,
+) -> list[StockMovement]:
     q = select(StockMovement).where(StockMovement.village_id == village.id)
     if start is not None:
         q = q.where(StockMovement.occurred_on >= start)
