@@ -54,36 +54,43 @@ def item_photo(item_id: int):
     return send_file(path, mimetype="image/jpeg", max_age=30 * 24 * 3600)
 
 
+def _submit_item(form: ItemForm, v, save) -> tuple[ShopItem | None, int]:
+    """A submitted item form: its photo checked, then ``save(photo)``. Returns (the saved item or None, the
+    status): 200 for a page that shows the form, 400 when the form, the photo or the service refused it."""
+    if not form.validate_on_submit():
+        return None, 400 if request.method == "POST" else 200
+    try:
+        return save(_item_photo(form, v.id)), 200
+    except PhotoError:
+        return None, 400
+    except Refused as exc:
+        refusal(exc)
+        return None, 400
+
+
 @bp.route("/desk/items", methods=["GET", "POST"])
 @permission_required("shop.manage")
 def items():
     v = village()
     form = ItemForm()
-    status = 200
-    if form.validate_on_submit():
-        try:
-            photo = _item_photo(form, v.id)
-            item = add_item(
-                db.session,
-                v,
-                current_user._get_current_object(),
-                code=form.code.data,
-                name=form.name.data,
-                price=form.price.data,
-                unit=form.unit.data,
-                photo=photo,
-                ip=request.remote_addr,
-            )
-        except PhotoError:
-            status = 400
-        except Refused as exc:
-            refusal(exc)
-            status = 400
-        else:
-            flash(_("Item %(name)s added. Add its stock on the stock page.", name=item.name), "success")
-            return redirect(url_for("shop.items"), code=303)
-    elif request.method == "POST":
-        status = 400
+    item, status = _submit_item(
+        form,
+        v,
+        lambda photo: add_item(
+            db.session,
+            v,
+            current_user._get_current_object(),
+            code=form.code.data,
+            name=form.name.data,
+            price=form.price.data,
+            unit=form.unit.data,
+            photo=photo,
+            ip=request.remote_addr,
+        ),
+    )
+    if item is not None:
+        flash(_("Item %(name)s added. Add its stock on the stock page.", name=item.name), "success")
+        return redirect(url_for("shop.items"), code=303)
     rows = [
         {
             "code": i.code,
@@ -109,34 +116,25 @@ def edit_item(item_id: int):
         abort(404)
     form = ItemForm(obj=item)
     form.code.render_kw = {"readonly": True}
-    status = 200
-    if form.validate_on_submit():
-        try:
-            photo = _item_photo(form, v.id)
-            if photo is None and form.remove_photo.data:
-                photo = ""
-            update_item(
-                db.session,
-                v,
-                current_user._get_current_object(),
-                item,
-                name=form.name.data,
-                price=form.price.data,
-                unit=form.unit.data,
-                active=form.active.data,
-                photo=photo,
-                ip=request.remote_addr,
-            )
-        except PhotoError:
-            status = 400
-        except Refused as exc:
-            refusal(exc)
-            status = 400
-        else:
-            flash(_("Item %(name)s saved.", name=item.name), "success")
-            return redirect(url_for("shop.items"), code=303)
-    elif request.method == "POST":
-        status = 400
+    saved, status = _submit_item(
+        form,
+        v,
+        lambda photo: update_item(
+            db.session,
+            v,
+            current_user._get_current_object(),
+            item,
+            name=form.name.data,
+            price=form.price.data,
+            unit=form.unit.data,
+            active=form.active.data,
+            photo="" if photo is None and form.remove_photo.data else photo,
+            ip=request.remote_addr,
+        ),
+    )
+    if saved is not None:
+        flash(_("Item %(name)s saved.", name=saved.name), "success")
+        return redirect(url_for("shop.items"), code=303)
     return render_template("shop/item_edit.html", form=form, item=item, photo=photo_url(item)), status
 
 
