@@ -15,6 +15,7 @@ or every visitor shares the proxy's limits.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 from flask import (
     Blueprint,
@@ -205,14 +206,19 @@ def _no_village():
     return render_template("villagers/no_village.html"), 200
 
 
-@bp.get("/board")
-@public
-def board():
+def _serve_public(render: Callable[[Village, list[Village], dt.date], str]):
+    """A public page of the village asked for, from the page cache (rendered by ``render`` on a miss)."""
     state = _public_state()
     if state is None:
         return _no_village()
     key, today = _page_key(state)
-    return pagecache.serve(key, lambda: _board(*_village_and_list(state), today))
+    return pagecache.serve(key, lambda: render(*_village_and_list(state), today))
+
+
+@bp.get("/board")
+@public
+def board():
+    return _serve_public(_board)
 
 
 def _board(village: Village, villages: list[Village], today: dt.date) -> str:
@@ -246,53 +252,43 @@ def _board(village: Village, villages: list[Village], today: dt.date) -> str:
 @bp.get("/notice")
 @public
 def notice():
-    state = _public_state()
-    if state is None:
-        return _no_village()
-    key, today = _page_key(state)
+    return _serve_public(_notice)
 
-    def render() -> str:
-        village, villages = _village_and_list(state)
-        group = q.group_of(db.session, village, request.args.get("group", type=int))
-        data = views.notice_page(
-            db.session,
-            village,
-            _page_arg(),
-            today,
-            group,
-            notice_id=request.args.get("notice", type=int),
-            past_page=request.args.get("past", 1, type=int) or 1,
-        )
-        return render_template(
-            "villagers/notice.html",
-            n=data,
-            village=village,
-            nav_vid=village.id,
-            villages=views.village_links("villagers.notice", villages, village),
-        )
 
-    return pagecache.serve(key, render)
+def _notice(village: Village, villages: list[Village], today: dt.date) -> str:
+    group = q.group_of(db.session, village, request.args.get("group", type=int))
+    data = views.notice_page(
+        db.session,
+        village,
+        _page_arg(),
+        today,
+        group,
+        notice_id=request.args.get("notice", type=int),
+        past_page=request.args.get("past", 1, type=int) or 1,
+    )
+    return render_template(
+        "villagers/notice.html",
+        n=data,
+        village=village,
+        nav_vid=village.id,
+        villages=views.village_links("villagers.notice", villages, village),
+    )
 
 
 @bp.get("/rules")
 @public
 def rules():
-    state = _public_state()
-    if state is None:
-        return _no_village()
-    key, today = _page_key(state)
+    return _serve_public(_rules)
 
-    def render() -> str:
-        village, villages = _village_and_list(state)
-        return render_template(
-            "villagers/rules.html",
-            village=village,
-            nav_vid=village.id,
-            categories=views.rule_book(db.session, village, today),
-            villages=views.village_links("villagers.rules", villages, village),
-        )
 
-    return pagecache.serve(key, render)
+def _rules(village: Village, villages: list[Village], today: dt.date) -> str:
+    return render_template(
+        "villagers/rules.html",
+        village=village,
+        nav_vid=village.id,
+        categories=views.rule_book(db.session, village, today),
+        villages=views.village_links("villagers.rules", villages, village),
+    )
 
 
 # --- printing (staff) --------------------------------------------------------------------
