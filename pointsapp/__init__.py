@@ -78,11 +78,6 @@ def create_app(test_config: dict | None = None, *, for_cli: bool = False) -> Fla
     )
     load_config(app, test_config)
     app.wsgi_app = Compress(app.wsgi_app)  # gzip by the app itself (see web/assets.py)
-    proxies = int(app.config.get("POINTSAPP_PROXY_COUNT") or 0)
-    if proxies:  # behind nginx: rate limits must see the visitor's address, not the proxy's
-        from werkzeug.middleware.proxy_fix import ProxyFix
-
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
     if for_cli:  # one command, one short transaction: no pool to leave connections open
         from sqlalchemy.pool import NullPool
 
@@ -124,7 +119,12 @@ def create_app(test_config: dict | None = None, *, for_cli: bool = False) -> Fla
     init_assets(app)  # versioned static URLs with a long cache life
     from .web import pagecache
 
-    pagecache.init_app(app)  # public pages: ETag, 304 and a rendered-page cache keyed on content versions
+    pagecache.init_app(app)  # public pages: ETag, 304, a rendered-page cache keyed on content versions, front door
+    proxies = int(app.config.get("POINTSAPP_PROXY_COUNT") or 0)
+    if proxies:  # behind nginx: rate limits (the front door's too) must see the visitor's address, not the proxy's
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
     _sqlite_read_requests(app)
     if not app.debug and not app.testing:
         logging.basicConfig(level=logging.INFO)

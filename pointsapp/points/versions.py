@@ -32,7 +32,7 @@ import functools
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import BigInteger, Integer, Select, bindparam, column, event, func, select, table
+from sqlalchemy import BigInteger, Connection, Integer, Select, bindparam, column, event, func, select, table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, ORMExecuteState, Session, mapped_column
 
@@ -185,7 +185,7 @@ def _state_stmt(by: str) -> Select[*tuple[Any, ...]]:
     return stmt.outerjoin(mine, mine.c.village_id == _villages.c.id)
 
 
-def village_state(session: Session, village_id: int | None) -> PageState | None:
+def village_state(session: Session | Connection, village_id: int | None) -> PageState | None:
     """The state of a village (None: the first village), or None when there is no such village."""
     if village_id is None:
         row = session.execute(_state_stmt("first")).first()

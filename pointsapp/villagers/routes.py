@@ -15,6 +15,7 @@ or every visitor shares the proxy's limits.
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Callable
 
 from flask import (
@@ -30,7 +31,10 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from ..extensions import db, limiter
+from flask_limiter.util import get_remote_address
+from flask_wtf.csrf import CSRFError
+
+from ..extensions import csrf, db, limiter
 from ..points.errors import Refused
 from ..points.periods import local_today, month_key, parse_period
 from ..points.registry import Household, Village, in_village
@@ -38,9 +42,8 @@ from ..points.standings import board_month
 from ..points.versions import PageState, card_state, village_state
 from ..web import pagecache
 from ..web.auth import current_village, permission_required, public
-from ..web.i18n import select_locale
 from ..web.refusals import VILLAGER_MISSING, flash_refusal, refusal_text
-from ..web.security import address_limit_hit
+from ..web.security import address_limit_hit, bound_form_token, bound_form_token_ok, limit_hit
 from ..web.transaction import rollback_only
 from . import queries as q
 from . import views
@@ -53,6 +56,11 @@ bp = Blueprint("villagers", __name__, template_folder="templates")
 
 def _config_limit(name: str, default: str):
     return lambda: current_app.config.get(name, default)
+
+
+def _post_key() -> str:
+    """Card form posts are limited per address and card."""
+    return f"{get_remote_address()}/{request.view_args.get('token', '')[:64]}"
 
 
 @bp.after_request
@@ -81,22 +89,39 @@ def _today(village: Village) -> dt.date:
     return local_today(village.timezone)
 
 
-def _page_key(state: PageState) -> tuple[tuple, dt.date]:
-    """(what a public page depends on, the village's local date): see web.pagecache. The village's
-    ledger head and content versions, the locale, the local date, the request's path and query."""
-    today = local_today(state.timezone)
-    return (request.full_path, state.key, select_locale(), today.isoformat()), today
-
-
 # --- the household card page -----------------------------------------------------------
 
 
-def _card_key() -> str:
-    """Card page views are limited per address and card, so one household reading its card
-    often never slows another household behind the same carrier address."""
-    from flask_limiter.util import get_remote_address
+def _card_limit_hit(app, address: str, token: str) -> bool:
+    """One card page view counted against this address and card (VILLAGERS_CARD_RATE): per card, so
+    one household reading its card often never slows another behind the same carrier address."""
+    return limit_hit("card-view", app.config.get("VILLAGERS_CARD_RATE", "30/minute"), address, token[:64])
 
-    return f"{get_remote_address()}/{request.view_args.get('token', '')[:64]}"
+
+def _card_form_token(app, token: str) -> str:
+    """The card page's form token: bound to the card link (web.security.bound_form_token)."""
+    return bound_form_token(app.secret_key, token, time.time(), pagecache.form_token_lifetime(app))
+
+
+def _card_form_ok(token: str) -> None:
+    """Refuse a card form posted without this card's form token (when CSRF checks are on)."""
+    if not current_app.config.get("WTF_CSRF_ENABLED", True):
+        return
+    given = request.form.get("csrf_token")
+    lifetime = pagecache.form_token_lifetime(current_app)
+    if not bound_form_token_ok(current_app.secret_key, token, given, time.time(), lifetime):
+        raise CSRFError(_("This page has expired. Please go back, reload the card and try again."))
+
+
+def _card_key(app, req, conn) -> tuple[tuple, PageState, dt.date, str] | None:
+    """(cache key, state, local date, form token) of a card page; None for a link that is no card."""
+    token = req.path.removeprefix("/h/")
+    state = card_state(conn, token) if token_looks_valid(token) else None
+    if state is None:
+        return None
+    form_token = _card_form_token(app, token)
+    key, today = pagecache.page_key(req, state, state.household_id, form_token)
+    return key, state, today, form_token
 
 
 def _bad_card():
@@ -116,12 +141,13 @@ def _household_or_404(token: str) -> Household:
 
 @bp.get("/h/<token>")
 @public
-@limiter.limit(_config_limit("VILLAGERS_CARD_RATE", "30/minute"), key_func=_card_key)
 def card(token: str):
-    state = card_state(db.session, token) if token_looks_valid(token) else None
-    if state is None:
+    found = _card_key(current_app, request, db.session)
+    if found is None:
         return _bad_card()
-    key, today = _page_key(state)
+    if _card_limit_hit(current_app, get_remote_address() or "-", token):
+        abort(429)
+    key, _state, today, form_token = found
 
     def render() -> str:
         household = household_by_token(db.session, token)
@@ -131,13 +157,25 @@ def card(token: str):
         page = views.card_page(db.session, household, token, _page_arg(), today)
         return render_template("villagers/card.html", p=page, token=token, nav_vid=village.id)
 
-    return pagecache.serve((*key, state.household_id), render, private=True)
+    return pagecache.serve(key, render, private=True, form_token=form_token)
+
+
+pagecache.front_door(
+    bp,
+    pagecache.Door(
+        match=lambda path: path.startswith("/h/") and path.count("/") == 2,
+        key=lambda app, req, conn: (found := _card_key(app, req, conn)) and found[0],
+        admit=lambda app, req: not _card_limit_hit(app, req.remote_addr or "-", req.path.removeprefix("/h/")),
+    ),
+)
 
 
 @bp.post("/h/<token>/objection")
 @public
-@limiter.limit(_config_limit("VILLAGERS_OBJECTION_RATE", "10/hour"), key_func=_card_key)
+@csrf.exempt  # the card's bound form token is checked instead (_card_form_ok)
+@limiter.limit(_config_limit("VILLAGERS_OBJECTION_RATE", "10/hour"), key_func=_post_key)
 def object_entry(token: str):
+    _card_form_ok(token)
     household = household_by_token(db.session, token)
     if household is None:
         return _bad_card()
@@ -158,9 +196,11 @@ def object_entry(token: str):
 
 @bp.post("/h/<token>/missing")
 @public
-@limiter.limit(_config_limit("VILLAGERS_OBJECTION_RATE", "10/hour"), key_func=_card_key)
+@csrf.exempt  # the card's bound form token is checked instead (_card_form_ok)
+@limiter.limit(_config_limit("VILLAGERS_OBJECTION_RATE", "10/hour"), key_func=_post_key)
 def report_missing(token: str):
     """ "漏记了？": the household reports something that is not on its card."""
+    _card_form_ok(token)
     household = household_by_token(db.session, token)
     if household is None:
         return _bad_card()
@@ -188,13 +228,14 @@ def report_missing(token: str):
 # --- public pages ------------------------------------------------------------------------
 
 
-def _public_state() -> PageState | None:
-    """The state of the village asked for (?village=ID: 404 if there is none), else of the first one."""
-    vid = request.args.get("village", type=int)
-    state = village_state(db.session, vid)
-    if state is None and vid is not None:
-        abort(404)
-    return state
+def _public_key(req, conn) -> tuple[tuple, PageState, dt.date] | None:
+    """(cache key, state, local date) of a public page of the village asked for (?village=ID, else the
+    first one); None when there is no such village."""
+    state = village_state(conn, req.args.get("village", type=int))
+    if state is None:
+        return None
+    key, today = pagecache.page_key(req, state)
+    return key, state, today
 
 
 def _village_and_list(state: PageState) -> tuple[Village, list[Village]]:
@@ -208,11 +249,22 @@ def _no_village():
 
 def _serve_public(render: Callable[[Village, list[Village], dt.date], str]):
     """A public page of the village asked for, from the page cache (rendered by ``render`` on a miss)."""
-    state = _public_state()
-    if state is None:
+    found = _public_key(request, db.session)
+    if found is None:
+        if request.args.get("village", type=int) is not None:
+            abort(404)
         return _no_village()
-    key, today = _page_key(state)
+    key, state, today = found
     return pagecache.serve(key, lambda: render(*_village_and_list(state), today))
+
+
+PUBLIC_PAGES = frozenset({"/board", "/notice", "/rules"})
+pagecache.front_door(
+    bp,
+    pagecache.Door(
+        match=PUBLIC_PAGES.__contains__, key=lambda app, req, conn: (found := _public_key(req, conn)) and found[0]
+    ),
+)
 
 
 @bp.get("/board")

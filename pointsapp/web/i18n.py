@@ -8,12 +8,17 @@ LOCALES = ("zh_Hans", "en")
 COOKIE = "lang"
 
 
+def locale_of(arg: str | None, cookie: str | None) -> str:
+    """The language asked for by ``?lang=`` or else the cookie; Chinese when neither names one we have."""
+    lang = arg or cookie
+    return lang if lang in LOCALES else "zh_Hans"
+
+
 def select_locale() -> str:
     """The request's language; Chinese outside a request (CLI commands, services called by tests)."""
     if not has_request_context():
         return "zh_Hans"
-    lang = request.args.get("lang") or request.cookies.get(COOKIE)
-    return lang if lang in LOCALES else "zh_Hans"
+    return locale_of(request.args.get("lang"), request.cookies.get(COOKIE))
 
 
 def inject_language() -> dict:

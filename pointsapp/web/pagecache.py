@@ -17,31 +17,47 @@ carry a CSRF token that belongs to the visitor's session: the page is cached wit
 where the token goes and the token is put in for each response, and the ETag includes the
 session's CSRF secret (hashed), so one browser's copy never validates for another session.
 A page that shows a flashed message (after a form post) is rendered fresh and never cached.
+
+:class:`FrontDoor` answers the commonest request before Flask: a public page (board, notice,
+rules) asked for by a visitor without a session, when this worker has that page for the current
+key. It reads the key with the same statement and the same function as the view (so it can only
+hit a page the view itself cached for that key), and replays the headers the app sent with that
+page. Everything else (a miss, a session, a card, a 404) goes on to Flask.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import gzip
 import hashlib
+import logging
 import threading
-import time
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
-from dataclasses import dataclass
+from collections.abc import Callable, Hashable, Iterable
+from typing import Any
+from dataclasses import dataclass, replace
 
-from flask import Response, current_app, request, session
+from flask import Flask, Response, current_app, g, request, session
+from werkzeug.http import parse_etags
+from werkzeug.wrappers import Request
+
+from ..points.engine import write_intent
+from ..points.periods import local_today
+from ..points.versions import PageState
+from .i18n import COOKIE as LANG_COOKIE
+from .i18n import locale_of
 
 DEFAULT_BYTES = 16 * 1024 * 1024
-_PLACEHOLDER = "\x00csrf-token-placeholder\x00"
-_PLACEHOLDER_BYTES = _PLACEHOLDER.encode()
 
 
 @dataclass(frozen=True)
 class Page:
     body: bytes
     status: int
-    private: bool
-    gz: bytes | None = None  # gzipped body (public pages only: a private body differs per response)
+    gz: bytes | None = None  # gzipped body, when smaller
+    # The headers the app sent with this page (public pages, once served by Flask), less the
+    # ones that differ per response: what the front door replays.
+    headers: tuple[tuple[str, str], ...] | None = None
 
     @property
     def size(self) -> int:
@@ -81,6 +97,22 @@ class PageCache:
                 _k, dropped = self._items.popitem(last=False)
                 self._bytes -= dropped.size
 
+    def peek(self, key: Hashable) -> Page | None:
+        """The page for ``key`` if it is here and knows its headers (the front door's lookup)."""
+        with self._lock:
+            page = self._items.get(key)
+            if page is None or page.headers is None:
+                return None
+            self._items.move_to_end(key)
+            self.hits += 1
+            return page
+
+    def remember_headers(self, key: Hashable, headers: tuple[tuple[str, str], ...]) -> None:
+        with self._lock:
+            page = self._items.get(key)
+            if page is not None and page.headers is None:
+                self._items[key] = replace(page, headers=headers)
+
     def clear(self) -> None:
         with self._lock:
             self._items.clear()
@@ -95,40 +127,45 @@ def cache() -> PageCache:
     return current_app.extensions["pointsapp_pages"]
 
 
-def _csrf_lifetime() -> int:
-    limit = current_app.config.get("WTF_CSRF_TIME_LIMIT", 3600)
-    return int(limit) if limit else 0
+def form_token_lifetime(app: Flask) -> int:
+    """Seconds a form token stays valid (Flask-WTF's WTF_CSRF_TIME_LIMIT, default an hour)."""
+    limit = app.config.get("WTF_CSRF_TIME_LIMIT", 3600)
+    return int(limit) if limit else 3600
 
 
-def _etag(key: Hashable, private: bool) -> str:
-    h = hashlib.blake2b(repr(key).encode(), digest_size=12)
-    if private:
-        # The browser's copy holds a CSRF token of its session: only that session may reuse it,
-        # and only while the token is young enough (half the token's lifetime).
-        h.update(str(session.get("csrf_token", "")).encode())
-        lifetime = _csrf_lifetime()
-        if lifetime:
-            h.update(str(int(time.time()) // max(1, lifetime // 2)).encode())
-    return h.hexdigest()
+def page_key(req: Request, state: PageState, *extra: Hashable) -> tuple[tuple, dt.date]:
+    """(the cache key of a page, the village's local date): the request's path and query, the village's
+    ledger head and content versions, the locale, the local date and ``extra`` (a household, a form
+    token). ``req`` is Flask's request or, in the front door, werkzeug's."""
+    today = local_today(state.timezone)
+    locale = locale_of(req.args.get("lang"), req.cookies.get(LANG_COOKIE))
+    return (req.full_path, state.key, locale, today.isoformat(), *extra), today
+
+
+def _etag(key: Hashable) -> str:
+    return hashlib.blake2b(repr(key).encode(), digest_size=12).hexdigest()
 
 
 def _accepts_gzip() -> bool:
     return "gzip" in request.headers.get("Accept-Encoding", "").lower()
 
 
-def serve(key: Hashable, render: Callable[[], str], *, private: bool = False) -> Response:
-    """The page for ``key``: 304, a cached copy, or ``render()`` (a template's HTML)."""
+def serve(
+    key: Hashable, render: Callable[[], str], *, private: bool = False, form_token: str | None = None
+) -> Response:
+    """The page for ``key``: 304, a cached copy, or ``render()`` (a template's HTML).
+
+    ``private``: a page for one household (``Cache-Control: private``). ``form_token``: what the
+    page's ``csrf_token()`` gives (a token bound to the page's credential, part of ``key``); without
+    it a page must have no forms, since a session's token would be cached for everyone.
+    """
     cache_control = "private, no-cache" if private else "no-cache"
     if "_flashes" in session:  # a message for this visitor only: never cached, never a 304
+        g.pointsapp_form_token = form_token
         resp = Response(render(), mimetype="text/html")
         resp.headers["Cache-Control"] = "private, no-store"
         return resp
-    token = None
-    if private:
-        from flask_wtf.csrf import generate_csrf
-
-        token = generate_csrf()  # first: a new visitor's session gets its CSRF secret, which the ETag names
-    etag = _etag(key, private)
+    etag = _etag(key)
     if etag in request.if_none_match:
         resp = Response(status=304)
         resp.set_etag(etag)
@@ -137,53 +174,162 @@ def serve(key: Hashable, render: Callable[[], str], *, private: bool = False) ->
     pc = cache()
     page = pc.get(key)
     if page is None:
-        page = _render(render, private)
+        page = _render(render, form_token)
         pc.put(key, page)
-    if page.private and token is not None:
-        body = page.body.replace(_PLACEHOLDER_BYTES, token.encode())
-        resp = Response(body, status=page.status, mimetype="text/html")
-    elif page.gz is not None and _accepts_gzip():
+    request.environ[_ENVIRON_KEY] = key  # the front door keeps this response's headers
+    if page.gz is not None and _accepts_gzip():
         resp = Response(page.gz, status=page.status, mimetype="text/html")
         resp.headers["Content-Encoding"] = "gzip"  # web.assets.Compress leaves it alone
         resp.set_etag(etag, weak=True)
-        resp.headers["Cache-Control"] = cache_control
-        return resp
     else:
         resp = Response(page.body, status=page.status, mimetype="text/html")
-    resp.set_etag(etag)
+        resp.set_etag(etag)
     resp.headers["Cache-Control"] = cache_control
     return resp
 
 
-def _render(render: Callable[[], str], private: bool) -> Page:
-    if private:
-        from flask import g
-
-        g.pointsapp_csrf_placeholder = True
-        try:
-            html = render()
-        finally:
-            g.pop("pointsapp_csrf_placeholder", None)
-        body = html.encode()
-        return Page(body, 200, _PLACEHOLDER_BYTES in body)
-    body = render().encode()
+def _render(render: Callable[[], str], form_token: str | None) -> Page:
+    g.pointsapp_form_token = form_token
+    g.pointsapp_cached_render = True
+    try:
+        body = render().encode()
+    finally:
+        g.pop("pointsapp_cached_render", None)
     gz = gzip.compress(body, compresslevel=6, mtime=0)
-    return Page(body, 200, False, gz if len(gz) < len(body) else None)
+    return Page(body, 200, gz if len(gz) < len(body) else None)
 
 
 def csrf_token() -> str:
-    """The template's ``csrf_token()``: a placeholder while a private page is rendered for the cache."""
-    from flask import g
+    """The template's ``csrf_token()``: the page's bound form token on a page served by :func:`serve`,
+    else the session's (Flask-WTF)."""
     from flask_wtf.csrf import generate_csrf
 
-    if g.get("pointsapp_csrf_placeholder"):
-        return _PLACEHOLDER
+    token = g.get("pointsapp_form_token")
+    if token:
+        return token
+    if g.get("pointsapp_cached_render"):
+        raise RuntimeError("a page cached for everyone asked for a session's CSRF token")
     return generate_csrf()
 
 
+# --- the front door ------------------------------------------------------------------------------
+
+_ENVIRON_KEY = "pointsapp.page_key"
+_DOORS = "pointsapp_front_doors"
+# Headers that differ from one response of a page to the next; the rest are replayed as the app sent them.
+_PER_RESPONSE = frozenset({"content-length", "content-encoding", "etag", "date", "server", "set-cookie"})
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Door:
+    """A page the front door may answer. ``match(path)``: whether this request path is the page.
+    ``key(app, request, connection)``: the page's cache key exactly as its view computes it (None:
+    leave the request to the app). ``admit(app, request)``: a throttle the view also applies,
+    counted only when the front door answers."""
+
+    match: Callable[[str], bool]
+    key: Callable[[Flask, Request, Any], Hashable | None]
+    admit: Callable[[Flask, Request], bool] | None = None
+
+
+def front_door(blueprint, door: Door) -> None:
+    """Let the front door answer ``door``'s page (the blueprint's view must serve it with :func:`serve`)."""
+    blueprint.record_once(lambda state: state.app.extensions.setdefault(_DOORS, []).append(door))
+
+
+class FrontDoor:
+    """WSGI middleware: answer a GET for a page with a :class:`Door` from this worker's cache, before
+    Flask, when the visitor has no session (so no flashed message meant for them alone).
+
+    Only a page the view itself cached under the current key, with the headers the app sent with it,
+    is answered here. A miss, a session, a refused throttle, an unknown village or card, or a
+    database error goes on to the app, which answers (and logs) as always.
+    """
+
+    def __init__(self, app: Flask, wsgi_app: Callable, doors: Iterable[Door]):
+        self.app = app
+        self.wsgi_app = wsgi_app
+        self.doors = tuple(doors)
+        self.session_cookie = app.config.get("SESSION_COOKIE_NAME", "session")
+        self._engine = None
+
+    def engine(self):
+        if self._engine is None:
+            from ..extensions import db
+
+            with self.app.app_context():
+                self._engine = db.engine
+        return self._engine
+
+    def __call__(self, environ, start_response):
+        if environ.get("REQUEST_METHOD") != "GET":
+            return self.wsgi_app(environ, start_response)
+        path = environ.get("PATH_INFO", "")
+        door = next((d for d in self.doors if d.match(path)), None)
+        if door is None:
+            return self.wsgi_app(environ, start_response)
+        req = Request(environ)
+        if self.session_cookie in req.cookies:
+            return self.wsgi_app(environ, start_response)
+        try:
+            found = self._lookup(door, req)
+        except Exception:  # noqa: BLE001  the app will meet the same problem and answer it properly
+            log.warning("front door: lookup failed; the app answers", exc_info=True)
+            found = None
+        if found is None:
+            return self.wsgi_app(environ, self._learning(environ, start_response))
+        etag, page = found
+        headers = list(page.headers or ())
+        inm = environ.get("HTTP_IF_NONE_MATCH")
+        if inm and etag in parse_etags(inm.replace("W/", "")):
+            headers = [(k, v) for k, v in headers if k.lower() != "content-type"]
+            headers.append(("ETag", f'"{etag}"'))
+            start_response("304 NOT MODIFIED", headers)
+            return []
+        if page.gz is not None and "gzip" in environ.get("HTTP_ACCEPT_ENCODING", "").lower():
+            body = page.gz
+            headers += [("Content-Encoding", "gzip"), ("ETag", f'W/"{etag}"')]
+        else:
+            body = page.body
+            headers.append(("ETag", f'"{etag}"'))
+        headers.append(("Content-Length", str(len(body))))
+        start_response("200 OK", headers)
+        return [body]
+
+    def _lookup(self, door: Door, req: Request) -> tuple[str, Page] | None:
+        token = write_intent.set(False)  # a read: on SQLite a deferred transaction, never the write lock
+        try:
+            with self.engine().connect() as conn:
+                key = door.key(self.app, req, conn)
+        finally:
+            write_intent.reset(token)
+        if key is None:
+            return None
+        page = self.app.extensions["pointsapp_pages"].peek(key)
+        if page is None or (door.admit is not None and not door.admit(self.app, req)):
+            return None
+        return _etag(key), page
+
+    def _learning(self, environ, start_response):
+        """start_response that keeps the headers of a page the view served from (or into) the cache."""
+
+        def capture(status, headers, exc_info=None):
+            key = environ.get(_ENVIRON_KEY)
+            if key is not None and status.startswith("200 ") and not any(k.lower() == "set-cookie" for k, _ in headers):
+                kept = tuple((k, v) for k, v in headers if k.lower() not in _PER_RESPONSE)
+                self.app.extensions["pointsapp_pages"].remember_headers(key, kept)
+            return start_response(status, headers, exc_info)
+
+        return capture
+
+
 def init_app(app) -> None:
-    """Call after CSRFProtect.init_app: its ``csrf_token`` (a Jinja global and a context processor) is
-    replaced by :func:`csrf_token`, which gives the same token except while a private page is cached."""
+    """Call after CSRFProtect.init_app and after the blueprints are registered: its ``csrf_token`` (a Jinja
+    global and a context processor) is replaced by :func:`csrf_token`, which gives a served page's bound
+    form token, else the session's; the pages with a :class:`Door` get the front door."""
     app.extensions["pointsapp_pages"] = PageCache(int(app.config.get("POINTSAPP_PAGE_CACHE_BYTES") or DEFAULT_BYTES))
+    if app.extensions.get(_DOORS):
+        app.wsgi_app = FrontDoor(app, app.wsgi_app, app.extensions[_DOORS])
     app.jinja_env.globals["csrf_token"] = csrf_token
     app.context_processor(lambda: {"csrf_token": csrf_token})

@@ -4,6 +4,8 @@ and the response headers every page gets (CSP, framing, sniffing, HSTS when conf
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import unicodedata
 from urllib.parse import urlsplit
 
@@ -68,6 +70,56 @@ def register_security_headers(app) -> None:
         return response
 
 
+def limit_hit(scope: str, limit: str, *identity: str) -> bool:
+    """Count one event of ``scope`` for ``identity`` (an address, a card) in the configured rate-limit
+    storage, which every worker shares. True when it has now gone over ``limit`` ("30/minute")."""
+    from limits import parse
+
+    from ..extensions import limiter
+
+    if not (limiter.enabled and limiter.initialized):
+        return False
+    args = [scope, *identity]
+    if limiter._key_prefix:
+        args = [limiter._key_prefix, *args]
+    return not limiter.limiter.hit(parse(limit), *args)
+
+
+# --- form tokens bound to a credential in the URL (a household's card link) ---------------------------
+#
+# A card page's forms (objection, "漏记了？") post to the card's own link: the link is the credential,
+# no cookie is. Their CSRF token is bound to that link instead of to a session: an HMAC of the link
+# and a time window under the app's secret key. A page without a session has no cookie to set and is
+# the same for every visitor of that card, so it can be cached and answered before Flask.
+
+
+def _window(now: float, lifetime: int) -> int:
+    return int(now) // max(1, lifetime // 2)
+
+
+def bound_form_token(secret: str, subject: str, now: float, lifetime: int) -> str:
+    """The form token for ``subject`` (a card link) now: valid for at least ``lifetime`` seconds."""
+    window = _window(now, lifetime)
+    mac = hmac.new(secret.encode(), f"card-form\x00{subject}\x00{window}".encode(), hashlib.sha256).hexdigest()
+    return f"{window:x}.{mac[:40]}"
+
+
+def bound_form_token_ok(secret: str, subject: str, given: object, now: float, lifetime: int) -> bool:
+    """Whether ``given`` is a token of :func:`bound_form_token` for this subject, made at most
+    1½ lifetimes ago (the window it was made in and the two before count)."""
+    if not isinstance(given, str) or len(given) > 64 or "." not in given:
+        return False
+    head = given.split(".", 1)[0]
+    try:
+        window = int(head, 16)
+    except ValueError:
+        return False
+    if not 0 <= _window(now, lifetime) - window <= 2:
+        return False
+    mac = hmac.new(secret.encode(), f"card-form\x00{subject}\x00{window}".encode(), hashlib.sha256).hexdigest()
+    return hmac.compare_digest(given, f"{window:x}.{mac[:40]}")
+
+
 def address_limit_hit(scope: str, limit: str) -> bool:
     """Count one event of ``scope`` (e.g. a wrong card link) for the client's address in the
     configured rate-limit storage. True when the address has now gone over ``limit``.
@@ -76,13 +128,5 @@ def address_limit_hit(scope: str, limit: str) -> bool:
     a good request (a valid card link) is never refused because of bad ones before it.
     """
     from flask_limiter.util import get_remote_address
-    from limits import parse
 
-    from ..extensions import limiter
-
-    if not (limiter.enabled and limiter.initialized):
-        return False
-    args = [scope, get_remote_address() or "-"]
-    if limiter._key_prefix:
-        args = [limiter._key_prefix, *args]
-    return not limiter.limiter.hit(parse(limit), *args)
+    return limit_hit(scope, limit, get_remote_address() or "-")

@@ -152,16 +152,24 @@ def test_card_is_private_and_never_served_for_another_token(app, client, scene):
     # b's ETag presented for a's card: a full page of a, not a 304
     cross = client.get(f"/h/{scene.tokens[0]}", headers={"If-None-Match": b.headers["ETag"]})
     assert cross.status_code == 200 and text(cross) == text(a)
-    # another browser (another session) never revalidates this browser's copy
-    other = app.test_client()
-    assert other.get(f"/h/{scene.tokens[0]}", headers={"If-None-Match": a.headers["ETag"]}).status_code == 200
+    # the page holds nothing of a session (its form token is bound to the card link): another browser
+    # with the same link has the same page, and a browser with another card's ETag gets a full page
+    other = app.test_client(use_cookies=False)
+    assert other.get(f"/h/{scene.tokens[0]}", headers={"If-None-Match": a.headers["ETag"]}).status_code == 304
+    assert other.get(f"/h/{scene.tokens[1]}", headers={"If-None-Match": a.headers["ETag"]}).status_code == 200
+    assert "Set-Cookie" not in other.get(f"/h/{scene.tokens[0]}").headers
     for url in ("/board", "/notice", "/rules"):
         assert client.get(url).headers["Cache-Control"] == "no-cache"
     bad = client.get("/h/" + "B" * 32)
     assert bad.status_code == 404 and bad.headers["Cache-Control"] == "private, no-store" and "ETag" not in bad.headers
 
 
-def test_cached_card_carries_each_sessions_csrf_token(tmp_path, monkeypatch):
+def test_card_forms_carry_a_token_bound_to_the_card(tmp_path, monkeypatch):
+    """The card's forms post to the card link, which is the credential (no cookie is): their CSRF token
+    is an HMAC of that link and a time window, the same for every visitor of the card, refused for
+    another card, when missing, forged or over 1½ hours old; the page sets no cookie."""
+    import time
+
     from tests.conftest import close_app, make_app
 
     app = make_app(f"sqlite:///{tmp_path}/csrf.db", tmp_path / "instance2", monkeypatch, WTF_CSRF_ENABLED=True)
@@ -169,19 +177,33 @@ def test_cached_card_carries_each_sessions_csrf_token(tmp_path, monkeypatch):
         sc = build_scene(db.session)
     token, entry = sc.tokens[0], sc.entries["h0_dj"]
     one, two = app.test_client(), app.test_client()
-    page_one = one.get(f"/h/{token}").get_data(as_text=True)
-    page_two = two.get(f"/h/{token}").get_data(as_text=True)  # from the cache, with two's token
-    assert "\x00" not in page_one + page_two
+    first = one.get(f"/h/{token}")
+    page_one, page_two = first.get_data(as_text=True), two.get(f"/h/{token}").get_data(as_text=True)
+    assert "Set-Cookie" not in first.headers
     tok = [re.search(r'name="csrf_token" value="([^"]+)"', p).group(1) for p in (page_one, page_two)]
-    assert tok[0] != tok[1]
-    resp = two.post(f"/h/{token}/objection", data={"entry": entry, "reason": "不对", "csrf_token": tok[1]})
+    other = re.search(r'name="csrf_token" value="([^"]+)"', two.get(f"/h/{sc.tokens[1]}").get_data(as_text=True))
+    assert tok[0] == tok[1] != other.group(1)
+    url = f"/h/{token}/objection"
+    for bad in (None, "", other.group(1), tok[1][:-1] + ("0" if tok[1][-1] != "0" else "1"), "ff." + tok[1][3:]):
+        data = {"entry": entry, "reason": "不对"} | ({} if bad is None else {"csrf_token": bad})
+        refused = two.post(url, data=data)
+        assert refused.status_code == 400 and "过期" in refused.get_data(as_text=True), bad
+    real = time.time
+    monkeypatch.setattr(time, "time", lambda: real() + 3 * 3600)  # the page was left open for three hours
+    assert two.post(url, data={"entry": entry, "reason": "不对", "csrf_token": tok[1]}).status_code == 400
+    monkeypatch.setattr(time, "time", lambda: real() + 3000)  # 50 minutes: still fine
+    late = app.test_client().post(f"/h/{token}/missing", data={"reason": "打扫卫生没记", "csrf_token": tok[1]})
+    assert late.status_code == 302
+    monkeypatch.setattr(time, "time", real)
+    resp = two.post(url, data={"entry": entry, "reason": "不对", "csrf_token": tok[1]})
     assert resp.status_code == 302
     flashed = two.get(f"/h/{token}")  # the thank-you: fresh, never cached
     assert "Your objection was recorded" in text(flashed) or "异议" in text(flashed)
     assert flashed.headers["Cache-Control"] == "private, no-store" and "ETag" not in flashed.headers
     assert two.get(f"/h/{token}").headers["Cache-Control"] == "private, no-cache"
     with app.app_context():
-        assert db.session.execute(select(Objection)).scalar_one().entry_id == entry
+        rows = db.session.execute(select(Objection.entry_id, Objection.reason).order_by(Objection.id)).all()
+        assert rows == [(None, "打扫卫生没记"), (entry, "不对")]
     close_app(app)
 
 
@@ -307,10 +329,11 @@ def seeded_apps(db_url, tmp_path, monkeypatch, sizes=(40, 120)):
             _reset_pg(db_url)
 
 
-# Statements of a first render (cache miss), counted with SQLite's BEGIN (PostgreSQL's driver sends none).
-# Measured 2026-12-01: before eager loading the card took 43, /board 14, /notice 12, /rules 5. The issue's
-# target is 6: the card and the board still miss it (see README "Public pages under load").
-RENDER_CEILING = {"/h/{token}": 25, "/board": 13, "/notice": 7, "/rules": 5}
+# Statements of a first render (cache miss), counted with SQLite's BEGIN (PostgreSQL's driver sends none),
+# including the front door's own read of the key (BEGIN and one SELECT) before it leaves the miss to the app.
+# Measured 2026-12-01: before eager loading the card took 43, /board 14, /notice 12, /rules 5 (no front door).
+# The issue's target is 6: a page served again is 2 (asserted below); a first render misses it.
+RENDER_CEILING = {"/h/{token}": 27, "/board": 15, "/notice": 9, "/rules": 7}
 
 
 def test_statements_per_public_page_do_not_grow_with_entries(tmp_path, monkeypatch, db_url):
