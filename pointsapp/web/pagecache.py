@@ -13,16 +13,16 @@ No timer: a key is looked up only while it is the current one, and a new posting
 makes a new key at once.
 
 Private pages (a household's card) are sent ``Cache-Control: private, no-cache``. Their forms
-carry a CSRF token that belongs to the visitor's session: the page is cached with a placeholder
-where the token goes and the token is put in for each response, and the ETag includes the
-session's CSRF secret (hashed), so one browser's copy never validates for another session.
+carry a token bound to the card link (web.security.bound_form_token), not to a session, so the
+page is the same for every visitor of that card within the token's time window (which is part of
+the key): it can be cached, and a card page sets no cookie.
 A page that shows a flashed message (after a form post) is rendered fresh and never cached.
 
-:class:`FrontDoor` answers the commonest request before Flask: a public page (board, notice,
-rules) asked for by a visitor without a session, when this worker has that page for the current
-key. It reads the key with the same statement and the same function as the view (so it can only
-hit a page the view itself cached for that key), and replays the headers the app sent with that
-page. Everything else (a miss, a session, a card, a 404) goes on to Flask.
+:class:`FrontDoor` answers the commonest request before Flask: a page with a :class:`Door` (board,
+notice, rules, a card) asked for by a visitor without a session, when this worker has that page for
+the current key. It reads the key with the view's own function (so it can only hit a page the view
+itself cached for that key), counts the view's throttle, and replays the headers the app sent with
+that page. Everything else (a miss, a session, a refused throttle, a 404) goes on to Flask.
 """
 
 from __future__ import annotations
