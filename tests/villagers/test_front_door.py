@@ -144,6 +144,13 @@ def test_a_card_seen_again_is_answered_before_flask_and_sets_no_cookie(app, anon
     assert "Set-Cookie" not in first.headers and "Set-Cookie" not in again.headers
     assert scene.names[scene.households[1]][0] in other.get_data(as_text=True)
     assert scene.names[scene.households[1]][0] not in again.get_data(as_text=True)
+    zipped = anon.get(url, headers={"Accept-Encoding": "gzip"})
+    assert zipped.headers["Content-Encoding"] == "gzip" and gzip.decompress(zipped.get_data()) == first.get_data()
+    # a page per household is kept gzipped only (memory), the village's public pages in both forms
+    pages = app.extensions["pointsapp_pages"]._items
+    assert {p.raw is None for k, p in pages.items() if k[0].startswith("/h/")} == {True}
+    anon.get("/board")
+    assert all(p.raw is not None for k, p in pages.items() if k[0].startswith("/board"))
 
 
 def test_a_replaced_card_link_stops_working_at_once(app, anon, scene):
