@@ -206,23 +206,15 @@ def entry_page(session: Session, entry: LedgerEntry, per_page: int = HISTORY_PAG
     return newer // per_page + 1
 
 
-def upcoming_activities(
-    session: Session, household: Household, today: dt.date, limit: int = 5, rules_loaded: bool = False
-) -> list[Activity]:
-    """``rules_loaded``: the caller holds the village's rules with their versions (village_rules; the
-    identity map is weak), so each activity's rule comes from the identity map with no statement."""
+def upcoming_activities(session: Session, village: Village, today: dt.date) -> list[Activity]:
+    """The village's activities from today on, for every group, in date order. The caller holds the
+    village's rules with their versions (village_rules; the identity map is weak), so each activity's
+    rule comes from the identity map with no statement."""
     q = (
         select(Activity)
-        .where(
-            Activity.village_id == household.village_id,
-            Activity.held_on >= today,
-            or_(Activity.group_id.is_(None), Activity.group_id == household.group_id),
-        )
+        .where(Activity.village_id == village.id, Activity.held_on >= today)
         .order_by(Activity.held_on, Activity.id)
-        .limit(limit)
     )
-    if not rules_loaded:
-        q = q.options(selectinload(Activity.rule).selectinload(Rule.versions))
     return list(session.execute(q).scalars())
 
 

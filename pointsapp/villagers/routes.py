@@ -147,14 +147,16 @@ def card(token: str):
         return _bad_card()
     if _card_limit_hit(current_app, get_remote_address() or "-", token):
         abort(429)
-    key, _state, today, form_token = found
+    key, state, today, form_token = found
 
     def render() -> str:
         household = household_by_token(db.session, token)
         if household is None:  # cannot happen within one transaction; never render someone else's
             abort(404)
         village = db.session.get(Village, household.village_id)
-        page = views.card_page(db.session, household, token, _page_arg(), today)
+        shared = (state.key, *key[2:4])  # the village's state, the locale, the local date: as the page's key
+        parts = pagecache.memo(("card-village", shared), lambda: views.card_village_parts(db.session, village, today))
+        page = views.card_page(db.session, household, token, _page_arg(), today, parts)
         return render_template("villagers/card.html", p=page, token=token, nav_vid=village.id)
 
     return pagecache.serve(key, render, private=True, form_token=form_token)

@@ -32,18 +32,31 @@ def stars_by_household(session: Session, village: Village, today: dt.date) -> di
     return {r.household: r.stars for r in star_ratings(session, village, period, settings)}
 
 
-def card_shop(session: Session, village: Village, household: Household, redeemable: int, today: dt.date) -> dict:
-    """Values for the card's shop partial."""
+def village_shop(session: Session, village: Village, today: dt.date) -> dict:
+    """The shop's part of every card of a village, as plain values: each household's stars for the
+    running period and the catalogue (active items in stock)."""
     settings = get_settings(session, village)  # read once: a village without saved settings costs a query a call
     period = star_period(settings, today)
-    stars = next((r.stars for r in star_ratings(session, village, period, settings) if r.household == household.id), 0)
-    warn = reset_warning(session, village, household, today, settings)
     items = catalogue(session, village, active_only=True, in_stock_only=True)
+    return {
+        "stars": {r.household: r.stars for r in star_ratings(session, village, period, settings)},
+        "star_period": period_label(period),
+        "items": [(i.name, i.price, i.unit, i.stock) for i in items],
+        "settings": settings,  # a plain dataclass
+    }
+
+
+def card_shop(
+    session: Session, village: Village, household: Household, redeemable: int, today: dt.date, shop: dict
+) -> dict:
+    """Values for the card's shop partial; ``shop``: the village's :func:`village_shop`."""
+    stars = shop["stars"].get(household.id, 0)
+    warn = reset_warning(session, village, household, today, shop["settings"])
     redemptions = household_redemptions(session, household, limit=20, with_goods=True)
     return {
         "stars": stars,
         "stars_text": "★" * stars,
-        "star_period": period_label(period),
+        "star_period": shop["star_period"],
         "warning": _(
             "Your household has %(points)s redeemable points that will be cleared on %(date)s.",
             points=warn.points,
@@ -53,14 +66,14 @@ def card_shop(session: Session, village: Village, household: Household, redeemab
         else None,
         "items": [
             {
-                "name": i.name,
-                "price": i.price,
-                "unit": i.unit,
-                "stock": i.stock,
-                "affordable": i.price <= redeemable,
-                "how_many": redeemable // i.price,
+                "name": name,
+                "price": price,
+                "unit": unit,
+                "stock": stock,
+                "affordable": price <= redeemable,
+                "how_many": redeemable // price,
             }
-            for i in items
+            for name, price, unit, stock in shop["items"]
         ],
         "redemptions": [
             {

@@ -233,9 +233,35 @@ def _standing(s: q.Standing) -> dict:
     }
 
 
-def card_page(session, household: Household, token: str, page: int, today: dt.date) -> dict:
+UPCOMING = 5  # activities shown on a card
+
+
+def card_village_parts(session, village: Village, today: dt.date) -> dict:
+    """What every card of a village shows alike, as plain values (no ORM objects: the web layer keeps
+    them for the village's current state, see ``pagecache.memo``): the board month, the rule lists,
+    upcoming activities by group, and the shop's part (stars of every household, the catalogue)."""
+    rules = q.village_rules(session, village)  # held here so that the activities below reuse them
+    in_effect = q.rules_in_effect(session, village, today, rules)
+    activities = []
+    for a in q.upcoming_activities(session, village, today):
+        v = a.rule.version_on(a.held_on)
+        item = {"date": fdate(a.held_on), "title": a.title, "place": a.place, "points": points_text(v) if v else ""}
+        activities.append((a.group_id, item))
+    from .shop_card import village_shop
+
+    return {
+        "month": board_month(session, village, today),  # last month until this one has posted points
+        "earn_rules": [rule_item(v) for v in in_effect if v.points > 0],
+        "deduct_rules": [rule_item(v) for v in in_effect if v.points < 0],
+        "activities": activities,
+        "shop": village_shop(session, village, today),
+    }
+
+
+def card_page(session, household: Household, token: str, page: int, today: dt.date, parts: dict) -> dict:
+    """The card page of a household; ``parts``: its village's :func:`card_village_parts`."""
     village = session.get(Village, household.village_id)
-    month = board_month(session, village, today)  # last month until this one has posted points
+    month = parts["month"]
     bal = balance(session, household=household)
     pending = q.pending_items(session, household)
     members = []
@@ -251,16 +277,7 @@ def card_page(session, household: Household, token: str, page: int, today: dt.da
             name = _("%(name)s (deceased)", name=m.name)
         members.append({"name": name, "month": signed(m.month), "all": signed(m.all_time)})
     hist = q.history(session, household, page)
-    rules = q.village_rules(session, village)  # held here so that the activities below reuse them
-    in_effect = q.rules_in_effect(session, village, today, rules)
-    earn_rules = [rule_item(v) for v in in_effect if v.points > 0]
-    deduct_rules = [rule_item(v) for v in in_effect if v.points < 0]
-    activities = []
-    for a in q.upcoming_activities(session, household, today, rules_loaded=True):
-        v = a.rule.version_on(a.held_on)
-        activities.append(
-            {"date": fdate(a.held_on), "title": a.title, "place": a.place, "points": points_text(v) if v else ""}
-        )
+    activities = [a for g, a in parts["activities"] if g is None or g == household.group_id][:UPCOMING]
     head = household.head
     standings = household_standings(session, household, month)
     return {
@@ -293,8 +310,8 @@ def card_page(session, household: Household, token: str, page: int, today: dt.da
         "pager": pager("villagers.card", hist.page, hist.pages, anchor="history", newest_first=True, token=token),
         "page": hist.page,
         "activities": activities,
-        "earn_rules": earn_rules,
-        "deduct_rules": deduct_rules,
+        "earn_rules": parts["earn_rules"],
+        "deduct_rules": parts["deduct_rules"],
         "phone": village.committee_phone,
         "missing": [
             {
@@ -309,14 +326,14 @@ def card_page(session, household: Household, token: str, page: int, today: dt.da
         "today_iso": today.isoformat(),
         "min_iso": (today - dt.timedelta(days=MISSING_LOOKBACK_DAYS)).isoformat(),
         "star_rating": None,
-    } | _shop_part(session, village, household, bal.redeemable, today)
+    } | _shop_part(session, village, household, bal.redeemable, today, parts["shop"])
 
 
-def _shop_part(session, village: Village, household: Household, redeemable: int, today: dt.date) -> dict:
+def _shop_part(session, village: Village, household: Household, redeemable: int, today: dt.date, shop: dict) -> dict:
     from .shop_card import card_shop
 
-    shop = card_shop(session, village, household, redeemable, today)
-    return {"shop": shop, "star_rating": shop["stars_text"] or None}
+    part = card_shop(session, village, household, redeemable, today, shop)
+    return {"shop": part, "star_rating": part["stars_text"] or None}
 
 
 # --- the public board --------------------------------------------------------------------

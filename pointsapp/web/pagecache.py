@@ -77,6 +77,7 @@ class PageCache:
     def __init__(self, max_bytes: int = DEFAULT_BYTES):
         self.max_bytes = max_bytes
         self._items: OrderedDict[Hashable, Page] = OrderedDict()
+        self._values: OrderedDict[Hashable, Any] = OrderedDict()  # see memo()
         self._bytes = 0
         self._lock = threading.Lock()
         self.hits = self.misses = 0
@@ -120,9 +121,23 @@ class PageCache:
             if page is not None and page.headers is None:
                 self._items[key] = replace(page, headers=headers)
 
+    def value(self, key: Hashable, compute: Callable[[], Any], most: int = 64) -> Any:
+        """The value for ``key``, computed once while it stays among the ``most`` recent ones."""
+        with self._lock:
+            if key in self._values:
+                self._values.move_to_end(key)
+                return self._values[key]
+        value = compute()
+        with self._lock:
+            self._values[key] = value
+            while len(self._values) > most:
+                self._values.popitem(last=False)
+        return value
+
     def clear(self) -> None:
         with self._lock:
             self._items.clear()
+            self._values.clear()
             self._bytes = 0
 
     def __len__(self) -> int:
@@ -132,6 +147,14 @@ class PageCache:
 def cache() -> PageCache:
     """This app's page cache (one per app: tests build many apps on databases with equal ids)."""
     return current_app.extensions["pointsapp_pages"]
+
+
+def memo(key: Hashable, compute: Callable[[], Any]) -> Any:
+    """A value that many pages share (what every card of a village shows alike), kept in this worker for
+    ``key``, which must hold everything the value depends on (a village's :class:`PageState` key, the
+    locale, the local date), so like the pages it is never stale. ``compute`` must return plain values,
+    never ORM objects (they would outlive their session)."""
+    return cache().value(key, compute)
 
 
 def form_token_lifetime(app: Flask) -> int:
