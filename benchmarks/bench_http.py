@@ -2,6 +2,7 @@
 
     nice -n 10 .venv/bin/python benchmarks/bench_http.py                      # SQLite, a fresh demo village
     nice -n 10 .venv/bin/python benchmarks/bench_http.py --database-url postgresql://postgres@127.0.0.1:5432/NAME --reset
+    nice -n 10 .venv/bin/python benchmarks/bench_http.py --database-url sqlite:////tmp/county.db --village 5000001
 
 Both servers run at once in one run: gunicorn with ``scripts/serve``'s settings (2 workers, 4 threads,
 access log, the redacting logger) on two ports. The same load generator drives each page of the app
@@ -14,6 +15,9 @@ Printed per page: req/s, p50 and p99 latency, the ratio to the bare app's req/s 
 (target: at least 0.5), and whether every response was a 200. Then each worker's resident memory
 after the public pages, and after a signed-in admin opened the dashboard (its charts) and downloaded
 the ceremony pack (targets: at most 120 MB and 250 MB).
+
+On a county (``benchmarks/county_data.py`` makes one from the demo village), ``--village ID`` picks the
+village measured: its board, 公示 and rule book (``?village=ID``) and its households' cards.
 
 The card rate limit (30 a minute per address and card) is raised for the run, since every request
 comes from one address; every other setting is the default (rate-limit counters in the instance's
@@ -80,8 +84,9 @@ def cli_env(args, instance: Path) -> dict:
     return env
 
 
-def prepare(args, instance: Path) -> list[str]:
-    """Database with the demo village and a bench admin; returns the card paths."""
+def prepare(args, instance: Path) -> tuple[list[str], dict]:
+    """Database with the demo village (unless it holds villages already: see county_data.py) and a bench
+    admin; returns the card paths of the village measured and what the database holds."""
     instance.mkdir(parents=True, exist_ok=True)
     (instance / "config.py").write_text(
         "POINTSAPP_SECRET_KEY = 'bench-only-secret'\n"
@@ -100,32 +105,45 @@ def prepare(args, instance: Path) -> list[str]:
             conn.execute(text("CREATE SCHEMA public"))
         eng.dispose()
     subprocess.run([pointsapp, "init-db"], env=env, check=True, capture_output=True)
-    tokens = card_tokens(env)
-    if not tokens:
+    facts = db_facts(env, args.village)
+    if not facts["tokens"]:
         log(f"loading the demo village ({args.months} months)…")
         subprocess.run([pointsapp, "demo", "--months", str(args.months)], env=env, check=True, capture_output=True)
-        subprocess.run(
-            [pointsapp, "user", "create", ADMIN, "--role", "admin", "--village", "龙天坪村"],
-            env=env,
-            check=True,
-            capture_output=True,
-            input=f"{ADMIN_PASSWORD}\n{ADMIN_PASSWORD}\n",
-            text=True,
-        )
-        tokens = card_tokens(env)
-    return [f"/h/{t}" for t in tokens]
-
-
-def card_tokens(env) -> list[str]:
-    code = (
-        "from pointsapp import create_app\nfrom pointsapp.extensions import db\n"
-        "from sqlalchemy import text\napp = create_app(for_cli=True)\nwith app.app_context():\n"
-        "    try:\n        rows = db.session.execute(text('SELECT card_token FROM households WHERE active "
-        "ORDER BY id')).scalars().all()\n    except Exception:\n        rows = []\n"
-        "    print('\\n'.join(rows))\n"
+        facts = db_facts(env, args.village)
+    if not facts["tokens"]:
+        sys.exit(f"no village {args.village} with households in this database")
+    subprocess.run(  # fails harmlessly when the admin exists (a database used before)
+        [pointsapp, "user", "create", ADMIN, "--role", "admin", "--village", facts["name"]],
+        env=env,
+        check=False,
+        capture_output=True,
+        input=f"{ADMIN_PASSWORD}\n{ADMIN_PASSWORD}\n",
+        text=True,
     )
-    out = subprocess.run([sys.executable, "-c", code], env=env, check=True, capture_output=True, text=True)
-    return [t for t in out.stdout.split() if t]
+    return [f"/h/{t}" for t in facts["tokens"]], facts
+
+
+def db_facts(env, village: int | None) -> dict:
+    """The measured village (``village``, else the first) and its card tokens; the database's size."""
+    code = (
+        "import json, sys\nfrom pointsapp import create_app\nfrom pointsapp.extensions import db\n"
+        "from sqlalchemy import text\napp = create_app(for_cli=True)\nwith app.app_context():\n"
+        "    q = lambda sql, **p: db.session.execute(text(sql), p)\n"
+        "    try:\n"
+        "        vid = int(sys.argv[1]) if sys.argv[1] else q('SELECT min(id) FROM villages').scalar()\n"
+        "        out = {'village': vid, 'name': q('SELECT name FROM villages WHERE id = :v', v=vid).scalar(),\n"
+        "               'villages': q('SELECT count(*) FROM villages').scalar(),\n"
+        "               'entries': q('SELECT count(*) FROM ledger_entries').scalar(),\n"
+        "               'tokens': q('SELECT card_token FROM households WHERE active AND village_id = :v ORDER BY id',"
+        " v=vid).scalars().all()}\n"
+        "    except Exception:\n"
+        "        out = {'tokens': []}\n"
+        "    print(json.dumps(out))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(village or "")], env=env, check=True, capture_output=True, text=True
+    )
+    return json.loads(out.stdout)
 
 
 class Server:
@@ -319,6 +337,7 @@ def main() -> None:
     ap.add_argument("--database-url", help="default: a SQLite file in a temporary folder")
     ap.add_argument("--reset", action="store_true", help="drop and recreate the PostgreSQL schema first")
     ap.add_argument("--months", type=int, default=12, help="months of demo history (default 12)")
+    ap.add_argument("--village", type=int, help="the village id to measure in a county database (default: the first)")
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--seconds", type=float, default=5.0, help="each measured run")
     ap.add_argument("--connections", type=int, default=16)
@@ -336,7 +355,8 @@ def main() -> None:
     drive = run_wrk if generator == "wrk" else run_python
     servers: list[Server] = []
     try:
-        cards = prepare(args, tmp / "instance")
+        cards, facts = prepare(args, tmp / "instance")
+        where = f"?village={facts['village']}"
         (tmp / "hello").mkdir()
         (tmp / "hello" / "hello_app.py").write_text(HELLO)
         env = cli_env(args, tmp / "instance")
@@ -345,9 +365,9 @@ def main() -> None:
         servers = [app, bare]
         targets = {
             "card": (app.port, cards),
-            "board": (app.port, ["/board"]),
-            "notice": (app.port, ["/notice"]),
-            "rules": (app.port, ["/rules"]),
+            "board": (app.port, ["/board" + where]),
+            "notice": (app.port, ["/notice" + where]),
+            "rules": (app.port, ["/rules" + where]),
             "bare": (bare.port, ["/"]),
         }
         log(f"warming up ({len(cards)} card pages, each worker renders each once)…")
@@ -373,14 +393,11 @@ def main() -> None:
                 f"round {r + 1}/{args.repeat}: bare {bare_run['rps']:.0f} req/s; "
                 + ", ".join(f"{p} {results[p][-1]['rps']:.0f}" for p in PAGES)
             )
-        rss_public = app.rss_mb()
-        dashboards_and_pack(app.port)
-        rss_staff = app.rss_mb()
         backend = "PostgreSQL" if args.database_url.startswith("postgresql") else "SQLite"
         print(
-            f"\nPublic pages under load: {backend}, demo village ({len(cards)} households, {args.months} months), "
-            f"gunicorn 2 workers × 4 threads, {generator} -c{args.connections}, {args.seconds:g} s runs, "
-            f"median of {args.repeat}"
+            f"\nPublic pages under load: {backend}, village {facts['name']} ({len(cards)} households) in a database of "
+            f"{facts['villages']} villages and {facts['entries']:,} entries, gunicorn 2 workers × 4 threads, "
+            f"{generator} -c{args.connections}, {args.seconds:g} s runs, median of {args.repeat}"
         )
         print(f"{'page':<8} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'× bare':>7} {'all 200':>8}  target ≥ 0.50")
         for name in (*PAGES, "bare"):
@@ -391,12 +408,17 @@ def main() -> None:
             verdict = "" if name == "bare" else ("met" if ratio >= 0.5 else "MISSED")
             print(
                 f"{name:<8} {med['rps']:>8.0f} {med['p50']:>8.2f} {med['p99']:>8.2f} {ratio:>7.2f} "
-                f"{'yes' if ok else 'NO (' + str(sum(x['not_200'] for x in runs)) + ')':>8}  {verdict}"
+                f"{'yes' if ok else 'NO (' + str(sum(x['not_200'] for x in runs)) + ')':>8}  {verdict}",
+                flush=True,
             )
+        rss_public = app.rss_mb()
         print(
             f"worker RSS after public pages: {', '.join(f'{x:.0f}' for x in rss_public)} MB "
-            f"(target ≤ 120: {'met' if max(rss_public) <= 120 else 'MISSED'})"
+            f"(target ≤ 120: {'met' if max(rss_public) <= 120 else 'MISSED'})",
+            flush=True,
         )
+        dashboards_and_pack(app.port)
+        rss_staff = app.rss_mb()
         print(
             f"worker RSS after dashboards and ceremony packs: {', '.join(f'{x:.0f}' for x in rss_staff)} MB "
             f"(target ≤ 250: {'met' if max(rss_staff) <= 250 else 'MISSED'})"
