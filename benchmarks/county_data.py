@@ -101,12 +101,23 @@ def main() -> None:
                 return f"{q} + :off"
             return q
 
-        if pg:
-            conn.execute(text("SET session_replication_role = replica"))  # no FK triggers while copying
-        else:
-            conn.exec_driver_sql("PRAGMA defer_foreign_keys = ON")  # checked at the commit
+        db.session.commit()  # the next transactions open new connections (the CLI's NullPool)
+        if not pg:
+            # Copies of consistent rows, checked once at the end (PRAGMA foreign_key_check): with the checks on,
+            # households and villagers (each names the other) make SQLite scan households for every villager.
+            from sqlalchemy import event
+
+            @event.listens_for(db.engine, "connect")
+            def _no_fk_checks(dbapi_conn, _record) -> None:
+                dbapi_conn.execute("PRAGMA foreign_keys = OFF")
+
         t0 = time.perf_counter()
-        for k in range(1, args.villages):
+        for k in range(1, args.villages):  # one transaction per copy
+            conn = db.session.connection()
+            if pg:
+                conn.execute(text("SET session_replication_role = replica"))  # no FK triggers while copying
+            else:
+                conn.exec_driver_sql("PRAGMA cache_size = -262144")  # 256 MB: the indexes outgrow the default
             params = {"off": k * offset, "k": str(k), "suffix": f"{k:03d}", "token_tail": f"cp{k:04d}"}
             for t in tables:
                 cols = list(t.columns)
@@ -119,10 +130,13 @@ def main() -> None:
                 elif "village_id" in t.c:
                     where = f" WHERE village_id < {offset}"
                 conn.execute(text(f'INSERT INTO "{t.name}" ({names}) SELECT {exprs} FROM "{t.name}"{where}'), params)
+            if pg:
+                conn.execute(text("SET session_replication_role = DEFAULT"))
+            db.session.commit()
             if k % 10 == 0 or k == args.villages - 1:
                 log(f"  {k + 1} villages, {time.perf_counter() - t0:.0f} s")
+        conn = db.session.connection()
         if pg:
-            conn.execute(text("SET session_replication_role = DEFAULT"))
             for t in tables:
                 for col in t.primary_key.columns:
                     if isinstance(col.type, Integer) and col.autoincrement is not False:
@@ -137,6 +151,10 @@ def main() -> None:
             conn = db.session.connection()
             conn.execute(text("ANALYZE"))
             db.session.commit()
+        if not pg:
+            broken = db.session.execute(text("PRAGMA foreign_key_check")).all()
+            if broken:
+                sys.exit(f"foreign keys broken by the copy: {broken[:5]}")
         n = db.session.execute(text("SELECT count(*) FROM ledger_entries")).scalar_one()
         v = db.session.execute(text("SELECT count(*) FROM villages")).scalar_one()
         log(f"done: {v} villages, {n:,} ledger entries in {time.perf_counter() - t0:.0f} s")

@@ -287,18 +287,56 @@ class FrontDoor:
         self.doors = tuple(doors)
         self.session_cookie = app.config.get("SESSION_COOKIE_NAME", "session")
         self._engine = None
+        # Each thread keeps one connection for its key reads: no pool checkout and no pre-ping (a round
+        # trip on PostgreSQL) per request. A failed read drops it (the app answers); disposing the app's
+        # engine closes them all.
+        self._local = threading.local()
+        self._held: list = []
+        self._held_lock = threading.Lock()
 
     def engine(self):
         if self._engine is None:
+            from sqlalchemy import event
+
             from ..extensions import db
 
             with self.app.app_context():
                 engine = db.engine
+            event.listen(engine, "engine_disposed", lambda _engine: self.close())
             if engine.dialect.name == "postgresql":
                 # one statement needs no transaction: the SELECT alone, one round trip to the server
                 engine = engine.execution_options(isolation_level="AUTOCOMMIT")
             self._engine = engine
         return self._engine
+
+    def _connection(self):
+        conn = getattr(self._local, "conn", None)
+        if conn is None or conn.closed or conn.invalidated:
+            conn = self.engine().connect()
+            self._local.conn = conn
+            with self._held_lock:
+                self._held.append(conn)
+        return conn
+
+    def _drop_connection(self) -> None:
+        conn = self._local.__dict__.pop("conn", None)
+        if conn is not None:
+            with self._held_lock:
+                self._held.remove(conn)
+            try:
+                conn.invalidate()
+            except Exception:  # noqa: BLE001  already unusable
+                pass
+
+    def close(self) -> None:
+        """Close every thread's connection (the app's engine was disposed)."""
+        with self._held_lock:
+            held, self._held = self._held, []
+        for conn in held:
+            try:
+                conn.close()
+            except Exception:  # noqa: BLE001  closing a broken connection
+                pass
 
     def __call__(self, environ, start_response):
         if environ.get("REQUEST_METHOD") != "GET":
@@ -338,8 +376,14 @@ class FrontDoor:
     def _lookup(self, door: Door, req: Request) -> tuple[str, Page] | None:
         token = write_intent.set(False)  # a read: on SQLite a deferred transaction, never the write lock
         try:
-            with self.engine().connect() as conn:
+            conn = self._connection()
+            try:
                 key = door.key(self.app, req, conn)
+            finally:
+                conn.rollback()  # ends SQLite's read transaction (its snapshot); nothing to send in autocommit
+        except Exception:
+            self._drop_connection()
+            raise
         finally:
             write_intent.reset(token)
         if key is None:

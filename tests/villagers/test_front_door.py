@@ -122,11 +122,10 @@ def test_a_database_error_in_the_front_door_leaves_the_answer_to_the_app(app, an
 
     first = anon.get("/rules")
 
-    class Broken:
-        def connect(self):
-            raise OperationalError("SELECT", {}, Exception("database is locked"))
+    def broken(self):
+        raise OperationalError("SELECT", {}, Exception("database is locked"))
 
-    monkeypatch.setattr(pagecache.FrontDoor, "engine", lambda self: Broken())
+    monkeypatch.setattr(pagecache.FrontDoor, "_connection", broken)
     with flask_requests(app) as seen:
         again = anon.get("/rules")
     assert seen == ["/rules?"] and again.status_code == 200 and again.get_data() == first.get_data()
@@ -190,3 +189,18 @@ def test_the_card_view_limit_holds_in_the_front_door(tmp_path, monkeypatch):
     assert codes == [200, 200, 200, 429] and len(seen) == 2  # the 2nd and 3rd from the front door
     assert anon.get(f"/h/{sc.tokens[1]}").status_code == 200  # another card from the same address
     close_app(app)
+
+
+def test_a_broken_connection_is_dropped_and_the_next_request_reconnects(app, anon, scene, caplog):
+    """Each thread keeps its connection for key reads; when it breaks (a database restart), that request
+    goes to the app and the next one opens a new connection."""
+    page = anon.get("/notice").get_data()
+    anon.get("/notice")
+    door = app.wsgi_app
+    held = door._local.conn
+    held.connection.dbapi_connection.close()  # the server went away under it
+    with flask_requests(app) as seen:
+        assert anon.get("/notice").get_data() == page  # answered by the app
+        assert anon.get("/notice").get_data() == page  # the front door again, on a new connection
+    assert seen == ["/notice?"] and "front door" in caplog.text
+    assert door._local.conn is not held and held not in door._held
