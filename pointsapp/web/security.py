@@ -94,13 +94,17 @@ def limit_hit(scope: str, limit: str, *identity: str) -> bool:
 # the same for every visitor of that card, so it can be cached and answered before Flask.
 
 
-def _window(now: float, lifetime: int) -> int:
-    return int(now) // max(1, lifetime // 2)
+def _window(now: float, lifetime: int, subject: str) -> int:
+    """Half-lifetime windows, shifted per subject: a cached page carries its token, so if every card's
+    window turned at the same second, every card in the cache would be rendered again at once."""
+    half = max(1, lifetime // 2)
+    shift = int.from_bytes(hashlib.blake2b(subject.encode(), digest_size=4).digest(), "big") % half
+    return (int(now) + shift) // half
 
 
 def bound_form_token(secret: str, subject: str, now: float, lifetime: int) -> str:
     """The form token for ``subject`` (a card link) now: valid for at least ``lifetime`` seconds."""
-    return _bound_token(secret, subject, _window(now, lifetime))
+    return _bound_token(secret, subject, _window(now, lifetime, subject))
 
 
 def _bound_token(secret: str, subject: str, window: int) -> str:
@@ -119,7 +123,7 @@ def bound_form_token_ok(secret: str, subject: str, given: object, now: float, li
         window = int(head, 16)
     except ValueError:
         return False
-    if not 0 <= _window(now, lifetime) - window <= 2:
+    if not 0 <= _window(now, lifetime, subject) - window <= 2:
         return False
     return hmac.compare_digest(given, _bound_token(secret, subject, window))
 
