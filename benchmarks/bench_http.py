@@ -9,7 +9,8 @@ access log, the redacting logger) on two ports. The same load generator drives e
 and the bare app in turn, ``--repeat`` times (median of the runs): wrk when it is installed
 (``-t2 -c16 --latency``, non-2xx counted), else a Python generator (threads, one keep-alive
 http.client connection each, every status checked). The card page cycles through every household's
-card link (one cached page each), as a village's phones would.
+card link (one cached page each), as a village's phones would. Every request says
+``Accept-Encoding: gzip, deflate`` as phone browsers do (``--identity`` asks without it).
 
 Printed per page: req/s, p50 and p99 latency, the ratio to the bare app's req/s in the same round
 (target: at least 0.5), and whether every response was a 200. Then each worker's resident memory
@@ -200,12 +201,16 @@ class Server:
 # --- load generators -------------------------------------------------------------------------
 
 
+HEADERS: dict[str, str] = {}  # set in main(): what every request sends
+
+
 def run_wrk(port: int, paths: list[str], seconds: float, connections: int, workdir: Path) -> dict:
     script = workdir / "paths.lua"
     quoted = ",".join(json.dumps(p) for p in paths)
+    headers = ", ".join(f"[{json.dumps(k)}] = {json.dumps(v)}" for k, v in HEADERS.items())
     script.write_text(
-        f"local paths = {{{quoted}}}\nlocal i = 0\n"
-        "request = function()\n  i = i % #paths + 1\n  return wrk.format('GET', paths[i])\nend\n"
+        f"local paths = {{{quoted}}}\nlocal headers = {{{headers}}}\nlocal i = 0\n"
+        "request = function()\n  i = i % #paths + 1\n  return wrk.format('GET', paths[i], headers)\nend\n"
     )
     out = subprocess.run(
         [
@@ -260,7 +265,7 @@ def run_python(
         while time.perf_counter() < stop and (limit is None or len(lat[n]) < limit):
             t = time.perf_counter()
             try:
-                conn.request("GET", paths[i % len(paths)])
+                conn.request("GET", paths[i % len(paths)], headers=HEADERS)
                 resp = conn.getresponse()
                 resp.read()
                 if resp.status != 200:
@@ -345,7 +350,14 @@ def main() -> None:
     ap.add_argument("--ratelimit-url", help="e.g. redis://127.0.0.1:6379/1 (default: the instance's SQLite file)")
     ap.add_argument("--generator", choices=("auto", "wrk", "python"), default="auto")
     ap.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    ap.add_argument(
+        "--identity",
+        action="store_true",
+        help="ask without Accept-Encoding (default: gzip, as every phone browser asks)",
+    )
     args = ap.parse_args()
+    if not args.identity:
+        HEADERS["Accept-Encoding"] = "gzip, deflate"
     tmp = Path(tempfile.mkdtemp(prefix="bench-http-"))
     if not args.database_url:
         args.database_url = f"sqlite:///{tmp / 'pointsapp.db'}"
@@ -397,7 +409,9 @@ def main() -> None:
         print(
             f"\nPublic pages under load: {backend}, village {facts['name']} ({len(cards)} households) in a database of "
             f"{facts['villages']} villages and {facts['entries']:,} entries, gunicorn 2 workers × 4 threads, "
-            f"{generator} -c{args.connections}, {args.seconds:g} s runs, median of {args.repeat}"
+            f"{generator} -c{args.connections}, {args.seconds:g} s runs, median of {args.repeat}, "
+            f"{'no Accept-Encoding' if args.identity else 'Accept-Encoding: gzip'}, "
+            f"rate limits in {args.ratelimit_url or 'the instance SQLite file'}"
         )
         print(f"{'page':<8} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'× bare':>7} {'all 200':>8}  target ≥ 0.50")
         for name in (*PAGES, "bare"):
