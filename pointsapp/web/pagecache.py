@@ -313,6 +313,8 @@ class FrontDoor:
         conn = getattr(self._local, "conn", None)
         if conn is None or conn.closed or conn.invalidated:
             conn = self.engine().connect()
+            if conn.dialect.name == "sqlite":  # a key read touches a few pages: no 2 MB page cache per thread
+                conn.connection.dbapi_connection.execute("PRAGMA cache_size = -128")
             self._local.conn = conn
             with self._held_lock:
                 self._held.append(conn)
