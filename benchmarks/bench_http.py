@@ -110,6 +110,13 @@ def prepare(args, instance: Path) -> tuple[list[str], dict]:
     if not facts["tokens"]:
         log(f"loading the demo village ({args.months} months)…")
         subprocess.run([pointsapp, "demo", "--months", str(args.months)], env=env, check=True, capture_output=True)
+        if args.database_url.startswith("postgresql"):  # as autovacuum would after a load (it may be off)
+            from sqlalchemy import create_engine, text
+
+            eng = create_engine(args.database_url.replace("postgresql://", "postgresql+psycopg://", 1))
+            with eng.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                conn.execute(text("ANALYZE"))
+            eng.dispose()
         facts = db_facts(env, args.village)
     if not facts["tokens"]:
         sys.exit(f"no village {args.village} with households in this database")

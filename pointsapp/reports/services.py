@@ -382,14 +382,15 @@ def month_entries(session: Session, village: Village, month: str) -> list[EntryR
 
 
 def notice_entry_rows(session: Session, village: Village, notice_id: int) -> list[EntryRow]:
-    """The entries a published notice lists (its frozen list), in chain order, with names resolved."""
-    q = (
-        _entry_query(village)
-        .join(NoticeEntry, and_(NoticeEntry.village_id == LedgerEntry.village_id, NoticeEntry.seq == LedgerEntry.seq))
-        .where(NoticeEntry.notice_id == notice_id)
-        .order_by(LedgerEntry.seq)
-    )
-    return [EntryRow(*r) for r in session.execute(q)]
+    """The entries a published notice lists (its frozen list), in chain order, with names resolved.
+
+    The list's places first, then the entries by place: joining the two in one statement let
+    PostgreSQL, without fresh statistics, scan the village's whole ledger once per listed entry
+    (111 s for a month of 2,217 entries)."""
+    seqs = session.execute(
+        select(NoticeEntry.seq).where(NoticeEntry.notice_id == notice_id, NoticeEntry.village_id == village.id)
+    ).scalars()
+    return entry_rows_by_seq(session, village, sorted(seqs))
 
 
 def entry_rows_by_seq(session: Session, village: Village, seqs: list[int]) -> list[EntryRow]:
