@@ -110,7 +110,7 @@ def _card_form_ok(token: str) -> None:
     given = request.form.get("csrf_token")
     lifetime = pagecache.form_token_lifetime(current_app)
     if not bound_form_token_ok(current_app.secret_key, token, given, time.time(), lifetime):
-        raise CSRFError(_("This page has expired. Please go back, reload the card and try again."))
+        raise CSRFError("The card's form token is missing, too old or not this card's.")  # the 400 page says it
 
 
 def _card_key(app, req, conn) -> tuple[tuple, PageState, dt.date, str] | None:

@@ -230,3 +230,53 @@ def test_english_pages_fit_a_small_phone(live_server, browser, scene):
         check_phone_budgets(page, live_server.url, url + "-en", 360)
     screenshot(page, "villager-rules-en-360")
     page.context.close()
+
+
+def test_a_card_from_the_front_door_takes_an_objection_with_its_card_token(browser, tmp_path, monkeypatch, db_url):
+    """CSRF checks on, as in production: the card page sets no cookie (its form token is bound to the card
+    link), a second visit is answered from the page cache before Flask, and the objection posted from that
+    page is recorded; a form whose token was tampered with is refused with the Chinese message."""
+    from flask import request_started
+
+    from tests.browser import LiveServer
+    from tests.conftest import _reset_pg, close_app, make_app
+    from tests.villagers.conftest import build_scene
+
+    url = db_url if "postgresql" in db_url else f"sqlite:///{tmp_path}/csrf.db"
+    app = make_app(url, tmp_path / "instance-csrf", monkeypatch, WTF_CSRF_ENABLED=True)
+    with app.app_context():
+        sc = build_scene(db.session)
+    reached: list[str] = []
+    request_started.connect(lambda sender, **_: reached.append("flask"), app)
+    try:
+        with LiveServer(app) as server:
+            page = phone_page(browser, SMALL_PHONE)
+            token, entry = sc.tokens[0], sc.entries["h0_dj"]
+            page.goto(f"{server.url}/h/{token}")
+            assert page.context.cookies() == []
+            reached.clear()
+            page.goto(f"{server.url}/h/{token}")
+            assert reached == [], "the second visit should come from the front door"
+            item = page.locator(f"#e{entry}")
+            item.locator("summary").click()
+            item.locator("textarea").fill("这条记错了")
+            item.locator("input[name=csrf_token]").evaluate("el => el.value = el.value.slice(0, -2) + 'xx'")
+            item.locator("button[type=submit]").click()
+            page.wait_for_load_state()
+            assert "表单已过期" in page.inner_text("main")
+            screenshot(page, "villager-card-expired-form-360")
+            page.goto(f"{server.url}/h/{token}")
+            item = page.locator(f"#e{entry}")
+            item.locator("summary").click()
+            item.locator("textarea").fill("这条记错了")
+            item.locator("button[type=submit]").click()
+            page.wait_for_load_state()
+            assert "异议已记录" in page.inner_text("main")
+            page.context.close()
+        with app.app_context():
+            rows = db.session.execute(select(Objection.entry_id, Objection.reason)).all()
+            assert rows == [(entry, "这条记错了")]
+    finally:
+        close_app(app)
+        if "postgresql" in db_url:
+            _reset_pg(db_url)
