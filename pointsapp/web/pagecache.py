@@ -324,7 +324,8 @@ class FrontDoor:
         conn = self._local.__dict__.pop("conn", None)
         if conn is not None:
             with self._held_lock:
-                self._held.remove(conn)
+                if conn in self._held:  # (not when close() came first)
+                    self._held.remove(conn)
             try:
                 conn.invalidate()
             except Exception:  # noqa: BLE001  already unusable
