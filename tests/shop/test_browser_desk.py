@@ -25,7 +25,9 @@ def test_clerk_redeems_at_the_desk_on_a_phone(app, app_world, live_server, brows
     with page.expect_navigation():
         page.locator("main form button[type=submit]").click()
     assert page.url.endswith("/desk")  # a clerk lands on the desk
-    # The scan field has the focus: a scanner types the card link and presses Enter.
+    # The scan field has the focus: a scanner types the card link and presses Enter. (Autofocus lands
+    # when the page has loaded: on a loaded machine that is after the navigation returns, so wait for it.)
+    page.wait_for_function("document.activeElement && document.activeElement.id === 'q'", timeout=5000)
     assert page.evaluate("document.activeElement.id") == "q"
     screenshot(page, "shop-desk-phone")
     page.keyboard.type(f"{live_server.url}/h/{token}")
