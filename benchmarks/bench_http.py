@@ -98,25 +98,14 @@ def prepare(args, instance: Path) -> tuple[list[str], dict]:
     if args.reset:
         if not args.database_url.startswith("postgresql"):
             sys.exit("--reset is for a PostgreSQL database of your own")
-        from sqlalchemy import create_engine, text
-
-        eng = create_engine(args.database_url.replace("postgresql://", "postgresql+psycopg://", 1))
-        with eng.begin() as conn:
-            conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
-        eng.dispose()
+        run_sql(args.database_url, "DROP SCHEMA IF EXISTS public CASCADE", "CREATE SCHEMA public")
     subprocess.run([pointsapp, "init-db"], env=env, check=True, capture_output=True)
     facts = db_facts(env, args.village)
     if not facts["tokens"]:
         log(f"loading the demo village ({args.months} months)…")
         subprocess.run([pointsapp, "demo", "--months", str(args.months)], env=env, check=True, capture_output=True)
         if args.database_url.startswith("postgresql"):  # as autovacuum would after a load (it may be off)
-            from sqlalchemy import create_engine, text
-
-            eng = create_engine(args.database_url.replace("postgresql://", "postgresql+psycopg://", 1))
-            with eng.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-                conn.execute(text("ANALYZE"))
-            eng.dispose()
+            run_sql(args.database_url, "ANALYZE")
         facts = db_facts(env, args.village)
     if not facts["tokens"]:
         sys.exit(f"no village {args.village} with households in this database")
@@ -129,6 +118,17 @@ def prepare(args, instance: Path) -> tuple[list[str], dict]:
         text=True,
     )
     return [f"/h/{t}" for t in facts["tokens"]], facts
+
+
+def run_sql(url: str, *statements: str) -> None:
+    """Statements on a PostgreSQL database, each committed by itself (ANALYZE runs outside a transaction)."""
+    from sqlalchemy import create_engine, text
+
+    eng = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    with eng.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        for sql in statements:
+            conn.execute(text(sql))
+    eng.dispose()
 
 
 def db_facts(env, village: int | None) -> dict:
