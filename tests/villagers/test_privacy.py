@@ -63,7 +63,9 @@ def test_public_pages_show_no_other_full_names_and_no_phones(app, client, scene)
             assert p.name not in html, f"{p.name} (household {p.household_id}) appears on {url}"
         for phone in phones:
             assert phone not in html, f"phone {phone} appears on {url}"
-        assert not re.search(r"1[3-9]\d{9}", re.sub(r"<svg.*?</svg>", "", html)), url
+        # Charts (svg paths) and digests (64 hex digits) may hold eleven decimal digits in a row by chance.
+        text = re.sub(r"[0-9a-f]{32,}", "", re.sub(r"<svg.*?</svg>", "", html))
+        assert not re.search(r"1[3-9]\d{9}", text), url
     own = pages[f"/h/{scene.tokens[1]}"][0]
     assert all(name in own for name in scene.names[scene.households[1]])
     print(f"\nprivacy crawl: {len(pages)} public pages, {len(people)} names and {len(phones)} phones checked")
