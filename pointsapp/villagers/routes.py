@@ -142,7 +142,7 @@ def _household_or_404(token: str) -> Household:
 @bp.get("/h/<token>")
 @public
 def card(token: str):
-    found = _card_key(current_app, request, db.session)
+    found = pagecache.looked_up(request, lambda: _card_key(current_app, request, db.session))
     if found is None:
         return _bad_card()
     if _card_limit_hit(current_app, get_remote_address() or "-", token):
@@ -166,7 +166,7 @@ pagecache.front_door(
     bp,
     pagecache.Door(
         match=lambda path: path.startswith("/h/") and path.count("/") == 2,
-        key=lambda app, req, conn: (found := _card_key(app, req, conn)) and found[0],
+        key=_card_key,
         admit=lambda app, req: not _card_limit_hit(app, req.remote_addr or "-", req.path.removeprefix("/h/")),
     ),
 )
@@ -251,7 +251,7 @@ def _no_village():
 
 def _serve_public(render: Callable[[Village, list[Village], dt.date], str]):
     """A public page of the village asked for, from the page cache (rendered by ``render`` on a miss)."""
-    found = _public_key(request, db.session)
+    found = pagecache.looked_up(request, lambda: _public_key(request, db.session))
     if found is None:
         if request.args.get("village", type=int) is not None:
             abort(404)
@@ -264,7 +264,7 @@ PUBLIC_PAGES = frozenset({"/board", "/notice", "/rules"})
 pagecache.front_door(
     bp,
     pagecache.Door(
-        match=PUBLIC_PAGES.__contains__, key=lambda app, req, conn: (found := _public_key(req, conn)) and found[0]
+        match=PUBLIC_PAGES.__contains__, key=lambda app, req, conn: _public_key(req, conn)
     ),
 )
 

@@ -41,7 +41,6 @@ from flask import Flask, Response, current_app, g, request, session
 from werkzeug.http import parse_etags
 from werkzeug.wrappers import Request
 
-from ..points.engine import write_intent
 from ..points.periods import local_today
 from ..points.versions import PageState
 from .i18n import COOKIE as LANG_COOKIE
@@ -249,18 +248,76 @@ def csrf_token() -> str:
 # --- the front door ------------------------------------------------------------------------------
 
 _ENVIRON_KEY = "pointsapp.page_key"
+_FOUND = "pointsapp.front_door.found"
 _DOORS = "pointsapp_front_doors"
 # Headers that differ from one response of a page to the next; the rest are replayed as the app sent them.
 _PER_RESPONSE = frozenset({"content-length", "content-encoding", "etag", "date", "server", "set-cookie"})
 log = logging.getLogger(__name__)
 
 
+class KeyReader:
+    """The front door's own connection (one per thread), for the one-row SELECTs of a page key
+    (:mod:`pointsapp.points.versions`). It runs each statement, compiled once, straight on the driver's
+    connection in autocommit: one statement, one round trip on PostgreSQL, no BEGIN or ROLLBACK on
+    SQLite, and none of SQLAlchemy's per-execution work, which cost as much as the round trip.
+    ``execute(statement, params).first()`` as on a SQLAlchemy connection."""
+
+    def __init__(self, engine):
+        self.dialect = engine.dialect
+        self._pooled = engine.raw_connection()  # returned to the pool (closed) by close()
+        self.dbapi = self._pooled.driver_connection
+        if self.dialect.name == "sqlite":  # a key read touches a few pages: no 2 MB page cache per thread
+            self.dbapi.execute("PRAGMA cache_size = -128")  # (autocommit: the engine's connect hook)
+        else:
+            self.dbapi.autocommit = True
+        self._compiled: dict[Any, tuple[str, dict, tuple[str, ...] | None]] = {}
+        self.closed = False
+
+    def _compile(self, stmt) -> tuple[str, dict, tuple[str, ...] | None]:
+        compiled = stmt.compile(dialect=self.dialect)
+        positional = tuple(compiled.positiontup) if compiled.positional else None
+        return compiled.string, dict(compiled.params), positional
+
+    def execute(self, stmt, params: dict | None = None) -> _Row:
+        found = self._compiled.get(stmt)
+        if found is None:
+            found = self._compiled[stmt] = self._compile(stmt)
+        sql, defaults, order = found
+        values = {**defaults, **params} if params else defaults
+        args = tuple(values[name] for name in order) if order is not None else values
+        return _Row(self.dbapi.execute(sql, args).fetchone())
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        try:
+            self._pooled.invalidate()  # closes the driver's connection (it may be broken)
+        except Exception:  # noqa: BLE001  already unusable
+            pass
+
+
+@dataclass(frozen=True)
+class _Row:
+    row: tuple | None
+
+    def first(self) -> tuple | None:
+        return self.row
+
+
+def looked_up(req: Request, read: Callable[[], Any]) -> Any:
+    """What the front door read for this request with its :class:`Door`'s ``key`` (on a miss), else ``read()``."""
+    found = req.environ.get(_FOUND)
+    return read() if found is None else found[0]
+
+
 @dataclass(frozen=True)
 class Door:
     """A page the front door may answer. ``match(path)``: whether this request path is the page.
-    ``key(app, request, connection)``: the page's cache key exactly as its view computes it (None:
-    leave the request to the app). ``admit(app, request)``: a throttle the view also applies,
-    counted only when the front door answers."""
+    ``key(app, request, connection)``: what the view reads first, exactly as the view reads it, as a tuple
+    whose first item is the page's cache key (None: no such page; the app answers); the view takes it
+    with :func:`looked_up`. ``admit(app, request)``: a throttle the view also applies, counted only when
+    the front door answers."""
 
     match: Callable[[str], bool]
     key: Callable[[Flask, Request, Any], Hashable | None]
@@ -303,43 +360,32 @@ class FrontDoor:
             with self.app.app_context():
                 engine = db.engine
             event.listen(engine, "engine_disposed", lambda _engine: self.close())
-            if engine.dialect.name == "postgresql":
-                # one statement needs no transaction: the SELECT alone, one round trip to the server
-                engine = engine.execution_options(isolation_level="AUTOCOMMIT")
             self._engine = engine
         return self._engine
 
-    def _connection(self):
-        conn = getattr(self._local, "conn", None)
-        if conn is None or conn.closed or conn.invalidated:
-            conn = self.engine().connect()
-            if conn.dialect.name == "sqlite":  # a key read touches a few pages: no 2 MB page cache per thread
-                conn.connection.dbapi_connection.execute("PRAGMA cache_size = -128")
-            self._local.conn = conn
+    def _connection(self) -> KeyReader:
+        reader = getattr(self._local, "conn", None)
+        if reader is None or reader.closed:
+            reader = KeyReader(self.engine())
+            self._local.conn = reader
             with self._held_lock:
-                self._held.append(conn)
-        return conn
+                self._held.append(reader)
+        return reader
 
     def _drop_connection(self) -> None:
-        conn = self._local.__dict__.pop("conn", None)
-        if conn is not None:
+        reader = self._local.__dict__.pop("conn", None)
+        if reader is not None:
             with self._held_lock:
-                if conn in self._held:  # (not when close() came first)
-                    self._held.remove(conn)
-            try:
-                conn.invalidate()
-            except Exception:  # noqa: BLE001  already unusable
-                pass
+                if reader in self._held:  # (not when close() came first)
+                    self._held.remove(reader)
+            reader.close()
 
     def close(self) -> None:
         """Close every thread's connection (the app's engine was disposed)."""
         with self._held_lock:
             held, self._held = self._held, []
-        for conn in held:
-            try:
-                conn.close()
-            except Exception:  # noqa: BLE001  closing a broken connection
-                pass
+        for reader in held:
+            reader.close()
 
     def __call__(self, environ, start_response):
         if environ.get("REQUEST_METHOD") != "GET":
@@ -377,20 +423,18 @@ class FrontDoor:
         return [body]
 
     def _lookup(self, door: Door, req: Request) -> tuple[str, Page] | None:
-        token = write_intent.set(False)  # a read: on SQLite a deferred transaction, never the write lock
         try:
-            conn = self._connection()
-            try:
-                key = door.key(self.app, req, conn)
-            finally:
-                conn.rollback()  # ends SQLite's read transaction (its snapshot); nothing to send in autocommit
+            found = door.key(self.app, req, self._connection())
         except Exception:
             self._drop_connection()
             raise
-        finally:
-            write_intent.reset(token)
-        if key is None:
+        # On a miss the view takes what was read here (looked_up) instead of reading it again. Read before
+        # the view's own transaction, the key can only be older than what the view renders, never newer:
+        # the next request reads the newer key and misses.
+        req.environ[_FOUND] = (found,)
+        if found is None:
             return None
+        key = found[0]
         page = self.app.extensions["pointsapp_pages"].peek(key)
         if page is None or (door.admit is not None and not door.admit(self.app, req)):
             return None

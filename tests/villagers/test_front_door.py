@@ -198,7 +198,7 @@ def test_a_broken_connection_is_dropped_and_the_next_request_reconnects(app, ano
     anon.get("/notice")
     door = app.wsgi_app
     held = door._local.conn
-    held.connection.dbapi_connection.close()  # the server went away under it
+    held.dbapi.close()  # the server went away under it
     with flask_requests(app) as seen:
         assert anon.get("/notice").get_data() == page  # answered by the app
         assert anon.get("/notice").get_data() == page  # the front door again, on a new connection
