@@ -28,7 +28,9 @@ from sqlalchemy import (
     String,
     UniqueConstraint,
     and_,
+    func,
     insert,
+    or_,
     select,
 )
 from sqlalchemy.orm import Mapped, Session, aliased, mapped_column, relationship
@@ -150,13 +152,33 @@ def latest_notice(session: Session, village: Village, month: str) -> Notice | No
 
 def open_notices(session: Session, village: Village, today: dt.date) -> list[Notice]:
     """Every notice whose objection window is open today, newest first."""
-    return list(
-        session.execute(
-            select(Notice)
-            .where(Notice.village_id == village.id, Notice.opens_on <= today, Notice.closes_on >= today)
-            .order_by(Notice.published_at.desc(), Notice.id.desc())
-        ).scalars()
+    return open_and_past_notices(session, village, today, limit=0)[0]
+
+
+def open_and_past_notices(
+    session: Session, village: Village, today: dt.date, *, limit: int, offset: int = 0
+) -> tuple[list[Notice], list[Notice]]:
+    """(every notice whose objection window is open today, ``limit`` notices from ``offset`` of those whose
+    window is over), each newest first, in one statement."""
+    over = Notice.closes_on < today
+    ranked = (
+        select(
+            Notice,
+            over.label("over"),
+            func.row_number()
+            .over(partition_by=over, order_by=(Notice.published_at.desc(), Notice.id.desc()))
+            .label("rn"),
+        )
+        .where(Notice.village_id == village.id, or_(over, Notice.opens_on <= today))
+        .subquery()
     )
+    notice = aliased(Notice, ranked)
+    rows = session.execute(
+        select(notice, ranked.c.over)
+        .where(or_(ranked.c.over.is_(False), ranked.c.rn.between(offset + 1, offset + limit)))
+        .order_by(ranked.c.published_at.desc(), ranked.c.id.desc())
+    ).all()
+    return [n for n, past in rows if not past], [n for n, past in rows if past]
 
 
 def village_notices(session: Session, village: Village, *, limit: int | None = None, offset: int = 0) -> list[Notice]:
@@ -170,19 +192,6 @@ def village_notices(session: Session, village: Village, *, limit: int | None = N
     if limit is not None:
         q = q.limit(limit)
     return list(session.execute(q).scalars())
-
-
-def past_notices(session: Session, village: Village, today: dt.date, *, limit: int, offset: int = 0) -> list[Notice]:
-    """Notices whose objection window is over, newest first."""
-    return list(
-        session.execute(
-            select(Notice)
-            .where(Notice.village_id == village.id, Notice.closes_on < today)
-            .order_by(Notice.published_at.desc(), Notice.id.desc())
-            .offset(offset)
-            .limit(limit)
-        ).scalars()
-    )
 
 
 def current_notice(session: Session, village: Village) -> Notice | None:
@@ -500,6 +509,7 @@ __all__ = [
     "notice_of_entry",
     "notices_of_household",
     "notices_of_month",
+    "open_and_past_notices",
     "open_notices",
     "plan_publish",
     "publish_notice",

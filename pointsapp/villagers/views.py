@@ -15,7 +15,7 @@ from flask_babel import gettext as _
 from markupsafe import Markup
 
 from ..points.names import mask_name
-from ..points.notice import Notice, notices_of_household, open_notices, past_notices, village_notices
+from ..points.notice import Notice, notices_of_household, open_and_past_notices, village_notices
 from ..points.objections import MISSING_LOOKBACK_DAYS, ObjectionStatus
 from ..points.periods import month_key, previous_month_of, quarter_key, year_key
 from ..points.registry import Household, Village, in_village
@@ -477,7 +477,10 @@ def notice_page(
     session, village: Village, page: int, today: dt.date, group=None, notice_id: int | None = None, past_page: int = 1
 ) -> dict | None:
     """Every notice open for objections (newest first), one notice's entries, and the past notices."""
-    open_now = open_notices(session, village, today)
+    past_page = max(1, past_page)
+    open_now, past = open_and_past_notices(
+        session, village, today, limit=PAST_NOTICES + 1, offset=(past_page - 1) * PAST_NOTICES
+    )
     notice = None
     if notice_id is not None:
         notice = in_village(session, Notice, notice_id, village)
@@ -486,8 +489,6 @@ def notice_page(
     if notice is None:
         return None
     rows, page, pages = q.notice_rows(session, village, notice, page, NOTICE_PAGE, group)
-    past_page = max(1, past_page)
-    past = past_notices(session, village, today, limit=PAST_NOTICES + 1, offset=(past_page - 1) * PAST_NOTICES)
     args = {"village": village.id, "notice": notice.id}
     scopes = [{"url": url_for("villagers.notice", **args), "label": _("Whole village"), "current": group is None}]
     scopes += [

@@ -14,7 +14,13 @@ from sqlalchemy import text
 from pointsapp.points.capture import correct
 from pointsapp.points.errors import Refused
 from pointsapp.points.lifecycle import close_blockers, close_month, last_finished_month
-from pointsapp.points.notice import notices_of_household, open_notices, plan_publish, publish_notice
+from pointsapp.points.notice import (
+    notices_of_household,
+    open_and_past_notices,
+    open_notices,
+    plan_publish,
+    publish_notice,
+)
 from pointsapp.points.objections import raise_objection, resolve_objection
 from tests.points.helpers import cap, post
 
@@ -178,6 +184,29 @@ def test_open_notices_newest_first(world, session):
     session.commit()
     assert [n.id for n in open_notices(session, world.village, dt.date(2026, 12, 2))] == [nov.id, oct_.id]
     assert [n.id for n in open_notices(session, world.village, dt.date(2026, 12, 25))] == []
+
+
+def test_open_and_past_notices_in_one_read_match_the_windows(world, session):
+    """Oracle: each notice's window and publication order read with raw SQL and sorted in Python."""
+    award(session, world, world.people[0][0], day=dt.date(2026, 9, 5), now=at(2026, 9, 6))
+    award(session, world, world.people[0][0], day=dt.date(2026, 10, 5), now=at(2026, 10, 6))
+    award(session, world, world.people[0][0])
+    publish_notice(session, world.village, "2026-09", world.reviewer, days=7, now=at(2026, 10, 2))
+    publish_notice(session, world.village, "2026-10", world.reviewer, days=30, now=at(2026, 11, 25))
+    publish_notice(session, world.village, "2026-11", world.reviewer, now=DEC1)
+    session.commit()
+    raw = session.execute(
+        text("SELECT id, opens_on, closes_on, published_at FROM notices WHERE village_id = :v"), {"v": world.village.id}
+    ).all()
+    newest_first = sorted(raw, key=lambda r: (str(r.published_at), r.id), reverse=True)
+    day = lambda v: v if isinstance(v, dt.date) else dt.date.fromisoformat(v)  # noqa: E731  (SQLite: text)
+    for today in (dt.date(2026, 10, 3), dt.date(2026, 12, 2), dt.date(2026, 12, 25), dt.date(2027, 3, 1)):
+        want_open = [r.id for r in newest_first if day(r.opens_on) <= today <= day(r.closes_on)]
+        want_past = [r.id for r in newest_first if day(r.closes_on) < today]
+        for limit, offset in ((12, 0), (1, 0), (1, 1), (2, 1), (5, 3)):
+            got_open, got_past = open_and_past_notices(session, world.village, today, limit=limit, offset=offset)
+            assert [n.id for n in got_open] == want_open, (today, limit, offset)
+            assert [n.id for n in got_past] == want_past[offset : offset + limit], (today, limit, offset)
 
 
 def test_corrections_are_still_refused_into_a_closed_month(world, session):

@@ -358,7 +358,7 @@ def seeded_apps(db_url, tmp_path, monkeypatch, sizes=(40, 120)):
 # the cards miss it.
 # "another card": a first render of a second card of the same village, whose village-wide parts (rule lists,
 # activities, every household's stars, the shop's catalogue) are kept from the first (pagecache.memo).
-RENDER_CEILING = {"/h/{token}": 25, "another card": 17, "/board": 13, "/notice": 7, "/rules": 5}
+RENDER_CEILING = {"/h/{token}": 25, "another card": 17, "/board": 13, "/notice": 6, "/rules": 5}
 
 
 def test_statements_per_public_page_do_not_grow_with_entries(tmp_path, monkeypatch, db_url):
