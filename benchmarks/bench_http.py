@@ -356,9 +356,7 @@ def main() -> None:
     ap.add_argument("--connections", type=int, default=16)
     ap.add_argument("--port", type=int, default=5110, help="the app's port; the bare app uses the next one")
     ap.add_argument("--ratelimit-url", help="e.g. redis://127.0.0.1:6379/1 (default: the instance's SQLite file)")
-    ap.add_argument(
-        "--limits-off", action="store_true", help="rate limits off: shows what counting card views costs"
-    )
+    ap.add_argument("--limits-off", action="store_true", help="rate limits off: shows what counting card views costs")
     ap.add_argument("--generator", choices=("auto", "wrk", "python"), default="auto")
     ap.add_argument("--keep", action="store_true", help="keep the temporary folder")
     ap.add_argument(
@@ -422,8 +420,11 @@ def main() -> None:
             f"{facts['villages']} villages and {facts['entries']:,} entries, gunicorn 2 workers × 4 threads, "
             f"{generator} -c{args.connections}, {args.seconds:g} s runs, median of {args.repeat}, "
             f"{'no Accept-Encoding' if args.identity else 'Accept-Encoding: gzip'}, "
-            + ("rate limits OFF (--limits-off)" if args.limits_off else
-               f"rate limits in {args.ratelimit_url or 'the instance SQLite file'}")
+            + (
+                "rate limits OFF (--limits-off)"
+                if args.limits_off
+                else f"rate limits in {args.ratelimit_url or 'the instance SQLite file'}"
+            )
         )
         print(f"{'page':<8} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'× bare':>7} {'all 200':>8}  target ≥ 0.50")
         for name in (*PAGES, "bare"):

@@ -263,9 +263,7 @@ def _serve_public(render: Callable[[Village, list[Village], dt.date], str]):
 PUBLIC_PAGES = frozenset({"/board", "/notice", "/rules"})
 pagecache.front_door(
     bp,
-    pagecache.Door(
-        match=PUBLIC_PAGES.__contains__, key=lambda app, req, conn: _public_key(req, conn)
-    ),
+    pagecache.Door(match=PUBLIC_PAGES.__contains__, key=lambda app, req, conn: _public_key(req, conn)),
 )
 
 

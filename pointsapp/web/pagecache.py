@@ -320,7 +320,7 @@ class Door:
     the front door answers."""
 
     match: Callable[[str], bool]
-    key: Callable[[Flask, Request, Any], Hashable | None]
+    key: Callable[[Flask, Request, Any], tuple | None]
     admit: Callable[[Flask, Request], bool] | None = None
 
 
