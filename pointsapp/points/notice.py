@@ -150,11 +150,6 @@ def latest_notice(session: Session, village: Village, month: str) -> Notice | No
     ).scalar_one_or_none()
 
 
-def open_notices(session: Session, village: Village, today: dt.date) -> list[Notice]:
-    """Every notice whose objection window is open today, newest first."""
-    return open_and_past_notices(session, village, today, limit=0)[0]
-
-
 def open_and_past_notices(
     session: Session, village: Village, today: dt.date, *, limit: int, offset: int = 0
 ) -> tuple[list[Notice], list[Notice]]:
@@ -510,7 +505,6 @@ __all__ = [
     "notices_of_household",
     "notices_of_month",
     "open_and_past_notices",
-    "open_notices",
     "plan_publish",
     "publish_notice",
     "recompute_digest",
