@@ -204,3 +204,26 @@ def test_a_broken_connection_is_dropped_and_the_next_request_reconnects(app, ano
         assert anon.get("/notice").get_data() == page  # the front door again, on a new connection
     assert seen == ["/notice?"] and "front door" in caplog.text
     assert door._local.conn is not held and held not in door._held
+
+
+def test_the_key_reader_reads_what_the_session_reads(app, scene):
+    """The front door's own connection (on PostgreSQL: statements prepared once and run through libpq,
+    values converted from text here) gives the same states, of the same types, as the ORM session."""
+    from pointsapp.points.versions import card_state, village_state
+    from pointsapp.web.pagecache import KeyReader
+
+    with app.app_context():
+        reader = KeyReader(db.engine)
+        try:
+            for _ in range(2):  # the second time from the statements kept (prepared) on the connection
+                for token in (scene.tokens[0], scene.tokens[1], "no-such-card-link-at-all-here-00"):
+                    mine, theirs = card_state(reader, token), card_state(db.session, token)
+                    assert mine == theirs and (token.startswith("no-such") or mine is not None)
+                    if mine is not None:
+                        assert [type(v) for v in vars(mine).values()] == [int, str, int, int, int, int]
+                first = village_state(db.session, None)
+                assert village_state(reader, first.village_id) == first and village_state(reader, None) == first
+                assert village_state(reader, 10**9) is None
+        finally:
+            reader.close()
+            db.session.rollback()
