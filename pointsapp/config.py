@@ -24,7 +24,7 @@ SETTINGS = {
     ),
     "POINTSAPP_RATELIMIT_STORAGE_URL": (
         "",
-        "Where rate-limit counters live, shared by every worker: `redis://127.0.0.1:6379/0` (recommended with several workers), or empty for a SQLite file `instance/ratelimits.db` that all workers of one machine share.",
+        "Where rate-limit counters live, shared by every worker: `redis://127.0.0.1:6379/0` (recommended with several workers), or empty for a file `instance/ratelimits.counters` that all workers of one machine share.",
     ),
     "POINTSAPP_SECURE_COOKIES": (
         "",

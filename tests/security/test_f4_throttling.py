@@ -81,7 +81,7 @@ def test_unknown_names_are_throttled_alike(app, app_world, monkeypatch):
 
 @pytest.fixture
 def limited(db_url, tmp_path, app_world):
-    """Two app instances with rate limits on, sharing the embedded (SQLite file) storage."""
+    """Two app instances with rate limits on, sharing the embedded (file) storage."""
     apps = [
         _app(db_url, tmp_path / "instance", RATELIMIT_ENABLED=True, VILLAGERS_BAD_TOKEN_RATE="5/hour") for _ in range(2)
     ]
@@ -91,7 +91,7 @@ def limited(db_url, tmp_path, app_world):
 
 def test_embedded_storage_is_shared_not_per_worker(limited):
     uri = limited[0].config["RATELIMIT_STORAGE_URI"]
-    assert uri.startswith("pointsapp-sqlite:///") and uri.endswith("ratelimits.db")
+    assert uri.startswith("pointsapp-file:///") and uri.endswith("ratelimits.counters")
     codes = [sign_in(limited[i % 2].test_client(), f"user{i}", "wrong password!").status_code for i in range(11)]
     assert codes[:10] == [200] * 10 and codes[10] == 429  # 10 a minute in total, not 10 per worker
 

@@ -208,4 +208,4 @@ def test_two_workers_share_every_limit(tmp_path, storage):
                 redis_client.delete(key)
             assert keys, "the counters should have been kept in Redis"
         else:
-            assert (instance / "ratelimits.db").exists()
+            assert (instance / "ratelimits.counters").exists()
