@@ -12,8 +12,13 @@ import re
 # /h/<token>, also percent-encoded as a query value (the desk's search box gets the scanned card
 # URL: /desk?q=http%3A%2F%2Fhost%2Fh%2F<token>).
 CARD_PATH = re.compile(r"(/|%2[fF])h(/|%2[fF])[^/?#&%\s\"]+")
+PLAIN_CARD_PATH = re.compile(r"/h/[^/?#&%\s\"]+")  # the same where nothing is percent-encoded (faster)
 REDACTED = "/h/…"
 
 
 def redact(text: str) -> str:
-    return CARD_PATH.sub(r"\1h\2…", text) if isinstance(text, str) else text
+    if not isinstance(text, str) or ("h/" not in text and "h%2" not in text):  # most log fields: no regex
+        return text
+    if "%2" not in text:
+        return PLAIN_CARD_PATH.sub(REDACTED, text)
+    return CARD_PATH.sub(r"\1h\2…", text)

@@ -105,8 +105,12 @@ def _window(now: float, lifetime: int, subject: str) -> int:
     """Half-lifetime windows, shifted per subject: a cached page carries its token, so if every card's
     window turned at the same second, every card in the cache would be rendered again at once."""
     half = max(1, lifetime // 2)
-    shift = int.from_bytes(hashlib.blake2b(subject.encode(), digest_size=4).digest(), "big") % half
-    return (int(now) + shift) // half
+    return (int(now) + _shift(subject, half)) // half
+
+
+@functools.lru_cache(maxsize=8192)
+def _shift(subject: str, half: int) -> int:
+    return int.from_bytes(hashlib.blake2b(subject.encode(), digest_size=4).digest(), "big") % half
 
 
 def bound_form_token(secret: str, subject: str, now: float, lifetime: int) -> str:
@@ -114,6 +118,7 @@ def bound_form_token(secret: str, subject: str, now: float, lifetime: int) -> st
     return _bound_token(secret, subject, _window(now, lifetime, subject))
 
 
+@functools.lru_cache(maxsize=8192)  # a card page read again in the same window: no HMAC per view
 def _bound_token(secret: str, subject: str, window: int) -> str:
     # base64url, not hex: a long run of digits in a page would look like a phone number
     mac = hmac.new(secret.encode(), f"card-form\x00{subject}\x00{window}".encode(), hashlib.sha256).digest()
