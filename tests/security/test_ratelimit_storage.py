@@ -55,12 +55,12 @@ def test_counts_add_up_across_storages_and_a_window_that_ended_starts_again(tmp_
 
 
 def _hammer(storage: FileStorage, n: int) -> None:
-    def run():
+    def run(i: int):
         for _ in range(n):
             storage.incr("shared", 600)
-            storage.incr(f"own-{os.getpid()}-{threading.get_ident()}", 600)
+            storage.incr(f"own-{os.getpid()}-{i}", 600)
 
-    threads = [threading.Thread(target=run) for _ in range(2)]
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
     for t in threads:
         t.start()
     for t in threads:
