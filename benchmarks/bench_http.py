@@ -22,7 +22,7 @@ village measured: its board, 公示 and rule book (``?village=ID``) and its hous
 
 The card rate limit (30 a minute per address and card) is raised for the run, since every request
 comes from one address; every other setting is the default (rate-limit counters in the instance's
-SQLite file unless --ratelimit-url names Redis). ``--reset`` drops and recreates the public schema of
+counters file unless --ratelimit-url names Redis). ``--reset`` drops and recreates the public schema of
 the PostgreSQL database given: use it only on a database of your own.
 """
 
@@ -355,7 +355,7 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=5.0, help="each measured run")
     ap.add_argument("--connections", type=int, default=16)
     ap.add_argument("--port", type=int, default=5110, help="the app's port; the bare app uses the next one")
-    ap.add_argument("--ratelimit-url", help="e.g. redis://127.0.0.1:6379/1 (default: the instance's SQLite file)")
+    ap.add_argument("--ratelimit-url", help="e.g. redis://127.0.0.1:6379/1 (default: the instance's counters file)")
     ap.add_argument("--limits-off", action="store_true", help="rate limits off: shows what counting card views costs")
     ap.add_argument("--generator", choices=("auto", "wrk", "python"), default="auto")
     ap.add_argument("--keep", action="store_true", help="keep the temporary folder")
@@ -423,7 +423,7 @@ def main() -> None:
             + (
                 "rate limits OFF (--limits-off)"
                 if args.limits_off
-                else f"rate limits in {args.ratelimit_url or 'the instance SQLite file'}"
+                else f"rate limits in {args.ratelimit_url or 'the instance counters file'}"
             )
         )
         print(f"{'page':<8} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'× bare':>7} {'all 200':>8}  target ≥ 0.50")
