@@ -46,6 +46,19 @@ _BUCKET = struct.Struct("<" + "Qdq" * SLOTS)
 HEADER = 64
 
 
+# One lock for the threads of this process (flock serializes processes, not threads: they share the
+# descriptor). Made anew in a child after fork, in case another thread held it at that moment.
+_lock = threading.Lock()
+
+
+def _new_lock_in_child() -> None:
+    global _lock
+    _lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_new_lock_in_child)
+
+
 def _hash(key: str) -> int:
     return int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "little") or 1
 
@@ -63,7 +76,6 @@ class FileStorage(Storage):
         self.path = path
         self.buckets = BUCKETS
         self.size = HEADER + BUCKETS * _BUCKET.size
-        self._lock = threading.Lock()
         self._pid: int | None = None
         self._fd = -1
         self._mm: mmap.mmap | None = None
@@ -103,7 +115,7 @@ class FileStorage(Storage):
         """Run ``change(mm, slot offset or None, free offset or None, now)`` under the locks, with the
         key's slot if it has one, else where it may go."""
         h = _hash(key)
-        with self._lock:
+        with _lock:
             mm = self._open()
             fcntl.flock(self._fd, fcntl.LOCK_EX)
             try:
@@ -170,7 +182,7 @@ class FileStorage(Storage):
             return False
 
     def reset(self) -> int | None:
-        with self._lock:
+        with _lock:
             mm = self._open()
             fcntl.flock(self._fd, fcntl.LOCK_EX)
             try:

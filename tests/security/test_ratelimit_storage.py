@@ -104,3 +104,20 @@ def test_a_file_of_another_shape_is_refused_with_its_path(tmp_path, monkeypatch)
     (tmp_path / "other.counters").write_bytes(b"not ours")
     with pytest.raises(OSError, match="other.counters"):
         FileStorage(f"pointsapp-file:///{tmp_path}/other.counters")
+
+
+def _count_once(storage: FileStorage) -> None:
+    storage.incr("child", 60)
+
+
+def test_a_worker_forked_while_a_thread_counted_is_not_stuck(tmp_path):
+    """gunicorn forks its workers; if a thread of the parent held the storage's lock at that moment,
+    the child must not wait for it forever."""
+    storage = FileStorage(_uri(tmp_path))
+    with ratelimit_storage._lock:  # as if another thread were counting a hit right now
+        child = multiprocessing.get_context("fork").Process(target=_count_once, args=(storage,))
+        child.start()
+        child.join(20)
+    if child.exitcode is None:
+        child.kill()
+    assert child.exitcode == 0 and storage.get("child") == 1
