@@ -289,7 +289,7 @@ class KeyReader:
             compiled = stmt.compile(dialect=_numbered(self.dialect))
             name = f"pointsapp_key_{len(self._compiled) + 1}".encode()
             result = self._pq.prepare(name, compiled.string.encode())
-            if result.status != _pq().ExecStatus.COMMAND_OK:
+            if result.status != _libpq().ExecStatus.COMMAND_OK:
                 raise _pg_error(result)
             return name, dict(compiled.params), tuple(compiled.positiontup)
         compiled = stmt.compile(dialect=self.dialect)
@@ -310,7 +310,7 @@ class KeyReader:
 
     def _exec_prepared(self, name: bytes, args: list) -> tuple | None:
         result = self._pq.exec_prepared(name, args)
-        if result.status != _pq().ExecStatus.TUPLES_OK:
+        if result.status != _libpq().ExecStatus.TUPLES_OK:
             raise _pg_error(result)
         if not result.ntuples:
             return None
@@ -326,7 +326,7 @@ class KeyReader:
             pass
 
 
-def _pq():
+def _libpq():
     from psycopg import pq
 
     return pq

@@ -112,8 +112,8 @@ class FileStorage(Storage):
         return mm
 
     def _update(self, key: str, change):
-        """Run ``change(mm, slot offset or None, free offset or None, now)`` under the locks, with the
-        key's slot if it has one, else where it may go."""
+        """``change(mapping, key hash, offset of the key's slot or None, offset of a slot it may take,
+        now)``, run under the locks; what it returns."""
         h = _hash(key)
         with _lock:
             mm = self._open()
