@@ -26,9 +26,14 @@ self.addEventListener("activate", function (ev) {
 
 function keep(path, res) {
   // Only a real page of a signed-in worker: not a redirect to the sign-in page, not an error.
+  // The body is read to its end first and the kept copy replaced only by a whole page: a signal lost
+  // halfway through the download leaves the copy kept earlier in place.
   if (res && res.ok && !res.redirected && res.type === "basic") {
     var copy = res.clone();
-    return caches.open(PAGES).then(function (c) { return c.put(path, copy); }).then(function () { return res; });
+    return copy.blob().then(function (body) {
+      var kept = new Response(body, { status: copy.status, statusText: copy.statusText, headers: copy.headers });
+      return caches.open(PAGES).then(function (c) { return c.put(path, kept); });
+    }).then(function () { return res; });  // a body that broke off: the caller falls back to the kept copy
   }
   return Promise.resolve(res);
 }
