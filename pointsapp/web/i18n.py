@@ -14,11 +14,19 @@ def locale_of(arg: str | None, cookie: str | None) -> str:
     return lang if lang in LOCALES else "zh_Hans"
 
 
+def request_locale(req) -> str:
+    """The language a request asks for (Flask's request or werkzeug's, in the front door). The query and
+    the cookies are parsed only when they could name one (most requests carry neither)."""
+    environ = req.environ
+    arg = req.args.get("lang") if "lang" in environ.get("QUERY_STRING", "") else None
+    return locale_of(arg, req.cookies.get(COOKIE) if environ.get("HTTP_COOKIE") else None)
+
+
 def select_locale() -> str:
     """The request's language; Chinese outside a request (CLI commands, services called by tests)."""
     if not has_request_context():
         return "zh_Hans"
-    return locale_of(request.args.get("lang"), request.cookies.get(COOKIE))
+    return request_locale(request)
 
 
 def inject_language() -> dict:

@@ -44,8 +44,7 @@ from werkzeug.wrappers import Request
 
 from ..points.periods import local_today
 from ..points.versions import PageState
-from .i18n import COOKIE as LANG_COOKIE
-from .i18n import locale_of
+from .i18n import request_locale
 
 DEFAULT_BYTES = 16 * 1024 * 1024
 
@@ -169,10 +168,7 @@ def page_key(req: Request, state: PageState, *extra: Hashable) -> tuple[tuple, d
     ledger head and content versions, the locale, the local date and ``extra`` (a household, a form
     token). ``req`` is Flask's request or, in the front door, werkzeug's."""
     today = local_today(state.timezone)
-    environ = req.environ  # (parsing the query and the cookies only when they could name a language)
-    arg = req.args.get("lang") if "lang" in environ.get("QUERY_STRING", "") else None
-    locale = locale_of(arg, req.cookies.get(LANG_COOKIE) if environ.get("HTTP_COOKIE") else None)
-    return (req.full_path, state.key, locale, today.isoformat(), *extra), today
+    return (req.full_path, state.key, request_locale(req), today.isoformat(), *extra), today
 
 
 def _etag(key: Hashable) -> str:
@@ -221,7 +217,7 @@ def serve(
     return resp
 
 
-def _render(render: Callable[[], str], form_token: str | None, etag: str = "") -> Page:
+def _render(render: Callable[[], str], form_token: str | None, etag: str) -> Page:
     g.pointsapp_form_token = form_token
     g.pointsapp_cached_render = True
     try:
@@ -518,7 +514,7 @@ class FrontDoor:
         page = self.app.extensions["pointsapp_pages"].peek(key)
         if page is None or (door.admit is not None and not door.admit(self.app, req)):
             return None
-        return page.etag or _etag(key), page
+        return page.etag, page
 
     def _learning(self, environ, start_response):
         """start_response that keeps the headers of a page the view served from (or into) the cache."""
