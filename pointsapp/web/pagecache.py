@@ -7,7 +7,8 @@ date and the request path with its query. :func:`serve` then
 
 * answers ``If-None-Match`` with 304 when the browser's copy has the same key;
 * else returns the page rendered earlier for the same key (an in-process LRU bounded in bytes,
-  ``POINTSAPP_PAGE_CACHE_BYTES``, default 16 MiB), or renders it once and keeps it.
+  ``POINTSAPP_PAGE_CACHE_BYTES``, default 16 MiB), or renders it once and keeps it; threads asking
+  for a page while another thread of the worker renders it wait for that render.
 
 No timer: a key is looked up only while it is the current one, and a new posting or change
 makes a new key at once.
@@ -71,6 +72,14 @@ class Page:
         return len(self.raw or b"") + len(self.gz or b"") + 200
 
 
+class _Flight:
+    """One render of a page in progress, which other threads asking for the same key wait for."""
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.page: Page | None = None
+
+
 class PageCache:
     """A thread-safe LRU of rendered pages, bounded by their total size in bytes."""
 
@@ -80,17 +89,42 @@ class PageCache:
         self._values: OrderedDict[Hashable, Any] = OrderedDict()  # see memo()
         self._bytes = 0
         self._lock = threading.Lock()
+        self._flights: dict[Hashable, _Flight] = {}  # keys being rendered now (get_or_render)
         self.hits = self.misses = 0
+        self.shared = 0  # misses answered by another thread's render
 
-    def get(self, key: Hashable) -> Page | None:
+    def get_or_render(self, key: Hashable, render: Callable[[], Page], wait: float = 30.0) -> Page:
+        """The page for ``key``, rendered by ``render()`` only if no other thread of this worker is
+        rendering it: when a posting changes the key, the phones asking at that moment wait for one
+        render instead of each rendering the same page. A thread that waited longer than ``wait``
+        seconds, or whose leader failed, renders the page itself."""
         with self._lock:
             page = self._items.get(key)
-            if page is None:
-                self.misses += 1
-                return None
-            self._items.move_to_end(key)
-            self.hits += 1
+            if page is not None:
+                self._items.move_to_end(key)
+                self.hits += 1
+                return page
+            self.misses += 1
+            flight = self._flights.get(key)
+            leader = flight is None
+            if leader:
+                flight = self._flights[key] = _Flight()
+        assert flight is not None
+        if not leader:
+            if flight.done.wait(wait) and flight.page is not None:
+                self.shared += 1
+                return flight.page
+            page = render()
+            self.put(key, page)
             return page
+        try:
+            flight.page = page = render()
+            self.put(key, page)
+            return page
+        finally:
+            with self._lock:
+                self._flights.pop(key, None)
+            flight.done.set()
 
     def put(self, key: Hashable, page: Page) -> None:
         if page.size > self.max_bytes // 4:
@@ -200,11 +234,7 @@ def serve(
         resp.set_etag(etag)
         resp.headers["Cache-Control"] = cache_control
         return resp
-    pc = cache()
-    page = pc.get(key)
-    if page is None:
-        page = _render(render, form_token, etag)
-        pc.put(key, page)
+    page = cache().get_or_render(key, lambda: _render(render, form_token, etag))
     request.environ[_ENVIRON_KEY] = key  # the front door keeps this response's headers
     if page.gz is not None and _accepts_gzip():
         resp = Response(page.gz, status=page.status, mimetype="text/html")
