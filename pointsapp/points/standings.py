@@ -146,7 +146,15 @@ class Balance:
         return asdict(self)
 
 
-def balance(session: Session, *, household: Household | None = None, villager: Villager | None = None) -> Balance:
+def balance(
+    session: Session,
+    *,
+    household: Household | None = None,
+    villager: Villager | None = None,
+    pending: Iterable[Submission] | None = None,
+) -> Balance:
+    """Honour and redeemable points from the all-time tally, and the points captured but not yet
+    approved (``pending``: those captures when the caller has read them already, else summed here)."""
     if (household is None) == (villager is None):
         raise ValueError("give exactly one of household or villager")
     if household is not None:
@@ -158,13 +166,16 @@ def balance(session: Session, *, household: Household | None = None, villager: V
         select(Tally.points, Tally.spent).where(Tally.period == "all", Tally.kind == code, Tally.subject_id == sid)
     ).first()
     honour, spent = (row.points, row.spent) if row else (0, 0)
-    col = Submission.household_id if household else Submission.villager_id
-    pending = session.execute(
-        select(func.coalesce(func.sum(Submission.points), 0)).where(
-            col == sid, Submission.status == SubmissionStatus.pending
-        )
-    ).scalar_one()
-    return Balance(int(honour), int(honour + spent), int(pending))
+    if pending is not None:
+        waiting = sum(s.points for s in pending)
+    else:
+        col = Submission.household_id if household else Submission.villager_id
+        waiting = session.execute(
+            select(func.coalesce(func.sum(Submission.points), 0)).where(
+                col == sid, Submission.status == SubmissionStatus.pending
+            )
+        ).scalar_one()
+    return Balance(int(honour), int(honour + spent), int(waiting))
 
 
 # --- leaderboards -----------------------------------------------------------------------

@@ -78,18 +78,6 @@ def pending_items(session: Session, household: Household) -> list[Submission]:
     )
 
 
-def missing_reports(session: Session, household: Household, limit: int = 10) -> list[Objection]:
-    """The household's "漏记了？" reports (objections naming no entry), newest first."""
-    return list(
-        session.execute(
-            select(Objection)
-            .where(Objection.household_id == household.id, Objection.entry_id.is_(None))
-            .order_by(Objection.raised_at.desc())
-            .limit(limit)
-        ).scalars()
-    )
-
-
 @dataclass
 class HistoryPage:
     entries: list[LedgerEntry]
@@ -101,6 +89,10 @@ class HistoryPage:
     corrected_pages: dict[int, int] = field(default_factory=dict)  # corrected entry id -> page
     corrected_by: dict[int, list[LedgerEntry]] = field(default_factory=dict)  # entry id -> its corrections
     correction_pages: dict[int, int] = field(default_factory=dict)  # correction id -> page
+    missing: list[Objection] = field(default_factory=list)  # the newest "漏记了？" reports (no entry named)
+
+
+MISSING_SHOWN = 10
 
 
 def _history_order():
@@ -108,7 +100,8 @@ def _history_order():
 
 
 def history(session: Session, household: Household, page: int = 1, per_page: int = HISTORY_PAGE) -> HistoryPage:
-    """The household's posted entries, newest first, one page of them."""
+    """The household's posted entries, newest first, one page of them, with the objections to them and
+    the household's newest "漏记了？" reports (objections naming no entry), read together."""
 
     def one_page(n: int) -> list:
         """(entry, the household's entry count) rows of page n: the count rides along as a window."""
@@ -146,13 +139,17 @@ def history(session: Session, household: Household, page: int = 1, per_page: int
     result = HistoryPage(entries, page, pages, total)
     result.notices = notices_of_entries(session, entries)
     ids = [e.id for e in entries]
-    if ids:
-        for obj in session.execute(
-            select(Objection)
-            .where(Objection.entry_id.in_(ids), Objection.household_id == household.id)
-            .order_by(Objection.raised_at)
-        ).scalars():
+    missing = []
+    for obj in session.execute(
+        select(Objection)
+        .where(Objection.household_id == household.id, or_(Objection.entry_id.is_(None), Objection.entry_id.in_(ids)))
+        .order_by(Objection.raised_at, Objection.id)
+    ).scalars():
+        if obj.entry_id is None:
+            missing.append(obj)
+        else:
             result.objections[obj.entry_id] = obj  # the latest wins
+    result.missing = missing[::-1][:MISSING_SHOWN]
     corrected = [e.corrects for e in entries if e.corrects is not None]
     fixes = (
         list(
@@ -426,6 +423,7 @@ __all__ = [
     "member_points",
     "pending_items",
     "history",
+    "MISSING_SHOWN",
     "entry_page",
     "entry_pages",
     "upcoming_activities",

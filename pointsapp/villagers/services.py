@@ -66,11 +66,15 @@ def household_by_token(session: Session, token: str) -> Household | None:
     """The active household whose card token this is, or None (wrong, rotated or malformed)."""
     if not token_looks_valid(token):
         return None
-    return session.execute(
-        select(Household)
-        .where(Household.card_token == token, Household.active.is_(True))
-        .options(joinedload(Household.group).joinedload(Group.village))
-    ).scalar_one_or_none()
+    return (
+        session.execute(
+            select(Household)
+            .where(Household.card_token == token, Household.active.is_(True))
+            .options(joinedload(Household.group).joinedload(Group.village), joinedload(Household.members))
+        )
+        .unique()
+        .scalar_one_or_none()
+    )
 
 
 def object_to_entry(

@@ -262,8 +262,8 @@ def card_page(session, household: Household, token: str, page: int, today: dt.da
     """The card page of a household; ``parts``: its village's :func:`card_village_parts`."""
     village = session.get(Village, household.village_id)
     month = parts["month"]
-    bal = balance(session, household=household)
     pending = q.pending_items(session, household)
+    bal = balance(session, household=household, pending=pending)
     members = []
     for m in q.member_points(session, household, month):
         name = m.name
@@ -320,7 +320,7 @@ def card_page(session, household: Household, token: str, page: int, today: dt.da
                 "reason": o.reason,
                 **(_objection(o) or {}),
             }
-            for o in q.missing_reports(session, household)
+            for o in hist.missing
         ],
         "missing_from": fdate(today - dt.timedelta(days=MISSING_LOOKBACK_DAYS)),
         "today_iso": today.isoformat(),

@@ -4,6 +4,7 @@ from collections import defaultdict
 from sqlalchemy import text
 
 from pointsapp.points.capture import Line, capture
+from pointsapp.points.ledger import Submission
 from pointsapp.points.registry import Villager
 from pointsapp.points.standings import balance, competition_ranks, leaderboard, rebuild_tallies
 from tests.points.helpers import cap, post
@@ -73,6 +74,16 @@ def test_only_posted_entries_count_and_pending_is_shown_apart(world, session):
     assert balance(session, villager=p).as_dict() == {"honour": 0, "redeemable": 0, "pending": 5}
     assert leaderboard(session, "villager", "2026-11", village=world.village)[0].points == 0
     assert balance(session, household=world.households[0]).pending == 5
+    # a caller that has read the household's pending captures passes them instead (the card page)
+    waiting = session.execute(
+        text("SELECT id FROM submissions WHERE household_id = :h AND status = 'pending'"),
+        {"h": world.households[0].id},
+    ).scalars()
+    given = [session.get(Submission, i) for i in waiting]
+    assert len(given) == 1
+    assert balance(session, household=world.households[0], pending=given) == balance(
+        session, household=world.households[0]
+    )
 
 
 def test_moving_house_keeps_past_entries_with_the_old_household(world, session):
